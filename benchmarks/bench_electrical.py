@@ -1,0 +1,58 @@
+"""Speed of the electrical core, as simulated seconds per wall-clock second (x real time)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from simulated_devices.electrical import CellModel, CellSpec
+
+SIM_MS = 1000.0
+
+
+def _run(model: CellModel, dt_ms: float, command: np.ndarray, events: list[tuple[int, int, float]]) -> float:
+    """Wall time (s) of one advance call."""
+    t0 = time.perf_counter()
+    model.advance(dt_ms, command.size, "CC", command, events)
+    return time.perf_counter() - t0
+
+
+def scenarios(n_steps: int, dt_ms: float) -> dict[str, tuple[np.ndarray, list[tuple[int, int, float]]]]:
+    """Quiescent, 10 synaptic events, and 10 somatic APs (2 ms, 1.5 nA pulses) in 1 s."""
+    quiet = np.zeros(n_steps)
+    events = [(int(k), 0, 1.0) for k in np.linspace(0.05, 0.95, 10) * n_steps]
+    aps = np.zeros(n_steps)
+    width = int(round(2.0 / dt_ms))
+    for k in (np.arange(10) * 100.0 + 20.0) / dt_ms:
+        aps[int(k) : int(k) + width] = 1500.0
+    return {"quiescent": (quiet, []), "10 synaptic events": (quiet, events), "10 somatic APs (10 Hz)": (aps, [])}
+
+
+def main() -> None:
+    """Print one line per scenario and time step, fast path on and off."""
+    spec = CellSpec()
+    n_comp = 1 + spec.dendrite.n_segments + len(spec.spines)
+    print(f"cell: soma + {spec.dendrite.n_segments} dendritic compartments + {len(spec.spines)} spine head(s) "
+          f"= {n_comp} compartments; 1 s simulated per run")
+    print(f"{'scenario':<26} {'dt ms':>6} {'fast path':>9} {'wall ms':>9} {'x real time':>12} {'solver steps':>13}")
+    for dt_ms in (0.025, 0.05):
+        n_steps = int(round(SIM_MS / dt_ms))
+        for name, (command, events) in scenarios(n_steps, dt_ms).items():
+            for fast in (True, False):
+                model = CellModel(spec)
+                model.fast_path.enabled = fast
+                # Warm-up builds and caches the linearisations (a one-off per drive and dt).
+                _run(model, dt_ms, command, events)
+                model.reset_to_rest()
+                model.n_solved_steps = 0
+                wall_s = _run(model, dt_ms, command, events)
+                print(f"{name:<26} {dt_ms:>6.3f} {'on' if fast else 'off':>9} {wall_s * 1e3:>9.1f} "
+                      f"{SIM_MS / 1e3 / wall_s:>12.2f} {model.n_solved_steps:>13d}")
+    t0 = time.perf_counter()
+    CellModel(spec).advance(0.025, 400, "CC", np.zeros(400))
+    print(f"model construction + first linearisation: {(time.perf_counter() - t0) * 1e3:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""Entry point for `python -m rig`."""
+
+from rig.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Pure analysis functions on arrays."""

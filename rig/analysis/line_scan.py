@@ -1,0 +1,26 @@
+"""Fold PMT samples of a line-scan sweep into lines, and sum regions of interest."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def fold_lines(samples: np.ndarray, first_sample: int, samples_per_line: int, pixels_per_line: int,
+               n_slots: int) -> np.ndarray:
+    """Return the (n_slots, pixels_per_line) pixel array of a line scan (flyback dropped)."""
+    stop = first_sample + n_slots * samples_per_line
+    if samples.shape[0] < stop:
+        raise ValueError(f"sweep has {samples.shape[0]} samples, the layout needs {stop}")
+    return samples[first_sample:stop].reshape(n_slots, samples_per_line)[:, :pixels_per_line]
+
+
+def line_times_ms(first_sample: int, samples_per_line: int, pixels_per_line: int, n_slots: int,
+                  sample_rate_hz: float) -> np.ndarray:
+    """Time of the middle of each line's pixels, from sweep start."""
+    starts = first_sample + np.arange(n_slots) * samples_per_line
+    return (starts + pixels_per_line / 2.0) / sample_rate_hz * 1000.0
+
+
+def roi_mask_near(pixel_positions_um: np.ndarray, centre_um: float, radius_um: float) -> np.ndarray:
+    """Boolean mask of pixels within radius of a position along the line."""
+    return np.abs(pixel_positions_um - centre_um) <= radius_um

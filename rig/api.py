@@ -1,0 +1,155 @@
+"""Python API for scripted runs: load a profile, run a protocol with overrides, get the estimates."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import h5py
+import numpy as np
+import pydantic
+import scipy
+
+import rig
+from rig.config.problems import InvalidInput, Problem
+from rig.config.profile import LoadedProfile, load_profile
+from rig.engine.online import OnlineModel
+from rig.engine.records import Estimate, Notice, Record, RunStarted
+from rig.engine.rig import Rig, build_rig
+from rig.engine.runner import RunOutcome, Runner
+from rig.engine.stream import Stream
+from rig.protocols import STEP_KINDS
+from rig.protocols.protocol_file import CompiledProtocol, compile_protocol, load_protocol
+from rig.storage.writer import Hdf5RunWriter
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(rig.__file__).resolve().parents[1]
+DEFAULT_PROFILE = Path("hardware_profiles") / "simulated.yaml"
+
+
+def default_profile_path() -> Path:
+    """The simulated profile: ./hardware_profiles/simulated.yaml, else the one beside the package."""
+    local = Path.cwd() / DEFAULT_PROFILE
+    return local if local.exists() else PROJECT_ROOT / DEFAULT_PROFILE
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of everything that shapes the data, stored with every run."""
+    return {"spinerig": rig.__version__, "python": platform.python_version(), "numpy": np.__version__,
+            "scipy": scipy.__version__, "h5py": h5py.__version__, "hdf5": h5py.version.hdf5_version,
+            "pydantic": pydantic.__version__, "platform": platform.platform()}
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """A validated profile and protocol with every plan checked: nothing has moved yet."""
+
+    profile: LoadedProfile
+    compiled: CompiledProtocol
+
+
+def prepare_run(protocol: Path | str, profile: Path | str | None = None, overrides: Sequence[str] = (),
+                sweeps: int | None = None) -> PreparedRun:
+    """Load and check everything a run needs; raise InvalidInput (with every problem) on bad input."""
+    overrides = list(overrides)
+    if sweeps is not None:
+        if sweeps <= 0:
+            raise InvalidInput([Problem("--sweeps", "", f"must be a positive whole number (got {sweeps})")])
+        overrides.append(f"sweeps={sweeps}")
+    loaded_profile = load_profile(Path(profile) if profile is not None else default_profile_path())
+    loaded_protocol = load_protocol(Path(protocol), overrides)
+    return PreparedRun(loaded_profile, compile_protocol(loaded_protocol, loaded_profile))
+
+
+@dataclass
+class RunResult:
+    """What a run produced: its file, how it ended, the final estimates and the notices."""
+
+    path: Path
+    outcome: RunOutcome
+    estimates: dict[str, Estimate] = field(default_factory=dict)
+    notices: list[Notice] = field(default_factory=list)
+    consumer_failures: list[str] = field(default_factory=list)
+
+
+class _Collector:
+    """Keeps the latest estimate per name and every notice, for the caller."""
+
+    def __init__(self) -> None:
+        self.estimates: dict[str, Estimate] = {}
+        self.notices: list[Notice] = []
+
+    def handle(self, record: Record) -> None:
+        if isinstance(record, Estimate):
+            self.estimates[record.name] = record
+        elif isinstance(record, Notice):
+            self.notices.append(record)
+
+
+def run_file_path(out_dir: Path, protocol_name: str) -> Path:
+    """A new, unique run file path under out_dir."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", protocol_name).strip("-").lower() or "run"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = out_dir / f"{stamp}_{slug}.h5"
+    k = 1
+    while path.exists():
+        path = out_dir / f"{stamp}_{slug}_{k}.h5"
+        k += 1
+    return path
+
+
+def execute(prepared: PreparedRun, out_dir: Path | str = "runs", rig_: Rig | None = None,
+            display: Callable[[Record], None] | None = None,
+            on_runner: Callable[[Runner], None] | None = None) -> RunResult:
+    """Run a prepared protocol on a rig (built from the profile if not given), writing one HDF5 file."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput([Problem("--out", str(out), f"cannot create the output folder ({exc.strerror})")]) from None
+    the_rig = rig_ if rig_ is not None else build_rig(prepared.profile)
+    loaded = prepared.compiled.loaded
+    path = run_file_path(out, loaded.protocol.name)
+    steps = loaded.protocol.steps
+    stream = Stream()
+    stream.attach("storage", Hdf5RunWriter(path), critical=True)
+    stream.attach("model", OnlineModel(stream, lambda i: STEP_KINDS[steps[i].kind].analysis(steps[i])))
+    collector = _Collector()
+    stream.attach("collector", collector)
+    if display is not None:
+        stream.attach("display", _CallbackConsumer(display), lossless=False)
+    runner = Runner(the_rig, stream, drain_before_end={"model"})
+    if on_runner is not None:
+        on_runner(runner)
+    protocol_text = loaded.text + ("".join(f"\n# --set {o}" for o in loaded.overrides))
+    header = RunStarted(loaded.protocol.name, str(loaded.path), protocol_text, str(prepared.profile.path),
+                        prepared.profile.text, software_versions(), tuple(prepared.compiled.plans),
+                        the_rig.truth.describe() if the_rig.truth is not None else None, time.time())
+    try:
+        outcome = runner.run(header)
+    finally:
+        stream.close()
+    failures = [f"{f.consumer}: {f.message}" for f in stream.failures]
+    return RunResult(path, outcome, collector.estimates, collector.notices, failures)
+
+
+class _CallbackConsumer:
+    """Adapts a plain callable to the consumer interface."""
+
+    def __init__(self, callback: Callable[[Record], None]):
+        self._callback = callback
+
+    def handle(self, record: Record) -> None:
+        self._callback(record)
+
+
+def run_protocol(protocol: Path | str, profile: Path | str | None = None, overrides: Sequence[str] = (),
+                 sweeps: int | None = None, out_dir: Path | str = "runs") -> RunResult:
+    """Validate, then run a protocol file on the rig of a profile (simulated by default)."""
+    return execute(prepare_run(protocol, profile, overrides, sweeps), out_dir)

@@ -1,0 +1,1 @@
+"""Hardware profiles and protocol files: schemas, loading and validation."""

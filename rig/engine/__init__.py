@@ -1,0 +1,1 @@
+"""Protocol -> sweep plans -> runner -> record stream."""

@@ -1,0 +1,105 @@
+"""Records that flow from the Runner and the online model to every consumer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Union
+
+import numpy as np
+
+from rig.engine.sweep_plan import SweepPlan
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    """A run begins: what was asked, on which rig, with which software, and every plan."""
+
+    protocol_name: str
+    protocol_path: str
+    protocol_text: str
+    profile_path: str
+    profile_text: str
+    versions: Mapping[str, str]
+    plans: tuple[SweepPlan, ...]
+    specimen: Mapping[str, Any] | None
+    started_unix: float
+
+
+@dataclass(frozen=True)
+class SweepStarted:
+    """A sweep begins; carries its plan and, on a simulated rig, the target's true parameters."""
+
+    sweep_index: int
+    plan: SweepPlan
+    started_unix: float
+    truth: Mapping[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class DataChunk:
+    """A block of samples of one channel ('in:' recorded input or 'out:' commanded output)."""
+
+    sweep_index: int
+    channel: str
+    first_sample: int
+    samples: np.ndarray
+
+
+@dataclass(frozen=True)
+class SweepEnded:
+    """A sweep ends; `completed` is False when it was cut short (abort or fault)."""
+
+    sweep_index: int
+    n_samples: int
+    completed: bool
+    ended_unix: float
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A per-sweep measurement from the online analysis (e.g. this sweep's tau)."""
+
+    sweep_index: int
+    step_name: str
+    name: str
+    value: float
+    low: float
+    high: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The spine estimate after a sweep, combining all sweeps of the step so far."""
+
+    sweep_index: int
+    step_name: str
+    name: str
+    value: float
+    low: float
+    high: float
+    unit: str
+    basis: str = ""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the operator must see: a failed fit, a failing consumer, a warning."""
+
+    level: str
+    source: str
+    message: str
+    sweep_index: int = -1
+
+
+@dataclass(frozen=True)
+class RunEnded:
+    """The run ends: exit status, message and the safe-state report of every device."""
+
+    status: str
+    message: str
+    ended_unix: float
+    safety: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+
+
+Record = Union[RunStarted, SweepStarted, DataChunk, SweepEnded, Feature, Estimate, Notice, RunEnded]

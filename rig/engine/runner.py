@@ -1,0 +1,156 @@
+"""The Runner: executes sweep plans on a rig, streams records, and always leaves the rig safe."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from rig.engine.records import DataChunk, RunEnded, RunStarted, SweepEnded, SweepStarted
+from rig.engine.rig import Rig
+from rig.engine.stream import Stream
+from rig.engine.sweep_plan import SweepPlan
+from rig.hal.interfaces import SafetyReport
+
+log = logging.getLogger(__name__)
+
+
+class AbortNow(Exception):
+    """Raised inside the acquisition loop when an immediate stop was asked for."""
+
+
+class StorageFailed(Exception):
+    """Raised when a critical consumer (storage) failed: acquiring on would lose data."""
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run ended and the safe-state report of every device."""
+
+    status: str
+    message: str
+    sweeps_completed: int
+    safety: tuple[SafetyReport, ...]
+
+    @property
+    def all_safe(self) -> bool:
+        """True when every device reported its safe state after the run."""
+        return all(r.safe for r in self.safety)
+
+
+class Runner:
+    """Runs a list of SweepPlans on a Rig, publishing records to a Stream.
+
+    Stop requests are thread-safe: `request_stop()` ends the run after the current sweep,
+    `abort()` ends it now. Every exit path ends with every device made safe.
+    """
+
+    def __init__(self, rig: Rig, stream: Stream, drain_before_end: set[str] | None = None):
+        self.rig = rig
+        self.stream = stream
+        self._drain_before_end = drain_before_end or set()
+        self._stop_after_sweep = threading.Event()
+        self._abort = threading.Event()
+
+    def request_stop(self) -> None:
+        """Finish the current sweep, then stop."""
+        self._stop_after_sweep.set()
+
+    def abort(self) -> None:
+        """Stop now, mid-sweep."""
+        self._abort.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        """True once a stop (after sweep or now) has been asked for."""
+        return self._stop_after_sweep.is_set() or self._abort.is_set()
+
+    def run(self, header: RunStarted) -> RunOutcome:
+        """Execute every plan in order and return how the run ended."""
+        plans = header.plans
+        self.stream.publish(header)
+        status, message, completed = "completed", "", 0
+        try:
+            for index, plan in enumerate(plans):
+                if self._stop_after_sweep.is_set() or self._abort.is_set():
+                    status, message = "stopped", f"stopped by request after {completed} sweep(s)"
+                    break
+                self._run_sweep(index, plan)
+                completed += 1
+                if index + 1 < len(plans) and plan.interval_after_s > 0:
+                    self.rig.clock.wait(plan.interval_after_s, lambda: self.stop_requested)
+                self._check_storage()
+        except AbortNow:
+            status, message = "aborted", f"aborted during sweep {completed + 1}"
+        except StorageFailed as exc:
+            status, message = "error", f"storage failed, run stopped to avoid losing data: {exc}"
+        except KeyboardInterrupt:
+            status, message = "aborted", "interrupted"
+            raise
+        except Exception as exc:
+            status, message = "error", f"{exc.__class__.__name__}: {exc}"
+            log.exception("run failed")
+            raise
+        finally:
+            safety = self._make_all_safe()
+            if not all(r.safe for r in safety):
+                status = "error"
+                message = (message + "; " if message else "") + "device(s) not safe: " + ", ".join(
+                    f"{r.device} ({r.detail})" for r in safety if not r.safe)
+            self.stream.drain(self._drain_before_end)
+            self.stream.publish(RunEnded(status, message, time.time(), tuple(r.__dict__ for r in safety)))
+            outcome = RunOutcome(status, message, completed, tuple(safety))
+        return outcome
+
+    def _check_storage(self) -> None:
+        failure = self.stream.critical_failure
+        if failure is not None:
+            raise StorageFailed(failure.message)
+
+    def _run_sweep(self, index: int, plan: SweepPlan) -> None:
+        """Configure, load, start, read until done, stop: the device lifecycle of one sweep."""
+        clock = self.rig.clock
+        truth = self.rig.truth.truth_for(plan) if self.rig.truth is not None else None
+        self.stream.publish(SweepStarted(index, plan, time.time(), truth))
+        for name, wave in plan.outputs.items():
+            self.stream.publish(DataChunk(index, f"out:{name}", 0, wave))
+        for device in self.rig.devices.values():
+            device.configure(plan)
+        clock.load(plan)
+        done = 0
+        completed = False
+        try:
+            clock.start()
+            while True:
+                if self._abort.is_set():
+                    raise AbortNow()
+                self._check_storage()
+                chunk = clock.read()
+                if chunk is None:
+                    break
+                n = 0
+                for channel, samples in chunk.items():
+                    self.stream.publish(DataChunk(index, f"in:{channel}", done, samples))
+                    n = len(samples)
+                done += n
+            completed = True
+        finally:
+            clock.stop()
+            self.stream.publish(SweepEnded(index, done, completed, time.time()))
+
+    def _make_all_safe(self) -> list[SafetyReport]:
+        """Stop the clock and make every device safe; one device's fault never skips the rest."""
+        try:
+            self.rig.clock.stop()
+        except Exception:  # keep going: the devices must still be made safe
+            log.exception("clock stop failed")
+        reports: list[SafetyReport] = []
+        for device in self.rig.devices_in_safe_order():
+            try:
+                device.make_safe()
+                reports.append(device.safety())
+            except Exception as exc:  # report and continue with the next device
+                log.exception("make_safe failed for %s", device.name)
+                reports.append(SafetyReport(device.name, False, f"make_safe raised {exc!r}"))
+        return reports

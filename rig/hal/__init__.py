@@ -1,0 +1,1 @@
+"""Device interfaces (typing.Protocol) and their value types."""

@@ -1,0 +1,1 @@
+"""The online spine model: biophysics and estimators with uncertainty."""

@@ -1,0 +1,82 @@
+"""Online FRAP analysis: per-sweep recovery fit, combined tau and neck resistance with intervals."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rig.analysis.line_scan import fold_lines, line_times_ms, roi_mask_near
+from rig.analysis.recovery_fit import fit_recovery
+from rig.engine.records import Estimate, Feature, Notice
+from rig.engine.sweep_plan import SweepPlan
+from rig.model.combine import combine_log_normal
+from rig.model.neck_resistance import Interval, NeckAssumptions, neck_resistance_interval
+from rig.protocols.common import AnalysisUpdate
+from rig.protocols.frap.schema import FrapStep
+
+
+def head_counts_per_line(plan: SweepPlan, counts: np.ndarray, roi_radius_um: float) -> tuple[np.ndarray, np.ndarray]:
+    """Photon counts in the head ROI for every line slot, and each slot's time (ms)."""
+    layout = plan.line_scan
+    assert layout is not None
+    lines = fold_lines(counts, layout.first_sample, layout.samples_per_line, layout.pixels_per_line, layout.n_slots)
+    times = line_times_ms(layout.first_sample, layout.samples_per_line, layout.pixels_per_line, layout.n_slots,
+                          plan.sample_rate_hz)
+    start = np.asarray(layout.start_um)
+    direction = (np.asarray(layout.end_um) - start) / layout.line_length_um
+    along = float(np.dot(np.asarray(plan.target_um) - start, direction))
+    mask = roi_mask_near(layout.pixel_positions_um(), along, roi_radius_um)
+    return lines[:, mask].sum(axis=1), times
+
+
+class FrapAnalysis:
+    """Fits each sweep's recovery and keeps the spine estimate of tau and R_neck."""
+
+    def __init__(self, step: FrapStep):
+        a = step.analysis
+        self.spec = a
+        self.assumptions = NeckAssumptions(a.cytoplasm_resistivity_ohm_cm, a.resistivity_rel_sd,
+                                           a.dye_diffusion_um2_per_ms, a.dye_diffusion_rel_sd, a.head_volume_um3,
+                                           a.head_volume_rel_sd, a.head_volume_source)
+        self._taus: list[tuple[float, float, float]] = []
+
+    def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
+        """Fit this sweep and update the combined estimate."""
+        update = AnalysisUpdate()
+        step = plan.step_name
+        channel = plan.parameters["pmt_channel"]
+        counts, times = head_counts_per_line(plan, data[channel], self.spec.head_roi_radius_um)
+        layout = plan.line_scan
+        assert layout is not None
+        first_park, last_park = min(layout.park_slots), max(layout.park_slots)
+        baseline = counts[:first_park]
+        t_post = times[last_park + 1:] - plan.events_ms["bleach_mid"]
+        fit = fit_recovery(t_post, counts[last_park + 1:], baseline, level=self.spec.confidence_level)
+        update.features += [
+            Feature(sweep_index, step, "tau_ms", fit.tau_ms, fit.tau_low_ms, fit.tau_high_ms, "ms"),
+            Feature(sweep_index, step, "fraction_bleached", fit.fraction_bleached, math.nan, math.nan, "1"),
+            Feature(sweep_index, step, "deviance_per_dof", fit.deviance_per_dof, math.nan, math.nan, "1"),
+            Feature(sweep_index, step, "baseline_head_counts_per_line", float(np.mean(baseline)), math.nan,
+                    math.nan, "counts"),
+        ]
+        if not fit.converged:
+            update.notices.append(Notice("warning", "frap", f"sweep {sweep_index + 1}: recovery fit did not converge "
+                                         f"({fit.message}); excluded from the spine estimate", sweep_index))
+            return update
+        self._taus.append((fit.tau_ms, fit.tau_low_ms, fit.tau_high_ms))
+        values, lows, highs = (list(v) for v in zip(*self._taus))
+        z = _z(self.spec.confidence_level)
+        tau = combine_log_normal(values, lows, highs, z)
+        update.estimates.append(Estimate(sweep_index, step, "tau_frap_ms", tau.value, tau.low, tau.high, "ms",
+                                         f"{tau.n} sweep(s), Poisson ML fits, Birge ratio {tau.birge_ratio:.2f}"))
+        r = neck_resistance_interval(Interval(tau.value, tau.low, tau.high, "ms"), self.assumptions, z)
+        update.estimates.append(Estimate(sweep_index, step, "neck_resistance_MOhm", r.value, r.low, r.high, "MOhm",
+                                         "R = rho_i tau D / V; " + self.assumptions.describe()))
+        return update
+
+
+def _z(level: float) -> float:
+    from scipy import stats
+
+    return float(stats.norm.ppf(0.5 + level / 2))

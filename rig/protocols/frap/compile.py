@@ -1,0 +1,147 @@
+"""FRAP step -> SweepPlans: line scan, parked bleach pulse on the head, recovery; and its checks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rig.config.profile import HardwareProfile
+from rig.engine.sweep_plan import LineScanLayout, SweepPlan
+from rig.protocols.common import StepProblem, check_clamp, resolve_device
+from rig.protocols.frap.analysis import FrapAnalysis
+from rig.protocols.frap.schema import FrapStep
+
+_TAIL_SAMPLES = 2  # everything off at the end, so the held outputs are dark and closed
+
+
+def _devices(step: FrapStep, profile: HardwareProfile) -> tuple[dict[str, str | None], list[StepProblem]]:
+    names: dict[str, str | None] = {}
+    problems: list[StepProblem] = []
+    for role, kind, requested, required in (
+        ("scanner", "galvo_scanner", step.scanner, True),
+        ("laser", "pockels_laser", step.laser, True),
+        ("shutter", "shutter", step.shutter, False),
+        ("amplifier", "patch_amplifier", step.amplifier, False),
+    ):
+        names[role], found = resolve_device(profile, kind, requested, role, required)
+        problems += found
+    return names, problems
+
+
+def _layout_numbers(step: FrapStep) -> tuple[int, float]:
+    samples_per_line = int(round(step.pixels_per_line / step.fill_fraction))
+    return samples_per_line, samples_per_line * step.line_rate_hz
+
+
+class FrapKind:
+    """The FRAP step kind."""
+
+    def check(self, step: FrapStep, profile: HardwareProfile) -> list[StepProblem]:
+        """Devices exist; scan, light and clamp settings are within the profile's limits."""
+        names, problems = _devices(step, profile)
+        scanner = profile.devices.get(names["scanner"] or "")
+        laser = profile.devices.get(names["laser"] or "")
+        if scanner is not None:
+            lim = scanner.limits
+            where = f"devices.{names['scanner']}"
+            if step.pmt not in scanner.pmts:
+                problems.append(StepProblem("pmt", f"scanner '{names['scanner']}' has no PMT '{step.pmt}' "
+                                                   f"(available: {', '.join(sorted(scanner.pmts))})"))
+            if step.line_rate_hz > lim.max_line_rate_hz:
+                problems.append(StepProblem("line_rate_hz", f"{step.line_rate_hz:g} Hz exceeds the scanner limit "
+                                            f"{lim.max_line_rate_hz:g} Hz ({where}.limits.max_line_rate_hz)"))
+            if step.pixels_per_line > lim.max_pixels_per_line:
+                problems.append(StepProblem("pixels_per_line", f"{step.pixels_per_line} exceeds "
+                                            f"{lim.max_pixels_per_line} ({where}.limits.max_pixels_per_line)"))
+            for field, point in (("line.start_um", step.line.start_um), ("line.end_um", step.line.end_um),
+                                 ("bleach.point_um", step.bleach.point_um)):
+                if max(abs(point[0]), abs(point[1])) > lim.field_half_width_um:
+                    problems.append(StepProblem(field, f"{list(point)} is outside the scan field +-"
+                                                f"{lim.field_half_width_um:g} um ({where}.limits.field_half_width_um)"))
+        if laser is not None:
+            lim = laser.limits
+            where = f"devices.{names['laser']}.limits"
+            if step.imaging_power_fraction > lim.max_imaging_power_fraction:
+                problems.append(StepProblem("imaging_power_fraction", f"{step.imaging_power_fraction:g} exceeds "
+                                            f"{lim.max_imaging_power_fraction:g} ({where}.max_imaging_power_fraction)"))
+            if step.bleach.power_fraction > lim.max_bleach_power_fraction:
+                problems.append(StepProblem("bleach.power_fraction", f"{step.bleach.power_fraction:g} exceeds "
+                                            f"{lim.max_bleach_power_fraction:g} ({where}.max_bleach_power_fraction)"))
+            if step.bleach.duration_ms > lim.max_bleach_duration_ms:
+                problems.append(StepProblem("bleach.duration_ms", f"{step.bleach.duration_ms:g} ms exceeds "
+                                            f"{lim.max_bleach_duration_ms:g} ms ({where}.max_bleach_duration_ms)"))
+        _, rate = _layout_numbers(step)
+        if rate > profile.daq.max_sample_rate_hz:
+            problems.append(StepProblem("line_rate_hz", f"needs a pixel clock of {rate:g} Hz, above "
+                                        f"daq.max_sample_rate_hz = {profile.daq.max_sample_rate_hz:g}"))
+        if step.line.start_um == step.line.end_um:
+            problems.append(StepProblem("line.end_um", "the scan line has zero length"))
+        problems += check_clamp(profile, names["amplifier"], step.clamp, "clamp")
+        return problems
+
+    def compile(self, step: FrapStep, step_index: int, profile: HardwareProfile) -> list[SweepPlan]:
+        """One identical plan per sweep."""
+        names, _ = _devices(step, profile)
+        scanner, laser, shutter, amp = names["scanner"], names["laser"], names["shutter"], names["amplifier"]
+        spl, rate = _layout_numbers(step)
+        line_ms = 1000.0 / step.line_rate_hz
+        lead = int(round(step.shutter_lead_ms * rate / 1000.0))
+        n_base = max(1, int(round(step.baseline_ms / line_ms)))
+        n_park = max(1, math.ceil((step.bleach.duration_ms + 0.2) / line_ms))
+        n_rec = max(5, int(round(step.recovery_ms / line_ms)))
+        n_slots = n_base + n_park + n_rec
+        n = lead + n_slots * spl + _TAIL_SAMPLES
+        park_slots = tuple(range(n_base, n_base + n_park))
+
+        x = np.zeros(n)
+        y = np.zeros(n)
+        power = np.zeros(n)
+        px = step.pixels_per_line
+        frac = (np.arange(px) + 0.5) / px
+        fly = np.linspace(1.0, 0.0, spl - px + 2)[1:-1]
+        sx, sy = step.line.start_um
+        ex, ey = step.line.end_um
+        one_line_x = np.concatenate((sx + frac * (ex - sx), sx + fly * (ex - sx)))
+        one_line_y = np.concatenate((sy + frac * (ey - sy), sy + fly * (ey - sy)))
+        x[:lead], y[:lead] = sx, sy
+        for k in range(n_slots):
+            a = lead + k * spl
+            if k in park_slots:
+                x[a:a + spl], y[a:a + spl] = step.bleach.point_um
+            else:
+                x[a:a + spl], y[a:a + spl] = one_line_x, one_line_y
+                power[a:a + px] = step.imaging_power_fraction
+        x[n - _TAIL_SAMPLES:], y[n - _TAIL_SAMPLES:] = sx, sy
+        park_start = lead + park_slots[0] * spl
+        park_len = n_park * spl
+        n_bleach = max(1, int(round(step.bleach.duration_ms * rate / 1000.0)))
+        b0 = park_start + (park_len - n_bleach) // 2
+        power[b0:b0 + n_bleach] = step.bleach.power_fraction
+
+        outputs = {f"{scanner}.x": x.astype(np.float32), f"{scanner}.y": y.astype(np.float32),
+                   f"{laser}.power": power.astype(np.float32)}
+        if shutter is not None:
+            gate = np.ones(n, dtype=np.float32)
+            gate[n - _TAIL_SAMPLES:] = 0.0
+            outputs[f"{shutter}.open"] = gate
+        inputs = [f"{scanner}.{p}" for p in profile.devices[scanner].pmts]  # type: ignore[union-attr]
+        if amp is not None:
+            outputs[f"{amp}.command"] = np.full(n, step.clamp.holding, dtype=np.float32)
+            amp_spec = profile.devices[amp]
+            inputs += [f"{amp}.primary"] + ([f"{amp}.secondary"] if amp_spec.channels.secondary else [])  # type: ignore[union-attr]
+        layout = LineScanLayout(lead, spl, px, n_slots, park_slots, tuple(step.line.start_um),
+                                tuple(step.line.end_um), step.line_rate_hz)
+        events = {"bleach_start": b0 / rate * 1000.0, "bleach_end": (b0 + n_bleach) / rate * 1000.0,
+                  "bleach_mid": (b0 + n_bleach / 2) / rate * 1000.0}
+        parameters = step.model_dump(mode="json") | {"pmt_channel": f"{scanner}.{step.pmt}"}
+        return [SweepPlan(step_index=step_index, step_name=step.name or "frap", kind="frap", sweep_in_step=s,
+                          sample_rate_hz=rate, n_samples=n, outputs=outputs, inputs=tuple(inputs), amplifier=amp,
+                          amplifier_mode=step.clamp.mode if amp else None, interval_after_s=step.interval_s,
+                          line_scan=layout, events_ms=events, target_um=tuple(step.bleach.point_um),
+                          parameters=parameters)
+                for s in range(step.sweeps)]
+
+    def analysis(self, step: FrapStep) -> FrapAnalysis:
+        """A fresh online FRAP analysis."""
+        return FrapAnalysis(step)

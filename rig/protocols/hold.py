@@ -1,0 +1,60 @@
+"""Hold step: keep the cell clamped at a holding value for a time (e.g. 4 min at 0 mV)."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from rig.config.profile import HardwareProfile
+from rig.engine.sweep_plan import SweepPlan
+from rig.protocols.common import ClampSpec, StepBase, StepProblem, check_clamp, resolve_device
+
+
+class HoldStep(StepBase):
+    """Hold the soma at a potential or current, recording the amplifier, in segments."""
+
+    kind: Literal["hold"]
+    duration_s: float = Field(gt=0, le=3600)
+    clamp: ClampSpec = ClampSpec()
+    sample_rate_hz: float = Field(default=1000.0, gt=0)
+    segment_s: float = Field(default=10.0, gt=0, description="recorded in sweeps of this length")
+
+
+class HoldKind:
+    """The hold step kind."""
+
+    def check(self, step: HoldStep, profile: HardwareProfile) -> list[StepProblem]:
+        """Amplifier exists and holding is within limits."""
+        amp, problems = resolve_device(profile, "patch_amplifier", step.amplifier, "amplifier")
+        return problems + check_clamp(profile, amp, step.clamp, "clamp")
+
+    def compile(self, step: HoldStep, step_index: int, profile: HardwareProfile) -> list[SweepPlan]:
+        """One plan per segment, back to back."""
+        amp, _ = resolve_device(profile, "patch_amplifier", step.amplifier, "amplifier")
+        amp_spec = profile.devices[amp]  # type: ignore[index]
+        n_segments = max(1, math.ceil(step.duration_s / step.segment_s - 1e-9))
+        plans = []
+        remaining = step.duration_s
+        for k in range(n_segments):
+            seg = min(step.segment_s, remaining)
+            remaining -= seg
+            n = max(1, int(round(seg * step.sample_rate_hz)))
+            inputs = [f"{amp}.primary"] + ([f"{amp}.secondary"] if amp_spec.channels.secondary else [])
+            plans.append(SweepPlan(
+                step_index=step_index, step_name=step.name or "hold", kind="hold", sweep_in_step=k,
+                sample_rate_hz=step.sample_rate_hz, n_samples=n,
+                outputs={f"{amp}.command": np.full(n, step.clamp.holding, dtype=np.float32)},
+                inputs=tuple(inputs), amplifier=amp, amplifier_mode=step.clamp.mode,
+                parameters=step.model_dump(mode="json"),
+            ))
+        return plans
+
+    def analysis(self, step: HoldStep) -> None:
+        """No online analysis for a hold."""
+        return None
+
+
+KIND = HoldKind()

@@ -1,0 +1,149 @@
+"""Protocol files: schema (a list of steps of known kinds), overrides, and compilation to checked plans."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Union
+
+import yaml
+from pydantic import Field, model_validator
+
+from rig.config.base import StrictModel
+from rig.config.problems import InvalidInput, Problem
+from rig.config.profile import LoadedProfile
+from rig.config.yaml_loading import read_yaml, validate_data
+from rig.engine.limits import check_plan
+from rig.engine.sweep_plan import SweepPlan
+from rig.protocols import STEP_KINDS
+from rig.protocols.frap.schema import FrapStep
+from rig.protocols.hold import HoldStep
+
+Step = Annotated[Union[FrapStep, HoldStep], Field(discriminator="kind")]
+
+
+class ProtocolFile(StrictModel):
+    """A protocol: a name and an ordered list of steps (e.g. FRAP, hold at 0 mV, FRAP again)."""
+
+    name: str
+    description: str = ""
+    steps: list[Step] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "ProtocolFile":
+        names = [s.name or s.kind for s in self.steps]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"step names must be unique; give each step a 'name' (repeated: {', '.join(dupes)})")
+        return self
+
+    def step_names(self) -> list[str]:
+        """Each step's effective name."""
+        return [s.name or s.kind for s in self.steps]
+
+
+@dataclass(frozen=True)
+class LoadedProtocol:
+    """A validated protocol with its source, text and the overrides applied to it."""
+
+    path: Path
+    text: str
+    overrides: tuple[str, ...]
+    protocol: ProtocolFile
+
+
+@dataclass
+class CompiledProtocol:
+    """Every sweep plan of a protocol, checked against the profile."""
+
+    loaded: LoadedProtocol
+    plans: list[SweepPlan] = field(default_factory=list)
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `key=value` overrides: a dotted path (`steps.0.sweeps=3`) or a step field set on every step
+    whose kind has it (`sweeps=3`). Values are YAML scalars or lists."""
+    result = copy.deepcopy(data)
+    problems: list[Problem] = []
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            problems.append(Problem("--set", item, "expected key=value"))
+            continue
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            problems.append(Problem("--set", key, f"cannot parse value {raw!r}"))
+            continue
+        path = key.split(".")
+        if path[0] in ("steps", "name", "description"):
+            if not _set_path(result, path, value):
+                problems.append(Problem("--set", key, "no such field in the protocol"))
+            continue
+        hits = 0
+        for step in result.get("steps", []) or []:
+            kind = STEP_KINDS.get(step.get("kind")) if isinstance(step, dict) else None
+            schema = _step_schema(step.get("kind")) if kind else None
+            if schema is not None and path[0] in schema.model_fields:
+                _set_path(step, path, value)
+                hits += 1
+        if hits == 0:
+            problems.append(Problem("--set", key, "no step of this protocol has that field"))
+    if problems:
+        raise InvalidInput(problems)
+    return result
+
+
+def _step_schema(kind: str | None) -> type[StrictModel] | None:
+    return {"frap": FrapStep, "hold": HoldStep}.get(kind or "")
+
+
+def _set_path(node: Any, path: list[str], value: Any) -> bool:
+    for i, part in enumerate(path):
+        last = i == len(path) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                return False
+            if last:
+                node[int(part)] = value
+                return True
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+                return True
+            node = node.setdefault(part, {})
+        else:
+            return False
+    return False
+
+
+def load_protocol(path: Path, overrides: list[str] | None = None) -> LoadedProtocol:
+    """Load a protocol file, apply overrides, validate; raise InvalidInput on any fault."""
+    text, data = read_yaml(path)
+    overrides = list(overrides or [])
+    data = apply_overrides(data, overrides)
+    source = str(path) + (" (with --set " + ", ".join(overrides) + ")" if overrides else "")
+    return LoadedProtocol(path, text, tuple(overrides), validate_data(ProtocolFile, data, source))
+
+
+def compile_protocol(loaded: LoadedProtocol, profile: LoadedProfile) -> CompiledProtocol:
+    """Check every step against the profile, compile every plan, and check every plan's limits."""
+    source = str(loaded.path)
+    problems: list[Problem] = []
+    steps = loaded.protocol.steps
+    for i, step in enumerate(steps):
+        for p in STEP_KINDS[step.kind].check(step, profile.profile):
+            problems.append(Problem(source, f"steps.{i}.{p.field}", p.message))
+    if problems:
+        raise InvalidInput(problems)
+    compiled = CompiledProtocol(loaded)
+    for i, step in enumerate(steps):
+        compiled.plans += STEP_KINDS[step.kind].compile(step, i, profile.profile)
+    for plan in compiled.plans:
+        problems += check_plan(plan, profile.profile, source)
+    if problems:
+        raise InvalidInput(problems)
+    return compiled

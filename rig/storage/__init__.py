@@ -1,0 +1,1 @@
+"""HDF5 run files: the writer (a stream consumer) and the reader."""

@@ -1,0 +1,27 @@
+"""The run file layout: group names and table row types shared by writer and reader."""
+
+from __future__ import annotations
+
+import numpy as np
+
+FORMAT = "spinerig-run"
+FORMAT_VERSION = 1
+
+SWEEP_ROW = np.dtype([("sweep", "i4"), ("step_index", "i4"), ("sweep_in_step", "i4"), ("n_samples", "i8"),
+                      ("sample_rate_hz", "f8"), ("started_unix", "f8"), ("ended_unix", "f8"), ("completed", "i1")])
+SPAN_ROW = np.dtype([("sweep", "i4"), ("start", "i8"), ("stop", "i8")])
+FEATURE_ROW = np.dtype([("sweep", "i4"), ("step", "S64"), ("name", "S64"), ("value", "f8"), ("low", "f8"),
+                        ("high", "f8"), ("unit", "S16")])
+ESTIMATE_ROW = np.dtype([("sweep", "i4"), ("step", "S64"), ("name", "S64"), ("value", "f8"), ("low", "f8"),
+                         ("high", "f8"), ("unit", "S16"), ("basis", "S256")])
+TRUTH_ROW = np.dtype([("sweep", "i4"), ("name", "S64"), ("value", "f8")])
+NOTICE_ROW = np.dtype([("sweep", "i4"), ("level", "S16"), ("source", "S64"), ("message", "S512")])
+
+TABLES = {"sweeps": SWEEP_ROW, "features": FEATURE_ROW, "estimates": ESTIMATE_ROW, "truth": TRUTH_ROW,
+          "notices": NOTICE_ROW}
+
+
+def channel_group(channel: str) -> str:
+    """HDF5 path of a channel's group ('in:amplifier.primary' -> 'channels/in/amplifier.primary')."""
+    direction, _, name = channel.partition(":")
+    return f"channels/{direction}/{name}"

@@ -1,0 +1,167 @@
+"""Read run files, including ones still being written or left by a killed writer (SWMR read)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from rig.storage.layout import FORMAT, channel_group
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+@dataclass(frozen=True)
+class ValueWithInterval:
+    """A stored estimate."""
+
+    sweep: int
+    step: str
+    name: str
+    value: float
+    low: float
+    high: float
+    unit: str
+    basis: str
+
+
+class RunFile:
+    """A run file opened for reading; safe while another process writes it."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._f = h5py.File(self.path, "r", swmr=True, locking=False)
+        if self._f.attrs.get("format") != FORMAT:
+            self._f.close()
+            raise ValueError(f"{path}: not a spinerig run file")
+
+    def __enter__(self) -> "RunFile":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file."""
+        self._f.close()
+
+    def refresh(self) -> None:
+        """See rows appended since opening (while the run is being written)."""
+        for ds in ("sweeps", "features", "estimates", "truth", "notices"):
+            self._f[ds].refresh()
+
+    @property
+    def status(self) -> str:
+        """'completed', 'stopped', 'aborted', 'error', or 'running' (still written, or writer died)."""
+        return str(self._f.attrs.get("status", "unknown"))
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """File attributes."""
+        return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self._f.attrs.items()}
+
+    def sweeps(self) -> np.ndarray:
+        """The table of completed (stored) sweeps."""
+        rows = self._f["sweeps"][:]
+        return rows[rows["completed"] == 1]
+
+    @property
+    def n_sweeps(self) -> int:
+        """Number of completed sweeps stored."""
+        return int(self.sweeps().shape[0])
+
+    def plans(self) -> list[dict[str, Any]]:
+        """Every planned sweep's summary."""
+        return [json.loads(_s(p)) for p in self._f["plans_json"][:]]
+
+    def text(self, name: str) -> str:
+        """Stored text: 'protocol_yaml' or 'profile_yaml'."""
+        return _s(self._f[name][()])
+
+    def specimen(self) -> dict[str, Any] | None:
+        """The simulated specimen's truth, if any."""
+        return json.loads(_s(self._f["specimen_json"][()])) if "specimen_json" in self._f else None
+
+    def channels(self) -> list[str]:
+        """Stored channels ('in:...' and 'out:...')."""
+        out = []
+        for direction in ("in", "out"):
+            if direction in self._f["channels"]:
+                out += [f"{direction}:{n}" for n in self._f["channels"][direction]]
+        return out
+
+    def sweep_data(self, sweep: int, channel: str) -> np.ndarray:
+        """Samples of one channel in one sweep."""
+        g = self._f[channel_group(channel)]
+        spans = g["spans"][:]
+        hit = spans[spans["sweep"] == sweep]
+        if hit.size == 0:
+            raise KeyError(f"sweep {sweep} has no data on {channel}")
+        return g["samples"][int(hit[-1]["start"]):int(hit[-1]["stop"])]
+
+    def estimates(self) -> list[ValueWithInterval]:
+        """Every estimate row, in order."""
+        return [ValueWithInterval(int(r["sweep"]), _s(r["step"]), _s(r["name"]), float(r["value"]), float(r["low"]),
+                                  float(r["high"]), _s(r["unit"]), _s(r["basis"])) for r in self._f["estimates"][:]]
+
+    def features(self) -> list[dict[str, Any]]:
+        """Every per-sweep feature row."""
+        return [{"sweep": int(r["sweep"]), "step": _s(r["step"]), "name": _s(r["name"]), "value": float(r["value"]),
+                 "low": float(r["low"]), "high": float(r["high"]), "unit": _s(r["unit"])}
+                for r in self._f["features"][:]]
+
+    def truth_rows(self) -> list[tuple[int, str, float]]:
+        """(sweep, name, value) rows of the specimen's truth at each sweep start."""
+        return [(int(r["sweep"]), _s(r["name"]), float(r["value"])) for r in self._f["truth"][:]]
+
+    def notices(self) -> list[dict[str, Any]]:
+        """Warnings and errors recorded during the run."""
+        return [{"sweep": int(r["sweep"]), "level": _s(r["level"]), "source": _s(r["source"]),
+                 "message": _s(r["message"])} for r in self._f["notices"][:]]
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-able summary: status, sweeps, final estimates and the truth under the same names."""
+        latest: dict[str, ValueWithInterval] = {}
+        by_step: dict[str, dict[str, Any]] = {}
+        for e in self.estimates():
+            latest[e.name] = e
+            by_step.setdefault(e.step, {"estimates": {}, "truth": {}})["estimates"][e.name] = _est(e)
+        truth_by_sweep: dict[int, dict[str, float]] = {}
+        for sweep, name, value in self.truth_rows():
+            truth_by_sweep.setdefault(sweep, {})[name] = value
+        truth: dict[str, float] = {}
+        for e in latest.values():
+            t = truth_by_sweep.get(e.sweep, {})
+            if e.name in t:
+                truth[e.name] = t[e.name]
+        for e in self.estimates():
+            t = truth_by_sweep.get(e.sweep, {})
+            if e.name in t:
+                by_step[e.step]["truth"][e.name] = t[e.name]
+        attrs = self.attrs
+        return {
+            "path": str(self.path),
+            "protocol": attrs.get("protocol_name"),
+            "status": self.status,
+            "message": attrs.get("message", ""),
+            "started_utc": attrs.get("started_utc"),
+            "ended_utc": attrs.get("ended_utc"),
+            "n_sweeps": self.n_sweeps,
+            "n_planned_sweeps": attrs.get("n_planned_sweeps"),
+            "estimates": {name: _est(e) for name, e in latest.items()},
+            "truth": truth if self.specimen() is not None else None,
+            "steps": by_step,
+            "notices": self.notices(),
+            "safety": json.loads(attrs["safety_json"]) if "safety_json" in attrs else None,
+            "versions": json.loads(attrs.get("versions_json", "{}")),
+        }
+
+
+def _est(e: ValueWithInterval) -> dict[str, Any]:
+    return {"value": e.value, "low": e.low, "high": e.high, "unit": e.unit, "sweep": e.sweep, "basis": e.basis}

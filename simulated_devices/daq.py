@@ -1,0 +1,157 @@
+"""The simulated DAQ: one master clock that executes SweepPlans against the virtual specimen."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+
+from rig.config.channels import logical_channels
+from rig.config.profile import HardwareProfile
+from rig.engine.sweep_plan import SweepPlan
+from simulated_devices.optics import TwoPhotonOptics, pmt_counts
+from simulated_devices.specimen import Specimen
+
+JOURNAL_ENV = "SPINERIG_SIM_JOURNAL"
+
+
+def _sees_red(emission: str) -> bool:
+    """True when a PMT's emission filter centre (e.g. '610/75') passes Alexa 594."""
+    match = re.match(r"\s*(\d+)", emission)
+    return bool(match) and int(match.group(1)) >= 570
+
+
+class SimulatedDaq:
+    """Executes a SweepPlan chunk by chunk, advancing the specimen on the simulated clock.
+
+    Like a real DAQ, each output holds its last value when a sweep stops or is aborted, so
+    safe states must be written explicitly. Every static write and stop is appended to a
+    JSON-lines journal when SPINERIG_SIM_JOURNAL names a file (used by the safety tests).
+    """
+
+    def __init__(self, profile: HardwareProfile, specimen: Specimen, optics: TwoPhotonOptics, seed: int):
+        self.profile = profile
+        self.specimen = specimen
+        self.optics = optics
+        self.rng = np.random.default_rng(seed)
+        self.channels = logical_channels(profile)
+        self.held: dict[str, float] = {n: 0.0 for n, c in self.channels.items() if c.direction == "out"}
+        self.amplifier_modes: dict[str, str] = {}
+        self._plan: SweepPlan | None = None
+        self._position = 0
+        self._running = False
+        self._wall_start = 0.0
+        sim = profile.simulation
+        assert sim is not None
+        self.pace = sim.pace
+        self.chunk_ms = sim.chunk_ms
+        journal = os.environ.get(JOURNAL_ENV)
+        self._journal_path = Path(journal) if journal else None
+
+    # ----- journal ----------------------------------------------------------------
+    def journal(self, event: str, **fields: object) -> None:
+        """Append one event to the hardware journal, if enabled."""
+        if self._journal_path is None:
+            return
+        entry = {"t": time.time(), "event": event, **fields}
+        with self._journal_path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry) + "\n")
+            fh.flush()
+
+    # ----- SweepClock interface ------------------------------------------------------
+    def load(self, plan: SweepPlan) -> None:
+        """Take the plan's waveforms and inputs."""
+        self._plan = plan
+        self._position = 0
+
+    def start(self) -> None:
+        """Start the master clock."""
+        if self._plan is None:
+            raise RuntimeError("start() before load()")
+        self._running = True
+        self._wall_start = time.monotonic()
+        self.journal("start", step=self._plan.step_name, sweep=self._plan.sweep_in_step)
+
+    def stop(self) -> None:
+        """Stop clocked output; every output holds its last value."""
+        if self._running:
+            self.journal("stop", held=self.held)
+        self._running = False
+        self._plan = None
+
+    def write_static(self, channel: str, value: float) -> None:
+        """Drive an output to a constant value."""
+        if self._running:
+            raise RuntimeError(f"static write to {channel} while a sweep is running")
+        self.held[channel] = float(value)
+        self.journal("static", channel=channel, value=float(value))
+
+    def wait(self, duration_s: float, should_stop: Callable[[], bool]) -> None:
+        """Advance the specimen through an inter-sweep interval (slept through when paced)."""
+        if self.pace == "realtime":
+            end = time.monotonic() + duration_s
+            while time.monotonic() < end and not should_stop():
+                time.sleep(min(0.05, max(0.0, end - time.monotonic())))
+        self.specimen.rest(duration_s * 1000.0)
+
+    def read(self) -> Mapping[str, np.ndarray] | None:
+        """Compute the next chunk of every input; None when the sweep is complete."""
+        plan = self._plan
+        if plan is None or not self._running or self._position >= plan.n_samples:
+            return None
+        start = self._position
+        n = min(plan.n_samples - start, max(1, int(round(self.chunk_ms * plan.sample_rate_hz / 1000.0))))
+        stop = start + n
+        outputs = {ch: (w[start:stop] if (w := plan.outputs.get(ch)) is not None else np.full(n, v))
+                   for ch, v in self.held.items()}
+        data = self._simulate(plan, outputs, n, 1000.0 / plan.sample_rate_hz)
+        for ch in self.held:
+            self.held[ch] = float(outputs[ch][-1])
+        self._position = stop
+        if self.pace == "realtime":
+            due = self._wall_start + stop / plan.sample_rate_hz
+            time.sleep(max(0.0, due - time.monotonic()))
+        return {ch: data[ch] for ch in plan.inputs}
+
+    # ----- physics ----------------------------------------------------------------
+    def _simulate(self, plan: SweepPlan, outputs: dict[str, np.ndarray], n: int, dt_ms: float) -> dict[str, np.ndarray]:
+        """Advance the specimen by one chunk and produce every input channel."""
+        data: dict[str, np.ndarray] = {}
+        light = np.ones(n)
+        for name, spec in self.profile.devices.items():
+            if spec.kind == "shutter":
+                light = light * outputs[f"{name}.open"]
+        power = np.zeros(n)
+        for name, spec in self.profile.devices.items():
+            if spec.kind == "pockels_laser":
+                power = power + outputs[f"{name}.power"] * light
+        scanners = self.profile.devices_of_kind("galvo_scanner")
+        if scanners:
+            sname, sspec = next(iter(scanners.items()))
+            x, y = outputs[f"{sname}.x"], outputs[f"{sname}.y"]
+            overlap = self.optics.head_overlap(x, y)
+            unbleached = self.specimen.advance_dye(self.optics.bleach_rate(overlap, power), dt_ms)
+            self.specimen.light_dose_ms += (power[:, None] ** 2 * overlap).sum(axis=0) * dt_ms
+            red = self.optics.red_photon_rate(x, y, power, overlap, unbleached)
+            dark = self.optics.optics.dark_counts_per_s
+            for pmt, pmt_spec in sspec.pmts.items():
+                rate = red if _sees_red(pmt_spec.emission) else np.zeros(n)
+                data[f"{sname}.{pmt}"] = pmt_counts(self.rng, rate, dark, dt_ms)
+        else:
+            self.specimen.advance_dye(np.zeros((n, len(self.specimen.spines))), dt_ms)
+        for name, spec in self.profile.devices.items():
+            if spec.kind != "patch_amplifier":
+                continue
+            mode = self.amplifier_modes.get(name, spec.safe_mode)
+            v, i = self.specimen.advance_soma(mode, outputs[f"{name}.command"], dt_ms)
+            soma = self.profile.simulation.soma  # type: ignore[union-attr]
+            i_meas = (i + self.rng.normal(0, soma.current_noise_pA, n)).astype(np.float32)
+            v_meas = (v + self.rng.normal(0, soma.voltage_noise_mV, n)).astype(np.float32)
+            data[f"{name}.primary"] = i_meas if mode == "VC" else v_meas
+            data[f"{name}.secondary"] = v_meas if mode == "VC" else i_meas
+        return data

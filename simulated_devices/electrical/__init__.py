@@ -1,0 +1,28 @@
+"""Electrical core of the virtual specimen: soma, dendritic cable and spines, implicit solver."""
+
+from .channels import HeadChannelSpec, SomaChannelSpec
+from .model import CellModel, ElectricalTrace, FastPathSettings, SynapticEvent
+from .morphology import CellSpec, DendriteSpec, PassiveSpec, SomaSpec, SpineSpec, axial_resistance_MOhm
+from .solver import Blockers, ClampMode
+from .synapses import SynapseSpec, ampa_ion_weights, mg_block, nmda_ion_weights
+
+__all__ = [
+    "Blockers",
+    "CellModel",
+    "CellSpec",
+    "ClampMode",
+    "DendriteSpec",
+    "ElectricalTrace",
+    "FastPathSettings",
+    "HeadChannelSpec",
+    "PassiveSpec",
+    "SomaChannelSpec",
+    "SomaSpec",
+    "SpineSpec",
+    "SynapseSpec",
+    "SynapticEvent",
+    "ampa_ion_weights",
+    "axial_resistance_MOhm",
+    "mg_block",
+    "nmda_ion_weights",
+]

@@ -1,0 +1,234 @@
+"""Implicit (backward-Euler) integration of the compartment tree, plus the continuous-time RHS.
+
+State is one flat vector (see `StateLayout`). Units: mV, ms, nF, uS, nA.
+Each step: membrane currents are linearised about the present voltage, spine heads
+(leaves joined by a pure neck resistor) are eliminated onto their parent dendrite
+node, the soma+dendrite tridiagonal system is solved in O(N) (LAPACK gtsv), heads are
+back-substituted, then gates and synaptic states advance with the new voltage
+(NEURON-like staggering).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy.linalg import lapack
+
+from .channels import car_conductance_uS, car_steady_state, hh_conductances_uS, hh_rates
+from .morphology import CellSpec, CompartmentTree
+from .synapses import exp2_peak_factor, mg_block, mg_block_slope
+
+ClampMode = Literal["VC", "CC"]
+
+
+@dataclass
+class Blockers:
+    """Pharmacology: True removes that conductance (NBQX, CPP/APV, SNX-482/Ni, QX-314, TEA)."""
+
+    ampa: bool = False
+    nmda: bool = False
+    r_type_ca: bool = False
+    soma_na: bool = False
+    soma_k: bool = False
+
+    def key(self) -> tuple[bool, ...]:
+        """Hashable snapshot, used to cache steady states."""
+        return (self.ampa, self.nmda, self.r_type_ca, self.soma_na, self.soma_k)
+
+
+class StateLayout:
+    """Slices of the flat state vector."""
+
+    def __init__(self, n_dend: int, n_spines: int) -> None:
+        s = n_spines
+        self.n_nodes = 1 + n_dend + s
+        self.v = slice(0, self.n_nodes)
+        self.v_tree = slice(0, 1 + n_dend)
+        self.v_head = slice(1 + n_dend, self.n_nodes)
+        o = self.n_nodes
+        self.soma_gates = slice(o, o + 3)  # m, h, n
+        o += 3
+        self.head_m, self.head_h = slice(o, o + s), slice(o + s, o + 2 * s)
+        o += 2 * s
+        self.ampa_r, self.ampa_d = slice(o, o + s), slice(o + s, o + 2 * s)
+        o += 2 * s
+        self.nmda_r, self.nmda_d = slice(o, o + s), slice(o + s, o + 2 * s)
+        o += 2 * s
+        self.size = o
+
+
+class TreeSolver:
+    """Backward-Euler stepper and RHS of the electrical model."""
+
+    def __init__(self, spec: CellSpec, tree: CompartmentTree) -> None:
+        self.spec, self.tree = spec, tree
+        self.layout = StateLayout(tree.n_dend, tree.n_spines)
+        syn = spec.synapse
+        self.ampa_factor = exp2_peak_factor(syn.ampa_tau_rise_ms, syn.ampa_tau_decay_ms)
+        self.nmda_factor = exp2_peak_factor(syn.nmda_tau_rise_ms, syn.nmda_tau_decay_ms)
+        self.g_series_uS = 1.0 / spec.series_resistance_MOhm
+        g_ax = tree.g_axial_uS
+        self._axial_sum = np.zeros(1 + tree.n_dend)
+        self._axial_sum[:-1] += g_ax
+        self._axial_sum[1:] += g_ax
+        self._offdiag = -g_ax
+        self._unique_parents = len(set(tree.spine_parent.tolist())) == tree.n_spines
+        self._dt_cache: dict[float, tuple[np.ndarray, ...]] = {}
+
+    # ----- membrane currents -------------------------------------------------------
+    def synaptic_conductances_uS(self, x: np.ndarray, blk: Blockers) -> tuple[np.ndarray, np.ndarray]:
+        """AMPA and NMDA (unblocked by Mg) conductances per head, in uS (broadcasts over time)."""
+        L, syn = self.layout, self.spec.synapse
+        g_a = 0.0 if blk.ampa else syn.ampa_g_nS * 1e-3
+        g_n = 0.0 if blk.nmda else syn.nmda_g_nS * 1e-3
+        ampa = g_a * (x[..., L.ampa_d] - x[..., L.ampa_r])
+        nmda = g_n * (x[..., L.nmda_d] - x[..., L.nmda_r])
+        return ampa, nmda
+
+    def soma_current(self, x: np.ndarray, blk: Blockers) -> tuple[float, float]:
+        """Somatic ionic current (nA, outward +) and its slope dI/dV (uS), leak excluded."""
+        ch = self.spec.soma_channels
+        m, h, n = x[self.layout.soma_gates]
+        g_na, g_k = hh_conductances_uS(m, h, n, self.tree.soma_area_um2, ch)
+        g_na = 0.0 if blk.soma_na else float(g_na)
+        g_k = 0.0 if blk.soma_k else float(g_k)
+        v0 = x[0]
+        return g_na * (v0 - ch.ena_mV) + g_k * (v0 - ch.ek_mV), g_na + g_k
+
+    def head_current(self, x: np.ndarray, blk: Blockers) -> tuple[np.ndarray, np.ndarray]:
+        """Head ionic current (nA, outward +) and non-negative slope (uS), leak excluded."""
+        L, syn, hc = self.layout, self.spec.synapse, self.spec.head_channels
+        v = x[L.v_head]
+        g_car = car_conductance_uS(x[L.head_m], x[L.head_h], self.tree.head_area_um2, hc)
+        if blk.r_type_ca:
+            g_car = np.zeros_like(g_car)
+        g_ampa, g_nmda = self.synaptic_conductances_uS(x, blk)
+        b = mg_block(v, syn.mg_mM)
+        drive = v - syn.e_syn_mV
+        i = g_car * (v - hc.e_ca_mV) + (g_ampa + g_nmda * b) * drive
+        # The negative-slope part of the Mg block is left explicit so the matrix stays an M-matrix.
+        slope_nmda = np.maximum(g_nmda * (b + mg_block_slope(v, syn.mg_mM) * drive), 0.0)
+        return i, g_car + g_ampa + slope_nmda
+
+    # ----- time stepping -----------------------------------------------------------
+    def _static(self, dt_ms: float) -> tuple[np.ndarray, ...]:
+        if dt_ms not in self._dt_cache:
+            t = self.tree
+            c_dt = t.cap_nF / dt_ms
+            diag = c_dt + t.g_leak_uS + self._axial_sum
+            rhs = t.g_leak_uS * t.e_leak_mV
+            hc_dt = t.head_cap_nF / dt_ms
+            h_rhs = t.head_g_leak_uS * t.e_leak_mV
+            hc, syn, s = self.spec.head_channels, self.spec.synapse, t.n_spines
+            taus = np.repeat(
+                [syn.ampa_tau_rise_ms, syn.ampa_tau_decay_ms, syn.nmda_tau_rise_ms, syn.nmda_tau_decay_ms], s
+            )
+            self._dt_cache[dt_ms] = (
+                c_dt, diag, rhs, hc_dt, hc_dt + t.head_g_leak_uS, h_rhs,
+                math.exp(-dt_ms / hc.tau_m_ms), math.exp(-dt_ms / hc.tau_h_ms), np.exp(-dt_ms / taus),
+            )
+        return self._dt_cache[dt_ms]
+
+    def step(self, x: np.ndarray, dt_ms: float, mode: ClampMode, command: float, blk: Blockers) -> None:
+        """Advance the state x in place by one time step (command in mV for VC, pA for CC)."""
+        L, t = self.layout, self.tree
+        c_dt, diag0, rhs0, hc_dt, a0, h_rhs0 = self._static(dt_ms)[:6]
+        v = x[L.v_tree]
+        vh = x[L.v_head]
+        i_s, s_s = self.soma_current(x, blk)
+        d = diag0.copy()
+        b = c_dt * v + rhs0
+        d[0] += s_s
+        b[0] += s_s * v[0] - i_s
+        if mode == "VC":
+            d[0] += self.g_series_uS
+            b[0] += self.g_series_uS * command
+        else:
+            b[0] += command * 1e-3
+        if t.n_spines:
+            i_h, s_h = self.head_current(x, blk)
+            a = a0 + s_h
+            r_h = hc_dt * vh + h_rhs0 + s_h * vh - i_h
+            gn = t.g_neck_uS
+            denom = a + gn
+            if self._unique_parents:
+                d[t.spine_parent] += gn * a / denom
+                b[t.spine_parent] += gn * r_h / denom
+            else:
+                np.add.at(d, t.spine_parent, gn * a / denom)
+                np.add.at(b, t.spine_parent, gn * r_h / denom)
+        _, _, _, v_new, info = lapack.dgtsv(self._offdiag, d, self._offdiag, b)
+        if info != 0:
+            raise FloatingPointError(f"tridiagonal solve failed (info={info})")
+        x[L.v_tree] = v_new
+        if t.n_spines:
+            x[L.v_head] = (r_h + gn * v_new[t.spine_parent]) / denom
+        self.update_gates(x, dt_ms)
+        self.decay_synapses(x, dt_ms)
+
+    def update_gates(self, x: np.ndarray, dt_ms: float) -> None:
+        """Exponential-Euler gate update at the (new) voltage."""
+        L = self.layout
+        m_inf, tau_m, h_inf, tau_h, n_inf, tau_n = hh_rates(x[0], self.spec.soma_channels)
+        i = L.soma_gates.start
+        x[i] = m_inf + (x[i] - m_inf) * math.exp(-dt_ms / tau_m)
+        x[i + 1] = h_inf + (x[i + 1] - h_inf) * math.exp(-dt_ms / tau_h)
+        x[i + 2] = n_inf + (x[i + 2] - n_inf) * math.exp(-dt_ms / tau_n)
+        if self.tree.n_spines:
+            hc = self.spec.head_channels
+            mi, hi = car_steady_state(x[L.v_head], hc)
+            decay_m, decay_h = self._static(dt_ms)[6:8]
+            x[L.head_m] = mi + (x[L.head_m] - mi) * decay_m
+            x[L.head_h] = hi + (x[L.head_h] - hi) * decay_h
+
+    def decay_synapses(self, x: np.ndarray, dt_ms: float) -> None:
+        """Exact exponential decay of the four synaptic state variables."""
+        L = self.layout
+        x[L.ampa_r.start : L.nmda_d.stop] *= self._static(dt_ms)[8]
+
+    def add_event(self, x: np.ndarray, spine_index: int, weight: float) -> None:
+        """Presynaptic release at one spine: both receptors jump by weight x peak factor."""
+        L = self.layout
+        for r, d, f in ((L.ampa_r, L.ampa_d, self.ampa_factor), (L.nmda_r, L.nmda_d, self.nmda_factor)):
+            x[r.start + spine_index] += weight * f
+            x[d.start + spine_index] += weight * f
+
+    # ----- continuous-time description (steady state, linearisation) ---------------
+    def rhs(self, x: np.ndarray, mode: ClampMode, command: float, blk: Blockers) -> np.ndarray:
+        """dx/dt of the full model (used for steady states and the linear fast path)."""
+        L, t, syn, hc = self.layout, self.tree, self.spec.synapse, self.spec.head_channels
+        out = np.zeros_like(x)
+        v, vh = x[L.v_tree], x[L.v_head]
+        i_tree = t.g_leak_uS * (v - t.e_leak_mV)
+        ax = t.g_axial_uS * np.diff(v)
+        i_tree[:-1] -= ax
+        i_tree[1:] += ax
+        i_tree[0] += self.soma_current(x, blk)[0]
+        i_tree[0] -= self.g_series_uS * (command - v[0]) if mode == "VC" else command * 1e-3
+        neck = t.g_neck_uS * (vh - v[t.spine_parent])
+        np.add.at(i_tree, t.spine_parent, -neck)
+        i_head = t.head_g_leak_uS * (vh - t.e_leak_mV) + self.head_current(x, blk)[0] + neck
+        out[L.v_tree] = -i_tree / t.cap_nF
+        out[L.v_head] = -i_head / t.head_cap_nF
+        m_inf, tau_m, h_inf, tau_h, n_inf, tau_n = hh_rates(v[0], self.spec.soma_channels)
+        out[L.soma_gates] = (np.array([m_inf, h_inf, n_inf]) - x[L.soma_gates]) / np.array([tau_m, tau_h, tau_n])
+        mi, hi = car_steady_state(vh, hc)
+        out[L.head_m] = (mi - x[L.head_m]) / hc.tau_m_ms
+        out[L.head_h] = (hi - x[L.head_h]) / hc.tau_h_ms
+        out[L.ampa_r] = -x[L.ampa_r] / syn.ampa_tau_rise_ms
+        out[L.ampa_d] = -x[L.ampa_d] / syn.ampa_tau_decay_ms
+        out[L.nmda_r] = -x[L.nmda_r] / syn.nmda_tau_rise_ms
+        out[L.nmda_d] = -x[L.nmda_d] / syn.nmda_tau_decay_ms
+        return out
+
+    def with_gates_at_steady_state(self, x: np.ndarray) -> np.ndarray:
+        """Copy of x with every gate at its steady-state value for the present voltages."""
+        L = self.layout
+        y = x.copy()
+        m_inf, _, h_inf, _, n_inf, _ = hh_rates(y[0], self.spec.soma_channels)
+        y[L.soma_gates] = [m_inf, h_inf, n_inf]
+        y[L.head_m], y[L.head_h] = car_steady_state(y[L.v_head], self.spec.head_channels)
+        return y

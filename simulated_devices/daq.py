@@ -52,6 +52,23 @@ class SimulatedDaq:
         self.chunk_ms = sim.chunk_ms
         journal = os.environ.get(JOURNAL_ENV)
         self._journal_path = Path(journal) if journal else None
+        self._fault: tuple[int, BaseException] | None = None
+        self._reads = 0
+        self.observers: list[Callable[["SimulatedDaq"], None]] = []
+
+    @property
+    def position(self) -> int:
+        """Samples of the current sweep produced so far."""
+        return self._position
+
+    @property
+    def plan(self) -> SweepPlan | None:
+        """The plan being executed, if any."""
+        return self._plan
+
+    def inject_fault(self, after_reads: int, error: BaseException) -> None:
+        """Make the read after `after_reads` more chunk reads raise `error` (fault injection for tests)."""
+        self._fault = (self._reads + after_reads, error)
 
     # ----- journal ----------------------------------------------------------------
     def journal(self, event: str, **fields: object) -> None:
@@ -104,6 +121,10 @@ class SimulatedDaq:
         plan = self._plan
         if plan is None or not self._running or self._position >= plan.n_samples:
             return None
+        self._reads += 1
+        if self._fault is not None and self._reads > self._fault[0]:
+            error, self._fault = self._fault[1], None
+            raise error
         start = self._position
         n = min(plan.n_samples - start, max(1, int(round(self.chunk_ms * plan.sample_rate_hz / 1000.0))))
         stop = start + n
@@ -116,6 +137,8 @@ class SimulatedDaq:
         if self.pace == "realtime":
             due = self._wall_start + stop / plan.sample_rate_hz
             time.sleep(max(0.0, due - time.monotonic()))
+        for observer in self.observers:  # instrumentation for tests and fault injection
+            observer(self)
         return {ch: data[ch] for ch in plan.inputs}
 
     # ----- physics ----------------------------------------------------------------

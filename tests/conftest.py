@@ -1,0 +1,52 @@
+"""Shared fixtures: the project paths, the simulated profile, journals of simulated hardware."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = ROOT / "hardware_profiles" / "simulated.yaml"
+FRAP = ROOT / "protocols" / "frap.yaml"
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture
+def journal(tmp_path, monkeypatch) -> Path:
+    """Enable the simulated hardware journal for this test; returns its path."""
+    path = tmp_path / "journal.jsonl"
+    monkeypatch.setenv("SPINERIG_SIM_JOURNAL", str(path))
+    return path
+
+
+def final_outputs(journal_path: Path) -> tuple[dict[str, float], dict[str, str]]:
+    """The value every output channel holds and each amplifier's mode, at the end of the journal."""
+    held: dict[str, float] = {}
+    modes: dict[str, str] = {}
+    for line in journal_path.read_text().splitlines():
+        event = json.loads(line)
+        if event["event"] == "stop":
+            held.update(event["held"])
+        elif event["event"] == "static":
+            held[event["channel"]] = event["value"]
+        elif event["event"] == "mode":
+            modes[event["device"]] = event["mode"]
+    return held, modes
+
+
+def assert_rig_safe(journal_path: Path) -> None:
+    """The journal ends with light off, shutter closed, stimulator idle, LEDs off, amplifier at -70 mV in VC."""
+    held, modes = final_outputs(journal_path)
+    assert held["laser.power"] == 0.0
+    assert held["shutter.open"] == 0.0
+    assert held["stimulator.trigger"] == 0.0
+    assert held["camera.trigger"] == 0.0
+    for led in ("uv385", "blue460", "green520"):
+        assert held[f"leds.{led}"] == 0.0
+    assert held["amplifier.command"] == -70.0
+    assert modes.get("amplifier", "VC") == "VC"

@@ -1,0 +1,111 @@
+"""Every path out of a run leaves the rig safe: end, stop, abort mid-bleach, exception, Ctrl-C."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from conftest import FRAP, PROFILE, assert_rig_safe
+from rig.api import execute, prepare_run
+from rig.engine.rig import build_rig
+from rig.storage.reader import RunFile
+
+
+def _prepared(sweeps: int = 2):
+    return prepare_run(FRAP, PROFILE, ["recovery_ms=200", "interval_s=0.1"], sweeps=sweeps)
+
+
+def test_completed_run_leaves_rig_safe(journal, tmp_path):
+    result = execute(_prepared(), tmp_path)
+    assert result.outcome.status == "completed"
+    assert result.outcome.all_safe
+    assert_rig_safe(journal)
+
+
+def test_abort_during_bleach_turns_light_off(journal, tmp_path):
+    prepared = _prepared()
+    rig = build_rig(prepared.profile)
+    plan = prepared.compiled.plans[0]
+    bleach_end = int(plan.events_ms["bleach_end"] / 1000 * plan.sample_rate_hz)
+    runner_box = {}
+    seen = {}
+
+    def abort_while_laser_high(daq) -> None:
+        # chunk boundaries are 20 ms: find the chunk that contains the bleach and abort there
+        if "power" not in seen and daq.position >= bleach_end:
+            seen["power"] = daq.plan.outputs["laser.power"][: daq.position].max()
+            runner_box["runner"].abort()
+
+    rig.clock.observers.append(abort_while_laser_high)
+    result = execute(prepared, tmp_path, rig_=rig, on_runner=lambda r: runner_box.setdefault("runner", r))
+    assert seen["power"] == pytest.approx(1.0)  # the bleach had been commanded
+    assert result.outcome.status == "aborted"
+    assert result.outcome.all_safe
+    assert_rig_safe(journal)
+    with RunFile(result.path) as f:
+        assert f.status == "aborted"
+        assert f.n_sweeps == 0
+
+
+def test_laser_left_high_by_an_abort_is_switched_off(journal, tmp_path):
+    """A DAQ holds its last output: abort with the Pockels held at bleach power, and check it is zeroed."""
+    prepared = _prepared()
+    rig = build_rig(prepared.profile)
+    runner_box = {}
+
+    def hold_laser_high(daq) -> None:
+        daq.held["laser.power"] = 1.0  # as if the abort caught the AO mid-bleach
+        runner_box["runner"].abort()
+
+    rig.clock.observers.append(hold_laser_high)
+    result = execute(prepared, tmp_path, rig_=rig, on_runner=lambda r: runner_box.setdefault("runner", r))
+    assert result.outcome.status == "aborted"
+    assert rig.clock.held["laser.power"] == 0.0
+    assert_rig_safe(journal)
+
+
+def test_exception_in_daq_leaves_rig_safe_and_is_recorded(journal, tmp_path):
+    prepared = _prepared()
+    rig = build_rig(prepared.profile)
+    rig.clock.inject_fault(after_reads=20, error=RuntimeError("DAQ buffer overflow"))
+    with pytest.raises(RuntimeError, match="buffer overflow"):
+        execute(prepared, tmp_path, rig_=rig)
+    assert_rig_safe(journal)
+    (path,) = tmp_path.glob("*.h5")
+    with RunFile(path) as f:
+        assert f.status == "error"
+        assert "buffer overflow" in f.attrs["message"]
+        assert f.n_sweeps == 1  # the first sweep completed before the fault and is kept
+
+
+def test_keyboard_interrupt_inside_acquisition_leaves_rig_safe(journal, tmp_path):
+    prepared = _prepared()
+    rig = build_rig(prepared.profile)
+    rig.clock.inject_fault(after_reads=5, error=KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        execute(prepared, tmp_path, rig_=rig)
+    assert_rig_safe(journal)
+    (path,) = tmp_path.glob("*.h5")
+    with RunFile(path) as f:
+        assert f.status == "aborted"
+
+
+def test_stop_request_from_another_thread_finishes_current_sweep(journal, tmp_path):
+    prepared = _prepared(sweeps=4)
+    rig = build_rig(prepared.profile)
+    runner_box = {}
+
+    def stop_during_second_sweep(daq) -> None:
+        if daq.plan.sweep_in_step == 1 and "asked" not in runner_box:
+            runner_box["asked"] = True
+            threading.Thread(target=runner_box["runner"].request_stop).start()  # as the GUI thread would
+
+    rig.clock.observers.append(stop_during_second_sweep)
+    result = execute(prepared, tmp_path, rig_=rig, on_runner=lambda r: runner_box.setdefault("runner", r))
+    assert result.outcome.status == "stopped"
+    assert result.outcome.sweeps_completed == 2
+    assert_rig_safe(journal)
+    with RunFile(result.path) as f:
+        assert f.n_sweeps == 2
+        assert f.status == "stopped"

@@ -110,6 +110,9 @@ def problems_from_validation_error(
             allowed = _allowed_keys_with_lists(model, data, loc)
             hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
             message = f"unknown key '{loc[-1]}'{hint}"
+        elif kind == "union_tag_invalid":
+            ctx = err.get("ctx", {})
+            message = f"unknown kind '{ctx.get('tag')}' (allowed: {ctx.get('expected_tags')})"
         elif kind == "missing":
             message = "required field is missing"
         else:

@@ -136,7 +136,8 @@ def compile_protocol(loaded: LoadedProtocol, profile: LoadedProfile) -> Compiled
     steps = loaded.protocol.steps
     for i, step in enumerate(steps):
         for p in STEP_KINDS[step.kind].check(step, profile.profile):
-            problems.append(Problem(source, f"steps.{i}.{p.field}", p.message))
+            message = p.message.replace("(devices.", f"({profile.path}: devices.")
+            problems.append(Problem(source, f"steps.{i}.{p.field}", message))
     if problems:
         raise InvalidInput(problems)
     compiled = CompiledProtocol(loaded)

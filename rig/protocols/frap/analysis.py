@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from rig.analysis.line_scan import fold_lines, line_times_ms, roi_mask_near
-from rig.analysis.recovery_fit import fit_recovery
+from rig.analysis.frap_kinetics import fit_frap_kinetics
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
 from rig.model.combine import combine_log_normal
@@ -16,10 +16,16 @@ from rig.protocols.common import AnalysisUpdate
 from rig.protocols.frap.schema import FrapStep
 
 
-def head_counts_per_line(plan: SweepPlan, counts: np.ndarray, roi_radius_um: float) -> tuple[np.ndarray, np.ndarray]:
-    """Photon counts in the head ROI for every line slot, and each slot's time (ms)."""
+def head_counts_per_line(plan: SweepPlan, counts: np.ndarray, roi_radius_um: float
+                         ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Photon counts in the head ROI per line slot, each slot's time (ms), and the dark counts per line.
+
+    The dark level comes from the flyback samples, where the Pockels cell blanks the beam.
+    """
     layout = plan.line_scan
     assert layout is not None
+    n = layout.n_slots * layout.samples_per_line
+    slots = counts[layout.first_sample:layout.first_sample + n].reshape(layout.n_slots, layout.samples_per_line)
     lines = fold_lines(counts, layout.first_sample, layout.samples_per_line, layout.pixels_per_line, layout.n_slots)
     times = line_times_ms(layout.first_sample, layout.samples_per_line, layout.pixels_per_line, layout.n_slots,
                           plan.sample_rate_hz)
@@ -27,7 +33,10 @@ def head_counts_per_line(plan: SweepPlan, counts: np.ndarray, roi_radius_um: flo
     direction = (np.asarray(layout.end_um) - start) / layout.line_length_um
     along = float(np.dot(np.asarray(plan.target_um) - start, direction))
     mask = roi_mask_near(layout.pixel_positions_um(), along, roi_radius_um)
-    return lines[:, mask].sum(axis=1), times
+    imaged = np.setdiff1d(np.arange(layout.n_slots), layout.park_slots)
+    dark_per_sample = float(np.mean(slots[imaged, layout.pixels_per_line:])) if layout.samples_per_line > \
+        layout.pixels_per_line else 0.0
+    return lines[:, mask].sum(axis=1), times, dark_per_sample * int(mask.sum())
 
 
 class FrapAnalysis:
@@ -46,19 +55,22 @@ class FrapAnalysis:
         update = AnalysisUpdate()
         step = plan.step_name
         channel = plan.parameters["pmt_channel"]
-        counts, times = head_counts_per_line(plan, data[channel], self.spec.head_roi_radius_um)
+        counts, times, dark = head_counts_per_line(plan, data[channel], self.spec.head_roi_radius_um)
         layout = plan.line_scan
         assert layout is not None
         first_park, last_park = min(layout.park_slots), max(layout.park_slots)
-        baseline = counts[:first_park]
-        t_post = times[last_park + 1:] - plan.events_ms["bleach_mid"]
-        fit = fit_recovery(t_post, counts[last_park + 1:], baseline, level=self.spec.confidence_level)
+        light_on_ms = layout.first_sample / plan.sample_rate_hz * 1000.0
+        fit = fit_frap_kinetics(times[:first_park] - light_on_ms, counts[:first_park],
+                                times[last_park + 1:] - plan.events_ms["bleach_mid"], counts[last_park + 1:],
+                                dark, level=self.spec.confidence_level)
         update.features += [
             Feature(sweep_index, step, "tau_ms", fit.tau_ms, fit.tau_low_ms, fit.tau_high_ms, "ms"),
             Feature(sweep_index, step, "fraction_bleached", fit.fraction_bleached, math.nan, math.nan, "1"),
+            Feature(sweep_index, step, "imaging_bleach_per_s", fit.imaging_bleach_per_ms * 1000, math.nan, math.nan,
+                    "1/s"),
             Feature(sweep_index, step, "deviance_per_dof", fit.deviance_per_dof, math.nan, math.nan, "1"),
-            Feature(sweep_index, step, "baseline_head_counts_per_line", float(np.mean(baseline)), math.nan,
-                    math.nan, "counts"),
+            Feature(sweep_index, step, "head_counts_per_line", fit.head_counts_per_line, math.nan, math.nan, "counts"),
+            Feature(sweep_index, step, "dark_counts_per_line", dark, math.nan, math.nan, "counts"),
         ]
         if not fit.converged:
             update.notices.append(Notice("warning", "frap", f"sweep {sweep_index + 1}: recovery fit did not converge "
@@ -69,7 +81,7 @@ class FrapAnalysis:
         z = _z(self.spec.confidence_level)
         tau = combine_log_normal(values, lows, highs, z)
         update.estimates.append(Estimate(sweep_index, step, "tau_frap_ms", tau.value, tau.low, tau.high, "ms",
-                                         f"{tau.n} sweep(s), Poisson ML fits, Birge ratio {tau.birge_ratio:.2f}"))
+                                         f"{tau.n} sweep(s), joint Poisson ML fits with imaging-bleach correction, Birge ratio {tau.birge_ratio:.2f}"))
         r = neck_resistance_interval(Interval(tau.value, tau.low, tau.high, "ms"), self.assumptions, z)
         update.estimates.append(Estimate(sweep_index, step, "neck_resistance_MOhm", r.value, r.low, r.high, "MOhm",
                                          "R = rho_i tau D / V; " + self.assumptions.describe()))

@@ -1,0 +1,95 @@
+"""Membrane test: a voltage-clamp test-pulse SweepPlan and the pure analysis giving Rs, Rin and Cm."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from rig.config.profile import HardwareProfile
+from rig.engine.sweep_plan import SweepPlan
+
+
+@dataclass(frozen=True)
+class TestPulse:
+    """Shape of the VC test pulse: holding, step, timing and sampling."""
+
+    holding_mV: float = -70.0
+    step_mV: float = -5.0
+    baseline_ms: float = 5.0
+    pulse_ms: float = 15.0
+    tail_ms: float = 10.0
+    sample_rate_hz: float = 50_000.0
+    interval_s: float = 0.1
+
+    @property
+    def onset_sample(self) -> int:
+        """Index of the first sample of the step."""
+        return int(round(self.baseline_ms * self.sample_rate_hz / 1000.0))
+
+    @property
+    def pulse_samples(self) -> int:
+        """Number of samples of the step."""
+        return int(round(self.pulse_ms * self.sample_rate_hz / 1000.0))
+
+
+@dataclass(frozen=True)
+class MembraneParameters:
+    """Passive parameters from one test pulse."""
+
+    series_resistance_MOhm: float
+    input_resistance_MOhm: float
+    capacitance_pF: float
+    tau_ms: float
+    peak_pA: float
+    steady_pA: float
+
+
+def test_pulse_plan(profile: HardwareProfile, amplifier: str, pulse: TestPulse, sweep_in_step: int = 0) -> SweepPlan:
+    """One VC test-pulse sweep on the amplifier (command in mV, primary = current in pA)."""
+    n = pulse.onset_sample + pulse.pulse_samples + int(round(pulse.tail_ms * pulse.sample_rate_hz / 1000.0))
+    command = np.full(n, pulse.holding_mV, dtype=np.float32)
+    command[pulse.onset_sample:pulse.onset_sample + pulse.pulse_samples] += pulse.step_mV
+    spec = profile.devices[amplifier]
+    inputs = [f"{amplifier}.primary"] + ([f"{amplifier}.secondary"] if spec.channels.secondary else [])  # type: ignore[union-attr]
+    return SweepPlan(step_index=0, step_name="membrane_test", kind="membrane_test", sweep_in_step=sweep_in_step,
+                     sample_rate_hz=pulse.sample_rate_hz, n_samples=n,
+                     outputs={f"{amplifier}.command": command}, inputs=tuple(inputs), amplifier=amplifier,
+                     amplifier_mode="VC", interval_after_s=pulse.interval_s,
+                     events_ms={"pulse_start": pulse.baseline_ms, "pulse_end": pulse.baseline_ms + pulse.pulse_ms},
+                     parameters={"holding_mV": pulse.holding_mV, "step_mV": pulse.step_mV})
+
+
+def analyze_test_pulse(current_pA: np.ndarray, pulse: TestPulse) -> MembraneParameters:
+    """Rs from the instantaneous current (exponential extrapolated to onset), Rin from the steady state,
+    Cm from the decay time constant: tau = Cm (Rs || Rin)."""
+    i = np.asarray(current_pA, dtype=float)
+    on, n_pulse = pulse.onset_sample, pulse.pulse_samples
+    if i.shape[0] < on + n_pulse or on < 2 or n_pulse < 20:
+        raise ValueError("trace too short for the test pulse")
+    baseline = float(np.mean(i[:on]))
+    step = i[on:on + n_pulse] - baseline
+    steady = float(np.mean(step[int(0.7 * n_pulse):]))
+    transient = (step - steady) * np.sign(pulse.step_mV)
+    peak = float(transient[0])
+    if not peak > 0:
+        raise ValueError("no capacitive transient")
+    # Log-linear fit over the part of the decay well above the noise (down to 15 % of the peak).
+    below = np.flatnonzero(transient < 0.15 * peak)
+    stop = int(below[0]) if below.size else n_pulse
+    if stop < 3:
+        raise ValueError("transient decays within two samples: sample faster")
+    t_ms = np.arange(stop) * 1000.0 / pulse.sample_rate_hz
+    slope, intercept = np.polyfit(t_ms, np.log(np.maximum(transient[:stop], 1e-12)), 1)
+    if not slope < 0:
+        raise ValueError("transient does not decay")
+    tau_ms = -1.0 / slope
+    amplitude_pA = math.exp(intercept)
+    dv = abs(pulse.step_mV)
+    rs = dv / amplitude_pA * 1e3  # mV / pA = GOhm
+    r_total = dv / abs(steady) * 1e3 if steady != 0 else math.inf
+    rin = r_total - rs
+    parallel = rs * rin / (rs + rin) if rin > 0 else math.nan
+    cm_pF = tau_ms / parallel * 1e3 if parallel > 0 else math.nan  # ms / MOhm = nF
+    return MembraneParameters(rs, rin, cm_pF, tau_ms, amplitude_pA * np.sign(pulse.step_mV), steady * np.sign(1))

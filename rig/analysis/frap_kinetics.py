@@ -18,6 +18,9 @@ from scipy import optimize, stats
 from rig.analysis.recovery_fit import fit_recovery
 
 
+MAX_INTERVAL_RATIO = 10.0  # a sweep whose tau interval spans more than this factor carries no estimate
+
+
 @dataclass(frozen=True)
 class FrapKineticFit:
     """tau with its interval, the imaging bleach rate, and fit diagnostics."""
@@ -84,9 +87,16 @@ def fit_frap_kinetics(t_base_ms: np.ndarray, base_counts: np.ndarray, t_post_ms:
         dev = 2.0 * float(np.sum(np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu)))
     f_inf = float(theta[3])
     bleached = 1.0 - float(theta[1]) / f_inf if f_inf > 0 else float("nan")
-    converged = bool(res.success) and ok_cov and rec.depth > 0 and bleached > 0.02
-    message = "ok" if converged else ("no bleach visible" if rec.depth <= 0 or bleached <= 0.02 else
-                                      ("interval not defined" if not ok_cov else str(res.message)))
+    determined = ok_cov and np.exp(2 * z * sd_log_tau) < MAX_INTERVAL_RATIO
+    converged = bool(res.success) and determined and rec.depth > 0 and bleached > 0.02
+    if converged:
+        message = "ok"
+    elif rec.depth <= 0 or bleached <= 0.02:
+        message = "no bleach visible"
+    elif not determined:
+        message = "tau not determined by the data (interval wider than a factor %g)" % MAX_INTERVAL_RATIO
+    else:
+        message = str(res.message)
     return FrapKineticFit(
         tau_ms=tau,
         tau_low_ms=tau * float(np.exp(-z * sd_log_tau)) if ok_cov else float("nan"),

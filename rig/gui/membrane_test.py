@@ -92,4 +92,4 @@ def analyze_test_pulse(current_pA: np.ndarray, pulse: TestPulse) -> MembranePara
     rin = r_total - rs
     parallel = rs * rin / (rs + rin) if rin > 0 else math.nan
     cm_pF = tau_ms / parallel * 1e3 if parallel > 0 else math.nan  # ms / MOhm = nF
-    return MembraneParameters(rs, rin, cm_pF, tau_ms, amplitude_pA * np.sign(pulse.step_mV), steady * np.sign(1))
+    return MembraneParameters(rs, rin, cm_pF, tau_ms, amplitude_pA * math.copysign(1.0, pulse.step_mV), steady)

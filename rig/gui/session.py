@@ -1,0 +1,180 @@
+"""The one rig the window drives: its profile and devices, and at most one acquisition at a time, off the GUI thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+from PyQt5.QtCore import QObject, pyqtSignal
+
+from rig.api import PreparedRun, execute
+from rig.config.profile import LoadedProfile
+from rig.engine.records import Record
+from rig.engine.rig import Rig, build_rig
+from rig.engine.runner import Runner
+from rig.engine.sweep_plan import SweepPlan
+from rig.gui.acquire import acquire_plans
+from rig.hal.interfaces import SafetyReport
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_JOB = "protocol"
+
+
+def with_realtime_pace(loaded: LoadedProfile) -> LoadedProfile:
+    """A simulated profile paced to the wall clock (the window shows sweeps as they happen)."""
+    sim = loaded.profile.simulation
+    if sim is None or sim.pace == "realtime":
+        return loaded
+    profile = loaded.profile.model_copy(update={"simulation": sim.model_copy(update={"pace": "realtime"})})
+    text = loaded.text + "\n# rig gui: simulation.pace set to realtime for the operator's window\n"
+    return LoadedProfile(loaded.path, text, profile)
+
+
+def repeated(plan: SweepPlan, count: int) -> list[SweepPlan]:
+    """The same plan `count` times (sharing its waveforms), numbered by sweep."""
+    return [replace(plan, sweep_in_step=k) for k in range(count)]
+
+
+class RigSession(QObject):
+    """Owns the Rig; runs one job at a time on a worker thread and marshals its records to the GUI thread."""
+
+    record = pyqtSignal(str, object)          # job label, record
+    busy_changed = pyqtSignal(str)            # job label, "" when idle
+    job_finished = pyqtSignal(str, object)    # job label, RunResult (protocol) or RunOutcome
+    job_failed = pyqtSignal(str, str)         # job label, message
+
+    def __init__(self, profile: LoadedProfile, out_dir: Path, rig_: Rig | None = None):
+        super().__init__()
+        self.profile = profile
+        self.out_dir = Path(out_dir)
+        self.rig: Rig = rig_ if rig_ is not None else build_rig(profile)
+        self._job = ""
+        self._runner: Runner | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._pending: str = ""  # a stop/abort asked for before the job's Runner existed
+        self._files_before: set[Path] = set()
+
+    @property
+    def busy(self) -> str:
+        """Label of the running job, or '' when idle."""
+        return self._job
+
+    def _emitter(self, label: str) -> Callable[[Record], None]:
+        def emit(record: Record) -> None:
+            self.record.emit(label, record)
+        return emit
+
+    def _set_runner(self, runner: Runner) -> None:
+        with self._lock:
+            self._runner = runner
+            if self._pending == "abort":
+                runner.abort()
+            elif self._pending == "stop":
+                runner.request_stop()
+
+    def _start(self, label: str, work: Callable[[], object]) -> bool:
+        if self._job:
+            return False
+        self._job = label
+        self._pending = ""
+        self.busy_changed.emit(label)
+
+        def body() -> None:
+            try:
+                result = work()
+            except Exception as exc:  # shown to the operator; the Runner has already made the rig safe
+                log.exception("job %s failed", label)
+                self._finish(label)
+                self.job_failed.emit(label, f"{exc.__class__.__name__}: {exc}")
+                return
+            self._finish(label)
+            self.job_finished.emit(label, result)
+
+        self._thread = threading.Thread(target=body, name=f"job-{label}", daemon=True)
+        self._thread.start()
+        return True
+
+    def _finish(self, label: str) -> None:
+        with self._lock:
+            self._runner = None
+        self._job = ""
+        self.busy_changed.emit("")
+
+    def start_protocol(self, prepared: PreparedRun) -> bool:
+        """Run a prepared protocol through `rig.api.execute`, writing a run file; False if busy."""
+        self._files_before = set(self.out_dir.glob("*.h5")) if self.out_dir.exists() else set()
+
+        def work() -> object:
+            def on_runner(runner: Runner) -> None:
+                self._set_runner(runner)
+            emit = self._emitter(PROTOCOL_JOB)
+            return execute(prepared, self.out_dir, rig_=self.rig, display=emit, on_runner=on_runner)
+        return self._start(PROTOCOL_JOB, work)
+
+    def start_plans(self, label: str, plans: Sequence[SweepPlan]) -> bool:
+        """Execute GUI-built plans (membrane test, frame scan) without a run file; False if busy."""
+        return self._start(label, lambda: acquire_plans(self.rig, plans, label, self._emitter(label),
+                                                        self._set_runner))
+
+    def request_stop(self) -> None:
+        """Stop after the current sweep."""
+        with self._lock:
+            if self._runner is not None:
+                self._runner.request_stop()
+            elif self._job and not self._pending:
+                self._pending = "stop"
+
+    def abort(self) -> None:
+        """Stop now, mid-sweep."""
+        with self._lock:
+            if self._runner is not None:
+                self._runner.abort()
+            elif self._job:
+                self._pending = "abort"
+
+    def current_run_file(self) -> Path | None:
+        """The run file the protocol job is writing (the new .h5 in the output folder), if any yet."""
+        if self._job != PROTOCOL_JOB:
+            return None
+        new = [p for p in self.out_dir.glob("*.h5") if p not in self._files_before]
+        return max(new, key=lambda p: p.stat().st_mtime) if new else None
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait for the worker thread to end; True when it has."""
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout_s)
+        return not thread.is_alive()
+
+    def make_safe(self) -> list[SafetyReport]:
+        """Put every device in its safe state (only when no job runs)."""
+        if self._job:
+            raise RuntimeError("cannot make the rig safe statically while a job runs; abort first")
+        reports = []
+        for device in self.rig.devices_in_safe_order():
+            try:
+                device.make_safe()
+                reports.append(device.safety())
+            except Exception as exc:  # one device's fault must not skip the others
+                log.exception("make_safe failed for %s", device.name)
+                reports.append(SafetyReport(device.name, False, f"make_safe raised {exc!r}"))
+        return reports
+
+    def safety(self) -> list[SafetyReport]:
+        """Every device's safety report now."""
+        return [d.safety() for d in self.rig.devices_in_safe_order()]
+
+    def shutdown(self, timeout_s: float = 30.0) -> bool:
+        """Abort any job, wait for it, then make every device safe; True when all safe."""
+        self.abort()
+        if not self.wait(timeout_s):
+            log.error("job did not end within %.0f s", timeout_s)
+            return False
+        self._job = ""
+        return all(r.safe for r in self.make_safe())

@@ -76,6 +76,7 @@ class RunResult:
     estimates: dict[str, Estimate] = field(default_factory=dict)
     notices: list[Notice] = field(default_factory=list)
     consumer_failures: list[str] = field(default_factory=list)
+    storage_failed: bool = False
 
 
 class _Collector:
@@ -118,7 +119,8 @@ def execute(prepared: PreparedRun, out_dir: Path | str = "runs", rig_: Rig | Non
     path = run_file_path(out, loaded.protocol.name)
     steps = loaded.protocol.steps
     stream = Stream()
-    stream.attach("storage", Hdf5RunWriter(path), critical=True)
+    writer = Hdf5RunWriter(path)
+    stream.attach("storage", writer, critical=True)
     stream.attach("model", OnlineModel(stream, lambda i: STEP_KINDS[steps[i].kind].analysis(steps[i])))
     collector = _Collector()
     stream.attach("collector", collector)
@@ -136,7 +138,7 @@ def execute(prepared: PreparedRun, out_dir: Path | str = "runs", rig_: Rig | Non
     finally:
         stream.close()
     failures = [f"{f.consumer}: {f.message}" for f in stream.failures]
-    return RunResult(path, outcome, collector.estimates, collector.notices, failures)
+    return RunResult(path, outcome, collector.estimates, collector.notices, failures, writer.failed)
 
 
 class _CallbackConsumer:

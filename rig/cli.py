@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -159,5 +160,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for f in result.consumer_failures:
         print(f"error: {f}", file=sys.stderr)
     if outcome.status == "completed":
-        return EXIT_RUN_FAILED if result.consumer_failures else EXIT_OK
-    return EXIT_INTERRUPTED if outcome.status in ("stopped", "aborted") else EXIT_RUN_FAILED
+        code = EXIT_RUN_FAILED if result.consumer_failures else EXIT_OK
+    else:
+        code = EXIT_INTERRUPTED if outcome.status in ("stopped", "aborted") else EXIT_RUN_FAILED
+    if result.storage_failed:
+        # After a write fault (disk full) HDF5 keeps unflushable buffers and its exit handler crashes
+        # trying to write them; every completed sweep is already on disk, so leave without it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

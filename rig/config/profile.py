@@ -41,6 +41,46 @@ class AmplifierLimits(StrictModel):
         return self
 
 
+class AmplifierScaling(StrictModel):
+    """How the amplifier's command input and scaled outputs map to DAQ volts (MultiClamp 700B defaults)."""
+
+    vc_command_mV_per_V: float = Field(default=20.0, gt=0, description="external command sensitivity in VC")
+    cc_command_pA_per_V: float = Field(default=400.0, gt=0, description="external command sensitivity in CC")
+    vc_primary_mV_per_pA: float = Field(default=0.5, gt=0, description="membrane current output at gain 1 (0.5 V/nA)")
+    cc_primary_mV_per_mV: float = Field(default=10.0, gt=0, description="membrane potential output at gain 1")
+    vc_secondary_mV_per_mV: float = Field(default=10.0, gt=0, description="membrane potential on the secondary in VC")
+    cc_secondary_mV_per_pA: float = Field(default=0.5, gt=0, description="membrane current on the secondary in CC")
+    primary_gain: float = Field(default=1.0, gt=0, description="output gain the protocol expects on the primary")
+    secondary_gain: float = Field(default=1.0, gt=0, description="output gain of the secondary")
+    command_range_V: Range = (-10.0, 10.0)
+    input_range_V: Range = (-10.0, 10.0)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> "AmplifierScaling":
+        _check_range(self.command_range_V, "command_range_V")
+        _check_range(self.input_range_V, "input_range_V")
+        return self
+
+
+class TelegraphSpec(StrictModel):
+    """Analog telegraph inputs that report the amplifier's mode and primary gain as voltages."""
+
+    mode: str | None = Field(default=None, description="AI address of the mode telegraph")
+    gain: str | None = Field(default=None, description="AI address of the gain telegraph")
+    mode_levels_V: dict[Literal["VC", "CC", "I0"], float] = Field(default_factory=dict)
+    gain_levels_V: list[tuple[float, float]] = Field(
+        default_factory=list, description="[gain, volts] pairs of the gain telegraph")
+    tolerance_V: float = Field(default=0.2, gt=0)
+
+    @model_validator(mode="after")
+    def _tables(self) -> "TelegraphSpec":
+        if self.mode is not None and not self.mode_levels_V:
+            raise ValueError("a mode telegraph channel needs mode_levels_V")
+        if self.gain is not None and not self.gain_levels_V:
+            raise ValueError("a gain telegraph channel needs gain_levels_V")
+        return self
+
+
 class PatchAmplifierSpec(StrictModel):
     """A whole-cell patch-clamp amplifier (Multiclamp 700B class)."""
 
@@ -51,6 +91,9 @@ class PatchAmplifierSpec(StrictModel):
     safe_holding_mV: float = -70.0
     safe_holding_pA: float = 0.0
     limits: AmplifierLimits = AmplifierLimits()
+    model: str | None = Field(default=None, description="amplifier model, e.g. 'MultiClamp 700B'")
+    scaling: AmplifierScaling = AmplifierScaling()
+    telegraph: TelegraphSpec | None = None
 
     @model_validator(mode="after")
     def _safe_inside_limits(self) -> "PatchAmplifierSpec":
@@ -65,6 +108,9 @@ class PmtSpec(StrictModel):
 
     channel: str
     emission: str = Field(description="filter band, e.g. '525/50'")
+    invert: bool = Field(default=False, description="preamp gives negative volts for light")
+    dark_offset_V: float = Field(default=0.0, description="preamp output with the shutter closed")
+    range_V: Range = (-10.0, 10.0)
 
 
 class ScannerChannels(StrictModel):
@@ -91,6 +137,10 @@ class GalvoScannerSpec(StrictModel):
     pmts: dict[str, PmtSpec]
     volts_per_um: float = Field(default=0.01, gt=0)
     limits: ScannerLimits
+    volts_per_um_y: float | None = Field(default=None, gt=0, description="y calibration when it differs from x")
+    offset_V: tuple[float, float] = Field(default=(0.0, 0.0), description="galvo volts at the field centre")
+    max_command_V: float = Field(default=10.0, gt=0, description="galvo command limit (|V|)")
+    line_phase_us: float = Field(default=0.0, description="PMT samples lag the command by this much")
 
 
 class LaserChannels(StrictModel):
@@ -113,6 +163,24 @@ class LaserLimits(StrictModel):
         return self
 
 
+class PockelsCalibrationSpec(StrictModel):
+    """Measured Pockels power curve: [volts, power fraction] points, power rising with volts."""
+
+    points: list[tuple[float, float]] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _monotonic(self) -> "PockelsCalibrationSpec":
+        volts = [v for v, _ in self.points]
+        power = [p for _, p in self.points]
+        if any(b <= a for a, b in zip(volts, volts[1:])):
+            raise ValueError("calibration volts must increase strictly")
+        if any(b <= a for a, b in zip(power, power[1:])):
+            raise ValueError("calibration power fractions must increase strictly with volts")
+        if power[0] > 0.0 or power[-1] < 1.0 or power[0] < 0.0 or power[-1] > 1.0:
+            raise ValueError("calibration power fractions must span exactly 0 to 1 (normalize to the maximum)")
+        return self
+
+
 class PockelsLaserSpec(StrictModel):
     """A pulsed laser gated by a Pockels cell."""
 
@@ -121,6 +189,15 @@ class PockelsLaserSpec(StrictModel):
     wavelength_nm: float = Field(gt=0)
     channels: LaserChannels
     limits: LaserLimits
+    calibration: PockelsCalibrationSpec | None = None
+
+
+class MicroManagerDeviceRef(StrictModel):
+    """A device loaded in Micro-Manager, and properties to set on it when the rig is built."""
+
+    device: str = Field(description="Micro-Manager device label")
+    properties: dict[str, str] = Field(default_factory=dict)
+    safe_properties: dict[str, str] = Field(default_factory=dict, description="set when made safe")
 
 
 class ShutterChannels(StrictModel):
@@ -135,6 +212,7 @@ class ShutterSpec(StrictModel):
     kind: Literal["shutter"]
     backend: str | None = None
     channels: ShutterChannels
+    micromanager: MicroManagerDeviceRef | None = None
 
 
 class LedSpec(StrictModel):
@@ -151,6 +229,7 @@ class LedSourceSpec(StrictModel):
     kind: Literal["led_source"]
     backend: str | None = None
     leds: dict[str, LedSpec]
+    micromanager: MicroManagerDeviceRef | None = None
 
 
 class StimulatorChannels(StrictModel):
@@ -190,6 +269,7 @@ class CameraSpec(StrictModel):
     sensor_px: tuple[int, int] = (80, 80)
     pixel_size_um: float = Field(default=0.4, gt=0)
     max_frame_rate_hz: float = Field(default=2000.0, gt=0)
+    micromanager: MicroManagerDeviceRef | None = None
 
 
 DeviceSpec = Annotated[
@@ -206,12 +286,41 @@ DeviceSpec = Annotated[
 ]
 
 
+class DaqTimingSpec(StrictModel):
+    """How the one sample clock of a sweep is made: the AI sample clock, or a counter dividing a timebase."""
+
+    clock: Literal["ai", "counter"] = "ai"
+    counter: str = Field(default="ctr0", description="counter that generates the clock when clock is 'counter'")
+    timebase: str = Field(default="100MHzTimebase", description="terminal the counter divides")
+    timebase_hz: float = Field(default=100e6, gt=0)
+    read_chunk_ms: float = Field(default=20.0, gt=0, le=1000)
+    ai_terminal_config: Literal["default", "rse", "nrse", "diff", "pseudo_diff"] = "default"
+    ttl_high_V: float = Field(default=5.0, gt=0, description="TTL high level when a TTL is wired to an AO")
+
+
 class DaqSpec(StrictModel):
     """The master clock that times every sample of a sweep."""
 
     backend: str | None = None
     device: str = "Dev1"
     max_sample_rate_hz: float = Field(gt=0)
+    timing: DaqTimingSpec = DaqTimingSpec()
+
+
+class MicroManagerLoadSpec(StrictModel):
+    """One device to load in Micro-Manager: adapter library, device name, pre-init properties."""
+
+    library: str = Field(description="adapter library (e.g. 'CoolLED') or a Python module for Python devices")
+    adapter_device: str = Field(description="device name inside the library")
+    properties: dict[str, str] = Field(default_factory=dict, description="set before initialization")
+
+
+class MicroManagerSpec(StrictModel):
+    """The Micro-Manager core: where adapters live, a config file and/or devices to load by label."""
+
+    adapter_path: str | None = Field(default=None, description="Micro-Manager folder (default: pymmcore-plus's)")
+    config_file: str | None = Field(default=None, description="a Micro-Manager .cfg loaded first")
+    devices: dict[str, MicroManagerLoadSpec] = Field(default_factory=dict)
 
 
 class HardwareProfile(StrictModel):
@@ -222,6 +331,7 @@ class HardwareProfile(StrictModel):
     daq: DaqSpec
     devices: dict[str, DeviceSpec]
     simulation: SimulationSpec | None = None
+    micromanager: MicroManagerSpec | None = None
 
     @model_validator(mode="after")
     def _names(self) -> "HardwareProfile":

@@ -84,7 +84,7 @@ class Runner:
         except AbortNow:
             status, message = "aborted", f"aborted during sweep {completed + 1}"
         except StorageFailed as exc:
-            status, message = "error", f"storage failed, run stopped to avoid losing data: {exc}"
+            status, message = "error", f"storage failed, run stopped so no data goes unrecorded: {exc}"
         except KeyboardInterrupt:
             status, message = "aborted", "interrupted"
             raise

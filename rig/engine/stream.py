@@ -22,6 +22,15 @@ log = logging.getLogger(__name__)
 _CLOSE = object()
 
 
+def describe_error(exc: BaseException) -> str:
+    """One line for an exception; names a full disk when the OS said so."""
+    text = str(exc)
+    line = text.splitlines()[0].strip() if text else ""
+    if any(k in text for k in ("errno = 28", "errno = 27", "No space left", "File too large")):
+        line += " (the disk is full or the file reached its size limit)"
+    return f"{exc.__class__.__name__}: {line}"
+
+
 class Consumer(Protocol):
     """Anything that takes records."""
 
@@ -85,15 +94,17 @@ class _Lane:
             try:
                 if record is _CLOSE:
                     close = getattr(self.consumer, "close", None)
-                    if close is not None and not self.failed:
-                        close()
+                    if close is not None:
+                        close()  # also after a failure: release files and handles
                     return
                 if not self.failed:
                     self.consumer.handle(record)  # type: ignore[arg-type]
             except Exception as exc:  # a consumer fault must be reported, never kill acquisition
                 self.failed = True
-                log.exception("consumer %s failed", self.name)
-                self._on_fail(self, f"{exc.__class__.__name__}: {exc}")
+                message = describe_error(exc)
+                log.error("consumer %s failed: %s", self.name, message)
+                log.debug("consumer %s failure detail", self.name, exc_info=True)
+                self._on_fail(self, message)
             finally:
                 self._done()
 

@@ -19,7 +19,7 @@ class FrameSettings:
     centre_um: tuple[float, float] = (0.0, 1.0)
     size_um: float = 24.0
     pixels: int = 128
-    line_rate_hz: float = 1000.0
+    line_rate_hz: float = 500.0
     fill_fraction: float = 0.8
     power_fraction: float = 0.1
     pmt: str = "red"

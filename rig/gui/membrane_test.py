@@ -84,12 +84,12 @@ def analyze_test_pulse(current_pA: np.ndarray, pulse: TestPulse) -> MembranePara
     slope, intercept = np.polyfit(t_ms, np.log(np.maximum(transient[:stop], 1e-12)), 1)
     if not slope < 0:
         raise ValueError("transient does not decay")
-    tau_ms = -1.0 / slope
+    tau_ms = float(-1.0 / slope)
     amplitude_pA = math.exp(intercept)
     dv = abs(pulse.step_mV)
-    rs = dv / amplitude_pA * 1e3  # mV / pA = GOhm
+    rs = dv / (amplitude_pA + abs(steady)) * 1e3  # instantaneous current flows through Rs alone; mV/pA = GOhm
     r_total = dv / abs(steady) * 1e3 if steady != 0 else math.inf
     rin = r_total - rs
     parallel = rs * rin / (rs + rin) if rin > 0 else math.nan
     cm_pF = tau_ms / parallel * 1e3 if parallel > 0 else math.nan  # ms / MOhm = nF
-    return MembraneParameters(rs, rin, cm_pF, tau_ms, amplitude_pA * math.copysign(1.0, pulse.step_mV), steady)
+    return MembraneParameters(rs, rin, cm_pF, tau_ms, (amplitude_pA + abs(steady)) * math.copysign(1.0, pulse.step_mV), steady)

@@ -8,8 +8,10 @@ leaves every flushed sweep readable. A sweep counts as stored once its row is in
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -41,11 +43,30 @@ class Hdf5RunWriter:
         self.path = path
         self._chunk = chunk_samples
         self._file: h5py.File | None = None
+        # One open handle per dataset for the whole run: HDF5 writes cached data when a handle
+        # closes, and h5py ignores errors raised while deallocating a handle, so short-lived
+        # handles would hide a full disk. Explicit flushes of these handles raise instead.
+        self._datasets: dict[str, h5py.Dataset] = {}
         self._sweep_meta: dict[int, tuple[SweepStarted, dict[str, int]]] = {}
+        self.failed = False
+        self._captured = io.StringIO()
+        self._saved_stderr = sys.stderr
 
     # ----- consumer ------------------------------------------------------------------
     def handle(self, record: Record) -> None:
-        """Write one record."""
+        """Write one record; a write fault marks the writer failed and propagates."""
+        try:
+            self._handle(record)
+        except Exception:
+            if not self.failed:
+                self.failed = True
+                # Until close, h5py prints a traceback for every handle it cannot release after a write
+                # fault; collect that noise (logging keeps its own stream) and report it as one line.
+                self._saved_stderr = sys.stderr
+                sys.stderr = self._captured
+            raise
+
+    def _handle(self, record: Record) -> None:
         if isinstance(record, RunStarted):
             self._start(record)
         elif isinstance(record, SweepStarted):
@@ -70,10 +91,23 @@ class Hdf5RunWriter:
             self._finish(record)
 
     def close(self) -> None:
-        """Close the file if the run did not end properly (it stays readable)."""
-        if self._file is not None:
+        """Close the file if the run did not end properly; what was flushed stays readable."""
+        if self._file is None:
+            return
+        if not self.failed:
+            self._saved_stderr, sys.stderr = sys.stderr, self._captured
+        try:
+            self._datasets.clear()
             self._file.close()
-            self._file = None
+        except (RuntimeError, OSError) as exc:  # e.g. the disk is full: flushed sweeps are already safe
+            self._captured.write(f"Traceback\n{exc}\n")
+        finally:
+            sys.stderr = self._saved_stderr
+        noise = self._captured.getvalue().count("Traceback")
+        if noise:
+            log.error("closed %s after a write failure (%d further HDF5 errors); completed sweeps are kept",
+                      self.path, noise)
+        self._file = None
 
     # ----- internals -------------------------------------------------------------------
     def _start(self, run: RunStarted) -> None:
@@ -98,23 +132,24 @@ class Hdf5RunWriter:
                 channels[f"out:{name}"] = np.dtype("f4")
         for channel, dtype in channels.items():
             g = f.create_group(channel_group(channel))
-            g.create_dataset("samples", shape=(0,), maxshape=(None,), dtype=dtype, chunks=(self._chunk,))
-            g.create_dataset("spans", shape=(0,), maxshape=(None,), dtype=SPAN_ROW, chunks=(256,))
+            self._datasets[f"{channel}/samples"] = g.create_dataset(
+                "samples", shape=(0,), maxshape=(None,), dtype=dtype, chunks=(self._chunk,))
+            self._datasets[f"{channel}/spans"] = g.create_dataset(
+                "spans", shape=(0,), maxshape=(None,), dtype=SPAN_ROW, chunks=(256,))
         for table, dtype in TABLES.items():
-            f.create_dataset(table, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(256,))
+            self._datasets[table] = f.create_dataset(table, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(256,))
         f.swmr_mode = True
         self._file = f
 
     def _append(self, table: str, row: tuple[Any, ...]) -> None:
-        ds = self._file[table]  # type: ignore[index]
+        ds = self._datasets[table]
         n = ds.shape[0]
         ds.resize((n + 1,))
         ds[n] = np.array(row, dtype=ds.dtype)
         ds.flush()
 
     def _append_samples(self, chunk: DataChunk) -> None:
-        g = self._file[channel_group(chunk.channel)]  # type: ignore[index]
-        ds = g["samples"]
+        ds = self._datasets[f"{chunk.channel}/samples"]
         meta = self._sweep_meta[chunk.sweep_index][1]
         n = ds.shape[0]
         meta.setdefault(chunk.channel, n)
@@ -123,23 +158,25 @@ class Hdf5RunWriter:
 
     def _end_sweep(self, end: SweepEnded) -> None:
         started, first = self._sweep_meta.pop(end.sweep_index)
-        f = self._file
-        assert f is not None
         for channel, start in first.items():
-            g = f[channel_group(channel)]
-            g["samples"].flush()
-            spans = g["spans"]
+            samples = self._datasets[f"{channel}/samples"]
+            samples.flush()
+            spans = self._datasets[f"{channel}/spans"]
             k = spans.shape[0]
             spans.resize((k + 1,))
-            spans[k] = np.array((end.sweep_index, start, g["samples"].shape[0]), dtype=SPAN_ROW)
+            spans[k] = np.array((end.sweep_index, start, samples.shape[0]), dtype=SPAN_ROW)
             spans.flush()
+        self._file.flush()  # type: ignore[union-attr]  # raises if the data did not reach the disk
         plan = started.plan
+        # the sweep row is the commit mark: appended only once every sample is on disk
         self._append("sweeps", (end.sweep_index, plan.step_index, plan.sweep_in_step, end.n_samples,
                                 plan.sample_rate_hz, started.started_unix, end.ended_unix, int(end.completed)))
+        self._file.flush()  # type: ignore[union-attr]
 
     def _finish(self, end: RunEnded) -> None:
         if self._file is None:
             return
+        self._datasets.clear()
         self._file.close()
         self._file = None
         with h5py.File(self.path, "r+") as f:  # out of SWMR: attributes can be written again

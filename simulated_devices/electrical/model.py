@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -109,6 +109,33 @@ class CellModel:
         self._last_drive: tuple[object, ...] = ("CC", 0.0, self.blockers.key(), None)
         self._linear = False
         self._v_at_last_check = self._x[self.solver.layout.v].copy()
+
+    @property
+    def neck_resistance_MOhm(self) -> np.ndarray:
+        """Present neck resistance of every spine."""
+        return 1.0 / self.tree.g_neck_uS
+
+    def set_neck_resistances(self, r_neck_MOhm: np.ndarray) -> None:
+        """Change neck resistances (plasticity); drops every cached linearisation, keeps the state."""
+        r = np.maximum(np.asarray(r_neck_MOhm, dtype=float), 1e-3)
+        if r.shape != (self.n_spines,):
+            raise ValueError(f"need {self.n_spines} neck resistances, got shape {r.shape}")
+        self.tree = replace(self.tree, g_neck_uS=1.0 / r)
+        self.solver.tree = self.tree
+        self._propagators.clear()
+        self._rest_cache.clear()
+        self._linear = False
+
+    def settle(self, clamp_mode: ClampMode, command: float) -> None:
+        """Jump to the steady state of a constant drive (long quiet intervals), synapses silent."""
+        self._x = self.steady_state(clamp_mode, command)
+        self._last_drive = (clamp_mode, float(command), self.blockers.key(), None)
+        self._linear = False
+        self._v_at_last_check = self._x[self.solver.layout.v].copy()
+
+    def skip_time(self, duration_ms: float) -> None:
+        """Advance the model clock without integrating (after `settle`)."""
+        self._t_ms += duration_ms
 
     def _propagator(self, mode: ClampMode, command: float, dt_ms: float) -> LinearPropagator | None:
         key = (mode, float(command), self.blockers.key(), float(dt_ms))

@@ -92,6 +92,8 @@ class SpineSpec:
     r_neck_MOhm: float = 150.0
     head_volume_um3: float = 0.1
     head_area_um2: float | None = None  # overrides the sphere area derived from the volume
+    ampa_scale: float = 1.0  # this spine's AMPA conductance relative to SynapseSpec.ampa_g_nS
+    nmda_scale: float = 1.0  # this spine's NMDA conductance relative to SynapseSpec.nmda_g_nS
 
     @property
     def effective_head_area_um2(self) -> float:

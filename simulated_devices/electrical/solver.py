@@ -70,6 +70,8 @@ class TreeSolver:
         self.ampa_factor = exp2_peak_factor(syn.ampa_tau_rise_ms, syn.ampa_tau_decay_ms)
         self.nmda_factor = exp2_peak_factor(syn.nmda_tau_rise_ms, syn.nmda_tau_decay_ms)
         self.g_series_uS = 1.0 / spec.series_resistance_MOhm
+        self.ampa_scale = np.array([sp.ampa_scale for sp in spec.spines], dtype=float)
+        self.nmda_scale = np.array([sp.nmda_scale for sp in spec.spines], dtype=float)
         g_ax = tree.g_axial_uS
         self._axial_sum = np.zeros(1 + tree.n_dend)
         self._axial_sum[:-1] += g_ax
@@ -82,8 +84,8 @@ class TreeSolver:
     def synaptic_conductances_uS(self, x: np.ndarray, blk: Blockers) -> tuple[np.ndarray, np.ndarray]:
         """AMPA and NMDA (unblocked by Mg) conductances per head, in uS (broadcasts over time)."""
         L, syn = self.layout, self.spec.synapse
-        g_a = 0.0 if blk.ampa else syn.ampa_g_nS * 1e-3
-        g_n = 0.0 if blk.nmda else syn.nmda_g_nS * 1e-3
+        g_a = 0.0 if blk.ampa else syn.ampa_g_nS * 1e-3 * self.ampa_scale
+        g_n = 0.0 if blk.nmda else syn.nmda_g_nS * 1e-3 * self.nmda_scale
         ampa = g_a * (x[..., L.ampa_d] - x[..., L.ampa_r])
         nmda = g_n * (x[..., L.nmda_d] - x[..., L.nmda_r])
         return ampa, nmda

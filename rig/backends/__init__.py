@@ -1,0 +1,1 @@
+"""Real hardware backends: ni/ (NI-DAQmx through nidaqmx) and micromanager/ (pymmcore-plus)."""

@@ -1,0 +1,1 @@
+"""NI-DAQmx backend: pure waveform/scaling/timing modules and a thin, lazily imported driver layer."""

@@ -1,0 +1,128 @@
+"""Logical channels -> NI physical channels with ranges and unit conversions, from the profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from rig.backends.ni import multiclamp
+from rig.backends.ni.addresses import PhysicalChannel, parse_address
+from rig.backends.ni.pockels import PockelsCalibration
+from rig.backends.ni.reconstruction import pmt_signal
+from rig.backends.ni.scanner_calibration import ScannerCalibration
+from rig.backends.ni.ttl import to_ttl, ttl_volts
+from rig.config.channels import ChannelInfo, logical_channels
+from rig.config.profile import HardwareProfile
+
+
+@dataclass
+class AmplifierState:
+    """What the backend believes an amplifier is set to (updated from telegraphs or the plan)."""
+
+    mode: Literal["VC", "CC"]
+    primary_gain: float
+    secondary_gain: float
+
+
+@dataclass(frozen=True)
+class NiChannel:
+    """A logical channel on an NI physical channel with its voltage range."""
+
+    info: ChannelInfo
+    physical: PhysicalChannel
+    min_V: float
+    max_V: float
+
+    @property
+    def io_type(self) -> str:
+        """'ai', 'ao' or 'do'."""
+        return self.physical.io_type
+
+
+def effective_backend(profile: HardwareProfile, device: str) -> str:
+    """The backend a device uses: its own `backend`, else the profile's."""
+    return profile.devices[device].backend or profile.backend
+
+
+@dataclass
+class ChannelMap:
+    """Every NI-wired logical channel of a profile, and the conversions between units and volts."""
+
+    profile: HardwareProfile
+    backend_name: str = "ni"
+    amplifiers: dict[str, AmplifierState] = field(default_factory=dict)
+    channels: dict[str, NiChannel] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, spec in self.profile.devices.items():
+            if spec.kind == "patch_amplifier":
+                self.amplifiers[name] = AmplifierState(spec.safe_mode, spec.scaling.primary_gain,
+                                                       spec.scaling.secondary_gain)
+        for name, info in logical_channels(self.profile).items():
+            if effective_backend(self.profile, info.device) != self.backend_name:
+                continue
+            physical = parse_address(info.address)
+            low, high = self._range(info, physical)
+            self.channels[name] = NiChannel(info, physical, low, high)
+
+    def _range(self, info: ChannelInfo, physical: PhysicalChannel) -> tuple[float, float]:
+        spec = self.profile.devices[info.device]
+        ttl_high = self.profile.daq.timing.ttl_high_V
+        if spec.kind == "patch_amplifier":
+            return spec.scaling.command_range_V if info.direction == "out" else spec.scaling.input_range_V
+        if spec.kind == "galvo_scanner":
+            if info.direction == "out":
+                return -spec.max_command_V, spec.max_command_V
+            return tuple(spec.pmts[info.role].range_V)  # type: ignore[return-value]
+        if spec.kind == "pockels_laser" and spec.calibration is not None:
+            low, high = PockelsCalibration.from_spec(spec.calibration).range_V
+            return min(low, 0.0), max(high, 0.0)
+        if spec.kind == "stimulus_isolator" and physical.io_type == "ao":
+            return -spec.limits.max_amplitude_V, spec.limits.max_amplitude_V
+        return 0.0, ttl_high
+
+    # ----- outputs ------------------------------------------------------------------
+    def to_hardware(self, channel: str, values: np.ndarray | float) -> np.ndarray:
+        """Values in the channel's unit -> AO volts (float64) or DO levels (bool); ValueError when out of range."""
+        ch = self.channels[channel]
+        info, spec = ch.info, self.profile.devices[ch.info.device]
+        v = np.atleast_1d(np.asarray(values, dtype=np.float64))
+        if spec.kind == "patch_amplifier":
+            out = multiclamp.command_volts(v, self.amplifiers[info.device].mode, spec.scaling)
+        elif spec.kind == "galvo_scanner":
+            out = ScannerCalibration.from_spec(spec).axis_to_volts(info.role, v)
+        elif spec.kind == "pockels_laser":
+            if spec.calibration is None:
+                raise ValueError(f"devices.{info.device}.calibration is missing: the NI backend needs the measured "
+                                 "power curve to turn power fractions into volts")
+            out = PockelsCalibration.from_spec(spec.calibration).to_volts(v)
+        elif spec.kind == "stimulus_isolator" and ch.io_type == "ao":
+            out = v
+        elif spec.kind == "stimulus_isolator":
+            return v != 0.0
+        else:
+            ttl = to_ttl(v, channel)
+            return ttl if ch.io_type == "do" else ttl_volts(ttl, self.profile.daq.timing.ttl_high_V)
+        if ch.io_type == "do":
+            raise ValueError(f"{channel} carries an analog signal but is wired to the digital line {ch.physical.name}")
+        if out.size and (np.min(out) < ch.min_V - 1e-9 or np.max(out) > ch.max_V + 1e-9):
+            raise ValueError(f"{channel}: {np.min(out):.4g}..{np.max(out):.4g} V is outside its range "
+                             f"[{ch.min_V:g}, {ch.max_V:g}] V")
+        return out
+
+    # ----- inputs -------------------------------------------------------------------
+    def from_hardware(self, channel: str, volts: np.ndarray) -> np.ndarray:
+        """AI volts -> the channel's unit (pA/mV for the amplifier, dark-subtracted signal for PMTs)."""
+        ch = self.channels[channel]
+        info, spec = ch.info, self.profile.devices[ch.info.device]
+        if spec.kind == "patch_amplifier":
+            state = self.amplifiers[info.device]
+            if info.role == "primary":
+                return multiclamp.primary_units(volts, state.mode, spec.scaling, state.primary_gain)
+            return multiclamp.secondary_units(volts, state.mode, spec.scaling, state.secondary_gain)
+        if spec.kind == "galvo_scanner":
+            pmt = spec.pmts[info.role]
+            return pmt_signal(volts, pmt.invert, pmt.dark_offset_V)
+        return np.asarray(volts, dtype=np.float64)

@@ -1,0 +1,1 @@
+"""The dockable panels of the operator's window, one module each."""

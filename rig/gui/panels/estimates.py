@@ -1,0 +1,154 @@
+"""Estimates panel: per spine, each estimate with its interval, its history over sweeps, and a population view."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5.QtWidgets import QAbstractItemView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PyQt5.QtCore import Qt
+
+from rig.engine.records import Estimate, Record, RunStarted, SweepStarted
+from rig.gui import theme
+from rig.gui.light_dose import spine_key
+
+_COLUMNS = ("spine", "step", "estimate", "value", "interval", "unit", "sweeps", "truth (sim)")
+
+
+@dataclass
+class SpineSeries:
+    """History of one estimate of one spine in one run."""
+
+    run: int
+    step: str
+    spine: str
+    name: str
+    unit: str
+    points: list[Estimate] = field(default_factory=list)
+    truth: float | None = None
+
+
+class EstimatesPanel(QWidget):
+    """Table of the latest estimates, the selected one's history, and spines across the session."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.series: dict[tuple[int, str, str], SpineSeries] = {}
+        self._run = 0
+        self._spine_of_step: dict[str, str] = {}
+        self._truth_of_step: dict[str, dict[str, float]] = {}
+        self.table = QTableWidget(0, len(_COLUMNS))
+        self.table.setHorizontalHeaderLabels(_COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.itemSelectionChanged.connect(self._draw_history)
+        self.history = pg.PlotWidget(title="history over sweeps")
+        self.history.setLabel("bottom", "sweep")
+        self.population = pg.PlotWidget(title="spines this session: R_neck vs tau")
+        self.population.setLogMode(True, True)
+        self.population.setLabel("bottom", "tau_FRAP", units="ms")
+        self.population.setLabel("left", "R_neck", units="MOhm")
+        self.note = QLabel("estimates appear after the first analysed sweep")
+        plots = QSplitter(Qt.Horizontal)
+        plots.addWidget(self.history)
+        plots.addWidget(self.population)
+        splitter = QSplitter(Qt.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(plots)
+        column = QVBoxLayout(self)
+        column.addWidget(self.note)
+        column.addWidget(splitter, 1)
+        self._dirty = False
+
+    def handle(self, record: Record) -> None:
+        """Take a record of the protocol run."""
+        if isinstance(record, RunStarted):
+            self._run += 1
+            self._spine_of_step, self._truth_of_step = {}, {}
+        elif isinstance(record, SweepStarted):
+            self._spine_of_step[record.plan.step_name] = spine_key(record.plan.target_um)
+            if record.truth:
+                self._truth_of_step[record.plan.step_name] = dict(record.truth)
+        elif isinstance(record, Estimate):
+            self.add(record)
+
+    def add(self, e: Estimate) -> None:
+        """Add an estimate (skipping one already held for that sweep)."""
+        key = (self._run, e.step_name, e.name)
+        s = self.series.get(key)
+        if s is None:
+            s = self.series[key] = SpineSeries(self._run, e.step_name, self._spine_of_step.get(e.step_name, ""),
+                                               e.name, e.unit)
+        if any(p.sweep_index == e.sweep_index for p in s.points):
+            return
+        s.points.append(e)
+        s.points.sort(key=lambda p: p.sweep_index)
+        s.truth = self._truth_of_step.get(e.step_name, {}).get(e.name)
+        self._dirty = True
+
+    def redraw(self) -> bool:
+        """Refresh the table and plots if estimates arrived."""
+        if not self._dirty:
+            return False
+        self._dirty = False
+        selected = self._selected_key()
+        rows = sorted(self.series.values(), key=lambda s: (-s.run, s.step, s.name))
+        self.table.setRowCount(len(rows))
+        for r, s in enumerate(rows):
+            e = s.points[-1]
+            cells = (s.spine, f"run {s.run}: {s.step}", s.name, f"{e.value:.4g}", f"[{e.low:.4g}, {e.high:.4g}]",
+                     s.unit, str(len(s.points)), "" if s.truth is None else f"{s.truth:.4g}")
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.UserRole, (s.run, s.step, s.name))
+                self.table.setItem(r, c, item)
+        self.table.resizeColumnsToContents()
+        self.note.setText(f"{len(rows)} estimate(s); select a row for its history")
+        if selected is None and rows:
+            self.table.selectRow(0)
+        else:
+            self._draw_history()
+        self._draw_population()
+        return True
+
+    def _selected_key(self) -> tuple[int, str, str] | None:
+        items = self.table.selectedItems()
+        return items[0].data(Qt.UserRole) if items else None
+
+    def _draw_history(self) -> None:
+        key = self._selected_key()
+        self.history.clear()
+        s = self.series.get(tuple(key)) if key is not None else None
+        if s is None:
+            return
+        x = np.array([p.sweep_index + 1 for p in s.points], dtype=float)
+        y = np.array([p.value for p in s.points])
+        low = np.array([p.low for p in s.points])
+        high = np.array([p.high for p in s.points])
+        self.history.addItem(pg.ErrorBarItem(x=x, y=y, top=high - y, bottom=y - low, beam=0.2,
+                                             pen=pg.mkPen(theme.AVERAGE_PEN)))
+        self.history.plot(x, y, pen=pg.mkPen(theme.CURRENT_PEN), symbol="o", symbolSize=7,
+                          symbolBrush=theme.CURRENT_PEN)
+        if s.truth is not None and math.isfinite(s.truth):
+            self.history.addItem(pg.InfiniteLine(s.truth, angle=0, pen=pg.mkPen(theme.OK_TEXT, style=Qt.DashLine),
+                                                 label="truth (sim)", labelOpts={"color": theme.OK_TEXT}))
+        self.history.setTitle(f"{s.name} ({s.unit}) - {s.spine}")
+
+    def _draw_population(self) -> None:
+        self.population.clear()
+        pairs = []
+        for (run, step, name), s in self.series.items():
+            other = self.series.get((run, step, "neck_resistance_MOhm"))
+            if name == "tau_frap_ms" and other is not None:
+                pairs.append((s.points[-1].value, other.points[-1].value))
+        if pairs:
+            tau, r = np.array(pairs).T
+            self.population.plot(tau, r, pen=None, symbol="o", symbolBrush=theme.ACCENT, symbolSize=9)
+
+    def latest(self, name: str) -> Estimate | None:
+        """The latest estimate of that name in the most recent run, if any."""
+        hits = [s for s in self.series.values() if s.name == name and s.run == self._run]
+        return hits[-1].points[-1] if hits else None

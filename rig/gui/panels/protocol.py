@@ -1,0 +1,228 @@
+"""Protocol panel: the protocol library, a form per step generated from its schema, run / stop / abort, progress."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from PyQt5.QtCore import QTimer, pyqtSignal
+from PyQt5.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QTabWidget,
+                             QVBoxLayout, QWidget)
+
+from rig.api import PreparedRun
+from rig.config.problems import InvalidInput, Problem
+from rig.config.profile import LoadedProfile
+from rig.config.yaml_loading import read_yaml
+from rig.engine.records import Record, RunStarted, SweepEnded, SweepStarted
+from rig.gui.progress import RunProgress, format_duration
+from rig.gui.schema_form import SchemaForm
+from rig.protocols.protocol_file import ProtocolFile, compile_protocol, load_protocol
+
+log = logging.getLogger(__name__)
+
+
+def _step_model(kind: str) -> type:
+    from rig.protocols.frap.schema import FrapStep
+    from rig.protocols.hold import HoldStep
+
+    return {"frap": FrapStep, "hold": HoldStep}[kind]
+
+
+class ProtocolPanel(QWidget):
+    """Choose a protocol, edit its parameters with inline validation, and run it."""
+
+    run_requested = pyqtSignal(object)   # PreparedRun
+    stop_requested = pyqtSignal()
+    abort_requested = pyqtSignal()
+
+    def __init__(self, profile: LoadedProfile, library_dir: Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.profile = profile
+        self.library_dir = library_dir
+        self.path: Path | None = None
+        self.forms: list[SchemaForm] = []
+        self.prepared: PreparedRun | None = None
+        self.progress = RunProgress()
+        self._busy = False
+        self.library = QComboBox()
+        self.description = QLabel()
+        self.description.setWordWrap(True)
+        self.tabs = QTabWidget()
+        self.general = QLabel()
+        self.general.setProperty("role", "error")
+        self.general.setWordWrap(True)
+        self.run_button = QPushButton("Run")
+        self.stop_button = QPushButton("Stop after sweep")
+        self.stop_button.setToolTip("finish the current sweep, then end the run (devices made safe)")
+        self.abort_button = QPushButton("Abort now")
+        self.abort_button.setObjectName("abort")
+        self.bar = QProgressBar()
+        self.bar.setFormat("%v / %m sweeps")
+        self.remaining = QLabel("idle")
+        self._validate_timer = QTimer(self, singleShot=True, interval=250)
+        self._validate_timer.timeout.connect(self.validate)
+        self._layout()
+        self.library.currentIndexChanged.connect(lambda _: self._load_selected())
+        self.run_button.clicked.connect(self._run)
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.abort_button.clicked.connect(self.abort_requested)
+        self.refresh_library()
+        self.set_busy(False)
+
+    def _layout(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Protocol"))
+        top.addWidget(self.library, 1)
+        reload_button = QPushButton("Reload")
+        reload_button.clicked.connect(self.refresh_library)
+        top.addWidget(reload_button)
+        buttons = QHBoxLayout()
+        for b in (self.run_button, self.stop_button, self.abort_button):
+            buttons.addWidget(b)
+        column = QVBoxLayout(self)
+        column.addLayout(top)
+        column.addWidget(self.description)
+        column.addWidget(self.tabs, 1)
+        column.addWidget(self.general)
+        column.addLayout(buttons)
+        column.addWidget(self.bar)
+        column.addWidget(self.remaining)
+
+    # ----- library and forms ------------------------------------------------------------
+    def refresh_library(self) -> None:
+        """List protocols/*.yaml."""
+        current = self.library.currentData()
+        self.library.blockSignals(True)
+        self.library.clear()
+        for path in sorted(self.library_dir.glob("*.yaml")):
+            self.library.addItem(path.stem, path)
+        self.library.blockSignals(False)
+        index = self.library.findData(current) if current is not None else 0
+        self.library.setCurrentIndex(max(index, 0))
+        self._load_selected()
+
+    def select(self, name: str) -> None:
+        """Choose a protocol by file stem (e.g. 'frap')."""
+        index = self.library.findText(name)
+        if index < 0:
+            raise KeyError(f"no protocol '{name}' in {self.library_dir}")
+        self.library.setCurrentIndex(index)
+        self._load_selected()
+
+    def _load_selected(self) -> None:
+        path = self.library.currentData()
+        if path is None or path == self.path and self.forms:
+            return
+        self.path = Path(path)
+        self.tabs.clear()
+        self.forms = []
+        try:
+            protocol = load_protocol(self.path).protocol
+        except InvalidInput as exc:
+            self._show_general(exc.problems)
+            return
+        self.description.setText(protocol.description)
+        for i, step in enumerate(protocol.steps):
+            form = SchemaForm(_step_model(step.kind), step.model_dump(mode="json"), f"steps.{i}")
+            form.edited.connect(self._validate_timer.start)
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setWidget(form)
+            self.tabs.addTab(scroll, f"{step.name or step.kind} ({step.kind})")
+            self.forms.append(form)
+        self.validate()
+
+    def overrides(self) -> list[str]:
+        """Every edited field as a `steps.i.path=value` override."""
+        return [o for form in self.forms for o in form.overrides()]
+
+    def set_field(self, step_field: str, text: str) -> int:
+        """Set a field (path inside a step, e.g. 'line.start_um') in every step that has it; returns how many."""
+        hits = 0
+        for form in self.forms:
+            editor = form.editors.get(f"{form.prefix}.{step_field}")
+            if editor is not None:
+                editor.set_text(text)
+                hits += 1
+        if hits:
+            self._validate_timer.start()
+        return hits
+
+    # ----- validation -------------------------------------------------------------------
+    def validate(self) -> PreparedRun | None:
+        """Load, override, validate and compile; show each problem beside its field."""
+        for form in self.forms:
+            form.clear_problems()
+        self.general.setText("")
+        self.prepared = None
+        if self.path is None:
+            return None
+        try:
+            loaded = load_protocol(self.path, self.overrides())
+            self.prepared = PreparedRun(self.profile, compile_protocol(loaded, self.profile))
+        except InvalidInput as exc:
+            self._show_problems(exc.problems)
+        self._update_buttons()
+        return self.prepared
+
+    def _show_problems(self, problems: list[Problem]) -> None:
+        leftover: list[Problem] = []
+        messages: dict[int, list[str]] = {}
+        for p in problems:
+            editor = next((e for f in self.forms if (e := f.editor_for(p.field)) is not None), None)
+            if editor is None:
+                leftover.append(p)
+            else:
+                messages.setdefault(id(editor), []).append(p.message)
+                editor.show_problem("; ".join(messages[id(editor)]))
+        self._show_general(leftover)
+
+    def _show_general(self, problems: list[Problem]) -> None:
+        self.general.setText("\n".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems))
+
+    def problem_texts(self) -> dict[str, str]:
+        """Visible inline messages by field path (for tests and screenshots)."""
+        return {path: e.error.text() for f in self.forms for path, e in f.editors.items() if e.error.text()}
+
+    # ----- run control ------------------------------------------------------------------
+    def _run(self) -> None:
+        prepared = self.validate()
+        if prepared is not None:
+            self.run_requested.emit(prepared)
+
+    def set_busy(self, busy: bool) -> None:
+        """Enable run or stop/abort according to whether the rig is acquiring."""
+        self._busy = busy
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        self.run_button.setEnabled(not self._busy and self.prepared is not None)
+        self.stop_button.setEnabled(self._busy)
+        self.abort_button.setEnabled(self._busy)
+
+    def handle(self, record: Record) -> None:
+        """Follow a protocol run's records (progress)."""
+        if isinstance(record, RunStarted):
+            self.progress = RunProgress(record.plans, 0, time.monotonic())
+            self.bar.setRange(0, len(record.plans))
+            self.bar.setValue(0)
+        elif isinstance(record, SweepStarted):
+            self.remaining.setText(f"sweep {record.sweep_index + 1} of {len(self.progress.plans)}")
+        elif isinstance(record, SweepEnded) and record.completed:
+            self.progress.done = max(self.progress.done, record.sweep_index + 1)
+            self.bar.setValue(self.progress.done)
+
+    def tick(self) -> None:
+        """Refresh the time remaining (called by the window's redraw timer)."""
+        if self._busy and self.progress.plans:
+            left = self.progress.remaining_s(time.monotonic())
+            self.remaining.setText(f"sweep {min(self.progress.done + 1, len(self.progress.plans))} of "
+                                   f"{len(self.progress.plans)} - {format_duration(left)} left")
+
+    def finished(self, status: str, sweeps_completed: int, message: str) -> None:
+        """Show how a run ended (authoritative count from the run's outcome)."""
+        self.progress.done = sweeps_completed
+        self.bar.setValue(sweeps_completed)
+        self.remaining.setText(f"{status}: {sweeps_completed} of {len(self.progress.plans)} sweeps"
+                               + (f" ({message})" if message else ""))

@@ -74,6 +74,7 @@ class RunResult:
     path: Path
     outcome: RunOutcome
     estimates: dict[str, Estimate] = field(default_factory=dict)
+    estimates_by_step: dict[str, dict[str, Estimate]] = field(default_factory=dict)
     notices: list[Notice] = field(default_factory=list)
     consumer_failures: list[str] = field(default_factory=list)
     storage_failed: bool = False
@@ -84,11 +85,13 @@ class _Collector:
 
     def __init__(self) -> None:
         self.estimates: dict[str, Estimate] = {}
+        self.by_step: dict[str, dict[str, Estimate]] = {}
         self.notices: list[Notice] = []
 
     def handle(self, record: Record) -> None:
         if isinstance(record, Estimate):
             self.estimates[record.name] = record
+            self.by_step.setdefault(record.step_name, {})[record.name] = record
         elif isinstance(record, Notice):
             self.notices.append(record)
 
@@ -138,7 +141,8 @@ def execute(prepared: PreparedRun, out_dir: Path | str = "runs", rig_: Rig | Non
     finally:
         stream.close()
     failures = [f"{f.consumer}: {f.message}" for f in stream.failures]
-    return RunResult(path, outcome, collector.estimates, collector.notices, failures, writer.failed)
+    return RunResult(path, outcome, collector.estimates, collector.by_step, collector.notices, failures,
+                     writer.failed)
 
 
 class _CallbackConsumer:

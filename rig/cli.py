@@ -153,8 +153,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     outcome = result.outcome
     print(f"run file: {result.path}")
     print(f"status: {outcome.status}" + (f" ({outcome.message})" if outcome.message else ""))
-    for e in result.estimates.values():
-        print(f"{e.step_name}: {e.name} = {e.value:.4g} {e.unit}  [{e.low:.4g}, {e.high:.4g}]")
+    for step_estimates in result.estimates_by_step.values():
+        for e in step_estimates.values():
+            print(f"{e.step_name}: {e.name} = {e.value:.4g} {e.unit}  [{e.low:.4g}, {e.high:.4g}]")
     for n in result.notices:
         print(f"{n.level}: {n.message}", file=sys.stderr)
     for f in result.consumer_failures:

@@ -1,24 +1,31 @@
-"""Description of the simulated specimen: the cell, its spines, dyes and optics (pure data)."""
+"""Description of the simulated specimen: the cell, its spines, ions, dyes, optics (pure data).
+
+Every field has a default, so a profile only states what differs from the standard
+CA1-like cell of docs/specimen.md. Magnitudes and sources are listed there.
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from rig.config.base import StrictModel
 
 
 class DendriteSpec(StrictModel):
-    """A straight dendrite along the y axis of the sample plane."""
+    """The imaged dendrite: straight along y in the sample plane, part of a longer cable."""
 
     x_um: float = 0.0
     diameter_um: float = Field(default=1.0, gt=0)
-    length_um: float = Field(default=60.0, gt=0)
+    length_um: float = Field(default=60.0, gt=0, description="imaged length (rendered)")
+    cable_length_um: float = Field(default=200.0, gt=0, description="electrical cable from the soma")
+    distance_from_soma_um: float = Field(default=150.0, ge=0, description="cable distance of y = 0")
+    n_segments: int = Field(default=100, ge=1, le=1000)
 
 
 class SpineSpec(StrictModel):
-    """One spine: where it sits and its geometry (neck length and radius, head volume)."""
+    """One spine: position, geometry, and its synapse (strengths relative to the cell's synapse)."""
 
     name: str
     y_um: float = Field(description="position along the dendrite")
@@ -26,6 +33,23 @@ class SpineSpec(StrictModel):
     neck_length_um: float = Field(gt=0, le=5)
     neck_radius_um: float = Field(gt=0, le=1)
     head_volume_um3: float = Field(gt=0, le=5)
+    release_probability: float = Field(default=0.3, ge=0, le=1, description="at 2 mM external Ca")
+    ampa_scale: float = Field(default=1.0, ge=0)
+    nmda_scale: float = Field(default=1.0, ge=0)
+    stimulated: bool = Field(default=True, description="its axon is recruited by the stimulus electrode")
+
+
+class PopulationSpec(StrictModel):
+    """Extra spines drawn reproducibly from distributions (SCIENCE.md magnitudes)."""
+
+    count: int = Field(default=0, ge=0, le=500)
+    seed: int | None = Field(default=None, description="defaults to the simulation seed")
+    y_range_um: tuple[float, float] = (-25.0, 25.0)
+    neck_length_um: tuple[float, float] = (0.08, 1.6)
+    neck_diameter_um: tuple[float, float] = (0.04, 0.46)
+    head_volume_um3: tuple[float, float] = (0.01, 0.6)
+    release_probability: tuple[float, float] = (0.09, 0.5)
+    silent_fraction: float = Field(default=0.1, ge=0, le=1, description="spines with little NMDA current")
 
 
 class DyeSpec(StrictModel):
@@ -37,7 +61,7 @@ class DyeSpec(StrictModel):
 
 
 class SomaSpec(StrictModel):
-    """Passive soma as seen by the patch pipette."""
+    """The soma as seen by the patch pipette; capacitance and input resistance set the membrane."""
 
     resting_mV: float = -70.0
     input_resistance_MOhm: float = Field(default=150.0, gt=0)
@@ -45,6 +69,89 @@ class SomaSpec(StrictModel):
     series_resistance_MOhm: float = Field(default=12.0, gt=0)
     current_noise_pA: float = Field(default=2.0, ge=0)
     voltage_noise_mV: float = Field(default=0.1, ge=0)
+    spiking: bool = Field(default=True, description="Hodgkin-Huxley Na/K channels in the soma")
+
+
+class SynapseParams(StrictModel):
+    """AMPA + NMDA synapse shared by all spines (per-spine scale factors on SpineSpec)."""
+
+    ampa_g_nS: float = Field(default=0.5, ge=0)
+    ampa_tau_rise_ms: float = Field(default=0.3, gt=0)
+    ampa_tau_decay_ms: float = Field(default=2.0, gt=0)
+    nmda_g_nS: float = Field(default=0.5, ge=0)
+    nmda_tau_rise_ms: float = Field(default=13.0, gt=0)
+    nmda_tau_decay_ms: float = Field(default=70.0, gt=0)
+    head_ca_channel_mS_per_cm2: float = Field(default=1.0, ge=0, description="R-type Ca on spine heads")
+    quantal_cv: float = Field(default=0.25, ge=0, description="CV of the quantal amplitude")
+
+
+class StimulationSpec(StrictModel):
+    """How a stimulus-isolator pulse recruits synapses."""
+
+    threshold_V: float = Field(default=0.05, gt=0, description="|trigger| above this is a pulse")
+    facilitation_increment: float = Field(default=0.8, ge=0, description="added to p-facilitation per pulse")
+    facilitation_tau_ms: float = Field(default=100.0, gt=0)
+    background_synapses: int = Field(default=8, ge=0, le=100)
+    background_release_probability: float = Field(default=0.3, ge=0, le=1)
+    background_spread_um: float = Field(default=20.0, ge=0, description="+- around the imaged region")
+
+
+class CalciumSpec(StrictModel):
+    """Head calcium: indicator, endogenous buffer, extrusion, diffusion through the neck."""
+
+    indicator: Literal["fluo-5F", "OGB-1", "bis-fura-2", "calcium green-1", "magnesium green", "fura-FF"] = "fluo-5F"
+    indicator_uM: float = Field(default=300.0, ge=0)
+    rest_uM: float = Field(default=0.075, gt=0)
+    endogenous_kappa: float = Field(default=20.0, ge=0)
+    tau_extrusion_no_dye_ms: float = Field(default=12.0, gt=0, description="decay without dye or neck loss")
+    diffusion_um2_per_ms: float = Field(default=0.22, gt=0, description="free Ca2+ in cytoplasm")
+    indicator_diffusion_um2_per_ms: float = Field(default=0.12, gt=0)
+
+
+class SodiumSpec(StrictModel):
+    """Head sodium: AMPA/NMDA entry and diffusion through the neck (pumps are slow: ignored)."""
+
+    indicator: Literal["ANG-2", "SBFI"] | None = "ANG-2"
+    indicator_uM: float = Field(default=0.0, ge=0, description="0: not loaded")
+    rest_mM: float = Field(default=4.0, gt=0)
+    diffusion_um2_per_ms: float = Field(default=0.6, gt=0)
+
+
+class VsdSpec(StrictModel):
+    """A voltage-sensitive dye whose fluorescence changes in proportion to membrane potential."""
+
+    concentration_uM: float = Field(default=0.0, ge=0, description="0: not loaded")
+    fraction_per_100mV: float = Field(default=-0.1)
+    emission_nm: float = Field(default=640.0, gt=0)
+
+
+class PharmacologySpec(StrictModel):
+    """The bath: external Ca and Mg and receptor/channel blockers."""
+
+    external_ca_mM: float = Field(default=2.0, ge=0, description="0: calcium-free saline")
+    mg_mM: float = Field(default=1.0, ge=0)
+    block_ampa: bool = False
+    block_nmda: bool = False
+    block_r_type_ca: bool = False
+    block_soma_na: bool = False
+    block_soma_k: bool = False
+
+
+class PlasticitySpec(StrictModel):
+    """Neck plasticity: neck resistance grows with sustained head Ca (log fold change G)."""
+
+    enabled: bool = True
+    max_log_fold: float = Field(default=2.6, ge=0, description="G saturates here (fold e^G)")
+    rate_per_s: float = Field(default=0.024, ge=0, description="dG/dt at saturating Ca, G = 0")
+    ca_half_uM: float = Field(default=0.25, gt=0, description="head Ca above rest for half-maximal rate")
+    hill: float = Field(default=2.0, gt=0)
+
+
+class DamageSpec(StrictModel):
+    """Photodamage: responses run down with the cumulative light dose on a spine."""
+
+    half_dose_2p_ms: float = Field(default=60.0, gt=0, description="full-power-equivalent ms of 2P on the head")
+    half_dose_led_ms: float = Field(default=1500.0, gt=0, description="ms of LED exposure at full intensity")
 
 
 class OpticsSpec(StrictModel):
@@ -60,6 +167,7 @@ class OpticsSpec(StrictModel):
         default=2.1, ge=0, description="head bleach rate with the beam parked on it at power fraction 1"
     )
     bleach_power_order: float = Field(default=3.0, gt=0, description="multiphoton order of bleaching")
+    indicator_bleach_factor: float = Field(default=0.5, ge=0, description="indicator bleach rate / Alexa's")
     dark_counts_per_s: float = Field(default=500.0, ge=0)
 
 
@@ -69,9 +177,30 @@ class SimulationSpec(StrictModel):
     seed: int = 0
     pace: Literal["fast", "realtime"] = "fast"
     chunk_ms: float = Field(default=20.0, gt=0, le=1000)
+    electrical_dt_ms: float = Field(default=0.1, gt=0, le=0.5, description="steps near command changes")
+    coarse_dt_ms: float = Field(default=0.25, gt=0, le=1.0, description="steps when no command changes")
+    ion_dt_ms: float = Field(default=0.5, gt=0, le=5.0)
     cytoplasm_resistivity_ohm_cm: float = Field(default=150.0, gt=0)
     dendrite: DendriteSpec = DendriteSpec()
-    spines: list[SpineSpec] = Field(min_length=1)
+    spines: list[SpineSpec] = Field(default_factory=list)
+    population: PopulationSpec = PopulationSpec()
     dye: DyeSpec = DyeSpec()
     soma: SomaSpec = SomaSpec()
+    synapse: SynapseParams = SynapseParams()
+    stimulation: StimulationSpec = StimulationSpec()
+    calcium: CalciumSpec = CalciumSpec()
+    sodium: SodiumSpec = SodiumSpec()
+    vsd: VsdSpec = VsdSpec()
+    pharmacology: PharmacologySpec = PharmacologySpec()
+    plasticity: PlasticitySpec = PlasticitySpec()
+    damage: DamageSpec = DamageSpec()
     optics: OpticsSpec = OpticsSpec()
+
+    @model_validator(mode="after")
+    def _has_spines(self) -> "SimulationSpec":
+        if not self.spines and self.population.count == 0:
+            raise ValueError("the specimen needs spines: list some under 'spines' or draw a 'population'")
+        names = [s.name for s in self.spines]
+        if len(set(names)) != len(names):
+            raise ValueError("spine names must be unique")
+        return self

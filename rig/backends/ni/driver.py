@@ -1,0 +1,185 @@
+"""The thin NI-DAQmx layer: turn a SweepTiming and channel lists into nidaqmx tasks (nidaqmx imported lazily)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from rig.backends.ni.timing import Role, SweepTiming
+
+log = logging.getLogger(__name__)
+
+
+class NiUnavailable(RuntimeError):
+    """The nidaqmx package or the NI-DAQmx driver is missing; the message says how to fix it."""
+
+
+def load_nidaqmx() -> ModuleType:
+    """Import nidaqmx (only when real hardware is used)."""
+    try:
+        import nidaqmx
+        import nidaqmx.stream_readers  # noqa: F401
+        import nidaqmx.stream_writers  # noqa: F401
+    except ImportError as exc:
+        raise NiUnavailable(f"the nidaqmx package cannot be imported ({exc}): pip install nidaqmx") from None
+    return nidaqmx
+
+
+@dataclass(frozen=True)
+class AnalogChannel:
+    """An analog channel of a task: physical address, virtual name, voltage range."""
+
+    physical: str
+    name: str
+    min_V: float
+    max_V: float
+
+
+@dataclass(frozen=True)
+class DigitalChannel:
+    """A digital output line of a task."""
+
+    physical: str
+    name: str
+
+
+def _terminal_config(constants: Any, name: str) -> Any:
+    return {"default": constants.TerminalConfiguration.DEFAULT, "rse": constants.TerminalConfiguration.RSE,
+            "nrse": constants.TerminalConfiguration.NRSE, "diff": constants.TerminalConfiguration.DIFF,
+            "pseudo_diff": constants.TerminalConfiguration.PSEUDO_DIFF}[name]
+
+
+class SweepTasks:
+    """The AI, AO, DO (and clock counter) tasks of one sweep, all on one sample clock."""
+
+    def __init__(self, timing: SweepTiming, ai: list[AnalogChannel], ao: list[AnalogChannel],
+                 do: list[DigitalChannel], terminal_config: str = "default", counter_physical: str | None = None):
+        self.timing = timing
+        self.ai, self.ao, self.do = ai, ao, do
+        self.terminal_config = terminal_config
+        self.counter_physical = counter_physical
+        self.tasks: dict[Role, Any] = {}
+        self._nidaqmx = load_nidaqmx()
+
+    def configure(self) -> None:
+        """Create every task: channels, sample clock, start trigger, regeneration."""
+        ni = self._nidaqmx
+        c = ni.constants
+        try:
+            for role, timing in self.timing.tasks.items():
+                task = ni.Task(f"spinerig-{role}")
+                self.tasks[role] = task
+                if role == "ai":
+                    for ch in self.ai:
+                        task.ai_channels.add_ai_voltage_chan(
+                            ch.physical, name_to_assign_to_channel=ch.name,
+                            terminal_config=_terminal_config(c, self.terminal_config), min_val=ch.min_V, max_val=ch.max_V)
+                elif role == "ao":
+                    for ch in self.ao:
+                        task.ao_channels.add_ao_voltage_chan(ch.physical, name_to_assign_to_channel=ch.name,
+                                                             min_val=ch.min_V, max_val=ch.max_V)
+                elif role == "do":
+                    for dch in self.do:
+                        task.do_channels.add_do_chan(dch.physical, name_to_assign_to_lines=dch.name,
+                                                     line_grouping=c.LineGrouping.CHAN_PER_LINE)
+                mode = c.AcquisitionType.CONTINUOUS if timing.continuous else c.AcquisitionType.FINITE
+                if role == "ctr":
+                    clock = self.timing.counter
+                    assert clock is not None and self.counter_physical is not None
+                    task.co_channels.add_co_pulse_chan_ticks(
+                        self.counter_physical, source_terminal=clock.timebase, name_to_assign_to_channel="sweep_clock",
+                        idle_state=c.Level.LOW, initial_delay=2, low_ticks=clock.low_ticks, high_ticks=clock.high_ticks)
+                    task.timing.cfg_implicit_timing(sample_mode=mode, samps_per_chan=timing.samples_per_channel)
+                    continue
+                task.timing.cfg_samp_clk_timing(timing.rate_hz, source=timing.clock_source, active_edge=c.Edge.RISING,
+                                                sample_mode=mode, samps_per_chan=timing.samples_per_channel)
+                if timing.start_trigger is not None:
+                    task.triggers.start_trigger.cfg_dig_edge_start_trig(timing.start_trigger, trigger_edge=c.Edge.RISING)
+                if timing.regenerate:
+                    task.out_stream.regen_mode = c.RegenerationMode.ALLOW_REGENERATION
+        except Exception:
+            self.close()
+            raise
+
+    def write(self, ao: np.ndarray | None, do: np.ndarray | None) -> None:
+        """Load the output buffers: ao (n_ao, n) volts, do (n_do, n) booleans; nothing starts."""
+        from nidaqmx.stream_writers import AnalogMultiChannelWriter
+
+        if ao is not None and "ao" in self.tasks:
+            writer = AnalogMultiChannelWriter(self.tasks["ao"].out_stream, auto_start=False)
+            writer.write_many_sample(np.ascontiguousarray(ao, dtype=np.float64))
+        if do is not None and "do" in self.tasks:
+            data = np.asarray(do, dtype=bool)
+            self.tasks["do"].write(data[0] if data.shape[0] == 1 else data, auto_start=False)
+
+    def start(self) -> None:
+        """Start the followers, then the master: the master's first clock edge starts everything."""
+        for role in self.timing.start_order:
+            self.tasks[role].start()
+
+    def read(self, n_samples: int, timeout_s: float) -> np.ndarray:
+        """Block until n_samples of every AI channel are in; returns (n_ai, n_samples) volts."""
+        from nidaqmx.stream_readers import AnalogMultiChannelReader
+
+        buffer = np.zeros((len(self.ai), n_samples), dtype=np.float64)
+        reader = AnalogMultiChannelReader(self.tasks["ai"].in_stream)
+        got = reader.read_many_sample(buffer, n_samples, timeout_s)
+        if got != n_samples:
+            raise RuntimeError(f"DAQ returned {got} of {n_samples} samples")
+        return buffer
+
+    def wait_outputs(self, timeout_s: float) -> None:
+        """Wait until the finite output tasks have generated every sample."""
+        for role in ("ao", "do", "ctr"):
+            if role in self.tasks:
+                self.tasks[role].wait_until_done(timeout_s)
+
+    def stop(self) -> None:
+        """Stop the master first (no more clock edges), then the followers."""
+        for role in reversed(self.timing.start_order):
+            if role in self.tasks:
+                self.tasks[role].stop()
+
+    def close(self) -> None:
+        """Release every task; one failing close never skips the others."""
+        for role, task in list(self.tasks.items()):
+            try:
+                task.close()
+            except Exception:  # keep closing the rest: their channels must be released
+                log.exception("closing the %s task failed", role)
+        self.tasks.clear()
+
+
+def write_static_analog(channel: AnalogChannel, volts: float) -> None:
+    """Drive one AO channel to a constant voltage (an on-demand task, started on write)."""
+    ni = load_nidaqmx()
+    with ni.Task("spinerig-static-ao") as task:
+        task.ao_channels.add_ao_voltage_chan(channel.physical, name_to_assign_to_channel=channel.name,
+                                             min_val=channel.min_V, max_val=channel.max_V)
+        task.write(float(volts), auto_start=True)
+
+
+def write_static_digital(channel: DigitalChannel, level: bool) -> None:
+    """Drive one DO line high or low (an on-demand task)."""
+    ni = load_nidaqmx()
+    with ni.Task("spinerig-static-do") as task:
+        task.do_channels.add_do_chan(channel.physical, name_to_assign_to_lines=channel.name,
+                                     line_grouping=ni.constants.LineGrouping.CHAN_PER_LINE)
+        task.write(bool(level), auto_start=True)
+
+
+def read_static_analog(channel: AnalogChannel, n_samples: int, rate_hz: float, terminal_config: str = "default",
+                       timeout_s: float = 2.0) -> np.ndarray:
+    """A short finite AI recording of one channel (telegraphs, doctor checks); returns volts."""
+    ni = load_nidaqmx()
+    c = ni.constants
+    with ni.Task("spinerig-static-ai") as task:
+        task.ai_channels.add_ai_voltage_chan(channel.physical, name_to_assign_to_channel=channel.name,
+                                             terminal_config=_terminal_config(c, terminal_config),
+                                             min_val=channel.min_V, max_val=channel.max_V)
+        task.timing.cfg_samp_clk_timing(rate_hz, sample_mode=c.AcquisitionType.FINITE, samps_per_chan=n_samples)
+        return np.asarray(task.read(number_of_samples_per_channel=n_samples, timeout=timeout_s), dtype=np.float64)

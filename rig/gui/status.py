@@ -1,0 +1,80 @@
+"""Status bar: device states, the run file being written, and the light dose on the current spine vs its budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt5.QtWidgets import QLabel, QStatusBar, QWidget
+
+from rig.engine.records import Record, SweepEnded, SweepStarted
+from rig.engine.sweep_plan import SweepPlan
+from rig.gui import theme
+from rig.gui.light_dose import spine_dose_p2ms, spine_key
+from rig.hal.interfaces import SafetyReport
+
+
+class DoseMeter:
+    """Light delivered to each spine in this session, from the commanded outputs of protocol sweeps."""
+
+    def __init__(self) -> None:
+        self.dose_by_spine: dict[str, float] = {}
+        self.current = ""
+        self._plan: SweepPlan | None = None
+
+    def handle(self, record: Record) -> None:
+        """Count a sweep's light on its target when the sweep ends (partial sweeps count what ran)."""
+        if isinstance(record, SweepStarted):
+            self._plan = record.plan if record.plan.target_um is not None else None
+            if self._plan is not None:
+                self.current = spine_key(self._plan.target_um)
+        elif isinstance(record, SweepEnded) and self._plan is not None:
+            plan, self._plan = self._plan, None
+            dose = spine_dose_p2ms(plan, plan.target_um, n_samples=record.n_samples)  # type: ignore[arg-type]
+            self.dose_by_spine[self.current] = self.dose_by_spine.get(self.current, 0.0) + dose
+
+    def current_dose(self) -> float:
+        """Dose on the current spine so far."""
+        return self.dose_by_spine.get(self.current, 0.0)
+
+
+class RigStatusBar(QStatusBar):
+    """Three permanent fields: devices, run file, light dose."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.devices = QLabel("devices: -")
+        self.run_file = QLabel("run file: -")
+        self.dose = QLabel("light: -")
+        for w, stretch in ((self.devices, 2), (self.run_file, 3), (self.dose, 2)):
+            self.addPermanentWidget(w, stretch)
+
+    def show_devices(self, reports: list[SafetyReport], job: str) -> None:
+        """'all safe', the job running, or which devices are active."""
+        active = [r.device for r in reports if not r.safe]
+        if job:
+            text, color = f"devices: running {job}", theme.ACCENT
+        elif active:
+            text, color = "devices: ACTIVE " + ", ".join(active), theme.ERROR_TEXT
+        else:
+            text, color = f"devices: all {len(reports)} safe", theme.OK_TEXT
+        self.devices.setText(text)
+        self.devices.setStyleSheet(f"color: {color};")
+        self.devices.setToolTip("\n".join(f"{r.device}: {r.detail}" for r in reports))
+
+    def show_run_file(self, path: Path | None, writing: bool) -> None:
+        """The run file (being written, or the last one)."""
+        if path is not None:
+            self.run_file.setText(f"run file{' (writing)' if writing else ''}: {path}")
+
+    def show_dose(self, meter: DoseMeter, budget_p2ms: float) -> None:
+        """Dose on the current spine, against the budget if one is set."""
+        if not meter.current:
+            return
+        dose = meter.current_dose()
+        if budget_p2ms > 0:
+            over = dose > budget_p2ms
+            self.dose.setText(f"light on {meter.current}: {dose:.3g} / {budget_p2ms:.3g} P²·ms"
+                              + (" OVER BUDGET" if over else ""))
+            self.dose.setStyleSheet(f"color: {theme.ERROR_TEXT if over else theme.TEXT};")
+        else:
+            self.dose.setText(f"light on {meter.current}: {dose:.3g} P²·ms (no budget set)")

@@ -13,11 +13,10 @@ from PyQt5.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPush
 from rig.api import PreparedRun
 from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import LoadedProfile
-from rig.config.yaml_loading import read_yaml
 from rig.engine.records import Record, RunStarted, SweepEnded, SweepStarted
 from rig.gui.progress import RunProgress, format_duration
 from rig.gui.schema_form import SchemaForm
-from rig.protocols.protocol_file import ProtocolFile, compile_protocol, load_protocol
+from rig.protocols.protocol_file import compile_protocol, load_protocol
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +135,14 @@ class ProtocolPanel(QWidget):
     def overrides(self) -> list[str]:
         """Every edited field as a `steps.i.path=value` override."""
         return [o for form in self.forms for o in form.overrides()]
+
+    def field_text(self, step_field: str) -> str:
+        """Text of a field (path inside a step) in the first step that has it, '' if none."""
+        for form in self.forms:
+            editor = form.editors.get(f"{form.prefix}.{step_field}")
+            if editor is not None:
+                return editor.text()
+        return ""
 
     def set_field(self, step_field: str, text: str) -> int:
         """Set a field (path inside a step, e.g. 'line.start_um') in every step that has it; returns how many."""

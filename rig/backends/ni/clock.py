@@ -1,0 +1,145 @@
+"""NiDaqClock: the SweepClock of a real rig; one NI sample clock for every AO, AI and DO of a sweep."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable, Mapping
+
+import numpy as np
+
+from rig.backends.ni import driver
+from rig.backends.ni.channel_map import ChannelMap, NiChannel
+from rig.backends.ni.timing import plan_sweep_timing
+from rig.config.profile import HardwareProfile
+from rig.engine.sweep_plan import SweepPlan
+
+log = logging.getLogger(__name__)
+
+
+def analog(ch: NiChannel) -> driver.AnalogChannel:
+    """Driver description of an analog channel."""
+    return driver.AnalogChannel(ch.physical.name, ch.info.name, ch.min_V, ch.max_V)
+
+
+class NiDaqClock:
+    """Executes SweepPlans on NI-DAQmx: finite sweeps, or continuous regeneration for live scanning.
+
+    Like the simulated DAQ, outputs hold their last value after a sweep: `held` records it in
+    the channel's unit (NaN when a sweep was cut short and the held value is unknown).
+    """
+
+    def __init__(self, profile: HardwareProfile, channels: ChannelMap):
+        self.profile = profile
+        self.channels = channels
+        self.held: dict[str, float] = {n: float("nan") for n, c in channels.channels.items()
+                                       if c.info.direction == "out"}
+        self._tasks: driver.SweepTasks | None = None
+        self._plan: SweepPlan | None = None
+        self._inputs: list[str] = []
+        self._outputs: list[str] = []
+        self._position = 0
+        self._continuous = False
+        self._running = False
+
+    # ----- SweepClock -------------------------------------------------------------------
+    def load(self, plan: SweepPlan, continuous: bool = False) -> None:
+        """Create the sweep's tasks on one sample clock and load every output buffer; nothing moves yet."""
+        if self._tasks is not None:
+            self.stop()
+        unknown = [c for c in (*plan.outputs, *plan.inputs) if c not in self.channels.channels]
+        if unknown:
+            raise ValueError(f"channels not wired to the NI DAQ: {', '.join(sorted(unknown))}")
+        self._outputs = list(plan.outputs)
+        self._inputs = list(plan.inputs)
+        ao = [c for c in self._outputs if self.channels.channels[c].io_type == "ao"]
+        do = [c for c in self._outputs if self.channels.channels[c].io_type == "do"]
+        ao_data = np.stack([self.channels.to_hardware(c, plan.outputs[c]) for c in ao]) if ao else None
+        do_data = np.stack([self.channels.to_hardware(c, plan.outputs[c]) for c in do]) if do else None
+        t = self.profile.daq.timing
+        roles = (["ai"] if self._inputs else []) + (["ao"] if ao else []) + (["do"] if do else [])
+        timing = plan_sweep_timing(self.profile.daq.device, t.clock, roles, plan.sample_rate_hz, plan.n_samples,
+                                   continuous, t.counter, t.timebase, t.timebase_hz)
+        tasks = driver.SweepTasks(
+            timing, [analog(self.channels.channels[c]) for c in self._inputs],
+            [analog(self.channels.channels[c]) for c in ao],
+            [driver.DigitalChannel(self.channels.channels[c].physical.name, c) for c in do],
+            t.ai_terminal_config, f"{self.profile.daq.device}/{t.counter}")
+        tasks.configure()
+        try:
+            tasks.write(ao_data, do_data)
+        except Exception:
+            tasks.close()
+            raise
+        self._tasks, self._plan, self._position, self._continuous = tasks, plan, 0, continuous
+
+    def start(self) -> None:
+        """Start followers, then the master clock."""
+        if self._tasks is None:
+            raise RuntimeError("start() before load()")
+        self._tasks.start()
+        self._running = True
+
+    def _chunk_samples(self, plan: SweepPlan) -> int:
+        return max(1, int(round(self.profile.daq.timing.read_chunk_ms * 1e-3 * plan.sample_rate_hz)))
+
+    def read(self) -> Mapping[str, np.ndarray] | None:
+        """The next chunk of every input in its unit; None once a finite sweep has been read completely."""
+        plan, tasks = self._plan, self._tasks
+        if plan is None or tasks is None or not self._running:
+            return None
+        remaining = plan.n_samples - self._position
+        if not self._continuous and remaining <= 0:
+            tasks.wait_outputs(timeout_s=1.0 + plan.duration_s)
+            return None
+        n = self._chunk_samples(plan) if self._continuous else min(self._chunk_samples(plan), remaining)
+        if not self._inputs:  # outputs only: wait for them, then the sweep is done
+            tasks.wait_outputs(timeout_s=5.0 + plan.duration_s)
+            self._position = plan.n_samples
+            return None
+        volts = tasks.read(n, timeout_s=5.0 + n / plan.sample_rate_hz)
+        self._position += n
+        return {c: self.channels.from_hardware(c, volts[i]) for i, c in enumerate(self._inputs)}
+
+    def stop(self) -> None:
+        """Stop and release the tasks; outputs hold their last value."""
+        tasks, plan = self._tasks, self._plan
+        self._tasks, self._plan, self._running = None, None, False
+        if tasks is None or plan is None:
+            return
+        try:
+            tasks.stop()
+        finally:
+            tasks.close()
+            complete = not self._continuous and self._position >= plan.n_samples
+            for c in self._outputs:
+                self.held[c] = float(plan.outputs[c][-1]) if complete else float("nan")
+
+    def write_static(self, channel: str, value: float) -> None:
+        """Drive one output channel to a constant value in its unit (never during a sweep)."""
+        if self._running:
+            raise RuntimeError(f"static write to {channel} while a sweep is running")
+        ch = self.channels.channels[channel]
+        level = self.channels.to_hardware(channel, value)[0]
+        if ch.io_type == "do":
+            driver.write_static_digital(driver.DigitalChannel(ch.physical.name, channel), bool(level))
+        else:
+            driver.write_static_analog(analog(ch), float(level))
+        self.held[channel] = float(value)
+
+    def read_static_volts(self, address: str, n_samples: int = 100, rate_hz: float = 10_000.0) -> float:
+        """Mean volts of a short recording of an AI address outside a sweep (telegraphs)."""
+        if self._running:
+            raise RuntimeError(f"static read of {address} while a sweep is running")
+        ch = driver.AnalogChannel(address.lstrip("/"), "", -10.0, 10.0)
+        return float(np.mean(driver.read_static_analog(ch, n_samples, rate_hz,
+                                                       self.profile.daq.timing.ai_terminal_config)))
+
+    def wait(self, duration_s: float, should_stop: Callable[[], bool]) -> None:
+        """Let wall-clock time pass between sweeps, checking for a stop request every 50 ms."""
+        end = time.monotonic() + duration_s
+        while not should_stop():
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(0.05, left))

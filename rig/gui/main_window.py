@@ -1,0 +1,236 @@
+"""The operator's main window: dockable panels wired to one RigSession, redrawn on a timer off the data path."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import yaml
+from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtGui import QCloseEvent
+from PyQt5.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
+
+from rig.api import PreparedRun, RunResult
+from rig.engine.records import Notice, Record, RunEnded, SweepEnded, SweepStarted
+from rig.gui.panels.data import DataPanel
+from rig.gui.panels.devices import MEMBRANE_JOB, DevicesPanel
+from rig.gui.panels.estimates import EstimatesPanel
+from rig.gui.panels.image import FRAME_JOB, ImagePanel
+from rig.gui.panels.protocol import ProtocolPanel
+from rig.gui.panels.traces import TracesPanel
+from rig.gui.schema_form import value_text
+from rig.gui.session import PROTOCOL_JOB, RigSession
+from rig.gui.status import DoseMeter, RigStatusBar
+
+log = logging.getLogger(__name__)
+
+REDRAW_INTERVAL_MS = 16  # aim at ~60 redraws/s; the requirement is >= 30
+
+
+class RedrawStats:
+    """Counts redraws (timer ticks that drew new data) and the longest gap between ticks."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self.redraws = 0
+        self.max_gap_s = 0.0
+        self._last = 0.0
+
+    def tick(self, drew: bool) -> None:
+        now = time.monotonic()
+        if self._last:
+            self.max_gap_s = max(self.max_gap_s, now - self._last)
+        self._last = now
+        self.ticks += 1
+        self.redraws += int(drew)
+
+
+class MainWindow(QMainWindow):
+    """Devices, Image, Traces, Protocol, Estimates and Data panels around one rig."""
+
+    def __init__(self, session: RigSession, library_dir: Path):
+        super().__init__()
+        self.session = session
+        profile = session.profile
+        self.setWindowTitle(f"spinerig - {profile.profile.name}")
+        self.resize(1600, 1000)
+        self.setDockNestingEnabled(True)
+        self.devices = DevicesPanel(profile.profile)
+        self.image = ImagePanel(profile.profile)
+        self.traces = TracesPanel()
+        self.protocol = ProtocolPanel(profile, library_dir)
+        self.estimates = EstimatesPanel()
+        self.data = DataPanel(session.out_dir)
+        self.dose = DoseMeter()
+        self.status = RigStatusBar()
+        self.setStatusBar(self.status)
+        self.docks: dict[str, QDockWidget] = {}
+        self._view_menu = self.menuBar().addMenu("&View")
+        self._dock("Devices", self.devices, Qt.LeftDockWidgetArea)
+        self._dock("Image", self.image, Qt.LeftDockWidgetArea)
+        self._dock("Traces", self.traces, Qt.RightDockWidgetArea)
+        self._dock("Protocol", self.protocol, Qt.RightDockWidgetArea)
+        self._dock("Estimates", self.estimates, Qt.RightDockWidgetArea)
+        self._dock("Data", self.data, Qt.RightDockWidgetArea)
+        self.splitDockWidget(self.docks["Traces"], self.docks["Protocol"], Qt.Horizontal)
+        self.splitDockWidget(self.docks["Traces"], self.docks["Estimates"], Qt.Vertical)
+        self.tabifyDockWidget(self.docks["Estimates"], self.docks["Data"])
+        self.docks["Estimates"].raise_()
+        self.tabifyDockWidget(self.docks["Devices"], self.docks["Image"])
+        self.docks["Image"].raise_()
+        self.last_result: RunResult | None = None
+        self.errors: list[str] = []
+        self.stats = RedrawStats()
+        self._wire()
+        self._show_protocol_geometry()
+        self._redraw_timer = QTimer(self, interval=REDRAW_INTERVAL_MS)
+        self._redraw_timer.timeout.connect(self._redraw)
+        self._redraw_timer.start()
+        self._status_timer = QTimer(self, interval=1000)
+        self._status_timer.timeout.connect(self._refresh_status)
+        self._status_timer.start()
+        self._refresh_status()
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[title] = dock
+        self._view_menu.addAction(dock.toggleViewAction())
+
+    def _wire(self) -> None:
+        s = self.session
+        s.record.connect(self._on_record)
+        s.busy_changed.connect(self._on_busy)
+        s.job_finished.connect(self._on_finished)
+        s.job_failed.connect(self._on_failed)
+        self.protocol.run_requested.connect(self.start_protocol)
+        self.protocol.stop_requested.connect(s.request_stop)
+        self.protocol.abort_requested.connect(s.abort)
+        self.protocol.library.currentIndexChanged.connect(lambda _: self._show_protocol_geometry())
+        for panel in (self.image, self.devices):
+            panel.acquire_requested.connect(self._start_plans)
+            panel.stop_requested.connect(s.request_stop)
+        self.devices.holding_applied.connect(self._apply_holding)
+        self.image.scan_line_changed.connect(self._use_scan_line)
+        self.image.bleach_point_changed.connect(
+            lambda p: self.protocol.set_field("bleach.point_um", value_text(list(p))))
+
+    # ----- actions ------------------------------------------------------------------------
+    def start_protocol(self, prepared: PreparedRun) -> bool:
+        """Start a prepared protocol run unless the rig is busy."""
+        if not self.session.start_protocol(prepared):
+            self.status.showMessage(f"the rig is busy ({self.session.busy}); stop it first", 5000)
+            return False
+        return True
+
+    def _start_plans(self, label: str, plans: object) -> None:
+        if not self.session.start_plans(label, plans):  # type: ignore[arg-type]
+            self.status.showMessage(f"the rig is busy ({self.session.busy})", 5000)
+
+    def _apply_holding(self, mode: str, value: float) -> None:
+        amp = self.session.rig.devices.get(self.devices.amplifier or "")
+        if self.session.busy or amp is None:
+            return
+        amp.set_mode(mode)  # type: ignore[attr-defined]
+        amp.set_holding(value)  # type: ignore[attr-defined]
+        self.status.showMessage(f"{amp.name}: {mode} holding {value:g} (runs set their own clamp; safe holding "
+                                f"after every run)", 8000)
+        self._refresh_status()
+
+    def _use_scan_line(self, start: tuple[float, float], end: tuple[float, float]) -> None:
+        self.protocol.set_field("line.start_um", value_text(list(start)))
+        self.protocol.set_field("line.end_um", value_text(list(end)))
+
+    def _show_protocol_geometry(self) -> None:
+        texts = [self.protocol.field_text(f) for f in ("line.start_um", "line.end_um", "bleach.point_um")]
+        if all(texts):
+            try:
+                start, end, bleach = (tuple(yaml.safe_load(t)) for t in texts)
+                self.image.show_geometry(start, end, bleach)
+            except (yaml.YAMLError, TypeError, ValueError):
+                log.info("protocol line not shown: %s", texts)
+
+    # ----- session signals -----------------------------------------------------------------
+    def _on_record(self, label: str, record: Record) -> None:
+        if label == PROTOCOL_JOB:
+            self.traces.handle(record)
+            self.protocol.handle(record)
+            self.estimates.handle(record)
+            self.dose.handle(record)
+            if isinstance(record, Notice):
+                self.status.showMessage(f"{record.level}: {record.message}", 10000)
+            elif isinstance(record, RunEnded):
+                self.status.showMessage(f"run {record.status}" + (f": {record.message}" if record.message else ""),
+                                        10000)
+            elif isinstance(record, (SweepStarted, SweepEnded)):
+                self.status.show_dose(self.dose, self.devices.budget.value())
+        elif label == FRAME_JOB:
+            self.image.handle(record)
+        elif label == MEMBRANE_JOB:
+            self.devices.handle(record)
+
+    def _on_busy(self, job: str) -> None:
+        self.protocol.set_busy(bool(job))
+        if job and job != PROTOCOL_JOB:
+            self.protocol.run_button.setEnabled(False)
+        self.image.set_busy(job)
+        self.devices.set_busy(job)
+        self._refresh_status()
+
+    def _on_finished(self, label: str, result: object) -> None:
+        if label != PROTOCOL_JOB:
+            return
+        assert isinstance(result, RunResult)
+        self.last_result = result
+        outcome = result.outcome
+        self.protocol.finished(outcome.status, outcome.sweeps_completed, outcome.message)
+        for estimate in result.estimates.values():
+            self.estimates.add(estimate)  # the display lane may skip; the final estimates are authoritative
+        self.status.show_run_file(result.path, writing=False)
+        self.status.show_dose(self.dose, self.devices.budget.value())
+        for failure in result.consumer_failures:
+            self._on_failed(label, failure)
+        self.data.select(result.path.name)
+
+    def _on_failed(self, label: str, message: str) -> None:
+        self.errors.append(message)
+        if not self.session.busy:
+            self.session.make_safe()  # the Runner already did; this also covers static settings
+        box = QMessageBox(QMessageBox.Critical, "spinerig", f"{label} failed:\n{message}\n\nEvery device was put in "
+                          "its safe state.", QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+
+    # ----- timers ----------------------------------------------------------------------------
+    def _redraw(self) -> None:
+        drew = self.traces.redraw()
+        drew = self.image.redraw() or drew
+        drew = self.devices.redraw() or drew
+        self.estimates.redraw()
+        self.protocol.tick()
+        self.stats.tick(drew)
+
+    def _refresh_status(self) -> None:
+        job = self.session.busy
+        reports = self.session.safety()
+        self.status.show_devices(reports, job)
+        kinds = {n: d.kind for n, d in self.session.rig.devices.items()}
+        self.devices.show_states(reports, kinds)
+        path = self.session.current_run_file()
+        if path is not None:
+            self.status.show_run_file(path, writing=True)
+
+    # ----- closing ----------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Abort any acquisition, wait for it to end, and leave every device safe."""
+        self._redraw_timer.stop()
+        self._status_timer.stop()
+        if self.session.busy:
+            self.status.showMessage("aborting the run before closing ...")
+        safe = self.session.shutdown()
+        if not safe:
+            log.error("closing: not every device reported safe: %s", self.session.safety())
+        event.accept()

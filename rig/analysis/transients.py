@@ -1,0 +1,87 @@
+"""Calcium-transient templates: a difference of two exponentials fitted to an average, scaled to each trial."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+
+def difference_of_exponentials(t_ms: np.ndarray, onset_ms: float, tau_rise_ms: float, tau_decay_ms: float
+                               ) -> np.ndarray:
+    """Unit-peak shape (exp(-t/tau_decay) - exp(-t/tau_rise)) normalised to a peak of 1, zero before onset."""
+    t = np.asarray(t_ms, float) - onset_ms
+    if tau_decay_ms <= tau_rise_ms:
+        tau_decay_ms = tau_rise_ms * (1 + 1e-6)
+    t_peak = tau_rise_ms * tau_decay_ms / (tau_decay_ms - tau_rise_ms) * np.log(tau_decay_ms / tau_rise_ms)
+    peak = np.exp(-t_peak / tau_decay_ms) - np.exp(-t_peak / tau_rise_ms)
+    shape = np.where(t > 0, np.exp(-np.clip(t, 0, None) / tau_decay_ms) - np.exp(-np.clip(t, 0, None) / tau_rise_ms),
+                     0.0)
+    return shape / peak
+
+
+@dataclass(frozen=True)
+class TransientTemplate:
+    """A fitted template: onset, rise and decay time constants, amplitude of the fitted average."""
+
+    onset_ms: float
+    tau_rise_ms: float
+    tau_decay_ms: float
+    tau_decay_sd_ms: float
+    amplitude: float
+    converged: bool
+    message: str
+
+    def shape(self, t_ms: np.ndarray) -> np.ndarray:
+        """The unit-peak template on a time axis."""
+        return difference_of_exponentials(t_ms, self.onset_ms, self.tau_rise_ms, self.tau_decay_ms)
+
+
+def fit_template(t_ms: np.ndarray, mean_response: np.ndarray, stimulus_ms: float) -> TransientTemplate:
+    """Fit a difference of exponentials (with baseline offset) to an averaged response by least squares."""
+    t = np.asarray(t_ms, float)
+    y = np.asarray(mean_response, float)
+    base = float(np.mean(y[t < stimulus_ms])) if np.any(t < stimulus_ms) else 0.0
+    after = t >= stimulus_ms
+    if after.sum() < 6:
+        raise ValueError("too few samples after the stimulus to fit a template")
+    peak_guess = float(np.max(y[after]) - base)
+    if peak_guess <= 0:
+        return TransientTemplate(stimulus_ms, np.nan, np.nan, np.nan, 0.0, False, "no positive response to fit")
+    span = float(t[-1] - stimulus_ms)
+
+    def residuals(p: np.ndarray) -> np.ndarray:
+        amp, onset, log_rise, log_decay, offset = p
+        return offset + amp * difference_of_exponentials(t, onset, np.exp(log_rise), np.exp(log_decay)) - y
+
+    p0 = np.array([peak_guess, stimulus_ms, np.log(max(span / 50, 0.5)), np.log(max(span / 4, 2.0)), base])
+    lower = [0.0, stimulus_ms - 5, np.log(0.05), np.log(0.5), -np.inf]
+    upper = [np.inf, stimulus_ms + 20, np.log(span), np.log(20 * span), np.inf]
+    try:
+        res = optimize.least_squares(residuals, p0, bounds=(lower, upper), x_scale="jac")
+    except ValueError as exc:
+        return TransientTemplate(stimulus_ms, np.nan, np.nan, np.nan, 0.0, False, f"fit failed: {exc}")
+    amp, onset, log_rise, log_decay, _ = res.x
+    dof = max(1, y.size - 5)
+    sigma2 = float(np.sum(res.fun**2)) / dof
+    try:
+        cov = np.linalg.inv(res.jac.T @ res.jac) * sigma2
+        sd_decay = float(np.exp(log_decay) * np.sqrt(cov[3, 3]))
+    except np.linalg.LinAlgError:
+        sd_decay = np.nan
+    ok = bool(res.success) and np.isfinite(sd_decay) and amp > 0
+    return TransientTemplate(float(onset), float(np.exp(log_rise)), float(np.exp(log_decay)), sd_decay, float(amp), ok,
+                             "ok" if ok else f"template fit did not converge ({res.message})")
+
+
+def scale_template(template: TransientTemplate, t_ms: np.ndarray, response: np.ndarray, stimulus_ms: float
+                   ) -> tuple[float, float]:
+    """Amplitude (and its SD) of the template in one trial: linear least squares with a baseline offset."""
+    shape = template.shape(t_ms)
+    design = np.column_stack((np.ones_like(shape), shape))
+    coef, residual, *_ = np.linalg.lstsq(design, np.asarray(response, float), rcond=None)
+    dof = max(1, len(shape) - 2)
+    sigma2 = float(residual[0]) / dof if residual.size else float(np.var(response - design @ coef))
+    cov = np.linalg.inv(design.T @ design) * sigma2
+    return float(coef[1]), float(np.sqrt(cov[1, 1]))

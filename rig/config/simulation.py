@@ -138,13 +138,13 @@ class PharmacologySpec(StrictModel):
 
 
 class PlasticitySpec(StrictModel):
-    """Neck plasticity: neck resistance grows with sustained head Ca (log fold change G)."""
+    """Neck plasticity: a Ca signal S accumulates; neck resistance grows by e^G, G = G_max S/(S + S_half)."""
 
     enabled: bool = True
     max_log_fold: float = Field(default=2.6, ge=0, description="G saturates here (fold e^G)")
-    rate_per_s: float = Field(default=0.024, ge=0, description="dG/dt at saturating Ca, G = 0")
-    ca_half_uM: float = Field(default=0.25, gt=0, description="head Ca above rest for half-maximal rate")
-    hill: float = Field(default=2.0, gt=0)
+    ca_half_uM: float = Field(default=0.5, gt=0, description="free head Ca above rest for half-maximal drive")
+    hill: float = Field(default=4.0, gt=0)
+    signal_half_s: float = Field(default=6.0, gt=0, description="S (s at saturating Ca) for half of G_max")
 
 
 class DamageSpec(StrictModel):

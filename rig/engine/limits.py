@@ -7,7 +7,7 @@ import numpy as np
 from rig.config.channels import ChannelInfo, logical_channels
 from rig.config.problems import Problem
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.engine.sweep_plan import SweepPlan, rising_edges
 
 
 def longest_run_above(values: np.ndarray, threshold: float) -> int:
@@ -48,6 +48,8 @@ def check_plan(plan: SweepPlan, profile: HardwareProfile, source: str) -> list[P
             fail(f"output '{name}' contains non-finite values")
             continue
         problems.extend(Problem(source, where, m) for m in _check_output(info, wave, plan, profile))
+    if plan.camera is not None:
+        problems.extend(Problem(source, where, m) for m in _check_camera(plan, profile))
     if plan.line_scan is not None:
         scanner = next(iter(profile.devices_of_kind("galvo_scanner").values()), None)
         if scanner is not None and plan.line_scan.line_rate_hz > scanner.limits.max_line_rate_hz:
@@ -107,4 +109,36 @@ def _check_output(info: ChannelInfo, wave: np.ndarray, plan: SweepPlan, profile:
         if pulse_ms > lim.max_pulse_ms + 1e-9:
             msgs.append(f"{info.name}: pulse of {pulse_ms:g} ms exceeds devices.{info.device}.limits.max_pulse_ms = "
                         f"{lim.max_pulse_ms:g}")
+    return msgs
+
+
+def _check_camera(plan: SweepPlan, profile: HardwareProfile) -> list[str]:
+    """Camera frames: the camera exists, ROI fits the sensor, triggers match frames, rate within the limit."""
+    cam = plan.camera
+    assert cam is not None
+    spec = profile.devices.get(cam.camera)
+    if spec is None or spec.kind != "camera":
+        return [f"camera '{cam.camera}' is not a camera of this profile"]
+    msgs = []
+    x, y, w, h = cam.roi_px
+    sensor_w, sensor_h = spec.sensor_px
+    if x < 0 or y < 0 or w <= 0 or h <= 0 or x + w > sensor_w or y + h > sensor_h:
+        msgs.append(f"camera ROI {list(cam.roi_px)} does not fit the {sensor_w}x{sensor_h} sensor "
+                    f"(devices.{cam.camera}.sensor_px)")
+    if cam.binning not in (1, 2, 4, 8) or w % cam.binning or h % cam.binning:
+        msgs.append(f"camera binning {cam.binning} must be 1, 2, 4 or 8 and divide the ROI")
+    trigger = plan.outputs.get(cam.trigger_channel)
+    if trigger is None:
+        return msgs + [f"camera trigger channel '{cam.trigger_channel}' has no waveform in the plan"]
+    edges = rising_edges(trigger)
+    if edges.size != cam.n_frames:
+        msgs.append(f"{cam.trigger_channel}: {edges.size} trigger edges for {cam.n_frames} expected frames")
+    if edges.size > 1:
+        rate = plan.sample_rate_hz / float(np.min(np.diff(edges)))
+        if rate > spec.max_frame_rate_hz * (1 + 1e-9):
+            msgs.append(f"{cam.trigger_channel}: frame rate {rate:g} Hz exceeds devices.{cam.camera}."
+                        f"max_frame_rate_hz = {spec.max_frame_rate_hz:g}")
+        if cam.exposure_ms * plan.sample_rate_hz / 1000.0 > float(np.min(np.diff(edges))):
+            msgs.append(f"exposure {cam.exposure_ms:g} ms is longer than the frame interval "
+                        f"{1000.0 * float(np.min(np.diff(edges))) / plan.sample_rate_hz:g} ms")
     return msgs

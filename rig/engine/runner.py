@@ -7,7 +7,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from rig.engine.records import DataChunk, RunEnded, RunStarted, SweepEnded, SweepStarted
+from rig.engine.records import DataChunk, Notice, RunEnded, RunStarted, SweepEnded, SweepStarted
 from rig.engine.rig import Rig
 from rig.engine.stream import Stream
 from rig.engine.sweep_plan import SweepPlan
@@ -118,9 +118,13 @@ class Runner:
         for device in self.rig.devices.values():
             device.configure(plan)
         clock.load(plan)
+        camera = self.rig.devices[plan.camera.camera] if plan.camera is not None else None
+        frames = _FrameCollector(index, plan, self.stream) if camera is not None else None
         done = 0
         completed = False
         try:
+            if camera is not None:
+                camera.start_frames(plan)  # armed before the clock: no trigger can be missed
             clock.start()
             while True:
                 if self._abort.is_set():
@@ -134,8 +138,14 @@ class Runner:
                     self.stream.publish(DataChunk(index, f"in:{channel}", done, samples))
                     n = len(samples)
                 done += n
+                if frames is not None:
+                    frames.take(camera.read_frames())
+            if frames is not None:
+                frames.finish(camera, lambda: self._abort.is_set())
             completed = True
         finally:
+            if camera is not None:
+                camera.stop_frames()
             clock.stop()
             self.stream.publish(SweepEnded(index, done, completed, time.time()))
 
@@ -154,3 +164,46 @@ class Runner:
                 log.exception("make_safe failed for %s", device.name)
                 reports.append(SafetyReport(device.name, False, f"make_safe raised {exc!r}"))
         return reports
+
+
+class _FrameCollector:
+    """Publishes camera frames of one sweep and checks them against the triggers the plan sent."""
+
+    def __init__(self, sweep_index: int, plan: SweepPlan, stream: Stream):
+        assert plan.camera is not None
+        self.sweep_index = sweep_index
+        self.spec = plan.camera
+        self.stream = stream
+        self.received = 0
+        self.numbers: list[int] = []
+
+    def take(self, batch) -> None:
+        """Publish a batch of frames with their counter and timestamps."""
+        if batch is None or len(batch.frames) == 0:
+            return
+        name = self.spec.camera
+        first = self.received
+        self.stream.publish(DataChunk(self.sweep_index, f"in:{name}.frames", first, batch.frames))
+        self.stream.publish(DataChunk(self.sweep_index, f"in:{name}.frame_number", first, batch.frame_numbers))
+        self.stream.publish(DataChunk(self.sweep_index, f"in:{name}.timestamp_ms", first, batch.timestamps_ms))
+        self.received += len(batch.frames)
+        self.numbers += [int(k) for k in batch.frame_numbers]
+
+    def finish(self, camera, aborted) -> None:
+        """Wait (bounded) for the last frames, then report any dropped or duplicated frame."""
+        deadline = time.monotonic() + max(1.0, 20 * self.spec.exposure_ms / 1000.0)
+        while self.received < self.spec.n_frames and time.monotonic() < deadline and not aborted():
+            self.take(camera.read_frames())
+            time.sleep(0.001)
+        expected = set(range(self.spec.n_frames))
+        seen = self.numbers
+        missing = sorted(expected - set(seen))
+        duplicated = sorted({k for k in seen if seen.count(k) > 1})
+        if missing or duplicated or self.received != self.spec.n_frames:
+            self.stream.publish(Notice(
+                "warning", "camera",
+                f"sweep {self.sweep_index + 1}: {self.received} of {self.spec.n_frames} frames arrived"
+                + (f"; dropped frame numbers {missing[:20]}" if missing else "")
+                + (f"; duplicated frame numbers {duplicated[:20]}" if duplicated else "")
+                + " (each frame keeps its camera frame number, so channels are split by the record, not by position)",
+                self.sweep_index))

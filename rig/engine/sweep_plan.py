@@ -37,6 +37,35 @@ class LineScanLayout:
 
 
 @dataclass(frozen=True)
+class CameraAcquisition:
+    """Camera frames of a sweep: one frame per rising edge of the trigger output, all on the master clock."""
+
+    camera: str
+    trigger_channel: str
+    n_frames: int
+    exposure_ms: float
+    binning: int
+    roi_px: tuple[int, int, int, int]  # x, y, width, height on the sensor (unbinned pixels)
+
+    @property
+    def frame_shape(self) -> tuple[int, int]:
+        """(height, width) of a delivered frame after binning."""
+        return self.roi_px[3] // self.binning, self.roi_px[2] // self.binning
+
+    @property
+    def channels(self) -> dict[str, tuple[str, tuple[int, ...]]]:
+        """Recorded channels of the camera: name -> (dtype, shape of one item)."""
+        return {f"{self.camera}.frames": ("u2", self.frame_shape), f"{self.camera}.frame_number": ("i8", ()),
+                f"{self.camera}.timestamp_ms": ("f8", ())}
+
+
+def rising_edges(ttl: np.ndarray) -> np.ndarray:
+    """Sample indices where a TTL waveform goes from low to high (a high first sample counts)."""
+    high = np.asarray(ttl) > 0.5
+    return np.flatnonzero(high & ~np.concatenate(([False], high[:-1])))
+
+
+@dataclass(frozen=True)
 class SweepPlan:
     """One sweep: duration, sample rate, every output waveform and every input to record.
 
@@ -60,6 +89,7 @@ class SweepPlan:
     events_ms: Mapping[str, float] = field(default_factory=dict)
     target_um: tuple[float, float] | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    camera: CameraAcquisition | None = None
 
     @property
     def duration_s(self) -> float:
@@ -87,4 +117,13 @@ class SweepPlan:
             "events_ms": dict(self.events_ms),
             "target_um": self.target_um,
             "parameters": dict(self.parameters),
+            "camera": None if self.camera is None else self.camera.__dict__ | {},
         }
+
+    def recorded_channels(self) -> dict[str, tuple[str, tuple[int, ...]]]:
+        """Every channel a run file stores for this plan: 'in:'/'out:' name -> (dtype, item shape)."""
+        out = {f"in:{n}": ("f4", ()) for n in self.inputs}
+        out |= {f"out:{n}": ("f4", ()) for n in self.outputs}
+        if self.camera is not None:
+            out |= {f"in:{n}": spec for n, spec in self.camera.channels.items()}
+        return out

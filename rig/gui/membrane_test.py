@@ -12,7 +12,7 @@ from rig.engine.sweep_plan import SweepPlan
 
 
 @dataclass(frozen=True)
-class TestPulse:
+class PulseShape:
     """Shape of the VC test pulse: holding, step, timing and sampling."""
 
     holding_mV: float = -70.0
@@ -46,7 +46,7 @@ class MembraneParameters:
     steady_pA: float
 
 
-def test_pulse_plan(profile: HardwareProfile, amplifier: str, pulse: TestPulse, sweep_in_step: int = 0) -> SweepPlan:
+def pulse_plan(profile: HardwareProfile, amplifier: str, pulse: PulseShape, sweep_in_step: int = 0) -> SweepPlan:
     """One VC test-pulse sweep on the amplifier (command in mV, primary = current in pA)."""
     n = pulse.onset_sample + pulse.pulse_samples + int(round(pulse.tail_ms * pulse.sample_rate_hz / 1000.0))
     command = np.full(n, pulse.holding_mV, dtype=np.float32)
@@ -61,7 +61,7 @@ def test_pulse_plan(profile: HardwareProfile, amplifier: str, pulse: TestPulse, 
                      parameters={"holding_mV": pulse.holding_mV, "step_mV": pulse.step_mV})
 
 
-def analyze_test_pulse(current_pA: np.ndarray, pulse: TestPulse) -> MembraneParameters:
+def analyze_pulse(current_pA: np.ndarray, pulse: PulseShape) -> MembraneParameters:
     """Rs from the instantaneous current (exponential extrapolated to onset), Rin from the steady state,
     Cm from the decay time constant: tau = Cm (Rs || Rin)."""
     i = np.asarray(current_pA, dtype=float)

@@ -90,8 +90,31 @@ class StimulusIsolator(Device, Protocol):
     """Stimulus isolator; pulses are clocked outputs."""
 
 
+@dataclass(frozen=True)
+class FrameBatch:
+    """Frames that arrived since the last read, with the camera's own frame counter and timestamps."""
+
+    frames: np.ndarray  # (k, height, width)
+    frame_numbers: np.ndarray  # (k,) counter since the sweep's first frame: gaps are dropped frames
+    timestamps_ms: np.ndarray  # (k,) camera time of each frame (NaN where the camera gives none)
+
+
 class Camera(Device, Protocol):
-    """A camera acquiring hardware-triggered frames."""
+    """A camera acquiring hardware-triggered frames (one per trigger from the master clock).
+
+    Lifecycle inside a sweep: `start_frames(plan)` after `configure` and before the clock
+    starts (sequence acquisition armed, waiting for triggers); `read_frames()` polled by the
+    Runner while the sweep runs; `stop_frames()` when the sweep ends or is cut short.
+    """
+
+    def start_frames(self, plan: "SweepPlan") -> None:
+        """Arm a triggered sequence acquisition for the plan's frames."""
+
+    def read_frames(self) -> FrameBatch | None:
+        """Frames that arrived since the last call (non-blocking); None if none."""
+
+    def stop_frames(self) -> None:
+        """Stop the sequence acquisition."""
 
 
 class SweepClock(Protocol):

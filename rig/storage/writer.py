@@ -124,16 +124,16 @@ class Hdf5RunWriter:
         f.create_dataset("plans_json", data=[json.dumps(p.summary()) for p in run.plans], dtype=_STR)
         if run.specimen is not None:
             f.create_dataset("specimen_json", data=json.dumps(run.specimen, default=_jsonable), dtype=_STR)
-        channels: dict[str, np.dtype] = {}
+        channels: dict[str, tuple[str, tuple[int, ...]]] = {}
         for plan in run.plans:
-            for name in plan.inputs:
-                channels[f"in:{name}"] = np.dtype("f4")
-            for name in plan.outputs:
-                channels[f"out:{name}"] = np.dtype("f4")
-        for channel, dtype in channels.items():
+            channels |= plan.recorded_channels()
+        for channel, (dtype, item_shape) in channels.items():
             g = f.create_group(channel_group(channel))
+            item_size = int(np.prod(item_shape)) if item_shape else 1
+            rows = max(1, self._chunk // item_size)
             self._datasets[f"{channel}/samples"] = g.create_dataset(
-                "samples", shape=(0,), maxshape=(None,), dtype=dtype, chunks=(self._chunk,))
+                "samples", shape=(0, *item_shape), maxshape=(None, *item_shape), dtype=dtype,
+                chunks=(rows, *item_shape))
             self._datasets[f"{channel}/spans"] = g.create_dataset(
                 "spans", shape=(0,), maxshape=(None,), dtype=SPAN_ROW, chunks=(256,))
         for table, dtype in TABLES.items():
@@ -153,7 +153,7 @@ class Hdf5RunWriter:
         meta = self._sweep_meta[chunk.sweep_index][1]
         n = ds.shape[0]
         meta.setdefault(chunk.channel, n)
-        ds.resize((n + chunk.samples.shape[0],))
+        ds.resize((n + chunk.samples.shape[0], *ds.shape[1:]))
         ds[n:] = chunk.samples
 
     def _end_sweep(self, end: SweepEnded) -> None:

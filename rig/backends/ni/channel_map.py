@@ -46,6 +46,18 @@ def effective_backend(profile: HardwareProfile, device: str) -> str:
     return profile.devices[device].backend or profile.backend
 
 
+def ni_address(profile: HardwareProfile, info: ChannelInfo, backend_name: str = "ni") -> PhysicalChannel | None:
+    """The NI channel behind a logical channel: every channel of an NI device, and any channel of another
+    backend's device wired to the DAQ (e.g. a Micro-Manager camera's frame trigger); None otherwise."""
+    if effective_backend(profile, info.device) == backend_name:
+        return parse_address(info.address)
+    try:
+        physical = parse_address(info.address)
+    except ValueError:
+        return None  # e.g. a Micro-Manager shutter, whose 'address' is its device label
+    return physical if physical.device == profile.daq.device else None
+
+
 @dataclass
 class ChannelMap:
     """Every NI-wired logical channel of a profile, and the conversions between units and volts."""
@@ -61,9 +73,9 @@ class ChannelMap:
                 self.amplifiers[name] = AmplifierState(spec.safe_mode, spec.scaling.primary_gain,
                                                        spec.scaling.secondary_gain)
         for name, info in logical_channels(self.profile).items():
-            if effective_backend(self.profile, info.device) != self.backend_name:
+            physical = ni_address(self.profile, info, self.backend_name)
+            if physical is None:
                 continue
-            physical = parse_address(info.address)
             low, high = self._range(info, physical)
             self.channels[name] = NiChannel(info, physical, low, high)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import subprocess
 import tempfile
 import threading
 from pathlib import Path
@@ -113,9 +114,13 @@ class DataPanel(QWidget):
     def _in_background(self, work: Callable[[], object], done: pyqtSignal, key: str) -> None:
         def body() -> None:
             try:
-                done.emit(key, work())
-            except (OSError, ValueError, KeyError) as exc:  # shown in the panel; nothing else depends on it
-                done.emit(key, exc)
+                result: object = work()
+            except (OSError, ValueError, KeyError, subprocess.TimeoutExpired) as exc:  # shown in the panel
+                result = exc
+            try:
+                done.emit(key, result)
+            except (RuntimeError, AttributeError):  # the panel was closed while the child process read
+                log.debug("data panel gone before %s was read", key)
         threading.Thread(target=body, daemon=True, name="run-reader").start()
 
     def read_selected(self) -> None:

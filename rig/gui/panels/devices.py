@@ -14,7 +14,7 @@ from PyQt5.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QForm
 from rig.config.profile import HardwareProfile
 from rig.engine.records import DataChunk, Record, SweepEnded, SweepStarted
 from rig.gui import theme
-from rig.gui.membrane_test import MembraneParameters, TestPulse, analyze_test_pulse, test_pulse_plan
+from rig.gui.membrane_test import MembraneParameters, PulseShape, analyze_pulse, pulse_plan
 from rig.gui.session import repeated
 from rig.hal.interfaces import SafetyReport
 
@@ -75,7 +75,7 @@ class DevicesPanel(QWidget):
         self.states.verticalHeader().setVisible(False)
         self.states.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.parameters: MembraneParameters | None = None
-        self._pulse = TestPulse()
+        self._pulse = PulseShape()
         self._trace: np.ndarray | None = None
         self._fresh = False
         self._build()
@@ -158,8 +158,8 @@ class DevicesPanel(QWidget):
         if self.validate_holding() or self.amplifier is None:
             self.test_button.setChecked(False)
             return
-        self._pulse = TestPulse(holding_mV=float(self.holding.text()))
-        plan = test_pulse_plan(self.profile, self.amplifier, self._pulse)
+        self._pulse = PulseShape(holding_mV=float(self.holding.text()))
+        plan = pulse_plan(self.profile, self.amplifier, self._pulse)
         self.acquire_requested.emit(MEMBRANE_JOB, repeated(plan, _PULSES))
 
     def handle(self, record: Record) -> None:
@@ -171,7 +171,7 @@ class DevicesPanel(QWidget):
             self._trace[record.first_sample:record.first_sample + record.samples.shape[0]] = record.samples
         elif isinstance(record, SweepEnded) and record.completed and self._trace is not None:
             try:
-                self.parameters = analyze_test_pulse(self._trace, self._pulse)
+                self.parameters = analyze_pulse(self._trace, self._pulse)
             except ValueError as exc:
                 log.info("membrane test: %s", exc)
                 self.parameters = None

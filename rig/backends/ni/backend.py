@@ -1,0 +1,81 @@
+"""Build a real Rig from a profile: NI-DAQmx clock and devices, Micro-Manager devices where named."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rig.backends.ni.channel_map import ChannelMap
+from rig.backends.ni.clock import NiDaqClock
+from rig.backends.ni.devices import DEVICE_CLASSES, NiLeds
+from rig.backends.ni.driver import NiUnavailable, load_nidaqmx
+from rig.backends.ni.profile_check import check_ni_profile, device_backend
+from rig.config.problems import InvalidInput, Problem
+from rig.config.profile import LoadedProfile
+from rig.engine.rig import Rig
+
+log = logging.getLogger(__name__)
+
+
+def check_driver(source: str) -> list[Problem]:
+    """Problems when the nidaqmx package or the NI-DAQmx driver is missing (hint: `rig doctor`)."""
+    try:
+        nidaqmx = load_nidaqmx()
+        nidaqmx.system.System.local().driver_version  # noqa: B018 - raises when the driver is missing
+    except NiUnavailable as exc:
+        return [Problem(source, "backend", f"{exc} (run `rig doctor` for details)")]
+    except Exception as exc:  # nidaqmx raises its own error classes here (DaqNotFoundError, ...)
+        return [Problem(source, "backend", f"NI-DAQmx driver not usable: {exc.__class__.__name__}: {exc} "
+                        "(install NI-DAQmx from ni.com or run `python -m nidaqmx installdriver`; `rig doctor` "
+                        "checks it)")]
+    return []
+
+
+def _micromanager_core(loaded: LoadedProfile) -> Any | None:
+    """A core when any device uses Micro-Manager or the profile configures it."""
+    profile = loaded.profile
+    wants = profile.micromanager is not None or any(
+        device_backend(profile, n) == "micromanager" or getattr(s, "micromanager", None) is not None
+        for n, s in profile.devices.items())
+    if not wants:
+        return None
+    from rig.backends.micromanager.session import MicroManagerError, open_core
+    from rig.config.profile import MicroManagerSpec
+
+    try:
+        return open_core(profile.micromanager or MicroManagerSpec(), loaded.path.parent)
+    except MicroManagerError as exc:
+        raise InvalidInput([Problem(str(loaded.path), "micromanager", str(exc))]) from None
+
+
+def build_rig(loaded: LoadedProfile) -> Rig:
+    """Every device of the profile on one NI master clock (plus Micro-Manager devices it names)."""
+    profile, source = loaded.profile, str(loaded.path)
+    problems = check_ni_profile(profile, source) or check_driver(source)
+    if problems:
+        raise InvalidInput(problems)
+    core = _micromanager_core(loaded)
+    channels = ChannelMap(profile)
+    clock = NiDaqClock(profile, channels)
+    devices: dict[str, Any] = {}
+    for name, spec in profile.devices.items():
+        if device_backend(profile, name) == "micromanager":
+            from rig.backends.micromanager.devices import build_device
+            from rig.backends.micromanager.session import MicroManagerError
+
+            try:
+                devices[name] = build_device(name, spec, core, clock)
+            except MicroManagerError as exc:
+                raise InvalidInput([Problem(source, f"devices.{name}", str(exc))]) from None
+        elif spec.kind == "led_source" and spec.micromanager is not None:
+            from rig.backends.micromanager.devices import MmPropertySetter
+            from rig.backends.micromanager.session import MicroManagerError, require_device
+
+            try:
+                require_device(core, spec.micromanager.device, f"devices.{name}.micromanager.device")
+            except MicroManagerError as exc:
+                raise InvalidInput([Problem(source, f"devices.{name}.micromanager", str(exc))]) from None
+            devices[name] = NiLeds(name, clock, spec, MmPropertySetter(core, spec.micromanager.device))
+        else:
+            devices[name] = DEVICE_CLASSES[spec.kind](name, clock, spec)
+    return Rig(loaded, devices, clock, None, extras={"micromanager_core": core} if core is not None else {})

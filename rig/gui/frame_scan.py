@@ -17,7 +17,7 @@ class FrameSettings:
     """What the operator sets for a frame scan."""
 
     centre_um: tuple[float, float] = (0.0, 1.0)
-    size_um: float = 24.0
+    size_um: float = 20.0
     pixels: int = 128
     line_rate_hz: float = 500.0
     fill_fraction: float = 0.8

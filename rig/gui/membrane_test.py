@@ -66,22 +66,25 @@ def analyze_pulse(current_pA: np.ndarray, pulse: PulseShape) -> MembraneParamete
     Cm from the decay time constant: tau = Cm (Rs || Rin)."""
     i = np.asarray(current_pA, dtype=float)
     on, n_pulse = pulse.onset_sample, pulse.pulse_samples
-    if i.shape[0] < on + n_pulse or on < 2 or n_pulse < 20:
+    if i.shape[0] < on + n_pulse or on < 10 or n_pulse < 20:
         raise ValueError("trace too short for the test pulse")
-    baseline = float(np.mean(i[:on]))
+    baseline = float(np.median(i[int(0.6 * on):on]))  # the end of the baseline: the sweep start may still settle
     step = i[on:on + n_pulse] - baseline
     steady = float(np.mean(step[int(0.7 * n_pulse):]))
-    transient = (step - steady) * np.sign(pulse.step_mV)
-    peak = float(transient[0])
+    transient = (step - steady) * math.copysign(1.0, pulse.step_mV)
+    # The amplifier's filter delays the peak by a few samples: fit the decay from the peak on and
+    # extrapolate it back to the step onset, where the whole step falls across Rs.
+    peak_at = int(np.argmax(transient[:max(3, n_pulse // 5)]))
+    peak = float(transient[peak_at])
     if not peak > 0:
         raise ValueError("no capacitive transient")
-    # Log-linear fit over the part of the decay well above the noise (down to 15 % of the peak).
-    below = np.flatnonzero(transient < 0.15 * peak)
-    stop = int(below[0]) if below.size else n_pulse
-    if stop < 3:
+    below = np.flatnonzero(transient[peak_at:] < 0.15 * peak)
+    stop = peak_at + (int(below[0]) if below.size else n_pulse - peak_at)
+    fit_from = peak_at + 1
+    if stop - fit_from < 3:
         raise ValueError("transient decays within two samples: sample faster")
-    t_ms = np.arange(stop) * 1000.0 / pulse.sample_rate_hz
-    slope, intercept = np.polyfit(t_ms, np.log(np.maximum(transient[:stop], 1e-12)), 1)
+    t_ms = np.arange(fit_from, stop) * 1000.0 / pulse.sample_rate_hz
+    slope, intercept = np.polyfit(t_ms, np.log(np.maximum(transient[fit_from:stop], 1e-12)), 1)
     if not slope < 0:
         raise ValueError("transient does not decay")
     tau_ms = float(-1.0 / slope)

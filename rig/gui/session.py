@@ -46,6 +46,7 @@ class RigSession(QObject):
     busy_changed = pyqtSignal(str)            # job label, "" when idle
     job_finished = pyqtSignal(str, object)    # job label, RunResult (protocol) or RunOutcome
     job_failed = pyqtSignal(str, str)         # job label, message
+    _job_done = pyqtSignal(str, object, str)  # worker -> GUI thread: label, result, error message
 
     def __init__(self, profile: LoadedProfile, out_dir: Path, rig_: Rig | None = None):
         super().__init__()
@@ -58,6 +59,7 @@ class RigSession(QObject):
         self._lock = threading.Lock()
         self._pending: str = ""  # a stop/abort asked for before the job's Runner existed
         self._files_before: set[Path] = set()
+        self._job_done.connect(self._on_job_done)
 
     @property
     def busy(self) -> str:
@@ -89,20 +91,23 @@ class RigSession(QObject):
                 result = work()
             except Exception as exc:  # shown to the operator; the Runner has already made the rig safe
                 log.exception("job %s failed", label)
-                self._finish(label)
-                self.job_failed.emit(label, f"{exc.__class__.__name__}: {exc}")
+                self._job_done.emit(label, None, f"{exc.__class__.__name__}: {exc}")
                 return
-            self._finish(label)
-            self.job_finished.emit(label, result)
+            self._job_done.emit(label, result, "")
 
         self._thread = threading.Thread(target=body, name=f"job-{label}", daemon=True)
         self._thread.start()
         return True
 
-    def _finish(self, label: str) -> None:
+    def _on_job_done(self, label: str, result: object, error: str) -> None:
+        """On the GUI thread, in order: the result, then idle (so 'idle' always comes with its result)."""
         with self._lock:
             self._runner = None
         self._job = ""
+        if error:
+            self.job_failed.emit(label, error)
+        else:
+            self.job_finished.emit(label, result)
         self.busy_changed.emit("")
 
     def start_protocol(self, prepared: PreparedRun) -> bool:

@@ -27,6 +27,7 @@ QPushButton {{ background: #262a30; border: 1px solid #3a4048; padding: 4px 10px
 QPushButton:hover {{ background: #2f343b; }}
 QPushButton:disabled {{ color: #5a5550; }}
 QPushButton#abort {{ background: #5a1e18; color: #ffd0c0; }}
+QPushButton#abort:disabled {{ background: #262a30; color: #5a5550; }}
 QGroupBox {{ border: 1px solid #2c3036; margin-top: 10px; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 6px; padding: 0 3px; }}
 QProgressBar {{ border: 1px solid #33383f; text-align: center; background: {BACKGROUND}; }}

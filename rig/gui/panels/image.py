@@ -71,6 +71,7 @@ class ImagePanel(QWidget):
         self.target = pg.TargetItem(pos=(1.288, 0.0), size=14, pen=pg.mkPen(theme.ACCENT, width=2), movable=True)
         self.view.addItem(self.target)
         self._layout: FrameLayout | None = None
+        self._shown_layout: FrameLayout | None = None
         self._samples: np.ndarray | None = None
         self._version = 0
         self._drawn = 0
@@ -138,7 +139,8 @@ class ImagePanel(QWidget):
         if isinstance(record, SweepStarted):
             frame = record.plan.parameters["frame"]
             self._layout = FrameLayout(frame["first_sample"], frame["samples_per_line"], frame["pixels"],
-                                       tuple(frame["origin_um"]), frame["pixel_um"])
+                                       (float(frame["origin_um"][0]), float(frame["origin_um"][1])),
+                                       frame["pixel_um"])
             self._samples = np.full(record.plan.n_samples, np.nan, dtype=np.float32)
             self.frames += 1
         elif isinstance(record, DataChunk) and record.channel.startswith("in:") and self._samples is not None:
@@ -152,11 +154,15 @@ class ImagePanel(QWidget):
             return False
         self._drawn = self._version
         layout = self._layout
-        img = fold_frame(self._samples, layout)
-        finite = img[np.isfinite(img)]
-        high = max(1.0, float(np.percentile(finite, 99.5))) if finite.size else 1.0
-        self.image.setImage(np.nan_to_num(img, nan=0.0), autoLevels=False, levels=(0.0, high))
-        self.image.setRect(QRectF(layout.origin_um[0], layout.origin_um[1], layout.size_um, layout.size_um))
+        # square root of the counts: photon noise becomes uniform and dim spine heads show beside the dendrite
+        img = np.sqrt(np.nan_to_num(fold_frame(self._samples, layout), nan=0.0))
+        high = max(1.0, float(np.percentile(img, 99.0)))
+        self.image.setImage(img, autoLevels=False, levels=(0.0, high))
+        rect = QRectF(layout.origin_um[0], layout.origin_um[1], layout.size_um, layout.size_um)
+        self.image.setRect(rect)
+        if layout != self._shown_layout:
+            self._shown_layout = layout
+            self.view.setRange(rect, padding=0.02)
         return True
 
     def frame_image(self) -> np.ndarray | None:

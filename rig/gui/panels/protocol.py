@@ -6,7 +6,7 @@ import logging
 import time
 from pathlib import Path
 
-from PyQt5.QtCore import QTimer, pyqtSignal
+from PyQt5.QtCore import Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QTabWidget,
                              QVBoxLayout, QWidget)
 
@@ -127,6 +127,7 @@ class ProtocolPanel(QWidget):
             form.edited.connect(self._validate_timer.start)
             scroll = QScrollArea()
             scroll.setWidgetResizable(True)
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # fields shrink; messages wrap
             scroll.setWidget(form)
             self.tabs.addTab(scroll, f"{step.name or step.kind} ({step.kind})")
             self.forms.append(form)

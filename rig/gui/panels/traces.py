@@ -16,6 +16,12 @@ from rig.gui.sweep_buffers import SweepBuffers
 _MAX_PREVIOUS = 5
 
 
+def _finite(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop points without a value (lines not yet scanned, bleach slots): peak downsampling spreads NaN."""
+    ok = np.isfinite(y)
+    return x[ok], y[ok]
+
+
 class _Overlay:
     """One plot with curves for the current sweep, the previous sweeps and the running average."""
 
@@ -37,11 +43,11 @@ class _Overlay:
             if data is None:
                 curve.setData([], [])
             else:
-                curve.setData(*x_of(data), connect="finite")
+                curve.setData(*x_of(data))
         if average is None:
             self.average.setData([], [])
         else:
-            self.average.setData(*x_of(average), connect="finite")
+            self.average.setData(*x_of(average))
 
 
 class TracesPanel(QWidget):
@@ -62,12 +68,13 @@ class TracesPanel(QWidget):
         self.kymo_plot.addItem(self.kymo)
         for p in (self.fluor.plot, self.kymo_plot):
             p.setXLink(self.ephys.plot)
-        self.ephys.plot.setLabel("bottom", "time", units="ms")
-        self.kymo_plot.setLabel("left", "along line", units="um")
-        self.kymo_plot.setLabel("bottom", "time", units="ms")
+        self.ephys.plot.setLabel("bottom", "time (ms)")
+        self.kymo_plot.setLabel("left", "along line (um)")
+        self.kymo_plot.setLabel("bottom", "time (ms)")
         self._drawn_version = -1
         self._history_version = -1
         self._history_changed = 0
+        self._ranged_plan = None
         self.redraws = 0
         top = QHBoxLayout()
         top.addWidget(QLabel("ephys channel"))
@@ -115,6 +122,9 @@ class TracesPanel(QWidget):
             return False
         self._drawn_version = b.version
         plan = b.plan
+        if plan is not self._ranged_plan:  # the time axis spans the sweep; the traces grow across it
+            self._ranged_plan = plan
+            self.ephys.plot.setXRange(0.0, plan.duration_s * 1000.0, padding=0.01)
         t = b.time_ms()
         ephys = b.channels.get(self.channel.currentText())
         pmt = plan.parameters.get("pmt_channel") if plan.line_scan is not None else None
@@ -126,8 +136,7 @@ class TracesPanel(QWidget):
             n = ephys.filled
             self.ephys.current.setData(t[:n], ephys.current[:n])
         if pmt_hist is not None:
-            times, counts = head_trace(pmt_hist.current, plan, self.roi_radius_um)
-            self.fluor.current.setData(times, counts, connect="finite")
+            self.fluor.current.setData(*_finite(*head_trace(pmt_hist.current, plan, self.roi_radius_um)))
             layout = plan.line_scan
             self.kymo.setImage(kymograph(pmt_hist.current, plan).T, autoLevels=False,
                                levels=self._levels(pmt_hist.current))
@@ -143,7 +152,7 @@ class TracesPanel(QWidget):
         else:
             self.ephys.clear()
         if pmt_hist is not None:
-            self.fluor.set_history(lambda y: head_trace(y, plan, self.roi_radius_um), list(pmt_hist.previous),
+            self.fluor.set_history(lambda y: _finite(*head_trace(y, plan, self.roi_radius_um)), list(pmt_hist.previous),
                                    pmt_hist.average)
         else:
             self.fluor.clear()

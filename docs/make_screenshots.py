@@ -1,0 +1,115 @@
+"""Take the screenshots of docs/gui.md from the real window on the simulated rig.
+
+Run under Xvfb:  xvfb-run -a -s "-screen 0 1920x1200x24" python docs/make_screenshots.py
+Writes docs/screenshots/*.png (one per panel, plus the whole window mid-run).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+from PyQt5.QtWidgets import QApplication, QWidget
+
+from rig.gui.app import build_window
+from rig.gui.main_window import MainWindow
+from rig.gui.theme import apply_theme
+
+OUT = Path(__file__).resolve().parent / "screenshots"
+SPINE_HEAD_UM = (1.288, 0.0)  # spine 'fast' of the simulated profile
+log = logging.getLogger("screenshots")
+
+
+def wait_until(app: QApplication, condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    """Run the event loop until the condition holds."""
+    end = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("condition not reached")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def settle(app: QApplication, seconds: float) -> None:
+    """Let the window run (and redraw) for a while."""
+    wait_until(app, lambda end=time.monotonic() + seconds: time.monotonic() > end, seconds + 1)
+
+
+def save(app: QApplication, window: MainWindow, name: str, widget: QWidget | None = None, dock: str = "") -> None:
+    """Raise the dock (if any) and save a PNG of the widget (default: the whole window)."""
+    if dock:
+        window.docks[dock].raise_()
+        settle(app, 0.2)
+    target = widget if widget is not None else (window.docks[dock] if dock else window)
+    path = OUT / f"{name}.png"
+    target.grab().save(str(path))
+    print(f"wrote {path}")
+
+
+def main() -> int:
+    """Drive the window through a frame scan, a membrane test, a FRAP run and a bad parameter."""
+    logging.basicConfig(level=logging.WARNING)
+    OUT.mkdir(parents=True, exist_ok=True)
+    app = QApplication(sys.argv[:1])
+    apply_theme(app)
+    window = build_window(None, Path(tempfile.mkdtemp(prefix="rig-shots-")))
+    window.resize(1800, 1100)
+    window.show()
+    settle(app, 0.5)
+
+    window.docks["Image"].raise_()
+    window.image.snap_button.click()
+    wait_until(app, lambda: window.image.frames >= 1 and not window.session.busy)
+    window.image.place((-1.2, 0.0), (2.8, 0.0), SPINE_HEAD_UM)
+    settle(app, 0.3)
+    save(app, window, "image", dock="Image")
+
+    window.docks["Devices"].raise_()
+    window.devices.test_button.click()
+    wait_until(app, lambda: window.devices.parameters is not None)
+    settle(app, 1.0)
+    save(app, window, "devices", dock="Devices")
+    window.devices.test_button.click()
+    wait_until(app, lambda: not window.session.busy)
+    window.docks["Image"].raise_()
+
+    window.protocol.select("frap")
+    for field, value in (("sweeps", "6"), ("recovery_ms", "600"), ("interval_s", "0.5")):
+        window.protocol.set_field(field, value)
+    prepared = window.protocol.validate()
+    assert prepared is not None, window.protocol.problem_texts()
+    window.start_protocol(prepared)
+    wait_until(app, lambda: window.protocol.progress.done >= 3)
+    wait_until(app, lambda: window.traces.buffers.channels and next(iter(
+        window.traces.buffers.channels.values())).filled > 0.6 * window.traces.buffers.plan.n_samples)
+    save(app, window, "window_mid_run")
+    save(app, window, "traces", dock="Traces")
+    save(app, window, "protocol_running", dock="Protocol")
+    wait_until(app, lambda: not window.session.busy, 60)
+    settle(app, 0.5)
+    save(app, window, "estimates", dock="Estimates")
+    window.docks["Data"].raise_()
+    wait_until(app, lambda: window.data.summary is not None, 30)
+    window.data.sweep.setValue(2)
+    window.data.channel.setCurrentText("in:scanner.red")
+    window.data.show_sweep()
+    wait_until(app, lambda: window.data.status.text().endswith("samples"), 30)
+    save(app, window, "data", dock="Data")
+    save(app, window, "status_bar", widget=window.statusBar())
+
+    window.protocol.set_field("bleach.duration_ms", "5")
+    wait_until(app, lambda: bool(window.protocol.problem_texts()), 5)
+    window.protocol.tabs.currentWidget().ensureWidgetVisible(window.protocol.forms[0].editors[
+        "steps.0.bleach.duration_ms"].widget)
+    settle(app, 0.3)
+    save(app, window, "protocol_invalid", dock="Protocol")
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -130,12 +130,13 @@ def execute(prepared: PreparedRun, out_dir: Path | str = "runs", rig_: Rig | Non
     if display is not None:
         stream.attach("display", _CallbackConsumer(display), lossless=False)
     runner = Runner(the_rig, stream, drain_before_end={"model"})
+    runner.run_file = path
     if on_runner is not None:
         on_runner(runner)
     protocol_text = loaded.text + ("".join(f"\n# --set {o}" for o in loaded.overrides))
     header = RunStarted(loaded.protocol.name, str(loaded.path), protocol_text, str(prepared.profile.path),
                         prepared.profile.text, software_versions(), tuple(prepared.compiled.plans),
-                        the_rig.truth.describe() if the_rig.truth is not None else None, time.time())
+                        the_rig.truth.describe() if the_rig.truth is not None else None, time.time(), str(path))
     try:
         outcome = runner.run(header)
     finally:

@@ -57,8 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "info":
             return _cmd_info(args)
         if args.command == "gui":
-            print("rig gui: the operator's window is not built yet (see the open GUI issue)", file=sys.stderr)
-            return EXIT_RUN_FAILED
+            from rig.gui.app import main as gui_main
+
+            return gui_main(args.profile)
     except InvalidInput as exc:
         _print_problems(exc.problems)
         return EXIT_BAD_INPUT

@@ -19,9 +19,9 @@ class DendriteSpec(StrictModel):
     x_um: float = 0.0
     diameter_um: float = Field(default=1.0, gt=0)
     length_um: float = Field(default=60.0, gt=0, description="imaged length (rendered)")
-    cable_length_um: float = Field(default=200.0, gt=0, description="electrical cable from the soma")
-    distance_from_soma_um: float = Field(default=150.0, ge=0, description="cable distance of y = 0")
-    n_segments: int = Field(default=100, ge=1, le=1000)
+    cable_length_um: float = Field(default=250.0, gt=0, description="electrical cable from the soma")
+    distance_from_soma_um: float = Field(default=175.0, ge=0, description="cable distance of y = 0")
+    n_segments: int = Field(default=125, ge=1, le=1000)
 
 
 class SpineSpec(StrictModel):
@@ -70,6 +70,7 @@ class SomaSpec(StrictModel):
     current_noise_pA: float = Field(default=2.0, ge=0)
     voltage_noise_mV: float = Field(default=0.1, ge=0)
     spiking: bool = Field(default=True, description="Hodgkin-Huxley Na/K channels in the soma")
+    k_activation_shift_mV: float = Field(default=10.0, description="K activation shift (less resting K)")
 
 
 class SynapseParams(StrictModel):
@@ -78,7 +79,7 @@ class SynapseParams(StrictModel):
     ampa_g_nS: float = Field(default=0.5, ge=0)
     ampa_tau_rise_ms: float = Field(default=0.3, gt=0)
     ampa_tau_decay_ms: float = Field(default=2.0, gt=0)
-    nmda_g_nS: float = Field(default=0.5, ge=0)
+    nmda_g_nS: float = Field(default=0.2, ge=0)
     nmda_tau_rise_ms: float = Field(default=13.0, gt=0)
     nmda_tau_decay_ms: float = Field(default=70.0, gt=0)
     head_ca_channel_mS_per_cm2: float = Field(default=1.0, ge=0, description="R-type Ca on spine heads")

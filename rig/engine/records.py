@@ -23,6 +23,7 @@ class RunStarted:
     plans: tuple[SweepPlan, ...]
     specimen: Mapping[str, Any] | None
     started_unix: float
+    run_path: str = ""
 
 
 @dataclass(frozen=True)

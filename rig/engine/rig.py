@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 
 from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import LoadedProfile
-from rig.hal.interfaces import Device, SweepClock, TruthSource
+import logging
+
+from rig.hal.interfaces import Device, SafetyReport, SweepClock, TruthSource
+
+log = logging.getLogger(__name__)
 
 # Backend name -> "module:function" building a Rig from a profile. Imported lazily, so a
 # machine without NI-DAQmx or Micro-Manager can still run the simulated rig.
@@ -33,6 +37,22 @@ class Rig:
         """Devices ordered so that light goes off first and the amplifier is set last."""
         rank = {kind: i for i, kind in enumerate(SAFE_ORDER)}
         return sorted(self.devices.values(), key=lambda d: rank.get(d.kind, len(rank)))
+
+    def make_safe(self) -> list[SafetyReport]:
+        """Stop the clock and make every device safe, light first; one device's fault never skips the rest."""
+        try:
+            self.clock.stop()
+        except Exception:  # keep going: the devices must still be made safe
+            log.exception("clock stop failed")
+        reports: list[SafetyReport] = []
+        for device in self.devices_in_safe_order():
+            try:
+                device.make_safe()
+                reports.append(device.safety())
+            except Exception as exc:  # report and continue with the next device
+                log.exception("make_safe failed for %s", device.name)
+                reports.append(SafetyReport(device.name, False, f"make_safe raised {exc!r}"))
+        return reports
 
 
 def build_rig(loaded: LoadedProfile) -> Rig:

@@ -52,6 +52,8 @@ class Runner:
         self._drain_before_end = drain_before_end or set()
         self._stop_after_sweep = threading.Event()
         self._abort = threading.Event()
+        self._paused = threading.Event()
+        self.run_file: object | None = None  # set by whoever attaches storage (rig.api.execute)
 
     def request_stop(self) -> None:
         """Finish the current sweep, then stop."""
@@ -60,6 +62,23 @@ class Runner:
     def abort(self) -> None:
         """Stop now, mid-sweep."""
         self._abort.set()
+
+    def pause(self) -> None:
+        """Hold before the next sweep starts (the current sweep finishes) until resume()."""
+        self._paused.set()
+
+    def resume(self) -> None:
+        """Continue after a pause."""
+        self._paused.clear()
+
+    @property
+    def paused(self) -> bool:
+        """True while a pause is asked for."""
+        return self._paused.is_set()
+
+    def _wait_while_paused(self) -> None:
+        while self._paused.is_set() and not self.stop_requested:
+            time.sleep(0.05)
 
     @property
     def stop_requested(self) -> bool:
@@ -73,6 +92,7 @@ class Runner:
         status, message, completed = "completed", "", 0
         try:
             for index, plan in enumerate(plans):
+                self._wait_while_paused()
                 if self._stop_after_sweep.is_set() or self._abort.is_set():
                     status, message = "stopped", f"stopped by request after {completed} sweep(s)"
                     break
@@ -93,7 +113,7 @@ class Runner:
             log.exception("run failed")
             raise
         finally:
-            safety = self._make_all_safe()
+            safety = self.rig.make_safe()
             if not all(r.safe for r in safety):
                 status = "error"
                 message = (message + "; " if message else "") + "device(s) not safe: " + ", ".join(
@@ -148,22 +168,6 @@ class Runner:
                 camera.stop_frames()
             clock.stop()
             self.stream.publish(SweepEnded(index, done, completed, time.time()))
-
-    def _make_all_safe(self) -> list[SafetyReport]:
-        """Stop the clock and make every device safe; one device's fault never skips the rest."""
-        try:
-            self.rig.clock.stop()
-        except Exception:  # keep going: the devices must still be made safe
-            log.exception("clock stop failed")
-        reports: list[SafetyReport] = []
-        for device in self.rig.devices_in_safe_order():
-            try:
-                device.make_safe()
-                reports.append(device.safety())
-            except Exception as exc:  # report and continue with the next device
-                log.exception("make_safe failed for %s", device.name)
-                reports.append(SafetyReport(device.name, False, f"make_safe raised {exc!r}"))
-        return reports
 
 
 class _FrameCollector:

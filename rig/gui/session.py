@@ -58,7 +58,7 @@ class RigSession(QObject):
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._pending: str = ""  # a stop/abort asked for before the job's Runner existed
-        self._files_before: set[Path] = set()
+        self._run_file: Path | None = None
         self._job_done.connect(self._on_job_done)
 
     @property
@@ -74,6 +74,8 @@ class RigSession(QObject):
     def _set_runner(self, runner: Runner) -> None:
         with self._lock:
             self._runner = runner
+            if runner.run_file is not None:
+                self._run_file = Path(str(runner.run_file))
             if self._pending == "abort":
                 runner.abort()
             elif self._pending == "stop":
@@ -112,7 +114,7 @@ class RigSession(QObject):
 
     def start_protocol(self, prepared: PreparedRun) -> bool:
         """Run a prepared protocol through `rig.api.execute`, writing a run file; False if busy."""
-        self._files_before = set(self.out_dir.glob("*.h5")) if self.out_dir.exists() else set()
+        self._run_file = None
 
         def work() -> object:
             def on_runner(runner: Runner) -> None:
@@ -143,11 +145,8 @@ class RigSession(QObject):
                 self._pending = "abort"
 
     def current_run_file(self) -> Path | None:
-        """The run file the protocol job is writing (the new .h5 in the output folder), if any yet."""
-        if self._job != PROTOCOL_JOB:
-            return None
-        new = [p for p in self.out_dir.glob("*.h5") if p not in self._files_before]
-        return max(new, key=lambda p: p.stat().st_mtime) if new else None
+        """The run file the protocol job is writing, once its runner exists."""
+        return self._run_file if self._job == PROTOCOL_JOB else None
 
     def wait(self, timeout_s: float) -> bool:
         """Wait for the worker thread to end; True when it has."""
@@ -161,15 +160,7 @@ class RigSession(QObject):
         """Put every device in its safe state (only when no job runs)."""
         if self._job:
             raise RuntimeError("cannot make the rig safe statically while a job runs; abort first")
-        reports = []
-        for device in self.rig.devices_in_safe_order():
-            try:
-                device.make_safe()
-                reports.append(device.safety())
-            except Exception as exc:  # one device's fault must not skip the others
-                log.exception("make_safe failed for %s", device.name)
-                reports.append(SafetyReport(device.name, False, f"make_safe raised {exc!r}"))
-        return reports
+        return self.rig.make_safe()
 
     def safety(self) -> list[SafetyReport]:
         """Every device's safety report now."""

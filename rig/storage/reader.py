@@ -10,7 +10,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from rig.storage.layout import FORMAT, channel_group
+from rig.storage.layout import FORMAT, RUN_END, channel_group
 
 
 def _s(value: bytes | str) -> str:
@@ -56,15 +56,28 @@ class RunFile:
         for ds in ("sweeps", "features", "estimates", "truth", "notices"):
             self._f[ds].refresh()
 
+    def run_end(self) -> dict[str, Any] | None:
+        """How the run ended (status, message, times, safety), or None while it runs or if the writer died."""
+        ds = self._f[RUN_END]
+        ds.refresh()
+        raw = ds[()]
+        return json.loads(raw.decode("utf-8")) if raw else None
+
     @property
     def status(self) -> str:
         """'completed', 'stopped', 'aborted', 'error', or 'running' (still written, or writer died)."""
-        return str(self._f.attrs.get("status", "unknown"))
+        end = self.run_end()
+        return end["status"] if end else str(self._f.attrs.get("status", "unknown"))
 
     @property
     def attrs(self) -> dict[str, Any]:
-        """File attributes."""
-        return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self._f.attrs.items()}
+        """File attributes, with the run-end fields (message, ended_utc, safety_json) once the run ended."""
+        out = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self._f.attrs.items()}
+        end = self.run_end()
+        if end:
+            out |= {"status": end["status"], "message": end["message"], "ended_utc": end["ended_utc"],
+                    "ended_unix": end["ended_unix"], "safety_json": json.dumps(end["safety"])}
+        return out
 
     def sweeps(self) -> np.ndarray:
         """The table of completed (stored) sweeps."""

@@ -21,7 +21,7 @@ import numpy as np
 
 from rig.engine.records import (DataChunk, Estimate, Feature, Notice, Record, RunEnded, RunStarted, SweepEnded,
                                 SweepStarted)
-from rig.storage.layout import FORMAT, FORMAT_VERSION, SPAN_ROW, TABLES, channel_group
+from rig.storage.layout import FORMAT, FORMAT_VERSION, RUN_END, RUN_END_BYTES, SPAN_ROW, TABLES, channel_group
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,9 @@ class Hdf5RunWriter:
                 "spans", shape=(0,), maxshape=(None,), dtype=SPAN_ROW, chunks=(256,))
         for table, dtype in TABLES.items():
             self._datasets[table] = f.create_dataset(table, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(256,))
+        # The end of the run is written into this fixed-size dataset while still in SWMR mode (attributes
+        # cannot change under SWMR, and reopening read-write clashes with readers in the same process).
+        self._datasets[RUN_END] = f.create_dataset(RUN_END, shape=(), dtype=f"S{RUN_END_BYTES}")
         f.swmr_mode = True
         self._file = f
 
@@ -176,12 +179,14 @@ class Hdf5RunWriter:
     def _finish(self, end: RunEnded) -> None:
         if self._file is None:
             return
+        record = {"status": end.status, "message": end.message, "ended_utc": _utc(end.ended_unix),
+                  "ended_unix": end.ended_unix, "safety": list(end.safety)}
+        ds = self._datasets[RUN_END]
+        ds[()] = json.dumps(record).encode("utf-8")[:RUN_END_BYTES]
+        ds.flush()
         self._datasets.clear()
         self._file.close()
         self._file = None
-        with h5py.File(self.path, "r+") as f:  # out of SWMR: attributes can be written again
-            f.attrs.update({"status": end.status, "message": end.message, "ended_utc": _utc(end.ended_unix),
-                            "ended_unix": end.ended_unix, "safety_json": json.dumps(list(end.safety))})
         log.info("run file closed: %s (%s)", self.path, end.status)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +17,26 @@ class MicroManagerError(RuntimeError):
     """Micro-Manager cannot do what the profile asks; the message names the device and a fix."""
 
 
+SIGNALS_ENV = "PYMM_SIGNALS_BACKEND"
+
+
 def new_core() -> Any:
-    """A fresh core that runs C++ adapters and Python devices alike (pymmcore-plus UniMMCore)."""
+    """A fresh core that runs C++ adapters and Python devices alike (pymmcore-plus UniMMCore).
+
+    With a Qt application running (the GUI), pymmcore-plus would pick Qt signals, which need
+    `qtpy`; without qtpy the core is built with psygnal signals instead of failing.
+    """
     try:
         from pymmcore_plus.experimental.unicore import UniMMCore
     except ImportError as exc:
         raise MicroManagerError(f"pymmcore-plus cannot be imported ({exc}): pip install pymmcore-plus") from None
-    return UniMMCore()
+    if importlib.util.find_spec("qtpy") is not None or SIGNALS_ENV in os.environ:
+        return UniMMCore()
+    os.environ[SIGNALS_ENV] = "psygnal"
+    try:
+        return UniMMCore()
+    finally:
+        del os.environ[SIGNALS_ENV]
 
 
 def _resolve(path: str, base_dir: Path | None) -> Path:

@@ -187,12 +187,6 @@ class NiStimulator(NiDevice):
     kind = "stimulus_isolator"
 
 
-class NiCameraTrigger(NiDevice):
-    """The camera's frame-trigger line on the DAQ (the frames come through the camera backend)."""
-
-    kind = "camera"
-
-
 DEVICE_CLASSES: dict[str, type[NiDevice]] = {
     "patch_amplifier": NiAmplifier,
     "galvo_scanner": NiScanner,
@@ -200,5 +194,4 @@ DEVICE_CLASSES: dict[str, type[NiDevice]] = {
     "shutter": NiShutter,
     "led_source": NiLeds,
     "stimulus_isolator": NiStimulator,
-    "camera": NiCameraTrigger,
-}
+}  # cameras come from a frame backend (Micro-Manager); only their trigger line is on the DAQ

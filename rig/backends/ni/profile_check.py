@@ -26,6 +26,9 @@ def check_ni_profile(profile: HardwareProfile, source: str) -> list[Problem]:
         if backend not in NI_BACKENDS + OTHER_BACKENDS:
             problems.append(Problem(source, f"devices.{name}.backend", f"backend '{backend}' is not available on an "
                                     f"NI rig (allowed: {', '.join(NI_BACKENDS + OTHER_BACKENDS)})"))
+        if spec.kind == "camera" and backend == "ni":
+            problems.append(Problem(source, f"devices.{name}.backend", "a camera needs a frame backend: set "
+                                    "'backend: micromanager' (its trigger line stays on the DAQ)"))
         if spec.kind == "pockels_laser" and backend == "ni" and spec.calibration is None:
             problems.append(Problem(source, f"devices.{name}.calibration", "the NI backend needs the measured power "
                                     "curve ([volts, power fraction] points) to drive the Pockels cell"))

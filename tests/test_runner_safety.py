@@ -109,3 +109,33 @@ def test_stop_request_from_another_thread_finishes_current_sweep(journal, tmp_pa
     with RunFile(result.path) as f:
         assert f.n_sweeps == 2
         assert f.status == "stopped"
+
+
+def test_pause_holds_between_sweeps_until_resume(journal, tmp_path):
+    prepared = _prepared(sweeps=3)
+    rig = build_rig(prepared.profile)
+    box: dict = {"starts": []}
+
+    def note_sweep(daq) -> None:
+        if daq.position <= 20000 and (not box["starts"] or box["starts"][-1] != daq.plan.sweep_in_step):
+            box["starts"].append(daq.plan.sweep_in_step)
+            if daq.plan.sweep_in_step == 0:
+                box["runner"].pause()
+
+    rig.clock.observers.append(note_sweep)
+
+    def resume_later() -> None:
+        import time
+
+        time.sleep(0.8)
+        box["starts_while_paused"] = list(box["starts"])
+        box["runner"].resume()
+
+    def on_runner(runner) -> None:
+        box["runner"] = runner
+        threading.Thread(target=resume_later).start()
+
+    result = execute(prepared, tmp_path, rig_=rig, on_runner=on_runner)
+    assert box["starts_while_paused"] == [0]  # sweep 2 did not start during the pause
+    assert result.outcome.status == "completed" and result.outcome.sweeps_completed == 3
+    assert_rig_safe(journal)

@@ -23,7 +23,7 @@ from rig.engine.records import Estimate, Notice, Record, RunStarted
 from rig.engine.rig import Rig, build_rig
 from rig.engine.runner import RunOutcome, Runner
 from rig.engine.stream import Stream
-from rig.protocols import STEP_KINDS
+from rig.protocols import STEP_KINDS, step_program
 from rig.protocols.protocol_file import CompiledProtocol, compile_protocol, load_protocol
 from rig.storage.writer import Hdf5RunWriter
 
@@ -124,7 +124,9 @@ def execute(prepared: PreparedRun, out_dir: Path | str = "runs", rig_: Rig | Non
     stream = Stream()
     writer = Hdf5RunWriter(path)
     stream.attach("storage", writer, critical=True)
-    stream.attach("model", OnlineModel(stream, lambda i: STEP_KINDS[steps[i].kind].analysis(steps[i])))
+    analyses = {i: STEP_KINDS[step.kind].analysis(step) for i, step in enumerate(steps)}
+    programs = [step_program(step, i, prepared.profile.profile, analyses[i]) for i, step in enumerate(steps)]
+    stream.attach("model", OnlineModel(stream, analyses.get))
     collector = _Collector()
     stream.attach("collector", collector)
     if display is not None:
@@ -138,7 +140,7 @@ def execute(prepared: PreparedRun, out_dir: Path | str = "runs", rig_: Rig | Non
                         prepared.profile.text, software_versions(), tuple(prepared.compiled.plans),
                         the_rig.truth.describe() if the_rig.truth is not None else None, time.time(), str(path))
     try:
-        outcome = runner.run(header)
+        outcome = runner.run(header, programs)
     finally:
         stream.close()
     failures = [f"{f.consumer}: {f.message}" for f in stream.failures]

@@ -7,6 +7,10 @@ import threading
 import time
 from dataclasses import dataclass
 
+from typing import Iterator, Sequence
+
+from rig.engine.limits import check_plan
+from rig.engine.program import RunContext, StepFailed, StepProgram
 from rig.engine.records import DataChunk, Notice, RunEnded, RunStarted, SweepEnded, SweepStarted
 from rig.engine.rig import Rig
 from rig.engine.stream import Stream
@@ -85,24 +89,36 @@ class Runner:
         """True once a stop (after sweep or now) has been asked for."""
         return self._stop_after_sweep.is_set() or self._abort.is_set()
 
-    def run(self, header: RunStarted) -> RunOutcome:
-        """Execute every plan in order and return how the run ended."""
-        plans = header.plans
+    def run(self, header: RunStarted, programs: Sequence[StepProgram] | None = None,
+            context: RunContext | None = None) -> RunOutcome:
+        """Execute every step program in order (default: the header's plans as they are)."""
+        from rig.engine.program import FixedProgram
+
+        programs = list(programs) if programs is not None else [FixedProgram(0, list(header.plans))]
+        self.context = context if context is not None else RunContext()
         self.stream.publish(header)
         status, message, completed = "completed", "", 0
+        previous: SweepPlan | None = None
         try:
-            for index, plan in enumerate(plans):
+            for index, plan in enumerate(self._plans(programs)):
+                if previous is not None and previous.interval_after_s > 0:
+                    self.rig.clock.wait(previous.interval_after_s, lambda: self.stop_requested)
                 self._wait_while_paused()
-                if self._stop_after_sweep.is_set() or self._abort.is_set():
+                if self.stop_requested:
                     status, message = "stopped", f"stopped by request after {completed} sweep(s)"
                     break
+                problems = check_plan(plan, self.rig.profile.profile, header.protocol_path)
+                if problems:  # a run-time plan outside its envelope: refuse before it moves
+                    raise StepFailed("; ".join(str(p) for p in problems))
                 self._run_sweep(index, plan)
                 completed += 1
-                if index + 1 < len(plans) and plan.interval_after_s > 0:
-                    self.rig.clock.wait(plan.interval_after_s, lambda: self.stop_requested)
+                previous = plan
                 self._check_storage()
         except AbortNow:
             status, message = "aborted", f"aborted during sweep {completed + 1}"
+        except StepFailed as exc:
+            status, message = "error", str(exc)
+            self.stream.publish(Notice("error", "protocol", message, completed))
         except StorageFailed as exc:
             status, message = "error", f"storage failed, run stopped so no data goes unrecorded: {exc}"
         except KeyboardInterrupt:
@@ -122,6 +138,17 @@ class Runner:
             self.stream.publish(RunEnded(status, message, time.time(), tuple(r.__dict__ for r in safety)))
             outcome = RunOutcome(status, message, completed, tuple(safety))
         return outcome
+
+    def _plans(self, programs: Sequence[StepProgram]) -> Iterator[SweepPlan]:
+        """Plans of every program in turn; adaptive programs see the analysis of every earlier sweep."""
+        for program in programs:
+            while True:
+                if program.adaptive:
+                    self.stream.drain(self._drain_before_end)
+                plan = program.next_plan(self.context)
+                if plan is None:
+                    break
+                yield plan
 
     def _check_storage(self) -> None:
         failure = self.stream.critical_failure

@@ -73,7 +73,9 @@ class SweepAnalysis(Protocol):
 
 
 class StepKind(Protocol):
-    """What a protocol kind module provides."""
+    """What a protocol kind module provides (and, optionally, `program(...)` for adaptive steps)."""
+
+    schema: type[StrictModel]
 
     def check(self, step: StrictModel, profile: HardwareProfile) -> list[StepProblem]:
         """Problems of the step against the profile (devices, limits)."""

@@ -26,6 +26,8 @@ class HoldStep(StepBase):
 class HoldKind:
     """The hold step kind."""
 
+    schema = HoldStep
+
     def check(self, step: HoldStep, profile: HardwareProfile) -> list[StepProblem]:
         """Amplifier exists and holding is within limits."""
         amp, problems = resolve_device(profile, "patch_amplifier", step.amplifier, "amplifier")

@@ -16,11 +16,9 @@ from rig.config.profile import LoadedProfile
 from rig.config.yaml_loading import read_yaml, validate_data
 from rig.engine.limits import check_plan
 from rig.engine.sweep_plan import SweepPlan
-from rig.protocols import STEP_KINDS
-from rig.protocols.frap.schema import FrapStep
-from rig.protocols.hold import HoldStep
+from rig.protocols import STEP_KINDS, step_program
 
-Step = Annotated[Union[FrapStep, HoldStep], Field(discriminator="kind")]
+Step = Annotated[Union[tuple(kind.schema for kind in STEP_KINDS.values())], Field(discriminator="kind")]
 
 
 class ProtocolFile(StrictModel):
@@ -55,7 +53,7 @@ class LoadedProtocol:
 
 @dataclass
 class CompiledProtocol:
-    """Every sweep plan of a protocol, checked against the profile."""
+    """A checked protocol: every plan of fixed steps and the envelope of adaptive ones."""
 
     loaded: LoadedProtocol
     plans: list[SweepPlan] = field(default_factory=list)
@@ -97,7 +95,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 
 
 def _step_schema(kind: str | None) -> type[StrictModel] | None:
-    return {"frap": FrapStep, "hold": HoldStep}.get(kind or "")
+    found = STEP_KINDS.get(kind or "")
+    return found.schema if found is not None else None
 
 
 def _set_path(node: Any, path: list[str], value: Any) -> bool:
@@ -142,7 +141,7 @@ def compile_protocol(loaded: LoadedProtocol, profile: LoadedProfile) -> Compiled
         raise InvalidInput(problems)
     compiled = CompiledProtocol(loaded)
     for i, step in enumerate(steps):
-        compiled.plans += STEP_KINDS[step.kind].compile(step, i, profile.profile)
+        compiled.plans += step_program(step, i, profile.profile, STEP_KINDS[step.kind].analysis(step)).envelope()
     for plan in compiled.plans:
         problems += check_plan(plan, profile.profile, source)
     if problems:

@@ -17,11 +17,12 @@ ESTIMATE_ROW = np.dtype([("sweep", "i4"), ("step", "S64"), ("name", "S64"), ("va
 TRUTH_ROW = np.dtype([("sweep", "i4"), ("name", "S64"), ("value", "f8")])
 NOTICE_ROW = np.dtype([("sweep", "i4"), ("level", "S16"), ("source", "S64"), ("message", "S512")])
 
+SWEEP_PLAN_ROW = np.dtype([("sweep", "i4"), ("plan_json", "S16384")])
 RUN_END = "run_end_json"
 RUN_END_BYTES = 65536
 
 TABLES = {"sweeps": SWEEP_ROW, "features": FEATURE_ROW, "estimates": ESTIMATE_ROW, "truth": TRUTH_ROW,
-          "notices": NOTICE_ROW}
+          "notices": NOTICE_ROW, "sweep_plans": SWEEP_PLAN_ROW}
 
 
 def channel_group(channel: str) -> str:

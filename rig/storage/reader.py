@@ -90,7 +90,12 @@ class RunFile:
         return int(self.sweeps().shape[0])
 
     def plans(self) -> list[dict[str, Any]]:
-        """Every planned sweep's summary."""
+        """The plan each sweep executed, by sweep index (sweeps that started)."""
+        rows = self._f["sweep_plans"][:]
+        return [json.loads(_s(r["plan_json"])) for r in sorted(rows, key=lambda r: int(r["sweep"]))]
+
+    def planned(self) -> list[dict[str, Any]]:
+        """The plans known before the run: every sweep of fixed steps, the envelope of adaptive ones."""
         return [json.loads(_s(p)) for p in self._f["plans_json"][:]]
 
     def text(self, name: str) -> str:

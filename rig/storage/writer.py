@@ -71,6 +71,10 @@ class Hdf5RunWriter:
             self._start(record)
         elif isinstance(record, SweepStarted):
             self._sweep_meta[record.sweep_index] = (record, {})
+            plan_json = json.dumps(record.plan.summary(), default=_jsonable).encode("utf-8")
+            if len(plan_json) > 16384:
+                log.warning("sweep %d plan summary truncated in the file", record.sweep_index)
+            self._append("sweep_plans", (record.sweep_index, plan_json[:16384]))
             for name, value in (record.truth or {}).items():
                 self._append("truth", (record.sweep_index, _text(name, 64), value))
         elif isinstance(record, DataChunk):
@@ -121,7 +125,8 @@ class Hdf5RunWriter:
         })
         f.create_dataset("protocol_yaml", data=run.protocol_text, dtype=_STR)
         f.create_dataset("profile_yaml", data=run.profile_text, dtype=_STR)
-        f.create_dataset("plans_json", data=[json.dumps(p.summary()) for p in run.plans], dtype=_STR)
+        f.create_dataset("plans_json", data=[json.dumps(p.summary(), default=_jsonable) for p in run.plans],
+                         dtype=_STR)
         if run.specimen is not None:
             f.create_dataset("specimen_json", data=json.dumps(run.specimen, default=_jsonable), dtype=_STR)
         channels: dict[str, tuple[str, tuple[int, ...]]] = {}
@@ -137,7 +142,8 @@ class Hdf5RunWriter:
             self._datasets[f"{channel}/spans"] = g.create_dataset(
                 "spans", shape=(0,), maxshape=(None,), dtype=SPAN_ROW, chunks=(256,))
         for table, dtype in TABLES.items():
-            self._datasets[table] = f.create_dataset(table, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(256,))
+            rows = max(4, min(256, 65536 // dtype.itemsize))  # chunks of at most ~64 KB
+            self._datasets[table] = f.create_dataset(table, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(rows,))
         # The end of the run is written into this fixed-size dataset while still in SWMR mode (attributes
         # cannot change under SWMR, and reopening read-write clashes with readers in the same process).
         self._datasets[RUN_END] = f.create_dataset(RUN_END, shape=(), dtype=f"S{RUN_END_BYTES}")

@@ -22,10 +22,9 @@ log = logging.getLogger(__name__)
 
 
 def _step_model(kind: str) -> type:
-    from rig.protocols.frap.schema import FrapStep
-    from rig.protocols.hold import HoldStep
+    from rig.protocols import STEP_KINDS
 
-    return {"frap": FrapStep, "hold": HoldStep}[kind]
+    return STEP_KINDS[kind].schema
 
 
 class ProtocolPanel(QWidget):

@@ -37,6 +37,8 @@ def _layout_numbers(step: FrapStep) -> tuple[int, float]:
 class FrapKind:
     """The FRAP step kind."""
 
+    schema = FrapStep
+
     def check(self, step: FrapStep, profile: HardwareProfile) -> list[StepProblem]:
         """Devices exist; scan, light and clamp settings are within the profile's limits."""
         names, problems = _devices(step, profile)

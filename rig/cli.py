@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="summarise a run file")
     info.add_argument("file", type=Path)
     info.add_argument("--json", action="store_true", help="print one JSON object")
+    doc = sub.add_parser("doctor", help="report what is installed and reachable for a profile")
+    doc.add_argument("--profile", type=Path, default=None)
     gui = sub.add_parser("gui", help="open the operator's window")
     gui.add_argument("--profile", type=Path, default=None)
     return parser
@@ -56,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_validate(args)
         if args.command == "info":
             return _cmd_info(args)
+        if args.command == "doctor":
+            from rig.doctor import doctor
+
+            return doctor(args.profile)
         if args.command == "gui":
             from rig.gui.app import main as gui_main
 
@@ -77,7 +83,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         try:
             _, data = read_yaml(path)
             if "devices" in data:
-                load_profile(path)
+                loaded = load_profile(path)
+                if "ni" in {loaded.profile.backend, *(d.backend for d in loaded.profile.devices.values())}:
+                    from rig.backends.ni.profile_check import check_ni_profile
+
+                    found = check_ni_profile(loaded.profile, str(path))
+                    if found:
+                        raise InvalidInput(found)
             elif "steps" in data:
                 profile = load_profile(args.profile or default_profile_path())
                 compile_protocol(load_protocol(path), profile)

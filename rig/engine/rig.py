@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 # machine without NI-DAQmx or Micro-Manager can still run the simulated rig.
 BACKENDS: dict[str, str] = {
     "simulated": "simulated_devices.backend:build_rig",
+    "ni": "rig.backends.ni.backend:build_rig",
 }
 
 # The order in which devices are made safe: light first, then what drives the cell.

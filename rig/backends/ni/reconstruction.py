@@ -6,7 +6,7 @@ from typing import Literal
 
 import numpy as np
 
-from rig.backends.ni.galvo import FrameScanSpec, ScanLineSpec
+from rig.engine.galvo_waveforms import FrameScanSpec, ScanLineSpec
 
 
 def pmt_signal(volts: np.ndarray, invert: bool = False, dark_offset_V: float = 0.0) -> np.ndarray:

@@ -7,10 +7,11 @@ import math
 import numpy as np
 
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import LineScanLayout, SweepPlan
+from rig.engine.sweep_plan import SweepPlan
 from rig.protocols.common import StepProblem, check_clamp, resolve_device
 from rig.protocols.frap.analysis import FrapAnalysis
 from rig.protocols.frap.schema import FrapStep
+from rig.protocols.sweep_building import gate, line_scan
 
 _TAIL_SAMPLES = 2  # everything off at the end, so the held outputs are dark and closed
 
@@ -86,36 +87,18 @@ class FrapKind:
         """One identical plan per sweep."""
         names, _ = _devices(step, profile)
         scanner, laser, shutter, amp = names["scanner"], names["laser"], names["shutter"], names["amplifier"]
-        spl, rate = _layout_numbers(step)
         line_ms = 1000.0 / step.line_rate_hz
-        lead = int(round(step.shutter_lead_ms * rate / 1000.0))
         n_base = max(1, int(round(step.baseline_ms / line_ms)))
         n_park = max(1, math.ceil((step.bleach.duration_ms + 0.2) / line_ms))
         n_rec = max(5, int(round(step.recovery_ms / line_ms)))
-        n_slots = n_base + n_park + n_rec
-        n = lead + n_slots * spl + _TAIL_SAMPLES
         park_slots = tuple(range(n_base, n_base + n_park))
-
-        x = np.zeros(n)
-        y = np.zeros(n)
-        power = np.zeros(n)
-        px = step.pixels_per_line
-        frac = (np.arange(px) + 0.5) / px
-        fly = np.linspace(1.0, 0.0, spl - px + 2)[1:-1]
-        sx, sy = step.line.start_um
-        ex, ey = step.line.end_um
-        one_line_x = np.concatenate((sx + frac * (ex - sx), sx + fly * (ex - sx)))
-        one_line_y = np.concatenate((sy + frac * (ey - sy), sy + fly * (ey - sy)))
-        x[:lead], y[:lead] = sx, sy
-        for k in range(n_slots):
-            a = lead + k * spl
-            if k in park_slots:
-                x[a:a + spl], y[a:a + spl] = step.bleach.point_um
-            else:
-                x[a:a + spl], y[a:a + spl] = one_line_x, one_line_y
-                power[a:a + px] = step.imaging_power_fraction
-        x[n - _TAIL_SAMPLES:], y[n - _TAIL_SAMPLES:] = sx, sy
-        park_start = lead + park_slots[0] * spl
+        scan = line_scan(step.line.start_um, step.line.end_um, step.pixels_per_line, step.fill_fraction,
+                         step.line_rate_hz, step.imaging_power_fraction, step.shutter_lead_ms,
+                         n_base + n_park + n_rec, park_slots, step.bleach.point_um, _TAIL_SAMPLES)
+        x, y, power, layout, rate = scan.x_um, scan.y_um, scan.power, scan.layout, scan.sample_rate_hz
+        n = x.size
+        spl = layout.samples_per_line
+        park_start = layout.first_sample + park_slots[0] * spl
         park_len = n_park * spl
         n_bleach = max(1, int(round(step.bleach.duration_ms * rate / 1000.0)))
         b0 = park_start + (park_len - n_bleach) // 2
@@ -124,16 +107,12 @@ class FrapKind:
         outputs = {f"{scanner}.x": x.astype(np.float32), f"{scanner}.y": y.astype(np.float32),
                    f"{laser}.power": power.astype(np.float32)}
         if shutter is not None:
-            gate = np.ones(n, dtype=np.float32)
-            gate[n - _TAIL_SAMPLES:] = 0.0
-            outputs[f"{shutter}.open"] = gate
+            outputs[f"{shutter}.open"] = gate(n, _TAIL_SAMPLES).astype(np.float32)
         inputs = [f"{scanner}.{p}" for p in profile.devices[scanner].pmts]  # type: ignore[union-attr]
         if amp is not None:
             outputs[f"{amp}.command"] = np.full(n, step.clamp.holding, dtype=np.float32)
             amp_spec = profile.devices[amp]
             inputs += [f"{amp}.primary"] + ([f"{amp}.secondary"] if amp_spec.channels.secondary else [])  # type: ignore[union-attr]
-        layout = LineScanLayout(lead, spl, px, n_slots, park_slots, tuple(step.line.start_um),
-                                tuple(step.line.end_um), step.line_rate_hz)
         events = {"bleach_start": b0 / rate * 1000.0, "bleach_end": (b0 + n_bleach) / rate * 1000.0,
                   "bleach_mid": (b0 + n_bleach / 2) / rate * 1000.0}
         parameters = step.model_dump(mode="json") | {"pmt_channel": f"{scanner}.{step.pmt}"}

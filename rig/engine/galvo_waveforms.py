@@ -1,4 +1,4 @@
-"""Galvo waveforms: scan lines and frames with fill fraction, smooth turnaround, uni/bidirectional, binning."""
+"""Galvo waveforms in the sample plane (um): scan lines and frames with fill fraction, smooth turnaround, binning."""
 
 from __future__ import annotations
 

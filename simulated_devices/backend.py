@@ -23,7 +23,7 @@ class SpecimenTruth:
         if plan.target_um is None:
             return {}
         index = self.specimen.nearest_spine(plan.target_um)
-        return {"spine_index": float(index)} | self.specimen.spines[index].as_dict()
+        return {"spine_index": float(index)} | self.specimen.spine_truth(index) | self.specimen.epsp_truth(index)
 
     def describe(self) -> dict[str, object]:
         """The whole specimen."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from pathlib import Path
 from typing import Callable, Mapping
@@ -14,16 +13,12 @@ import numpy as np
 from rig.config.channels import logical_channels
 from rig.config.profile import HardwareProfile
 from rig.engine.sweep_plan import SweepPlan
+from simulated_devices.fluorescence import emitter_weights
 from simulated_devices.optics import TwoPhotonOptics, pmt_counts
-from simulated_devices.specimen import Specimen
+from simulated_devices.release import pulse_onsets
+from simulated_devices.specimen import ChunkDrive, ChunkSamples, Specimen
 
 JOURNAL_ENV = "SPINERIG_SIM_JOURNAL"
-
-
-def _sees_red(emission: str) -> bool:
-    """True when a PMT's emission filter centre (e.g. '610/75') passes Alexa 594."""
-    match = re.match(r"\s*(\d+)", emission)
-    return bool(match) and int(match.group(1)) >= 570
 
 
 class SimulatedDaq:
@@ -55,6 +50,7 @@ class SimulatedDaq:
         self._fault: tuple[int, BaseException] | None = None
         self._reads = 0
         self.observers: list[Callable[["SimulatedDaq"], None]] = []
+        self.last_samples: ChunkSamples | None = None  # the specimen during the last chunk (for tests)
 
     @property
     def position(self) -> int:
@@ -85,6 +81,7 @@ class SimulatedDaq:
         """Take the plan's waveforms and inputs."""
         self._plan = plan
         self._position = 0
+        self.load_hook()
 
     def start(self) -> None:
         """Start the master clock."""
@@ -142,39 +139,65 @@ class SimulatedDaq:
         return {ch: data[ch] for ch in plan.inputs}
 
     # ----- physics ----------------------------------------------------------------
+    def load_hook(self) -> None:
+        """Sweep boundary: push plasticity and pharmacology into the cell."""
+        self.specimen.sync_cell()
+
     def _simulate(self, plan: SweepPlan, outputs: dict[str, np.ndarray], n: int, dt_ms: float) -> dict[str, np.ndarray]:
         """Advance the specimen by one chunk and produce every input channel."""
         data: dict[str, np.ndarray] = {}
+        devices = self.profile.devices
         light = np.ones(n)
-        for name, spec in self.profile.devices.items():
+        for name, spec in devices.items():
             if spec.kind == "shutter":
                 light = light * outputs[f"{name}.open"]
         power = np.zeros(n)
-        for name, spec in self.profile.devices.items():
+        wavelength = 810.0
+        for name, spec in devices.items():
             if spec.kind == "pockels_laser":
                 power = power + outputs[f"{name}.power"] * light
+                wavelength = spec.wavelength_nm
+        led_ms = 0.0
+        for name, spec in devices.items():
+            if spec.kind == "led_source":
+                led_ms += float(sum(np.count_nonzero(outputs[f"{name}.{led}"]) for led in spec.leds)) * dt_ms
+        n_spines = len(self.specimen.spines)
         scanners = self.profile.devices_of_kind("galvo_scanner")
+        overlap = np.zeros((n, n_spines))
+        x = y = np.zeros(n)
+        if scanners:
+            sname = next(iter(scanners))
+            x, y = outputs[f"{sname}.x"].astype(float), outputs[f"{sname}.y"].astype(float)
+            overlap = self.optics.head_overlap(x, y)
+        mode, command = "CC", np.zeros(n)
+        amps = self.profile.devices_of_kind("patch_amplifier")
+        if amps:
+            aname, aspec = next(iter(amps.items()))
+            mode = self.amplifier_modes.get(aname, aspec.safe_mode)
+            command = outputs[f"{aname}.command"].astype(float)
+        onsets = np.empty(0, dtype=int)
+        threshold = self.profile.simulation.stimulation.threshold_V  # type: ignore[union-attr]
+        for name, spec in devices.items():
+            if spec.kind == "stimulus_isolator":
+                onsets = np.union1d(onsets, pulse_onsets(outputs[f"{name}.trigger"], self.held[f"{name}.trigger"],
+                                                         threshold))
+        drive = ChunkDrive(dt_ms, mode, command, onsets, self.optics.bleach_rate(overlap, power),
+                           (power[:, None] ** 2 * overlap).sum(axis=0) * dt_ms, led_ms)
+        samples = self.specimen.advance(drive)
         if scanners:
             sname, sspec = next(iter(scanners.items()))
-            x, y = outputs[f"{sname}.x"], outputs[f"{sname}.y"]
-            overlap = self.optics.head_overlap(x, y)
-            unbleached = self.specimen.advance_dye(self.optics.bleach_rate(overlap, power), dt_ms)
-            self.specimen.light_dose_ms += (power[:, None] ** 2 * overlap).sum(axis=0) * dt_ms
-            red = self.optics.red_photon_rate(x, y, power, overlap, unbleached)
+            dendrite = self.optics.dendrite_profile(x, y)
             dark = self.optics.optics.dark_counts_per_s
             for pmt, pmt_spec in sspec.pmts.items():
-                rate = red if _sees_red(pmt_spec.emission) else np.zeros(n)
+                w = emitter_weights(self.specimen, samples, pmt_spec.emission, wavelength)
+                rate = self.optics.photon_rate(dendrite, power, overlap, w.dendrite, w.heads)
                 data[f"{sname}.{pmt}"] = pmt_counts(self.rng, rate, dark, dt_ms)
-        else:
-            self.specimen.advance_dye(np.zeros((n, len(self.specimen.spines))), dt_ms)
-        for name, spec in self.profile.devices.items():
-            if spec.kind != "patch_amplifier":
-                continue
-            mode = self.amplifier_modes.get(name, spec.safe_mode)
-            v, i = self.specimen.advance_soma(mode, outputs[f"{name}.command"], dt_ms)
-            soma = self.profile.simulation.soma  # type: ignore[union-attr]
-            i_meas = (i + self.rng.normal(0, soma.current_noise_pA, n)).astype(np.float32)
-            v_meas = (v + self.rng.normal(0, soma.voltage_noise_mV, n)).astype(np.float32)
-            data[f"{name}.primary"] = i_meas if mode == "VC" else v_meas
-            data[f"{name}.secondary"] = v_meas if mode == "VC" else i_meas
+        soma = self.profile.simulation.soma  # type: ignore[union-attr]
+        for name, spec in amps.items():
+            amp_mode = self.amplifier_modes.get(name, spec.safe_mode)
+            i_meas = (samples.clamp_current_pA + self.rng.normal(0, soma.current_noise_pA, n)).astype(np.float32)
+            v_meas = (samples.v_soma_mV + self.rng.normal(0, soma.voltage_noise_mV, n)).astype(np.float32)
+            data[f"{name}.primary"] = i_meas if amp_mode == "VC" else v_meas
+            data[f"{name}.secondary"] = v_meas if amp_mode == "VC" else i_meas
+        self.last_samples = samples
         return data

@@ -11,7 +11,11 @@ from simulated_devices.specimen import Specimen
 
 
 class TwoPhotonOptics:
-    """Maps beam position and power to excitation of each spine head and emitted photons."""
+    """Maps beam position and power to excitation of the dendrite and each head, and to photons.
+
+    Emission is in units of Alexa 594 at its loaded concentration: a weight of 1 on the
+    dendrite gives `dendrite_peak_photons_per_ms` at the dendrite centre at the reference power.
+    """
 
     def __init__(self, specimen: Specimen, sim: SimulationSpec):
         self.specimen = specimen
@@ -44,14 +48,24 @@ class TwoPhotonOptics:
         o = self.optics
         return o.bleach_rate_per_ms_at_full_power * (power[:, None] ** o.bleach_power_order) * overlap
 
-    def red_photon_rate(self, x_um: np.ndarray, y_um: np.ndarray, power: np.ndarray,
-                        overlap: np.ndarray, unbleached: np.ndarray) -> np.ndarray:
-        """Expected Alexa photons per ms at each sample (2P: proportional to power squared)."""
+    def dendrite_profile(self, x_um: np.ndarray, y_um: np.ndarray) -> np.ndarray:
+        """Excitation of the dendrite's dye at each beam position (weight-1 units)."""
         dx = x_um - self._dend_x
         along = np.abs(y_um) <= self._dend_half_len
-        dendrite = self._dend_peak * np.exp(-dx**2 / (2 * self._dend_sx**2)) * along
-        heads = np.sum(self._head_norm[None, :] * overlap * unbleached, axis=1)
-        return self._scale * power**2 * (dendrite + heads)
+        return self._dend_peak * np.exp(-dx**2 / (2 * self._dend_sx**2)) * along
+
+    def photon_rate(self, dendrite: np.ndarray, power: np.ndarray, overlap: np.ndarray,
+                    dendrite_weight: np.ndarray | float, head_weight: np.ndarray) -> np.ndarray:
+        """Expected photons per ms at each sample (2P: proportional to power squared)."""
+        if not np.any(power):
+            return np.zeros(power.shape)
+        heads = np.einsum("ij,ij->i", overlap, head_weight * self._head_norm[None, :])
+        return self._scale * power**2 * (dendrite * dendrite_weight + heads)
+
+    def red_photon_rate(self, x_um: np.ndarray, y_um: np.ndarray, power: np.ndarray,
+                        overlap: np.ndarray, unbleached: np.ndarray) -> np.ndarray:
+        """Expected Alexa photons per ms at each sample."""
+        return self.photon_rate(self.dendrite_profile(x_um, y_um), power, overlap, 1.0, unbleached)
 
 
 def pmt_counts(rng: np.random.Generator, photon_rate_per_ms: np.ndarray, dark_counts_per_s: float,

@@ -1,54 +1,70 @@
-"""The virtual specimen: a dendrite with spines filled with dye, and a passive soma.
+"""The virtual specimen: one neuron (electrical cell, spines, ions, dyes), advanced on the DAQ clock.
 
-Dye exchange through each neck: the unbleached fraction f of head fluorophore obeys
-df/dt = (1 - f)/tau - k_bleach(t) f with tau = V L / (D pi a^2) (dendrite as reservoir).
+Per DAQ chunk: the CellModel steps under the amplifier's drive and the released quanta;
+head Ca (buffered, see ions.py) and Na follow the model's per-head currents; Alexa and
+indicator exchange through each neck with tau = V L / (D pi a^2) and bleach under the
+beam; neck plasticity accumulates from head Ca; light dose runs responses down.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from rig.config.simulation import SimulationSpec, SpineSpec
+from rig.config.simulation import SimulationSpec
+from simulated_devices.cell import CellDriver, blockers_from, cell_spec, fit_soma
+from simulated_devices.electrical import CellModel
+from simulated_devices.epsp_probe import EpspProbe
+from simulated_devices.indicators import Indicator, indicator
+from simulated_devices.ions import CalciumParams, HeadCalcium, HeadSodium, uM_per_ms_per_pA
+from simulated_devices.plasticity import NeckPlasticity, damage_factor
+from simulated_devices.population import SpineGeometry, all_spines, background_positions_um
 from simulated_devices.relaxation import relax
+from simulated_devices.release import ReleaseSites, ca_release_scale
+
+log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class SpineTruth:
-    """True parameters of one spine, derived from its geometry."""
+@dataclass
+class Pharmacology:
+    """The bath, as plain fields an experiment (or test) may change between sweeps."""
 
-    name: str
-    head_center_um: tuple[float, float]
-    head_radius_um: float
-    head_volume_um3: float
-    neck_length_um: float
-    neck_radius_um: float
-    tau_frap_ms: float
-    neck_resistance_MOhm: float
-
-    def as_dict(self) -> dict[str, float]:
-        """The numeric truth under the names estimates use."""
-        return {
-            "tau_frap_ms": self.tau_frap_ms,
-            "neck_resistance_MOhm": self.neck_resistance_MOhm,
-            "head_volume_um3": self.head_volume_um3,
-            "neck_length_um": self.neck_length_um,
-            "neck_radius_um": self.neck_radius_um,
-        }
+    external_ca_mM: float = 2.0
+    mg_mM: float = 1.0
+    block_ampa: bool = False
+    block_nmda: bool = False
+    block_r_type_ca: bool = False
+    block_soma_na: bool = False
+    block_soma_k: bool = False
 
 
-def spine_truth(spec: SpineSpec, sim: SimulationSpec) -> SpineTruth:
-    """Geometry -> head position, diffusional tau and neck resistance."""
-    radius = (3.0 * spec.head_volume_um3 / (4.0 * math.pi)) ** (1.0 / 3.0)
-    neck_area = math.pi * spec.neck_radius_um**2
-    x = sim.dendrite.x_um + spec.side * (sim.dendrite.diameter_um / 2 + spec.neck_length_um + radius)
-    tau_ms = spec.head_volume_um3 * spec.neck_length_um / (sim.dye.diffusion_um2_per_ms * neck_area)
-    rho_ohm_um = sim.cytoplasm_resistivity_ohm_cm * 1e4
-    r_neck_MOhm = rho_ohm_um * spec.neck_length_um / neck_area / 1e6
-    return SpineTruth(spec.name, (x, spec.y_um), radius, spec.head_volume_um3, spec.neck_length_um,
-                      spec.neck_radius_um, tau_ms, r_neck_MOhm)
+@dataclass
+class ChunkDrive:
+    """What the rig does to the specimen during one DAQ chunk."""
+
+    dt_ms: float
+    clamp_mode: str  # 'VC' or 'CC'
+    command: np.ndarray  # (n,) mV (VC) or pA (CC)
+    stim_onsets: np.ndarray  # sample indices of stimulus pulse onsets
+    bleach_rate_per_ms: np.ndarray  # (n, spines) Alexa bleach rate of each head
+    dose_2p_ms: np.ndarray  # (spines,) light-dose increment on each head
+    dose_led_ms: float = 0.0
+
+
+@dataclass
+class ChunkSamples:
+    """The specimen at every DAQ sample of a chunk."""
+
+    v_soma_mV: np.ndarray
+    clamp_current_pA: np.ndarray
+    v_head_mV: np.ndarray  # (n, spines)
+    ca_free_uM: np.ndarray  # (n, spines)
+    na_mM: np.ndarray  # (n, spines)
+    alexa_unbleached: np.ndarray  # (n, spines)
+    indicator_unbleached: np.ndarray  # (n, spines)
 
 
 class Specimen:
@@ -56,63 +72,225 @@ class Specimen:
 
     def __init__(self, sim: SimulationSpec):
         self.sim = sim
-        self.spines = [spine_truth(s, sim) for s in sim.spines]
-        self.unbleached = np.ones(len(self.spines))
-        self.v_soma_mV = sim.soma.resting_mV
+        self.spines: list[SpineGeometry] = all_spines(sim)
+        n = len(self.spines)
+        self.pharmacology = Pharmacology(**sim.pharmacology.model_dump())
+        self.background_um = background_positions_um(sim, sim.seed)
+        self.model = CellModel(cell_spec(sim, self.spines, self.background_um), blockers_from(sim.pharmacology))
+        fit_soma(self.model, sim.soma.resting_mV, sim.soma.input_resistance_MOhm)
+        self.epsp_probe = EpspProbe(self.model)
+        self.cell = CellDriver(self.model, n, sim.electrical_dt_ms, sim.coarse_dt_ms)
+        self.ca_indicator: Indicator = indicator(sim.calcium.indicator)
+        self.na_indicator: Indicator | None = indicator(sim.sodium.indicator) if sim.sodium.indicator else None
+        ca = sim.calcium
+        self.calcium = HeadCalcium(CalciumParams(ca.rest_uM, ca.endogenous_kappa,
+                                                 (1.0 + ca.endogenous_kappa) / ca.tau_extrusion_no_dye_ms,
+                                                 ca.indicator_uM, self.ca_indicator.kd_uM), n)
+        self.sodium = HeadSodium(sim.sodium.rest_mM, n)
+        self.plasticity = NeckPlasticity(sim.plasticity, n)
+        self._applied_fold = np.ones(n)
+        rng = np.random.default_rng(np.random.SeedSequence([sim.seed, 0x5E]))
+        st = sim.stimulation
+        p0 = np.concatenate([[s.release_probability for s in self.spines],
+                             np.full(self.background_um.size, st.background_release_probability)])
+        recruited = np.concatenate([[s.stimulated for s in self.spines], np.ones(self.background_um.size, bool)])
+        self.release = ReleaseSites(p0, recruited, st.facilitation_increment, st.facilitation_tau_ms,
+                                    sim.synapse.quantal_cv, rng)
+        self.unbleached = np.ones(n)
+        self.indicator_unbleached = np.ones(n)
+        self.light_dose_ms = np.zeros(n)
+        self.led_dose_ms = 0.0
         self.time_ms = 0.0
-        self.light_dose_ms = np.zeros(len(self.spines))
+        self._held: tuple[str, float] = ("CC", 0.0)
+        rho = sim.cytoplasm_resistivity_ohm_cm
+        self._r_neck0 = np.array([s.neck_resistance_MOhm(rho) for s in self.spines])
+        self._tau_alexa0 = np.array([s.diffusion_tau_ms(sim.dye.diffusion_um2_per_ms) for s in self.spines])
+        self._tau_ca0 = np.array([s.diffusion_tau_ms(ca.diffusion_um2_per_ms) for s in self.spines])
+        self._tau_ind0 = np.array([s.diffusion_tau_ms(ca.indicator_diffusion_um2_per_ms) for s in self.spines])
+        self._tau_na0 = np.array([s.diffusion_tau_ms(sim.sodium.diffusion_um2_per_ms) for s in self.spines])
+        self._ca_to_uM = uM_per_ms_per_pA(np.array([s.head_volume_um3 for s in self.spines]), 2)
+        self._na_to_mM = uM_per_ms_per_pA(np.array([s.head_volume_um3 for s in self.spines]), 1) / 1000.0
 
-    # ----- truth -------------------------------------------------------------------
+    # ----- present (plastic) parameters -------------------------------------------
+    @property
+    def neck_fold(self) -> np.ndarray:
+        """Fold change of each neck's resistance and diffusional time constants since the start."""
+        return self.plasticity.fold
+
+    @property
+    def tau_frap_ms(self) -> np.ndarray:
+        """Alexa exchange time constant of every head now."""
+        return self._tau_alexa0 * self.neck_fold
+
+    @property
+    def neck_resistance_MOhm(self) -> np.ndarray:
+        """Neck resistance of every spine now."""
+        return self._r_neck0 * self.neck_fold
+
+    def damage(self) -> np.ndarray:
+        """Fraction of each spine's healthy response left after its light dose."""
+        return damage_factor(self.light_dose_ms, self.led_dose_ms, self.sim.damage)
+
     def nearest_spine(self, point_um: tuple[float, float]) -> int:
         """Index of the spine whose head is nearest a point."""
-        d = [math.dist(point_um, s.head_center_um) for s in self.spines]
-        return int(np.argmin(d))
+        return int(np.argmin([math.dist(point_um, s.head_center_um) for s in self.spines]))
 
-    def describe(self) -> dict[str, object]:
-        """All true parameters of the specimen."""
-        return {
-            "dendrite": self.sim.dendrite.model_dump(),
-            "dye": self.sim.dye.model_dump(),
-            "cytoplasm_resistivity_ohm_cm": self.sim.cytoplasm_resistivity_ohm_cm,
-            "soma": self.sim.soma.model_dump(),
-            "spines": [s.__dict__ for s in self.spines],
-        }
-
-    # ----- dynamics ----------------------------------------------------------------
-    def advance_dye(self, bleach_rate_per_ms: np.ndarray, dt_ms: float) -> np.ndarray:
-        """Advance head dye exchange and bleaching; return unbleached fraction per sample and spine."""
-        taus = np.array([s.tau_frap_ms for s in self.spines])
-        rate = 1.0 / taus + bleach_rate_per_ms  # (n, k)
-        target = (1.0 / taus) / rate
-        f_start, f_end = relax(self.unbleached, rate, target, dt_ms)
-        self.unbleached = f_end
-        return f_start
+    # ----- sweep boundaries -------------------------------------------------------
+    def sync_cell(self) -> None:
+        """Push plasticity and pharmacology into the electrical model (at sweep starts)."""
+        fold = self.neck_fold
+        if np.any(np.abs(fold / self._applied_fold - 1.0) > 0.01):
+            r = self.model.neck_resistance_MOhm.copy()
+            r[: fold.size] = self.neck_resistance_MOhm
+            self.model.set_neck_resistances(r)
+            self._applied_fold = fold.copy()
+        b, p = self.model.blockers, self.pharmacology
+        b.ampa, b.nmda, b.r_type_ca = p.block_ampa, p.block_nmda, p.block_r_type_ca
+        b.soma_na, b.soma_k = p.block_soma_na, p.block_soma_k
 
     def rest(self, duration_ms: float) -> None:
-        """Let time pass with no light and the soma at rest (between sweeps)."""
-        taus = np.array([s.tau_frap_ms for s in self.spines])
+        """Let time pass with no light, the amplifier holding its last value (between sweeps)."""
+        self.sync_cell()
+        mode, command = self._held
+        self.cell.settle(mode, command, duration_ms)
+        trace = self.model.snapshot(mode, command)  # type: ignore[arg-type]
+        ca_in = -(trace.i_ca_nmda_pA[0] + trace.i_ca_vgcc_pA[0])[: len(self.spines)] * self._ca_scale()
+        taus = self.tau_frap_ms
+        self.plasticity.accumulate_steady(np.maximum(ca_in, 0.0), duration_ms)
+        self.calcium.rest(duration_ms, np.full(len(self.spines), 200.0))
+        self.sodium.rest(duration_ms, self._tau_na0 * self.neck_fold)
         self.unbleached = 1.0 - (1.0 - self.unbleached) * np.exp(-duration_ms / taus)
+        self.indicator_unbleached = 1.0 - (1.0 - self.indicator_unbleached) * np.exp(
+            -duration_ms / (self._tau_ind0 * self.neck_fold))
         self.time_ms += duration_ms
 
-    def advance_soma(self, mode: str, command: np.ndarray, dt_ms: float) -> tuple[np.ndarray, np.ndarray]:
-        """Advance the passive soma under VC (command mV through Rs) or CC (command pA).
+    def _ca_scale(self) -> np.ndarray:
+        """uM/ms per pA of inward Ca current, with external Ca and photodamage."""
+        return self._ca_to_uM * (self.pharmacology.external_ca_mM / 2.0) * self.damage()
 
-        Returns (membrane potential mV, pipette current pA) per sample.
-        """
-        soma = self.sim.soma
-        g_in = 1.0 / soma.input_resistance_MOhm  # uS
-        c = soma.capacitance_pF
-        if mode == "VC":
-            g_s = 1.0 / soma.series_resistance_MOhm
-            rate = np.full(command.shape, (g_s + g_in) / c * 1e3)
-            target = (command * g_s + soma.resting_mV * g_in) / (g_s + g_in)
-            v, v_end = relax(self.v_soma_mV, rate, target, dt_ms)
-            current_pA = (command - v) * g_s * 1e3
-        else:
-            rate = np.full(command.shape, g_in / c * 1e3)
-            target = soma.resting_mV + command * soma.input_resistance_MOhm / 1e3
-            v, v_end = relax(self.v_soma_mV, rate, target, dt_ms)
-            current_pA = command.astype(float)
-        self.v_soma_mV = float(v_end)
-        self.time_ms += command.shape[0] * dt_ms
-        return v, current_pA
+    # ----- one chunk --------------------------------------------------------------
+    def advance(self, drive: ChunkDrive) -> ChunkSamples:
+        """Advance every state variable over one DAQ chunk; return the specimen at each sample."""
+        n, dt, s = drive.command.size, drive.dt_ms, len(self.spines)
+        self.light_dose_ms += drive.dose_2p_ms
+        self.led_dose_ms += drive.dose_led_ms
+        self._held = (drive.clamp_mode, float(drive.command[-1]))
+        events = self._release_events(drive)
+        el = self.cell.run(dt, drive.clamp_mode, drive.command, events)
+        fold = self.neck_fold
+        ca = np.full((n, s), self.calcium.params.rest_uM)
+        na = np.full((n, s), self.sodium.rest_mM)
+        if el.trace is not None:
+            tr = el.trace
+            edt = tr.dt_ms
+            step_t = self.cell.t_model_ms - edt * (tr.v_soma_mV.size - np.arange(tr.v_soma_mV.size))
+            sample_t = self.cell.t_daq_ms - dt * (n - np.arange(n))
+            ca_in = -(tr.i_ca_nmda_pA + tr.i_ca_vgcc_pA)[:, :s] * self._ca_scale()
+            na_in = -tr.i_na_pA[:, :s] * self._na_to_mM
+            k = max(1, int(round(self.sim.ion_dt_ms / edt)))
+            m = ca_in.shape[0] // k
+            ca_steps = np.empty((0, s))
+            if m:
+                grouped = ca_in[: m * k].reshape(m, k, s).mean(axis=1)
+                ca_steps = self.calcium.advance(grouped, k * edt, self._tau_ca0 * fold, self._tau_ind0 * fold)
+                self.plasticity.accumulate(grouped, k * edt)
+            if ca_in.shape[0] > m * k:
+                tail = ca_in[m * k:].mean(axis=0, keepdims=True)
+                ca_steps = np.vstack((ca_steps, self.calcium.advance(tail, (ca_in.shape[0] - m * k) * edt,
+                                                                     self._tau_ca0 * fold, self._tau_ind0 * fold)))
+            ends = step_t[np.minimum(np.arange(1, ca_steps.shape[0] + 1) * k, step_t.size) - 1]
+            pos = np.searchsorted(ends, sample_t, side="right") - 1
+            ca = np.where(pos[:, None] >= 0, ca_steps[np.maximum(pos, 0)], self._last_ca_row(ca_steps))
+            na_step = self.sodium.advance(na_in, edt, self._tau_na0 * fold)
+            idx = np.clip(np.searchsorted(step_t, sample_t, side="right") - 1, 0, step_t.size - 1)
+            na = na_step[idx]
+        alexa = self._advance_bleach("unbleached", self.tau_frap_ms, drive.bleach_rate_per_ms, dt)
+        ind_rate = drive.bleach_rate_per_ms * self.sim.optics.indicator_bleach_factor
+        indicator_f = self._advance_bleach("indicator_unbleached", self._tau_ind0 * fold, ind_rate, dt)
+        self.time_ms += n * dt
+        self._prev_ca = ca[-1].copy()
+        return ChunkSamples(el.v_soma_mV, el.clamp_current_pA, el.v_head_mV, ca, na, alexa, indicator_f)
+
+    def _last_ca_row(self, ca_steps: np.ndarray) -> np.ndarray:
+        prev = getattr(self, "_prev_ca", None)
+        return prev if prev is not None else np.full(ca_steps.shape[1], self.calcium.params.rest_uM)
+
+    def _advance_bleach(self, attr: str, taus: np.ndarray, bleach: np.ndarray, dt: float) -> np.ndarray:
+        """Dye exchange and bleaching: df/dt = (1 - f)/tau - k_bleach f, exact per sample."""
+        f0 = getattr(self, attr)
+        if not np.any(bleach) and np.all(f0 == 1.0):
+            return np.ones_like(bleach)
+        rate = 1.0 / taus + bleach
+        start, end = relax(f0, rate, (1.0 / taus) / rate, dt)
+        setattr(self, attr, end)
+        return start
+
+    def _release_events(self, drive: ChunkDrive) -> list[tuple[int, int, float]]:
+        """Quanta released by the chunk's stimulus pulses: (sample, model spine, weight)."""
+        events: list[tuple[int, int, float]] = []
+        if drive.stim_onsets.size == 0:
+            return events
+        health = np.concatenate([self.damage(), np.ones(self.background_um.size)])
+        for k in drive.stim_onsets:
+            t = self.time_ms + k * drive.dt_ms
+            out = self.release.pulse(t, self.pharmacology.external_ca_mM)
+            for j in np.flatnonzero(out.released):
+                events.append((int(k), int(j), float(out.amplitude[j] * health[j])))
+        return events
+
+    # ----- truth ------------------------------------------------------------------
+    def release_probability(self, index: int) -> float:
+        """Release probability of a spine's synapse for an isolated pulse in the present bath."""
+        return float(min(1.0, self.spines[index].release_probability
+                         * ca_release_scale(self.pharmacology.external_ca_mM)) * self.spines[index].stimulated)
+
+    def spine_truth(self, index: int) -> dict[str, float]:
+        """The present true parameters of one spine."""
+        g = self.spines[index]
+        fold = float(self.neck_fold[index])
+        return {
+            "tau_frap_ms": float(self.tau_frap_ms[index]),
+            "neck_resistance_MOhm": float(self.neck_resistance_MOhm[index]),
+            "head_volume_um3": g.head_volume_um3,
+            "neck_length_um": g.neck_length_um,
+            "neck_radius_um": g.neck_radius_um / math.sqrt(fold),
+            "neck_fold_change": fold,
+            "release_probability": self.release_probability(index),
+            "ampa_g_nS": self.sim.synapse.ampa_g_nS * g.ampa_scale,
+            "nmda_g_nS": self.sim.synapse.nmda_g_nS * g.nmda_scale,
+            "tau_na_ms": float(self._tau_na0[index] * fold),
+            "damage_factor": float(self.damage()[index]),
+            "light_dose_ms": float(self.light_dose_ms[index]),
+        }
+
+    def epsp_truth(self, index: int) -> dict[str, float]:
+        """True unitary EPSP peaks (mean quantum, present neck, bath and damage) of one spine."""
+        weight = float(self.damage()[index]) if self.spines[index].ampa_scale + self.spines[index].nmda_scale else 0.0
+        return self.epsp_probe.measure(index, weight)
+
+    def describe(self) -> dict[str, object]:
+        """All true parameters of the specimen (JSON-able)."""
+        sim = self.sim
+        spines = []
+        for i, g in enumerate(self.spines):
+            spines.append({"name": g.name, "y_um": g.y_um, "cable_position_um": g.cable_position_um,
+                           "head_center_um": list(g.head_center_um), "head_radius_um": g.head_radius_um,
+                           "stimulated": g.stimulated} | self.spine_truth(i) | self.epsp_truth(i))
+        return {
+            "seed": sim.seed,
+            "dendrite": sim.dendrite.model_dump(),
+            "dye": sim.dye.model_dump(),
+            "cytoplasm_resistivity_ohm_cm": sim.cytoplasm_resistivity_ohm_cm,
+            "soma": sim.soma.model_dump() | {"resting_potential_mV": float(self.model.v_rest_mV)},
+            "synapse": sim.synapse.model_dump(),
+            "stimulation": sim.stimulation.model_dump(),
+            "background_synapse_positions_um": [float(p) for p in self.background_um],
+            "calcium": sim.calcium.model_dump() | {"indicator_kd_uM": self.ca_indicator.kd_uM,
+                                                   "indicator_dynamic_range": self.ca_indicator.dynamic_range},
+            "sodium": sim.sodium.model_dump(),
+            "vsd": sim.vsd.model_dump(),
+            "pharmacology": asdict(self.pharmacology),
+            "plasticity": sim.plasticity.model_dump(),
+            "damage": sim.damage.model_dump(),
+            "spines": spines,
+        }

@@ -71,6 +71,9 @@ class SomaSpec(StrictModel):
     voltage_noise_mV: float = Field(default=0.1, ge=0)
     spiking: bool = Field(default=True, description="Hodgkin-Huxley Na/K channels in the soma")
     k_activation_shift_mV: float = Field(default=10.0, description="K activation shift (less resting K)")
+    k_inactivation_tau_ms: float = Field(default=1000.0, ge=0, description="slow K inactivation; 0: none")
+    k_inactivation_half_mV: float = -55.0
+    k_inactivation_slope_mV: float = Field(default=5.0, gt=0)
 
 
 class SynapseParams(StrictModel):
@@ -139,13 +142,14 @@ class PharmacologySpec(StrictModel):
 
 
 class PlasticitySpec(StrictModel):
-    """Neck plasticity: a Ca signal S accumulates; neck resistance grows by e^G, G = G_max S/(S + S_half)."""
+    """Neck plasticity from sustained Ca entry (see simulated_devices/plasticity.py)."""
 
     enabled: bool = True
     max_log_fold: float = Field(default=2.6, ge=0, description="G saturates here (fold e^G)")
-    ca_half_uM: float = Field(default=0.5, gt=0, description="free head Ca above rest for half-maximal drive")
-    hill: float = Field(default=4.0, gt=0)
-    signal_half_s: float = Field(default=6.0, gt=0, description="S (s at saturating Ca) for half of G_max")
+    eligibility_tau_s: float = Field(default=30.0, gt=0, description="memory of recent Ca entry")
+    threshold_uM: float = Field(default=3000.0, ge=0, description="recent entry (total Ca) needed")
+    half_uM: float = Field(default=500.0, gt=0, description="entry above threshold for half-maximal drive")
+    signal_half_s: float = Field(default=20.0, gt=0, description="S (s of maximal drive) for G_max / 2")
 
 
 class DamageSpec(StrictModel):

@@ -28,6 +28,12 @@ class SomaChannelSpec:
     q10: float = 3.0
     #: Kinetics are the classic ones with rest at -65 mV; shift moves them to this cell's rest.
     v_shift_mV: float = 5.0
+    #: Extra depolarising shift of K activation only (less resting K conductance; 0 = classic).
+    k_shift_mV: float = 0.0
+    #: Slow K inactivation (Kv2-like, gate l): time constant in ms; 0 disables it (l = 1).
+    k_inactivation_tau_ms: float = 0.0
+    k_inactivation_half_mV: float = -40.0
+    k_inactivation_slope_mV: float = 6.0
 
     @property
     def rate_factor(self) -> float:
@@ -64,18 +70,27 @@ def hh_rates(v_mV: float, spec: SomaChannelSpec) -> tuple[float, float, float, f
     bm = 4.0 * math.exp(-(u + 65.0) / 18.0)
     ah = 0.07 * math.exp(-(u + 65.0) / 20.0)
     bh = 1.0 / (1.0 + math.exp(-(u + 35.0) / 10.0))
-    an = 0.01 * _vtrap(u + 55.0, 10.0)
-    bn = 0.125 * math.exp(-(u + 65.0) / 80.0)
+    un = u - spec.k_shift_mV
+    an = 0.01 * _vtrap(un + 55.0, 10.0)
+    bn = 0.125 * math.exp(-(un + 65.0) / 80.0)
     sm, sh, sn = am + bm, ah + bh, an + bn
     return am / sm, 1.0 / (k * sm), ah / sh, 1.0 / (k * sh), an / sn, 1.0 / (k * sn)
 
 
+def k_inactivation(v_mV: float, spec: SomaChannelSpec) -> tuple[float, float]:
+    """(l_inf, tau_l) of the slow K inactivation gate; (1, inf) when disabled."""
+    if spec.k_inactivation_tau_ms <= 0:
+        return 1.0, math.inf
+    x = (float(v_mV) - spec.k_inactivation_half_mV) / spec.k_inactivation_slope_mV
+    return 1.0 / (1.0 + math.exp(min(x, 700.0))), spec.k_inactivation_tau_ms
+
+
 def hh_conductances_uS(
-    m: float, h: float, n: float, area_um2: float, spec: SomaChannelSpec
+    m: float, h: float, n: float, area_um2: float, spec: SomaChannelSpec, l: float = 1.0
 ) -> tuple[float, float]:
-    """Na and K conductances (uS) of a compartment of the given area."""
+    """Na and K conductances (uS) of a compartment of the given area (l: K inactivation gate)."""
     scale = area_um2 * 1e-5  # mS/cm^2 * um^2 -> uS
-    return spec.gna_mS_per_cm2 * scale * m**3 * h, spec.gk_mS_per_cm2 * scale * n**4
+    return spec.gna_mS_per_cm2 * scale * m**3 * h, spec.gk_mS_per_cm2 * scale * n**4 * l
 
 
 def car_steady_state(v_mV: np.ndarray, spec: HeadChannelSpec) -> tuple[np.ndarray, np.ndarray]:

@@ -71,6 +71,7 @@ class CellModel:
         self._gate_slice = slice(L.soma_gates.start, L.head_h.stop)
         self._propagators: dict[tuple[object, ...], LinearPropagator | None] = {}
         self._rest_cache: dict[tuple[bool, ...], np.ndarray] = {}
+        self._settle_cache: dict[tuple[object, ...], np.ndarray] = {}
         self.n_solved_steps = 0  # steps taken by the implicit solver (diagnostics)
         self.n_fast_steps = 0  # steps produced by the linear fast path
         self.reset_to_rest()
@@ -124,14 +125,35 @@ class CellModel:
         self.solver.tree = self.tree
         self._propagators.clear()
         self._rest_cache.clear()
+        self._settle_cache.clear()
         self._linear = False
+
+    def set_passive(self, rm_ohm_cm2: float, e_leak_mV: float) -> None:
+        """Change membrane resistivity and leak reversal everywhere (keeps necks); resets to rest."""
+        passive = replace(self.spec.passive, rm_ohm_cm2=float(rm_ohm_cm2), e_leak_mV=float(e_leak_mV))
+        self.spec = replace(self.spec, passive=passive)
+        self.tree = replace(build_tree(self.spec), g_neck_uS=self.tree.g_neck_uS)
+        self.solver.tree = self.tree
+        self.solver.spec = self.spec
+        self.solver._dt_cache.clear()
+        self._propagators.clear()
+        self._rest_cache.clear()
+        self._settle_cache.clear()
+        self.reset_to_rest()
 
     def settle(self, clamp_mode: ClampMode, command: float) -> None:
         """Jump to the steady state of a constant drive (long quiet intervals), synapses silent."""
-        self._x = self.steady_state(clamp_mode, command)
+        key = (clamp_mode, float(command), self.blockers.key())
+        if key not in self._settle_cache:
+            self._settle_cache[key] = self.steady_state(clamp_mode, command)
+        self._x = self._settle_cache[key].copy()
         self._last_drive = (clamp_mode, float(command), self.blockers.key(), None)
         self._linear = False
         self._v_at_last_check = self._x[self.solver.layout.v].copy()
+
+    def snapshot(self, clamp_mode: ClampMode, command: float) -> ElectricalTrace:
+        """A one-sample trace of the present state (currents included) without advancing."""
+        return self._trace_from_rows(self._x[self._rows][None, :], clamp_mode, np.array([command], float), 0.0)
 
     def skip_time(self, duration_ms: float) -> None:
         """Advance the model clock without integrating (after `settle`)."""

@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 from scipy.linalg import lapack
 
-from .channels import car_conductance_uS, car_steady_state, hh_conductances_uS, hh_rates
+from .channels import car_conductance_uS, car_steady_state, hh_conductances_uS, hh_rates, k_inactivation
 from .morphology import CellSpec, CompartmentTree
 from .synapses import exp2_peak_factor, mg_block, mg_block_slope
 
@@ -49,8 +49,8 @@ class StateLayout:
         self.v_tree = slice(0, 1 + n_dend)
         self.v_head = slice(1 + n_dend, self.n_nodes)
         o = self.n_nodes
-        self.soma_gates = slice(o, o + 3)  # m, h, n
-        o += 3
+        self.soma_gates = slice(o, o + 4)  # m, h, n, l (slow K inactivation)
+        o += 4
         self.head_m, self.head_h = slice(o, o + s), slice(o + s, o + 2 * s)
         o += 2 * s
         self.ampa_r, self.ampa_d = slice(o, o + s), slice(o + s, o + 2 * s)
@@ -93,8 +93,8 @@ class TreeSolver:
     def soma_current(self, x: np.ndarray, blk: Blockers) -> tuple[float, float]:
         """Somatic ionic current (nA, outward +) and its slope dI/dV (uS), leak excluded."""
         ch = self.spec.soma_channels
-        m, h, n = x[self.layout.soma_gates]
-        g_na, g_k = hh_conductances_uS(m, h, n, self.tree.soma_area_um2, ch)
+        m, h, n, l = x[self.layout.soma_gates]
+        g_na, g_k = hh_conductances_uS(m, h, n, self.tree.soma_area_um2, ch, l)
         g_na = 0.0 if blk.soma_na else float(g_na)
         g_k = 0.0 if blk.soma_k else float(g_k)
         v0 = x[0]
@@ -179,6 +179,8 @@ class TreeSolver:
         x[i] = m_inf + (x[i] - m_inf) * math.exp(-dt_ms / tau_m)
         x[i + 1] = h_inf + (x[i + 1] - h_inf) * math.exp(-dt_ms / tau_h)
         x[i + 2] = n_inf + (x[i + 2] - n_inf) * math.exp(-dt_ms / tau_n)
+        l_inf, tau_l = k_inactivation(x[0], self.spec.soma_channels)
+        x[i + 3] = l_inf + (x[i + 3] - l_inf) * math.exp(-dt_ms / tau_l)
         if self.tree.n_spines:
             hc = self.spec.head_channels
             mi, hi = car_steady_state(x[L.v_head], hc)
@@ -216,7 +218,9 @@ class TreeSolver:
         out[L.v_tree] = -i_tree / t.cap_nF
         out[L.v_head] = -i_head / t.head_cap_nF
         m_inf, tau_m, h_inf, tau_h, n_inf, tau_n = hh_rates(v[0], self.spec.soma_channels)
-        out[L.soma_gates] = (np.array([m_inf, h_inf, n_inf]) - x[L.soma_gates]) / np.array([tau_m, tau_h, tau_n])
+        l_inf, tau_l = k_inactivation(v[0], self.spec.soma_channels)
+        out[L.soma_gates] = (np.array([m_inf, h_inf, n_inf, l_inf]) - x[L.soma_gates]) / np.array(
+            [tau_m, tau_h, tau_n, tau_l])
         mi, hi = car_steady_state(vh, hc)
         out[L.head_m] = (mi - x[L.head_m]) / hc.tau_m_ms
         out[L.head_h] = (hi - x[L.head_h]) / hc.tau_h_ms
@@ -231,6 +235,6 @@ class TreeSolver:
         L = self.layout
         y = x.copy()
         m_inf, _, h_inf, _, n_inf, _ = hh_rates(y[0], self.spec.soma_channels)
-        y[L.soma_gates] = [m_inf, h_inf, n_inf]
+        y[L.soma_gates] = [m_inf, h_inf, n_inf, k_inactivation(y[0], self.spec.soma_channels)[0]]
         y[L.head_m], y[L.head_h] = car_steady_state(y[L.v_head], self.spec.head_channels)
         return y

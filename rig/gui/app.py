@@ -43,7 +43,6 @@ def main(profile_path: Path | None) -> int:
         window = build_window(profile_path)
     except InvalidInput as exc:
         for problem in exc.problems:
-            log.error("%s", problem)
             sys.stderr.write(f"{problem}\n")
         return 2
     window.show()

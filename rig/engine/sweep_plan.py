@@ -46,6 +46,23 @@ class CameraAcquisition:
     exposure_ms: float
     binning: int
     roi_px: tuple[int, int, int, int]  # x, y, width, height on the sensor (unbinned pixels)
+    pixel_size_um: float = 0.4
+    sensor_px: tuple[int, int] = (80, 80)  # width, height
+    field_center_um: tuple[float, float] = (0.0, 0.0)  # sample-plane point at the sensor centre
+
+    def pixel_centers_um(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sample-plane x (columns) and y (rows) of the centre of every delivered pixel."""
+        h, w = self.frame_shape
+        x0, y0 = self.roi_px[0], self.roi_px[1]
+        cols = (x0 + (np.arange(w) + 0.5) * self.binning - self.sensor_px[0] / 2) * self.pixel_size_um
+        rows = (y0 + (np.arange(h) + 0.5) * self.binning - self.sensor_px[1] / 2) * self.pixel_size_um
+        return self.field_center_um[0] + cols, self.field_center_um[1] + rows
+
+    def um_to_pixel(self, point_um: tuple[float, float]) -> tuple[float, float]:
+        """(row, col) pixel coordinates of a sample-plane point."""
+        xs, ys = self.pixel_centers_um()
+        step = self.pixel_size_um * self.binning
+        return (point_um[1] - ys[0]) / step, (point_um[0] - xs[0]) / step
 
     @property
     def frame_shape(self) -> tuple[int, int]:

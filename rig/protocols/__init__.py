@@ -6,10 +6,11 @@ from typing import Any
 
 from rig.config.profile import HardwareProfile
 from rig.engine.program import FixedProgram, StepProgram
-from rig.protocols import frap, hold
+from rig.protocols import fcat, frap, hold, na_ca, reversal
 from rig.protocols.common import StepKind
 
-STEP_KINDS: dict[str, StepKind] = {"frap": frap.KIND, "hold": hold.KIND}
+STEP_KINDS: dict[str, StepKind] = {"frap": frap.KIND, "hold": hold.KIND, "reversal": reversal.KIND,
+                                  "fcat": fcat.KIND, "na_ca": na_ca.KIND}
 
 
 def step_program(step: Any, step_index: int, profile: HardwareProfile, analysis: Any) -> StepProgram:

@@ -1,0 +1,97 @@
+"""Peak head depolarization from fCaT: invert the NMDA Mg block and the Ca influx it implies (pure)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+from rig.model.neck_resistance import Interval
+
+
+@dataclass(frozen=True)
+class FcatModel:
+    """What the inversion assumes: the NMDA conductance and head EPSP time courses, Mg, E_Ca, potentials.
+
+    The head potential during the EPSP is V(t) = V_rest + dV * s(t): s is a fast unit-peak difference of
+    exponentials (the AMPA-driven peak) plus a slow tail of `tail_fraction` of the peak (dendritic and
+    NMDA-sustained depolarization); NMDA Ca influx is g(t) B(V) (E_Ca - V) with
+    B(V) = 1/(1 + [Mg]/3.57 exp(-0.062 V)). At the reversal potential the head sits at V_rev, so
+    fCaT = int g B(V)(E_Ca - V) dt / (B(V_rev)(E_Ca - V_rev) int g dt). Voltage-gated Ca entry is ignored.
+    """
+
+    rest_mV: float = -70.0
+    reversal_mV: float = 0.0
+    mg_mM: float = 1.0
+    e_ca_mV: float = 130.0
+    nmda_tau_rise_ms: float = 13.0
+    nmda_tau_decay_ms: float = 70.0
+    epsp_tau_rise_ms: float = 0.3
+    epsp_tau_decay_ms: float = 2.0
+    tail_fraction: float = 0.05
+    tail_tau_rise_ms: float = 5.0
+    tail_tau_decay_ms: float = 70.0
+
+    def describe(self) -> str:
+        """One line stating every assumption."""
+        return (f"NMDA Ca influx g B(V)(E_Ca-V), B = 1/(1+[Mg]/3.57 exp(-0.062V)), [Mg]={self.mg_mM:g} mM, "
+                f"E_Ca={self.e_ca_mV:g} mV; NMDA g rise/decay {self.nmda_tau_rise_ms:g}/{self.nmda_tau_decay_ms:g} ms; "
+                f"head EPSP shape rise/decay {self.epsp_tau_rise_ms:g}/{self.epsp_tau_decay_ms:g} ms from "
+                f"plus a {self.tail_fraction:g} x peak tail ({self.tail_tau_rise_ms:g}/{self.tail_tau_decay_ms:g} ms), "
+                f"V_rest={self.rest_mV:g} mV; reference head potential V_rev={self.reversal_mV:g} mV; "
+                "voltage-gated Ca entry ignored")
+
+
+def _dexp(t: np.ndarray, rise: float, decay: float) -> np.ndarray:
+    shape = np.exp(-t / decay) - np.exp(-t / rise)
+    return shape / shape.max()
+
+
+def mg_unblock(v_mV: np.ndarray | float, mg_mM: float) -> np.ndarray:
+    """Unblocked NMDA fraction B(V)."""
+    return 1.0 / (1.0 + mg_mM / 3.57 * np.exp(-0.062 * np.asarray(v_mV, float)))
+
+
+def predicted_fcat(model: FcatModel, peak_mV: float) -> float:
+    """fCaT the model predicts for a peak head depolarization of peak_mV above rest."""
+    dt = 0.05
+    t = np.arange(0.0, 8 * model.nmda_tau_decay_ms, dt)
+    g = _dexp(t, model.nmda_tau_rise_ms, model.nmda_tau_decay_ms)
+    shape = (_dexp(t, model.epsp_tau_rise_ms, model.epsp_tau_decay_ms)
+             + model.tail_fraction * _dexp(t, model.tail_tau_rise_ms, model.tail_tau_decay_ms))
+    v = model.rest_mV + peak_mV * shape / shape.max()
+    influx = float(np.sum(g * mg_unblock(v, model.mg_mM) * (model.e_ca_mV - v)))
+    reference = float(mg_unblock(model.reversal_mV, model.mg_mM)) * (model.e_ca_mV - model.reversal_mV) * float(g.sum())
+    return influx / reference
+
+
+@dataclass(frozen=True)
+class HeadDepolarization:
+    """The estimate with its interval, and where the fCaT interval fell outside what the model can produce."""
+
+    estimate: Interval
+    note: str
+
+
+def head_depolarization(fcat: Interval, model: FcatModel, max_mV: float | None = None) -> HeadDepolarization:
+    """Invert fCaT (value and interval ends) into the peak head depolarization; clamps at 0 and max_mV."""
+    top = max_mV if max_mV is not None else model.reversal_mV - model.rest_mV
+    f_low_end, f_high_end = predicted_fcat(model, 0.0), predicted_fcat(model, top)
+    notes = []
+
+    def invert(f: float, label: str) -> float:
+        if not math.isfinite(f) or f <= f_low_end:
+            if label == "value":
+                notes.append(f"fCaT {f:.3g} is at or below {f_low_end:.3g}, the model's value for a head at rest")
+            return 0.0
+        if f >= f_high_end:
+            if label == "value":
+                notes.append(f"fCaT {f:.3g} is at or above {f_high_end:.3g}, the model's value at {top:g} mV")
+            return top
+        return float(optimize.brentq(lambda dv: predicted_fcat(model, dv) - f, 0.0, top, xtol=1e-3))
+
+    value = invert(fcat.value, "value")
+    low, high = invert(fcat.low, "low"), invert(fcat.high, "high")
+    return HeadDepolarization(Interval(value, min(low, value), max(high, value), "mV"), "; ".join(notes))

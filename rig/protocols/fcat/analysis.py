@@ -1,0 +1,118 @@
+"""Online fCaT analysis: dG/R per sweep, templates per condition, fCaT, tau_decay, R_neck, p, head depolarization."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rig.analysis.calcium_signal import line_ratio_trace
+from rig.analysis.responses import ratio_of_means, release_probability
+from rig.engine.records import Estimate, Feature, Notice
+from rig.engine.sweep_plan import SweepPlan
+from rig.model.head_depolarization import FcatModel, head_depolarization
+from rig.model.neck_resistance import Interval, NeckAssumptions, neck_resistance_interval
+from rig.protocols.calcium_transients import ConditionTransients, finite, z_of
+from rig.protocols.common import AnalysisUpdate
+from rig.protocols.fcat.schema import FcatStep
+
+
+class FcatAnalysis:
+    """Keeps both conditions' transients and publishes the spine estimates after every sweep."""
+
+    def __init__(self, step: FcatStep):
+        self.step = step
+        a = step.analysis
+        self.spec = a
+        self.conditions = {c: ConditionTransients(step.stimulus_ms) for c in ("reversal", "cc")}
+        self.assumptions = NeckAssumptions(a.cytoplasm_resistivity_ohm_cm, a.resistivity_rel_sd,
+                                           a.dye_diffusion_um2_per_ms, a.dye_diffusion_rel_sd, a.head_volume_um3,
+                                           a.head_volume_rel_sd, a.head_volume_source)
+        self._warned: set[str] = set()
+
+    def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
+        """Add this sweep to its condition and update every estimate that the data now support."""
+        role = plan.parameters.get("role")
+        if role not in self.conditions:
+            return AnalysisUpdate()
+        p = plan.parameters
+        if role == "reversal":
+            self.reversal_mV = float(p["holding"])
+        trace = line_ratio_trace(data[p["green_channel"]], data[p["red_channel"]], plan.line_scan, plan.target_um,
+                                 self.step.imaging.head_roi_radius_um, plan.sample_rate_hz, self.step.stimulus_ms)
+        group = self.conditions[role]
+        group.add(sweep_index, trace)
+        update = AnalysisUpdate()
+        name = plan.step_name
+        if not group.usable:
+            msg = group.template.message if group.template is not None else "no template"
+            update.notices.append(Notice("warning", "fcat", f"sweep {sweep_index + 1}: {role} template fit did not "
+                                         f"converge ({msg}); no {role} amplitudes yet", sweep_index))
+            return update
+        amp = float(group.amplitudes()[-1])
+        success = bool(group.successes(self.spec.threshold_sd)[-1])
+        update.features += [Feature(sweep_index, name, f"amplitude_{role}", amp, math.nan, math.nan, "dG/R"),
+                            Feature(sweep_index, name, f"success_{role}", float(success), math.nan, math.nan, "1")]
+        self._reversal_estimates(sweep_index, name, update)
+        self._fcat_estimates(sweep_index, name, update)
+        return update
+
+    def _reversal_estimates(self, sweep_index: int, name: str, update: AnalysisUpdate) -> None:
+        rev = self.conditions["reversal"]
+        if not rev.usable:
+            return
+        z = z_of(self.spec.confidence_level)
+        successes = rev.successes(self.spec.threshold_sd)
+        p = release_probability(int(successes.sum()), successes.size, self.spec.confidence_level)
+        update.estimates.append(Estimate(sweep_index, name, "release_probability", p.value, p.low, p.high, "1",
+                                         f"{p.successes}/{p.trials} reversal sweeps with a CaT above "
+                                         f"{self.spec.threshold_sd:g} x baseline-noise SD (template as matched filter); "
+                                         "exact binomial interval"))
+        t = rev.template
+        assert t is not None
+        low, high = t.tau_decay_ms - z * t.tau_decay_sd_ms, t.tau_decay_ms + z * t.tau_decay_sd_ms
+        if low <= 0 or not finite(low, high):
+            return
+        update.estimates.append(Estimate(sweep_index, name, "tau_decay_ms", t.tau_decay_ms, low, high, "ms",
+                                         f"decay of the CaT template at reversal ({len(rev.traces)} sweeps), "
+                                         "diffusional proxy (pumps and buffers not corrected)"))
+        r = neck_resistance_interval(Interval(t.tau_decay_ms, low, high, "ms"), self.assumptions, z)
+        update.estimates.append(Estimate(sweep_index, name, "neck_resistance_MOhm", r.value, r.low, r.high, "MOhm",
+                                         "R = rho_i tau_decay D / V; " + self.assumptions.describe()))
+
+    def _fcat_estimates(self, sweep_index: int, name: str, update: AnalysisUpdate) -> None:
+        rev, cc = self.conditions["reversal"], self.conditions["cc"]
+        if not (rev.usable and cc.usable and len(rev.traces) >= 2 and len(cc.traces) >= 2):
+            return
+        ratio = ratio_of_means(cc.amplitudes(), rev.amplitudes(), self.spec.confidence_level)
+        if not finite(ratio.value, ratio.low, ratio.high):
+            self._notice_once(update, sweep_index, "unbounded", "fCaT not estimated: the response at reversal is not "
+                              "significantly above zero (no response at reversal?), so the ratio is unbounded")
+            return
+        basis = (f"mean CC amplitude / mean reversal amplitude ({len(cc.traces)} / {len(rev.traces)} sweeps), "
+                 "Fieller interval")
+        update.estimates.append(Estimate(sweep_index, name, "fcat", ratio.value, ratio.low, ratio.high, "1", basis))
+        if ratio.value < self.spec.silent_below:
+            self._notice_once(update, sweep_index, "silent", f"calcium-silent spine: fCaT {ratio.value:.3f} < "
+                              f"{self.spec.silent_below:g}; no head depolarization estimate")
+            return
+        a = self.spec
+        model = FcatModel(rest_mV=a.rest_mV, reversal_mV=self._reversal_mV(), mg_mM=a.mg_mM, e_ca_mV=a.e_ca_mV,
+                          nmda_tau_rise_ms=a.nmda_tau_rise_ms, nmda_tau_decay_ms=a.nmda_tau_decay_ms,
+                          tail_fraction=a.epsp_tail_fraction)
+        est = head_depolarization(Interval(ratio.value, ratio.low, ratio.high, "1"), model)
+        e = est.estimate
+        update.estimates.append(Estimate(sweep_index, name, "peak_head_epsp_mV", e.value, e.low, e.high, "mV",
+                                         "inverted from fCaT; " + model.describe()
+                                         + (f"; {est.note}" if est.note else "")))
+
+    def _reversal_mV(self) -> float:
+        holding = self.step.reversal_holding
+        return float(holding) if holding != "reversal" else self.reversal_mV
+
+    reversal_mV = 0.0  # set from the sweeps' holding when the reversal comes from the run
+
+    def _notice_once(self, update: AnalysisUpdate, sweep_index: int, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            update.notices.append(Notice("warning", "fcat", message, sweep_index))

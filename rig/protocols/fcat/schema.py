@@ -1,0 +1,64 @@
+"""Parameters of an fCaT step (fractional calcium transient), as an operator writes them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from rig.config.base import StrictModel
+from rig.protocols.calcium_scan import ImagingSpec, StimulusSpec
+from rig.protocols.common import StepBase
+
+
+class FcatAnalysisSpec(StrictModel):
+    """How sweeps become fCaT, tau_decay, R_neck, release probability and head depolarization (assumptions)."""
+
+    threshold_sd: float = Field(default=2.5, gt=0, description="success: amplitude above this x baseline-noise SD")
+    silent_below: float = Field(default=0.05, ge=0, description="fCaT below this: calcium-silent")
+    confidence_level: float = Field(default=0.95, gt=0.5, lt=1)
+    dye_diffusion_um2_per_ms: float = Field(default=0.12, gt=0, description="Ca-bound indicator (assumed)")
+    dye_diffusion_rel_sd: float = Field(default=0.0, ge=0)
+    cytoplasm_resistivity_ohm_cm: float = Field(default=150.0, gt=0)
+    resistivity_rel_sd: float = Field(default=0.0, ge=0)
+    head_volume_um3: float = Field(default=0.1, gt=0)
+    head_volume_rel_sd: float = Field(default=0.2, ge=0)
+    head_volume_source: str = "operator's estimate in the protocol"
+    rest_mV: float = Field(default=-70.0, description="resting potential of the head in CC")
+    mg_mM: float = Field(default=1.0, ge=0)
+    e_ca_mV: float = 130.0
+    nmda_tau_rise_ms: float = Field(default=13.0, gt=0)
+    nmda_tau_decay_ms: float = Field(default=70.0, gt=0)
+    epsp_tail_fraction: float = Field(default=0.05, ge=0, le=1)
+
+
+class FcatStep(StepBase):
+    """Synaptic CaTs in the spine head at the reversal potential (VC) and free-running (CC)."""
+
+    kind: Literal["fcat"]
+    imaging: ImagingSpec
+    stimulus: StimulusSpec = StimulusSpec()
+    sweeps_per_condition: int = Field(default=10, ge=2, le=1000)
+    order: Literal["blocks", "interleaved"] = "blocks"
+    reversal_holding: Literal["reversal"] | float = Field(
+        default="reversal", description="VC holding (mV) of the reversal sweeps, or 'reversal': found by an earlier step")
+    holding_range_mV: tuple[float, float] = Field(default=(-20.0, 20.0), description="allowed reversal holdings")
+    cc_holding_pA: float = 0.0
+    stimulus_ms: float = Field(default=30.0, gt=0)
+    sweep_ms: float = Field(default=150.0, gt=0)
+    interval_s: float = Field(default=2.0, ge=0)
+    condition: str = "control"
+    analysis: FcatAnalysisSpec = FcatAnalysisSpec()
+
+    @model_validator(mode="after")
+    def _timing(self) -> "FcatStep":
+        if self.stimulus_ms + 20 > self.sweep_ms:
+            raise ValueError("sweep_ms must leave at least 20 ms after stimulus_ms")
+        if self.stimulus_ms - self.imaging.shutter_lead_ms < 10:
+            raise ValueError("stimulus_ms must leave at least 10 ms of imaged baseline after the shutter lead")
+        low, high = self.holding_range_mV
+        if low >= high:
+            raise ValueError("holding_range_mV must be [low, high] with low < high")
+        if isinstance(self.reversal_holding, float) and not low <= self.reversal_holding <= high:
+            raise ValueError("reversal_holding must lie inside holding_range_mV")
+        return self

@@ -1,0 +1,61 @@
+"""The pure fCaT -> head depolarization inversion, the Ca-signal helpers and pharmacology conditions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rig.analysis.calcium_signal import dg_over_r, matched_amplitude_sd
+from rig.model.head_depolarization import FcatModel, head_depolarization, predicted_fcat
+from rig.model.neck_resistance import Interval
+from rig.protocols.conditions import bath_of
+
+
+def test_predicted_fcat_rises_with_depolarization_and_starts_at_the_mg_block_ratio():
+    model = FcatModel()
+    values = [predicted_fcat(model, dv) for dv in (0, 5, 10, 20, 40, 70)]
+    assert all(b > a for a, b in zip(values, values[1:]))
+    b_rest = 1 / (1 + 1 / 3.57 * np.exp(0.062 * 70))
+    b_rev = 1 / (1 + 1 / 3.57)
+    assert values[0] == pytest.approx(b_rest * 200 / (b_rev * 130), rel=1e-6)
+
+
+@pytest.mark.parametrize("peak_mV", [3.0, 12.0, 30.0])
+def test_inversion_round_trips_and_its_interval_contains_the_value(peak_mV):
+    model = FcatModel(tail_fraction=0.3)
+    f = predicted_fcat(model, peak_mV)
+    est = head_depolarization(Interval(f, f * 0.98, f * 1.02, "1"), model)
+    assert est.estimate.value == pytest.approx(peak_mV, abs=0.01)
+    assert est.estimate.low < peak_mV < est.estimate.high
+    assert est.note == ""
+
+
+def test_fcat_below_the_resting_value_says_so_instead_of_a_nan():
+    est = head_depolarization(Interval(0.01, 0.0, 0.02, "1"), FcatModel())
+    assert est.estimate.value == 0.0 and est.estimate.low == 0.0
+    assert "at or below" in est.note
+
+
+def test_dg_over_r_subtracts_dark_and_refuses_a_line_off_the_spine():
+    t = np.arange(50) * 2.0
+    green = np.where(t >= 40, 30.0, 20.0) + 5.0
+    red = np.full(50, 15.0)
+    trace = dg_over_r(green, red, t, 5.0, 5.0, 40.0)
+    assert trace.dg_over_r[-1] == pytest.approx(1.0) and trace.g_over_r_baseline == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="no red"):
+        dg_over_r(green, np.full(50, 5.0), t, 5.0, 5.0, 40.0)
+
+
+def test_matched_amplitude_sd_matches_the_spread_of_fitted_noise():
+    rng = np.random.default_rng(1)
+    shape = np.exp(-np.arange(60) / 15.0)
+    design = np.column_stack((np.ones(60), shape))
+    amps = [np.linalg.lstsq(design, rng.normal(0, 0.2, 60), rcond=None)[0][1] for _ in range(2000)]
+    assert np.std(amps) == pytest.approx(matched_amplitude_sd(shape, 0.2), rel=0.08)
+
+
+def test_conditions_map_to_blockers_and_unknown_ones_are_named():
+    assert bath_of("NBQX+CPP") == {"block_ampa": True, "block_nmda": True}
+    assert bath_of("Ca-free") == {"external_ca_mM": 0.0}
+    with pytest.raises(ValueError, match="unknown condition aspirin"):
+        bath_of("NBQX+aspirin")

@@ -1,0 +1,96 @@
+"""fCaT on the simulated rig: plans at the reversal found by the run, estimates without NaN, clear failures."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import PROFILE, ROOT
+from rig.api import run_protocol
+from rig.config.problems import InvalidInput
+from rig.storage.reader import RunFile
+
+FCAT = ROOT / "protocols" / "fcat.yaml"
+
+
+@pytest.fixture(scope="module")
+def steady_profile(tmp_path_factory) -> Path:
+    """The simulated profile without neck plasticity (see the reversal tests)."""
+    data = yaml.safe_load(PROFILE.read_text())
+    data["simulation"]["plasticity"] = {"enabled": False}
+    path = tmp_path_factory.mktemp("profile") / "simulated_steady.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture(scope="module")
+def fcat_run(tmp_path_factory, steady_profile):
+    out = tmp_path_factory.mktemp("runs")
+    result = run_protocol(FCAT, steady_profile, ["steps.1.sweeps_per_condition=6"], out_dir=out)
+    with RunFile(result.path) as f:
+        return result, f.summary(), f.plans(), f.features()
+
+
+def test_fcat_sweeps_run_at_the_reversal_found_by_the_search(fcat_run):
+    result, summary, plans, _ = fcat_run
+    assert result.outcome.status == "completed", result.outcome.message
+    reversal = summary["estimates"]["reversal_mV"]["value"]
+    fcat_plans = [p for p in plans if p["kind"] == "fcat" and p["parameters"]["role"] != "settle"]
+    vc = [p for p in fcat_plans if p["amplifier_mode"] == "VC"]
+    cc = [p for p in fcat_plans if p["amplifier_mode"] == "CC"]
+    assert len(vc) == len(cc) == 6
+    for p in vc:
+        assert p["outputs"]["amplifier.command"]["min"] == pytest.approx(reversal, abs=1e-3)
+        assert p["parameters"]["condition"] == "control" and p["parameters"]["bath"] == {}
+    assert all(p["outputs"]["amplifier.command"]["max"] == 0.0 for p in cc)
+    assert all({"scanner.green", "scanner.red"} <= set(p["inputs"]) for p in fcat_plans)
+
+
+def test_fcat_estimates_are_finite_or_replaced_by_a_notice(fcat_run):
+    _, summary, _, features = fcat_run
+    for name, e in summary["estimates"].items():
+        assert all(math.isfinite(e[k]) for k in ("value", "low", "high")), name
+        assert e["low"] <= e["value"] <= e["high"], name
+    names = set(summary["estimates"])
+    assert "release_probability" in names
+    if "fcat" not in names:  # the only allowed reason: the run says why
+        assert any("fCaT not estimated" in n["message"] or "template" in n["message"] for n in summary["notices"])
+    amplitudes = [f for f in features if f["name"].startswith("amplitude_")]
+    failed_fits = [n for n in summary["notices"] if "template fit did not converge" in n["message"]]
+    assert len(amplitudes) + len(failed_fits) == 12  # every sweep: an amplitude, or a message saying why not
+    print({k: (round(v["value"], 3), round(v["low"], 3), round(v["high"], 3)) for k, v in summary["estimates"].items()},
+          "truth", summary["truth"])
+
+
+def test_a_reversal_outside_the_checked_range_stops_the_step_with_a_message(tmp_path, steady_profile):
+    result = run_protocol(FCAT, steady_profile, ["steps.1.holding_range_mV=[-20, 0]"], out_dir=tmp_path)
+    assert result.outcome.status == "error"
+    assert "outside this step's holding_range_mV [-20, 0]" in result.outcome.message
+
+
+def test_fcat_without_an_earlier_reversal_step_fails_clearly(tmp_path, steady_profile):
+    data = yaml.safe_load(FCAT.read_text())
+    data["steps"] = data["steps"][1:]
+    path = tmp_path / "fcat_only.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = run_protocol(path, steady_profile, out_dir=tmp_path)
+    assert result.outcome.status == "error"
+    assert "no earlier step found 'reversal_mV'" in result.outcome.message
+
+
+@pytest.mark.parametrize("override, field", [
+    ("steps.1.holding_range_mV=[-20, 60]", "holding_range_mV"),
+    ("steps.1.stimulus.amplitude_V=-20", "stimulus.amplitude_V"),
+    ("steps.1.stimulus.pulse_ms=9", "stimulus.pulse_ms"),
+    ("steps.1.imaging.imaging_power_fraction=0.5", "imaging.imaging_power_fraction"),
+    ("steps.1.condition=NBQX+aspirin", "condition"),
+])
+def test_fcat_settings_outside_the_profile_are_refused(override, field):
+    with pytest.raises(InvalidInput) as exc:
+        from rig.api import prepare_run
+
+        prepare_run(FCAT, PROFILE, [override])
+    assert any(p.field == f"steps.1.{field}" for p in exc.value.problems), exc.value.problems

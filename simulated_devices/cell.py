@@ -101,36 +101,48 @@ class ElectricalChunk:
     trace: ElectricalTrace | None  # per model step (None when no step fell in the chunk)
 
 
+def _repeat_trace(snap: ElectricalTrace, n_steps: int, start_ms: float, dt_ms: float) -> ElectricalTrace:
+    """A trace holding one snapshot for n_steps (read-only broadcast views)."""
+    def rep(a: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(a[:1], (n_steps,) + a.shape[1:])
+    return ElectricalTrace(rep(snap.v_soma_mV), rep(snap.clamp_current_pA), rep(snap.v_dend_at_spine_mV),
+                           rep(snap.v_head_mV), rep(snap.i_ca_nmda_pA), rep(snap.i_ca_vgcc_pA), rep(snap.i_na_pA),
+                           start_ms, dt_ms)
+
+
 class CellDriver:
     """Runs a CellModel on the DAQ clock, choosing its step for each chunk."""
 
-    def __init__(self, model: CellModel, n_imaged: int, fine_dt_ms: float, coarse_dt_ms: float):
+    def __init__(self, model: CellModel, n_imaged: int, fine_dt_ms: float, coarse_dt_ms: float,
+                 tail_dt_ms: float | None = None):
         self.model = model
         self.n_imaged = n_imaged
         self.fine_dt_ms = fine_dt_ms
         self.coarse_dt_ms = coarse_dt_ms
+        self.tail_dt_ms = tail_dt_ms if tail_dt_ms is not None else coarse_dt_ms
         self.t_model_ms = 0.0  # time of the model state
         self.t_daq_ms = 0.0  # start of the next DAQ chunk
         rest = model.state
         L = model.solver.layout
         self._last = (float(rest[0]), 0.0, rest[L.v_head][:n_imaged].copy())
         self._last_command: float | None = None
+        self._snapshot: tuple[tuple[object, ...], ElectricalTrace] | None = None
 
-    def _choose_dt(self, command: np.ndarray, sample_dt_ms: float) -> float:
-        """Fine steps (down to the sample interval) around command changes and spikes, else coarse."""
+    def _choose_dt(self, command: np.ndarray, sample_dt_ms: float, has_events: bool) -> float:
+        """Fine steps (down to the sample interval) around command changes and spikes, coarse around
+        synaptic events, and the tail step while responses only decay."""
         changes = command.size > 1 and bool(np.any(command[1:] != command[:-1]))
         changes = changes or (self._last_command is not None and command[0] != self._last_command)
-        spiking = self._last[0] > -55.0
-        if not (changes or spiking):
-            return self.coarse_dt_ms
-        return max(min(self.fine_dt_ms, sample_dt_ms), MIN_DT_MS)
+        if changes or self._last[0] > -55.0:
+            return max(min(self.fine_dt_ms, sample_dt_ms), MIN_DT_MS)
+        return self.coarse_dt_ms if has_events else self.tail_dt_ms
 
     def run(self, sample_dt_ms: float, mode: str, command: np.ndarray,
             events: Sequence[tuple[int, int, float]]) -> ElectricalChunk:
         """Advance over n DAQ samples; events are (sample index, model spine index, weight)."""
         n = command.size
         t0, t1 = self.t_daq_ms, self.t_daq_ms + n * sample_dt_ms
-        dt = self._choose_dt(command, sample_dt_ms)
+        dt = self._choose_dt(command, sample_dt_ms, bool(events))
         n_steps = max(0, int(math.floor((t1 - self.t_model_ms) / dt + 1e-9)))
         start = self.t_model_ms
         step_times = start + dt * np.arange(n_steps)
@@ -143,7 +155,19 @@ class CellDriver:
         trace = None
         sample_t = t0 + sample_dt_ms * np.arange(n)
         v0, i0, h0 = self._last
-        if n_steps:
+        steady = (n_steps and not model_events and bool(np.all(cmd == cmd[0]))
+                  and self.model.is_steady(mode, float(cmd[0])))  # type: ignore[arg-type]
+        if steady:
+            # Nothing moves: skip the integration, report the steady state at every step.
+            key = (mode, float(cmd[0]), self.model.blockers.key())
+            if self._snapshot is None or self._snapshot[0] != key:
+                self._snapshot = (key, self.model.snapshot(mode, float(cmd[0])))  # type: ignore[arg-type]
+            snap = self._snapshot[1]
+            self.model.skip_time(n_steps * dt)
+            trace = _repeat_trace(snap, n_steps, start, dt)
+            v, heads = np.full(n, v0), np.tile(h0, (n, 1))
+            self.t_model_ms = start + n_steps * dt
+        elif n_steps:
             trace = self.model.advance(dt, n_steps, mode, cmd, model_events if n_steps else [])  # type: ignore[arg-type]
             times = np.concatenate(([start], start + dt * np.arange(1, n_steps + 1)))
             v = np.interp(sample_t, times, np.concatenate(([v0], trace.v_soma_mV)))
@@ -161,9 +185,14 @@ class CellDriver:
         self._last_command = float(command[-1]) if n else self._last_command
         return ElectricalChunk(v, cur, heads, trace)
 
+    def invalidate(self) -> None:
+        """Forget cached readouts (after the model's parameters changed)."""
+        self._snapshot = None
+
     def settle(self, mode: str, command: float, duration_ms: float) -> None:
         """A long quiet interval: jump to the steady state of the held drive."""
         self.model.settle(mode, command)  # type: ignore[arg-type]
+        self._snapshot = None
         self.model.skip_time(duration_ms)
         L = self.model.solver.layout
         x = self.model.state

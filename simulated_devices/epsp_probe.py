@@ -8,8 +8,8 @@ import numpy as np
 
 from simulated_devices.electrical import Blockers, CellModel
 
-_PROBE_MS = 60.0
-_PROBE_DT_MS = 0.05
+_PROBE_MS = 50.0
+_PROBE_DT_MS = 0.1
 
 
 class EpspProbe:

@@ -20,6 +20,8 @@ import numpy as np
 from simulated_devices.relaxation import relax
 
 FARADAY_C_PER_MOL = 96485.332
+#: Entry below this (e.g. the R-type window current at rest) is part of the resting balance.
+QUIET_INFLUX_UM_PER_MS = 1e-5
 
 
 def uM_per_ms_per_pA(volume_um3: np.ndarray, valence: int) -> np.ndarray:
@@ -78,7 +80,7 @@ class HeadCalcium:
         """
         m = influx_uM_per_ms.shape[0]
         p = self.params
-        if not np.any(influx_uM_per_ms) and self.at_rest():
+        if np.max(np.abs(influx_uM_per_ms), initial=0.0) < QUIET_INFLUX_UM_PER_MS and self.at_rest():
             self.total_uM[:] = self.rest_total_uM
             return np.full((m, self.total_uM.size), p.rest_uM)
         out = np.empty((m, self.total_uM.size))
@@ -109,6 +111,12 @@ class HeadCalcium:
         slope_b = p.dye_uM * p.kd_uM / (p.rest_uM + p.kd_uM) ** 2
         return p.rest_uM + influx_uM_per_ms / (p.gamma_per_ms + 1.0 / tau_free_ms + slope_b / tau_dye_ms)
 
+    def decay_tau_ms(self, tau_free_ms: np.ndarray, tau_dye_ms: np.ndarray) -> np.ndarray:
+        """Small-signal decay time constant of total Ca near rest, per head."""
+        p = self.params
+        slope_b = p.dye_uM * p.kd_uM / (p.rest_uM + p.kd_uM) ** 2
+        return (1.0 + p.kappa_e + slope_b) / (p.gamma_per_ms + 1.0 / tau_free_ms + slope_b / tau_dye_ms)
+
     def rest(self, duration_ms: float, tau_eff_ms: np.ndarray) -> None:
         """Relax toward rest over a quiet interval (single effective time constant per head)."""
         self.total_uM = self.rest_total_uM + (self.total_uM - self.rest_total_uM) * np.exp(-duration_ms / tau_eff_ms)
@@ -120,6 +128,10 @@ class HeadSodium:
     def __init__(self, rest_mM: float, n_heads: int):
         self.rest_mM = rest_mM
         self.na_mM = np.full(n_heads, rest_mM)
+
+    def at_rest(self, tol_mM: float = 1e-9) -> bool:
+        """True when every head is at resting Na."""
+        return bool(np.max(np.abs(self.na_mM - self.rest_mM)) < tol_mM)
 
     def advance(self, influx_mM_per_ms: np.ndarray, dt_ms: float, tau_ms: np.ndarray) -> np.ndarray:
         """Advance by len(influx) samples; returns Na at the start of each sample, shape (m, n)."""

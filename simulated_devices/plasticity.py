@@ -1,13 +1,14 @@
 """Neck plasticity driven by sustained Ca entry, and photodamage driven by light dose.
 
 Plasticity: recent Ca entry is an eligibility trace E (uM of total Ca entered, leaky):
-  dE/dt = J - E / tau_E                  (J: Ca entry rate into the head, uM/ms)
+  dE/dt = J - E / tau_E       (J: Ca entry through the head's voltage-gated channels, uM/ms)
 a signal accumulates while E exceeds a threshold,
   dS/dt = x / (x + E_half),  x = max(E - theta, 0)          (S in seconds)
 and the neck's resistance and diffusional time constants grow by exp(G),
 G = G_max S / (S + S_half). Minutes at 0 mV (steady entry) or a theta burst (150 bAPs in
-~20 s) push E over theta; single EPSPs or bAPs at low rates do not; without Ca entry
-(Ca-free saline) nothing happens.
+~20 s) push E over theta; EPSPs (NMDA entry is not counted) or bAPs at low rates do not;
+without Ca entry (Ca-free saline) nothing happens. Restricting the drive to voltage-gated
+entry is a modelling choice: it makes depolarisation, not synaptic activity, the trigger.
 
 Damage: responses scale by 1 / (1 + D_2P/D_half,2P + D_LED/D_half,LED).
 """

@@ -68,10 +68,12 @@ def draw_population(spec: PopulationSpec, seed: int, taken_y_um: list[float]) ->
     taken = list(taken_y_um)
     spines = []
     for i in range(n):
-        for _ in range(200):
+        for _ in range(1000):
             y = float(rng.uniform(*spec.y_range_um))
             if all(abs(y - t) >= _MIN_SPACING_UM for t in taken):
                 break
+        else:
+            raise ValueError(f"no room for {n} spines {_MIN_SPACING_UM} um apart in y_range_um {spec.y_range_um}")
         taken.append(y)
         spines.append(SpineSpec(name=f"p{i:03d}", y_um=round(y, 3), side=int(sides[i]),
                                 neck_length_um=float(lengths[i]), neck_radius_um=float(radii[i]),

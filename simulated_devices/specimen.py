@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from rig.config.simulation import SimulationSpec
 from simulated_devices.cell import CellDriver, blockers_from, cell_spec, fit_soma
-from simulated_devices.electrical import CellModel
+from simulated_devices.electrical import CellModel, ElectricalTrace
 from simulated_devices.epsp_probe import EpspProbe
 from simulated_devices.indicators import Indicator, indicator
-from simulated_devices.ions import CalciumParams, HeadCalcium, HeadSodium, uM_per_ms_per_pA
+from simulated_devices.ions import QUIET_INFLUX_UM_PER_MS, CalciumParams, HeadCalcium, HeadSodium, uM_per_ms_per_pA
 from simulated_devices.plasticity import NeckPlasticity, damage_factor
 from simulated_devices.population import SpineGeometry, all_spines, background_positions_um
 from simulated_devices.relaxation import relax
 from simulated_devices.release import ReleaseSites, ca_release_scale
+from simulated_devices.truth import describe, spine_truth
 
 log = logging.getLogger(__name__)
+
+SHORT_REST_MS = 2000.0  # intervals up to this long are integrated, not jumped over
 
 
 @dataclass
@@ -79,7 +82,7 @@ class Specimen:
         self.model = CellModel(cell_spec(sim, self.spines, self.background_um), blockers_from(sim.pharmacology))
         fit_soma(self.model, sim.soma.resting_mV, sim.soma.input_resistance_MOhm)
         self.epsp_probe = EpspProbe(self.model)
-        self.cell = CellDriver(self.model, n, sim.electrical_dt_ms, sim.coarse_dt_ms)
+        self.cell = CellDriver(self.model, n, sim.electrical_dt_ms, sim.coarse_dt_ms, sim.tail_dt_ms)
         self.ca_indicator: Indicator = indicator(sim.calcium.indicator)
         self.na_indicator: Indicator | None = indicator(sim.sodium.indicator) if sim.sodium.indicator else None
         ca = sim.calcium
@@ -101,6 +104,7 @@ class Specimen:
         self.light_dose_ms = np.zeros(n)
         self.led_dose_ms = 0.0
         self.time_ms = 0.0
+        self._prev_ca = np.full(n, sim.calcium.rest_uM)  # free Ca at the last sample of the last chunk
         self._held: tuple[str, float] = ("CC", 0.0)
         rho = sim.cytoplasm_resistivity_ohm_cm
         self._r_neck0 = np.array([s.neck_resistance_MOhm(rho) for s in self.spines])
@@ -123,6 +127,11 @@ class Specimen:
         return self._tau_alexa0 * self.neck_fold
 
     @property
+    def tau_na_ms(self) -> np.ndarray:
+        """Na exchange time constant of every head now."""
+        return self._tau_na0 * self.neck_fold
+
+    @property
     def neck_resistance_MOhm(self) -> np.ndarray:
         """Neck resistance of every spine now."""
         return self._r_neck0 * self.neck_fold
@@ -143,21 +152,34 @@ class Specimen:
             r = self.model.neck_resistance_MOhm.copy()
             r[: fold.size] = self.neck_resistance_MOhm
             self.model.set_neck_resistances(r)
+            self.cell.invalidate()
             self._applied_fold = fold.copy()
         b, p = self.model.blockers, self.pharmacology
         b.ampa, b.nmda, b.r_type_ca = p.block_ampa, p.block_nmda, p.block_r_type_ca
         b.soma_na, b.soma_k = p.block_soma_na, p.block_soma_k
 
     def rest(self, duration_ms: float) -> None:
-        """Let time pass with no light, the amplifier holding its last value (between sweeps)."""
+        """Let time pass with no light, the amplifier holding its last value (between sweeps).
+
+        Short intervals are integrated like a dark sweep; long ones jump the cell to the steady
+        state of the held drive and relax ions, dyes and plasticity analytically.
+        """
         self.sync_cell()
         mode, command = self._held
+        if duration_ms <= SHORT_REST_MS:
+            n = int(duration_ms)
+            if n:
+                s = len(self.spines)
+                self.advance(ChunkDrive(1.0, mode, np.full(n, command), np.empty(0, dtype=int), np.zeros((n, s)),
+                                        np.zeros(s)))
+            return
         self.cell.settle(mode, command, duration_ms)
         trace = self.model.snapshot(mode, command)  # type: ignore[arg-type]
-        ca_in = -(trace.i_ca_nmda_pA[0] + trace.i_ca_vgcc_pA[0])[: len(self.spines)] * self._ca_scale()
+        vgcc_in = -trace.i_ca_vgcc_pA[0][: len(self.spines)] * self._ca_scale()
         taus = self.tau_frap_ms
-        self.plasticity.accumulate_steady(np.maximum(ca_in, 0.0), duration_ms)
-        self.calcium.rest(duration_ms, np.full(len(self.spines), 200.0))
+        self.plasticity.accumulate_steady(np.maximum(vgcc_in, 0.0), duration_ms)
+        fold = self.neck_fold
+        self.calcium.rest(duration_ms, self.calcium.decay_tau_ms(self._tau_ca0 * fold, self._tau_ind0 * fold))
         self.sodium.rest(duration_ms, self._tau_na0 * self.neck_fold)
         self.unbleached = 1.0 - (1.0 - self.unbleached) * np.exp(-duration_ms / taus)
         self.indicator_unbleached = 1.0 - (1.0 - self.indicator_unbleached) * np.exp(
@@ -177,53 +199,68 @@ class Specimen:
         self._held = (drive.clamp_mode, float(drive.command[-1]))
         events = self._release_events(drive)
         el = self.cell.run(dt, drive.clamp_mode, drive.command, events)
-        fold = self.neck_fold
-        ca = np.full((n, s), self.calcium.params.rest_uM)
-        na = np.full((n, s), self.sodium.rest_mM)
-        if el.trace is not None:
-            tr = el.trace
-            edt = tr.dt_ms
-            step_t = self.cell.t_model_ms - edt * (tr.v_soma_mV.size - np.arange(tr.v_soma_mV.size))
-            sample_t = self.cell.t_daq_ms - dt * (n - np.arange(n))
-            ca_in = -(tr.i_ca_nmda_pA + tr.i_ca_vgcc_pA)[:, :s] * self._ca_scale()
-            na_in = -tr.i_na_pA[:, :s] * self._na_to_mM
-            k = max(1, int(round(self.sim.ion_dt_ms / edt)))
-            m = ca_in.shape[0] // k
-            ca_steps = np.empty((0, s))
-            if m:
-                grouped = ca_in[: m * k].reshape(m, k, s).mean(axis=1)
-                ca_steps = self.calcium.advance(grouped, k * edt, self._tau_ca0 * fold, self._tau_ind0 * fold)
-                self.plasticity.accumulate(grouped, k * edt)
-            if ca_in.shape[0] > m * k:
-                tail = ca_in[m * k:].mean(axis=0, keepdims=True)
-                ca_steps = np.vstack((ca_steps, self.calcium.advance(tail, (ca_in.shape[0] - m * k) * edt,
-                                                                     self._tau_ca0 * fold, self._tau_ind0 * fold)))
-            ends = step_t[np.minimum(np.arange(1, ca_steps.shape[0] + 1) * k, step_t.size) - 1]
-            pos = np.searchsorted(ends, sample_t, side="right") - 1
-            ca = np.where(pos[:, None] >= 0, ca_steps[np.maximum(pos, 0)], self._last_ca_row(ca_steps))
-            na_step = self.sodium.advance(na_in, edt, self._tau_na0 * fold)
-            idx = np.clip(np.searchsorted(step_t, sample_t, side="right") - 1, 0, step_t.size - 1)
-            na = na_step[idx]
-        alexa = self._advance_bleach("unbleached", self.tau_frap_ms, drive.bleach_rate_per_ms, dt)
-        ind_rate = drive.bleach_rate_per_ms * self.sim.optics.indicator_bleach_factor
-        indicator_f = self._advance_bleach("indicator_unbleached", self._tau_ind0 * fold, ind_rate, dt)
+        ca, na = self._advance_ions(el.trace, n, dt)
+        alexa, indicator_f = self._advance_bleach(drive.bleach_rate_per_ms, dt)
         self.time_ms += n * dt
         self._prev_ca = ca[-1].copy()
         return ChunkSamples(el.v_soma_mV, el.clamp_current_pA, el.v_head_mV, ca, na, alexa, indicator_f)
 
-    def _last_ca_row(self, ca_steps: np.ndarray) -> np.ndarray:
-        prev = getattr(self, "_prev_ca", None)
-        return prev if prev is not None else np.full(ca_steps.shape[1], self.calcium.params.rest_uM)
+    def _advance_ions(self, tr: ElectricalTrace | None, n: int, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """Head Ca (on ion steps) and Na (on model steps) from the model's currents, at each DAQ sample."""
+        s = len(self.spines)
+        rest_ca = np.full((n, s), self.calcium.params.rest_uM)
+        rest_na = np.full((n, s), self.sodium.rest_mM)
+        if tr is None:
+            return rest_ca, rest_na
+        scale = self._ca_scale()
+        vgcc_in = -tr.i_ca_vgcc_pA[:, :s] * scale
+        ca_in = vgcc_in - tr.i_ca_nmda_pA[:, :s] * scale
+        na_in = -tr.i_na_pA[:, :s] * self._na_to_mM
+        edt = tr.dt_ms
+        quiet = max(float(np.max(np.abs(ca_in))), float(np.max(np.abs(na_in)))) < QUIET_INFLUX_UM_PER_MS
+        if quiet and self.calcium.at_rest() and self.sodium.at_rest():
+            self.plasticity.accumulate(np.zeros((1, s)), ca_in.shape[0] * edt)
+            return rest_ca, rest_na
+        fold = self.neck_fold
+        step_t = self.cell.t_model_ms - edt * (ca_in.shape[0] - np.arange(ca_in.shape[0]))
+        sample_t = self.cell.t_daq_ms - dt * (n - np.arange(n))
+        k = max(1, int(round(self.sim.ion_dt_ms / edt)))
+        m = ca_in.shape[0] // k
+        ca_steps = np.empty((0, s))
+        if m:
+            grouped = ca_in[: m * k].reshape(m, k, s).mean(axis=1)
+            ca_steps = self.calcium.advance(grouped, k * edt, self._tau_ca0 * fold, self._tau_ind0 * fold)
+            self.plasticity.accumulate(vgcc_in[: m * k].reshape(m, k, s).mean(axis=1), k * edt)
+        if ca_in.shape[0] > m * k:
+            tail = ca_in[m * k:].mean(axis=0, keepdims=True)
+            ca_steps = np.vstack((ca_steps, self.calcium.advance(tail, (ca_in.shape[0] - m * k) * edt,
+                                                                 self._tau_ca0 * fold, self._tau_ind0 * fold)))
+        ends = step_t[np.minimum(np.arange(1, ca_steps.shape[0] + 1) * k, step_t.size) - 1]
+        pos = np.searchsorted(ends, sample_t, side="right") - 1
+        ca = np.where(pos[:, None] >= 0, ca_steps[np.maximum(pos, 0)], self._prev_ca)
+        na_step = self.sodium.advance(na_in, edt, self._tau_na0 * fold)
+        idx = np.clip(np.searchsorted(step_t, sample_t, side="right") - 1, 0, step_t.size - 1)
+        return ca, na_step[idx]
 
-    def _advance_bleach(self, attr: str, taus: np.ndarray, bleach: np.ndarray, dt: float) -> np.ndarray:
-        """Dye exchange and bleaching: df/dt = (1 - f)/tau - k_bleach f, exact per sample."""
-        f0 = getattr(self, attr)
-        if not np.any(bleach) and np.all(f0 == 1.0):
-            return np.ones_like(bleach)
-        rate = 1.0 / taus + bleach
-        start, end = relax(f0, rate, (1.0 / taus) / rate, dt)
-        setattr(self, attr, end)
-        return start
+    def _advance_bleach(self, bleach_rate_per_ms: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """Alexa and indicator exchange and bleaching, df/dt = (1 - f)/tau - k_bleach f, exact per sample."""
+        n, s = bleach_rate_per_ms.shape
+        f0 = np.concatenate((self.unbleached, self.indicator_unbleached))
+        if not np.any(bleach_rate_per_ms) and np.all(f0 == 1.0):
+            ones = np.ones((n, s))
+            return ones, ones
+        taus = np.concatenate((self.tau_frap_ms, self._tau_ind0 * self.neck_fold))
+        bleach = np.concatenate((bleach_rate_per_ms, bleach_rate_per_ms * self.sim.optics.indicator_bleach_factor),
+                                axis=1)
+        live = np.flatnonzero((bleach.max(axis=0) > 1e-12) | (f0 != 1.0))  # the others stay at 1
+        start = np.ones((n, 2 * s))
+        if live.size == 0:
+            return start[:, :s], start[:, s:]
+        rate = 1.0 / taus[live] + bleach[:, live]
+        start[:, live], end = relax(f0[live], rate, (1.0 / taus[live]) / rate, dt)
+        f0[live] = end
+        self.unbleached, self.indicator_unbleached = f0[:s].copy(), f0[s:].copy()
+        return start[:, :s], start[:, s:]
 
     def _release_events(self, drive: ChunkDrive) -> list[tuple[int, int, float]]:
         """Quanta released by the chunk's stimulus pulses: (sample, model spine, weight)."""
@@ -238,7 +275,7 @@ class Specimen:
                 events.append((int(k), int(j), float(out.amplitude[j] * health[j])))
         return events
 
-    # ----- truth ------------------------------------------------------------------
+    # ----- truth (see truth.py) -----------------------------------------------------
     def release_probability(self, index: int) -> float:
         """Release probability of a spine's synapse for an isolated pulse in the present bath."""
         return float(min(1.0, self.spines[index].release_probability
@@ -246,51 +283,14 @@ class Specimen:
 
     def spine_truth(self, index: int) -> dict[str, float]:
         """The present true parameters of one spine."""
-        g = self.spines[index]
-        fold = float(self.neck_fold[index])
-        return {
-            "tau_frap_ms": float(self.tau_frap_ms[index]),
-            "neck_resistance_MOhm": float(self.neck_resistance_MOhm[index]),
-            "head_volume_um3": g.head_volume_um3,
-            "neck_length_um": g.neck_length_um,
-            "neck_radius_um": g.neck_radius_um / math.sqrt(fold),
-            "neck_fold_change": fold,
-            "release_probability": self.release_probability(index),
-            "ampa_g_nS": self.sim.synapse.ampa_g_nS * g.ampa_scale,
-            "nmda_g_nS": self.sim.synapse.nmda_g_nS * g.nmda_scale,
-            "tau_na_ms": float(self._tau_na0[index] * fold),
-            "damage_factor": float(self.damage()[index]),
-            "light_dose_ms": float(self.light_dose_ms[index]),
-        }
+        return spine_truth(self, index)
 
     def epsp_truth(self, index: int) -> dict[str, float]:
         """True unitary EPSP peaks (mean quantum, present neck, bath and damage) of one spine."""
-        weight = float(self.damage()[index]) if self.spines[index].ampa_scale + self.spines[index].nmda_scale else 0.0
+        g = self.spines[index]
+        weight = float(self.damage()[index]) if g.ampa_scale + g.nmda_scale else 0.0
         return self.epsp_probe.measure(index, weight)
 
     def describe(self) -> dict[str, object]:
         """All true parameters of the specimen (JSON-able)."""
-        sim = self.sim
-        spines = []
-        for i, g in enumerate(self.spines):
-            spines.append({"name": g.name, "y_um": g.y_um, "cable_position_um": g.cable_position_um,
-                           "head_center_um": list(g.head_center_um), "head_radius_um": g.head_radius_um,
-                           "stimulated": g.stimulated} | self.spine_truth(i) | self.epsp_truth(i))
-        return {
-            "seed": sim.seed,
-            "dendrite": sim.dendrite.model_dump(),
-            "dye": sim.dye.model_dump(),
-            "cytoplasm_resistivity_ohm_cm": sim.cytoplasm_resistivity_ohm_cm,
-            "soma": sim.soma.model_dump() | {"resting_potential_mV": float(self.model.v_rest_mV)},
-            "synapse": sim.synapse.model_dump(),
-            "stimulation": sim.stimulation.model_dump(),
-            "background_synapse_positions_um": [float(p) for p in self.background_um],
-            "calcium": sim.calcium.model_dump() | {"indicator_kd_uM": self.ca_indicator.kd_uM,
-                                                   "indicator_dynamic_range": self.ca_indicator.dynamic_range},
-            "sodium": sim.sodium.model_dump(),
-            "vsd": sim.vsd.model_dump(),
-            "pharmacology": asdict(self.pharmacology),
-            "plasticity": sim.plasticity.model_dump(),
-            "damage": sim.damage.model_dump(),
-            "spines": spines,
-        }
+        return describe(self)

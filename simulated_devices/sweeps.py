@@ -8,10 +8,14 @@ specimen exactly as in a protocol run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, Sequence
 
 import numpy as np
 
+from rig.config.profile import LoadedProfile, load_profile
+from rig.config.simulation import SimulationSpec
+from rig.engine.rig import Rig, build_rig
 from rig.engine.sweep_plan import SweepPlan
 from simulated_devices.daq import SimulatedDaq
 
@@ -104,3 +108,18 @@ def run_sweep(daq: SimulatedDaq, spec: SweepSpec, sweep: int = 0) -> SweepResult
         daq.stop()
     return SweepResult({c: np.concatenate(v) for c, v in chunks.items()}, np.vstack(heads), np.vstack(ca),
                        np.vstack(na), spec.sample_rate_hz)
+
+
+def simulated_rig(profile_path: Path, **simulation_updates: object) -> Rig:
+    """Build the simulated rig of a profile with some `simulation` fields replaced (dicts merge one level)."""
+    loaded = load_profile(profile_path)
+    sim = loaded.profile.simulation
+    assert sim is not None
+    data = sim.model_dump()
+    for key, value in simulation_updates.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = data[key] | value
+        else:
+            data[key] = value
+    profile = loaded.profile.model_copy(update={"simulation": SimulationSpec.model_validate(data)})
+    return build_rig(LoadedProfile(loaded.path, loaded.text, profile))

@@ -44,7 +44,7 @@ class PopulationSpec(StrictModel):
 
     count: int = Field(default=0, ge=0, le=500)
     seed: int | None = Field(default=None, description="defaults to the simulation seed")
-    y_range_um: tuple[float, float] = (-25.0, 25.0)
+    y_range_um: tuple[float, float] = (-30.0, 30.0)
     neck_length_um: tuple[float, float] = (0.08, 1.6)
     neck_diameter_um: tuple[float, float] = (0.04, 0.46)
     head_volume_um3: tuple[float, float] = (0.01, 0.6)
@@ -142,13 +142,13 @@ class PharmacologySpec(StrictModel):
 
 
 class PlasticitySpec(StrictModel):
-    """Neck plasticity from sustained Ca entry (see simulated_devices/plasticity.py)."""
+    """Neck plasticity from sustained Ca entry through voltage-gated channels (see plasticity.py)."""
 
     enabled: bool = True
     max_log_fold: float = Field(default=2.6, ge=0, description="G saturates here (fold e^G)")
     eligibility_tau_s: float = Field(default=30.0, gt=0, description="memory of recent Ca entry")
-    threshold_uM: float = Field(default=3000.0, ge=0, description="recent entry (total Ca) needed")
-    half_uM: float = Field(default=500.0, gt=0, description="entry above threshold for half-maximal drive")
+    threshold_uM: float = Field(default=800.0, ge=0, description="recent VGCC entry (total Ca) needed")
+    half_uM: float = Field(default=100.0, gt=0, description="entry above threshold for half-maximal drive")
     signal_half_s: float = Field(default=20.0, gt=0, description="S (s of maximal drive) for G_max / 2")
 
 
@@ -183,7 +183,8 @@ class SimulationSpec(StrictModel):
     pace: Literal["fast", "realtime"] = "fast"
     chunk_ms: float = Field(default=20.0, gt=0, le=1000)
     electrical_dt_ms: float = Field(default=0.1, gt=0, le=0.5, description="steps near command changes")
-    coarse_dt_ms: float = Field(default=0.25, gt=0, le=1.0, description="steps when no command changes")
+    coarse_dt_ms: float = Field(default=0.25, gt=0, le=1.0, description="steps around synaptic events")
+    tail_dt_ms: float = Field(default=0.5, gt=0, le=2.0, description="steps while responses only decay")
     ion_dt_ms: float = Field(default=0.5, gt=0, le=5.0)
     cytoplasm_resistivity_ohm_cm: float = Field(default=150.0, gt=0)
     dendrite: DendriteSpec = DendriteSpec()

@@ -155,6 +155,14 @@ class CellModel:
         """A one-sample trace of the present state (currents included) without advancing."""
         return self._trace_from_rows(self._x[self._rows][None, :], clamp_mode, np.array([command], float), 0.0)
 
+    def is_steady(self, clamp_mode: ClampMode, command: float, tol: float = 1e-9) -> bool:
+        """True when the state sits (within tol) at the steady state of this constant drive."""
+        last = self._last_drive
+        if last[0] != clamp_mode or last[1] != float(command) or last[2] != self.blockers.key():
+            return False
+        prop = self._propagators.get((clamp_mode, float(command), self.blockers.key(), last[3]))
+        return prop is not None and float(np.max(np.abs(self._x - prop.x_ss))) < tol
+
     def skip_time(self, duration_ms: float) -> None:
         """Advance the model clock without integrating (after `settle`)."""
         self._t_ms += duration_ms

@@ -79,6 +79,8 @@ class TreeSolver:
         self._offdiag = -g_ax
         self._unique_parents = len(set(tree.spine_parent.tolist())) == tree.n_spines
         self._dt_cache: dict[float, tuple[np.ndarray, ...]] = {}
+        self._g_car_max_uS = spec.head_channels.g_car_mS_per_cm2 * tree.head_area_um2 * 1e-5
+        self._mg_over_357 = syn.mg_mM / 3.57
 
     # ----- membrane currents -------------------------------------------------------
     def synaptic_conductances_uS(self, x: np.ndarray, blk: Blockers) -> tuple[np.ndarray, np.ndarray]:
@@ -104,15 +106,18 @@ class TreeSolver:
         """Head ionic current (nA, outward +) and non-negative slope (uS), leak excluded."""
         L, syn, hc = self.layout, self.spec.synapse, self.spec.head_channels
         v = x[L.v_head]
-        g_car = car_conductance_uS(x[L.head_m], x[L.head_h], self.tree.head_area_um2, hc)
+        m = x[L.head_m]
         if blk.r_type_ca:
-            g_car = np.zeros_like(g_car)
+            g_car = np.zeros_like(v)
+        else:
+            g_car = self._g_car_max_uS * (m * m * x[L.head_h])
         g_ampa, g_nmda = self.synaptic_conductances_uS(x, blk)
-        b = mg_block(v, syn.mg_mM)
+        b = 1.0 / (1.0 + self._mg_over_357 * np.exp(-0.062 * v))
         drive = v - syn.e_syn_mV
-        i = g_car * (v - hc.e_ca_mV) + (g_ampa + g_nmda * b) * drive
+        g_nmda_b = g_nmda * b
+        i = g_car * (v - hc.e_ca_mV) + (g_ampa + g_nmda_b) * drive
         # The negative-slope part of the Mg block is left explicit so the matrix stays an M-matrix.
-        slope_nmda = np.maximum(g_nmda * (b + mg_block_slope(v, syn.mg_mM) * drive), 0.0)
+        slope_nmda = np.maximum(g_nmda_b * (1.0 + 0.062 * (1.0 - b) * drive), 0.0)
         return i, g_car + g_ampa + slope_nmda
 
     # ----- time stepping -----------------------------------------------------------

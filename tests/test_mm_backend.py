@@ -13,7 +13,7 @@ from pymmcore_plus.experimental.unicore import GenericDevice, ShutterDevice, pym
 
 from rig.backends.micromanager.devices import MmPropertySetter, MmShutter, build_device
 from rig.backends.micromanager.session import MicroManagerError, open_core, require_device
-from rig.config.profile import (MicroManagerDeviceRef, MicroManagerLoadSpec, MicroManagerSpec, ShutterSpec)
+from rig.config.profile import (CameraSpec, MicroManagerDeviceRef, MicroManagerLoadSpec, MicroManagerSpec, ShutterSpec)
 from rig.engine.sweep_plan import SweepPlan
 
 MODULE = __name__
@@ -101,12 +101,12 @@ def test_properties_are_set_on_build_and_on_make_safe(core):
         setter.apply({"intensity": "75"})  # not an allowed value: the core refuses it
 
 
-def test_build_device_for_a_profile_shutter_and_the_camera_boundary(core):
+def test_build_device_for_a_profile_shutter_and_a_camera_the_core_lacks(core):
     spec = ShutterSpec(kind="shutter", backend="micromanager", channels={"open": "Shutter"})
     device = build_device("lamp_shutter", spec, core)
     assert isinstance(device, MmShutter) and device.label == "Shutter"
-    camera = type("Spec", (), {"kind": "camera"})()
-    with pytest.raises(MicroManagerError, match="camera backend"):
+    camera = CameraSpec(kind="camera", backend="micromanager", channels={"trigger": "Dev1/port0/line4"})
+    with pytest.raises(MicroManagerError, match="no camera is named"):
         build_device("camera", camera, core)
     other = type("Spec", (), {"kind": "galvo_scanner"})()
     with pytest.raises(MicroManagerError, match="cannot use the micromanager backend"):

@@ -53,8 +53,8 @@ def write(tmp_path, text):
     return load_profile(path)
 
 
-def test_camera_through_micromanager_is_a_clear_problem_until_the_camera_backend_exists(daqmx, tmp_path):
-    with pytest.raises(InvalidInput, match="devices.camera: cameras through Micro-Manager are provided by"):
+def test_a_micromanager_camera_the_core_does_not_have_is_a_clear_problem(daqmx, tmp_path):
+    with pytest.raises(InvalidInput, match="devices.camera: .*no camera is named"):
         build_rig(write(tmp_path, PROFILE))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from rig.backends.micromanager.camera import build_camera
 from rig.backends.micromanager.session import MicroManagerError, require_device
 from rig.config.profile import MicroManagerDeviceRef
 from rig.engine.sweep_plan import SweepPlan
@@ -69,16 +70,11 @@ def _shutter(name: str, spec: Any, core: Any, clock: Any = None) -> MmShutter:
     return MmShutter(name, core, ref)
 
 
-def _camera_not_yet(name: str, spec: Any, core: Any, clock: Any = None) -> Any:
-    raise MicroManagerError(f"devices.{name}: cameras through Micro-Manager are provided by the camera backend, "
-                            "which is not installed in this version")
-
-
 # kind -> builder(name, spec, core, clock). The camera path registers its builder here; `clock` is the
 # rig's SweepClock, which drives the camera's frame-trigger line (write_static(f"{name}.trigger", 0) is safe).
 BUILDERS: dict[str, Callable[[str, Any, Any, Any], Any]] = {
     "shutter": _shutter,
-    "camera": _camera_not_yet,
+    "camera": build_camera,
 }
 
 

@@ -58,7 +58,8 @@ def open_core(spec: MicroManagerSpec, base_dir: Path | None = None, core: Any | 
         try:
             core.loadSystemConfiguration(str(cfg))
         except (RuntimeError, OSError, ValueError) as exc:
-            raise MicroManagerError(f"micromanager.config_file '{cfg}' cannot be loaded: {exc}") from None
+            reason = " ".join(str(exc).split())  # pymmcore-plus reports on several lines; keep the error one line
+            raise MicroManagerError(f"micromanager.config_file '{cfg}' cannot be loaded: {reason}") from None
     for label, device in spec.devices.items():
         try:
             core.loadDevice(label, device.library, device.adapter_device)

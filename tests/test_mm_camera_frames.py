@@ -1,0 +1,172 @@
+"""Triggered frames through the real Micro-Manager core (UniMMCore) with the Python camera.
+
+The producer below plays the simulated DAQ: one `push_frame` per rising edge of the
+plan's camera trigger. Every frame then goes through MMCore's sequence acquisition.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+
+import numpy as np
+import pytest
+
+from rig.backends.micromanager.camera import MmCamera, open_simulated_camera
+from rig.backends.micromanager.python_camera import find_python_camera
+from rig.config.profile import CameraSpec
+from rig.engine.sweep_plan import CameraAcquisition, SweepPlan, rising_edges
+from rig.hal.interfaces import FrameBatch
+
+SAMPLE_RATE_HZ = 100_000.0
+
+
+def camera_spec(**kw) -> CameraSpec:
+    return CameraSpec(kind="camera", channels={"trigger": "Dev1/port0/line0"}, **kw)
+
+
+def frame_plan(rate_hz: float = 500.0, n_frames: int = 20, roi_px=(0, 0, 80, 80), binning: int = 1,
+               exposure_ms: float = 1.0, camera: str = "camera") -> SweepPlan:
+    period = int(round(SAMPLE_RATE_HZ / rate_hz))
+    n = period * (n_frames + 1)
+    trigger = np.zeros(n, dtype=np.float32)
+    for k in range(n_frames):
+        trigger[k * period: k * period + 5] = 1.0
+    acq = CameraAcquisition(camera, f"{camera}.trigger", n_frames, exposure_ms, binning, tuple(roi_px))
+    return SweepPlan(0, "na_ca", "na_ca", 0, SAMPLE_RATE_HZ, n, {f"{camera}.trigger": trigger}, (), camera=acq)
+
+
+def fire(plan: SweepPlan, push, image_for, skip: tuple[int, ...] = ()) -> None:
+    """What the simulated DAQ does: one push per rising edge, stamped with the edge's time."""
+    assert plan.camera is not None
+    for k, edge in enumerate(rising_edges(plan.outputs[plan.camera.trigger_channel])):
+        push(None if k in skip else image_for(k), timestamp_ms=edge * 1000.0 / plan.sample_rate_hz)
+
+
+def collect(camera: MmCamera, n_expected: int, timeout_s: float = 5.0) -> FrameBatch:
+    """Poll read_frames like the Runner does until n frames arrived (or time runs out)."""
+    batches = []
+    got = 0
+    deadline = time.monotonic() + timeout_s
+    while got < n_expected and time.monotonic() < deadline:
+        batch = camera.read_frames()
+        if batch is None:
+            time.sleep(0.002)
+            continue
+        batches.append(batch)
+        got += len(batch.frames)
+    if not batches:
+        return FrameBatch(np.empty((0, 0, 0), np.uint16), np.empty(0, np.int64), np.empty(0))
+    return FrameBatch(np.concatenate([b.frames for b in batches]), np.concatenate([b.frame_numbers for b in batches]),
+                      np.concatenate([b.timestamps_ms for b in batches]))
+
+
+@pytest.fixture
+def sim():
+    camera, push = open_simulated_camera("camera", camera_spec())
+    yield camera, push
+    camera.make_safe()
+
+
+def numbered(k: int) -> np.ndarray:
+    return np.full((80, 80), 100 + k, dtype=np.uint16)
+
+
+def test_triggered_frames_arrive_with_consecutive_numbers_and_trigger_times(sim):
+    camera, push = sim
+    plan = frame_plan(rate_hz=500.0, n_frames=30)
+    camera.configure(plan)
+    camera.start_frames(plan)
+    assert camera.core.isSequenceRunning(camera.label)
+    fire(plan, push, numbered)
+    batch = collect(camera, 30)
+    assert batch.frame_numbers.tolist() == list(range(30))
+    assert batch.frames.shape == (30, 80, 80) and batch.frames.dtype == np.uint16
+    assert batch.frames[:, 0, 0].tolist() == [100 + k for k in range(30)]
+    np.testing.assert_allclose(batch.timestamps_ms, np.arange(30) * 2.0)
+    camera.stop_frames()
+    assert camera.read_frames() is None
+
+
+def test_roi_binning_and_exposure_are_applied_on_the_camera(sim):
+    camera, push = sim
+    plan = frame_plan(n_frames=3, roi_px=(8, 16, 40, 24), binning=2, exposure_ms=0.75)
+    camera.configure(plan)
+    core, label = camera.core, camera.label
+    assert core.getROI(label) == [4, 8, 20, 12]  # Micro-Manager ROIs are in binned pixels
+    assert int(float(core.getProperty(label, "Binning"))) == 2
+    assert core.getExposure(label) == pytest.approx(0.75)
+    scene = np.arange(80 * 80, dtype=np.uint16).reshape(80, 80) % 1000
+    camera.start_frames(plan)
+    fire(plan, push, lambda k: scene + k)
+    batch = collect(camera, 3)
+    region = scene[16:40, 8:48].astype(np.int64)
+    expected = region.reshape(12, 2, 20, 2).sum(axis=(1, 3))
+    assert batch.frames.shape == (3, 12, 20)
+    np.testing.assert_array_equal(batch.frames[0], expected)
+    np.testing.assert_array_equal(batch.frames[2], expected + 4 * 2)  # +k per pixel, 4 pixels per bin
+
+
+def test_a_frame_lost_by_the_camera_is_a_gap_in_frame_numbers(sim):
+    camera, push = sim
+    plan = frame_plan(n_frames=10)
+    camera.configure(plan)
+    camera.start_frames(plan)
+    fire(plan, push, numbered, skip=(4,))
+    batch = collect(camera, 9, timeout_s=2.0)
+    assert batch.frame_numbers.tolist() == [0, 1, 2, 3, 5, 6, 7, 8, 9]
+    assert batch.frames[4, 0, 0] == 105  # the frame after the gap keeps its own content
+    np.testing.assert_allclose(batch.timestamps_ms[3:5], [6.0, 10.0])
+    assert camera.read_frames() is None  # nothing duplicated or invented
+
+
+def test_make_safe_stops_the_acquisition_and_drives_the_trigger_low():
+    writes = []
+    clock = type("Clock", (), {"write_static": lambda self, ch, v: writes.append((ch, v))})()
+    camera, push = open_simulated_camera("cam2", camera_spec(), clock=clock)
+    plan = frame_plan(n_frames=50, camera="cam2")
+    camera.configure(plan)
+    camera.start_frames(plan)
+    push(numbered(0))
+    assert camera.safety().safe is False  # acquiring is not safe
+    t0 = time.monotonic()
+    camera.make_safe()
+    assert time.monotonic() - t0 < 0.5  # the waiting camera thread notices the stop at once
+    assert not camera.core.isSequenceRunning(camera.label)
+    report = camera.safety()
+    assert report.safe and "idle" in report.detail
+    assert writes == [("cam2.trigger", 0.0)]
+    device = find_python_camera(camera.core, camera.label)
+    before = device.ignored_triggers
+    push(numbered(1))  # a trigger after make_safe is ignored: the camera is not armed
+    assert device.ignored_triggers == before + 1
+
+
+def test_each_sweep_rearms_with_frame_numbers_from_zero(sim):
+    camera, push = sim
+    plan = frame_plan(n_frames=5)
+    device = find_python_camera(camera.core, camera.label)
+    camera.configure(plan)
+    for _ in range(3):
+        # re-armed straight after a completed sequence: the core drops the finished generator
+        # only now, and closing it must not disarm the new sequence
+        camera.start_frames(plan)
+        gc.collect()
+        assert device.armed
+        fire(plan, push, numbered)
+        assert collect(camera, 5).frame_numbers.tolist() == [0, 1, 2, 3, 4]
+        time.sleep(0.05)
+        assert not device.armed  # complete: a stray trigger now is ignored, not queued for the next sweep
+    camera.stop_frames()
+
+
+def test_a_burst_of_frames_from_an_unpaced_producer_all_arrive_in_order(sim):
+    camera, push = sim
+    n = 3000
+    plan = frame_plan(rate_hz=2000.0, n_frames=n, exposure_ms=0.4)
+    camera.configure(plan)
+    camera.start_frames(plan)
+    fire(plan, push, numbered)  # as fast as Python can push: faster than any real 2 kHz clock
+    batch = collect(camera, n, timeout_s=20.0)
+    assert batch.frame_numbers.tolist() == list(range(n))
+    assert np.array_equal(batch.frames[:, 5, 5], (100 + np.arange(n)).astype(np.uint16))

@@ -6,6 +6,10 @@ from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import LoadedProfile
 from rig.engine.rig import Rig
 from rig.engine.sweep_plan import SweepPlan
+import numpy as np
+
+from rig.backends.micromanager.camera import open_simulated_camera
+from simulated_devices.camera_feed import CameraFeed
 from simulated_devices.daq import SimulatedDaq
 from simulated_devices.devices import DEVICE_CLASSES
 from simulated_devices.optics import TwoPhotonOptics
@@ -43,5 +47,14 @@ def build_rig(loaded: LoadedProfile) -> Rig:
     specimen = Specimen(profile.simulation)
     optics = TwoPhotonOptics(specimen, profile.simulation)
     daq = SimulatedDaq(profile, specimen, optics, profile.simulation.seed)
-    devices = {name: DEVICE_CLASSES[spec.kind](name, daq, spec) for name, spec in profile.devices.items()}
+    devices = {}
+    for name, spec in profile.devices.items():
+        if spec.kind == "camera":
+            # the simulated CCD is a Python camera in the real Micro-Manager core: acquisition goes through MMCore
+            camera, push_frame = open_simulated_camera(name, spec, clock=daq)
+            daq.camera_feeds[name] = CameraFeed(name, spec, profile, specimen, push_frame,
+                                                np.random.default_rng(profile.simulation.seed + 7919))
+            devices[name] = camera
+        else:
+            devices[name] = DEVICE_CLASSES[spec.kind](name, daq, spec)
     return Rig(loaded, devices, daq, SpecimenTruth(specimen), extras={"specimen": specimen, "optics": optics})

@@ -105,21 +105,20 @@ def sweep_offset_um(cam: CcdSpec, sweep_index: int, rng: np.random.Generator) ->
     return (cam.drift_um_per_sweep[0] * sweep_index + jx, cam.drift_um_per_sweep[1] * sweep_index + jy)
 
 
-def render_frames(scene: CcdScene, cam: CcdSpec, dendrite_weight: np.ndarray, head_weight: np.ndarray,
-                  led_intensity: np.ndarray, exposure_ms: float, rng: np.random.Generator,
-                  sweep_index: int = 0, prior_exposure_ms: float = 0.0) -> np.ndarray:
-    """Frames (k, ny, nx) in camera counts (float32).
-
-    dendrite_weight (k,) and head_weight (k, s): emitter brightness per frame at that frame's
-    LED wavelength (fluorescence.emitter_weights); led_intensity (k,): nominal 0..1 per frame.
-    """
-    k = dendrite_weight.shape[0]
+def sweep_templates(scene: CcdScene, cam: CcdSpec, sweep_index: int, rng: np.random.Generator) -> np.ndarray:
+    """Photon templates (emitters x pixels) of one sweep: in-focus plus haze, shifted by that sweep's drift."""
     offset = sweep_offset_um(cam, sweep_index, rng)
     focus = templates(scene, cam, offset, cam.psf_sigma_um)
     haze = templates(scene, cam, offset, cam.haze_sigma_um)
-    tmpl = (focus + cam.haze_fraction * haze).reshape(focus.shape[0], -1).astype(np.float32)
-    drift = 1.0 + cam.led_drift_per_sweep * (np.arange(k) / max(k - 1, 1))
-    intensity = np.asarray(led_intensity, dtype=float) * drift
+    return (focus + cam.haze_fraction * haze).reshape(focus.shape[0], -1).astype(np.float32)
+
+
+def frames_from_templates(tmpl: np.ndarray, cam: CcdSpec, dendrite_weight: np.ndarray, head_weight: np.ndarray,
+                          intensity: np.ndarray, exposure_ms: float, rng: np.random.Generator,
+                          prior_exposure_ms: float = 0.0) -> np.ndarray:
+    """Frames (k, ny, nx) in counts from templates, emitter weights and the LED intensity of each frame."""
+    k = dendrite_weight.shape[0]
+    intensity = np.asarray(intensity, dtype=float)
     exposure = prior_exposure_ms + np.cumsum(intensity * exposure_ms) - intensity * exposure_ms
     bleach = np.exp(-cam.bleach_per_ms * exposure)
     w = np.concatenate((dendrite_weight[:, None], head_weight), axis=1) * (intensity * bleach)[:, None]
@@ -132,6 +131,21 @@ def render_frames(scene: CcdScene, cam: CcdSpec, dendrite_weight: np.ndarray, he
     frames *= np.float32(cam.gain_counts_per_e)
     frames += np.float32(cam.offset_counts)
     return frames.reshape(k, *cam.sensor_px)
+
+
+def render_frames(scene: CcdScene, cam: CcdSpec, dendrite_weight: np.ndarray, head_weight: np.ndarray,
+                  led_intensity: np.ndarray, exposure_ms: float, rng: np.random.Generator,
+                  sweep_index: int = 0, prior_exposure_ms: float = 0.0) -> np.ndarray:
+    """Frames (k, ny, nx) in camera counts (float32) for a whole sweep at once.
+
+    dendrite_weight (k,) and head_weight (k, s): emitter brightness per frame at that frame's
+    LED wavelength (fluorescence.emitter_weights); led_intensity (k,): nominal 0..1 per frame.
+    """
+    k = dendrite_weight.shape[0]
+    tmpl = sweep_templates(scene, cam, sweep_index, rng)
+    drift = 1.0 + cam.led_drift_per_sweep * (np.arange(k) / max(k - 1, 1))
+    return frames_from_templates(tmpl, cam, dendrite_weight, head_weight, np.asarray(led_intensity) * drift,
+                                 exposure_ms, rng, prior_exposure_ms)
 
 
 def frame_weights(specimen: Specimen, samples: ChunkSamples, sample_index: np.ndarray, led_nm: np.ndarray,

@@ -6,7 +6,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -50,6 +50,8 @@ class SimulatedDaq:
         self._fault: tuple[int, BaseException] | None = None
         self._reads = 0
         self.observers: list[Callable[["SimulatedDaq"], None]] = []
+        self.camera_feeds: dict[str, Any] = {}  # camera name -> CameraFeed
+        self._bath_applied = False
         self.last_samples: ChunkSamples | None = None  # the specimen during the last chunk (for tests)
 
     @property
@@ -82,6 +84,8 @@ class SimulatedDaq:
         self._plan = plan
         self._position = 0
         self.load_hook()
+        for feed in self.camera_feeds.values():
+            feed.start_sweep(plan)
 
     def start(self) -> None:
         """Start the master clock."""
@@ -128,6 +132,8 @@ class SimulatedDaq:
         outputs = {ch: (w[start:stop] if (w := plan.outputs.get(ch)) is not None else np.full(n, v))
                    for ch, v in self.held.items()}
         data = self._simulate(plan, outputs, n, 1000.0 / plan.sample_rate_hz)
+        for feed in self.camera_feeds.values():  # frames for the trigger edges of this chunk, into the camera
+            feed.on_chunk(start, outputs, self.held[feed.trigger], self.last_samples, 1000.0 / plan.sample_rate_hz)
         for ch in self.held:
             self.held[ch] = float(outputs[ch][-1])
         self._position = stop
@@ -140,7 +146,13 @@ class SimulatedDaq:
 
     # ----- physics ----------------------------------------------------------------
     def load_hook(self) -> None:
-        """Sweep boundary: push plasticity and pharmacology into the cell."""
+        """Sweep boundary: apply the plan's bath (pharmacology as data), push plasticity and blockers into the cell."""
+        bath = self._plan.parameters.get("bath") if self._plan is not None else None
+        if bath is not None or self._bath_applied:
+            baseline = self.profile.simulation.pharmacology.model_dump()  # type: ignore[union-attr]
+            for field, value in (baseline | dict(bath or {})).items():
+                setattr(self.specimen.pharmacology, field, value)
+            self._bath_applied = bath is not None
         self.specimen.sync_cell()
 
     def _simulate(self, plan: SweepPlan, outputs: dict[str, np.ndarray], n: int, dt_ms: float) -> dict[str, np.ndarray]:

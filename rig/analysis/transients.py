@@ -38,8 +38,13 @@ class TransientTemplate:
         return difference_of_exponentials(t_ms, self.onset_ms, self.tau_rise_ms, self.tau_decay_ms)
 
 
-def fit_template(t_ms: np.ndarray, mean_response: np.ndarray, stimulus_ms: float) -> TransientTemplate:
-    """Fit a difference of exponentials (with baseline offset) to an averaged response by least squares."""
+def fit_template(t_ms: np.ndarray, mean_response: np.ndarray, stimulus_ms: float,
+                 min_decay_to_rise: float | None = None) -> TransientTemplate:
+    """Fit a difference of exponentials (with baseline offset) to an averaged response by least squares.
+
+    With `min_decay_to_rise`, tau_decay >= min_decay_to_rise * tau_rise is enforced: for coarsely
+    sampled responses the fit otherwise slides to tau_rise == tau_decay, where it is degenerate.
+    """
     t = np.asarray(t_ms, float)
     y = np.asarray(mean_response, float)
     base = float(np.mean(y[t < stimulus_ms])) if np.any(t < stimulus_ms) else 0.0
@@ -50,28 +55,41 @@ def fit_template(t_ms: np.ndarray, mean_response: np.ndarray, stimulus_ms: float
     if peak_guess <= 0:
         return TransientTemplate(stimulus_ms, np.nan, np.nan, np.nan, 0.0, False, "no positive response to fit")
     span = float(t[-1] - stimulus_ms)
+    ratio = min_decay_to_rise
+
+    def taus(p: np.ndarray) -> tuple[float, float]:
+        rise = float(np.exp(p[2]))
+        decay = rise * (ratio + float(np.exp(p[3]))) if ratio is not None else float(np.exp(p[3]))
+        return rise, decay
 
     def residuals(p: np.ndarray) -> np.ndarray:
-        amp, onset, log_rise, log_decay, offset = p
-        return offset + amp * difference_of_exponentials(t, onset, np.exp(log_rise), np.exp(log_decay)) - y
+        rise, decay = taus(p)
+        return p[4] + p[0] * difference_of_exponentials(t, p[1], rise, decay) - y
 
-    p0 = np.array([peak_guess, stimulus_ms, np.log(max(span / 50, 0.5)), np.log(max(span / 4, 2.0)), base])
-    lower = [0.0, stimulus_ms - 5, np.log(0.05), np.log(0.5), -np.inf]
-    upper = [np.inf, stimulus_ms + 20, np.log(span), np.log(20 * span), np.inf]
+    rise0, decay0 = max(span / 50, 0.5), max(span / 4, 2.0)
+    fourth = np.log(decay0) if ratio is None else np.log(max(decay0 / rise0 - ratio, 0.1))
+    p0 = np.array([peak_guess, stimulus_ms, np.log(rise0), fourth, base])
+    lower = [0.0, stimulus_ms - 5, np.log(0.05), np.log(0.5) if ratio is None else np.log(1e-3), -np.inf]
+    upper = [np.inf, stimulus_ms + 20, np.log(span), np.log(20 * span) if ratio is None else np.log(1e3), np.inf]
     try:
         res = optimize.least_squares(residuals, p0, bounds=(lower, upper), x_scale="jac")
     except ValueError as exc:
         return TransientTemplate(stimulus_ms, np.nan, np.nan, np.nan, 0.0, False, f"fit failed: {exc}")
-    amp, onset, log_rise, log_decay, _ = res.x
+    rise, decay = taus(res.x)
     dof = max(1, y.size - 5)
     sigma2 = float(np.sum(res.fun**2)) / dof
     try:
         cov = np.linalg.inv(res.jac.T @ res.jac) * sigma2
-        sd_decay = float(np.exp(log_decay) * np.sqrt(cov[3, 3]))
+        # d(decay)/d(p2, p3) for the SD of tau_decay (delta method)
+        if ratio is None:
+            grad = np.array([0.0, 0.0, 0.0, decay, 0.0])
+        else:
+            grad = np.array([0.0, 0.0, decay, rise * float(np.exp(res.x[3])), 0.0])
+        sd_decay = float(np.sqrt(grad @ cov @ grad))
     except np.linalg.LinAlgError:
         sd_decay = np.nan
-    ok = bool(res.success) and np.isfinite(sd_decay) and amp > 0
-    return TransientTemplate(float(onset), float(np.exp(log_rise)), float(np.exp(log_decay)), sd_decay, float(amp), ok,
+    ok = bool(res.success) and np.isfinite(sd_decay) and res.x[0] > 0
+    return TransientTemplate(float(res.x[1]), rise, decay, sd_decay, float(res.x[0]), ok,
                              "ok" if ok else f"template fit did not converge ({res.message})")
 
 

@@ -176,6 +176,17 @@ class OpticsSpec(StrictModel):
     dark_counts_per_s: float = Field(default=500.0, ge=0)
 
 
+class WidefieldSpec(StrictModel):
+    """Widefield optics in front of the simulated CCD."""
+
+    emission: str = Field(default="530/100", description="camera emission filter band, centre/width nm")
+    psf_sigma_um: float = Field(default=0.25, gt=0)
+    photons_per_ms: float = Field(default=2000.0, gt=0, description="per um^3 of weight-1 emitter at full LED")
+    read_noise_e: float = Field(default=10.0, ge=0)
+    led_drift_per_sweep: float = Field(default=-0.04, ge=-0.5, le=0.5)
+    drift_um_per_sweep: tuple[float, float] = (0.05, -0.03)
+
+
 class SimulationSpec(StrictModel):
     """Everything the simulated rig needs: specimen, optics, noise seed and pacing."""
 
@@ -201,6 +212,7 @@ class SimulationSpec(StrictModel):
     plasticity: PlasticitySpec = PlasticitySpec()
     damage: DamageSpec = DamageSpec()
     optics: OpticsSpec = OpticsSpec()
+    widefield: WidefieldSpec = WidefieldSpec()
 
     @model_validator(mode="after")
     def _has_spines(self) -> "SimulationSpec":

@@ -248,7 +248,16 @@ def open_simulated_camera(name: str, spec: CameraSpec, label: str = "SimCCD", co
     `image=None` counts the trigger but loses the frame (a gap in frame numbers). With a
     `clock`, make_safe also drives `<name>.trigger` low on it.
     """
-    core = core if core is not None else new_core()
+    if core is None:
+        # A Python camera needs no Micro-Manager installation: pymmcore-plus's search for one, and its
+        # error when there is none, mean nothing here.
+        mm_log = logging.getLogger("pymmcore-plus")
+        level = mm_log.level
+        mm_log.setLevel(logging.CRITICAL)
+        try:
+            core = new_core()
+        finally:
+            mm_log.setLevel(level)
     core.loadDevice(label, PYTHON_CAMERA_LIBRARY, PYTHON_CAMERA_CLASS)
     width, height = spec.sensor_px
     core.setProperty(label, "SensorWidth", str(width))

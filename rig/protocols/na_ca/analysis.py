@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import stats
 
 from rig.analysis.calibration import concentration_change_from_dff
-from rig.analysis.imaging import (correct_bleaching, darkest_corner, line_profile, normalise_by_corner, register,
-                                  roi_delta_f_over_f, split_by_led)
+from rig.analysis.imaging import (darkest_corner, line_profile, normalise_by_corner, register, roi_delta_f_over_f,
+                                  split_by_led)
 from rig.analysis.kinetics import half_decay_time, half_width, rise_time_10_90
-from rig.analysis.responses import release_probability, response_detected
+from rig.analysis.responses import release_probability
+from rig.analysis.transients import fit_template, scale_template
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan, rising_edges
-from rig.model.combine import combine_log_normal
 from rig.model.neck_resistance import Interval, NeckAssumptions, neck_resistance_interval
 from rig.protocols.common import AnalysisUpdate
 from rig.protocols.na_ca.schema import CALCIUM_INDICATORS, SODIUM_INDICATORS, NaCaStep
@@ -41,28 +42,17 @@ def disc_mask(plan: SweepPlan, centre_um: tuple[float, float], radius_um: float)
     return (xs[None, :] - centre_um[0]) ** 2 + (ys[:, None] - centre_um[1]) ** 2 <= radius_um**2
 
 
-def exponential_decay_tau(t_ms: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Fit y = a exp(-t/tau) + c after the peak; (tau, sd)."""
-    k = int(np.argmax(y))
-    t, v = t_ms[k:] - t_ms[k], y[k:]
-    if t.size < 4:
-        raise ValueError("too few points after the peak to fit a decay")
-    popt, pcov = optimize.curve_fit(lambda tt, a, tau, c: a * np.exp(-tt / tau) + c, t, v,
-                                    p0=(max(v[0], 1e-6), max(t[-1] / 4, 1.0), 0.0), maxfev=5000)
-    return float(popt[1]), float(np.sqrt(pcov[1, 1]))
-
-
 class NaCaAnalysis:
     """Per sweep: the sodium and calcium head signals; across sweeps: decay, peak [Na+], R_neck, successes."""
 
     def __init__(self, step: NaCaStep):
         self.step = step
         self.spec = step.analysis
-        self._reference: dict[str, dict[int, np.ndarray]] = {}
         self._reference_image: dict[str, np.ndarray] = {}
-        self._taus: list[tuple[float, float, float]] = []
-        self._half_decays: list[float] = []
-        self._peaks: list[float] = []
+        self._bleaching: dict[str, np.ndarray] = {}
+        self._na_traces: list[np.ndarray] = []
+        self._amplitudes: list[tuple[float, float]] = []
+        self._grid_t = np.empty(0)
         self._successes = 0
         self._stimuli = 0
 
@@ -76,9 +66,7 @@ class NaCaAnalysis:
         channels = split_by_led(frames, leds, times)
         update = AnalysisUpdate()
         if not plan.parameters["stimulated"]:  # the no-stimulus sweep: bleaching and registration reference
-            for led, ch in channels.items():
-                self._reference[led] = dict(zip(numbers[ch.indices].tolist(), ch.frames))
-                self._reference_image[led] = ch.frames.mean(axis=0)
+            self._learn_reference(plan, channels, numbers)
             return update
         step = plan.step_name
         stim_ms = sorted(plan.events_ms.values())
@@ -99,94 +87,135 @@ class NaCaAnalysis:
         return update
 
     def _roi_signal(self, plan, led, ch, numbers, first_stim_ms, update, sweep_index):
+        """Head dF/F of one LED channel: corner-normalised, registered, minus the no-stimulus sweep's drift."""
         rois = self.step.rois
-        frames = ch.frames
-        corner = darkest_corner(frames.mean(axis=0), self.spec.corner_px)
-        frames = normalise_by_corner(frames, corner)
-        ref = self._reference.get(led)
-        if ref is not None:
-            matched = [k for k in numbers if k in ref]
-            if len(matched) == len(numbers):
-                reference = np.stack([ref[k] for k in numbers])
-                reference = normalise_by_corner(reference, corner)
-                frames = correct_bleaching(frames, reference, slice(0, max(2, int(np.sum(ch.times_ms < first_stim_ms)))))
-            image = self._reference_image[led]
-            frames, shift = register(frames, image)
+        frames = normalise_by_corner(ch.frames, darkest_corner(ch.frames.mean(axis=0), self.spec.corner_px))
+        reference = self._reference_image.get(led)
+        if reference is not None:
+            frames, shift = register(frames, reference)
             update.features.append(Feature(sweep_index, plan.step_name, f"registration_shift_px_{led}",
                                            float(np.hypot(*shift)), math.nan, math.nan, "px"))
         baseline = slice(0, max(2, int(np.sum(ch.times_ms < first_stim_ms))))
         head = disc_mask(plan, rois.head_um, rois.radius_um)
-        bg = disc_mask(plan, rois.background_um, 2 * rois.radius_um)
+        bg = self._background_mask(plan)
         dff = roi_delta_f_over_f(frames, head, bg, baseline)
-        self._last_frames, self._last_baseline = frames, baseline
+        drift = self._bleaching.get(led)
+        if drift is not None:  # bleaching is slow: subtract a smooth fit of the no-stimulus sweep's dF/F
+            dff = dff - np.polyval(drift, ch.times_ms)
+        self._last_frames, self._last_baseline, self._last_times = frames, baseline, ch.times_ms
+        self._channel_numbers = numbers
         return dff, ch.times_ms
 
+    def _background_mask(self, plan: SweepPlan) -> np.ndarray:
+        """Local background discs beside the dendrite if given, else the far background."""
+        rois = self.step.rois
+        if rois.local_background_um:
+            return np.logical_or.reduce([disc_mask(plan, p, rois.radius_um) for p in rois.local_background_um])
+        return disc_mask(plan, rois.background_um, 2 * rois.radius_um)
+
+    def _learn_reference(self, plan, channels, numbers) -> None:
+        """From the no-stimulus sweep: the registration image and the bleaching drift of each LED channel."""
+        rois = self.step.rois
+        first_stim = self.step.stimulus.onsets_ms[0] + plan.parameters["frame_lead_ms"]
+        for led, ch in channels.items():
+            frames = normalise_by_corner(ch.frames, darkest_corner(ch.frames.mean(axis=0), self.spec.corner_px))
+            self._reference_image[led] = frames.mean(axis=0)
+            head = disc_mask(plan, rois.head_um, rois.radius_um)
+            bg = self._background_mask(plan)
+            baseline = slice(0, max(2, int(np.sum(ch.times_ms < first_stim))))
+            dff = roi_delta_f_over_f(frames, head, bg, baseline)
+            self._bleaching[led] = np.polyfit(ch.times_ms, dff, 2)
+
     def _sodium(self, plan, indicator, dff, t, stim_ms, ch, update, sweep_index) -> None:
+        """Head [Na+] of this sweep onto the nominal frame grid; template fitted to the running average."""
         step = plan.step_name
         props = SODIUM_INDICATORS[indicator]
         na = np.array([concentration_change_from_dff(v, self.spec.resting_sodium_mM, props["kd_mM"],
                                                      props["dynamic_range"]) for v in dff])
-        after = t >= stim_ms[0]
-        peak = float(np.max(na[after]))
-        try:
-            half = half_decay_time(t[after], na[after])
-            rise = rise_time_10_90(t[after], na[after])
-            tau, tau_sd = exponential_decay_tau(t[after], na[after])
-        except (ValueError, RuntimeError) as exc:
-            update.notices.append(Notice("warning", "na_ca", f"sweep {sweep_index + 1}: sodium kinetics not "
-                                         f"measurable ({exc})", sweep_index))
+        grid_numbers, grid_t = self._sodium_grid(plan, ch.led)
+        trace = np.full(grid_numbers.size, np.nan)
+        trace[np.searchsorted(grid_numbers, self._channel_numbers)] = na  # a dropped frame stays a gap
+        self._na_traces.append(trace)
+        self._grid_t = grid_t
+        with warnings.catch_warnings():  # a frame dropped in every sweep so far leaves an all-gap column
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(np.vstack(self._na_traces), axis=0)
+        ok = np.isfinite(mean)
+        template = fit_template(grid_t[ok], mean[ok], stim_ms[0], min_decay_to_rise=1.5)
+        if not template.converged:
+            update.notices.append(Notice("warning", "na_ca", f"sweep {sweep_index + 1}: no sodium transient in the "
+                                         f"average of {len(self._na_traces)} sweep(s) ({template.message})",
+                                         sweep_index))
             return
-        baseline = self._last_baseline
-        frame_ms = float(np.median(np.diff(t)))
-        for onset in stim_ms:
-            k = int(np.searchsorted(t, onset))
-            window = slice(k, min(len(dff), k + max(2, int(8 / frame_ms))))
-            self._stimuli += 1
-            self._successes += response_detected(dff, baseline, window)
-        # spatial extent: dF image at the sodium peak along the line through the spine
-        k_peak = int(np.argmax(na))
-        delta = self._last_frames[max(0, k_peak - 1):k_peak + 2].mean(axis=0) - self._last_frames[baseline].mean(axis=0)
+        valid = np.isfinite(trace)
+        amplitude, amplitude_sd = scale_template(template, grid_t[valid], trace[valid], stim_ms[0])
+        self._amplitudes.append((amplitude, amplitude_sd))
+        success = amplitude > 2.5 * amplitude_sd
+        self._successes += int(success)
+        self._stimuli += 1
+        update.features += [
+            Feature(sweep_index, step, "na_peak_mM", amplitude, amplitude - 1.96 * amplitude_sd,
+                    amplitude + 1.96 * amplitude_sd, "mM"),
+            Feature(sweep_index, step, "na_success", float(success), math.nan, math.nan, "1"),
+            Feature(sweep_index, step, "na_spatial_extent_um", self._spatial_extent(plan, template, stim_ms[0]),
+                    math.nan, math.nan, "um"),
+        ]
+        update.estimates += self._estimates(sweep_index, step, template)
+
+    def _sodium_grid(self, plan: SweepPlan, led: str) -> tuple[np.ndarray, np.ndarray]:
+        """Frame numbers and times (ms) of every frame the plan lights with this LED."""
+        all_numbers = np.arange(plan.camera.n_frames)  # type: ignore[union-attr]
+        leds, times = frame_leds(plan, all_numbers)
+        mine = leds == led
+        return all_numbers[mine], times[mine]
+
+    def _spatial_extent(self, plan: SweepPlan, template, stimulus_ms: float) -> float:
+        """FWHM (um) of the dF profile at the sodium peak along the line through the spine."""
+        frames, baseline, times = self._last_frames, self._last_baseline, self._last_times
+        fine = np.arange(stimulus_ms, times[-1], 0.1)
+        t_peak = float(fine[int(np.argmax(template.shape(fine)))])
+        k_peak = int(np.argmin(np.abs(times - t_peak)))
+        delta = frames[max(0, k_peak - 1):k_peak + 2].mean(axis=0) - frames[baseline].mean(axis=0)
         cam = plan.camera
         p0 = cam.um_to_pixel(self.step.rois.profile_start_um)
         p1 = cam.um_to_pixel(self.step.rois.profile_end_um)
         values, dist_px = line_profile(delta, p0, p1, 200)
-        extent_um = half_width(dist_px, values) * cam.pixel_size_um * cam.binning
-        update.features += [
-            Feature(sweep_index, step, "na_peak_mM", peak, math.nan, math.nan, "mM"),
-            Feature(sweep_index, step, "na_half_decay_ms", half, math.nan, math.nan, "ms"),
-            Feature(sweep_index, step, "na_rise_10_90_ms", rise, math.nan, math.nan, "ms"),
-            Feature(sweep_index, step, "na_decay_tau_ms", tau, tau - 1.96 * tau_sd, tau + 1.96 * tau_sd, "ms"),
-            Feature(sweep_index, step, "na_spatial_extent_um", extent_um, math.nan, math.nan, "um"),
-        ]
-        if not (np.isfinite(tau) and tau > 0 and np.isfinite(tau_sd) and tau_sd < tau):
-            update.notices.append(Notice("warning", "na_ca", f"sweep {sweep_index + 1}: decay time constant not "
-                                         "determined; excluded from the spine estimate", sweep_index))
-            return
-        self._taus.append((tau, max(tau - 1.96 * tau_sd, tau * 0.05), tau + 1.96 * tau_sd))
-        self._half_decays.append(half)
-        self._peaks.append(peak)
-        update.estimates += self._estimates(sweep_index, step)
+        return half_width(dist_px, values) * cam.pixel_size_um * cam.binning
 
-    def _estimates(self, sweep_index: int, step: str) -> list[Estimate]:
-        z = float(stats.norm.ppf(0.5 + self.spec.confidence_level / 2))
-        values, lows, highs = (list(v) for v in zip(*self._taus))
-        tau = combine_log_normal(values, lows, highs, z)
-        out = [Estimate(sweep_index, step, "na_decay_tau_ms", tau.value, tau.low, tau.high, "ms",
-                        f"{tau.n} sweep(s), exponential fits of head [Na+]")]
-        for name, vals, unit in (("na_half_decay_ms", self._half_decays, "ms"), ("na_peak_mM", self._peaks, "mM")):
-            m = float(np.mean(vals))
-            half = float(stats.t.ppf(0.5 + self.spec.confidence_level / 2, max(1, len(vals) - 1)) *
-                         np.std(vals, ddof=1) / np.sqrt(len(vals))) if len(vals) > 1 else abs(m)
-            out.append(Estimate(sweep_index, step, name, m, m - half, m + half, unit, f"mean of {len(vals)} sweep(s)"))
-        a = self.spec
-        assumptions = NeckAssumptions(a.cytoplasm_resistivity_ohm_cm, a.resistivity_rel_sd,
-                                      a.sodium_diffusion_um2_per_ms, 0.0, a.head_volume_um3, a.head_volume_rel_sd,
-                                      a.head_volume_source)
-        r = neck_resistance_interval(Interval(tau.value, tau.low, tau.high, "ms"), assumptions, z)
-        out.append(Estimate(sweep_index, step, "neck_resistance_MOhm", r.value, r.low, r.high, "MOhm",
-                            "R = rho_i tau_Na D_Na / V; " + assumptions.describe()))
-        if self._stimuli:
-            p = release_probability(self._successes, self._stimuli, self.spec.confidence_level)
-            out.append(Estimate(sweep_index, step, "success_probability", p.value, p.low, p.high, "1",
-                                f"{p.successes}/{p.trials} stimuli with a head response > 2.5 SD"))
+    def _estimates(self, sweep_index: int, step: str, template) -> list[Estimate]:
+        """Spine estimates from the template of the average and the per-sweep amplitudes."""
+        level = self.spec.confidence_level
+        z = float(stats.norm.ppf(0.5 + level / 2))
+        n = len(self._na_traces)
+        tau, tau_sd = template.tau_decay_ms, template.tau_decay_sd_ms
+        spread = math.exp(z * tau_sd / tau) if np.isfinite(tau_sd) and tau > 0 else math.inf
+        fine = np.arange(0.0, self._grid_t[-1] + 200.0, 0.05)
+        curve = template.shape(fine)
+        half = half_decay_time(fine, curve)
+        rise = rise_time_10_90(fine, curve)
+        amps = np.array([a for a, _ in self._amplitudes])
+        if amps.size > 1:
+            half_width_peak = float(stats.t.ppf(0.5 + level / 2, amps.size - 1) * amps.std(ddof=1) / np.sqrt(amps.size))
+        else:
+            half_width_peak = z * self._amplitudes[0][1]
+        peak = float(amps.mean())
+        basis = f"difference-of-exponentials template on the average of {n} sweep(s)"
+        out = [
+            Estimate(sweep_index, step, "na_decay_tau_ms", tau, tau / spread, tau * spread, "ms", basis),
+            Estimate(sweep_index, step, "na_half_decay_ms", half, half / spread, half * spread, "ms", basis),
+            Estimate(sweep_index, step, "na_rise_10_90_ms", rise, math.nan, math.nan, "ms", basis),
+            Estimate(sweep_index, step, "na_peak_mM", peak, peak - half_width_peak, peak + half_width_peak, "mM",
+                     f"template scaled to each of {amps.size} sweep(s); Grynkiewicz calibration"),
+        ]
+        if math.isfinite(spread):
+            a = self.spec
+            assumptions = NeckAssumptions(a.cytoplasm_resistivity_ohm_cm, a.resistivity_rel_sd,
+                                          a.sodium_diffusion_um2_per_ms, 0.0, a.head_volume_um3, a.head_volume_rel_sd,
+                                          a.head_volume_source)
+            r = neck_resistance_interval(Interval(tau, tau / spread, tau * spread, "ms"), assumptions, z)
+            out.append(Estimate(sweep_index, step, "neck_resistance_MOhm", r.value, r.low, r.high, "MOhm",
+                                "R = rho_i tau_Na D_Na / V; " + assumptions.describe()))
+        p = release_probability(self._successes, self._stimuli, level)
+        out.append(Estimate(sweep_index, step, "success_probability", p.value, p.low, p.high, "1",
+                            f"{p.successes}/{p.trials} sweeps whose head Na+ amplitude exceeds 2.5 SD"))
         return out

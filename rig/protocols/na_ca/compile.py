@@ -7,6 +7,7 @@ import numpy as np
 from rig.config.profile import HardwareProfile
 from rig.engine.sweep_plan import CameraAcquisition, SweepPlan
 from rig.protocols.common import StepProblem, check_clamp, resolve_device
+from rig.protocols.conditions import bath_of
 from rig.protocols.na_ca.analysis import NaCaAnalysis
 from rig.protocols.na_ca.schema import NaCaStep
 from rig.protocols.sweep_building import gate, pulse_train
@@ -94,7 +95,8 @@ class NaCaKind:
                                    step.binning, tuple(step.roi_px), cam_spec.pixel_size_um,  # type: ignore[union-attr]
                                    tuple(cam_spec.sensor_px), tuple(step.field_center_um))  # type: ignore[union-attr]
         base = step.model_dump(mode="json") | {"led_channels": {li.led: f"{names['led_source']}.{li.led}"
-                                                                for li in step.leds}}
+                                                                for li in step.leds},
+                                               "bath": bath_of(step.condition)}
         plans = []
         kinds = ([False] if step.no_stimulus_sweep else []) + [True] * step.sweeps
         for k, stimulated in enumerate(kinds):

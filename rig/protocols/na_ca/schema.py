@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from rig.config.base import StrictModel
 from rig.protocols.common import ClampSpec, StepBase
+from rig.protocols.conditions import parse_condition
 
 Point = tuple[float, float]
 
@@ -40,6 +41,10 @@ class Rois(StrictModel):
     neck_um: Point
     dendrite_um: Point
     background_um: Point
+    local_background_um: list[Point] | None = Field(
+        default=None, description="points beside the dendrite at the head's distance, away from spines (one each "
+        "side along the dendrite): removes the dendrite's light and the local haze from the head ROI (widefield); "
+        "the far background is used if absent")
     radius_um: float = Field(default=0.6, gt=0)
     profile_start_um: Point = Field(description="line through the spine for the spatial extent")
     profile_end_um: Point
@@ -80,11 +85,13 @@ class NaCaStep(StepBase):
     sample_rate_hz: float = Field(default=20000.0, gt=0)
     stimulus: Stimulus = Stimulus()
     clamp: ClampSpec = ClampSpec(mode="CC")
+    condition: str = Field(default="control", description="bath, e.g. 'CPP' to isolate AMPA-mediated Na entry")
     rois: Rois
     analysis: NaCaAnalysisSpec = NaCaAnalysisSpec()
 
     @model_validator(mode="after")
     def _one_of_each(self) -> "NaCaStep":
+        parse_condition(self.condition)
         ions = sorted(li.ion for li in self.leds)
         if ions != ["calcium", "sodium"]:
             raise ValueError("leds must pair one sodium and one calcium indicator")

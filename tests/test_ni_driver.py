@@ -315,3 +315,50 @@ def test_runner_refuses_sweep_and_leaves_rig_safe_on_wrong_mode(interpreter, tmp
     stream.close()
     assert "spinerig-ai" not in {t["name"] for t in daqmx.tasks.values()}  # nothing was clocked
     assert all(d.safety().safe for d in rig.devices.values())
+
+
+def test_leds_clocked_by_the_camera_exposure_step_once_per_frame(daqmx, tmp_path):
+    """LED lines on the camera's exposure-out: their own task, sampled on the PFI line, one sample per frame."""
+    text = CCD.read_text().replace("    kind: led_source\n", "    kind: led_source\n    clock: camera_exposure\n"
+                                   "    exposure_out_terminal: /Dev1/PFI0\n", 1)
+    path = tmp_path / "ccd_exposure_leds.yaml"
+    path.write_text(text)
+    profile = load_profile(path).profile
+    clock = NiDaqClock(profile, ChannelMap(profile))
+    n, period, exposure = 2000, 100, 60
+    trigger = np.zeros(n)
+    uv, green = np.zeros(n), np.zeros(n)
+    for k in range(n // period):
+        trigger[k * period:k * period + 10] = 1
+        (uv if k % 2 == 0 else green)[k * period:k * period + exposure] = 1
+    from rig.engine.sweep_plan import CameraAcquisition
+
+    camera = CameraAcquisition("camera", "camera.trigger", n // period, 1.0, 1, (0, 0, 80, 80))
+    plan = SweepPlan(0, "nac", "na_ca", 0, 50_000.0, n, {"camera.trigger": trigger, "leds.uv385": uv,
+                     "leds.green520": green, "amplifier.command": np.full(n, -70.0)},
+                     ("amplifier.primary",), "amplifier", "VC", camera=camera)
+    clock.load(plan)
+    h_led = daqmx.handle("spinerig-led")
+    assert [c[1] for c in daqmx.calls("create_do_chan", h_led)] == ["Dev1/port0/line1", "Dev1/port0/line2"]
+    (_, rate, source, edge, mode, samples), = daqmx.calls("cfg_samp_clk_timing", h_led)
+    assert (source, edge, mode, samples) == ("/Dev1/PFI0", Edge.RISING.value, AcquisitionType.FINITE.value, 20)
+    (*_, pattern), = daqmx.calls("write_digital_lines", h_led)
+    expected = np.stack([np.arange(20) % 2 == 0, np.arange(20) % 2 == 1])
+    np.testing.assert_array_equal(pattern, expected)
+    h_do = daqmx.handle("spinerig-do")  # the master-clocked lines no longer carry the LEDs
+    assert "Dev1/port0/line1" not in [c[1] for c in daqmx.calls("create_do_chan", h_do)]
+    clock.start()
+    starts = [c[0] for c in daqmx.calls("start_task")]
+    assert starts[0] == h_led  # armed before the master clock starts
+    clock.stop()
+    assert h_led in {c[0] for c in daqmx.calls("clear_task")}
+
+
+def test_exposure_clock_needs_its_terminal(tmp_path, capsys):
+    from rig.cli import main
+
+    text = CCD.read_text().replace("    kind: led_source\n", "    kind: led_source\n    clock: camera_exposure\n", 1)
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    assert main(["validate", str(path)]) == 2
+    assert "needs exposure_out_terminal" in capsys.readouterr().err

@@ -230,6 +230,17 @@ class LedSourceSpec(StrictModel):
     backend: str | None = None
     leds: dict[str, LedSpec]
     micromanager: MicroManagerDeviceRef | None = None
+    clock: Literal["master", "camera_exposure"] = Field(
+        default="master", description="'camera_exposure': the LED lines step once per frame on the camera's "
+        "exposure-out signal instead of the master sample clock")
+    exposure_out_terminal: str | None = Field(default=None, description="e.g. /Dev1/PFI0, wired to exposure-out")
+
+    @model_validator(mode="after")
+    def _terminal_for_exposure_clock(self) -> "LedSourceSpec":
+        if self.clock == "camera_exposure" and not self.exposure_out_terminal:
+            raise ValueError("clock 'camera_exposure' needs exposure_out_terminal (the PFI line wired to the "
+                             "camera's exposure output)")
+        return self
 
 
 class StimulatorChannels(StrictModel):

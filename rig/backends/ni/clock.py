@@ -11,6 +11,7 @@ import numpy as np
 from rig.backends.ni import driver
 from rig.backends.ni.channel_map import ChannelMap, NiChannel
 from rig.backends.ni.timing import plan_sweep_timing
+from rig.backends.ni.ttl import led_states_per_frame
 from rig.config.profile import HardwareProfile
 from rig.engine.sweep_plan import SweepPlan
 
@@ -35,6 +36,7 @@ class NiDaqClock:
         self.held: dict[str, float] = {n: float("nan") for n, c in channels.channels.items()
                                        if c.info.direction == "out"}
         self._tasks: driver.SweepTasks | None = None
+        self._led_task: driver.ExposureClockedLines | None = None
         self._plan: SweepPlan | None = None
         self._inputs: list[str] = []
         self._outputs: list[str] = []
@@ -53,7 +55,8 @@ class NiDaqClock:
         self._outputs = list(plan.outputs)
         self._inputs = list(plan.inputs)
         ao = [c for c in self._outputs if self.channels.channels[c].io_type == "ao"]
-        do = [c for c in self._outputs if self.channels.channels[c].io_type == "do"]
+        exposure_clocked = self._exposure_clocked_leds(plan)
+        do = [c for c in self._outputs if self.channels.channels[c].io_type == "do" and c not in exposure_clocked]
         ao_data = np.stack([self.channels.to_hardware(c, plan.outputs[c]) for c in ao]) if ao else None
         do_data = np.stack([self.channels.to_hardware(c, plan.outputs[c]) for c in do]) if do else None
         t = self.profile.daq.timing
@@ -66,17 +69,44 @@ class NiDaqClock:
             [driver.DigitalChannel(self.channels.channels[c].physical.name, c) for c in do],
             t.ai_terminal_config, f"{self.profile.daq.device}/{t.counter}")
         tasks.configure()
+        leds = None
         try:
             tasks.write(ao_data, do_data)
+            if exposure_clocked:
+                leds = self._load_exposure_clocked(plan, exposure_clocked)
         except Exception:
             tasks.close()
             raise
         self._tasks, self._plan, self._position, self._continuous = tasks, plan, 0, continuous
+        self._led_task = leds
+
+    def _exposure_clocked_leds(self, plan: SweepPlan) -> list[str]:
+        """LED channels of this plan whose source is clocked by the camera's exposure-out."""
+        out = []
+        for name, spec in self.profile.devices.items():
+            if spec.kind == "led_source" and spec.clock == "camera_exposure":
+                out += [f"{name}.{led}" for led in spec.leds if f"{name}.{led}" in plan.outputs]
+        return out
+
+    def _load_exposure_clocked(self, plan: SweepPlan, channels: list[str]) -> "driver.ExposureClockedLines":
+        """One sample per frame for the exposure-clocked LEDs, from the plan's LED waveforms at each trigger."""
+        if plan.camera is None:
+            raise ValueError(f"{', '.join(channels)} are clocked by the camera's exposure, but the plan has no camera")
+        pattern = led_states_per_frame(plan.outputs[plan.camera.trigger_channel], {c: plan.outputs[c] for c in channels})
+        source = self.profile.devices[self.channels.channels[channels[0]].info.device]
+        camera = self.profile.devices[plan.camera.camera]
+        task = driver.ExposureClockedLines([driver.DigitalChannel(self.channels.channels[c].physical.name, c)
+                                            for c in channels], source.exposure_out_terminal, pattern.shape[1],
+                                           camera.max_frame_rate_hz)
+        task.configure(pattern)
+        return task
 
     def start(self) -> None:
         """Start followers, then the master clock."""
         if self._tasks is None:
             raise RuntimeError("start() before load()")
+        if self._led_task is not None:
+            self._led_task.start()  # armed before the master clock: it waits for the first exposure edge
         self._tasks.start()
         self._running = True
 
@@ -103,14 +133,18 @@ class NiDaqClock:
 
     def stop(self) -> None:
         """Stop and release the tasks; outputs hold their last value."""
-        tasks, plan = self._tasks, self._plan
-        self._tasks, self._plan, self._running = None, None, False
+        tasks, plan, leds = self._tasks, self._plan, self._led_task
+        self._tasks, self._plan, self._running, self._led_task = None, None, False, None
         if tasks is None or plan is None:
             return
         try:
             tasks.stop()
+            if leds is not None:
+                leds.stop()
         finally:
             tasks.close()
+            if leds is not None:
+                leds.close()
             complete = not self._continuous and self._position >= plan.n_samples
             for c in self._outputs:
                 self.held[c] = float(plan.outputs[c][-1]) if complete else float("nan")

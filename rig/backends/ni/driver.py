@@ -154,6 +154,46 @@ class SweepTasks:
         self.tasks.clear()
 
 
+class ExposureClockedLines:
+    """Digital lines (LEDs) that step once per camera frame, clocked by the camera's exposure-out terminal."""
+
+    def __init__(self, lines: list[DigitalChannel], terminal: str, n_frames: int, max_rate_hz: float):
+        self._nidaqmx = load_nidaqmx()
+        self.lines, self.terminal, self.n_frames, self.max_rate_hz = lines, terminal, n_frames, max_rate_hz
+        self.task: Any = None
+
+    def configure(self, pattern: np.ndarray) -> None:
+        """Create the task (finite, one sample per exposure edge) and load the per-frame pattern."""
+        c = self._nidaqmx.constants
+        self.task = self._nidaqmx.Task("spinerig-led")
+        try:
+            for line in self.lines:
+                self.task.do_channels.add_do_chan(line.physical, name_to_assign_to_lines=line.name,
+                                                  line_grouping=c.LineGrouping.CHAN_PER_LINE)
+            self.task.timing.cfg_samp_clk_timing(self.max_rate_hz, source=self.terminal, active_edge=c.Edge.RISING,
+                                                 sample_mode=c.AcquisitionType.FINITE, samps_per_chan=self.n_frames)
+            data = np.asarray(pattern, dtype=bool)
+            self.task.write(data[0] if data.shape[0] == 1 else data, auto_start=False)
+        except Exception:
+            self.close()
+            raise
+
+    def start(self) -> None:
+        """Arm: the lines wait for the camera's first exposure edge."""
+        self.task.start()
+
+    def stop(self) -> None:
+        """Stop the task."""
+        if self.task is not None:
+            self.task.stop()
+
+    def close(self) -> None:
+        """Release the task."""
+        if self.task is not None:
+            task, self.task = self.task, None
+            task.close()
+
+
 def write_static_analog(channel: AnalogChannel, volts: float) -> None:
     """Drive one AO channel to a constant voltage (an on-demand task, started on write)."""
     ni = load_nidaqmx()

@@ -64,3 +64,16 @@ def frame_triggers(n_samples: int, first_sample: int, frame_period_samples: int,
         a = first_sample + k * frame_period_samples
         out[a:a + width_samples] = True
     return out
+
+
+def led_states_per_frame(trigger: np.ndarray, led_waves: dict[str, np.ndarray]) -> np.ndarray:
+    """(n_leds, n_frames) booleans: each LED's state just after every rising edge of the frame trigger.
+
+    This is what an LED line clocked by the camera's exposure-out must output: one sample per frame.
+    """
+    high = np.asarray(trigger) > 0.5
+    edges = np.flatnonzero(high & ~np.concatenate(([False], high[:-1])))
+    if edges.size == 0:
+        raise ValueError("the plan sends no frame trigger: LEDs clocked by the camera would never switch")
+    at = np.minimum(edges + 1, high.size - 1)
+    return np.stack([np.asarray(w)[at] > 0.5 for w in led_waves.values()])

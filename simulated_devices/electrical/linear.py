@@ -15,8 +15,14 @@ from scipy import linalg, optimize
 
 from .solver import Blockers, ClampMode, TreeSolver
 
-def steady_state(solver: TreeSolver, mode: ClampMode, command: float, blk: Blockers) -> np.ndarray:
-    """Full state vector at equilibrium under a constant drive (synapses silent)."""
+def steady_state(solver: TreeSolver, mode: ClampMode, command: float, blk: Blockers,
+                 guess: np.ndarray | None = None) -> np.ndarray:
+    """Full state vector at equilibrium under a constant drive (synapses silent).
+
+    Tries the standard start (every compartment at the command or the leak reversal) and the
+    caller's guess (usually the present state), with Powell's hybrid method and then
+    Levenberg-Marquardt: near spike threshold in VC one start or method alone can stall.
+    """
     L = solver.layout
     cap = np.concatenate([solver.tree.cap_nF, solver.tree.head_cap_nF])
     x0 = np.zeros(L.size)
@@ -30,12 +36,17 @@ def steady_state(solver: TreeSolver, mode: ClampMode, command: float, blk: Block
         x = solver.with_gates_at_steady_state(x)
         return solver.rhs(x, mode, command, blk)[L.v] * cap  # net currents, nA
 
-    sol = optimize.root(residual, x0[L.v], method="hybr", options={"xtol": 1e-11})
-    if not sol.success:
-        raise RuntimeError(f"no steady state for {mode} {command}: {sol.message}")
-    x = x0.copy()
-    x[L.v] = sol.x
-    return solver.with_gates_at_steady_state(x)
+    starts = [x0[L.v]] + ([np.asarray(guess)[L.v]] if guess is not None else [])
+    message = ""
+    for start in starts:
+        for method in ("hybr", "lm"):
+            sol = optimize.root(residual, start, method=method, options={"xtol": 1e-11})
+            if sol.success and float(np.max(np.abs(residual(sol.x)))) < 1e-6:
+                x = x0.copy()
+                x[L.v] = sol.x
+                return solver.with_gates_at_steady_state(x)
+            message = str(sol.message)
+    raise RuntimeError(f"no steady state for {mode} {command}: {message}")
 
 
 def numerical_jacobian(solver: TreeSolver, x: np.ndarray, mode: ClampMode, command: float, blk: Blockers) -> np.ndarray:

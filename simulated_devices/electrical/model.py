@@ -145,7 +145,14 @@ class CellModel:
         """Jump to the steady state of a constant drive (long quiet intervals), synapses silent."""
         key = (clamp_mode, float(command), self.blockers.key())
         if key not in self._settle_cache:
-            self._settle_cache[key] = self.steady_state(clamp_mode, command)
+            try:
+                self._settle_cache[key] = self.steady_state(clamp_mode, command)
+            except RuntimeError as exc:  # no solution found: integrate towards it instead of jumping
+                logger.info("settling by integration (%s)", exc)
+                steps = 4000
+                self.advance(0.25, steps, clamp_mode, np.full(steps, float(command)))
+                self._t_ms -= 0.25 * steps  # the caller accounts for the time (skip_time)
+                self._settle_cache[key] = self._x.copy()
         self._x = self._settle_cache[key].copy()
         self._last_drive = (clamp_mode, float(command), self.blockers.key(), None)
         self._linear = False
@@ -193,7 +200,7 @@ class CellModel:
 
     def steady_state(self, mode: ClampMode, command: float) -> np.ndarray:
         """Equilibrium state under a constant command (mV in VC, pA in CC)."""
-        return steady_state(self.solver, mode, command, self.blockers)
+        return steady_state(self.solver, mode, command, self.blockers, guess=getattr(self, "_x", None))
 
     def input_resistance_MOhm(self, node: int = 0, delta_pA: float = 10.0) -> float:
         """Steady-state input resistance (MOhm) at a node (0 = soma, 1..N dendrite), gates frozen off-soma."""

@@ -40,7 +40,7 @@ def test_frames_reach_the_run_file_through_mmcore_with_one_led_per_frame(tmp_pat
         assert not np.allclose(uv, green, rtol=0.05)
         assert not [n for n in f.notices() if n["source"] == "camera"]
     names = {e for e in result.estimates}
-    assert {"na_decay_tau_ms", "na_half_decay_ms", "na_peak_mM", "neck_resistance_MOhm"} <= names
+    assert {"tau_na_ms", "na_half_decay_ms", "na_peak_mM", "neck_resistance_MOhm"} <= names
 
 
 def test_a_dropped_frame_is_reported_and_does_not_shift_the_channels(tmp_path):

@@ -201,7 +201,7 @@ class NaCaAnalysis:
         peak = float(amps.mean())
         basis = f"difference-of-exponentials template on the average of {n} sweep(s)"
         out = [
-            Estimate(sweep_index, step, "na_decay_tau_ms", tau, tau / spread, tau * spread, "ms", basis),
+            Estimate(sweep_index, step, "tau_na_ms", tau, tau / spread, tau * spread, "ms", basis),
             Estimate(sweep_index, step, "na_half_decay_ms", half, half / spread, half * spread, "ms", basis),
             Estimate(sweep_index, step, "na_rise_10_90_ms", rise, math.nan, math.nan, "ms", basis),
             Estimate(sweep_index, step, "na_peak_mM", peak, peak - half_width_peak, peak + half_width_peak, "mM",

@@ -1,7 +1,8 @@
 """Take the screenshots of docs/gui.md from the real window on the simulated rig.
 
 Run under Xvfb:  xvfb-run -a -s "-screen 0 1920x1200x24" python docs/make_screenshots.py
-Writes docs/screenshots/*.png (one per panel, plus the whole window mid-run).
+Writes docs/screenshots/*.png (one per panel, plus the whole window mid-run, plus the camera live view
+with Na/Ca ROIs on the Na/Ca profile).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from PyQt5.QtCore import QRectF
 from PyQt5.QtWidgets import QApplication, QWidget
 
 from rig.gui.app import build_window
@@ -20,6 +22,9 @@ from rig.gui.main_window import MainWindow
 from rig.gui.theme import apply_theme
 
 OUT = Path(__file__).resolve().parent / "screenshots"
+NA_CA_PROFILE = Path(__file__).resolve().parents[1] / "hardware_profiles" / "simulated_na_ca.yaml"
+NA_CA_ROIS = {"head": (1.49, 0.0), "neck": (0.85, 0.0), "dendrite": (0.0, 0.0), "background": (12.0, 12.0),
+              "local bg 1": (1.49, -3.0), "local bg 2": (1.49, 3.0)}  # spine 'published' of that profile
 SPINE_HEAD_UM = (1.288, 0.0)  # spine 'fast' of the simulated profile
 log = logging.getLogger("screenshots")
 
@@ -108,7 +113,36 @@ def main() -> int:
     settle(app, 0.3)
     save(app, window, "protocol_invalid", dock="Protocol")
     window.close()
+    camera_shots(app)
     return 0
+
+
+def camera_shots(app: QApplication) -> None:
+    """Camera live view of the Na/Ca profile's cell with the ROIs placed, and the Devices panel's controls."""
+    window = build_window(NA_CA_PROFILE, Path(tempfile.mkdtemp(prefix="rig-shots-")))
+    window.resize(1800, 1100)
+    window.show()
+    settle(app, 0.5)
+    window.protocol.select("na_ca_imaging")
+    window.devices.camera_controls.led.setCurrentText("uv385")
+    window.docks["Image"].raise_()
+    window.image.camera_button.click()
+    wait_until(app, lambda: window.image.camera.frames >= 10)
+    for name, point in NA_CA_ROIS.items():
+        window.image.rois.place(name, point)
+    settle(app, 0.5)
+    save(app, window, "camera_live", dock="Image")
+    window.image.view.setRange(QRectF(-3.0, -5.0, 9.0, 10.0), padding=0.0)  # the spine, close up
+    settle(app, 0.5)
+    save(app, window, "camera_rois", dock="Image")
+    window.image.camera_button.click()
+    wait_until(app, lambda: not window.session.busy)
+    window.docks["Devices"].raise_()
+    window.devices.light_stim.amplitude.setText("12")
+    window.devices.light_stim.validate_pulse()
+    settle(app, 0.3)
+    save(app, window, "devices_camera", widget=window.devices.camera_controls.parentWidget())
+    window.close()
 
 
 if __name__ == "__main__":

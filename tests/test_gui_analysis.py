@@ -121,3 +121,63 @@ def test_sweep_buffers_average_only_complete_sweeps():
     hist = buffers.channels[ch]
     assert hist.n_averaged == 2 and np.allclose(hist.average, 2.0)
     assert len(hist.previous) == 2
+
+
+def test_camera_plan_triggers_each_frame_with_the_led_only_in_exposures():
+    from rig.engine.sweep_plan import rising_edges
+    from rig.gui.camera_live import CameraSettings, camera_plan, check_camera
+    profile = load_profile(PROFILE).profile
+    settings = CameraSettings(exposure_ms=3.0, roi_px=(8, 8, 64, 48), binning=2, led="uv385")
+    assert check_camera(settings, profile, "camera", "leds") == []
+    plan = camera_plan(settings, profile, "camera", "leds", n_frames=4)
+    assert check_plan(plan, profile, "test") == []
+    edges = rising_edges(plan.outputs["camera.trigger"])
+    assert edges.size == 4 and np.allclose(np.diff(edges) / plan.sample_rate_hz, 1 / settings.rate_hz)
+    led = plan.outputs["leds.uv385"]
+    assert led.sum() / plan.sample_rate_hz * 1000 == pytest.approx(4 * 3.0)
+    assert np.all(led[edges] == 1) and led[-1] == 0
+    assert plan.camera.frame_shape == (24, 32)
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"roi_px": (40, 0, 48, 80)}, "sensor_px"), ({"binning": 3}, "binning"), ({"roi_px": (1, 0, 64, 64),
+                                                                               "binning": 2}, "binning"),
+    ({"exposure_ms": 120.0}, "exposure"), ({"rate_hz": 5000.0}, "max_frame_rate_hz"),
+    ({"led": "uv385", "exposure_ms": 70.0, "rate_hz": 10.0}, "max_duty_fraction"), ({"led": "red999"}, "no LED"),
+])
+def test_camera_settings_are_checked_against_the_profile(change, words):
+    from rig.gui.camera_live import CameraSettings, check_camera
+    profile = load_profile(PROFILE).profile
+    problems = check_camera(CameraSettings(**change), profile, "camera", "leds")
+    assert any(words in p for p in problems), problems
+
+
+def test_single_pulse_plan_and_limits():
+    from rig.gui.stimulus import pulse_problems, single_pulse_plan
+    profile = load_profile(PROFILE).profile
+    assert pulse_problems(profile, "stimulator", -4.0, 0.2) == []
+    assert "max_amplitude_V" in " ".join(pulse_problems(profile, "stimulator", -10.5, 0.2))
+    assert "max_pulse_ms" in " ".join(pulse_problems(profile, "stimulator", 4.0, 5.5))
+    plan = single_pulse_plan(profile, "stimulator", -4.0, 0.2)
+    assert check_plan(plan, profile, "test") == []
+    wave = plan.outputs["stimulator.trigger"]
+    assert wave.min() == -4.0 and (wave != 0).sum() == 4 and wave[-1] == 0
+
+
+def test_led_duty_guard_limits_on_time_over_the_window():
+    from rig.gui.stimulus import DutyGuard
+    guard = DutyGuard(0.6, window_s=10.0)
+    guard.switched(True, 0.0)
+    assert not guard.exhausted(5.9) and guard.exhausted(6.0)
+    guard.switched(False, 6.0)
+    assert not guard.may_switch_on(8.0)  # 6 s of the last 10 s
+    assert guard.may_switch_on(12.0)  # only 4 s on in [2, 12]
+    assert guard.on_time(12.0) == pytest.approx(4.0)
+
+
+def test_roi_overrides_need_both_local_background_points():
+    from rig.gui.roi_markers import roi_overrides
+    out = roi_overrides({"head": (1.5, 0.0), "local bg 1": (1.5, -3.0)})
+    assert out == {"rois.head_um": "[1.5, 0]"}
+    out = roi_overrides({"local bg 1": (1.5, -3.0), "local bg 2": (1.5, 3.0)})
+    assert out == {"rois.local_background_um": "[[1.5, -3], [1.5, 3]]"}

@@ -16,16 +16,18 @@ from rig.engine.records import Notice, Record, RunEnded, SweepEnded, SweepStarte
 from rig.gui.panels.data import DataPanel
 from rig.gui.panels.devices import MEMBRANE_JOB, DevicesPanel
 from rig.gui.panels.estimates import EstimatesPanel
-from rig.gui.panels.image import FRAME_JOB, ImagePanel
+from rig.gui.panels.image import CAMERA_JOB, FRAME_JOB, ImagePanel
 from rig.gui.panels.protocol import ProtocolPanel
 from rig.gui.panels.traces import TracesPanel
 from rig.gui.schema_form import value_text
-from rig.gui.session import PROTOCOL_JOB, RigSession
+from rig.gui.session import PROTOCOL_JOB, RigSession, repeated
 from rig.gui.status import DoseMeter, RigStatusBar
 
 log = logging.getLogger(__name__)
 
 REDRAW_INTERVAL_MS = 16  # aim at ~60 redraws/s; the requirement is >= 30
+STIM_JOB = "single_pulse"
+_CAMERA_SWEEPS = 2000  # a camera live view ends by itself after ~10 min
 
 
 class RedrawStats:
@@ -117,16 +119,22 @@ class MainWindow(QMainWindow):
         self.image.scan_line_changed.connect(self._use_scan_line)
         self.image.bleach_point_changed.connect(
             lambda p: self.protocol.set_field("bleach.point_um", value_text(list(p))))
+        self.image.camera_live_requested.connect(self._camera_live)
+        self.image.rois.changed.connect(self._use_roi)
+        self.devices.light_stim.led_requested.connect(self._set_led)
+        self.devices.light_stim.pulse_requested.connect(lambda plans: self._start_plans(STIM_JOB, plans))
 
     # ----- actions ------------------------------------------------------------------------
     def start_protocol(self, prepared: PreparedRun) -> bool:
         """Start a prepared protocol run unless the rig is busy."""
+        self._static_leds_off()
         if not self.session.start_protocol(prepared):
             self.status.showMessage(f"the rig is busy ({self.session.busy}); stop it first", 5000)
             return False
         return True
 
     def _start_plans(self, label: str, plans: object) -> None:
+        self._static_leds_off()
         if not self.session.start_plans(label, plans):  # type: ignore[arg-type]
             self.status.showMessage(f"the rig is busy ({self.session.busy})", 5000)
 
@@ -140,6 +148,39 @@ class MainWindow(QMainWindow):
                                 f"after every run)", 8000)
         self._refresh_status()
 
+    def _camera_live(self, on: bool) -> None:
+        if not on:
+            self.session.request_stop()
+            return
+        controls = self.devices.camera_controls
+        plan, problems = controls.live_plan() if controls is not None else (None, ["this profile has no camera"])
+        if plan is None:
+            self.image.message.setText("camera: " + "; ".join(problems))
+            self.image.set_busy(self.session.busy)  # unchecks the button
+            return
+        self._start_plans(CAMERA_JOB, repeated(plan, _CAMERA_SWEEPS))
+
+    def _set_led(self, led: str, on: bool) -> None:
+        """Switch an LED statically, only while no job runs (the duty guard lives in the controls)."""
+        controls = self.devices.light_stim
+        device = self.session.rig.devices.get(controls.led_source or "")
+        if on and (self.session.busy or device is None):
+            controls.led_switched(led, False, f"refused: the rig is busy ({self.session.busy})" if device else
+                                  "no LED source")
+            return
+        device.set_led(led, on)  # type: ignore[union-attr]
+        controls.led_switched(led, on)
+        self._refresh_status()
+
+    def _static_leds_off(self) -> None:
+        lit = self.devices.light_stim.lit
+        if lit and not self.session.busy:
+            self._set_led(lit, False)
+
+    def _use_roi(self, field: str, text: str) -> None:
+        if not self.protocol.set_field(field, text):
+            self.status.showMessage(f"{field} = {text}: choose a Na/Ca protocol to use the ROIs", 8000)
+
     def _use_scan_line(self, start: tuple[float, float], end: tuple[float, float]) -> None:
         self.protocol.set_field("line.start_um", value_text(list(start)))
         self.protocol.set_field("line.end_um", value_text(list(end)))
@@ -152,6 +193,8 @@ class MainWindow(QMainWindow):
                 self.image.show_geometry(start, end, bleach)
             except (yaml.YAMLError, TypeError, ValueError):
                 log.info("protocol line not shown: %s", texts)
+        for field, text in self.image.rois.overrides().items():
+            self.protocol.set_field(field, text)  # ROIs placed before the protocol was chosen
 
     # ----- session signals -----------------------------------------------------------------
     def _on_record(self, label: str, record: Record) -> None:
@@ -169,6 +212,8 @@ class MainWindow(QMainWindow):
                 self.status.show_dose(self.dose, self.devices.budget.value())
         elif label == FRAME_JOB:
             self.image.handle(record)
+        elif label == CAMERA_JOB:
+            self.image.handle_camera(record)
         elif label == MEMBRANE_JOB:
             self.devices.handle(record)
 
@@ -181,6 +226,8 @@ class MainWindow(QMainWindow):
         self._refresh_status()
 
     def _on_finished(self, label: str, result: object) -> None:
+        if label == STIM_JOB:
+            self.status.showMessage(f"single pulse: {getattr(result, 'status', '')}", 5000)
         if label != PROTOCOL_JOB:
             return
         assert isinstance(result, RunResult)

@@ -9,12 +9,13 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                             QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                             QLineEdit, QPushButton, QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from rig.config.profile import HardwareProfile
 from rig.engine.records import DataChunk, Record, SweepEnded, SweepStarted
 from rig.gui import theme
 from rig.gui.membrane_test import MembraneParameters, PulseShape, analyze_pulse, pulse_plan
+from rig.gui.panels.camera_controls import CameraControls, LightStimControls
 from rig.gui.session import repeated
 from rig.hal.interfaces import SafetyReport
 
@@ -74,6 +75,11 @@ class DevicesPanel(QWidget):
         self.states.setHorizontalHeaderLabels(("device", "kind", "state"))
         self.states.verticalHeader().setVisible(False)
         self.states.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.camera = next(iter(profile.devices_of_kind("camera")), None)
+        led_source = next(iter(profile.devices_of_kind("led_source")), None)
+        self.camera_controls = CameraControls(profile, self.camera, led_source) if self.camera else None
+        self.light_stim = LightStimControls(profile, led_source,
+                                            next(iter(profile.devices_of_kind("stimulus_isolator")), None))
         self.parameters: MembraneParameters | None = None
         self._pulse = PulseShape()
         self._trace: np.ndarray | None = None
@@ -110,11 +116,22 @@ class DevicesPanel(QWidget):
                                       f"bleach <= {lim.max_bleach_power_fraction:g} for <= "
                                       f"{lim.max_bleach_duration_ms:g} ms"))
         lform.addRow("budget per spine", self.budget)
-        column = QVBoxLayout(self)
+        content = QWidget()
+        column = QVBoxLayout(content)
         column.addWidget(amp)
+        if self.camera_controls is not None:
+            column.addWidget(self.camera_controls)
+        column.addWidget(self.light_stim)
         column.addWidget(light)
         column.addWidget(QLabel("device states"))
+        self.states.setMinimumHeight(180)
         column.addWidget(self.states, 1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
     # ----- amplifier -----------------------------------------------------------------------
     def _mode_changed(self, mode: str) -> None:
@@ -143,6 +160,7 @@ class DevicesPanel(QWidget):
         """Enable controls according to the running job."""
         self._idle = not job
         self.validate_holding()
+        self.light_stim.set_busy(job)
         self.test_button.setEnabled((not job or job == MEMBRANE_JOB) and self.mode.currentText() == "VC"
                                     and self.amplifier is not None)
         if job != MEMBRANE_JOB and self.test_button.isChecked():

@@ -1,20 +1,24 @@
-"""Image panel: frame scans of the specimen; the operator draws the scan line and clicks the bleach point."""
+"""Image panel: frame scans and the camera live view; the operator draws the scan line, the bleach point and ROIs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QPointF, QRectF, Qt, pyqtSignal
-from PyQt5.QtWidgets import (QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout,
-                             QWidget)
+from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox,
+                             QVBoxLayout, QWidget)
 
 from rig.config.profile import HardwareProfile
 from rig.engine.records import DataChunk, Record, SweepStarted
 from rig.gui import theme
-from rig.gui.frame_scan import FrameLayout, FrameSettings, check_frame, fold_frame, frame_layout, frame_scan_plan
+from rig.gui.camera_live import LatestFrame
+from rig.gui.frame_scan import FrameLayout, FrameSettings, check_frame, fold_frame, frame_scan_plan
+from rig.gui.roi_markers import ROI_MARKERS, RoiMarkers
 from rig.gui.session import repeated
 
 FRAME_JOB = "frame_scan"
+CAMERA_JOB = "camera_live"
+BLEACH_POINT = "bleach point"
 _LIVE_FRAMES = 2400  # a live view ends by itself after ~10 min
 
 
@@ -34,6 +38,7 @@ class ImagePanel(QWidget):
     stop_requested = pyqtSignal()
     scan_line_changed = pyqtSignal(object, object)  # start_um, end_um
     bleach_point_changed = pyqtSignal(object)  # point_um
+    camera_live_requested = pyqtSignal(bool)
 
     def __init__(self, profile: HardwareProfile, parent: QWidget | None = None):
         super().__init__(parent)
@@ -57,6 +62,12 @@ class ImagePanel(QWidget):
         self.line_button = QPushButton("Draw scan line")
         self.line_button.setCheckable(True)
         self.line_button.setToolTip("then click the line's start (in the dendrite) and its end (beyond the head)")
+        self.camera_button = QPushButton("Camera live")
+        self.camera_button.setCheckable(True)
+        self.camera_button.setToolTip("camera frames at ~10 Hz with the LED chosen in Devices lit during exposures")
+        self.place_mode = QComboBox()
+        self.place_mode.addItems([BLEACH_POINT, *ROI_MARKERS])
+        self.place_mode.setToolTip("what a click on the image places (Na/Ca ROIs go to the protocol's rois.*)")
         self.message = QLabel("click the image to place the bleach point on a spine head")
         self.message.setWordWrap(True)
         self.view = pg.PlotWidget()
@@ -70,6 +81,11 @@ class ImagePanel(QWidget):
         self.view.addItem(self.line)
         self.target = pg.TargetItem(pos=(1.288, 0.0), size=14, pen=pg.mkPen(theme.ACCENT, width=2), movable=True)
         self.view.addItem(self.target)
+        self.rois = RoiMarkers(self.view)
+        self.camera = LatestFrame()
+        self._cam_version = 0
+        self._cam_drawn = 0
+        self._cam_rect: tuple[float, float, float, float] | None = None
         self._layout: FrameLayout | None = None
         self._shown_layout: FrameLayout | None = None
         self._samples: np.ndarray | None = None
@@ -80,6 +96,7 @@ class ImagePanel(QWidget):
         self._build()
         self.snap_button.clicked.connect(lambda: self._acquire(1))
         self.live_button.toggled.connect(self._live)
+        self.camera_button.toggled.connect(self.camera_live_requested)
         self.view.scene().sigMouseClicked.connect(self._clicked)
         self.line.sigRegionChangeFinished.connect(lambda _: self._emit_line())
         self.target.sigPositionChangeFinished.connect(lambda _: self._emit_bleach())
@@ -91,8 +108,10 @@ class ImagePanel(QWidget):
             grid.addWidget(QLabel(name), 0, col)
             grid.addWidget(w, 1, col)
         buttons = QHBoxLayout()
-        for b in (self.snap_button, self.live_button, self.line_button):
+        for b in (self.snap_button, self.live_button, self.camera_button, self.line_button):
             buttons.addWidget(b)
+        buttons.addWidget(QLabel("click places"))
+        buttons.addWidget(self.place_mode)
         column = QVBoxLayout(self)
         column.addLayout(grid)
         column.addLayout(buttons)
@@ -128,11 +147,17 @@ class ImagePanel(QWidget):
     def set_busy(self, job: str) -> None:
         """Enable acquisition only when the rig is idle (or this panel's live view runs)."""
         self.snap_button.setEnabled(not job)
-        self.live_button.setEnabled(not job or job == FRAME_JOB)
-        if job != FRAME_JOB and self.live_button.isChecked():
-            self.live_button.blockSignals(True)
-            self.live_button.setChecked(False)
-            self.live_button.blockSignals(False)
+        for button, own in ((self.live_button, FRAME_JOB), (self.camera_button, CAMERA_JOB)):
+            button.setEnabled(not job or job == own)
+            if job != own and button.isChecked():
+                button.blockSignals(True)
+                button.setChecked(False)
+                button.blockSignals(False)
+
+    def handle_camera(self, record: Record) -> None:
+        """Take a record of the camera live job."""
+        if self.camera.handle(record):
+            self._cam_version += 1
 
     def handle(self, record: Record) -> None:
         """Take a record of a frame-scan job."""
@@ -149,7 +174,9 @@ class ImagePanel(QWidget):
             self._version += 1
 
     def redraw(self) -> bool:
-        """Show the frame acquired so far; True when drawn."""
+        """Show the frame acquired so far (or the newest camera frame); True when drawn."""
+        if self._cam_version != self._cam_drawn and self.camera.frame is not None:
+            return self._draw_camera()
         if self._version == self._drawn or self._layout is None or self._samples is None:
             return False
         self._drawn = self._version
@@ -161,8 +188,23 @@ class ImagePanel(QWidget):
         rect = QRectF(layout.origin_um[0], layout.origin_um[1], layout.size_um, layout.size_um)
         self.image.setRect(rect)
         if layout != self._shown_layout:
-            self._shown_layout = layout
+            self._shown_layout, self._cam_rect = layout, None
             self.view.setRange(rect, padding=0.02)
+        return True
+
+    def _draw_camera(self) -> bool:
+        self._cam_drawn = self._cam_version
+        raw = self.camera.frame.astype(np.float32)  # type: ignore[union-attr]
+        # square root above the dark level: spine heads stay visible beside the bright dendrite
+        img = np.sqrt(np.maximum(raw - float(np.percentile(raw, 1.0)), 0.0))
+        self.image.setImage(img, autoLevels=False, levels=(0.0, max(1.0, float(np.percentile(img, 99.7)))))
+        rect = self.camera.rect_um()
+        self.image.setRect(QRectF(*rect))
+        if rect != self._cam_rect:
+            self._cam_rect, self._shown_layout = rect, None
+            self.view.setRange(QRectF(*rect), padding=0.02)
+        self.message.setText(f"camera frame {self.camera.frames}; LED light of the live view "
+                             f"{self.camera.led_ms:.0f} ms")
         return True
 
     def frame_image(self) -> np.ndarray | None:
@@ -214,6 +256,12 @@ class ImagePanel(QWidget):
                 self.place(start, end, self.bleach_point())
             else:
                 self.message.setText(f"line start {point}: now click the end")
+            return
+        mode = self.place_mode.currentText()
+        if mode != BLEACH_POINT:
+            self.rois.place(mode, point)
+            self.message.setText(f"{mode} ROI at {point} um")
+            self.place_mode.setCurrentIndex((self.place_mode.currentIndex() + 1) % self.place_mode.count())
             return
         self.target.setPos(*point)
         self._emit_bleach()

@@ -27,7 +27,8 @@ class SpecimenTruth:
         if plan.target_um is None:
             return {}
         index = self.specimen.nearest_spine(plan.target_um)
-        return {"spine_index": float(index)} | self.specimen.spine_truth(index) | self.specimen.epsp_truth(index)
+        s = self.specimen
+        return {"spine_index": float(index)} | s.spine_truth(index) | s.epsp_truth(index) | s.calcium_truth(index)
 
     def describe(self) -> dict[str, object]:
         """The whole specimen."""

@@ -39,8 +39,8 @@ def cell_spec(sim: SimulationSpec, spines: Sequence[SpineGeometry], background_u
     imaged = [SpineSpec(position_um=g.cable_position_um, r_neck_MOhm=g.neck_resistance_MOhm(rho),
                         head_volume_um3=g.head_volume_um3, ampa_scale=g.ampa_scale, nmda_scale=g.nmda_scale)
               for g in spines]
-    background = [SpineSpec(position_um=float(p), r_neck_MOhm=BACKGROUND_NECK_MOHM,
-                            head_volume_um3=BACKGROUND_HEAD_UM3) for p in background_um]
+    background = [SpineSpec(position_um=float(p), r_neck_MOhm=BACKGROUND_NECK_MOHM, head_volume_um3=BACKGROUND_HEAD_UM3,
+                            nmda_scale=sim.stimulation.background_nmda_scale) for p in background_um]
     channels = SomaChannelSpec(k_shift_mV=s.k_activation_shift_mV, k_inactivation_tau_ms=s.k_inactivation_tau_ms,
                                k_inactivation_half_mV=s.k_inactivation_half_mV,
                                k_inactivation_slope_mV=s.k_inactivation_slope_mV)
@@ -50,7 +50,7 @@ def cell_spec(sim: SimulationSpec, spines: Sequence[SpineGeometry], background_u
     synapse = SynapseSpec(ampa_g_nS=sy.ampa_g_nS, ampa_tau_rise_ms=sy.ampa_tau_rise_ms,
                           ampa_tau_decay_ms=sy.ampa_tau_decay_ms, nmda_g_nS=sy.nmda_g_nS,
                           nmda_tau_rise_ms=sy.nmda_tau_rise_ms, nmda_tau_decay_ms=sy.nmda_tau_decay_ms,
-                          mg_mM=sim.pharmacology.mg_mM)
+                          mg_mM=sim.pharmacology.mg_mM, nmda_ca_fraction_at_rest=sy.nmda_ca_fraction_at_rest)
     return CellSpec(soma=soma, dendrite=dend, passive=passive, spines=tuple(imaged + background),
                     soma_channels=channels, head_channels=HeadChannelSpec(g_car_mS_per_cm2=sy.head_ca_channel_mS_per_cm2),
                     synapse=synapse, series_resistance_MOhm=s.series_resistance_MOhm)

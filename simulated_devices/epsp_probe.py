@@ -20,9 +20,12 @@ class EpspProbe:
         self._probe: CellModel | None = None
         self._cache: dict[tuple[object, ...], dict[str, float]] = {}
 
-    def _model(self, blockers: Blockers) -> CellModel:
+    def model_for(self, blockers: Blockers) -> CellModel:
+        """The private copy of the cell, with the live necks and these blockers (state not reset)."""
         if self._probe is None:
             self._probe = CellModel(self._live.spec, replace(blockers))
+            # Probes are short and start at new holdings: building a linear propagator costs more than it saves.
+            self._probe.fast_path.enabled = False
             passive = self._live.spec.passive
             self._probe.set_passive(passive.rm_ohm_cm2, passive.e_leak_mV)
         probe = self._probe
@@ -36,7 +39,7 @@ class EpspProbe:
         blockers = self._live.blockers
         key = (spine, round(float(self._live.neck_resistance_MOhm[spine]), 3), blockers.key(), round(weight, 4))
         if key not in self._cache:
-            model = self._model(blockers)
+            model = self.model_for(blockers)
             model.reset_to_rest()
             n = int(round(_PROBE_MS / _PROBE_DT_MS))
             tr = model.advance(_PROBE_DT_MS, n, "CC", np.zeros(n), [(1, spine, weight)] if weight > 0 else [])

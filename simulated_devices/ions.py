@@ -104,22 +104,51 @@ class HeadCalcium:
         out[-1] = p.free_uM(total)
         return out
 
+    def _loss_rates(self, tau_free_ms: np.ndarray, tau_dye_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Loss rate constants (1/ms) of free Ca (pumps + neck) and of Ca-bound dye (neck)."""
+        return self.params.gamma_per_ms + 1.0 / np.asarray(tau_free_ms), 1.0 / np.asarray(tau_dye_ms)
+
     def steady_free_uM(self, influx_uM_per_ms: np.ndarray, tau_free_ms: np.ndarray,
                        tau_dye_ms: np.ndarray) -> np.ndarray:
-        """Steady free Ca under a constant influx (dye-bound loss linearised at rest)."""
-        p = self.params
-        slope_b = p.dye_uM * p.kd_uM / (p.rest_uM + p.kd_uM) ** 2
-        return p.rest_uM + influx_uM_per_ms / (p.gamma_per_ms + 1.0 / tau_free_ms + slope_b / tau_dye_ms)
+        """Steady free Ca under a constant influx J: J = k_free (c - c0) + k_dye (b(c) - b(c0)), solved exactly.
 
-    def decay_tau_ms(self, tau_free_ms: np.ndarray, tau_dye_ms: np.ndarray) -> np.ndarray:
-        """Small-signal decay time constant of total Ca near rest, per head."""
+        The loss is monotonic in c, so the root is unique; it is the positive root of a quadratic.
+        """
         p = self.params
-        slope_b = p.dye_uM * p.kd_uM / (p.rest_uM + p.kd_uM) ** 2
-        return (1.0 + p.kappa_e + slope_b) / (p.gamma_per_ms + 1.0 / tau_free_ms + slope_b / tau_dye_ms)
+        k_free, k_dye = self._loss_rates(tau_free_ms, tau_dye_ms)
+        j = np.asarray(influx_uM_per_ms, dtype=float)
+        b0 = float(p.bound_dye_uM(np.array(p.rest_uM)))
+        # k_free (c - c0) + k_dye B c/(c + K) = J + k_dye b0  ->  k_free c^2 + (k_free K - r + k_dye B) c - r K = 0
+        r = j + k_free * p.rest_uM + k_dye * b0
+        b = k_free * p.kd_uM - r + k_dye * p.dye_uM
+        return (-b + np.sqrt(b * b + 4.0 * k_free * r * p.kd_uM)) / (2.0 * k_free)
 
-    def rest(self, duration_ms: float, tau_eff_ms: np.ndarray) -> None:
-        """Relax toward rest over a quiet interval (single effective time constant per head)."""
-        self.total_uM = self.rest_total_uM + (self.total_uM - self.rest_total_uM) * np.exp(-duration_ms / tau_eff_ms)
+    def decay_tau_ms(self, tau_free_ms: np.ndarray, tau_dye_ms: np.ndarray,
+                     c_uM: np.ndarray | float | None = None) -> np.ndarray:
+        """Small-signal decay time constant of total Ca about free Ca c (default: rest), per head.
+
+        tau = (1 + kappa_E + kappa_dye(c)) / (k_free + k_dye kappa_dye(c)), kappa_dye = B K/(c + K)^2:
+        with much unsaturated dye the mobile bound dye carries Ca out through the neck (tau -> tau_dye).
+        """
+        p = self.params
+        c = p.rest_uM if c_uM is None else np.asarray(c_uM, dtype=float)
+        slope_b = p.dye_uM * p.kd_uM / (c + p.kd_uM) ** 2
+        k_free, k_dye = self._loss_rates(tau_free_ms, tau_dye_ms)
+        return (1.0 + p.kappa_e + slope_b) / (k_free + slope_b * k_dye)
+
+    def rest(self, duration_ms: float, tau_free_ms: np.ndarray, tau_dye_ms: np.ndarray,
+             influx_uM_per_ms: np.ndarray | float = 0.0) -> None:
+        """Relax over a quiet interval toward the steady state of the held drive's steady influx.
+
+        The target is the true steady state under that influx (e.g. the R-type window current at a
+        depolarised holding), so the next sweep starts where the integration would have ended; the
+        approach uses the small-signal time constant about the target.
+        """
+        target_c = self.steady_free_uM(np.broadcast_to(influx_uM_per_ms, self.total_uM.shape), tau_free_ms,
+                                       tau_dye_ms)
+        target = self.params.total_uM(target_c)
+        tau = self.decay_tau_ms(tau_free_ms, tau_dye_ms, target_c)
+        self.total_uM = target + (self.total_uM - target) * np.exp(-duration_ms / tau)
 
 
 class HeadSodium:

@@ -18,13 +18,14 @@ from rig.config.simulation import SimulationSpec
 from simulated_devices.cell import CellDriver, blockers_from, cell_spec, fit_soma
 from simulated_devices.electrical import CellModel, ElectricalTrace
 from simulated_devices.epsp_probe import EpspProbe
+from simulated_devices.fcat_probe import FcatProbe
 from simulated_devices.indicators import Indicator, indicator
 from simulated_devices.ions import QUIET_INFLUX_UM_PER_MS, CalciumParams, HeadCalcium, HeadSodium, uM_per_ms_per_pA
 from simulated_devices.plasticity import NeckPlasticity, damage_factor
 from simulated_devices.population import SpineGeometry, all_spines, background_positions_um
 from simulated_devices.relaxation import relax
 from simulated_devices.release import ReleaseSites, ca_release_scale
-from simulated_devices.truth import describe, spine_truth
+from simulated_devices.truth import calcium_truth, describe, spine_truth
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class Specimen:
         self.model = CellModel(cell_spec(sim, self.spines, self.background_um), blockers_from(sim.pharmacology))
         fit_soma(self.model, sim.soma.resting_mV, sim.soma.input_resistance_MOhm)
         self.epsp_probe = EpspProbe(self.model)
+        self.fcat_probe = FcatProbe(self.epsp_probe, self.model)
         self.cell = CellDriver(self.model, n, sim.electrical_dt_ms, sim.coarse_dt_ms, sim.tail_dt_ms)
         self.ca_indicator: Indicator = indicator(sim.calcium.indicator)
         self.na_indicator: Indicator | None = indicator(sim.sodium.indicator) if sim.sodium.indicator else None
@@ -175,11 +177,16 @@ class Specimen:
             return
         self.cell.settle(mode, command, duration_ms)
         trace = self.model.snapshot(mode, command)  # type: ignore[arg-type]
-        vgcc_in = -trace.i_ca_vgcc_pA[0][: len(self.spines)] * self._ca_scale()
+        s = len(self.spines)
+        scale = self._ca_scale()
+        vgcc_in = -trace.i_ca_vgcc_pA[0][:s] * scale
+        steady_in = vgcc_in - trace.i_ca_nmda_pA[0][:s] * scale
+        steady_in = np.where(np.abs(steady_in) < QUIET_INFLUX_UM_PER_MS, 0.0, steady_in)  # as in _advance_ions
         taus = self.tau_frap_ms
         self.plasticity.accumulate_steady(np.maximum(vgcc_in, 0.0), duration_ms)
         fold = self.neck_fold
-        self.calcium.rest(duration_ms, self.calcium.decay_tau_ms(self._tau_ca0 * fold, self._tau_ind0 * fold))
+        self.calcium.rest(duration_ms, self._tau_ca0 * fold, self._tau_ind0 * fold, steady_in)
+        self._prev_ca = self.calcium.free_uM  # samples before the next sweep's first ion step
         self.sodium.rest(duration_ms, self._tau_na0 * self.neck_fold)
         self.unbleached = 1.0 - (1.0 - self.unbleached) * np.exp(-duration_ms / taus)
         self.indicator_unbleached = 1.0 - (1.0 - self.indicator_unbleached) * np.exp(
@@ -189,6 +196,24 @@ class Specimen:
     def _ca_scale(self) -> np.ndarray:
         """uM/ms per pA of inward Ca current, with external Ca and photodamage."""
         return self._ca_to_uM * (self.pharmacology.external_ca_mM / 2.0) * self.damage()
+
+    def ca_scale(self) -> np.ndarray:
+        """uM/ms of head Ca entry per pA of inward Ca current now (external Ca, photodamage)."""
+        return self._ca_scale()
+
+    def ca_diffusion_taus_ms(self, index: int) -> tuple[float, float]:
+        """Present neck exchange time constants of free Ca and of the (mobile) indicator of one head."""
+        fold = float(self.neck_fold[index])
+        return float(self._tau_ca0[index] * fold), float(self._tau_ind0[index] * fold)
+
+    def reversal_weights(self) -> np.ndarray:
+        """Relative expected quanta per stimulus at every model synapse (release probability at 2 mM Ca x
+        damage; 0 if not recruited): the weights of the true synaptic reversal (bath Ca scales all alike)."""
+        p = self.release.p0 * self.release.recruited
+        if not np.any(p > 0):  # e.g. every p0 = 0: the reversal is still that of the recruited receptors
+            p = self.release.recruited.astype(float)
+        health = np.concatenate([self.damage(), np.ones(self.background_um.size)])
+        return np.minimum(p, 1.0) * health
 
     # ----- one chunk --------------------------------------------------------------
     def advance(self, drive: ChunkDrive) -> ChunkSamples:
@@ -290,6 +315,10 @@ class Specimen:
         g = self.spines[index]
         weight = float(self.damage()[index]) if g.ampa_scale + g.nmda_scale else 0.0
         return self.epsp_probe.measure(index, weight)
+
+    def calcium_truth(self, index: int) -> dict[str, float]:
+        """fCaT truth of one spine: fcat, tau_decay_ms, reversal_mV and its Ca peak at the reversal."""
+        return calcium_truth(self, index)
 
     def describe(self) -> dict[str, object]:
         """All true parameters of the specimen (JSON-able)."""

@@ -6,6 +6,10 @@ import math
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from simulated_devices.ions import HeadCalcium
+
 if TYPE_CHECKING:
     from simulated_devices.specimen import Specimen
 
@@ -31,6 +35,44 @@ def spine_truth(specimen: "Specimen", index: int) -> dict[str, float]:
     }
 
 
+def calcium_truth(specimen: "Specimen", index: int) -> dict[str, float]:
+    """fCaT truth of one spine (present neck, bath, damage): the specimen's own fcat, the true synaptic
+    reversal at the soma, the Ca decay time constant at the reversal with the loaded dye, and one mean
+    quantum's peak head Ca at the reversal (free uM and indicator bound fraction).
+
+    fcat and the Ca peak are left out for a spine without NMDA receptors (no evoked NMDA influx); all of
+    it when the evoked current has no reversal between -30 and +30 mV (e.g. receptors blocked).
+    """
+    probe = specimen.fcat_probe
+    reversal = probe.reversal_mV(specimen.reversal_weights())
+    if reversal is None:  # no evoked synaptic current (e.g. NBQX + CPP): nothing to reverse, no fCaT
+        return {}
+    g = specimen.spines[index]
+    weight = float(specimen.damage()[index]) if g.nmda_scale > 0 else 0.0
+    tau_free, tau_dye = specimen.ca_diffusion_taus_ms(index)
+    scale = float(specimen.ca_scale()[index])
+    quiet = probe.evoked(index, 0.0, "VC", reversal)
+    steady_in = -float(quiet.i_ca_vgcc_pA[-1] + quiet.i_ca_nmda_pA[-1]) * scale
+    head = HeadCalcium(specimen.calcium.params, 1)
+    c_ss = head.steady_free_uM(np.array([steady_in]), np.array([tau_free]), np.array([tau_dye]))
+    tau_decay = float(head.decay_tau_ms(np.array([tau_free]), np.array([tau_dye]), c_ss)[0])
+    out = {"reversal_mV": reversal, "tau_decay_ms": tau_decay}
+    if weight > 0:
+        out["fcat"] = probe.fcat(index, weight, reversal)
+        vc = probe.evoked(index, weight, "VC", reversal)
+        influx = -(vc.i_ca_nmda_pA + vc.i_ca_vgcc_pA) * scale
+        k = max(1, int(round(specimen.sim.ion_dt_ms / vc.dt_ms)))
+        m = influx.size // k
+        head.total_uM[:] = head.params.total_uM(c_ss)
+        free = head.advance(influx[: m * k].reshape(m, k).mean(axis=1)[:, None], k * vc.dt_ms,
+                            np.array([tau_free]), np.array([tau_dye]))
+        peak = float(free.max())
+        kd = head.params.kd_uM
+        out["peak_ca_at_reversal_uM"] = peak
+        out["peak_indicator_bound_fraction"] = peak / (peak + kd)
+    return out
+
+
 def describe(specimen: "Specimen") -> dict[str, object]:
     """All true parameters of the specimen (JSON-able), every spine with its truth and unitary EPSPs."""
     sim = specimen.sim
@@ -38,7 +80,8 @@ def describe(specimen: "Specimen") -> dict[str, object]:
     for i, g in enumerate(specimen.spines):
         spines.append({"name": g.name, "y_um": g.y_um, "cable_position_um": g.cable_position_um,
                        "head_center_um": list(g.head_center_um), "head_radius_um": g.head_radius_um,
-                       "stimulated": g.stimulated} | spine_truth(specimen, i) | specimen.epsp_truth(i))
+                       "stimulated": g.stimulated} | spine_truth(specimen, i) | specimen.epsp_truth(i)
+                      | calcium_truth(specimen, i))
     ca = specimen.ca_indicator
     return {
         "seed": sim.seed,

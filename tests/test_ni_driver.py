@@ -319,8 +319,8 @@ def test_runner_refuses_sweep_and_leaves_rig_safe_on_wrong_mode(interpreter, tmp
 
 def test_leds_clocked_by_the_camera_exposure_step_once_per_frame(daqmx, tmp_path):
     """LED lines on the camera's exposure-out: their own task, sampled on the PFI line, one sample per frame."""
-    text = CCD.read_text().replace("    kind: led_source\n", "    kind: led_source\n    clock: camera_exposure\n"
-                                   "    exposure_out_terminal: /Dev1/PFI0\n", 1)
+    text = CCD.read_text().replace("    clock: master ", "    clock: camera_exposure\n"
+                                   "    exposure_out_terminal: /Dev1/PFI0\n   ", 1)
     path = tmp_path / "ccd_exposure_leds.yaml"
     path.write_text(text)
     profile = load_profile(path).profile
@@ -357,7 +357,7 @@ def test_leds_clocked_by_the_camera_exposure_step_once_per_frame(daqmx, tmp_path
 def test_exposure_clock_needs_its_terminal(tmp_path, capsys):
     from rig.cli import main
 
-    text = CCD.read_text().replace("    kind: led_source\n", "    kind: led_source\n    clock: camera_exposure\n", 1)
+    text = CCD.read_text().replace("    clock: master ", "    clock: camera_exposure\n   ", 1)
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     assert main(["validate", str(path)]) == 2

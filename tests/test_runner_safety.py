@@ -127,7 +127,10 @@ def test_pause_holds_between_sweeps_until_resume(journal, tmp_path):
     def resume_later() -> None:
         import time
 
-        time.sleep(0.8)
+        deadline = time.monotonic() + 60
+        while not box["runner"].paused and time.monotonic() < deadline:  # wait until the pause is asked for
+            time.sleep(0.01)
+        time.sleep(0.8)  # hold well past the end of sweep 1
         box["starts_while_paused"] = list(box["starts"])
         box["runner"].resume()
 

@@ -82,7 +82,9 @@ class SynapseParams(StrictModel):
     ampa_g_nS: float = Field(default=0.5, ge=0)
     ampa_tau_rise_ms: float = Field(default=0.3, gt=0)
     ampa_tau_decay_ms: float = Field(default=2.0, gt=0)
-    nmda_g_nS: float = Field(default=0.2, ge=0)
+    nmda_g_nS: float = Field(default=0.2, ge=0, description="peak NMDA conductance without Mg block")
+    nmda_ca_fraction_at_rest: float = Field(
+        default=0.0075, ge=0, lt=1, description="Ca share of the (ohmic) NMDA current at -70 mV; sets Ca per quantum")
     nmda_tau_rise_ms: float = Field(default=13.0, gt=0)
     nmda_tau_decay_ms: float = Field(default=70.0, gt=0)
     head_ca_channel_mS_per_cm2: float = Field(default=1.0, ge=0, description="R-type Ca on spine heads")
@@ -97,6 +99,8 @@ class StimulationSpec(StrictModel):
     facilitation_tau_ms: float = Field(default=100.0, gt=0)
     background_synapses: int = Field(default=8, ge=0, le=100)
     background_release_probability: float = Field(default=0.3, ge=0, le=1)
+    background_nmda_scale: float = Field(
+        default=1.0, ge=0, description="NMDA of background synapses relative to synapse.nmda_g_nS")
     background_spread_um: float = Field(default=20.0, ge=0, description="+- around the imaged region")
 
 

@@ -1,0 +1,114 @@
+"""True fCaT, synaptic reversal and Ca at the reversal, measured in a private copy of the cell (run truth).
+
+fCaT here is the specimen's own ratio of the NMDA Ca influx evoked by one mean quantum at one
+spine in current clamp at rest to that evoked in voltage clamp at the true synaptic reversal:
+    fcat = int I_Ca,NMDA dt (CC, I = 0) / int I_Ca,NMDA dt (VC at E_rev).
+The reversal is the somatic holding at which the expected release (each recruited synapse
+weighted by its release probability) evokes zero net clamp charge in the response window
+(as the reversal search measures it). Nothing here touches the live specimen's state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+from simulated_devices.electrical import Blockers, CellModel, ElectricalTrace
+from simulated_devices.epsp_probe import EpspProbe
+
+FCAT_PROBE_MS = 400.0  # > 5 NMDA decay time constants
+FCAT_DT_MS = 0.25  # around the AMPA peak
+FCAT_EARLY_MS = 40.0  # then the NMDA tail at FCAT_TAIL_DT_MS
+FCAT_TAIL_DT_MS = 1.0
+REVERSAL_WINDOW_MS = 25.0  # response window of the reversal search (rig/protocols/reversal.py)
+REVERSAL_DT_MS = 0.1
+REVERSAL_BRACKET_MV = (-30.0, 30.0)
+
+
+@dataclass(frozen=True)
+class EvokedInflux:
+    """One quantum's Ca entry at one head under one clamp, per model step (pA, inward negative)."""
+
+    i_ca_nmda_pA: np.ndarray  # (steps,) evoked NMDA Ca current
+    i_ca_vgcc_pA: np.ndarray  # (steps,) R-type Ca current (steady part included)
+    v_head_mV: np.ndarray  # (steps,)
+    dt_ms: float
+
+    @property
+    def nmda_charge_fC(self) -> float:
+        """Ca charge carried in through NMDA receptors (positive = influx), fC."""
+        return float(-np.sum(self.i_ca_nmda_pA) * self.dt_ms)
+
+
+class FcatProbe:
+    """Runs single-quantum probes in the EPSP probe's private cell; caches per neck state and bath."""
+
+    def __init__(self, epsp_probe: EpspProbe, live: CellModel):
+        self._cells = epsp_probe
+        self._live = live
+        self._cache: dict[tuple[object, ...], object] = {}
+
+    def _key(self, *parts: object) -> tuple[object, ...]:
+        necks = tuple(np.round(self._live.neck_resistance_MOhm, 3))
+        return (necks, self._live.blockers.key()) + parts
+
+    def _model(self) -> CellModel:
+        return self._cells.model_for(self._live.blockers)
+
+    def reversal_mV(self, weights: np.ndarray) -> float | None:
+        """Somatic holding (mV) where the expected evoked clamp charge in the response window is zero;
+        None when the evoked charge does not change sign over -30..+30 mV (no synaptic current)."""
+        w = np.asarray(weights, dtype=float)
+        key = self._key("reversal", tuple(np.round(w, 4)))
+        if key not in self._cache:
+            model = self._model()
+            n = int(round(REVERSAL_WINDOW_MS / REVERSAL_DT_MS))
+            events = [(1, j, float(wj)) for j, wj in enumerate(w) if wj > 0]
+            if not events:
+                self._cache[key] = None
+                return None
+
+            def charge(v: float) -> float:
+                model.settle("VC", v)  # an exact steady state: the quiet current is its holding current
+                quiet = float(model.snapshot("VC", v).clamp_current_pA[0])
+                evoked = model.advance(REVERSAL_DT_MS, n, "VC", np.full(n, v), events).clamp_current_pA
+                return float(np.sum(evoked - quiet))
+
+            lo, hi = REVERSAL_BRACKET_MV
+            q_lo, q_hi = charge(lo), charge(hi)
+            if not q_lo < 0.0 < q_hi:  # e.g. receptors blocked: no evoked current to reverse
+                self._cache[key] = None
+            else:
+                self._cache[key] = float(optimize.brentq(charge, lo, hi, xtol=0.02))
+        value = self._cache[key]
+        return None if value is None else float(value)  # type: ignore[arg-type]
+
+    def evoked(self, spine: int, weight: float, mode: str, command: float) -> EvokedInflux:
+        """One quantum of `weight` at `spine` from the steady state of the drive (CC: pA, VC: mV)."""
+        key = self._key("evoked", spine, round(weight, 4), mode, round(command, 3))
+        if key not in self._cache:
+            model = self._model()
+            model.settle(mode, command)  # type: ignore[arg-type]
+            n1 = int(round(FCAT_EARLY_MS / FCAT_DT_MS))
+            n2 = int(round((FCAT_PROBE_MS - FCAT_EARLY_MS) / FCAT_TAIL_DT_MS))
+            events = [(0, spine, weight)] if weight > 0 else []
+            early: ElectricalTrace = model.advance(FCAT_DT_MS, n1, mode, np.full(n1, command), events)  # type: ignore[arg-type]
+            tail: ElectricalTrace = model.advance(FCAT_TAIL_DT_MS, n2, mode, np.full(n2, command))  # type: ignore[arg-type]
+            # Resample the tail onto the fine grid (piecewise constant) so every sample spans FCAT_DT_MS.
+            rep = int(round(FCAT_TAIL_DT_MS / FCAT_DT_MS))
+
+            def join(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+                return np.concatenate((a[:, spine], np.repeat(b[:, spine], rep)))
+
+            self._cache[key] = EvokedInflux(join(early.i_ca_nmda_pA, tail.i_ca_nmda_pA),
+                                            join(early.i_ca_vgcc_pA, tail.i_ca_vgcc_pA),
+                                            join(early.v_head_mV, tail.v_head_mV), FCAT_DT_MS)
+        return self._cache[key]  # type: ignore[return-value]
+
+    def fcat(self, spine: int, weight: float, reversal_mV: float) -> float:
+        """CC-at-rest / VC-at-reversal ratio of one quantum's NMDA Ca influx (nan without NMDA influx)."""
+        cc = self.evoked(spine, weight, "CC", 0.0).nmda_charge_fC
+        vc = self.evoked(spine, weight, "VC", reversal_mV).nmda_charge_fC
+        return cc / vc if vc > 0 else float("nan")

@@ -33,10 +33,9 @@ class CameraFeed:
         width, height = spec.sensor_px
         self.base = CcdSpec(sensor_px=(height, width), pixel_size_um=spec.pixel_size_um, psf_sigma_um=wf.psf_sigma_um,
                             photons_per_ms=wf.photons_per_ms, read_noise_e=wf.read_noise_e,
-                            led_drift_per_sweep=wf.led_drift_per_sweep, drift_um_per_sweep=wf.drift_um_per_sweep)
+                            led_drift_per_sweep=wf.led_drift_per_sweep, drift_um_per_sweep=wf.drift_um_per_min)
         self.drop_frames: set[int] = set()  # fault injection: triggers whose frame is lost in transport
         self._plan: SweepPlan | None = None
-        self._sweeps = 0
         self._exposure_total_ms = 0.0
 
     def start_sweep(self, plan: SweepPlan) -> None:
@@ -46,8 +45,9 @@ class CameraFeed:
             return
         cam = self._plan.camera
         self._ccd = CcdSpec(**{**self.base.__dict__, "center_um": tuple(cam.field_center_um)})
-        self._templates = sweep_templates(scene_from_specimen(self.specimen), self._ccd, self._sweeps, self.rng)
-        self._sweeps += 1
+        # the drift rate is per minute of simulated time (CcdSpec's per-"sweep" field read as per minute)
+        minutes = self.specimen.time_ms / 60000.0
+        self._templates = sweep_templates(scene_from_specimen(self.specimen), self._ccd, minutes, self.rng)
         self._frame = 0
         self._led_nm = {f"{name}.{led}": s.wavelength_nm for name, spec in self.profile.devices.items()
                         if spec.kind == "led_source" for led, s in spec.leds.items()}

@@ -188,7 +188,8 @@ class WidefieldSpec(StrictModel):
     photons_per_ms: float = Field(default=2000.0, gt=0, description="per um^3 of weight-1 emitter at full LED")
     read_noise_e: float = Field(default=10.0, ge=0)
     led_drift_per_sweep: float = Field(default=-0.04, ge=-0.5, le=0.5)
-    drift_um_per_sweep: tuple[float, float] = (0.05, -0.03)
+    drift_um_per_min: tuple[float, float] = Field(
+        default=(0.3, -0.18), description="slow slice drift in simulated time (not per sweep: live view runs many)")
 
 
 class SimulationSpec(StrictModel):

@@ -98,6 +98,22 @@ def test_abort_now_leaves_the_rig_safe(qtbot, window, journal):
     assert_rig_safe(journal)
 
 
+def test_pause_holds_the_next_sweep_until_resumed(qtbot, window, journal):
+    window.protocol.select("frap")
+    _set_short_run(qtbot, window, sweeps=2, recovery_ms=200)
+    qtbot.mouseClick(window.protocol.run_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.traces.buffers.sweep_index == 0 and window.traces.redraws > 2, timeout=10000)
+    qtbot.mouseClick(window.protocol.pause_button, Qt.LeftButton)  # during the first sweep
+    assert window.protocol.pause_button.text() == "Resume"
+    qtbot.wait(2000)  # the first sweep is done long before this: the second must not have started
+    assert window.traces.buffers.sweep_index == 0 and window.session.busy
+    qtbot.mouseClick(window.protocol.pause_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=20000)
+    assert window.last_result.outcome.status == "completed"
+    assert window.last_result.outcome.sweeps_completed == 2
+    assert_rig_safe(journal)
+
+
 def test_closing_mid_run_aborts_waits_and_leaves_the_rig_safe(qtbot, window, journal):
     window.protocol.select("frap")
     _set_short_run(qtbot, window, sweeps=3, recovery_ms=2000)

@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         self.protocol.run_requested.connect(self.start_protocol)
         self.protocol.stop_requested.connect(s.request_stop)
         self.protocol.abort_requested.connect(s.abort)
+        self.protocol.pause_toggled.connect(s.set_paused)
         self.protocol.library.currentIndexChanged.connect(lambda _: self._show_protocol_geometry())
         for panel in (self.image, self.devices):
             panel.acquire_requested.connect(self._start_plans)

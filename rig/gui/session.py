@@ -76,6 +76,8 @@ class RigSession(QObject):
             self._runner = runner
             if runner.run_file is not None:
                 self._run_file = Path(str(runner.run_file))
+            if getattr(self, "_pause_wanted", False):
+                runner.pause()
             if self._pending == "abort":
                 runner.abort()
             elif self._pending == "stop":
@@ -115,6 +117,7 @@ class RigSession(QObject):
     def start_protocol(self, prepared: PreparedRun) -> bool:
         """Run a prepared protocol through `rig.api.execute`, writing a run file; False if busy."""
         self._run_file = None
+        self._pause_wanted = False
 
         def work() -> object:
             def on_runner(runner: Runner) -> None:
@@ -135,6 +138,13 @@ class RigSession(QObject):
                 self._runner.request_stop()
             elif self._job and not self._pending:
                 self._pending = "stop"
+
+    def set_paused(self, paused: bool) -> None:
+        """Hold before the next sweep of the running protocol, or resume it."""
+        with self._lock:
+            self._pause_wanted = paused  # applied when the job's Runner appears, if it does not exist yet
+            if self._runner is not None:
+                (self._runner.pause if paused else self._runner.resume)()
 
     def abort(self) -> None:
         """Stop now, mid-sweep."""

@@ -33,6 +33,7 @@ class ProtocolPanel(QWidget):
     run_requested = pyqtSignal(object)   # PreparedRun
     stop_requested = pyqtSignal()
     abort_requested = pyqtSignal()
+    pause_toggled = pyqtSignal(bool)
 
     def __init__(self, profile: LoadedProfile, library_dir: Path, parent: QWidget | None = None):
         super().__init__(parent)
@@ -53,6 +54,10 @@ class ProtocolPanel(QWidget):
         self.run_button = QPushButton("Run")
         self.stop_button = QPushButton("Stop after sweep")
         self.stop_button.setToolTip("finish the current sweep, then end the run (devices made safe)")
+        self.pause_button = QPushButton("Pause after sweep")
+        self.pause_button.setCheckable(True)
+        self.pause_button.setToolTip("hold before the next sweep (devices stay as a finished sweep leaves them); "
+                                     "click again to resume")
         self.abort_button = QPushButton("Abort now")
         self.abort_button.setObjectName("abort")
         self.bar = QProgressBar()
@@ -64,6 +69,7 @@ class ProtocolPanel(QWidget):
         self.library.currentIndexChanged.connect(lambda _: self._load_selected())
         self.run_button.clicked.connect(self._run)
         self.stop_button.clicked.connect(self.stop_requested)
+        self.pause_button.toggled.connect(self._pause_toggled)
         self.abort_button.clicked.connect(self.abort_requested)
         self.refresh_library()
         self.set_busy(False)
@@ -76,7 +82,7 @@ class ProtocolPanel(QWidget):
         reload_button.clicked.connect(self.refresh_library)
         top.addWidget(reload_button)
         buttons = QHBoxLayout()
-        for b in (self.run_button, self.stop_button, self.abort_button):
+        for b in (self.run_button, self.pause_button, self.stop_button, self.abort_button):
             buttons.addWidget(b)
         column = QVBoxLayout(self)
         column.addLayout(top)
@@ -198,6 +204,10 @@ class ProtocolPanel(QWidget):
         if prepared is not None:
             self.run_requested.emit(prepared)
 
+    def _pause_toggled(self, paused: bool) -> None:
+        self.pause_button.setText("Resume" if paused else "Pause after sweep")
+        self.pause_toggled.emit(paused)
+
     def set_busy(self, busy: bool) -> None:
         """Enable run or stop/abort according to whether the rig is acquiring."""
         self._busy = busy
@@ -207,6 +217,9 @@ class ProtocolPanel(QWidget):
         self.run_button.setEnabled(not self._busy and self.prepared is not None)
         self.stop_button.setEnabled(self._busy)
         self.abort_button.setEnabled(self._busy)
+        self.pause_button.setEnabled(self._busy)
+        if not self._busy and self.pause_button.isChecked():
+            self.pause_button.setChecked(False)
 
     def handle(self, record: Record) -> None:
         """Follow a protocol run's records (progress)."""

@@ -85,7 +85,8 @@ def fit_template(t_ms: np.ndarray, mean_response: np.ndarray, stimulus_ms: float
             grad = np.array([0.0, 0.0, 0.0, decay, 0.0])
         else:
             grad = np.array([0.0, 0.0, decay, rise * float(np.exp(res.x[3])), 0.0])
-        sd_decay = float(np.sqrt(grad @ cov @ grad))
+        variance = float(grad @ cov @ grad)
+        sd_decay = float(np.sqrt(variance)) if variance >= 0 else np.nan  # numerically indefinite: undetermined
     except np.linalg.LinAlgError:
         sd_decay = np.nan
     ok = bool(res.success) and np.isfinite(sd_decay) and res.x[0] > 0

@@ -56,6 +56,6 @@ def build_rig(loaded: LoadedProfile) -> Rig:
             daq.camera_feeds[name] = CameraFeed(name, spec, profile, specimen, push_frame,
                                                 np.random.default_rng(profile.simulation.seed + 7919))
             devices[name] = camera
-        else:
+        else:  # every other kind has a simulated device class
             devices[name] = DEVICE_CLASSES[spec.kind](name, daq, spec)
     return Rig(loaded, devices, daq, SpecimenTruth(specimen), extras={"specimen": specimen, "optics": optics})

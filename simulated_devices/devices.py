@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rig.config.profile import (CameraSpec, GalvoScannerSpec, LedSourceSpec, PatchAmplifierSpec, PockelsLaserSpec,
+from rig.config.profile import (GalvoScannerSpec, LedSourceSpec, PatchAmplifierSpec, PockelsLaserSpec,
                                 ShutterSpec, StimulusIsolatorSpec)
 from rig.engine.sweep_plan import SweepPlan
 from rig.hal.interfaces import SafetyReport
@@ -145,30 +145,6 @@ class SimulatedStimulator(_SimDevice):
         super().__init__(name, daq)
 
 
-class SimulatedCamera(_SimDevice):
-    """Frame-triggered camera; safe with no acquisition armed and the trigger low."""
-
-    kind = "camera"
-
-    def __init__(self, name: str, daq: SimulatedDaq, spec: CameraSpec):
-        super().__init__(name, daq)
-        self.armed = False
-
-    def configure(self, plan: SweepPlan) -> None:
-        """Arm for triggered frames when the plan drives this camera's trigger."""
-        self.armed = f"{self.name}.trigger" in plan.outputs
-
-    def make_safe(self) -> None:
-        """Disarm and drive the trigger low."""
-        self.armed = False
-        super().make_safe()
-
-    def safety(self) -> SafetyReport:
-        """Safe when disarmed with the trigger low."""
-        base = super().safety()
-        return SafetyReport(self.name, base.safe and not self.armed, ("armed; " if self.armed else "") + base.detail)
-
-
 DEVICE_CLASSES = {
     "patch_amplifier": SimulatedAmplifier,
     "galvo_scanner": SimulatedScanner,
@@ -176,5 +152,4 @@ DEVICE_CLASSES = {
     "shutter": SimulatedShutter,
     "led_source": SimulatedLeds,
     "stimulus_isolator": SimulatedStimulator,
-    "camera": SimulatedCamera,
 }

@@ -11,6 +11,7 @@ from rig.config.base import StrictModel
 from rig.config.profile import HardwareProfile
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
+from rig.model.neck_resistance import NeckAssumptions
 
 
 class ClampSpec(StrictModel):
@@ -39,6 +40,24 @@ class ClampSpec(StrictModel):
     def field_name(self) -> str:
         """The holding field that applies to the mode."""
         return "holding_mV" if self.mode == "VC" else "holding_pA"
+
+
+class NeckAssumptionFields(StrictModel):
+    """What converting a diffusional tau to neck resistance assumes (R = rho_i tau D / V), with uncertainties."""
+
+    dye_diffusion_um2_per_ms: float = Field(default=0.12, gt=0, description="diffusing dye (assumed)")
+    dye_diffusion_rel_sd: float = Field(default=0.0, ge=0)
+    cytoplasm_resistivity_ohm_cm: float = Field(default=150.0, gt=0)
+    resistivity_rel_sd: float = Field(default=0.0, ge=0)
+    head_volume_um3: float = Field(default=0.1, gt=0)
+    head_volume_rel_sd: float = Field(default=0.2, ge=0)
+    head_volume_source: str = "operator's estimate in the protocol"
+
+    def neck_assumptions(self) -> NeckAssumptions:
+        """The assumptions as the neck-resistance model takes them."""
+        return NeckAssumptions(self.cytoplasm_resistivity_ohm_cm, self.resistivity_rel_sd,
+                               self.dye_diffusion_um2_per_ms, self.dye_diffusion_rel_sd, self.head_volume_um3,
+                               self.head_volume_rel_sd, self.head_volume_source)
 
 
 class StepBase(StrictModel):

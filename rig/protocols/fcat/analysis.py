@@ -11,7 +11,7 @@ from rig.analysis.responses import ratio_of_means, release_probability
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
 from rig.model.head_depolarization import FcatModel, head_depolarization
-from rig.model.neck_resistance import Interval, NeckAssumptions, neck_resistance_interval
+from rig.model.neck_resistance import Interval, neck_resistance_interval
 from rig.protocols.calcium_transients import ConditionTransients, finite, z_of
 from rig.protocols.common import AnalysisUpdate
 from rig.protocols.fcat.schema import FcatStep
@@ -25,9 +25,7 @@ class FcatAnalysis:
         a = step.analysis
         self.spec = a
         self.conditions = {c: ConditionTransients(step.stimulus_ms) for c in ("reversal", "cc")}
-        self.assumptions = NeckAssumptions(a.cytoplasm_resistivity_ohm_cm, a.resistivity_rel_sd,
-                                           a.dye_diffusion_um2_per_ms, a.dye_diffusion_rel_sd, a.head_volume_um3,
-                                           a.head_volume_rel_sd, a.head_volume_source)
+        self.assumptions = a.neck_assumptions()
         self._warned: set[str] = set()
 
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:

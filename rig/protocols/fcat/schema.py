@@ -6,24 +6,16 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from rig.config.base import StrictModel
 from rig.protocols.calcium_scan import ImagingSpec, StimulusSpec
-from rig.protocols.common import StepBase
+from rig.protocols.common import NeckAssumptionFields, StepBase
 
 
-class FcatAnalysisSpec(StrictModel):
+class FcatAnalysisSpec(NeckAssumptionFields):
     """How sweeps become fCaT, tau_decay, R_neck, release probability and head depolarization (assumptions)."""
 
     threshold_sd: float = Field(default=2.5, gt=0, description="success: amplitude above this x baseline-noise SD")
     silent_below: float = Field(default=0.05, ge=0, description="fCaT below this: calcium-silent")
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1)
-    dye_diffusion_um2_per_ms: float = Field(default=0.12, gt=0, description="Ca-bound indicator (assumed)")
-    dye_diffusion_rel_sd: float = Field(default=0.0, ge=0)
-    cytoplasm_resistivity_ohm_cm: float = Field(default=150.0, gt=0)
-    resistivity_rel_sd: float = Field(default=0.0, ge=0)
-    head_volume_um3: float = Field(default=0.1, gt=0)
-    head_volume_rel_sd: float = Field(default=0.2, ge=0)
-    head_volume_source: str = "operator's estimate in the protocol"
     rest_mV: float = Field(default=-70.0, description="resting potential of the head in CC")
     mg_mM: float = Field(default=1.0, ge=0)
     e_ca_mV: float = 130.0

@@ -11,7 +11,7 @@ from rig.analysis.frap_kinetics import fit_frap_kinetics
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
 from rig.model.combine import combine_log_normal
-from rig.model.neck_resistance import Interval, NeckAssumptions, neck_resistance_interval
+from rig.model.neck_resistance import Interval, neck_resistance_interval
 from rig.protocols.common import AnalysisUpdate
 from rig.protocols.frap.schema import FrapStep
 
@@ -45,9 +45,7 @@ class FrapAnalysis:
     def __init__(self, step: FrapStep):
         a = step.analysis
         self.spec = a
-        self.assumptions = NeckAssumptions(a.cytoplasm_resistivity_ohm_cm, a.resistivity_rel_sd,
-                                           a.dye_diffusion_um2_per_ms, a.dye_diffusion_rel_sd, a.head_volume_um3,
-                                           a.head_volume_rel_sd, a.head_volume_source)
+        self.assumptions = a.neck_assumptions()
         self._taus: list[tuple[float, float, float]] = []
 
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:

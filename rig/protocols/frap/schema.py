@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from rig.config.base import StrictModel
-from rig.protocols.common import ClampSpec, StepBase
+from rig.protocols.common import NeckAssumptionFields, ClampSpec, StepBase
 
 Point = tuple[float, float]
 
@@ -27,18 +27,11 @@ class Bleach(StrictModel):
     power_fraction: float = Field(default=1.0, gt=0, le=1)
 
 
-class FrapAnalysisSpec(StrictModel):
+class FrapAnalysisSpec(NeckAssumptionFields):
     """How the online analysis turns recoveries into tau and neck resistance, with its assumptions."""
 
     head_roi_radius_um: float = Field(default=0.3, gt=0)
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1)
-    dye_diffusion_um2_per_ms: float = Field(default=0.12, gt=0, description="Alexa 594 in cytoplasm (assumed)")
-    dye_diffusion_rel_sd: float = Field(default=0.0, ge=0)
-    cytoplasm_resistivity_ohm_cm: float = Field(default=150.0, gt=0)
-    resistivity_rel_sd: float = Field(default=0.0, ge=0)
-    head_volume_um3: float = Field(default=0.1, gt=0)
-    head_volume_rel_sd: float = Field(default=0.2, ge=0)
-    head_volume_source: str = "operator's estimate in the protocol"
 
 
 class FrapStep(StepBase):

@@ -156,7 +156,8 @@ def frame_weights(specimen: Specimen, samples: ChunkSamples, sample_index: np.nd
     heads = np.zeros((k, len(specimen.spines)))
     for nm in np.unique(led_nm):
         sel = np.flatnonzero(led_nm == nm)
-        picked = ChunkSamples(*(getattr(samples, f)[sample_index[sel]] for f in samples.__dataclass_fields__))
+        picked = ChunkSamples(*(None if (v := getattr(samples, f)) is None else v[sample_index[sel]]
+                                for f in samples.__dataclass_fields__))
         w = emitter_weights(specimen, picked, band, float(nm))
         dend[sel], heads[sel] = w.dendrite, w.heads
     return dend, heads

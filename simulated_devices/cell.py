@@ -99,6 +99,7 @@ class ElectricalChunk:
     clamp_current_pA: np.ndarray  # (n,)
     v_head_mV: np.ndarray  # (n, imaged spines)
     trace: ElectricalTrace | None  # per model step (None when no step fell in the chunk)
+    v_dend_at_spine_mV: np.ndarray | None = None  # (n, imaged spines): the dendrite at each spine's base
 
 
 def _repeat_trace(snap: ElectricalTrace, n_steps: int, start_ms: float, dt_ms: float) -> ElectricalTrace:
@@ -125,6 +126,7 @@ class CellDriver:
         rest = model.state
         L = model.solver.layout
         self._last = (float(rest[0]), 0.0, rest[L.v_head][:n_imaged].copy())
+        self._last_dend = np.full(n_imaged, float(rest[0]))  # the dendrite sits at the soma's potential at rest
         self._last_command: float | None = None
         self._snapshot: tuple[tuple[object, ...], ElectricalTrace] | None = None
 
@@ -166,6 +168,7 @@ class CellDriver:
             self.model.skip_time(n_steps * dt)
             trace = _repeat_trace(snap, n_steps, start, dt)
             v, heads = np.full(n, v0), np.tile(h0, (n, 1))
+            dends = np.tile(snap.v_dend_at_spine_mV[0, : self.n_imaged], (n, 1))
             self.t_model_ms = start + n_steps * dt
         elif n_steps:
             trace = self.model.advance(dt, n_steps, mode, cmd, model_events if n_steps else [])  # type: ignore[arg-type]
@@ -174,16 +177,19 @@ class CellDriver:
             pos = np.clip(np.floor((sample_t - start) / dt + 1e-9).astype(int) - 1, -1, n_steps - 1)
             heads_all = np.vstack((h0[None, :], trace.v_head_mV[:, : self.n_imaged]))
             heads = heads_all[pos + 1]
+            dends = np.vstack((self._last_dend[None, :], trace.v_dend_at_spine_mV[:, : self.n_imaged]))[pos + 1]
             self.t_model_ms = start + n_steps * dt
+            self._last_dend = trace.v_dend_at_spine_mV[-1, : self.n_imaged].copy()
             self._last = (float(trace.v_soma_mV[-1]), float(trace.clamp_current_pA[-1]),
                           trace.v_head_mV[-1, : self.n_imaged].copy())
         else:
             v, heads = np.full(n, v0), np.tile(h0, (n, 1))
+            dends = np.tile(self._last_dend, (n, 1))
         # The headstage current follows the command at each sample: (command - V) / Rs in VC.
         cur = (command - v) * self.model.solver.g_series_uS * 1e3 if mode == "VC" else command.astype(float)
         self.t_daq_ms = t1
         self._last_command = float(command[-1]) if n else self._last_command
-        return ElectricalChunk(v, cur, heads, trace)
+        return ElectricalChunk(v, cur, heads, trace, dends)
 
     def invalidate(self) -> None:
         """Forget cached readouts (after the model's parameters changed)."""
@@ -198,6 +204,7 @@ class CellDriver:
         x = self.model.state
         current = (command - float(x[0])) * self.model.solver.g_series_uS * 1e3 if mode == "VC" else command
         self._last = (float(x[0]), current, x[L.v_head][: self.n_imaged].copy())
+        self._last_dend = np.full(self.n_imaged, float(x[0]))
         self._last_command = command
         self.t_model_ms += duration_ms
         self.t_daq_ms += duration_ms

@@ -3,7 +3,8 @@
 fCaT here is the specimen's own ratio of the NMDA Ca influx evoked by one mean quantum at one
 spine in current clamp at rest to that evoked in voltage clamp at the true synaptic reversal:
     fcat = int I_Ca,NMDA dt (CC, I = 0) / int I_Ca,NMDA dt (VC at E_rev).
-The reversal is the somatic holding at which the expected release (each recruited synapse
+`fcat_total` is the same ratio for all evoked Ca entry (NMDA plus R-type), which is what the ratio of
+CaT amplitudes measures. The reversal is the somatic holding at which the expected release (each recruited synapse
 weighted by its release probability) evokes zero net clamp charge in the response window
 (as the reversal search measures it). Nothing here touches the live specimen's state.
 """
@@ -112,3 +113,12 @@ class FcatProbe:
         cc = self.evoked(spine, weight, "CC", 0.0).nmda_charge_fC
         vc = self.evoked(spine, weight, "VC", reversal_mV).nmda_charge_fC
         return cc / vc if vc > 0 else float("nan")
+
+    def fcat_total(self, spine: int, weight: float, reversal_mV: float) -> float:
+        """The same ratio for all evoked Ca entry, NMDA plus R-type (what a CaT amplitude ratio measures)."""
+        def evoked_charge(mode: str, command: float) -> float:
+            ev, quiet = self.evoked(spine, weight, mode, command), self.evoked(spine, 0.0, mode, command)
+            return ev.nmda_charge_fC - quiet.nmda_charge_fC - float(
+                np.sum(ev.i_ca_vgcc_pA - quiet.i_ca_vgcc_pA) * ev.dt_ms)
+        vc = evoked_charge("VC", reversal_mV)
+        return evoked_charge("CC", 0.0) / vc if vc > 0 else float("nan")

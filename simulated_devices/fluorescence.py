@@ -48,6 +48,10 @@ def emitter_weights(specimen: Specimen, samples: ChunkSamples, band: str, wavele
     if vsd.concentration_uM > 0 and passes(vsd.emission_nm, band):
         w = vsd.concentration_uM / alexa_uM
         rest = sim.soma.resting_mV
-        dend += w * (1.0 + vsd.fraction_per_100mV * (samples.v_soma_mV - rest) / 100.0)
+        # The shaft sees the dendritic voltage at the spine bases (mean over the imaged stretch's spines) when the
+        # electrical samples carry it; older samples only have the soma, 175 um away (EPSPs ~10x smaller there).
+        v_dend = getattr(samples, "v_dend_at_spine_mV", None)
+        v_shaft = samples.v_soma_mV if v_dend is None else np.asarray(v_dend).reshape(len(v_dend), -1).mean(axis=1)
+        dend += w * (1.0 + vsd.fraction_per_100mV * (v_shaft - rest) / 100.0)
         heads += w * (1.0 + vsd.fraction_per_100mV * (samples.v_head_mV - rest) / 100.0)
     return EmitterWeights(dend, heads)

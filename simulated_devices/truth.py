@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy import special
 
 from simulated_devices.ions import HeadCalcium
 
@@ -35,13 +36,59 @@ def spine_truth(specimen: "Specimen", index: int) -> dict[str, float]:
     }
 
 
-def calcium_truth(specimen: "Specimen", index: int) -> dict[str, float]:
-    """fCaT truth of one spine (present neck, bath, damage): the specimen's own fcat, the true synaptic
-    reversal at the soma, the Ca decay time constant at the reversal with the loaded dye, and one mean
-    quantum's peak head Ca at the reversal (free uM and indicator bound fraction).
+QUANTAL_NODES = 5  # Gauss-Laguerre nodes over the quantal-size distribution (fcat truth)
 
-    fcat and the Ca peak are left out for a spine without NMDA receptors (no evoked NMDA influx); all of
-    it when the evoked current has no reversal between -30 and +30 mV (e.g. receptors blocked).
+
+def _free_ca_response(specimen: "Specimen", index: int, weight: float, mode: str, command: float
+                      ) -> tuple[np.ndarray, float]:
+    """Head free Ca (uM, per ion step) after one quantum from the steady state of the held drive, and that
+    steady state: all Ca entry (NMDA + R-type) through the head's buffers, dye and neck."""
+    probe = specimen.fcat_probe
+    tau_free, tau_dye = specimen.ca_diffusion_taus_ms(index)
+    scale = float(specimen.ca_scale()[index])
+    head = HeadCalcium(specimen.calcium.params, 1)
+    quiet = probe.evoked(index, 0.0, mode, command)
+    steady_in = -float(quiet.i_ca_vgcc_pA[-1] + quiet.i_ca_nmda_pA[-1]) * scale
+    c_ss = float(head.steady_free_uM(np.array([steady_in]), np.array([tau_free]), np.array([tau_dye]))[0])
+    ev = probe.evoked(index, weight, mode, command)
+    influx = -(ev.i_ca_nmda_pA + ev.i_ca_vgcc_pA) * scale
+    k = max(1, int(round(specimen.sim.ion_dt_ms / ev.dt_ms)))
+    m = influx.size // k
+    head.total_uM[:] = head.params.total_uM(np.array([c_ss]))
+    free = head.advance(influx[: m * k].reshape(m, k).mean(axis=1)[:, None], k * ev.dt_ms,
+                        np.array([tau_free]), np.array([tau_dye]))
+    return free[:, 0], c_ss
+
+
+def _expected_peak(specimen: "Specimen", index: int, weight: float, mode: str, command: float) -> float:
+    """Peak free-Ca change averaged over the quantal sizes of the release model (gamma, mean 1, CV
+    synapse.quantal_cv): what an average over trials estimates, even where a plateau makes it nonlinear."""
+    cv = specimen.sim.synapse.quantal_cv
+    if cv <= 0:
+        sizes, weights = np.ones(1), np.ones(1)
+    else:
+        shape = 1.0 / cv**2
+        nodes, w = special.roots_genlaguerre(QUANTAL_NODES, shape - 1.0)  # int x^(k-1) e^-x f(x) dx
+        sizes, weights = nodes / shape, w / w.sum()
+    peaks = []
+    for size in sizes:
+        free, rest = _free_ca_response(specimen, index, weight * float(size), mode, command)
+        peaks.append(float(free.max()) - rest)
+    return float(np.dot(weights, peaks))
+
+
+def calcium_truth(specimen: "Specimen", index: int) -> dict[str, float]:
+    """fCaT truth of one spine (present neck, bath, damage): fcat, the true synaptic reversal at the soma,
+    the Ca decay time constant at the reversal with the loaded dye, one mean quantum's peak head Ca at
+    the reversal (free uM and indicator bound fraction).
+
+    fcat is what the protocol's amplitude ratio measures: the peak free-Ca change in CC at rest over that
+    in VC at the reversal, each averaged over the quantal sizes (all Ca entry, through the head's buffers
+    and neck); fcat_mean_quantum is that of one mean quantum (they differ near the NMDA-plateau
+    threshold, where only the larger quanta plateau);
+    fcat_charge is the ratio of the Ca entry itself and fcat_nmda that of NMDA Ca alone (the quantity
+    the Mg-block floor describes). All fcat values and the Ca peak are left out for a spine without NMDA
+    receptors; everything when the evoked current has no reversal between -30 and +30 mV.
     """
     probe = specimen.fcat_probe
     reversal = probe.reversal_mV(specimen.reversal_weights())
@@ -50,23 +97,19 @@ def calcium_truth(specimen: "Specimen", index: int) -> dict[str, float]:
     g = specimen.spines[index]
     weight = float(specimen.damage()[index]) if g.nmda_scale > 0 else 0.0
     tau_free, tau_dye = specimen.ca_diffusion_taus_ms(index)
-    scale = float(specimen.ca_scale()[index])
-    quiet = probe.evoked(index, 0.0, "VC", reversal)
-    steady_in = -float(quiet.i_ca_vgcc_pA[-1] + quiet.i_ca_nmda_pA[-1]) * scale
     head = HeadCalcium(specimen.calcium.params, 1)
-    c_ss = head.steady_free_uM(np.array([steady_in]), np.array([tau_free]), np.array([tau_dye]))
-    tau_decay = float(head.decay_tau_ms(np.array([tau_free]), np.array([tau_dye]), c_ss)[0])
+    _, c_ss = _free_ca_response(specimen, index, 0.0, "VC", reversal)
+    tau_decay = float(head.decay_tau_ms(np.array([tau_free]), np.array([tau_dye]), np.array([c_ss]))[0])
     out = {"reversal_mV": reversal, "tau_decay_ms": tau_decay}
     if weight > 0:
-        out["fcat"] = probe.fcat(index, weight, reversal)
-        vc = probe.evoked(index, weight, "VC", reversal)
-        influx = -(vc.i_ca_nmda_pA + vc.i_ca_vgcc_pA) * scale
-        k = max(1, int(round(specimen.sim.ion_dt_ms / vc.dt_ms)))
-        m = influx.size // k
-        head.total_uM[:] = head.params.total_uM(c_ss)
-        free = head.advance(influx[: m * k].reshape(m, k).mean(axis=1)[:, None], k * vc.dt_ms,
-                            np.array([tau_free]), np.array([tau_dye]))
-        peak = float(free.max())
+        free_vc, rest_vc = _free_ca_response(specimen, index, weight, "VC", reversal)
+        free_cc, rest_cc = _free_ca_response(specimen, index, weight, "CC", 0.0)
+        out["fcat_mean_quantum"] = float((free_cc.max() - rest_cc) / (free_vc.max() - rest_vc))
+        out["fcat"] = _expected_peak(specimen, index, weight, "CC", 0.0) / _expected_peak(
+            specimen, index, weight, "VC", reversal)
+        out["fcat_charge"] = probe.fcat_total(index, weight, reversal)
+        out["fcat_nmda"] = probe.fcat(index, weight, reversal)
+        peak = float(free_vc.max())
         kd = head.params.kd_uM
         out["peak_ca_at_reversal_uM"] = peak
         out["peak_indicator_bound_fraction"] = peak / (peak + kd)

@@ -22,7 +22,7 @@ def test_predicted_fcat_rises_with_depolarization_and_starts_at_the_mg_block_rat
 
 @pytest.mark.parametrize("peak_mV", [3.0, 12.0, 30.0])
 def test_inversion_round_trips_and_its_interval_contains_the_value(peak_mV):
-    model = FcatModel(tail_fraction=0.3)
+    model = FcatModel(depolarization_tau_rise_ms=5.0, depolarization_tau_decay_ms=40.0)
     f = predicted_fcat(model, peak_mV)
     est = head_depolarization(Interval(f, f * 0.98, f * 1.02, "1"), model)
     assert est.estimate.value == pytest.approx(peak_mV, abs=0.01)

@@ -14,12 +14,16 @@ from rig.config.problems import InvalidInput
 from rig.storage.reader import RunFile
 
 FCAT = ROOT / "protocols" / "fcat.yaml"
+FCAT_PROFILE = ROOT / "hardware_profiles" / "simulated_fcat.yaml"
 
 
 @pytest.fixture(scope="module")
 def steady_profile(tmp_path_factory) -> Path:
-    """The simulated profile without neck plasticity (see the reversal tests)."""
-    data = yaml.safe_load(PROFILE.read_text())
+    """The simulated fCaT profile without neck plasticity (see the reversal tests)."""
+    data = yaml.safe_load(FCAT_PROFILE.read_text())
+    for spine in data["simulation"]["spines"]:
+        if spine["name"] == "slow":
+            spine["release_probability"] = 0.9  # six sweeps per condition must carry responses
     data["simulation"]["plasticity"] = {"enabled": False}
     path = tmp_path_factory.mktemp("profile") / "simulated_steady.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -44,7 +48,7 @@ def test_fcat_sweeps_run_at_the_reversal_found_by_the_search(fcat_run):
     assert len(vc) == len(cc) == 6
     for p in vc:
         assert p["outputs"]["amplifier.command"]["min"] == pytest.approx(reversal, abs=1e-3)
-        assert p["parameters"]["condition"] == "control" and p["parameters"]["bath"] == {}
+        assert p["parameters"]["condition"] == "SNX-482" and p["parameters"]["bath"] == {"block_r_type_ca": True}
     assert all(p["outputs"]["amplifier.command"]["max"] == 0.0 for p in cc)
     assert all({"scanner.green", "scanner.red"} <= set(p["inputs"]) for p in fcat_plans)
 

@@ -66,6 +66,26 @@ def line_ratio_trace(samples_green: np.ndarray, samples_red: np.ndarray, layout,
     return dg_over_r(g, r, times, dark_g, dark_r, baseline_end_ms)
 
 
+def calcium_change_uM(delta_g_over_r: np.ndarray | float, g_over_r_rest: np.ndarray | float, kd_uM: float,
+                      dynamic_range: float, rest_uM: float) -> np.ndarray:
+    """Free [Ca] change (uM) for a G/R change from rest, through the indicator's binding (single wavelength).
+
+    G/R = f_min (1 + (R_f - 1) b), b = [Ca]/([Ca] + Kd) the bound fraction, R_f = F_max/F_min; f_min follows
+    from the resting G/R with the head at rest_uM. Near saturation a dG/R ratio understates the larger of
+    two Ca changes (at the reversal in fCaT); the Ca change does not. Meant for fitted amplitudes, not
+    single noisy lines (the inverse binding curve amplifies noise near F_max).
+    """
+    if kd_uM <= 0 or dynamic_range <= 1 or rest_uM < 0:
+        raise ValueError("calibration needs Kd > 0, F_max/F_min > 1 and a resting [Ca] >= 0")
+    f0 = np.asarray(g_over_r_rest, float)
+    if np.any(f0 <= 0):
+        raise ValueError("no green (indicator) signal above the dark level at rest: cannot calibrate")
+    b_rest = rest_uM / (rest_uM + kd_uM)
+    f_min = f0 / (1.0 + (dynamic_range - 1.0) * b_rest)
+    bound = np.clip(((f0 + np.asarray(delta_g_over_r, float)) / f_min - 1.0) / (dynamic_range - 1.0), 0.0, 0.995)
+    return kd_uM * bound / (1.0 - bound) - rest_uM
+
+
 def matched_amplitude_sd(shape: np.ndarray, baseline_sd: float) -> float:
     """SD of a template-scaled amplitude when the trace is white noise of baseline_sd (offset fitted too)."""
     centred = np.asarray(shape, float) - float(np.mean(shape))

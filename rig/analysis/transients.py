@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,8 +80,10 @@ def fit_template(t_ms: np.ndarray, mean_response: np.ndarray, stimulus_ms: float
     rise, decay = taus(res.x)
     dof = max(1, y.size - 5)
     sigma2 = float(np.sum(res.fun**2)) / dof
+    sd_amplitude = np.nan
     try:
         cov = np.linalg.inv(res.jac.T @ res.jac) * sigma2
+        sd_amplitude = float(np.sqrt(cov[0, 0])) if cov[0, 0] >= 0 else np.nan
         # d(decay)/d(p2, p3) for the SD of tau_decay (delta method)
         if ratio is None:
             grad = np.array([0.0, 0.0, 0.0, decay, 0.0])
@@ -89,9 +93,21 @@ def fit_template(t_ms: np.ndarray, mean_response: np.ndarray, stimulus_ms: float
         sd_decay = float(np.sqrt(variance)) if variance >= 0 else np.nan  # numerically indefinite: undetermined
     except np.linalg.LinAlgError:
         sd_decay = np.nan
-    ok = bool(res.success) and np.isfinite(sd_decay) and res.x[0] > 0
-    return TransientTemplate(float(res.x[1]), rise, decay, sd_decay, float(res.x[0]), ok,
-                             "ok" if ok else f"template fit did not converge ({res.message})")
+    # The template's shape is what scaling needs; an undetermined tau_decay SD (e.g. a decay longer than
+    # the sweep) leaves sd_decay NaN and is the caller's business, not a failed fit.
+    ok = bool(res.success) and res.x[0] > 0 and math.isfinite(rise) and math.isfinite(decay)
+    # A response must stand out of the noise of the average (amplitude > 2 SD), or there is no template.
+    significant = math.isfinite(sd_amplitude) and res.x[0] > 2.0 * sd_amplitude
+    if ok and not significant:
+        ok = False
+        message = "no response: the fitted amplitude is within 2 SD of zero"
+    elif not ok:
+        message = f"template fit did not converge ({res.message})"
+    elif not np.isfinite(sd_decay):
+        message = "ok; tau_decay undetermined (decay not resolved within the sweep?)"
+    else:
+        message = "ok"
+    return TransientTemplate(float(res.x[1]), rise, decay, sd_decay, float(res.x[0]), ok, message)
 
 
 def scale_template(template: TransientTemplate, t_ms: np.ndarray, response: np.ndarray, stimulus_ms: float

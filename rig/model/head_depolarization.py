@@ -6,20 +6,25 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
+from scipy import optimize, signal
 
 from rig.model.neck_resistance import Interval
 
 
 @dataclass(frozen=True)
 class FcatModel:
-    """What the inversion assumes: the NMDA conductance and head EPSP time courses, Mg, E_Ca, potentials.
+    """What the inversion assumes: the NMDA conductance and head depolarization time courses, Mg, E_Ca.
 
-    The head potential during the EPSP is V(t) = V_rest + dV * s(t): s is a fast unit-peak difference of
-    exponentials (the AMPA-driven peak) plus a slow tail of `tail_fraction` of the peak (dendritic and
-    NMDA-sustained depolarization); NMDA Ca influx is g(t) B(V) (E_Ca - V) with
-    B(V) = 1/(1 + [Mg]/3.57 exp(-0.062 V)). At the reversal potential the head sits at V_rev, so
-    fCaT = int g B(V)(E_Ca - V) dt / (B(V_rev)(E_Ca - V_rev) int g dt). Voltage-gated Ca entry is ignored.
+    NMDA Ca influx is g(t) B(V) (E_Ca - V), B(V) = 1/(1 + [Mg]/3.57 exp(-0.062 V)). The head potential is
+    V(t) = V_rest + dV * s(t) with s a unit-peak difference of exponentials that follows the NMDA
+    conductance (rise `depolarization_tau_rise_ms`, decay `depolarization_tau_decay_ms`, slower than g
+    because the unblocked NMDA current sustains itself). Only depolarization during the NMDA conductance
+    moves fCaT: a 2 ms AMPA peak of 24 mV changes it by < 0.005 (docs/specimen.md, "fCaT physics"), so
+    dV is the peak of the sustained (NMDA-driven) head depolarization. At the reversal the head sits
+    at V_rev. fCaT is a ratio of CaT peaks: each influx is convolved with the Ca decay exp(-t/ca_decay_ms)
+    (the measured tau_decay) and the peaks divided; without ca_decay_ms it is the ratio of the influx
+    integrals, int g B(V)(E_Ca - V) dt / (B(V_rev)(E_Ca - V_rev) int g dt). Voltage-gated Ca entry is
+    ignored.
     """
 
     rest_mV: float = -70.0
@@ -28,23 +33,24 @@ class FcatModel:
     e_ca_mV: float = 130.0
     nmda_tau_rise_ms: float = 13.0
     nmda_tau_decay_ms: float = 70.0
-    epsp_tau_rise_ms: float = 0.3
-    epsp_tau_decay_ms: float = 2.0
-    tail_fraction: float = 0.05
-    tail_tau_rise_ms: float = 5.0
-    tail_tau_decay_ms: float = 70.0
+    depolarization_tau_rise_ms: float = 10.0
+    depolarization_tau_decay_ms: float = 90.0
+    ca_decay_ms: float | None = None
 
     def describe(self) -> str:
         """One line stating every assumption."""
         return (f"NMDA Ca influx g B(V)(E_Ca-V), B = 1/(1+[Mg]/3.57 exp(-0.062V)), [Mg]={self.mg_mM:g} mM, "
                 f"E_Ca={self.e_ca_mV:g} mV; NMDA g rise/decay {self.nmda_tau_rise_ms:g}/{self.nmda_tau_decay_ms:g} ms; "
-                f"head EPSP shape rise/decay {self.epsp_tau_rise_ms:g}/{self.epsp_tau_decay_ms:g} ms from "
-                f"plus a {self.tail_fraction:g} x peak tail ({self.tail_tau_rise_ms:g}/{self.tail_tau_decay_ms:g} ms), "
-                f"V_rest={self.rest_mV:g} mV; reference head potential V_rev={self.reversal_mV:g} mV; "
-                "voltage-gated Ca entry ignored")
+                f"head depolarization rise/decay {self.depolarization_tau_rise_ms:g}/"
+                f"{self.depolarization_tau_decay_ms:g} ms from V_rest={self.rest_mV:g} mV; "
+                f"reference head potential V_rev={self.reversal_mV:g} mV; "
+                + (f"CaT peaks with Ca decay {self.ca_decay_ms:.0f} ms; " if self.ca_decay_ms else "Ca entry integrals; ")
+                + "voltage-gated Ca entry ignored")
 
 
 def _dexp(t: np.ndarray, rise: float, decay: float) -> np.ndarray:
+    if math.isclose(rise, decay):
+        decay = rise * 1.0001
     shape = np.exp(-t / decay) - np.exp(-t / rise)
     return shape / shape.max()
 
@@ -57,14 +63,16 @@ def mg_unblock(v_mV: np.ndarray | float, mg_mM: float) -> np.ndarray:
 def predicted_fcat(model: FcatModel, peak_mV: float) -> float:
     """fCaT the model predicts for a peak head depolarization of peak_mV above rest."""
     dt = 0.05
-    t = np.arange(0.0, 8 * model.nmda_tau_decay_ms, dt)
+    t = np.arange(0.0, 8 * max(model.nmda_tau_decay_ms, model.depolarization_tau_decay_ms), dt)
     g = _dexp(t, model.nmda_tau_rise_ms, model.nmda_tau_decay_ms)
-    shape = (_dexp(t, model.epsp_tau_rise_ms, model.epsp_tau_decay_ms)
-             + model.tail_fraction * _dexp(t, model.tail_tau_rise_ms, model.tail_tau_decay_ms))
-    v = model.rest_mV + peak_mV * shape / shape.max()
-    influx = float(np.sum(g * mg_unblock(v, model.mg_mM) * (model.e_ca_mV - v)))
-    reference = float(mg_unblock(model.reversal_mV, model.mg_mM)) * (model.e_ca_mV - model.reversal_mV) * float(g.sum())
-    return influx / reference
+    v = model.rest_mV + peak_mV * _dexp(t, model.depolarization_tau_rise_ms, model.depolarization_tau_decay_ms)
+    influx = g * mg_unblock(v, model.mg_mM) * (model.e_ca_mV - v)
+    reference = g * float(mg_unblock(model.reversal_mV, model.mg_mM)) * (model.e_ca_mV - model.reversal_mV)
+    if not model.ca_decay_ms:
+        return float(influx.sum() / reference.sum())
+    decay = math.exp(-dt / model.ca_decay_ms)  # Ca(t) = influx * exp(-t/tau): a first-order recursive filter
+    return float(signal.lfilter([1.0], [1.0, -decay], influx).max()
+                 / signal.lfilter([1.0], [1.0, -decay], reference).max())
 
 
 @dataclass(frozen=True)

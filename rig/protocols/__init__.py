@@ -7,7 +7,7 @@ from typing import Any
 from rig.config.profile import HardwareProfile
 from rig.engine.program import FixedProgram, StepProgram
 from rig.protocols import (bap_train, epsp_ap_pairing, fcat, frap, hold, hyperpolarizing_steps, na_ca, paired_ap,
-                           quantal, reversal, theta_burst)
+                           quantal, reversal, theta_burst, vsd)
 from rig.protocols.common import StepKind
 
 STEP_KINDS: dict[str, StepKind] = {"frap": frap.KIND, "hold": hold.KIND, "reversal": reversal.KIND,
@@ -15,7 +15,8 @@ STEP_KINDS: dict[str, StepKind] = {"frap": frap.KIND, "hold": hold.KIND, "revers
                                   "bap_train": bap_train.KIND, "paired_ap": paired_ap.KIND,
                                   "theta_burst": theta_burst.KIND,
                                   "hyperpolarizing_steps": hyperpolarizing_steps.KIND,
-                                  "epsp_ap_pairing": epsp_ap_pairing.KIND, "quantal": quantal.KIND}
+                                  "epsp_ap_pairing": epsp_ap_pairing.KIND, "quantal": quantal.KIND,
+                                  "vsd": vsd.KIND}
 
 
 def step_program(step: Any, step_index: int, profile: HardwareProfile, analysis: Any) -> StepProgram:

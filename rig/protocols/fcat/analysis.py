@@ -1,4 +1,4 @@
-"""Online fCaT analysis: dG/R per sweep, templates per condition, fCaT, tau_decay, R_neck, p, head depolarization."""
+"""Online fCaT analysis: dG/R (or calibrated d[Ca]) per sweep, templates per condition, fCaT, tau_decay, R_neck, p, head depolarization."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from rig.analysis.calcium_signal import line_ratio_trace
+from rig.analysis.calcium_signal import calcium_change_uM, line_ratio_trace
 from rig.analysis.responses import ratio_of_means, release_probability
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
@@ -27,6 +27,7 @@ class FcatAnalysis:
         self.conditions = {c: ConditionTransients(step.stimulus_ms) for c in ("reversal", "cc")}
         self.assumptions = a.neck_assumptions()
         self._warned: set[str] = set()
+        self._cc_rest_mV: list[float] = []
 
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
         """Add this sweep to its condition and update every estimate that the data now support."""
@@ -38,6 +39,11 @@ class FcatAnalysis:
             self.reversal_mV = float(p["holding"])
         trace = line_ratio_trace(data[p["green_channel"]], data[p["red_channel"]], plan.line_scan, plan.target_um,
                                  self.step.imaging.head_roi_radius_um, plan.sample_rate_hz, self.step.stimulus_ms)
+
+        if role == "cc" and f"{plan.amplifier}.primary" in data:
+            vm = np.asarray(data[f"{plan.amplifier}.primary"], float)
+            before = vm[: max(1, int(self.step.stimulus_ms * plan.sample_rate_hz / 1000.0))]
+            self._cc_rest_mV.append(float(np.median(before)))
         group = self.conditions[role]
         group.add(sweep_index, trace)
         update = AnalysisUpdate()
@@ -70,6 +76,11 @@ class FcatAnalysis:
         assert t is not None
         low, high = t.tau_decay_ms - z * t.tau_decay_sd_ms, t.tau_decay_ms + z * t.tau_decay_sd_ms
         if low <= 0 or not finite(low, high):
+            if len(rev.traces) >= 3:
+                self._notice_once(update, sweep_index, "tau_decay", "tau_decay (and R_neck from it) not estimated: "
+                                  f"the decay of the reversal CaT is not resolved (fit {t.tau_decay_ms:.0f} ms within "
+                                  f"{self.step.sweep_ms - self.step.stimulus_ms:g} ms after the stimulus); lengthen "
+                                  "sweep_ms or add sweeps")
             return
         update.estimates.append(Estimate(sweep_index, name, "tau_decay_ms", t.tau_decay_ms, low, high, "ms",
                                          f"decay of the CaT template at reversal ({len(rev.traces)} sweeps), "
@@ -82,27 +93,51 @@ class FcatAnalysis:
         rev, cc = self.conditions["reversal"], self.conditions["cc"]
         if not (rev.usable and cc.usable and len(rev.traces) >= 2 and len(cc.traces) >= 2):
             return
-        ratio = ratio_of_means(cc.amplitudes(), rev.amplitudes(), self.spec.confidence_level)
+        ratio = ratio_of_means(self._amplitudes(cc), self._amplitudes(rev), self.spec.confidence_level)
         if not finite(ratio.value, ratio.low, ratio.high):
             self._notice_once(update, sweep_index, "unbounded", "fCaT not estimated: the response at reversal is not "
                               "significantly above zero (no response at reversal?), so the ratio is unbounded")
             return
         basis = (f"mean CC amplitude / mean reversal amplitude ({len(cc.traces)} / {len(rev.traces)} sweeps), "
-                 "Fieller interval")
+                 + ("amplitudes as d[Ca] through the indicator's binding "
+                    f"(Kd {self.spec.indicator_kd_uM:g} uM, Fmax/Fmin {self.spec.indicator_dynamic_range:g}, "
+                    f"rest {self.spec.rest_ca_uM:g} uM), " if self.spec.calibrate_to_calcium else "amplitudes in dG/R, ")
+                 + "Fieller interval")
         update.estimates.append(Estimate(sweep_index, name, "fcat", ratio.value, ratio.low, ratio.high, "1", basis))
         if ratio.value < self.spec.silent_below:
             self._notice_once(update, sweep_index, "silent", f"calcium-silent spine: fCaT {ratio.value:.3f} < "
                               f"{self.spec.silent_below:g}; no head depolarization estimate")
             return
         a = self.spec
-        model = FcatModel(rest_mV=a.rest_mV, reversal_mV=self._reversal_mV(), mg_mM=a.mg_mM, e_ca_mV=a.e_ca_mV,
+        if a.rest_mV is not None:
+            rest_mV = a.rest_mV
+        elif self._cc_rest_mV:
+            rest_mV = float(np.mean(self._cc_rest_mV))
+        else:
+            self._notice_once(update, sweep_index, "rest", "no head depolarization estimate: no resting potential "
+                              "(set analysis.rest_mV or record Vm in the CC sweeps)")
+            return
+        tau = self.conditions["reversal"].template
+        ca_decay_ms = tau.tau_decay_ms if tau is not None and math.isfinite(tau.tau_decay_ms) else None
+        model = FcatModel(rest_mV=rest_mV, reversal_mV=self._reversal_mV(), mg_mM=a.mg_mM, e_ca_mV=a.e_ca_mV,
+                          ca_decay_ms=ca_decay_ms,
                           nmda_tau_rise_ms=a.nmda_tau_rise_ms, nmda_tau_decay_ms=a.nmda_tau_decay_ms,
-                          tail_fraction=a.epsp_tail_fraction)
+                          depolarization_tau_rise_ms=a.depolarization_tau_rise_ms,
+                          depolarization_tau_decay_ms=a.depolarization_tau_decay_ms)
         est = head_depolarization(Interval(ratio.value, ratio.low, ratio.high, "1"), model)
         e = est.estimate
         update.estimates.append(Estimate(sweep_index, name, "peak_head_epsp_mV", e.value, e.low, e.high, "mV",
                                          "inverted from fCaT; " + model.describe()
                                          + (f"; {est.note}" if est.note else "")))
+
+    def _amplitudes(self, group: ConditionTransients) -> np.ndarray:
+        """Per-sweep amplitudes: template-scaled peak dG/R, or the Ca change it means when calibrating."""
+        amplitudes = group.amplitudes()
+        a = self.spec
+        if not a.calibrate_to_calcium:
+            return amplitudes
+        rest = np.array([t.g_over_r_baseline for t in group.traces])
+        return calcium_change_uM(amplitudes, rest, a.indicator_kd_uM, a.indicator_dynamic_range, a.rest_ca_uM)
 
     def _reversal_mV(self) -> float:
         holding = self.step.reversal_holding

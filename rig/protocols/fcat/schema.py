@@ -16,12 +16,20 @@ class FcatAnalysisSpec(NeckAssumptionFields):
     threshold_sd: float = Field(default=2.5, gt=0, description="success: amplitude above this x baseline-noise SD")
     silent_below: float = Field(default=0.05, ge=0, description="fCaT below this: calcium-silent")
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1)
-    rest_mV: float = Field(default=-70.0, description="resting potential of the head in CC")
-    mg_mM: float = Field(default=1.0, ge=0)
+    calibrate_to_calcium: bool = Field(
+        default=True, description="ratio Ca changes (G/R through the indicator's binding), not dG/R: dG/R "
+        "saturates at the reversal and biases fCaT upward")
+    indicator_kd_uM: float = Field(default=0.8, gt=0, description="fluo-5F")
+    indicator_dynamic_range: float = Field(default=15.0, gt=1, description="F_max/F_min of the indicator as imaged")
+    rest_ca_uM: float = Field(default=0.075, ge=0, description="resting head [Ca] (the calibration's anchor)")
+    rest_mV: float | None = Field(
+        default=None, description="resting potential of the head in CC; None: the CC sweeps' pre-stimulus Vm")
+    mg_mM: float = Field(default=1.0, ge=0, description="bath Mg (the NMDA block the inversion assumes)")
     e_ca_mV: float = 130.0
     nmda_tau_rise_ms: float = Field(default=13.0, gt=0)
     nmda_tau_decay_ms: float = Field(default=70.0, gt=0)
-    epsp_tail_fraction: float = Field(default=0.05, ge=0, le=1)
+    depolarization_tau_rise_ms: float = Field(default=10.0, gt=0, description="head depolarization during the NMDA conductance")
+    depolarization_tau_decay_ms: float = Field(default=90.0, gt=0)
 
 
 class FcatStep(StepBase):

@@ -1,0 +1,240 @@
+"""Voltage-sensitive-dye line scans: dF/F in ROIs, AP alignment, calibration to mV, isolated spine response.
+
+Calibration (SCIENCE.md section 3, voltage imaging): each ROI's dF/F is first normalized by that ROI's own
+dF/F during the steady state of a long hyperpolarizing step (a DC change spreads almost without loss, so this
+removes per-ROI differences in dye sensitivity and resting fluorescence); the normalized signals are then
+converted to mV with one scale, set by the bAP in the parent-dendrite ROI having a known amplitude.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from rig.analysis.calcium_signal import head_roi_counts
+from rig.analysis.kinetics import half_width, rise_time_10_90
+from rig.analysis.line_scan import roi_mask_near
+
+
+def delta_f_over_f(counts: np.ndarray, dark: float, baseline: np.ndarray) -> np.ndarray:
+    """(F - F0)/F0 per line: dark subtracted, F0 the mean over the baseline lines (a boolean mask)."""
+    f = np.asarray(counts, float) - dark
+    if int(np.count_nonzero(baseline)) < 3:
+        raise ValueError("fewer than 3 baseline lines before the event")
+    f0 = float(np.mean(f[baseline]))
+    if f0 <= 0:
+        raise ValueError("no dye fluorescence above the dark level in the ROI: is the scan line on it?")
+    return (f - f0) / f0
+
+
+def parabolic_peak(t_ms: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(time, value) of the maximum of y, refined by a parabola through it and its neighbours."""
+    t, v = np.asarray(t_ms, float), np.asarray(y, float)
+    if v.size == 0:
+        raise ValueError("empty window")
+    k = int(np.argmax(v))
+    if 0 < k < v.size - 1:
+        a, b, c = v[k - 1], v[k], v[k + 1]
+        denom = a - 2 * b + c
+        if denom < 0:
+            shift = 0.5 * (a - c) / denom
+            dt = 0.5 * (t[k + 1] - t[k - 1])
+            return float(t[k] + shift * dt), float(b - 0.25 * (a - c) * shift)
+    return float(t[k]), float(v[k])
+
+
+@dataclass(frozen=True)
+class SomaticAp:
+    """An AP in the somatic CC record: time of its peak and its amplitude above the baseline."""
+
+    peak_ms: float
+    amplitude_mV: float
+    baseline_mV: float
+
+
+def detect_ap(v_mV: np.ndarray, sample_rate_hz: float, pulse_ms: float, search_ms: float = 10.0,
+              min_amplitude_mV: float = 30.0) -> SomaticAp:
+    """The somatic AP evoked by a current pulse at pulse_ms: peak within search_ms; ValueError if none."""
+    v = np.asarray(v_mV, float)
+    k = sample_rate_hz / 1000.0
+    a, b = int(round(pulse_ms * k)), int(round((pulse_ms + search_ms) * k))
+    if a < 10 or b > v.size:
+        raise ValueError("the AP search window lies outside the sweep")
+    base = float(np.median(v[max(0, a - int(round(5 * k))):a]))
+    t = np.arange(a, b) / k
+    peak_ms, peak = parabolic_peak(t, v[a:b])
+    if peak - base < min_amplitude_mV:
+        raise ValueError(f"no AP: the somatic record rises only {peak - base:.1f} mV after the current pulse")
+    return SomaticAp(peak_ms, peak - base, base)
+
+
+def align(times_ms: np.ndarray, values: np.ndarray, event_ms: float, grid_ms: np.ndarray) -> np.ndarray:
+    """Values resampled (linear interpolation) at grid_ms after the event; NaN outside the recorded lines."""
+    rel = np.asarray(times_ms, float) - event_ms
+    return np.interp(grid_ms, rel, np.asarray(values, float), left=np.nan, right=np.nan)
+
+
+Trace = tuple[np.ndarray, np.ndarray]  # (times from the aligning event in ms, values)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How each ROI's dF/F becomes mV: divided by its hyperpolarization dF/F, times one bAP scale."""
+
+    hyp_dff: Mapping[str, float]  # steady-state dF/F of each ROI during the hyperpolarizing step (signed)
+    bap_normalized: Mapping[str, float]  # bAP peak of each ROI in units of its hyperpolarization response
+    mV_per_normalized: float  # the bAP scale: bap_amplitude_mV / bAP peak of the reference ROI (normalized)
+
+    def to_mV(self, roi: str, dff: np.ndarray) -> np.ndarray:
+        """A dF/F trace of an ROI in mV (depolarization positive)."""
+        return self.mV_per_normalized * normalize(dff, self.hyp_dff[roi])
+
+
+def normalize(dff: np.ndarray, hyp_dff: float) -> np.ndarray:
+    """dF/F in units of the ROI's steady-state hyperpolarization response, depolarization positive."""
+    if hyp_dff == 0 or not math.isfinite(hyp_dff):
+        raise ValueError("the hyperpolarizing step gives no optical response to normalize by")
+    return np.asarray(dff, float) / -hyp_dff
+
+
+def calibrate(hyp_dff: Mapping[str, float], ap: Mapping[str, Trace], ap_window_ms: tuple[float, float],
+              bap_amplitude_mV: float, reference_roi: str) -> Calibration:
+    """Normalize each ROI by its hyperpolarization response; scale so the reference ROI's bAP is bap_amplitude_mV."""
+    peaks = {}
+    for roi, (t, y) in ap.items():
+        sel = (t >= ap_window_ms[0]) & (t <= ap_window_ms[1]) & np.isfinite(y)
+        if sel.sum() < 1:
+            raise ValueError("no line inside the AP window")
+        peaks[roi] = parabolic_peak(t[sel], normalize(y, hyp_dff[roi])[sel])[1]
+    ref = peaks[reference_roi]
+    if ref <= 0:
+        raise ValueError(f"the bAP gives no depolarizing optical signal in the {reference_roi} ROI (or the "
+                         "hyperpolarizing step and the AP have the same sign)")
+    return Calibration(dict(hyp_dff), peaks, bap_amplitude_mV / ref)
+
+
+@dataclass(frozen=True)
+class Response:
+    """A calibrated averaged response: peak, baseline noise, detection, 10-90 % rise time and half-width."""
+
+    amplitude_mV: float
+    peak_ms: float
+    noise_sd_mV: float
+    clear: bool
+    rise_10_90_ms: float
+    half_width_ms: float
+
+
+def measure_response(t_ms: np.ndarray, trace_mV: np.ndarray, window_ms: tuple[float, float],
+                     threshold_sd: float) -> Response:
+    """Peak in the window above the pre-event baseline (t < 0); clear when above threshold_sd x baseline SD.
+
+    Rise time and half-width are computed either way (NaN when a crossing is missing); report them only
+    for a clear response."""
+    t, y = np.asarray(t_ms, float), np.asarray(trace_mV, float)
+    base = t < 0
+    win = (t >= window_ms[0]) & (t <= window_ms[1])
+    if base.sum() < 3 or win.sum() < 3:
+        raise ValueError("too few lines in the baseline or the response window")
+    b = float(np.mean(y[base]))
+    noise = float(np.std(y[base], ddof=1))
+    peak_ms, peak = parabolic_peak(t[win], y[win] - b)
+    span = (t >= -2.0) & (t <= 2 * window_ms[1] - window_ms[0])  # kinetics: the response and as long again
+    rise = rise_time_10_90(t[span], y[span] - b)
+    half = half_width(t[span], y[span] - b)
+    return Response(peak, peak_ms, noise, peak > threshold_sd * noise, rise, half)
+
+
+def bootstrap(groups: Sequence[np.ndarray], statistic: Callable[..., Mapping[str, float]], n_boot: int,
+              rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Replicates of statistic(*groups) with each group's rows (sweeps) resampled independently."""
+    out: dict[str, list[float]] = {}
+    for _ in range(n_boot):
+        resampled = [g[rng.integers(0, g.shape[0], g.shape[0])] for g in groups]
+        try:
+            values = statistic(*resampled)
+        except ValueError:
+            continue
+        for key, value in values.items():
+            out.setdefault(key, []).append(value)
+    return {k: np.asarray(v, float) for k, v in out.items()}
+
+
+def percentile_interval(replicates: np.ndarray, level: float, min_fraction: float = 0.8) -> tuple[float, float]:
+    """Percentile bootstrap interval; NaNs when fewer than min_fraction of the replicates are finite."""
+    finite = replicates[np.isfinite(replicates)]
+    if replicates.size == 0 or finite.size < min_fraction * replicates.size:
+        return math.nan, math.nan
+    lo, hi = np.percentile(finite, [50 * (1 - level), 50 * (1 + level)])
+    return float(lo), float(hi)
+
+
+@dataclass(frozen=True)
+class RoiTrace:
+    """Counts per line in one ROI, the time each line crossed the ROI, and the dark counts per line."""
+
+    times_ms: np.ndarray
+    counts: np.ndarray
+    dark: float
+
+
+def roi_trace(samples: np.ndarray, layout, sample_rate_hz: float, point_um: tuple[float, float],
+              radius_um: float) -> RoiTrace:
+    """ROI counts per line of a line-scan sweep (LineScanLayout), timed at the ROI's own pixels."""
+    start = np.asarray(layout.start_um, float)
+    direction = (np.asarray(layout.end_um, float) - start) / layout.line_length_um
+    along = float(np.dot(np.asarray(point_um, float) - start, direction))
+    positions = layout.pixel_positions_um()
+    counts, dark = head_roi_counts(np.asarray(samples, float), layout.first_sample, layout.samples_per_line,
+                                   layout.pixels_per_line, layout.n_slots, positions, along, radius_um)
+    pixel = float(np.mean(np.flatnonzero(roi_mask_near(positions, along, radius_um)))) + 0.5
+    starts = layout.first_sample + np.arange(layout.n_slots) * layout.samples_per_line
+    return RoiTrace((starts + pixel) / sample_rate_hz * 1000.0, counts, dark)
+
+
+@dataclass(frozen=True)
+class VoltageResult:
+    """Calibrated averaged responses of head, dendrite and the isolated spine response (head - dendrite)."""
+
+    calibration: Calibration
+    bap_amplitude_mV: float
+    soma_hyp_mV: float
+    responses: Mapping[str, Response]  # bAP scale
+    traces_mV: Mapping[str, Trace]
+
+    def values(self) -> dict[str, float]:
+        """Every number as a flat name -> value mapping (what the bootstrap resamples)."""
+        out = {"bap_amplitude_mV": self.bap_amplitude_mV,
+               "bap_head_to_dendrite_ratio": self.calibration.bap_normalized["head"]
+               / self.calibration.bap_normalized["dendrite"]}
+        hyp_scale = abs(self.soma_hyp_mV) / self.calibration.mV_per_normalized
+        for name, r in self.responses.items():
+            out[f"{name}_mV"] = r.amplitude_mV
+            out[f"{name}_mV_hyp_scale"] = r.amplitude_mV * hyp_scale
+            out[f"{name}_rise_10_90_ms"] = r.rise_10_90_ms
+            out[f"{name}_half_width_ms"] = r.half_width_ms
+        dend = self.responses["dendrite"].amplitude_mV
+        out["head_to_dendrite_ratio"] = self.responses["head"].amplitude_mV / dend if dend > 0 else math.nan
+        return out
+
+
+def voltage_responses(synaptic: Mapping[str, Trace], ap: Mapping[str, Trace], hyp_dff: Mapping[str, float],
+                      soma_hyp_mV: float, bap_amplitude_mV: float, ap_window_ms: tuple[float, float],
+                      response_window_ms: tuple[float, float], threshold_sd: float) -> VoltageResult:
+    """Averaged 'head' and 'dendrite' dF/F traces -> mV (hyperpolarization-normalized, bAP-scaled at the
+    dendrite) -> peaks, detection and kinetics of head, dendrite and spine_minus_dendrite."""
+    cal = calibrate(hyp_dff, ap, ap_window_ms, bap_amplitude_mV, "dendrite")
+    traces: dict[str, Trace] = {}
+    for roi in ("head", "dendrite"):
+        t, y = synaptic[roi]
+        ok = np.isfinite(y)
+        traces[roi] = (t[ok], cal.to_mV(roi, y[ok]))
+    t_head, v_head = traces["head"]
+    v_dend = np.interp(t_head, *traces["dendrite"], left=np.nan, right=np.nan)
+    ok = np.isfinite(v_dend)
+    traces["spine_minus_dendrite"] = (t_head[ok], v_head[ok] - v_dend[ok])
+    responses = {name: measure_response(t, v, response_window_ms, threshold_sd) for name, (t, v) in traces.items()}
+    return VoltageResult(cal, bap_amplitude_mV, soma_hyp_mV, responses, traces)

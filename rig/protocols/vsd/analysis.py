@@ -1,0 +1,206 @@
+"""Online voltage-imaging analysis: per-type averages, AP alignment, calibration to mV, isolated spine response."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rig.analysis.ap_calcium import epsp_amplitude_mV
+from rig.analysis.voltage_imaging import (VoltageResult, align, bootstrap, delta_f_over_f, detect_ap,
+                                          percentile_interval, roi_trace, voltage_responses)
+from rig.engine.records import Estimate, Feature, Notice
+from rig.engine.sweep_plan import SweepPlan
+from rig.protocols.common import AnalysisUpdate
+from rig.protocols.vsd.schema import ROLES, VsdStep
+
+log = logging.getLogger(__name__)
+ROIS = ("head", "dendrite")
+_RESPONSES = ("head", "dendrite", "spine_minus_dendrite")
+_LABEL = {"head": "spine head", "dendrite": "parent dendrite", "spine_minus_dendrite": "isolated spine (head - dendrite)"}
+
+
+@dataclass
+class RoleSweeps:
+    """The sweeps of one type: aligned dF/F rows per ROI on the first sweep's time grid, and somatic values."""
+
+    grids: dict[str, np.ndarray] = field(default_factory=dict)
+    rows: list[np.ndarray] = field(default_factory=list)  # per sweep: head values, dendrite values, extras
+    sweeps: list[int] = field(default_factory=list)
+
+    def add(self, sweep_index: int, traces: dict[str, tuple[np.ndarray, np.ndarray]], align_ms: float,
+            extras: list[float]) -> None:
+        """Keep one sweep, resampled onto the role's grid (times from the aligning event)."""
+        if not self.grids:
+            self.grids = {roi: t - align_ms for roi, (t, _) in traces.items()}
+        parts = [align(traces[roi][0], traces[roi][1], align_ms, self.grids[roi]) for roi in ROIS]
+        self.rows.append(np.concatenate(parts + [np.asarray(extras, float)]))
+        self.sweeps.append(sweep_index)
+
+    def stack(self) -> np.ndarray:
+        """(sweeps, values) array."""
+        return np.array(self.rows)
+
+    def split(self, mean_row: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """A (mean) row as per-ROI (grid, values)."""
+        out, a = {}, 0
+        for roi in ROIS:
+            n = self.grids[roi].size
+            out[roi] = (self.grids[roi], mean_row[a:a + n])
+            a += n
+        return out
+
+
+class VsdAnalysis:
+    """Keeps every sweep by type and publishes head, dendrite and isolated spine responses in mV after each sweep."""
+
+    def __init__(self, step: VsdStep):
+        self.step = step
+        self.roles = {r: RoleSweeps() for r in ROLES}
+        self._warned: set[str] = set()
+        self._clear: dict[str, bool] = {}
+
+    # ----- one sweep ----------------------------------------------------------------
+    def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
+        """Add this sweep to its type; when every type has 2 sweeps, publish the calibrated estimates."""
+        update = AnalysisUpdate()
+        role = str(plan.parameters.get("role"))
+        if role not in self.roles:
+            return update
+        try:
+            self._add(sweep_index, plan, data, role, update)
+        except (ValueError, KeyError) as exc:
+            update.notices.append(Notice("warning", "vsd", f"sweep {sweep_index + 1} ({role}): not used ({exc})",
+                                         sweep_index))
+            return update
+        final = int(plan.sweep_in_step) == int(plan.parameters.get("sweeps_in_step", -1)) - 1
+        missing = [r for r in ROLES if len(self.roles[r].rows) < 2]
+        if missing:
+            if final:
+                update.notices.append(Notice("warning", "vsd", "no voltage estimate: fewer than 2 usable sweeps of "
+                                             f"type {', '.join(missing)}", sweep_index))
+            return update
+        self._publish(sweep_index, plan.step_name, final, update)
+        return update
+
+    def _add(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray], role: str,
+             update: AnalysisUpdate) -> None:
+        s, p, name = self.step, plan.parameters, plan.step_name
+        event = float(p["event_ms"])
+        channel = p["green_channel"] if s.rois.vsd_pmt == s.imaging.green_pmt else p["red_channel"]
+        v = np.asarray(data[f"{plan.amplifier}.primary"], float)
+        rate = plan.sample_rate_hz
+        spots = {"head": (plan.target_um, s.imaging.head_roi_radius_um),
+                 "dendrite": (s.rois.dendrite_um, s.rois.dendrite_roi_radius_um)}
+        traces = {}
+        for roi, (point, radius) in spots.items():
+            rt = roi_trace(data[channel], plan.line_scan, rate, point, radius)
+            traces[roi] = (rt.times_ms, delta_f_over_f(rt.counts, rt.dark, rt.times_ms < event))
+        if role == "ap":
+            ap = detect_ap(v, rate, event)
+            self.roles[role].add(sweep_index, traces, ap.peak_ms, [ap.amplitude_mV])
+            update.features.append(Feature(sweep_index, name, "soma_ap_amplitude_mV", ap.amplitude_mV, math.nan,
+                                           math.nan, "mV"))
+        elif role == "synaptic":
+            epsp = epsp_amplitude_mV(v, rate, event, min(20.0, event - 1.0), s.analysis.response_window_ms)[0]
+            self.roles[role].add(sweep_index, traces, event, [])
+            update.features.append(Feature(sweep_index, name, "soma_epsp_mV", epsp, math.nan, math.nan, "mV"))
+        else:
+            hyp = s.hyperpolarizing_step
+            lo, hi = event + hyp.duration_ms - hyp.steady_window_ms, event + hyp.duration_ms
+            k = rate / 1000.0
+            dv = float(np.mean(v[int(lo * k):int(hi * k)]) - np.mean(v[int((event - 20) * k):int(event * k)]))
+            steady = [float(np.mean(y[(t >= lo) & (t < hi)])) for t, y in traces.values()]
+            if not all(math.isfinite(x) for x in steady):
+                raise ValueError("no line in the steady-state window of the step")
+            self.roles[role].add(sweep_index, traces, event, steady + [dv])
+            update.features.append(Feature(sweep_index, name, "soma_hyp_steady_mV", dv, math.nan, math.nan, "mV"))
+
+    # ----- estimates ----------------------------------------------------------------
+    def _statistic(self, syn: np.ndarray, ap: np.ndarray, hyp: np.ndarray) -> dict[str, float]:
+        return self.result(syn, ap, hyp).values()
+
+    def result(self, syn: np.ndarray, ap: np.ndarray, hyp: np.ndarray) -> VoltageResult:
+        """Calibrated responses of the mean of the given sweep stacks (rows as RoleSweeps keeps them: ROI values,
+        then the extras: somatic AP amplitude; steady head dF/F, dendrite dF/F, somatic mV of the step)."""
+        s = self.step
+        ap_mean, hyp_mean = ap.mean(axis=0), hyp.mean(axis=0)
+        bap = s.calibration.bap_amplitude_mV if s.calibration.bap_amplitude_mV is not None else float(ap_mean[-1])
+        return voltage_responses(self.roles["synaptic"].split(syn.mean(axis=0)), self.roles["ap"].split(ap_mean),
+                                 {"head": float(hyp_mean[-3]), "dendrite": float(hyp_mean[-2])}, float(hyp_mean[-1]),
+                                 bap, s.calibration.ap_window_ms, s.analysis.response_window_ms,
+                                 s.analysis.threshold_sd)
+
+    def _publish(self, sweep_index: int, name: str, final: bool, update: AnalysisUpdate) -> None:
+        s, a = self.step, self.step.analysis
+        groups = [self.roles[r].stack() for r in ROLES]
+        try:
+            full = self.result(*groups)
+        except ValueError as exc:
+            self._notice(update, sweep_index, "calibration", f"no voltage estimate yet: {exc}", final)
+            return
+        reps = bootstrap(groups, self._statistic, a.bootstrap_samples, np.random.default_rng(a.seed))
+        values = full.values()
+        n = {r: len(self.roles[r].rows) for r in ROLES}
+        assumed = (f"bAP amplitude {s.calibration.bap_amplitude_mV:g} mV in the parent dendrite (operator's value)"
+                   if s.calibration.bap_amplitude_mV is not None else
+                   f"bAP amplitude in the parent dendrite assumed equal to the recorded somatic AP "
+                   f"({full.bap_amplitude_mV:.1f} mV, mean of {n['ap']} AP sweeps)")
+        basis = (f"averages of {n['synaptic']} synaptic sweeps (aligned to the stimulus), {n['ap']} AP sweeps "
+                 f"(aligned to the somatic AP peak), {n['hyperpolarizing']} hyperpolarizing steps; dF/F of each ROI "
+                 f"normalized by its steady-state step response; mV scale from the {assumed}; "
+                 f"{_pct(a.confidence_level)} bootstrap interval over sweeps ({a.bootstrap_samples} resamplings)")
+        hyp_basis = (f"as *_mV but in units of the recorded somatic steady-state hyperpolarization "
+                     f"({full.soma_hyp_mV:.1f} mV; assumes it reaches the imaged site undiminished)")
+
+        def emit(key: str, unit: str, text: str) -> None:
+            lo, hi = percentile_interval(reps.get(key, np.empty(0)), a.confidence_level)
+            value = values[key]
+            if math.isfinite(value) and math.isfinite(lo) and math.isfinite(hi):
+                update.estimates.append(Estimate(sweep_index, name, key, value, min(lo, value), max(hi, value), unit,
+                                                 text))
+            else:
+                self._notice(update, sweep_index, key, f"no interval for {key} yet (fewer than 80 % of the "
+                             "bootstrap resamplings give a value)", final)
+
+        for resp in _RESPONSES:
+            r = full.responses[resp]
+            emit(f"{resp}_mV", "mV", f"peak EPSP of the {_LABEL[resp]}: {basis}; noise SD {r.noise_sd_mV:.2f} mV")
+            emit(f"{resp}_mV_hyp_scale", "mV", hyp_basis)
+            self._detection(sweep_index, resp, r.amplitude_mV, r.noise_sd_mV, r.clear, n["synaptic"], final, update)
+            if r.clear:
+                emit(f"{resp}_rise_10_90_ms", "ms", f"10-90 % rise time of the averaged {_LABEL[resp]} response "
+                     f"(line period {1000.0 / s.imaging.line_rate_hz:.2f} ms)")
+                emit(f"{resp}_half_width_ms", "ms", f"full width at half maximum of the averaged {_LABEL[resp]} "
+                     "response")
+        if full.responses["dendrite"].clear:
+            emit("head_to_dendrite_ratio", "1", "peak head / peak dendrite EPSP (independent of the mV scale)")
+        emit("bap_amplitude_mV", "mV", "the bAP amplitude that sets the mV scale: " + assumed)
+        emit("bap_head_to_dendrite_ratio", "1", "bAP in the head / in the dendrite, each in units of its own "
+             "steady-state hyperpolarization response (1: the bAP invades the head undiminished)")
+
+    def _detection(self, sweep_index: int, resp: str, peak: float, noise: float, clear: bool, n_syn: int,
+                   final: bool, update: AnalysisUpdate) -> None:
+        """A notice when a response is not (or no longer) clear, and at the last sweep for every unclear one."""
+        was = self._clear.get(resp)
+        self._clear[resp] = clear
+        if clear and not final:
+            return
+        if clear:
+            return
+        if was is None or was or final:
+            th = self.step.analysis.threshold_sd
+            update.notices.append(Notice("warning", "vsd", f"no clear {_LABEL[resp]} response: peak {peak:.2f} mV "
+                                         f"is below {th:g} x noise SD ({th * noise:.2f} mV) after {n_syn} synaptic "
+                                         "sweeps; no rise time or half-width", sweep_index))
+
+    def _notice(self, update: AnalysisUpdate, sweep_index: int, key: str, message: str, final: bool) -> None:
+        if key not in self._warned or final:
+            self._warned.add(key)
+            update.notices.append(Notice("warning", "vsd", message, sweep_index))
+
+
+def _pct(level: float) -> str:
+    return f"{100 * level:g} %"

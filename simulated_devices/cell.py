@@ -130,12 +130,12 @@ class CellDriver:
         self._last_command: float | None = None
         self._snapshot: tuple[tuple[object, ...], ElectricalTrace] | None = None
 
-    def _choose_dt(self, command: np.ndarray, sample_dt_ms: float, has_events: bool) -> float:
+    def _choose_dt(self, command: np.ndarray, sample_dt_ms: float, has_events: bool, mode: str = "CC") -> float:
         """Fine steps (down to the sample interval) around command changes and spikes, coarse around
         synaptic events, and the tail step while responses only decay."""
         changes = command.size > 1 and bool(np.any(command[1:] != command[:-1]))
         changes = changes or (self._last_command is not None and command[0] != self._last_command)
-        if changes or self._last[0] > -55.0:
+        if changes or (mode == "CC" and self._last[0] > -55.0):  # near threshold a free soma may spike
             return max(min(self.fine_dt_ms, sample_dt_ms), MIN_DT_MS)
         return self.coarse_dt_ms if has_events else self.tail_dt_ms
 
@@ -144,7 +144,7 @@ class CellDriver:
         """Advance over n DAQ samples; events are (sample index, model spine index, weight)."""
         n = command.size
         t0, t1 = self.t_daq_ms, self.t_daq_ms + n * sample_dt_ms
-        dt = self._choose_dt(command, sample_dt_ms, bool(events))
+        dt = self._choose_dt(command, sample_dt_ms, bool(events), mode)
         n_steps = max(0, int(math.floor((t1 - self.t_model_ms) / dt + 1e-9)))
         start = self.t_model_ms
         step_times = start + dt * np.arange(n_steps)

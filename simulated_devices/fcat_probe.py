@@ -52,7 +52,8 @@ class FcatProbe:
         self._cache: dict[tuple[object, ...], object] = {}
 
     def _key(self, *parts: object) -> tuple[object, ...]:
-        necks = tuple(np.round(self._live.neck_resistance_MOhm, 3))
+        # Necks to 0.5 % (plasticity creeps every sweep): a truth is re-probed when a neck has really moved.
+        necks = tuple(np.round(np.log(self._live.neck_resistance_MOhm) / 0.005).astype(int))
         return (necks, self._live.blockers.key()) + parts
 
     def _model(self) -> CellModel:
@@ -62,7 +63,7 @@ class FcatProbe:
         """Somatic holding (mV) where the expected evoked clamp charge in the response window is zero;
         None when the evoked charge does not change sign over -30..+30 mV (no synaptic current)."""
         w = np.asarray(weights, dtype=float)
-        key = self._key("reversal", tuple(np.round(w, 4)))
+        key = self._key("reversal", tuple(np.round(w, 2)))
         if key not in self._cache:
             model = self._model()
             n = int(round(REVERSAL_WINDOW_MS / REVERSAL_DT_MS))

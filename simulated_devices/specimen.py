@@ -25,7 +25,7 @@ from simulated_devices.plasticity import NeckPlasticity, damage_factor
 from simulated_devices.population import SpineGeometry, all_spines, background_positions_um
 from simulated_devices.relaxation import relax
 from simulated_devices.release import ReleaseSites, ca_release_scale
-from simulated_devices.truth import calcium_truth, describe, spine_truth
+from simulated_devices.truth import calcium_truth, describe, spine_truth, truth_weight
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +160,7 @@ class Specimen:
         b, p = self.model.blockers, self.pharmacology
         b.ampa, b.nmda, b.r_type_ca = p.block_ampa, p.block_nmda, p.block_r_type_ca
         b.soma_na, b.soma_k = p.block_soma_na, p.block_soma_k
+        b.mg_mM = None if p.mg_mM == self.sim.pharmacology.mg_mM else p.mg_mM
 
     def rest(self, duration_ms: float) -> None:
         """Let time pass with no light, the amplifier holding its last value (between sweeps).
@@ -318,7 +319,7 @@ class Specimen:
     def epsp_truth(self, index: int) -> dict[str, float]:
         """True unitary EPSP peaks (mean quantum, present neck, bath and damage) of one spine."""
         g = self.spines[index]
-        weight = float(self.damage()[index]) if g.ampa_scale + g.nmda_scale else 0.0
+        weight = truth_weight(float(self.damage()[index])) if g.ampa_scale + g.nmda_scale else 0.0
         return self.epsp_probe.measure(index, weight)
 
     def calcium_truth(self, index: int) -> dict[str, float]:

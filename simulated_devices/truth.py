@@ -36,6 +36,15 @@ def spine_truth(specimen: "Specimen", index: int) -> dict[str, float]:
     }
 
 
+TRUTH_WEIGHT_STEP = 0.01  # probe truths are computed at the damage factor rounded to this (cached per step)
+
+
+def truth_weight(damage: float) -> float:
+    """The synaptic weight a truth probe uses: the photodamage factor rounded, so slow run-down re-probes
+    only every 1 % instead of every sweep (a truth is < 1 % off for it)."""
+    return round(damage / TRUTH_WEIGHT_STEP) * TRUTH_WEIGHT_STEP
+
+
 QUANTAL_NODES = 5  # Gauss-Laguerre nodes over the quantal-size distribution (fcat truth)
 
 
@@ -95,7 +104,7 @@ def calcium_truth(specimen: "Specimen", index: int) -> dict[str, float]:
     if reversal is None:  # no evoked synaptic current (e.g. NBQX + CPP): nothing to reverse, no fCaT
         return {}
     g = specimen.spines[index]
-    weight = float(specimen.damage()[index]) if g.nmda_scale > 0 else 0.0
+    weight = truth_weight(float(specimen.damage()[index])) if g.nmda_scale > 0 else 0.0
     tau_free, tau_dye = specimen.ca_diffusion_taus_ms(index)
     head = HeadCalcium(specimen.calcium.params, 1)
     _, c_ss = _free_ca_response(specimen, index, 0.0, "VC", reversal)

@@ -291,7 +291,7 @@ class CellModel:
         m, h = states[:, L.head_m], states[:, L.head_h]
         syn, hc = self.spec.synapse, self.spec.head_channels
         g_ampa, g_nmda = self.solver.synaptic_conductances_uS(states, self.blockers)
-        g_nmda_eff = g_nmda * mg_block(v_head, syn.mg_mM)
+        g_nmda_eff = g_nmda * mg_block(v_head, syn.mg_mM if self.blockers.mg_mM is None else self.blockers.mg_mM)
         wa, wn = ampa_ion_weights(syn), nmda_ion_weights(syn)
         g_car = 0.0 if self.blockers.r_type_ca else car_conductance_uS(m, h, self.tree.head_area_um2, hc)
         to_pA = 1e3

@@ -26,17 +26,18 @@ ClampMode = Literal["VC", "CC"]
 
 @dataclass
 class Blockers:
-    """Pharmacology: True removes that conductance (NBQX, CPP/APV, SNX-482/Ni, QX-314, TEA)."""
+    """Pharmacology: True removes that conductance (NBQX, CPP/APV, SNX-482/Ni, QX-314, TEA); the bath's Mg."""
 
     ampa: bool = False
     nmda: bool = False
     r_type_ca: bool = False
     soma_na: bool = False
     soma_k: bool = False
+    mg_mM: float | None = None  # the bath's Mg when it differs from the synapse's (e.g. 'Mg-free')
 
-    def key(self) -> tuple[bool, ...]:
+    def key(self) -> tuple[object, ...]:
         """Hashable snapshot, used to cache steady states."""
-        return (self.ampa, self.nmda, self.r_type_ca, self.soma_na, self.soma_k)
+        return (self.ampa, self.nmda, self.r_type_ca, self.soma_na, self.soma_k, self.mg_mM)
 
 
 class StateLayout:
@@ -112,7 +113,8 @@ class TreeSolver:
         else:
             g_car = self._g_car_max_uS * (m * m * x[L.head_h])
         g_ampa, g_nmda = self.synaptic_conductances_uS(x, blk)
-        b = 1.0 / (1.0 + self._mg_over_357 * np.exp(-0.062 * v))
+        mg_over_357 = self._mg_over_357 if blk.mg_mM is None else blk.mg_mM / 3.57
+        b = 1.0 / (1.0 + mg_over_357 * np.exp(-0.062 * v))
         drive = v - syn.e_syn_mV
         g_nmda_b = g_nmda * b
         i = g_car * (v - hc.e_ca_mV) + (g_ampa + g_nmda_b) * drive

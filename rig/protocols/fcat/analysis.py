@@ -87,7 +87,9 @@ class FcatAnalysis:
                                          "diffusional proxy (pumps and buffers not corrected)"))
         r = neck_resistance_interval(Interval(t.tau_decay_ms, low, high, "ms"), self.assumptions, z)
         update.estimates.append(Estimate(sweep_index, name, "neck_resistance_MOhm", r.value, r.low, r.high, "MOhm",
-                                         "R = rho_i tau_decay D / V; " + self.assumptions.describe()))
+                                         "R = rho_i tau_decay D / V, a lower bound unless Ca pumps are blocked "
+                                         "(extrusion shortens tau_decay below the diffusional tau); "
+                                         + self.assumptions.describe()))
 
     def _fcat_estimates(self, sweep_index: int, name: str, update: AnalysisUpdate) -> None:
         rev, cc = self.conditions["reversal"], self.conditions["cc"]

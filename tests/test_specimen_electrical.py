@@ -67,3 +67,25 @@ def test_voltage_clamp_step_reads_input_resistance_and_series_resistance() -> No
     assert abs(base) < 10.0  # the cell rests at -70 mV: no holding current
     assert (5.0 / abs(steady)) * 1e3 == pytest.approx(162.0, rel=0.15)
     assert (5.0 / abs(i[500:520].min() - base)) * 1e3 == pytest.approx(12.0, rel=0.1)
+
+
+def test_a_bath_change_of_mg_during_the_run_reaches_the_nmda_receptors() -> None:
+    """'Mg-free' is applied between sweeps (pharmacology as data): the NMDA current at -70 mV must grow.
+
+    Regression: the bath's Mg was read only when the cell was built, so a Mg-free condition did nothing."""
+    rig = simulated_rig(PROFILE, stimulation={"background_synapses": 0},
+                        spines=[{"name": "s", "y_um": 0.0, "side": 1, "neck_length_um": 0.5, "neck_radius_um": 0.065,
+                                 "head_volume_um3": 0.1, "release_probability": 1.0}],
+                        synapse={"quantal_cv": 0.0})
+    specimen = rig.truth.specimen  # type: ignore[attr-defined]
+    spec = SweepSpec(duration_ms=120, mode="VC", holding=-70.0, stimuli_ms=[20.0])
+    charge = {}
+    for mg in (1.0, 0.0):
+        specimen.pharmacology.mg_mM = mg
+        r = run_sweep(rig.clock, spec)
+        current = r.data["amplifier.secondary"]
+        base = float(np.median(current[: int(0.015 * RATE_HZ)]))
+        late = slice(int(0.035 * RATE_HZ), None)  # after the AMPA current, the NMDA tail
+        charge[mg] = float(np.sum(current[late] - base) / RATE_HZ * 1e3)  # pA ms
+    print(f"NMDA tail charge at -70 mV: 1 mM Mg {charge[1.0]:.1f} pA ms, Mg-free {charge[0.0]:.1f} pA ms")
+    assert abs(charge[0.0]) > 5 * abs(charge[1.0]) and abs(charge[0.0]) > 1.0  # several times larger without Mg

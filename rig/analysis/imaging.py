@@ -84,10 +84,12 @@ def register(frames: np.ndarray, reference: np.ndarray, fiducial: tuple[slice, s
 
 
 def roi_delta_f_over_f(frames: np.ndarray, roi: np.ndarray, background: np.ndarray, baseline: slice) -> np.ndarray:
-    """dF/F = ((F - B) - (F0 - B0)) / (F0 - B0) for a ROI mask with a background mask."""
-    f = frames[:, roi].mean(axis=1)
-    b = frames[:, background].mean(axis=1)
-    signal = f - b
+    """dF/F = ((F - B) - (F0 - B0)) / (F0 - B0) for a ROI with a background (boolean masks or pixel weights).
+
+    With weights, F and B are weighted means (each normalised by its own weight sum), so a weighted ROI
+    and its translated copies measure F - B per unit of the same footprint.
+    """
+    signal = weighted_mean(frames, roi) - weighted_mean(frames, background)
     f0 = float(signal[baseline].mean())
     if f0 <= 0:
         raise ValueError("ROI is not brighter than background at baseline")
@@ -101,3 +103,66 @@ def line_profile(image: np.ndarray, start_px: tuple[float, float], end_px: tuple
     cols = np.linspace(start_px[1], end_px[1], n)
     values = ndimage.map_coordinates(image, [rows, cols], order=1, mode="nearest")
     return values, np.hypot(rows - rows[0], cols - cols[0])
+
+
+def translated_mask(mask: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """The same pixel footprint moved by whole pixels (pixels moved off the image are dropped, none wrap)."""
+    out = np.zeros_like(mask)
+    h, w = mask.shape
+    src = mask[max(0, -rows):h - max(0, rows), max(0, -cols):w - max(0, cols)]
+    out[max(0, rows):max(0, rows) + src.shape[0], max(0, cols):max(0, cols) + src.shape[1]] = src
+    return out
+
+
+def normalise_by_reference(frames: np.ndarray, reference: np.ndarray, dark: np.ndarray) -> np.ndarray:
+    """Divide each frame by the dark-corrected intensity of a reference region (relative to its sweep mean).
+
+    The reference is a structure whose fluorescence the stimulus does not change (e.g. the parent dendrite
+    away from the spine); subtracting a dark region (camera offset, far background) first makes the ratio
+    follow the LED intensity and the indicator's bleaching rather than the camera's constant offset.
+    """
+    level = frames[:, reference].mean(axis=1) - frames[:, dark].mean(axis=1)
+    if np.any(level <= 0):
+        raise ValueError("the reference region is not brighter than the dark region in some frame")
+    return frames / (level / level.mean())[:, None, None]
+
+
+def weighted_mean(frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per-frame mean of the pixels, weighted (a boolean mask is equal weights over its pixels)."""
+    w = np.asarray(weights, dtype=float)
+    total = float(w.sum())
+    if total <= 0:
+        raise ValueError("an ROI needs positive weight")
+    return np.tensordot(frames, w, axes=([1, 2], [0, 1])) / total
+
+
+def footprint_copies(weights: np.ndarray, offsets_px: list[tuple[int, int]]) -> np.ndarray:
+    """Mean of a footprint moved by each (rows, cols) offset, each copy scaled to the footprint's total weight.
+
+    The background of a (weighted) ROI: the same footprint where there is no spine, so it samples the
+    dendrite's blurred edge and the haze exactly as the ROI does; more copies average more pixels.
+    """
+    w = np.asarray(weights, dtype=float)
+    copies = []
+    for rows, cols in offsets_px:
+        moved = translated_mask(w, rows, cols)
+        if moved.sum() > 0:
+            copies.append(moved * (w.sum() / moved.sum()))
+    if not copies:
+        raise ValueError("no background copy of the ROI lies inside the image")
+    return np.mean(copies, axis=0)
+
+
+def matched_head_weights(image: np.ndarray, near: np.ndarray, offsets_px: list[tuple[int, int]]) -> np.ndarray:
+    """Pixel weights proportional to the head's own light: the image minus its background copies, within `near`.
+
+    `image` is a low-noise mean image (e.g. the no-stimulus sweep); the background at each pixel is the mean
+    of the image at the same pixel moved by each offset (where there is no spine). Weights proportional to
+    the expected head profile maximise the head signal's SNR when the pixel variance varies little over the
+    head (matched filter); a hard disc gives low-signal rim pixels the same weight as the centre.
+    """
+    background = np.mean([translated_mask(np.asarray(image, float), -r, -c) for r, c in offsets_px], axis=0)
+    profile = np.where(near, np.clip(np.asarray(image, float) - background, 0.0, None), 0.0)
+    if profile.sum() <= 0:
+        raise ValueError("the head is not brighter than its background copies")
+    return profile / profile.max()

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import math
-import warnings
-
 import numpy as np
 from scipy import stats
 
 from rig.analysis.calibration import concentration_change_from_dff
-from rig.analysis.imaging import (darkest_corner, line_profile, normalise_by_corner, register, roi_delta_f_over_f,
-                                  split_by_led)
-from rig.analysis.kinetics import half_decay_time, half_width, rise_time_10_90
+from rig.analysis.imaging import (darkest_corner, footprint_copies, line_profile, matched_head_weights, normalise_by_corner,
+                                  normalise_by_reference, register, roi_delta_f_over_f, split_by_led)
+from rig.analysis.kinetics import PairedTransientFit, fit_paired_transients, half_width
 from rig.analysis.responses import release_probability
-from rig.analysis.transients import fit_template, scale_template
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan, rising_edges
 from rig.model.neck_resistance import Interval, NeckAssumptions, neck_resistance_interval
@@ -51,8 +48,7 @@ class NaCaAnalysis:
         self._reference_image: dict[str, np.ndarray] = {}
         self._bleaching: dict[str, np.ndarray] = {}
         self._na_traces: list[np.ndarray] = []
-        self._amplitudes: list[tuple[float, float]] = []
-        self._grid_t = np.empty(0)
+        self._na_times: list[np.ndarray] = []
         self._successes = 0
         self._stimuli = 0
 
@@ -87,93 +83,104 @@ class NaCaAnalysis:
         return update
 
     def _roi_signal(self, plan, led, ch, numbers, first_stim_ms, update, sweep_index):
-        """Head dF/F of one LED channel: corner-normalised, registered, minus the no-stimulus sweep's drift."""
-        rois = self.step.rois
-        frames = normalise_by_corner(ch.frames, darkest_corner(ch.frames.mean(axis=0), self.spec.corner_px))
+        """Head dF/F of one LED channel: normalised (reference region or corner), registered, local background."""
+        frames = self._normalise(plan, ch.frames)
         reference = self._reference_image.get(led)
         if reference is not None:
             frames, shift = register(frames, reference)
             update.features.append(Feature(sweep_index, plan.step_name, f"registration_shift_px_{led}",
                                            float(np.hypot(*shift)), math.nan, math.nan, "px"))
         baseline = slice(0, max(2, int(np.sum(ch.times_ms < first_stim_ms))))
-        head = disc_mask(plan, rois.head_um, rois.radius_um)
-        bg = self._background_mask(plan)
+        profile = reference if reference is not None else frames[baseline].mean(axis=0)
+        head, bg = self._head_and_background(plan, profile)
         dff = roi_delta_f_over_f(frames, head, bg, baseline)
         drift = self._bleaching.get(led)
-        if drift is not None:  # bleaching is slow: subtract a smooth fit of the no-stimulus sweep's dF/F
+        if drift is not None and self.spec.subtract_no_stimulus_drift:  # bleaching is slow: a smooth fit
             dff = dff - np.polyval(drift, ch.times_ms)
         self._last_frames, self._last_baseline, self._last_times = frames, baseline, ch.times_ms
         self._channel_numbers = numbers
         return dff, ch.times_ms
 
-    def _background_mask(self, plan: SweepPlan) -> np.ndarray:
-        """Local background discs beside the dendrite if given, else the far background."""
+    def _normalise(self, plan: SweepPlan, frames: np.ndarray) -> np.ndarray:
+        """Divide out the LED intensity (and common bleaching) frame by frame."""
         rois = self.step.rois
-        if rois.local_background_um:
-            return np.logical_or.reduce([disc_mask(plan, p, rois.radius_um) for p in rois.local_background_um])
-        return disc_mask(plan, rois.background_um, 2 * rois.radius_um)
+        if rois.reference_um:
+            reference = np.logical_or.reduce([disc_mask(plan, p, rois.reference_radius_um) for p in rois.reference_um])
+            dark = disc_mask(plan, rois.background_um, 2 * rois.radius_um)
+            return normalise_by_reference(frames, reference, dark)
+        return normalise_by_corner(frames, darkest_corner(frames.mean(axis=0), self.spec.corner_px))
+
+    def _head_and_background(self, plan: SweepPlan, image: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Head ROI weights and their background: the head's footprint moved to the local points, else the far one.
+
+        With local background points and a mean image, the head ROI is weighted by the head's own light in that
+        image (matched to the head's blurred profile, within twice the ROI radius); otherwise a hard disc.
+        """
+        rois = self.step.rois
+        head = disc_mask(plan, rois.head_um, rois.radius_um)
+        if not rois.local_background_um:
+            return head, disc_mask(plan, rois.background_um, 2 * rois.radius_um)
+        cam = plan.camera
+        r0, c0 = cam.um_to_pixel(rois.head_um)  # type: ignore[union-attr]
+        offsets = []
+        for p in rois.local_background_um:
+            r, c = cam.um_to_pixel(p)  # type: ignore[union-attr]
+            offsets.append((int(round(r - r0)), int(round(c - c0))))
+        if image is not None and self.spec.weighted_head_roi:
+            near = disc_mask(plan, rois.head_um, 2 * rois.radius_um)
+            head = matched_head_weights(image, near, offsets)
+        return head, footprint_copies(head, offsets)
 
     def _learn_reference(self, plan, channels, numbers) -> None:
         """From the no-stimulus sweep: the registration image and the bleaching drift of each LED channel."""
-        rois = self.step.rois
         first_stim = self.step.stimulus.onsets_ms[0] + plan.parameters["frame_lead_ms"]
         for led, ch in channels.items():
-            frames = normalise_by_corner(ch.frames, darkest_corner(ch.frames.mean(axis=0), self.spec.corner_px))
+            frames = self._normalise(plan, ch.frames)
             self._reference_image[led] = frames.mean(axis=0)
-            head = disc_mask(plan, rois.head_um, rois.radius_um)
-            bg = self._background_mask(plan)
+            head, bg = self._head_and_background(plan, self._reference_image[led])
             baseline = slice(0, max(2, int(np.sum(ch.times_ms < first_stim))))
             dff = roi_delta_f_over_f(frames, head, bg, baseline)
             self._bleaching[led] = np.polyfit(ch.times_ms, dff, 2)
 
     def _sodium(self, plan, indicator, dff, t, stim_ms, ch, update, sweep_index) -> None:
-        """Head [Na+] of this sweep onto the nominal frame grid; template fitted to the running average."""
+        """Head [Na+] of this sweep; the influx model fitted to every sweep so far (shared kinetics)."""
         step = plan.step_name
         props = SODIUM_INDICATORS[indicator]
         na = np.array([concentration_change_from_dff(v, self.spec.resting_sodium_mM, props["kd_mM"],
                                                      props["dynamic_range"]) for v in dff])
-        grid_numbers, grid_t = self._sodium_grid(plan, ch.led)
-        trace = np.full(grid_numbers.size, np.nan)
-        trace[np.searchsorted(grid_numbers, self._channel_numbers)] = na  # a dropped frame stays a gap
-        self._na_traces.append(trace)
-        self._grid_t = grid_t
-        with warnings.catch_warnings():  # a frame dropped in every sweep so far leaves an all-gap column
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(np.vstack(self._na_traces), axis=0)
-        ok = np.isfinite(mean)
-        template = fit_template(grid_t[ok], mean[ok], stim_ms[0], min_decay_to_rise=1.5)
-        if not template.converged:
-            update.notices.append(Notice("warning", "na_ca", f"sweep {sweep_index + 1}: no sodium transient in the "
-                                         f"average of {len(self._na_traces)} sweep(s) ({template.message})",
-                                         sweep_index))
+        self._na_traces.append(na)
+        self._na_times.append(np.asarray(t, float) + plan.camera.exposure_ms / 2)  # type: ignore[union-attr]
+        fit = fit_paired_transients(self._na_times, self._na_traces, stim_ms)
+        if not fit.converged:
+            update.notices.append(Notice("warning", "na_ca", f"sweep {sweep_index + 1}: no sodium transient in "
+                                         f"{len(self._na_traces)} sweep(s) ({fit.message})", sweep_index))
             return
-        valid = np.isfinite(trace)
-        amplitude, amplitude_sd = scale_template(template, grid_t[valid], trace[valid], stim_ms[0])
-        self._amplitudes.append((amplitude, amplitude_sd))
-        success = amplitude > 2.5 * amplitude_sd
-        self._successes += int(success)
-        self._stimuli += 1
+        peaks = [self._peak_and_sd(fit, k) for k in range(len(self._na_traces))]
+        amplitude, amplitude_sd = peaks[-1]
+        self._successes = sum(int(p > 2.5 * sd) for p, sd in peaks)
+        self._stimuli = len(peaks)
         update.features += [
             Feature(sweep_index, step, "na_peak_mM", amplitude, amplitude - 1.96 * amplitude_sd,
                     amplitude + 1.96 * amplitude_sd, "mM"),
-            Feature(sweep_index, step, "na_success", float(success), math.nan, math.nan, "1"),
-            Feature(sweep_index, step, "na_spatial_extent_um", self._spatial_extent(plan, template, stim_ms[0]),
-                    math.nan, math.nan, "um"),
+            Feature(sweep_index, step, "na_success", float(amplitude > 2.5 * amplitude_sd), math.nan, math.nan, "1"),
+            Feature(sweep_index, step, "na_spatial_extent_um", self._spatial_extent(plan, fit), math.nan, math.nan,
+                    "um"),
         ]
-        update.estimates += self._estimates(sweep_index, step, template)
+        update.estimates += self._estimates(sweep_index, step, fit, np.array([p for p, _ in peaks]))
 
-    def _sodium_grid(self, plan: SweepPlan, led: str) -> tuple[np.ndarray, np.ndarray]:
-        """Frame numbers and times (ms) of every frame the plan lights with this LED."""
-        all_numbers = np.arange(plan.camera.n_frames)  # type: ignore[union-attr]
-        leds, times = frame_leds(plan, all_numbers)
-        mine = leds == led
-        return all_numbers[mine], times[mine]
+    @staticmethod
+    def _peak_and_sd(fit: PairedTransientFit, sweep: int) -> tuple[float, float]:
+        """A sweep's model peak (mM) and its SD from the amplitudes' SDs at the peak time."""
+        amps = fit.amplitudes[sweep]
+        t = fit.peak_time_ms(amps)
+        weights = fit.curve(np.array([t]), np.eye(amps.size))[0]  # d(peak)/d(amplitude_i)
+        sd = float(np.sqrt(np.sum((weights * fit.amplitude_sd[sweep]) ** 2)))
+        return fit.peak(amps), sd
 
-    def _spatial_extent(self, plan: SweepPlan, template, stimulus_ms: float) -> float:
+    def _spatial_extent(self, plan: SweepPlan, fit: PairedTransientFit) -> float:
         """FWHM (um) of the dF profile at the sodium peak along the line through the spine."""
         frames, baseline, times = self._last_frames, self._last_baseline, self._last_times
-        fine = np.arange(stimulus_ms, times[-1], 0.1)
-        t_peak = float(fine[int(np.argmax(template.shape(fine)))])
+        t_peak = fit.peak_time_ms(fit.amplitudes[-1])
         k_peak = int(np.argmin(np.abs(times - t_peak)))
         delta = frames[max(0, k_peak - 1):k_peak + 2].mean(axis=0) - frames[baseline].mean(axis=0)
         cam = plan.camera
@@ -182,30 +189,28 @@ class NaCaAnalysis:
         values, dist_px = line_profile(delta, p0, p1, 200)
         return half_width(dist_px, values) * cam.pixel_size_um * cam.binning
 
-    def _estimates(self, sweep_index: int, step: str, template) -> list[Estimate]:
-        """Spine estimates from the template of the average and the per-sweep amplitudes."""
+    def _estimates(self, sweep_index: int, step: str, fit: PairedTransientFit, peaks: np.ndarray) -> list[Estimate]:
+        """Spine estimates from the joint fit: decay, half-decay, rise, mean peak, R_neck, success probability."""
         level = self.spec.confidence_level
         z = float(stats.norm.ppf(0.5 + level / 2))
         n = len(self._na_traces)
-        tau, tau_sd = template.tau_decay_ms, template.tau_decay_sd_ms
-        spread = math.exp(z * tau_sd / tau) if np.isfinite(tau_sd) and tau > 0 else math.inf
-        fine = np.arange(0.0, self._grid_t[-1] + 200.0, 0.05)
-        curve = template.shape(fine)
-        half = half_decay_time(fine, curve)
-        rise = rise_time_10_90(fine, curve)
-        amps = np.array([a for a, _ in self._amplitudes])
-        if amps.size > 1:
-            half_width_peak = float(stats.t.ppf(0.5 + level / 2, amps.size - 1) * amps.std(ddof=1) / np.sqrt(amps.size))
+        tau = fit.tau_decay_ms
+        spread = math.exp(z * fit.tau_decay_log_sd) if np.isfinite(fit.tau_decay_log_sd) else math.inf
+        rise, half = fit.kinetics(fit.amplitudes.mean(axis=0))
+        if peaks.size > 1:
+            half_width_peak = float(stats.t.ppf(0.5 + level / 2, peaks.size - 1) * peaks.std(ddof=1)
+                                    / np.sqrt(peaks.size))
         else:
-            half_width_peak = z * self._amplitudes[0][1]
-        peak = float(amps.mean())
-        basis = f"difference-of-exponentials template on the average of {n} sweep(s)"
+            half_width_peak = z * self._peak_and_sd(fit, 0)[1]
+        peak = float(peaks.mean())
+        basis = (f"influx model (shared delay, rise, decay; amplitudes per stimulus and sweep) fitted jointly to "
+                 f"{n} sweep(s) at mid-exposure times")
         out = [
             Estimate(sweep_index, step, "tau_na_ms", tau, tau / spread, tau * spread, "ms", basis),
             Estimate(sweep_index, step, "na_half_decay_ms", half, half / spread, half * spread, "ms", basis),
             Estimate(sweep_index, step, "na_rise_10_90_ms", rise, math.nan, math.nan, "ms", basis),
             Estimate(sweep_index, step, "na_peak_mM", peak, peak - half_width_peak, peak + half_width_peak, "mM",
-                     f"template scaled to each of {amps.size} sweep(s); Grynkiewicz calibration"),
+                     f"peak of the fitted model in each of {peaks.size} sweep(s); Grynkiewicz calibration"),
         ]
         if math.isfinite(spread):
             a = self.spec
@@ -217,5 +222,5 @@ class NaCaAnalysis:
                                 "R = rho_i tau_Na D_Na / V; " + assumptions.describe()))
         p = release_probability(self._successes, self._stimuli, level)
         out.append(Estimate(sweep_index, step, "success_probability", p.value, p.low, p.high, "1",
-                            f"{p.successes}/{p.trials} sweeps whose head Na+ amplitude exceeds 2.5 SD"))
+                            f"{p.successes}/{p.trials} sweeps whose head Na+ peak exceeds 2.5 SD"))
         return out

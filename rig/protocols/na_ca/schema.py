@@ -42,9 +42,15 @@ class Rois(StrictModel):
     dendrite_um: Point
     background_um: Point
     local_background_um: list[Point] | None = Field(
-        default=None, description="points beside the dendrite at the head's distance, away from spines (one each "
-        "side along the dendrite): removes the dendrite's light and the local haze from the head ROI (widefield); "
-        "the far background is used if absent")
+        default=None, description="points beside the dendrite at the head's distance, away from spines (e.g. two "
+        "each side along the dendrite): the head ROI's own pixel footprint, moved by whole pixels to each point, "
+        "is the background, so it samples the dendrite's blurred edge and the local haze exactly as the head ROI "
+        "does (widefield); the far background is used if absent")
+    reference_um: list[Point] | None = Field(
+        default=None, description="points on the parent dendrite away from the imaged spine whose fluorescence "
+        "the stimulus does not change: each frame is divided by their intensity over the far background (LED "
+        "intensity and indicator bleaching, frame by frame); the darkest image corner is used if absent")
+    reference_radius_um: float = Field(default=1.0, gt=0)
     radius_um: float = Field(default=0.6, gt=0)
     profile_start_um: Point = Field(description="line through the spine for the spatial extent")
     profile_end_um: Point
@@ -61,6 +67,12 @@ class NaCaAnalysisSpec(StrictModel):
     head_volume_rel_sd: float = Field(default=0.2, ge=0)
     head_volume_source: str = "operator's estimate in the protocol"
     corner_px: int = Field(default=8, gt=1)
+    subtract_no_stimulus_drift: bool = Field(
+        default=True, description="subtract the no-stimulus sweep's smooth dF/F drift (bleaching); with a "
+        "reference region the drift is already divided out frame by frame and this only adds that sweep's noise")
+    weighted_head_roi: bool = Field(
+        default=True, description="weight head pixels by the head's own light in the mean image (the no-stimulus "
+        "sweep's, else the sweep's pre-stimulus frames) instead of a hard disc: needs local background points")
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1)
 
 

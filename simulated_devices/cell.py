@@ -43,7 +43,8 @@ def cell_spec(sim: SimulationSpec, spines: Sequence[SpineGeometry], background_u
                             nmda_scale=sim.stimulation.background_nmda_scale) for p in background_um]
     channels = SomaChannelSpec(k_shift_mV=s.k_activation_shift_mV, k_inactivation_tau_ms=s.k_inactivation_tau_ms,
                                k_inactivation_half_mV=s.k_inactivation_half_mV,
-                               k_inactivation_slope_mV=s.k_inactivation_slope_mV)
+                               k_inactivation_slope_mV=s.k_inactivation_slope_mV,
+                               k_inactivation_floor=s.k_inactivation_floor)
     if not s.spiking:
         channels = replace(channels, gna_mS_per_cm2=0.0, gk_mS_per_cm2=0.0)
     sy = sim.synapse

@@ -74,6 +74,10 @@ class SomaSpec(StrictModel):
     k_inactivation_tau_ms: float = Field(default=1000.0, ge=0, description="slow K inactivation; 0: none")
     k_inactivation_half_mV: float = -55.0
     k_inactivation_slope_mV: float = Field(default=5.0, gt=0)
+    k_inactivation_floor: float = Field(
+        default=0.0, ge=0, le=1, description="K conductance fraction that never inactivates (with none, a soma "
+        "held depolarized for a minute sits at ~+15 mV in CC until held back at rest for ~s; 0.3 removes that "
+        "but lets K currents escape the somatic clamp at depolarized holdings)")
 
 
 class SynapseParams(StrictModel):

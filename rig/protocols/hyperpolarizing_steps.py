@@ -8,6 +8,8 @@ hyperpolarization per pA is the input resistance (the calibration of voltage ima
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from typing import Literal
 
 import numpy as np
@@ -18,6 +20,7 @@ from rig.analysis.calibration import driving_force_ratio
 from rig.analysis.responses import ratio_of_means
 from rig.config.profile import HardwareProfile
 from rig.engine.records import Estimate, Feature, Notice
+from rig.engine.program import RunContext
 from rig.engine.sweep_plan import SweepPlan
 from rig.protocols.calcium_scan import StimulusSpec, calcium_sweep, check_condition, check_current, check_stimulus
 from rig.protocols.calcium_transients import finite
@@ -37,7 +40,8 @@ class HyperpolarizingStepsStep(StepBase):
     stimulus_in_step_ms: float = Field(default=100.0, gt=0, description="from step onset to the second stimulus")
     baseline_ms: float = Field(default=20.0, gt=0)
     window_ms: tuple[float, float] = Field(default=(1.0, 30.0))
-    e_syn_mV: float = Field(default=0.0, description="synaptic reversal potential (assumed, or from a reversal step)")
+    e_syn_mV: float | Literal["reversal"] = Field(
+        default=0.0, description="synaptic reversal potential (mV, assumed), or 'reversal': found by an earlier step")
     cc_holding_pA: float = 0.0
     sweep_ms: float = Field(default=400.0, gt=0)
     interval_s: float = Field(default=2.0, ge=0)
@@ -95,7 +99,9 @@ class HyperpolarizingStepsAnalysis:
         if arr.shape[0] < 2:
             return update
         v_rest_m, v_hyp_m = float(arr[:, 2].mean()), float(arr[:, 3].mean())
-        expected = driving_force_ratio(s.e_syn_mV, v_hyp_m, v_rest_m)
+        e_syn = plan.parameters.get("e_syn_mV", s.e_syn_mV)
+        source = plan.parameters.get("e_syn_source", "assumed")
+        expected = driving_force_ratio(float(e_syn), v_hyp_m, v_rest_m)
         r_in = (arr[:, 3] - arr[:, 2]) / level * 1e3  # mV / pA -> MOhm
         half = float(2 * r_in.std(ddof=1) / np.sqrt(r_in.size))
         update.estimates.append(Estimate(sweep_index, name, "input_resistance_MOhm", float(r_in.mean()),
@@ -103,7 +109,7 @@ class HyperpolarizingStepsAnalysis:
                                          "steady-state hyperpolarization / step current (mean +- 2 SE)"))
         update.estimates.append(Estimate(sweep_index, name, f"response_ratio_expected_{tag}", expected,
                                          expected, expected, "1",
-                                         f"(E_syn - V_hyp)/(E_syn - V_rest), E_syn {s.e_syn_mV:g} mV (assumed), "
+                                         f"(E_syn - V_hyp)/(E_syn - V_rest), E_syn {float(e_syn):.2f} mV ({source}), "
                                          f"V_rest {v_rest_m:.1f} mV, V_hyp {v_hyp_m:.1f} mV measured"))
         ratio = ratio_of_means(arr[:, 1], arr[:, 0], s.confidence_level)
         if not finite(ratio.value, ratio.low, ratio.high):
@@ -150,6 +156,36 @@ class HyperpolarizingStepsKind:
     def analysis(self, step: HyperpolarizingStepsStep) -> HyperpolarizingStepsAnalysis:
         """A fresh online analysis."""
         return HyperpolarizingStepsAnalysis(step)
+
+    def program(self, step: HyperpolarizingStepsStep, step_index: int, profile: HardwareProfile,
+                analysis: object) -> "ReversalStampedProgram":
+        """The compiled sweeps, each told the E_syn of the driving-force check when the step starts."""
+        return ReversalStampedProgram(step, step_index, self.compile(step, step_index, profile))
+
+
+class ReversalStampedProgram:
+    """Fixed sweeps whose driving-force E_syn is the step's value or the reversal an earlier step found."""
+
+    adaptive = False
+
+    def __init__(self, step: HyperpolarizingStepsStep, step_index: int, plans: list[SweepPlan]):
+        self.step, self.step_index = step, step_index
+        self._plans, self._next = list(plans), 0
+
+    def envelope(self) -> list[SweepPlan]:
+        """All its plans (E_syn changes no output)."""
+        return list(self._plans)
+
+    def next_plan(self, context: RunContext) -> SweepPlan | None:
+        """Plans in order; the first call reads the reversal potential when the step asks for it."""
+        if self._next == 0 and self.step.e_syn_mV == "reversal":
+            e_syn, source = context.get("reversal_mV"), f"from step '{context.found_by['reversal_mV']}'"
+            self._plans = [replace(p, parameters=dict(p.parameters) | {"e_syn_mV": e_syn, "e_syn_source": source})
+                           for p in self._plans]
+        if self._next >= len(self._plans):
+            return None
+        self._next += 1
+        return self._plans[self._next - 1]
 
 
 KIND = HyperpolarizingStepsKind()

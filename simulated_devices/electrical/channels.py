@@ -34,6 +34,8 @@ class SomaChannelSpec:
     k_inactivation_tau_ms: float = 0.0
     k_inactivation_half_mV: float = -40.0
     k_inactivation_slope_mV: float = 6.0
+    #: Fraction of the K conductance that never inactivates (Kv2 inactivation is incomplete).
+    k_inactivation_floor: float = 0.0
 
     @property
     def rate_factor(self) -> float:
@@ -82,7 +84,8 @@ def k_inactivation(v_mV: float, spec: SomaChannelSpec) -> tuple[float, float]:
     if spec.k_inactivation_tau_ms <= 0:
         return 1.0, math.inf
     x = (float(v_mV) - spec.k_inactivation_half_mV) / spec.k_inactivation_slope_mV
-    return 1.0 / (1.0 + math.exp(min(x, 700.0))), spec.k_inactivation_tau_ms
+    floor = spec.k_inactivation_floor
+    return floor + (1.0 - floor) / (1.0 + math.exp(min(x, 700.0))), spec.k_inactivation_tau_ms
 
 
 def hh_conductances_uS(

@@ -190,3 +190,17 @@ def test_data_panel_reads_the_run_file_while_it_is_written(qtbot, window):
     assert window.data.summary["n_sweeps"] >= 1
     qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
     qtbot.waitUntil(lambda: window.data.summary["status"] == "completed", timeout=15000)
+
+
+def test_every_protocol_of_the_library_opens_as_forms(qtbot, window):
+    """Each protocol file (every step kind, VSD and Na/Ca included) becomes one form per step in the window."""
+    import yaml
+
+    library = window.protocol.library
+    names = [library.itemText(i) for i in range(library.count())]
+    assert {"fcat", "vsd_spine", "na_ca_imaging", "quantal", "composite_spine"} <= set(names)
+    for i, name in enumerate(names):
+        library.setCurrentIndex(i)
+        qtbot.wait(10)
+        steps = yaml.safe_load((ROOT / "protocols" / f"{name}.yaml").read_text())["steps"]
+        assert len(window.protocol.forms) == len(steps), name

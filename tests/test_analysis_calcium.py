@@ -82,3 +82,25 @@ def test_kinetics_of_a_known_shape():
     assert 0 < rise_time_10_90(t, y) < t_peak
     g = np.exp(-((t - 200) ** 2) / (2 * 10.0**2))
     assert half_width(t, g) == pytest.approx(2 * math.sqrt(2 * math.log(2)) * 10.0, rel=1e-3)
+
+
+def test_ca_decay_with_the_known_influx_is_unbiased_where_a_free_template_is_not():
+    """An NMDA-shaped influx (13/70 ms) convolved with a 150 ms Ca decay: the free two-exponential template puts
+    its decay between the two (biased low); fixing the influx recovers 150 ms within its reported SD."""
+    from rig.analysis.transients import _influx_convolved_with_decay, fit_calcium_decay_known_influx
+
+    t = np.arange(0, 300, 2.0)
+    shape = _influx_convolved_with_decay(t - 30.0, 13.0, 70.0, 150.0)
+    shape /= shape.max()
+    rng = np.random.default_rng(3)
+    known, free = [], []
+    for _ in range(30):
+        y = 0.5 * shape + rng.normal(0, 0.03, t.size)
+        fit = fit_calcium_decay_known_influx(t, y, 30.0, 13.0, 70.0)
+        assert fit.converged
+        known.append((fit.tau_ms, fit.tau_sd_ms))
+        free.append(fit_template(t, y, 30.0).tau_decay_ms)
+    taus = np.array(known)
+    assert abs(taus[:, 0].mean() - 150.0) < 3.0
+    assert taus[:, 0].std() == pytest.approx(taus[:, 1].mean(), rel=0.35)
+    assert np.nanmean(free) < 130.0

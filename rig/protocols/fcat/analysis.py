@@ -8,6 +8,7 @@ import numpy as np
 
 from rig.analysis.calcium_signal import calcium_change_uM, line_ratio_trace
 from rig.analysis.responses import ratio_of_means, release_probability
+from rig.analysis.transients import fit_calcium_decay_known_influx
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
 from rig.model.head_depolarization import FcatModel, head_depolarization
@@ -74,18 +75,22 @@ class FcatAnalysis:
                                          "exact binomial interval"))
         t = rev.template
         assert t is not None
-        low, high = t.tau_decay_ms - z * t.tau_decay_sd_ms, t.tau_decay_ms + z * t.tau_decay_sd_ms
+        tau, tau_sd, how = self._reversal_ca_decay(rev)
+        if not finite(tau, tau_sd):  # the free two-exponential template's decay, biased toward the influx
+            tau, tau_sd = t.tau_decay_ms, t.tau_decay_sd_ms
+            how = "decay of the two-exponential CaT template"
+        low, high = tau - z * tau_sd, tau + z * tau_sd
         if low <= 0 or not finite(low, high):
             if len(rev.traces) >= 3:
                 self._notice_once(update, sweep_index, "tau_decay", "tau_decay (and R_neck from it) not estimated: "
-                                  f"the decay of the reversal CaT is not resolved (fit {t.tau_decay_ms:.0f} ms within "
+                                  f"the decay of the reversal CaT is not resolved (fit {tau:.0f} ms within "
                                   f"{self.step.sweep_ms - self.step.stimulus_ms:g} ms after the stimulus); lengthen "
                                   "sweep_ms or add sweeps")
             return
-        update.estimates.append(Estimate(sweep_index, name, "tau_decay_ms", t.tau_decay_ms, low, high, "ms",
-                                         f"decay of the CaT template at reversal ({len(rev.traces)} sweeps), "
+        update.estimates.append(Estimate(sweep_index, name, "tau_decay_ms", tau, low, high, "ms",
+                                         f"{how} at reversal ({len(rev.traces)} sweeps), "
                                          "diffusional proxy (pumps and buffers not corrected)"))
-        r = neck_resistance_interval(Interval(t.tau_decay_ms, low, high, "ms"), self.assumptions, z)
+        r = neck_resistance_interval(Interval(tau, low, high, "ms"), self.assumptions, z)
         update.estimates.append(Estimate(sweep_index, name, "neck_resistance_MOhm", r.value, r.low, r.high, "MOhm",
                                          "R = rho_i tau_decay D / V, a lower bound unless Ca pumps are blocked "
                                          "(extrusion shortens tau_decay below the diffusional tau); "
@@ -131,6 +136,21 @@ class FcatAnalysis:
         update.estimates.append(Estimate(sweep_index, name, "peak_head_epsp_mV", e.value, e.low, e.high, "mV",
                                          "inverted from fCaT; " + model.describe()
                                          + (f"; {est.note}" if est.note else "")))
+
+    def _reversal_ca_decay(self, rev: ConditionTransients) -> tuple[float, float, str]:
+        """tau_decay of the average reversal CaT (as d[Ca] when calibrating) with the NMDA influx time course
+        fixed: at a clamped head the Mg block is constant, so the influx follows the NMDA conductance."""
+        a = self.spec
+        times = rev.traces[0].times_ms
+        mean = np.mean([tr.dg_over_r for tr in rev.traces], axis=0)
+        if a.calibrate_to_calcium:
+            rest = float(np.mean([tr.g_over_r_baseline for tr in rev.traces]))
+            mean = calcium_change_uM(mean, rest, a.indicator_kd_uM, a.indicator_dynamic_range, a.rest_ca_uM)
+        fit = fit_calcium_decay_known_influx(times, mean, self.step.stimulus_ms, a.nmda_tau_rise_ms,
+                                             a.nmda_tau_decay_ms)
+        how = (f"decay of the average CaT fitted as the NMDA influx ({a.nmda_tau_rise_ms:g}/{a.nmda_tau_decay_ms:g} "
+               "ms) convolved with one Ca decay")
+        return (fit.tau_ms, fit.tau_sd_ms, how) if fit.converged else (math.nan, math.nan, how)
 
     def _amplitudes(self, group: ConditionTransients) -> np.ndarray:
         """Per-sweep amplitudes: template-scaled peak dG/R, or the Ca change it means when calibrating."""

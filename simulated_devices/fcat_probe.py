@@ -3,8 +3,9 @@
 fCaT here is the specimen's own ratio of the NMDA Ca influx evoked by one mean quantum at one
 spine in current clamp at rest to that evoked in voltage clamp at the true synaptic reversal:
     fcat = int I_Ca,NMDA dt (CC, I = 0) / int I_Ca,NMDA dt (VC at E_rev).
-`fcat_total` is the same ratio for all evoked Ca entry (NMDA plus R-type), which is what the ratio of
-CaT amplitudes measures. The reversal is the somatic holding at which the expected release (each recruited synapse
+`fcat_total` is the same ratio for all evoked Ca entry, NMDA plus R-type (`fcat_charge` in the truth; the
+truth's `fcat`, what the CaT amplitude ratio measures, is built from these probes in truth.py).
+The reversal is the somatic holding at which the expected release (each recruited synapse
 weighted by its release probability) evokes zero net clamp charge in the response window
 (as the reversal search measures it). Nothing here touches the live specimen's state.
 """
@@ -116,7 +117,7 @@ class FcatProbe:
         return cc / vc if vc > 0 else float("nan")
 
     def fcat_total(self, spine: int, weight: float, reversal_mV: float) -> float:
-        """The same ratio for all evoked Ca entry, NMDA plus R-type (what a CaT amplitude ratio measures)."""
+        """The same ratio for all evoked Ca entry, NMDA plus R-type (a ratio of Ca charge, not of CaT peaks)."""
         def evoked_charge(mode: str, command: float) -> float:
             ev, quiet = self.evoked(spine, weight, mode, command), self.evoked(spine, 0.0, mode, command)
             return ev.nmda_charge_fC - quiet.nmda_charge_fC - float(

@@ -4,6 +4,10 @@
 from __future__ import annotations
 
 import math
+import re
+
+import pytest
+import yaml
 
 from conftest import PROFILE, ROOT, assert_rig_safe
 from rig.api import run_protocol
@@ -86,22 +90,20 @@ def test_theta_burst_end_to_end_counts_the_somatic_aps(tmp_path):
 
 
 def test_hyperpolarizing_steps_take_e_syn_from_an_earlier_reversal_search(tmp_path):
-    """e_syn_mV: reversal uses the reversal the run found (not an assumed 0 mV) in the driving-force check."""
-    import yaml
+    """e_syn_mV: reversal uses the reversal the run found (not an assumed 0 mV) in the driving-force check.
 
+    Only the hand-over is checked: straight after a reversal search the simulated soma is latched
+    depolarized (docs/specimen.md, "Known latch"), so the potentials themselves are not physiological."""
     reversal = yaml.safe_load((ROOT / "protocols" / "fcat.yaml").read_text())["steps"][0]
-    # Back at -70 mV in VC before current clamp, as an experimenter would: after a minute at depolarized
-    # holdings the slow K inactivation needs seconds to recover, or the soma sits at ~+15 mV in CC.
-    rest = {"kind": "hold", "name": "back_to_rest", "duration_s": 5, "segment_s": 5, "clamp": {"mode": "VC", "holding_mV": -70}}
     steps = yaml.safe_load((ROOT / "protocols" / "hyperpolarizing_steps.yaml").read_text())["steps"][0]
     steps |= {"e_syn_mV": "reversal", "sweeps": 2, "interval_s": 0.5, "steps_pA": [-300]}
     path = tmp_path / "reversal_then_steps.yaml"
-    path.write_text(yaml.safe_dump({"name": "reversal, then hyperpolarizing steps", "steps": [reversal, rest, steps]}))
+    path.write_text(yaml.safe_dump({"name": "reversal, then hyperpolarizing steps", "steps": [reversal, steps]}))
     result = run_protocol(path, PROFILE, out_dir=tmp_path)
     assert result.outcome.status == "completed", result.outcome.message
     found = result.estimates["reversal_mV"].value
     expected = result.estimates["response_ratio_expected_-300pA"]
     assert f"E_syn {found:.2f} mV (from step 'reversal')" in expected.basis
-    v_rest, v_hyp = (float(x) for x in __import__("re").findall(r"V_\w+ (-?[0-9.]+) mV", expected.basis))
+    v_rest, v_hyp = (float(x) for x in re.findall(r"V_\w+ (-?[0-9.]+) mV", expected.basis))
     # V_rest and V_hyp are printed to 0.1 mV in the basis
-    assert expected.value == __import__("pytest").approx((found - v_hyp) / (found - v_rest), rel=0.02)
+    assert expected.value == pytest.approx((found - v_hyp) / (found - v_rest), rel=0.02)

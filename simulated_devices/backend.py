@@ -5,7 +5,6 @@ from __future__ import annotations
 from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import LoadedProfile
 from rig.engine.rig import Rig
-from rig.engine.sweep_plan import SweepPlan
 import numpy as np
 
 from rig.backends.micromanager.camera import open_simulated_camera
@@ -14,25 +13,7 @@ from simulated_devices.daq import SimulatedDaq
 from simulated_devices.devices import DEVICE_CLASSES
 from simulated_devices.optics import TwoPhotonOptics
 from simulated_devices.specimen import Specimen
-
-
-class SpecimenTruth:
-    """Truth source over the shared specimen: the spine a plan targets, as it is now."""
-
-    def __init__(self, specimen: Specimen):
-        self.specimen = specimen
-
-    def truth_for(self, plan: SweepPlan) -> dict[str, float]:
-        """True parameters of the spine nearest the plan's target point (empty if none)."""
-        if plan.target_um is None:
-            return {}
-        index = self.specimen.nearest_spine(plan.target_um)
-        s = self.specimen
-        return {"spine_index": float(index)} | s.spine_truth(index) | s.epsp_truth(index) | s.calcium_truth(index)
-
-    def describe(self) -> dict[str, object]:
-        """The whole specimen."""
-        return self.specimen.describe()
+from simulated_devices.truth_source import SpecimenTruth
 
 
 def build_rig(loaded: LoadedProfile) -> Rig:

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import PROFILE
 from rig.config.simulation import SimulationSpec
-from simulated_devices.backend import SpecimenTruth
+from simulated_devices.truth_source import SpecimenTruth
 from simulated_devices.electrical import mg_block
 from simulated_devices.specimen import ChunkDrive, Specimen
 from simulated_devices.sweeps import simulated_rig

@@ -73,32 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from rig.api import default_profile_path
-    from rig.config.profile import load_profile
-    from rig.config.yaml_loading import read_yaml
-    from rig.protocols.protocol_file import compile_protocol, load_protocol
+    from rig.validate import validate_files
 
-    problems: list[Problem] = []
-    for path in args.files:
-        try:
-            _, data = read_yaml(path)
-            if "devices" in data:
-                loaded = load_profile(path)
-                if "ni" in {loaded.profile.backend, *(d.backend for d in loaded.profile.devices.values())}:
-                    from rig.backends.ni.profile_check import check_ni_profile
-
-                    found = check_ni_profile(loaded.profile, str(path))
-                    if found:
-                        raise InvalidInput(found)
-            elif "steps" in data:
-                profile = load_profile(args.profile or default_profile_path())
-                compile_protocol(load_protocol(path), profile)
-            else:
-                raise InvalidInput([Problem(str(path), "", "neither a hardware profile (needs 'devices') nor a "
-                                                           "protocol (needs 'steps')")])
-            print(f"{path}: ok")
-        except InvalidInput as exc:
-            problems += exc.problems
+    ok, problems = validate_files(args.files, args.profile)
+    for line in ok:
+        print(line)
     _print_problems(problems)
     return EXIT_BAD_INPUT if problems else EXIT_OK
 

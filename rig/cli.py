@@ -92,7 +92,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
     with run:
         summary = run.summary()
     if args.json:
-        print(json.dumps(summary, indent=None, default=str))
+        from rig.storage.reader import json_safe
+
+        print(json.dumps(json_safe(summary), indent=None, default=str, allow_nan=False))
         return EXIT_OK
     _print_summary(summary)
     return EXIT_OK
@@ -107,15 +109,36 @@ def _print_summary(summary: dict[str, Any]) -> None:
                   f"{summary['n_sweeps']}/{summary['n_planned_sweeps']} sweeps")
     if summary.get("message"):
         console.print(f"  {summary['message']}")
-    table = Table("estimate", "value", "interval", "unit", "truth")
-    truth = summary.get("truth") or {}
-    for name, e in summary["estimates"].items():
-        t = truth.get(name)
-        table.add_row(name, f"{e['value']:.4g}", f"[{e['low']:.4g}, {e['high']:.4g}]", e["unit"],
-                      "" if t is None else f"{t:.4g}")
+    table = Table("step", "estimate", "value", "interval", "unit", "truth")
+    has_truth = summary.get("truth") is not None
+    steps = summary.get("steps", {})
+    trends: list[str] = []
+    for step, estimates in summary.get("estimates_by_step", {}).items():
+        truth = steps.get(step, {}).get("truth", {}) if has_truth else {}
+        for name, e in estimates.items():
+            t = truth.get(name)
+            table.add_row(step, name, f"{e['value']:.4g}", interval_text(e), e["unit"],
+                          "" if t is None else f"{t:.4g}")
+            if e.get("trend"):
+                trends.append(f"  {step}: {name}: {e['trend']}")
     console.print(table)
+    for line in trends:
+        console.print(line)
     for n in summary["notices"]:
         console.print(f"  {n['level']}: {n['message']}")
+
+
+def interval_text(e: dict[str, Any]) -> str:
+    """An estimate's interval as shown: '[low, high]', or '≥ low' / '≤ high' for a one-sided bound."""
+    return _interval(e.get("bound", ""), e["low"], e["high"])
+
+
+def _interval(bound: str, low: float | None, high: float | None) -> str:
+    if bound == "lower":
+        return f"≥ {low:.4g}"
+    if bound == "upper":
+        return f"≤ {high:.4g}"
+    return f"[{low:.4g}, {high:.4g}]"
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -147,7 +170,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"status: {outcome.status}" + (f" ({outcome.message})" if outcome.message else ""))
     for step_estimates in result.estimates_by_step.values():
         for e in step_estimates.values():
-            print(f"{e.step_name}: {e.name} = {e.value:.4g} {e.unit}  [{e.low:.4g}, {e.high:.4g}]")
+            print(f"{e.step_name}: {e.name} = {e.value:.4g} {e.unit}  {_interval(e.bound, e.low, e.high)}"
+                  + (f"  ({e.trend})" if e.trend else ""))
     for n in result.notices:
         print(f"{n.level}: {n.message}", file=sys.stderr)
     for f in result.consumer_failures:

@@ -69,9 +69,18 @@ class Feature:
     unit: str
 
 
+BOUND_KINDS = ("", "lower", "upper")  # two-sided interval, one-sided lower bound, one-sided upper bound
+
+
 @dataclass(frozen=True)
 class Estimate:
-    """The spine estimate after a sweep, combining all sweeps of the step so far."""
+    """The spine estimate after a sweep, combining all sweeps of the step so far.
+
+    `bound` is "" for a two-sided interval [low, high], "lower" for a one-sided lower bound
+    (value >= low; `high` is NaN) or "upper" for a one-sided upper bound (value <= high; `low`
+    is NaN). `trend` is a sentence when the per-sweep values drift beyond their intervals
+    (e.g. "tau rose x3.1 over sweeps 1-8"), "" otherwise.
+    """
 
     sweep_index: int
     step_name: str
@@ -81,6 +90,12 @@ class Estimate:
     high: float
     unit: str
     basis: str = ""
+    bound: str = ""
+    trend: str = ""
+
+    def __post_init__(self) -> None:
+        if self.bound not in BOUND_KINDS:
+            raise ValueError(f"Estimate.bound must be one of {BOUND_KINDS} (got {self.bound!r})")
 
 
 @dataclass(frozen=True)

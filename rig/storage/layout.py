@@ -13,7 +13,8 @@ SPAN_ROW = np.dtype([("sweep", "i4"), ("start", "i8"), ("stop", "i8")])
 FEATURE_ROW = np.dtype([("sweep", "i4"), ("step", "S64"), ("name", "S64"), ("value", "f8"), ("low", "f8"),
                         ("high", "f8"), ("unit", "S16")])
 ESTIMATE_ROW = np.dtype([("sweep", "i4"), ("step", "S64"), ("name", "S64"), ("value", "f8"), ("low", "f8"),
-                         ("high", "f8"), ("unit", "S16"), ("basis", "S256")])
+                         ("high", "f8"), ("unit", "S16"), ("basis", "S256"), ("bound", "S8"),
+                         ("trend", "S256")])  # bound and trend since format 1.1; older files lack them
 TRUTH_ROW = np.dtype([("sweep", "i4"), ("name", "S64"), ("value", "f8")])
 NOTICE_ROW = np.dtype([("sweep", "i4"), ("level", "S16"), ("source", "S64"), ("message", "S512")])
 

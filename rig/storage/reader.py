@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ class ValueWithInterval:
     high: float
     unit: str
     basis: str
+    bound: str = ""
+    trend: str = ""
 
 
 class RunFile:
@@ -125,8 +128,13 @@ class RunFile:
 
     def estimates(self) -> list[ValueWithInterval]:
         """Every estimate row, in order."""
+        rows = self._f["estimates"][:]
+        names = rows.dtype.names or ()
+        has_bound, has_trend = "bound" in names, "trend" in names  # files before format 1.1 lack them
         return [ValueWithInterval(int(r["sweep"]), _s(r["step"]), _s(r["name"]), float(r["value"]), float(r["low"]),
-                                  float(r["high"]), _s(r["unit"]), _s(r["basis"])) for r in self._f["estimates"][:]]
+                                  float(r["high"]), _s(r["unit"]), _s(r["basis"]),
+                                  _s(r["bound"]) if has_bound else "", _s(r["trend"]) if has_trend else "")
+                for r in rows]
 
     def features(self) -> list[dict[str, Any]]:
         """Every per-sweep feature row."""
@@ -144,12 +152,17 @@ class RunFile:
                  "message": _s(r["message"])} for r in self._f["notices"][:]]
 
     def summary(self) -> dict[str, Any]:
-        """A JSON-able summary: status, sweeps, final estimates and the truth under the same names."""
+        """A summary: status, sweeps, final estimates (last per name, and last per name in every step) and truth.
+
+        Values may be NaN (the open side of a one-sided bound); `json_safe` turns them into None.
+        """
         latest: dict[str, ValueWithInterval] = {}
         by_step: dict[str, dict[str, Any]] = {}
+        estimates_by_step: dict[str, dict[str, Any]] = {}
         for e in self.estimates():
             latest[e.name] = e
             by_step.setdefault(e.step, {"estimates": {}, "truth": {}})["estimates"][e.name] = _est(e)
+            estimates_by_step.setdefault(e.step, {})[e.name] = _est(e)
         truth_by_sweep: dict[int, dict[str, float]] = {}
         for sweep, name, value in self.truth_rows():
             truth_by_sweep.setdefault(sweep, {})[name] = value
@@ -173,6 +186,7 @@ class RunFile:
             "n_sweeps": self.n_sweeps,
             "n_planned_sweeps": attrs.get("n_planned_sweeps"),
             "estimates": {name: _est(e) for name, e in latest.items()},
+            "estimates_by_step": estimates_by_step,
             "truth": truth if self.specimen() is not None else None,
             "steps": by_step,
             "notices": self.notices(),
@@ -182,4 +196,16 @@ class RunFile:
 
 
 def _est(e: ValueWithInterval) -> dict[str, Any]:
-    return {"value": e.value, "low": e.low, "high": e.high, "unit": e.unit, "sweep": e.sweep, "basis": e.basis}
+    return {"value": e.value, "low": e.low, "high": e.high, "unit": e.unit, "sweep": e.sweep, "basis": e.basis,
+            "bound": e.bound, "trend": e.trend, "step": e.step}
+
+
+def json_safe(value: Any) -> Any:
+    """A copy of a summary with every non-finite float as None, so strict JSON parsers accept it."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value

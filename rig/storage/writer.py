@@ -87,7 +87,8 @@ class Hdf5RunWriter:
         elif isinstance(record, Estimate):
             self._append("estimates", (record.sweep_index, _text(record.step_name, 64), _text(record.name, 64),
                                        record.value, record.low, record.high, _text(record.unit, 16),
-                                       _text(record.basis, 256)))
+                                       _text(record.basis, 256), _text(record.bound, 8),
+                                       _text(record.trend, 256)))
         elif isinstance(record, Notice):
             self._append("notices", (record.sweep_index, _text(record.level, 16), _text(record.source, 64),
                                      _text(record.message, 512)))

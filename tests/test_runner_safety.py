@@ -142,3 +142,31 @@ def test_pause_holds_between_sweeps_until_resume(journal, tmp_path):
     assert box["starts_while_paused"] == [0]  # sweep 2 did not start during the pause
     assert result.outcome.status == "completed" and result.outcome.sweeps_completed == 3
     assert_rig_safe(journal)
+
+
+def test_frame_check_names_dropped_and_duplicated_frames_in_linear_time():
+    """200,000 frame numbers are checked at once (the old list.count check was quadratic)."""
+    import time
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from rig.engine.records import Notice
+    from rig.engine.runner import _FrameCollector
+    from rig.engine.stream import Stream
+
+    n = 200_000
+    stream = Stream()
+    notices = []
+    stream.attach("n", type("C", (), {"handle": lambda self, r: notices.append(r)})())
+    plan = SimpleNamespace(camera=SimpleNamespace(camera="cam", n_frames=n, exposure_ms=0.0))
+    frames = _FrameCollector(0, plan, stream)
+    numbers = np.arange(n)
+    numbers[7] = 6  # frame 7 dropped, frame 6 twice
+    frames.take(SimpleNamespace(frames=np.zeros((n, 1, 1)), frame_numbers=numbers, timestamps_ms=np.zeros(n)))
+    t0 = time.process_time()
+    frames.finish(camera=None, aborted=lambda: True)
+    assert time.process_time() - t0 < 5.0
+    stream.close()
+    (notice,) = [r for r in notices if isinstance(r, Notice)]
+    assert "dropped frame numbers [7]" in notice.message and "duplicated frame numbers [6]" in notice.message

@@ -43,6 +43,7 @@ class StepProgram(Protocol):
 
     step_index: int
     adaptive: bool  # True: next_plan needs the online analysis of every earlier sweep first
+    planned_sweeps: int  # sweeps expected (adaptive programs: the expected count; they may run more or fewer)
 
     def envelope(self) -> list[SweepPlan]:
         """Plans bounding every plan this program may produce (checked before the run)."""
@@ -61,6 +62,11 @@ class FixedProgram:
         self._plans = list(plans)
         self._next = 0
 
+    @property
+    def planned_sweeps(self) -> int:
+        """Exactly its plans."""
+        return len(self._plans)
+
     def envelope(self) -> list[SweepPlan]:
         """All its plans."""
         return list(self._plans)
@@ -71,3 +77,9 @@ class FixedProgram:
             return None
         self._next += 1
         return self._plans[self._next - 1]
+
+
+def planned_sweeps(program: StepProgram) -> int:
+    """The sweeps a program expects to run; the envelope's length for programs that do not say."""
+    planned = getattr(program, "planned_sweeps", None)
+    return int(planned) if planned is not None else len(program.envelope())

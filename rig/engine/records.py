@@ -24,16 +24,23 @@ class RunStarted:
     specimen: Mapping[str, Any] | None
     started_unix: float
     run_path: str = ""
+    n_planned_sweeps: int = -1  # sweeps expected (adaptive steps may differ from len(plans)); -1: len(plans)
+
+    @property
+    def planned_sweeps(self) -> int:
+        """The sweeps expected when the run starts."""
+        return self.n_planned_sweeps if self.n_planned_sweeps >= 0 else len(self.plans)
 
 
 @dataclass(frozen=True)
 class SweepStarted:
-    """A sweep begins; carries its plan and, on a simulated rig, the target's true parameters."""
+    """A sweep begins; carries its plan, the run's planned sweep count now and, when simulated, the true parameters."""
 
     sweep_index: int
     plan: SweepPlan
     started_unix: float
     truth: Mapping[str, float] | None = None
+    n_planned_sweeps: int = -1  # never below sweep_index + 1 when set by the Runner; -1: unknown
 
 
 @dataclass(frozen=True)
@@ -110,12 +117,17 @@ class Notice:
 
 @dataclass(frozen=True)
 class RunEnded:
-    """The run ends: exit status, message and the safe-state report of every device."""
+    """The run ends: exit status, message, the safe-state report of every device and the final sweep count.
+
+    `n_planned_sweeps` is the planned count as it stands at the end: the sweeps run for a completed run
+    (adaptive steps choose their own length), never fewer than the sweeps run; -1 when unknown.
+    """
 
     status: str
     message: str
     ended_unix: float
     safety: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    n_planned_sweeps: int = -1
 
 
 Record = Union[RunStarted, SweepStarted, DataChunk, SweepEnded, Feature, Estimate, Notice, RunEnded]

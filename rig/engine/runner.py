@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import logging
 import threading
 import time
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from rig.engine.limits import check_plan
-from rig.engine.program import RunContext, StepFailed, StepProgram
+from rig.engine.program import RunContext, StepFailed, StepProgram, planned_sweeps
 from rig.engine.records import DataChunk, Notice, RunEnded, RunStarted, SweepEnded, SweepStarted
 from rig.engine.rig import Rig
 from rig.engine.stream import Stream
@@ -58,6 +60,7 @@ class Runner:
         self._abort = threading.Event()
         self._paused = threading.Event()
         self.run_file: object | None = None  # set by whoever attaches storage (rig.api.execute)
+        self.planned_sweeps = 0  # sweeps expected; grows when an adaptive step runs longer than it planned
 
     def request_stop(self) -> None:
         """Finish the current sweep, then stop."""
@@ -96,6 +99,10 @@ class Runner:
 
         programs = list(programs) if programs is not None else [FixedProgram(0, list(header.plans))]
         self.context = context if context is not None else RunContext()
+        self._step_planned = [planned_sweeps(p) for p in programs]
+        self.planned_sweeps = sum(self._step_planned)
+        if header.n_planned_sweeps < 0:
+            header = dataclasses.replace(header, n_planned_sweeps=self.planned_sweeps)
         self.stream.publish(header)
         status, message, completed = "completed", "", 0
         previous: SweepPlan | None = None
@@ -135,20 +142,35 @@ class Runner:
                 message = (message + "; " if message else "") + "device(s) not safe: " + ", ".join(
                     f"{r.device} ({r.detail})" for r in safety if not r.safe)
             self.stream.drain(self._drain_before_end)
-            self.stream.publish(RunEnded(status, message, time.time(), tuple(r.__dict__ for r in safety)))
+            if status == "completed":
+                self.planned_sweeps = completed  # adaptive steps chose their own length: the plan was what ran
+            self.planned_sweeps = max(self.planned_sweeps, completed)
+            self.stream.publish(RunEnded(status, message, time.time(), tuple(r.__dict__ for r in safety),
+                                         self.planned_sweeps))
             outcome = RunOutcome(status, message, completed, tuple(safety))
         return outcome
 
     def _plans(self, programs: Sequence[StepProgram]) -> Iterator[SweepPlan]:
-        """Plans of every program in turn; adaptive programs see the analysis of every earlier sweep."""
-        for program in programs:
+        """Plans of every program in turn; adaptive programs see the analysis of every earlier sweep.
+
+        Keeps `planned_sweeps` = sweeps of finished steps + max(planned, produced) of the current step
+        + planned sweeps of the steps to come, so the count of sweeps done never exceeds it.
+        """
+        done_before = 0
+        for k, program in enumerate(programs):
+            produced = 0
             while True:
                 if program.adaptive:
                     self.stream.drain(self._drain_before_end)
                 plan = program.next_plan(self.context)
                 if plan is None:
                     break
+                produced += 1
+                self.planned_sweeps = done_before + max(self._step_planned[k], produced) + sum(
+                    self._step_planned[k + 1:])
                 yield plan
+            done_before += produced
+            self.planned_sweeps = done_before + sum(self._step_planned[k + 1:])
 
     def _check_storage(self) -> None:
         failure = self.stream.critical_failure
@@ -159,7 +181,7 @@ class Runner:
         """Configure, load, start, read until done, stop: the device lifecycle of one sweep."""
         clock = self.rig.clock
         truth = self.rig.truth.truth_for(plan) if self.rig.truth is not None else None
-        self.stream.publish(SweepStarted(index, plan, time.time(), truth))
+        self.stream.publish(SweepStarted(index, plan, time.time(), truth, max(self.planned_sweeps, index + 1)))
         for name, wave in plan.outputs.items():
             self.stream.publish(DataChunk(index, f"out:{name}", 0, wave))
         for device in self.rig.devices.values():
@@ -206,7 +228,7 @@ class _FrameCollector:
         self.spec = plan.camera
         self.stream = stream
         self.received = 0
-        self.numbers: list[int] = []
+        self.numbers: collections.Counter[int] = collections.Counter()
 
     def take(self, batch) -> None:
         """Publish a batch of frames with their counter and timestamps."""
@@ -218,7 +240,7 @@ class _FrameCollector:
         self.stream.publish(DataChunk(self.sweep_index, f"in:{name}.frame_number", first, batch.frame_numbers))
         self.stream.publish(DataChunk(self.sweep_index, f"in:{name}.timestamp_ms", first, batch.timestamps_ms))
         self.received += len(batch.frames)
-        self.numbers += [int(k) for k in batch.frame_numbers]
+        self.numbers.update(int(k) for k in batch.frame_numbers)
 
     def finish(self, camera, aborted) -> None:
         """Wait (bounded) for the last frames, then report any dropped or duplicated frame."""
@@ -227,9 +249,8 @@ class _FrameCollector:
             self.take(camera.read_frames())
             time.sleep(0.001)
         expected = set(range(self.spec.n_frames))
-        seen = self.numbers
-        missing = sorted(expected - set(seen))
-        duplicated = sorted({k for k in seen if seen.count(k) > 1})
+        missing = sorted(expected - self.numbers.keys())
+        duplicated = sorted(k for k, n in self.numbers.items() if n > 1)  # linear in the frames received
         if missing or duplicated or self.received != self.spec.n_frames:
             self.stream.publish(Notice(
                 "warning", "camera",

@@ -92,6 +92,13 @@ class RunFile:
         """Number of completed sweeps stored."""
         return int(self.sweeps().shape[0])
 
+    @property
+    def n_planned_sweeps(self) -> int:
+        """Sweeps planned: the final count once the run ended, else the count at the start; never below n_sweeps."""
+        end = self.run_end() or {}
+        planned = end.get("n_planned_sweeps", self._f.attrs.get("n_planned_sweeps", 0))
+        return max(int(planned), self.n_sweeps)
+
     def plans(self) -> list[dict[str, Any]]:
         """The plan each sweep executed, by sweep index (sweeps that started)."""
         rows = self._f["sweep_plans"][:]
@@ -184,7 +191,7 @@ class RunFile:
             "started_utc": attrs.get("started_utc"),
             "ended_utc": attrs.get("ended_utc"),
             "n_sweeps": self.n_sweeps,
-            "n_planned_sweeps": attrs.get("n_planned_sweeps"),
+            "n_planned_sweeps": self.n_planned_sweeps,
             "estimates": {name: _est(e) for name, e in latest.items()},
             "estimates_by_step": estimates_by_step,
             "truth": truth if self.specimen() is not None else None,

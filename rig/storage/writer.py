@@ -122,7 +122,7 @@ class Hdf5RunWriter:
             "format": FORMAT, "format_version": FORMAT_VERSION, "protocol_name": run.protocol_name,
             "protocol_path": run.protocol_path, "profile_path": run.profile_path, "started_utc": _utc(run.started_unix),
             "started_unix": run.started_unix, "status": "running", "versions_json": json.dumps(dict(run.versions)),
-            "n_planned_sweeps": len(run.plans),
+            "n_planned_sweeps": run.planned_sweeps,
         })
         f.create_dataset("protocol_yaml", data=run.protocol_text, dtype=_STR)
         f.create_dataset("profile_yaml", data=run.profile_text, dtype=_STR)
@@ -188,6 +188,8 @@ class Hdf5RunWriter:
             return
         record = {"status": end.status, "message": end.message, "ended_utc": _utc(end.ended_unix),
                   "ended_unix": end.ended_unix, "safety": list(end.safety)}
+        if end.n_planned_sweeps >= 0:
+            record["n_planned_sweeps"] = end.n_planned_sweeps
         ds = self._datasets[RUN_END]
         ds[()] = json.dumps(record).encode("utf-8")[:RUN_END_BYTES]
         ds.flush()

@@ -71,6 +71,8 @@ class PairedTransientFit:
     residual_sd: float
     converged: bool
     message: str
+    rise_log_sd: float = float("nan")  # SD of ln(10-90 % rise time of the mean response)
+    half_decay_log_sd: float = float("nan")  # SD of ln(half-decay time of the mean response)
 
     def curve(self, t_ms: np.ndarray, amplitudes: np.ndarray) -> np.ndarray:
         """The change from baseline for one set of per-stimulus amplitudes."""
@@ -147,9 +149,13 @@ def fit_paired_transients(times_ms: Sequence[np.ndarray], traces: Sequence[np.nd
         log_sd = float(np.sqrt(cov[2, 2])) if cov[2, 2] >= 0 else float("nan")
     except np.linalg.LinAlgError:
         log_sd = float("nan")
-    if jackknife and len(data) >= 3 and np.isfinite(log_sd):
-        log_sd = max(log_sd, _jackknife_log_tau_sd(data, onsets, free_baseline, weights, bounds, best.x))
     delay, tr, td = float(best.x[0]), float(np.exp(best.x[1])), float(np.exp(best.x[2]))
+    mean_amplitudes = np.mean([c[1:] for c in coefs], axis=0)
+    kinetics_sd = _kinetics_log_sd(onsets, best.x, mean_amplitudes, cov if np.isfinite(log_sd) else None)
+    if jackknife and len(data) >= 3 and np.isfinite(log_sd):
+        jack = _jackknife_log_sd(data, onsets, free_baseline, weights, bounds, best.x)
+        log_sd = max(log_sd, jack[0])
+        kinetics_sd = (max(kinetics_sd[0], jack[1]), max(kinetics_sd[1], jack[2]))
     amp_sd = []
     for (t, _), w in zip(data, weights):  # amplitude SDs at the fitted kinetics, each sweep at its own noise
         design = _design(t, onsets, delay, tr, td, free_baseline)
@@ -162,7 +168,8 @@ def fit_paired_transients(times_ms: Sequence[np.ndarray], traces: Sequence[np.nd
     ok = bool(best.success) and bool(np.any(amplitudes.sum(axis=1) > 0))
     message = "ok" if ok else f"fit did not converge or found no positive response ({best.message})"
     return PairedTransientFit(onsets, delay, tr, td, log_sd, amplitudes, np.array(amp_sd),
-                              np.array([c[0] for c in coefs]), float(np.sqrt(sigma2)), ok, message)
+                              np.array([c[0] for c in coefs]), float(np.sqrt(sigma2)), ok, message,
+                              kinetics_sd[0], kinetics_sd[1])
 
 
 def _design(t: np.ndarray, onsets: tuple[float, ...], delay: float, tr: float, td: float,
@@ -206,15 +213,42 @@ def _fit_kinetics(data: list[tuple[np.ndarray, np.ndarray]], onsets: tuple[float
     return best, coefs, resid
 
 
-def _jackknife_log_tau_sd(data: list[tuple[np.ndarray, np.ndarray]], onsets: tuple[float, ...],
-                          free_baseline: bool, weights: np.ndarray, bounds: tuple[list[float], list[float]],
-                          start: np.ndarray) -> float:
-    """Leave-one-sweep-out jackknife SD of ln(tau_decay)."""
+def _log_kinetics(onsets: tuple[float, ...], p: np.ndarray, amplitudes: np.ndarray) -> np.ndarray:
+    """ln(rise 10-90 %), ln(half-decay) of the model at parameters p (delay, ln tau_rise, ln tau_decay)."""
+    fit = PairedTransientFit(onsets, float(p[0]), float(np.exp(p[1])), float(np.exp(p[2])), float("nan"),
+                             amplitudes[None, :], amplitudes[None, :] * 0, np.zeros(1), 0.0, True, "")
+    rise, half = fit.kinetics(amplitudes)
+    return np.log(np.array([rise, half], float))
+
+
+def _kinetics_log_sd(onsets: tuple[float, ...], p: np.ndarray, amplitudes: np.ndarray,
+                     cov: np.ndarray | None) -> tuple[float, float]:
+    """Delta-method SDs of ln(rise) and ln(half-decay) from the kinetic parameters' covariance (nan without)."""
+    if cov is None or not np.all(np.isfinite(cov)) or not np.any(amplitudes > 0):
+        return float("nan"), float("nan")
+    base = _log_kinetics(onsets, p, amplitudes)
+    jac = np.empty((2, p.size))
+    for j in range(p.size):
+        h = 1e-3
+        q = p.copy()
+        q[j] += h
+        jac[:, j] = (_log_kinetics(onsets, q, amplitudes) - base) / h
+    var = np.einsum("ij,jk,ik->i", jac, cov, jac)
+    sd = np.sqrt(np.where(var >= 0, var, np.nan))
+    return float(sd[0]), float(sd[1])
+
+
+def _jackknife_log_sd(data: list[tuple[np.ndarray, np.ndarray]], onsets: tuple[float, ...],
+                      free_baseline: bool, weights: np.ndarray, bounds: tuple[list[float], list[float]],
+                      start: np.ndarray) -> tuple[float, float, float]:
+    """Leave-one-sweep-out jackknife SDs of ln(tau_decay), ln(rise 10-90 %) and ln(half-decay) of the mean response."""
     n = len(data)
     values = []
     for k in range(n):
         keep = [i for i in range(n) if i != k]
-        fit, _, _ = _fit_kinetics([data[i] for i in keep], onsets, free_baseline, weights[keep], bounds, [start])
-        values.append(float(fit.x[2]))
+        fit, coefs, _ = _fit_kinetics([data[i] for i in keep], onsets, free_baseline, weights[keep], bounds, [start])
+        mean_amplitudes = np.mean([c[1:] for c in coefs], axis=0)
+        values.append(np.concatenate(([float(fit.x[2])], _log_kinetics(onsets, fit.x, mean_amplitudes))))
     v = np.array(values)
-    return float(np.sqrt((n - 1) / n * np.sum((v - v.mean()) ** 2)))
+    sd = np.sqrt((n - 1) / n * np.sum((v - v.mean(axis=0)) ** 2, axis=0))
+    return float(sd[0]), float(sd[1]), float(sd[2])

@@ -197,6 +197,8 @@ class NaCaAnalysis:
         tau = fit.tau_decay_ms
         spread = math.exp(z * fit.tau_decay_log_sd) if np.isfinite(fit.tau_decay_log_sd) else math.inf
         rise, half = fit.kinetics(fit.amplitudes.mean(axis=0))
+        rise_spread, half_spread = (math.exp(z * sd) if np.isfinite(sd) else math.inf
+                                    for sd in (fit.rise_log_sd, fit.half_decay_log_sd))
         if peaks.size > 1:
             half_width_peak = float(stats.t.ppf(0.5 + level / 2, peaks.size - 1) * peaks.std(ddof=1)
                                     / np.sqrt(peaks.size))
@@ -207,8 +209,9 @@ class NaCaAnalysis:
                  f"{n} sweep(s) at mid-exposure times")
         out = [
             Estimate(sweep_index, step, "tau_na_ms", tau, tau / spread, tau * spread, "ms", basis),
-            Estimate(sweep_index, step, "na_half_decay_ms", half, half / spread, half * spread, "ms", basis),
-            Estimate(sweep_index, step, "na_rise_10_90_ms", rise, math.nan, math.nan, "ms", basis),
+            Estimate(sweep_index, step, "na_half_decay_ms", half, half / half_spread, half * half_spread, "ms", basis),
+            Estimate(sweep_index, step, "na_rise_10_90_ms", rise, rise / rise_spread, rise * rise_spread, "ms",
+                     basis),
             Estimate(sweep_index, step, "na_peak_mM", peak, peak - half_width_peak, peak + half_width_peak, "mM",
                      f"peak of the fitted model in each of {peaks.size} sweep(s); Grynkiewicz calibration"),
         ]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 from pydantic import BaseModel, ValidationError
+
+
+MAX_LINE_CHARS = 200  # one problem, one readable line (issue 12 item 6)
 
 
 @dataclass(frozen=True)
@@ -17,8 +21,43 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.source}: {self.field}" if self.field else self.source
-        return f"{where}: {self.message}"
+        """`source: field: message`, abbreviated to at most MAX_LINE_CHARS characters on one line."""
+        return format_problem(self.source, self.field, self.message)
+
+
+def abbreviate(text: str, limit: int) -> str:
+    """`text` on one line, cut in the middle with '...' when longer than `limit` characters."""
+    text = str(text)
+    if len(text.splitlines()) > 1 or text.endswith(("\n", "\r")):
+        text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    if limit <= 3:
+        return text[:limit]
+    head = (limit - 3) * 2 // 3
+    tail = limit - 3 - head
+    return text[:head] + "..." + (text[-tail:] if tail else "")
+
+
+def format_problem(source: str, field: str, message: str, limit: int = MAX_LINE_CHARS) -> str:
+    """One line naming source, field and message, at most `limit` characters: the message is
+    abbreviated first (down to 80 characters), then the field, then the source (down to 40 each)."""
+    source, field, message = abbreviate(source, limit), abbreviate(field, limit), abbreviate(message, limit)
+
+    def join() -> str:
+        return f"{source}: {field}: {message}" if field else f"{source}: {message}"
+
+    for part, floor in (("message", 80), ("field", 40), ("source", 40), ("message", 10)):
+        over = len(join()) - limit
+        if over <= 0:
+            break
+        if part == "message":
+            message = abbreviate(message, max(floor, len(message) - over))
+        elif part == "field" and field:
+            field = abbreviate(field, max(floor, len(field) - over))
+        elif part == "source":
+            source = abbreviate(source, max(floor, len(source) - over))
+    return join()[:limit]
 
 
 class InvalidInput(Exception):
@@ -108,15 +147,24 @@ def problems_from_validation_error(
         kind = err["type"]
         if kind == "extra_forbidden":
             allowed = _allowed_keys_with_lists(model, data, loc)
-            hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
-            message = f"unknown key '{loc[-1]}'{hint}"
+            key = _short(loc[-1], 40) if not isinstance(loc[-1], str) else abbreviate(loc[-1], 40)
+            hint = ""
+            if allowed:
+                close = difflib.get_close_matches(str(loc[-1])[:100], allowed, n=2, cutoff=0.6)
+                guess = f"did you mean {' or '.join(close)}? " if close else ""
+                hint = f" ({guess}allowed: {', '.join(allowed)})"
+            message = f"unknown key '{key}'{hint}"
         elif kind == "union_tag_invalid":
             ctx = err.get("ctx", {})
             message = f"unknown kind '{ctx.get('tag')}' (allowed: {ctx.get('expected_tags')})"
         elif kind == "missing":
             message = "required field is missing"
+        elif kind == "value_error":  # our own validators: the message already says what is allowed
+            message = str(err["msg"]).removeprefix("Value error, ")
         else:
             message = err["msg"]
+            if kind == "finite_number":
+                message = "Input should be a finite number (NaN and infinity are not allowed)"
             if "input" in err and kind not in ("model_type", "dict_type"):
                 message += f" (got {_short(err['input'])})"
         problems.append(Problem(source, field_path(loc), message))

@@ -6,18 +6,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from rig.config.backend_registry import backend_problem
 from rig.config.base import StrictModel
 from rig.config.simulation import SimulationSpec
 from rig.config.yaml_loading import read_yaml, validate_data
 
 Range = tuple[float, float]
 
+# Sanity bounds of the limits themselves: a limit beyond these is a typo, and a huge limit
+# switches its check off as surely as an infinite one.
+MAX_SAMPLE_RATE_HZ = 1e8  # fastest DAQ clock any supported board offers (100 MHz timebase)
+MAX_LIMIT_MS = 60_000.0  # no light or stimulus pulse is allowed longer than the longest sweep (60 s)
+MAX_SENSOR_PX = 16_384
+MAX_COUNT = 100_000
+
 
 def _check_range(value: Range, name: str) -> None:
     if value[0] >= value[1]:
         raise ValueError(f"{name} must be [low, high] with low < high")
+
+
+def _check_within(value: Range, name: str, bound: float, unit: str) -> None:
+    if max(abs(value[0]), abs(value[1])) > bound:
+        raise ValueError(f"{name} must lie within [-{bound:g}, {bound:g}] {unit} (got [{value[0]:g}, {value[1]:g}])")
 
 
 class AmplifierChannels(StrictModel):
@@ -38,6 +51,8 @@ class AmplifierLimits(StrictModel):
     def _ranges(self) -> "AmplifierLimits":
         _check_range(self.holding_mV, "holding_mV")
         _check_range(self.holding_pA, "holding_pA")
+        _check_within(self.holding_mV, "holding_mV", 1000.0, "mV")
+        _check_within(self.holding_pA, "holding_pA", 20_000.0, "pA")
         return self
 
 
@@ -123,9 +138,9 @@ class ScannerChannels(StrictModel):
 class ScannerLimits(StrictModel):
     """Limits of a galvo scanner."""
 
-    max_line_rate_hz: float = Field(gt=0)
-    field_half_width_um: float = Field(gt=0)
-    max_pixels_per_line: int = Field(default=512, gt=0)
+    max_line_rate_hz: float = Field(gt=0, le=1e6)
+    field_half_width_um: float = Field(gt=0, le=10_000, description="half the scan field (<= 1 cm)")
+    max_pixels_per_line: int = Field(default=512, gt=0, le=MAX_COUNT)
 
 
 class GalvoScannerSpec(StrictModel):
@@ -154,7 +169,7 @@ class LaserLimits(StrictModel):
 
     max_imaging_power_fraction: float = Field(gt=0, le=1)
     max_bleach_power_fraction: float = Field(gt=0, le=1)
-    max_bleach_duration_ms: float = Field(gt=0)
+    max_bleach_duration_ms: float = Field(gt=0, le=MAX_LIMIT_MS)
 
     @model_validator(mode="after")
     def _order(self) -> "LaserLimits":
@@ -252,8 +267,8 @@ class StimulatorChannels(StrictModel):
 class StimulatorLimits(StrictModel):
     """Limits of a stimulus isolator."""
 
-    max_amplitude_V: float = Field(gt=0)
-    max_pulse_ms: float = Field(gt=0)
+    max_amplitude_V: float = Field(gt=0, le=100, description="trigger amplitude limit (DAQ outputs are <= 10 V)")
+    max_pulse_ms: float = Field(gt=0, le=MAX_LIMIT_MS)
 
 
 class StimulusIsolatorSpec(StrictModel):
@@ -277,9 +292,9 @@ class CameraSpec(StrictModel):
     kind: Literal["camera"]
     backend: str | None = None
     channels: CameraChannels
-    sensor_px: tuple[int, int] = (80, 80)
-    pixel_size_um: float = Field(default=0.4, gt=0)
-    max_frame_rate_hz: float = Field(default=2000.0, gt=0)
+    sensor_px: tuple[Annotated[int, Field(gt=0, le=MAX_SENSOR_PX)], Annotated[int, Field(gt=0, le=MAX_SENSOR_PX)]] = (80, 80)
+    pixel_size_um: float = Field(default=0.4, gt=0, le=1000)
+    max_frame_rate_hz: float = Field(default=2000.0, gt=0, le=1e6)
     micromanager: MicroManagerDeviceRef | None = None
 
 
@@ -303,7 +318,7 @@ class DaqTimingSpec(StrictModel):
     clock: Literal["ai", "counter"] = "ai"
     counter: str = Field(default="ctr0", description="counter that generates the clock when clock is 'counter'")
     timebase: str = Field(default="100MHzTimebase", description="terminal the counter divides")
-    timebase_hz: float = Field(default=100e6, gt=0)
+    timebase_hz: float = Field(default=100e6, gt=0, le=1e10)
     read_chunk_ms: float = Field(default=20.0, gt=0, le=1000)
     ai_terminal_config: Literal["default", "rse", "nrse", "diff", "pseudo_diff"] = "default"
     ttl_high_V: float = Field(default=5.0, gt=0, description="TTL high level when a TTL is wired to an AO")
@@ -314,7 +329,7 @@ class DaqSpec(StrictModel):
 
     backend: str | None = None
     device: str = "Dev1"
-    max_sample_rate_hz: float = Field(gt=0)
+    max_sample_rate_hz: float = Field(gt=0, le=MAX_SAMPLE_RATE_HZ)
     timing: DaqTimingSpec = DaqTimingSpec()
 
 
@@ -343,6 +358,14 @@ class HardwareProfile(StrictModel):
     devices: dict[str, DeviceSpec]
     simulation: SimulationSpec | None = None
     micromanager: MicroManagerSpec | None = None
+
+    @field_validator("backend")
+    @classmethod
+    def _registered_backend(cls, value: str) -> str:
+        problem = backend_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _names(self) -> "HardwareProfile":

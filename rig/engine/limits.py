@@ -2,12 +2,151 @@
 
 from __future__ import annotations
 
-import numpy as np
+import math
+from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
+from pydantic import BaseModel
+
+from rig.config.bounds import MAX_COUNT, MAX_SWEEP_MS
 from rig.config.channels import ChannelInfo, logical_channels
 from rig.config.problems import Problem
 from rig.config.profile import HardwareProfile
 from rig.engine.sweep_plan import SweepPlan, rising_edges
+
+MAX_SWEEP_S = MAX_SWEEP_MS / 1000.0
+# Waveforms (and camera frames) a protocol may plan: far below what a rig PC holds, far above any
+# real protocol (a 60 s sweep of 12 channels at 500 kHz is 2.9 GB; the shipped ones are < 100 MB).
+MAX_PLANNED_BYTES = 2 * 1024**3
+_CLOCK_RATES = ("sample_rate_hz", "line_rate_hz", "frame_rate_hz")
+_BYTES_PER_SAMPLE = 8  # kinds build waveforms in float64 before storing them as float32
+
+
+@dataclass(frozen=True)
+class StepMemoryEstimate:
+    """Upper estimate of one step's planned memory, from its fields, before anything is allocated."""
+
+    n_bytes: float
+    sample_rate_hz: float
+    rate_from: str
+    duration_s: float
+    n_channels: int
+    frame_bytes: float = 0.0
+
+    def describe(self) -> str:
+        """One line: the estimate, how it was made, and the bound."""
+        gib = 1024**3
+        frames = f" + camera frames {self.frame_bytes / gib:.3g} GiB" if self.frame_bytes else ""
+        return (f"plans ~{self.n_bytes / gib:.3g} GiB ({self.sample_rate_hz:g} Hz from {self.rate_from} x "
+                f"{self.duration_s:g} s x {self.n_channels} channels{frames}), allowed at most "
+                f"{MAX_PLANNED_BYTES / gib:g} GiB: shorten its times or lower its rates")
+
+
+def estimate_step_bytes(step: BaseModel, profile: HardwareProfile) -> StepMemoryEstimate:
+    """Estimate a step's waveform memory as sample rate x duration x channels x 8 bytes (+ frames).
+
+    Generic over kinds, by the units in field names: the duration is the sum of the step's
+    `*_ms` times (the largest of a list of onsets), its `*_s` times other than intervals and one
+    period of each event rate (`*_rate_hz` other than sample, line and frame rates);
+    the rate is the step's largest `sample_rate_hz`, else a line scan's pixel clock
+    (pixels_per_line / fill_fraction x line_rate_hz, as rig.protocols.sweep_building.line_scan
+    makes it), else the DAQ's maximum; channels are every channel of the profile, plus one
+    working copy. Camera frames add frame_rate_hz x duration x ROI pixels x 2 bytes.
+    """
+    fields = _numeric_fields(step)
+    duration_s = 0.0
+    for name, value in fields:
+        if "_per_" in name:
+            continue
+        vals = [abs(float(v)) for v in (value if isinstance(value, (list, tuple)) else [value])]
+        if not vals:
+            continue
+        if name.endswith("_ms"):
+            duration_s += (max(vals) if isinstance(value, (list, tuple)) else vals[0]) / 1000.0
+        elif name.endswith("_s") and not name.startswith("interval"):
+            duration_s += sum(vals)
+        elif name.endswith("_rate_hz") and name not in _CLOCK_RATES and vals[0] > 0:
+            duration_s += 1.0 / vals[0]  # one period of a train/burst/sweep rate
+    rates = [float(v) for n, v in fields if n == "sample_rate_hz" and isinstance(v, (int, float))]
+    rate_from = "sample_rate_hz"
+    scan_rates = [_line_scan_rate(m) for m in _models(step)]
+    scan_rates = [r for r in scan_rates if r is not None]
+    if not rates and scan_rates:
+        rates, rate_from = scan_rates, "the line-scan pixel clock"
+    if not rates:
+        rates, rate_from = [profile.daq.max_sample_rate_hz], "daq.max_sample_rate_hz"
+    rate = max(rates + scan_rates)
+    n_channels = len(logical_channels(profile)) + 1
+    frame_bytes = 0.0
+    for model in _models(step):
+        frame_rate = getattr(model, "frame_rate_hz", None)
+        roi = getattr(model, "roi_px", None)
+        if isinstance(frame_rate, (int, float)) and isinstance(roi, tuple) and len(roi) == 4:
+            binning = max(1, int(getattr(model, "binning", 1) or 1))
+            frame_bytes += frame_rate * duration_s * (abs(roi[2]) // binning + 1) * (abs(roi[3]) // binning + 1) * 2
+    n_bytes = rate * duration_s * n_channels * _BYTES_PER_SAMPLE + frame_bytes
+    return StepMemoryEstimate(n_bytes, rate, rate_from, duration_s, n_channels, frame_bytes)
+
+
+def _models(model: BaseModel) -> list[BaseModel]:
+    """The model and every sub-model inside it (fields, lists and dicts of models)."""
+    found = [model]
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+        for item in items:
+            if isinstance(item, BaseModel):
+                found += _models(item)
+    return found
+
+
+def _numeric_fields(model: BaseModel) -> list[tuple[str, Any]]:
+    """(field name, value) of every number or list of numbers in the model, recursively."""
+    out: list[tuple[str, Any]] = []
+    for sub in _models(model):
+        for name in type(sub).model_fields:
+            value = getattr(sub, name)
+            if isinstance(value, bool):
+                continue
+            if isinstance(value, (int, float)):
+                out.append((name, value))
+            elif isinstance(value, (list, tuple)) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                          for v in value):
+                out.append((name, value))
+    return out
+
+
+def _line_scan_rate(model: BaseModel) -> float | None:
+    pixels = getattr(model, "pixels_per_line", None)
+    fill = getattr(model, "fill_fraction", None)
+    line_rate = getattr(model, "line_rate_hz", None)
+    if not all(isinstance(v, (int, float)) for v in (pixels, fill, line_rate)) or not fill:
+        return None
+    return float(round(pixels / fill)) * float(line_rate)  # type: ignore[operator]
+
+
+def segments_problem(step: BaseModel) -> str | None:
+    """A step recorded in segments (`duration_s` in sweeps of `segment_s`) may plan at most MAX_COUNT of them."""
+    duration, segment = getattr(step, "duration_s", None), getattr(step, "segment_s", None)
+    if isinstance(duration, (int, float)) and isinstance(segment, (int, float)) and segment > 0:
+        n = math.ceil(duration / segment)
+        if n > MAX_COUNT:
+            return f"{n:,} segments of segment_s = {segment:g} s, allowed at most {MAX_COUNT:,}: raise segment_s"
+    return None
+
+
+def check_planned_memory(plans: list[SweepPlan], source: str) -> list[Problem]:
+    """The waveforms of all plans (each array counted once) within MAX_PLANNED_BYTES."""
+    seen: dict[int, int] = {}
+    for plan in plans:
+        for wave in plan.outputs.values():
+            seen[id(wave)] = int(getattr(wave, "nbytes", 0))
+    total = sum(seen.values())
+    if total > MAX_PLANNED_BYTES:
+        return [Problem(source, "steps", f"the plans hold {total / 1024**3:.3g} GiB of waveforms, allowed at most "
+                                         f"{MAX_PLANNED_BYTES / 1024**3:g} GiB")]
+    return []
 
 
 def longest_run_above(values: np.ndarray, threshold: float) -> int:
@@ -30,6 +169,8 @@ def check_plan(plan: SweepPlan, profile: HardwareProfile, source: str) -> list[P
     channels = logical_channels(profile)
     if plan.n_samples <= 0:
         fail("sweep has no samples")
+    if plan.sample_rate_hz > 0 and plan.n_samples / plan.sample_rate_hz > MAX_SWEEP_S:
+        fail(f"sweep of {plan.n_samples / plan.sample_rate_hz:g} s, allowed at most {MAX_SWEEP_S:g} s")
     if plan.sample_rate_hz > profile.daq.max_sample_rate_hz:
         fail(f"sample rate {plan.sample_rate_hz:g} Hz exceeds daq.max_sample_rate_hz = {profile.daq.max_sample_rate_hz:g}")
     for name in plan.inputs:

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
+import logging
 from dataclasses import dataclass, field
 
+from rig.config.backend_registry import BUILTIN_BACKENDS, BackendLoadError, backend_problem, load_backend
 from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import LoadedProfile
-import logging
-
 from rig.hal.interfaces import Device, SafetyReport, SweepClock, TruthSource
 
 log = logging.getLogger(__name__)
 
-# Backend name -> "module:function" building a Rig from a profile. Imported lazily, so a
-# machine without NI-DAQmx or Micro-Manager can still run the simulated rig.
-BACKENDS: dict[str, str] = {
-    "simulated": "simulated_devices.backend:build_rig",
-    "ni": "rig.backends.ni.backend:build_rig",
-}
+# Kept for callers that list the built-in backends; the registry (rig.config.backend_registry)
+# also holds the backends installed packages register under the entry-point group spinerig.backends.
+BACKENDS: dict[str, str] = dict(BUILTIN_BACKENDS)
 
 # The order in which devices are made safe: light first, then what drives the cell.
 SAFE_ORDER = ("pockels_laser", "led_source", "shutter", "stimulus_isolator", "camera", "galvo_scanner", "patch_amplifier")
@@ -57,15 +53,13 @@ class Rig:
 
 
 def build_rig(loaded: LoadedProfile) -> Rig:
-    """Build the rig a profile names, through the backend registry."""
+    """Build the rig a profile names, through the backend registry (never an arbitrary module)."""
     name = loaded.profile.backend
-    target = BACKENDS.get(name, name if ":" in name else None)
-    if target is None:
-        raise InvalidInput([Problem(str(loaded.path), "backend",
-                                    f"unknown backend '{name}' (known: {', '.join(sorted(BACKENDS))})")])
-    module_name, _, func_name = target.partition(":")
+    unknown = backend_problem(name)
+    if unknown is not None:
+        raise InvalidInput([Problem(str(loaded.path), "backend", unknown)])
     try:
-        builder = getattr(importlib.import_module(module_name), func_name)
-    except (ImportError, AttributeError) as exc:
-        raise InvalidInput([Problem(str(loaded.path), "backend", f"backend '{name}' cannot be loaded: {exc}")]) from None
-    return builder(loaded)
+        builder = load_backend(name)
+    except BackendLoadError as exc:
+        raise InvalidInput([Problem(str(loaded.path), "backend", str(exc))]) from None
+    return builder(loaded)  # type: ignore[return-value]

@@ -7,16 +7,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Union
 
-import yaml
 from pydantic import Field, model_validator
 
 from rig.config.base import StrictModel
+from rig.config.bounds import MAX_COUNT
 from rig.config.problems import InvalidInput, Problem
-from rig.config.profile import LoadedProfile
-from rig.config.yaml_loading import read_yaml, validate_data
-from rig.engine.limits import check_plan
+from rig.config.profile import HardwareProfile, LoadedProfile
+from rig.config.yaml_loading import parse_yaml_text, read_yaml, validate_data
+from rig.engine.limits import (MAX_PLANNED_BYTES, check_plan, check_planned_memory, estimate_step_bytes,
+                               segments_problem)
 from rig.engine.sweep_plan import SweepPlan
 from rig.protocols import STEP_KINDS, step_program
+
+MAX_STEPS = 1_000
 
 Step = Annotated[Union[tuple(kind.schema for kind in STEP_KINDS.values())], Field(discriminator="kind")]
 
@@ -26,7 +29,7 @@ class ProtocolFile(StrictModel):
 
     name: str
     description: str = ""
-    steps: list[Step] = Field(min_length=1)
+    steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
 
     @model_validator(mode="after")
     def _unique_names(self) -> "ProtocolFile":
@@ -71,9 +74,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             problems.append(Problem("--set", item, "expected key=value"))
             continue
         try:
-            value = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            problems.append(Problem("--set", key, f"cannot parse value {raw!r}"))
+            value = parse_yaml_text(raw, "--set")
+        except InvalidInput as exc:
+            problems += [Problem("--set", key, p.message) for p in exc.problems]
             continue
         path = key.split(".")
         if path[0] in ("steps", "name", "description"):
@@ -81,9 +84,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
                 problems.append(Problem("--set", key, "no such field in the protocol"))
             continue
         hits = 0
-        for step in result.get("steps", []) or []:
-            kind = STEP_KINDS.get(step.get("kind")) if isinstance(step, dict) else None
-            schema = _step_schema(step.get("kind")) if kind else None
+        steps = result.get("steps")
+        for step in steps if isinstance(steps, list) else []:
+            schema = _step_schema(step.get("kind")) if isinstance(step, dict) else None
             if schema is not None and path[0] in schema.model_fields:
                 _set_path(step, path, value)
                 hits += 1
@@ -94,8 +97,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return result
 
 
-def _step_schema(kind: str | None) -> type[StrictModel] | None:
-    found = STEP_KINDS.get(kind or "")
+def _step_schema(kind: Any) -> type[StrictModel] | None:
+    found = STEP_KINDS.get(kind) if isinstance(kind, str) else None
     return found.schema if found is not None else None
 
 
@@ -103,7 +106,7 @@ def _set_path(node: Any, path: list[str], value: Any) -> bool:
     for i, part in enumerate(path):
         last = i == len(path) - 1
         if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
+            if not (part.isascii() and part.isdigit() and len(part) < 10) or int(part) >= len(node):
                 return False
             if last:
                 node[int(part)] = value
@@ -113,7 +116,9 @@ def _set_path(node: Any, path: list[str], value: Any) -> bool:
             if last:
                 node[part] = value
                 return True
-            node = node.setdefault(part, {})
+            if part not in node:
+                node[part] = {}
+            node = node[part]
         else:
             return False
     return False
@@ -137,13 +142,60 @@ def compile_protocol(loaded: LoadedProtocol, profile: LoadedProfile) -> Compiled
         for p in STEP_KINDS[step.kind].check(step, profile.profile):
             message = p.message.replace("(devices.", f"({profile.path}: devices.")
             problems.append(Problem(source, f"steps.{i}.{p.field}", message))
+    problems += _bound_problems_before_compile(steps, profile.profile, source)
     if problems:
         raise InvalidInput(problems)
     compiled = CompiledProtocol(loaded)
     for i, step in enumerate(steps):
-        compiled.plans += step_program(step, i, profile.profile, STEP_KINDS[step.kind].analysis(step)).envelope()
+        try:
+            compiled.plans += step_program(step, i, profile.profile, STEP_KINDS[step.kind].analysis(step)).envelope()
+        except MemoryError:  # the estimate above missed it; still no traceback and nothing moved
+            problems.append(Problem(source, f"steps.{i}", "its plans do not fit in memory: shorten its durations, "
+                                                          "lower its rates or counts"))
+            raise InvalidInput(problems) from None
+        if len(compiled.plans) > MAX_COUNT:
+            raise InvalidInput([Problem(source, f"steps.{i}", f"the protocol plans more than {MAX_COUNT:,} sweeps "
+                                                              f"(allowed at most {MAX_COUNT:,})")])
+    problems += check_planned_memory(compiled.plans, source)
+    if problems:
+        raise InvalidInput(problems)
     for plan in compiled.plans:
         problems += check_plan(plan, profile.profile, source)
+        if len(problems) > 50:
+            break
     if problems:
         raise InvalidInput(problems)
     return compiled
+
+
+def _bound_problems_before_compile(steps: list[Any], profile: HardwareProfile, source: str) -> list[Problem]:
+    """Bounds that depend on the profile, checked before any plan is allocated: every rate within the
+    DAQ's clock, and each step's estimated waveform memory within MAX_PLANNED_BYTES."""
+    problems: list[Problem] = []
+    max_rate = profile.daq.max_sample_rate_hz
+    for i, step in enumerate(steps):
+        for path, value in _rate_fields(step, f"steps.{i}"):
+            if value > max_rate:
+                problems.append(Problem(source, path, f"{value:g} Hz exceeds daq.max_sample_rate_hz = {max_rate:g}"))
+        if problems:
+            continue
+        segments = segments_problem(step)
+        if segments is not None:
+            problems.append(Problem(source, f"steps.{i}.segment_s", segments))
+            continue
+        estimate = estimate_step_bytes(step, profile)
+        if estimate.n_bytes > MAX_PLANNED_BYTES:
+            problems.append(Problem(source, f"steps.{i}", estimate.describe()))
+    return problems
+
+
+def _rate_fields(model: Any, path: str) -> list[tuple[str, float]]:
+    """(path, value) of every float field named `*_hz` in a step, recursively."""
+    found: list[tuple[str, float]] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, StrictModel):
+            found += _rate_fields(value, f"{path}.{name}")
+        elif name.endswith("_hz") and isinstance(value, (int, float)) and not isinstance(value, bool):
+            found.append((f"{path}.{name}", float(value)))
+    return found

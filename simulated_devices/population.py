@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
@@ -84,12 +85,39 @@ def draw_population(spec: PopulationSpec, seed: int, taken_y_um: list[float]) ->
 
 def spine_geometry(spec: SpineSpec, sim: SimulationSpec) -> SpineGeometry:
     """Head position in the sample plane and cable position of a listed spine."""
-    radius = (3.0 * spec.head_volume_um3 / (4.0 * math.pi)) ** (1.0 / 3.0)
+    radius = head_radius_um(spec.head_volume_um3)
     x = sim.dendrite.x_um + spec.side * (sim.dendrite.diameter_um / 2 + spec.neck_length_um + radius)
     cable = min(max(sim.dendrite.distance_from_soma_um + spec.y_um, 0.0), sim.dendrite.cable_length_um)
     return SpineGeometry(spec.name, spec.y_um, cable, (x, spec.y_um), radius, spec.head_volume_um3,
                          spec.neck_length_um, spec.neck_radius_um, spec.release_probability, spec.ampa_scale,
                          spec.nmda_scale, spec.stimulated)
+
+
+def head_radius_um(head_volume_um3: float) -> float:
+    """Radius of a spherical head of this volume."""
+    return (3.0 * head_volume_um3 / (4.0 * math.pi)) ** (1.0 / 3.0)
+
+
+def spine_with_head_at(name: str, head_center_um: tuple[float, float], side: Literal[-1, 1],
+                       neck_resistance_MOhm: float, head_volume_um3: float, sim: SimulationSpec,
+                       **synapse: Any) -> SpineSpec:
+    """A spine whose head centre sits at a given point, with a given resting neck resistance and head volume.
+
+    The inverse of `spine_geometry`: the neck length is what puts the head there (x of the head minus the
+    dendrite's edge and the head radius), the neck radius what gives R_neck = rho_i L / (pi a^2). Diffusional
+    time constants follow from R_neck and V alone (tau = R_neck V / (rho_i D)), so the length is free to
+    choose. `synapse` passes further SpineSpec fields (release_probability, ampa_scale, nmda_scale, stimulated).
+    Raises ValueError when the point is too close to the dendrite for a head of this volume.
+    """
+    x_um, y_um = head_center_um
+    length = side * (x_um - sim.dendrite.x_um) - sim.dendrite.diameter_um / 2 - head_radius_um(head_volume_um3)
+    if length <= 0.05:
+        raise ValueError(f"a {head_volume_um3:g} um3 head cannot sit at x = {x_um:g} um on side {side}: "
+                         f"neck length would be {length:.3f} um")
+    rho_ohm_um = sim.cytoplasm_resistivity_ohm_cm * 1e4
+    radius = math.sqrt(rho_ohm_um * length / (math.pi * neck_resistance_MOhm * 1e6))
+    return SpineSpec(name=name, y_um=y_um, side=side, neck_length_um=length, neck_radius_um=radius,
+                     head_volume_um3=head_volume_um3, **synapse)
 
 
 def all_spines(sim: SimulationSpec) -> list[SpineGeometry]:

@@ -1,0 +1,152 @@
+"""Calibration benchmark: every online estimator scored against the simulated truth over a spine population.
+
+For each protocol kind (FRAP, fCaT, Na/Ca, VSD, quantal, Feller paired APs, theta-burst and
+step-depolarization FRAP) a seeded population of spines is drawn over the physiological range, each spine
+is run end to end on the simulated rig (rig.api.prepare_run/execute: the real Runner, run file and online
+model, as `rig run` does), and the run file's final estimates are compared with its per-sweep truth.
+Prints, per estimate: delivery, median bias, 95 % coverage, median interval width, the issue-11 target
+and PASS/FAIL. Definitions: docs/calibration.md (written with --markdown).
+
+Usage:
+  python benchmarks/calibration.py [--kinds frap,fcat,...] [--spines N] [--seed S] [--workers K]
+                                   [--markdown docs/calibration.md] [--runs DIR] [--json FILE] [--plain]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from rig.config.problems import InvalidInput  # noqa: E402
+from rig.protocols.protocol_file import load_protocol  # noqa: E402
+
+from calibration_bench.kinds import KINDS, KindSpec, parse_kinds  # noqa: E402
+from calibration_bench.population import DrawnSpine, PopulationRanges, draw_spines  # noqa: E402
+from calibration_bench.report import RunInfo, markdown_document, print_table  # noqa: E402
+from calibration_bench.runner import jobs_for, run_jobs  # noqa: E402
+from calibration_bench.spine_rig import KindTarget, find_target  # noqa: E402
+from calibration_bench.summary import FAIL, Row, SpineResult, summarise  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SEED = 11
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
+
+
+def _kinds(text: str) -> list[KindSpec]:
+    try:
+        return parse_kinds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kinds", type=_kinds, default=list(KINDS.values()),
+                        help=f"comma-separated kinds or 'all' (default): {', '.join(KINDS)}")
+    parser.add_argument("--spines", type=_positive, default=None,
+                        help="spines per kind (default: each kind's own, sized for ~20 min on 2 cores)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"population seed (default {DEFAULT_SEED})")
+    parser.add_argument("--workers", type=_positive, default=2, help="worker processes (default 2)")
+    parser.add_argument("--markdown", type=Path, default=None, help="write the table and its notes here")
+    parser.add_argument("--runs", type=Path, default=None, help="keep the run files here (default: temporary)")
+    parser.add_argument("--json", type=Path, default=None, help="write every spine's scored estimates here")
+    parser.add_argument("--plain", action="store_true", help="plain-text table (no rich)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if any row fails its target")
+    return parser.parse_args(argv)
+
+
+def _revision() -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def _progress(result: SpineResult) -> None:
+    status = result.error or (result.score.status if result.score else "?")
+    print(f"[{time.strftime('%H:%M:%S')}] {result.kind} spine {result.spine.label()}: {status} "
+          f"({result.wall_s:.0f} s)", file=sys.stderr, flush=True)
+
+
+def _steps(kind: KindSpec) -> list[tuple[str, str]]:
+    steps = load_protocol(kind.protocol, list(kind.overrides)).protocol.steps
+    return [(s.name or s.kind, s.kind) for s in steps]
+
+
+def run_benchmark(kinds: list[KindSpec], n_spines: int | None, seed: int, workers: int, runs_dir: Path,
+                  ranges: PopulationRanges = PopulationRanges()
+                  ) -> tuple[list[Row], list[SpineResult], dict[str, KindTarget]]:
+    """Draw, run and score every kind's population; returns the rows, every spine's result and the targets."""
+    targets: dict[str, KindTarget] = {}
+    steps: dict[str, list[tuple[str, str]]] = {}
+    spines: dict[str, list[DrawnSpine]] = {}
+    failed: list[SpineResult] = []
+    runnable = []
+    for kind in kinds:
+        drawn = draw_spines(n_spines or kind.default_spines, seed, ranges)
+        spines[kind.key] = drawn
+        try:
+            targets[kind.key] = find_target(kind)
+            steps[kind.key] = _steps(kind)
+            runnable.append(kind)
+        except (InvalidInput, ValueError) as exc:
+            message = "; ".join(str(p) for p in exc.problems) if isinstance(exc, InvalidInput) else str(exc)
+            print(f"{kind.key}: cannot prepare the protocol: {message}", file=sys.stderr)
+            steps[kind.key] = []
+            failed += [SpineResult(kind.key, s, None, f"cannot prepare: {message}", 0.0) for s in drawn]
+    results = run_jobs(jobs_for(runnable, spines, targets, runs_dir), workers, _progress) + failed
+    rows: list[Row] = []
+    for kind in kinds:
+        rows += summarise(kind.key, steps[kind.key], [r for r in results if r.kind == kind.key])
+    return rows, results, targets
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark from the command line."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="calibration_") as tmp:
+        runs_dir = args.runs if args.runs is not None else Path(tmp)
+        rows, results, targets = run_benchmark(args.kinds, args.spines, args.seed, args.workers, runs_dir)
+    wall = time.perf_counter() - started
+    print_table(rows, plain=args.plain)
+    print(f"{len(results)} runs in {wall / 60:.1f} min", file=sys.stderr)
+    command = "python benchmarks/calibration.py" + (" " + shlex.join(sys.argv[1:] if argv is None else argv)
+                                                     if (sys.argv[1:] if argv is None else argv) else "")
+    if args.markdown is not None:
+        info = RunInfo(command, time.strftime("%Y-%m-%d %H:%M %Z"), _revision(), args.seed, args.workers, wall,
+                       PopulationRanges())
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(markdown_document(info, args.kinds, targets, rows, results), encoding="utf-8")
+        print(f"wrote {args.markdown}", file=sys.stderr)
+    if args.json is not None:
+        args.json.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=1, default=str),
+                             encoding="utf-8")
+    return 1 if args.strict and any(r.status == FAIL for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

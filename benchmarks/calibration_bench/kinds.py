@@ -1,0 +1,74 @@
+"""The protocol kinds the benchmark scores: which protocol file runs on which simulated profile, and how.
+
+Each kind runs a protocol of protocols/ unchanged except for the overrides listed here (stated in the
+table) and the head volume the operator gives the analysis (the drawn spine's, with the stated error).
+The drawn spine replaces the profile's spine that the protocol targets, with its head centre exactly at
+the protocol's target point (simulated_devices.population.spine_with_head_at), so every scan line, bleach
+point and ROI of the protocol file looks at it as written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """One benchmarked protocol kind."""
+
+    key: str
+    title: str
+    protocol: Path
+    profile: Path
+    overrides: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
+    default_spines: int = 4
+    cost_hint_s: float = 60.0
+    note: str = ""
+
+    def describe_overrides(self) -> str:
+        """The overrides as the table states them."""
+        return ", ".join(self.overrides) if self.overrides else "none"
+
+
+def _kind(key: str, title: str, protocol: str, profile: str, **fields: object) -> KindSpec:
+    return KindSpec(key, title, ROOT / "protocols" / protocol, ROOT / "hardware_profiles" / profile, **fields)
+
+
+KINDS: dict[str, KindSpec] = {k.key: k for k in (
+    _kind("frap", "FRAP", "frap.yaml", "simulated.yaml", overrides=("recovery_ms=3000",), default_spines=10,
+          note="recovery recorded for 3 s (>= 3 tau up to tau 1 s, the issue's target range) instead of the "
+               "protocol's 1 s; spines with tau beyond a few s are outside what any 3 s sweep can measure"),
+    _kind("fcat", "fCaT", "fcat.yaml", "simulated_fcat.yaml", default_spines=4,
+          note="reversal search then fCaT at the reversal and in CC (SNX-482), as protocols/fcat.yaml"),
+    _kind("na_ca", "Na/Ca imaging", "na_ca_imaging.yaml", "simulated_na_ca.yaml",
+          keep=("release_probability",), default_spines=6,
+          note="the replaced spine's release probability (0.9) is kept: the protocol's 8 sweeps assume an "
+               "input that releases on most sweeps"),
+    _kind("vsd", "VSD", "vsd_spine.yaml", "simulated_vsd.yaml", overrides=("sweeps=60",),
+          keep=("release_probability", "stimulated"), default_spines=4,
+          note="60 sweeps (30 synaptic, 15 AP, 15 hyperpolarizing) instead of 240 to fit a population; the "
+               "replaced spine's release probability 1 (unitary EPSP on every synaptic sweep) is kept"),
+    _kind("quantal", "Optical quantal analysis", "quantal.yaml", "simulated_fcat.yaml",
+          overrides=("sweeps=200",), default_spines=4,
+          note="200 sweeps (the issue's target is after 200) instead of 300"),
+    _kind("paired_ap", "Feller paired APs", "paired_ap.yaml", "simulated.yaml", default_spines=4),
+    _kind("theta_burst_frap", "Theta-burst FRAP", "theta_burst_frap.yaml", "simulated.yaml", default_spines=4,
+          note="FRAP before and after theta-burst conditioning; each FRAP step scored on its own"),
+    _kind("step_depolarization_frap", "Step-depolarization FRAP", "frap_step_depolarization.yaml", "simulated.yaml",
+          default_spines=4, note="FRAP before and after 4 min at 0 mV; each FRAP step scored on its own"),
+)}
+
+
+def parse_kinds(text: str) -> list[KindSpec]:
+    """Kinds from a comma-separated list ('all' for every kind); raise ValueError naming unknown ones."""
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    if keys == ["all"]:
+        return list(KINDS.values())
+    unknown = [k for k in keys if k not in KINDS]
+    if unknown or not keys:
+        raise ValueError(f"unknown kind(s) {', '.join(unknown) or '(none given)'}; allowed: all, {', '.join(KINDS)}")
+    return [KINDS[k] for k in keys]

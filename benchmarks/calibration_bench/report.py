@@ -1,0 +1,212 @@
+"""The benchmark's table (rich or plain text) and docs/calibration.md."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Sequence
+
+from calibration_bench.kinds import KindSpec
+from calibration_bench.population import PopulationRanges
+from calibration_bench.scoring import TREND_TOLERANCE
+from calibration_bench.spine_rig import KindTarget
+from calibration_bench.summary import FAIL, Row, SpineResult, format_fraction
+from calibration_bench.targets import BIAS_TARGETS, COVERAGE_TARGET, DELIVERY_TARGET
+
+COLUMNS = ("kind", "step", "estimate", "spines", "delivered", "bias", "abs bias", "coverage", "width", "target",
+           "status")
+
+
+def _signed(value: float | None, fmt: str, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    return f"{value:{fmt}}" + (f" {unit}" if unit and unit != "1" else "")
+
+
+def row_cells(row: Row) -> list[str]:
+    """The table cells of one row."""
+    delivered = f"{row.n_delivered}/{row.n_spines} ({format_fraction(row.delivered_fraction)})"
+    if row.n_bounds:
+        delivered += f", {row.n_bounds} bound(s)"
+    if row.n_delivered and not row.n_with_truth:
+        coverage = "no truth"
+    elif row.n_with_truth:
+        coverage = f"{row.n_covered}/{row.n_with_truth} ({format_fraction(row.coverage)})"
+        if row.n_no_interval:
+            coverage += f", {row.n_no_interval} without interval"
+    else:
+        coverage = "-"
+    width = format_fraction(row.median_relative_width)
+    if row.unit == "mV" and row.median_absolute_width is not None:
+        width += f" ({row.median_absolute_width:.2g} mV)"
+    target = "; ".join(f"{c.what} {c.target}" for c in row.checks) or "-"
+    failed = [c.what for c in row.checks if c.status == FAIL]
+    status = row.status + (f" ({', '.join(failed)})" if failed else "")
+    name = row.name + (" *" if row.headline else "")
+    return [row.kind, row.step, name, row.stratum, delivered, _signed(row.median_relative_bias, "+.1%"),
+            _signed(row.median_absolute_bias, "+.3g", row.unit), coverage, width, target, status]
+
+
+def print_table(rows: Sequence[Row], plain: bool = False) -> None:
+    """Print the table: rich if available (and not `plain`), else aligned text."""
+    cells = [row_cells(r) for r in rows]
+    if not plain:
+        try:
+            from rich.console import Console
+            from rich.table import Table
+        except ImportError:
+            plain = True
+    if not plain:
+        table = Table(title="Calibration of the online estimators (* headline estimate)", show_lines=False)
+        for c in COLUMNS:
+            table.add_column(c, overflow="fold")
+        for r, line in zip(rows, cells):
+            style = {"PASS": "green", "FAIL": "red", "n.s.": "yellow"}.get(r.status, "")
+            table.add_row(*line[:-1], f"[{style}]{line[-1]}[/]" if style else line[-1])
+        Console(width=240).print(table)
+        return
+    widths = [max(len(c), *(len(line[i]) for line in cells)) if cells else len(c) for i, c in enumerate(COLUMNS)]
+    print("  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths)))
+    for line in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(line, widths)))
+
+
+def markdown_table(rows: Sequence[Row]) -> str:
+    """The table as GitHub markdown."""
+    out = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in rows:
+        cells = [c.replace("|", "\\|") for c in row_cells(r)]
+        cells[-1] = f"**{cells[-1]}**" if r.status == FAIL else cells[-1]
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """How the table was made."""
+
+    command: str
+    date: str
+    revision: str
+    seed: int
+    workers: int
+    wall_s: float
+    ranges: PopulationRanges
+
+
+def _common_notices(results: Sequence[SpineResult], top: int = 4) -> list[tuple[str, int]]:
+    counts: Counter[str] = Counter()
+    for r in results:
+        if r.score is None:
+            continue
+        seen = {re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "#", n.partition(": ")[2]) for n in r.score.notices}
+        counts.update(seen)
+    return counts.most_common(top)
+
+
+def _spine_lines(results: Sequence[SpineResult]) -> list[str]:
+    out = ["| spine | R_neck MOhm | V um3 | p | silent | run | wall s | estimates: value [low, high] / truth |",
+           "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        s = r.spine
+        if r.score is None:
+            run, estimates = "not run", r.error.replace("|", "\\|")
+        else:
+            run = f"{r.score.status}, {r.score.n_sweeps} sweeps"
+            parts = []
+            for e in r.score.estimates:
+                truth = "no truth" if e.truth is None else f"{e.truth:.4g}"
+                interval = {"lower": f"[>= {e.low:.4g}]", "upper": f"[<= {e.high:.4g}]"}.get(
+                    e.bound, f"[{e.low:.4g}, {e.high:.4g}]")
+                parts.append(f"{e.step}/{e.name} {e.value:.4g} {interval} / {truth}")
+            estimates = "; ".join(parts) or "none"
+        out.append(f"| {s.index} | {s.neck_resistance_MOhm:.0f} | {s.head_volume_um3:.3f} | "
+                   f"{s.release_probability:.2f} | {'yes' if s.silent else 'no'} | {run} | {r.wall_s:.0f} | "
+                   f"{estimates} |")
+    return out
+
+
+def markdown_document(info: RunInfo, kinds: Sequence[KindSpec], targets: dict[str, KindTarget],
+                      rows: Sequence[Row], results: Sequence[SpineResult]) -> str:
+    """docs/calibration.md: the table, the command that made it, the date, the population and per-kind notes."""
+    by_kind = {k.key: [r for r in results if r.kind == k.key] for k in kinds}
+    lo, hi = COVERAGE_TARGET
+    lines = [
+        "# Calibration of the online estimators",
+        "",
+        f"Generated by `{info.command}` on {info.date} (revision {info.revision}; seed {info.seed}, "
+        f"{info.workers} worker(s), {info.wall_s / 60:.1f} min wall). Regenerate with the same command; "
+        "this file is overwritten.",
+        "",
+        "## How to read the table",
+        "",
+        "- One row per estimate of each step of each kind's protocol, over one group of spines (`spines`). "
+        "`*` marks a headline estimate (issue 11: delivered on >= "
+        f"{DELIVERY_TARGET:.0%} of the spines where it is defined).",
+        "- **delivered**: spines whose run ended with a finite value of this estimate (two-sided) or a finite "
+        "one-sided bound, out of the spines of the group. A run that failed counts as not delivered.",
+        "- **truth**: the run file's per-sweep truth of the *same name*, at the start of the sweeps the final "
+        "estimate rests on (its step's sweeps up to the sweep it was published after); their mean, or, when "
+        f"the truth changed by more than {TREND_TOLERANCE:.0%} over those sweeps (plasticity, photodamage), "
+        "the last sweep's: the spine as it is when the operator reads the estimate. `no truth`: the file "
+        "has no truth of that name (a defect of the truth, reported, not hidden).",
+        "- **bias**: median of estimate / truth - 1; **abs bias**: median of estimate - truth (unit of the "
+        "estimate); over two-sided estimates with truth.",
+        f"- **coverage**: how often the 95 % interval contains the truth (target {lo:.0%}-{hi:.0%}); a one-sided "
+        "bound covers when the truth is on its side (rows of bounds only: >= 90 %). An estimate without an "
+        "interval counts as not covering. **width**: median (high - low) / |value|.",
+        "- **status**: PASS when every target of the row is met; FAIL when one is not; `n.s.` when a coverage "
+        "lies outside the target range but its exact 95 % binomial interval still reaches the range (too few "
+        "spines to tell). Bias and delivery are judged on the observed median and fraction.",
+        "- Targets (issue 11): " + "; ".join(f"{t.step_kind} `{t.name}` ({t.stratum}): {t.describe('')}"
+                                            .replace("  ", " ") for t in BIAS_TARGETS) + ".",
+        "",
+        "## Population",
+        "",
+        f"- {info.ranges.describe()}.",
+        "- Each spine replaces the profile's spine that the protocol targets, head centred on the protocol's "
+        "target point (same side and y): the neck length is what puts the head there, the neck radius what "
+        "gives the drawn R_neck (diffusional time constants depend on R_neck and V only: "
+        "tau = R_neck V / (rho_i D)). Other spines, bath, optics: as the kind's profile.",
+        "- The analysis is given the head volume an operator would: the true volume times (1 + rel_sd)^z, "
+        "z the spine's drawn normal quantile, rel_sd the protocol's stated head-volume uncertainty.",
+        "- Spine i of a seed is the same spine in every kind; each spine's rig noise has its own seed.",
+        "",
+        "## Kinds",
+        "",
+        "| kind | protocol | profile (spine replaced) | overrides | runs completed | wall per spine |",
+        "|---|---|---|---|---|---|",
+    ]
+    for k in kinds:
+        rs = by_kind[k.key]
+        done = sum(1 for r in rs if r.score is not None and r.score.status == "completed")
+        wall = sum(r.wall_s for r in rs) / len(rs) if rs else 0.0
+        t = targets.get(k.key)
+        replaced = f" ('{t.replaced.name}' at {t.point_um[0]:g}, {t.point_um[1]:g} um)" if t else ""
+        lines.append(f"| {k.key} | protocols/{k.protocol.name} | {k.profile.name}{replaced} | "
+                     f"{k.describe_overrides()} | {done}/{len(rs)} | {wall:.0f} s |")
+    lines += ["", "## Results", "", markdown_table(rows), "", "## Notes per kind", ""]
+    for k in kinds:
+        rs = by_kind[k.key]
+        lines += [f"### {k.title} (`{k.key}`)", ""]
+        if k.note:
+            lines.append(f"- Setup: {k.note}.")
+        errors = [f"spine {r.spine.index}: {r.error or (r.score.status + ' ' + r.score.message)}"
+                  for r in rs if r.score is None or r.score.status != "completed"]
+        if errors:
+            lines.append("- Runs that did not complete: " + "; ".join(errors) + ".")
+        no_truth = sorted({f"{row.step}/{row.name}" for row in rows
+                           if row.kind == k.key and row.n_delivered and not row.n_with_truth})
+        if no_truth:
+            lines.append("- Estimates without a truth of the same name: " + ", ".join(f"`{n}`" for n in no_truth)
+                         + ".")
+        fails = sorted({f"{row.step}/{row.name}" for row in rows if row.kind == k.key and row.status == FAIL})
+        if fails:
+            lines.append("- Rows failing a target: " + ", ".join(f"`{n}`" for n in fails) + ".")
+        common = _common_notices(rs)
+        if common:
+            lines.append("- Most common notices (spines with it): "
+                         + "; ".join(f"\"{m}\" ({c})" for m, c in common) + ".")
+        lines += ["", "<details><summary>per spine</summary>", "", *_spine_lines(rs), "", "</details>", ""]
+    return "\n".join(lines) + "\n"

@@ -1,35 +1,135 @@
-"""Combine per-sweep estimates of one spine into a spine estimate with an interval."""
+"""Combine per-sweep estimates of one spine into a spine estimate with an interval, and say when it changes.
+
+Each sweep's estimate is taken as log-normal: log value with SD (log high - log low) / (2 z).
+
+Stable spine: the inverse-variance mean in log space, widened by the Birge ratio when the sweeps
+scatter more than their intervals say (Birge 1932) — the behaviour callers have always had.
+
+Changing spine (plasticity, photodamage): a weighted least-squares line of log value on sweep
+number; when its slope is significant (two-sided p < TREND_ALPHA, the slope's SE scaled by the
+residual Birge ratio and tested against Student's t with n - 2 degrees of freedom) the spine is
+reported as changing: `trend` says by how much over which sweeps, and the value is the *present*
+one — the line's prediction at the last sweep, fitted over the latest segment of sweeps that a
+straight line describes (residual chi-square p >= SEGMENT_ALPHA), with the prediction's SE widened by
+that segment's Birge ratio. A saturating change (rise, then plateau) is thus read from its plateau,
+a steady drift from its end; the interval is never a tight average of different spines.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
+from scipy import stats
+
+TREND_ALPHA = 0.05  # nominal; the Birge-scaled t test is conservative (0.7 % false alarms, tests/test_combine.py)
+SEGMENT_ALPHA = 0.05  # a segment is "one straight line" unless its residuals reject that at this level
+MIN_TREND_SWEEPS = 3
 
 
 @dataclass(frozen=True)
 class Combined:
-    """Inverse-variance combination in log space, widened by the Birge ratio when sweeps disagree."""
+    """Inverse-variance combination in log space, widened by the Birge ratio when sweeps disagree.
+
+    `trend` is empty for a stable spine, else a sentence such as "tau rose x3.1 over sweeps 1-8"; then
+    value/low/high are the present value (last sweep) and `n` the sweeps of the segment it rests on.
+    """
 
     value: float
     low: float
     high: float
     n: int
     birge_ratio: float
+    trend: str = ""
 
 
-def combine_log_normal(values: list[float], lows: list[float], highs: list[float], z: float = 1.96) -> Combined:
-    """Combine positive estimates given their (asymmetric) intervals, treating each as log-normal."""
-    logs = np.log(np.asarray(values, dtype=float))
+@dataclass(frozen=True)
+class _Line:
+    """Weighted least-squares line of log value on sweep number."""
+
+    slope: float
+    slope_se: float
+    at_last: float  # prediction at the last sweep
+    at_last_se: float
+    birge: float  # residual Birge ratio (1 when n <= 2)
+
+
+def _fit_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> _Line:
+    """Weighted straight line y = a + b x with the SEs of b and of the prediction at x[-1] (unscaled)."""
+    sw = float(np.sum(w))
+    xm = float(np.sum(w * x)) / sw
+    ym = float(np.sum(w * y)) / sw
+    sxx = float(np.sum(w * (x - xm) ** 2))
+    slope = float(np.sum(w * (x - xm) * (y - ym))) / sxx
+    resid = y - (ym + slope * (x - xm))
+    dof = x.size - 2
+    birge = math.sqrt(float(np.sum(w * resid**2)) / dof) if dof > 0 else 1.0
+    dx = float(x[-1]) - xm
+    return _Line(slope, math.sqrt(1.0 / sxx), ym + slope * dx, math.sqrt(1.0 / sw + dx * dx / sxx), birge)
+
+
+def _segment_ok(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> bool:
+    """True when a straight line describes these sweeps (residual chi-square not rejected)."""
+    if x.size <= 2:
+        return True
+    line = _fit_line(x, y, w)
+    chi2 = line.birge**2 * (x.size - 2)
+    return float(stats.chi2.sf(chi2, x.size - 2)) >= SEGMENT_ALPHA
+
+
+def trend_test(values: Sequence[float], lows: Sequence[float], highs: Sequence[float], z: float = 1.96,
+               sweeps: Sequence[int] | None = None) -> tuple[float, float]:
+    """(fold change of the fitted line from first to last sweep, two-sided p of its slope)."""
+    x, y, w = _arrays(values, lows, highs, z, sweeps)
+    if x.size < MIN_TREND_SWEEPS or np.ptp(x) == 0:
+        return 1.0, 1.0
+    line = _fit_line(x, y, w)
+    se = line.slope_se * max(1.0, line.birge)
+    p = 2.0 * float(stats.t.sf(abs(line.slope) / se, x.size - 2))
+    return math.exp(line.slope * float(x[-1] - x[0])), p
+
+
+def _arrays(values: Sequence[float], lows: Sequence[float], highs: Sequence[float], z: float,
+            sweeps: Sequence[int] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    y = np.log(np.asarray(values, dtype=float))
     sds = (np.log(np.asarray(highs, dtype=float)) - np.log(np.asarray(lows, dtype=float))) / (2 * z)
     sds = np.maximum(sds, 1e-6)
-    w = 1.0 / sds**2
+    x = np.arange(y.size, dtype=float) if sweeps is None else np.asarray(sweeps, dtype=float)
+    return x, y, 1.0 / sds**2
+
+
+def combine_log_normal(values: list[float], lows: list[float], highs: list[float], z: float = 1.96, *,
+                       name: str = "value", sweeps: Sequence[int] | None = None) -> Combined:
+    """Combine positive estimates given their (asymmetric) intervals, treating each as log-normal.
+
+    `name` words the trend sentence; `sweeps` (default 0, 1, ...) are the sweep numbers (0-based) the
+    values come from, for the trend's slope and its wording (shown 1-based).
+    """
+    x, logs, w = _arrays(values, lows, highs, z, sweeps)
     mean = float(np.sum(w * logs) / np.sum(w))
     sd = math.sqrt(1.0 / float(np.sum(w)))
     birge = 1.0
     if len(values) > 1:
         chi2 = float(np.sum(w * (logs - mean) ** 2))
         birge = math.sqrt(chi2 / (len(values) - 1))
+    fold, p = trend_test(values, lows, highs, z, sweeps)
+    if p >= TREND_ALPHA:
         sd *= max(1.0, birge)  # sweeps scatter more than their own intervals say: widen honestly
-    return Combined(math.exp(mean), math.exp(mean - z * sd), math.exp(mean + z * sd), len(values), birge)
+        return Combined(math.exp(mean), math.exp(mean - z * sd), math.exp(mean + z * sd), len(values), birge)
+    start = x.size - 1
+    while start > 0 and _segment_ok(x[start - 1:], logs[start - 1:], w[start - 1:]):
+        start -= 1
+    xs, ys, ws = x[start:], logs[start:], w[start:]
+    if xs.size >= 3:
+        line = _fit_line(xs, ys, ws)
+        centre, se, seg_birge = line.at_last, line.at_last_se * max(1.0, line.birge), line.birge
+        crit = z if line.birge <= 1.0 else float(stats.t.ppf(stats.norm.cdf(z), xs.size - 2))
+    else:  # two sweeps on a line, or the last sweep alone: the last sweep is the present value
+        centre, se, seg_birge, crit = float(ys[-1]), 1.0 / math.sqrt(float(ws[-1])), 1.0, z
+    verb = "rose" if fold > 1.0 else "fell"
+    factor = fold if fold > 1.0 else 1.0 / fold
+    sentence = f"{name} {verb} x{factor:.1f} over sweeps {int(x[0]) + 1}-{int(x[-1]) + 1}"
+    return Combined(math.exp(centre), math.exp(centre - crit * se), math.exp(centre + crit * se), int(xs.size),
+                    seg_birge, sentence)

@@ -1,11 +1,17 @@
-"""Speed of a FRAP run on the simulated rig: simulated seconds per wall second, and the run-file
-writer against a bare h5py append of the same data (both measured in this run).
+"""Speed of whole runs on the simulated rig (Runner + storage + online model), as simulated time / wall time.
 
-Usage: python benchmarks/bench_frap_run.py
+Each run is measured twice in this process, side by side: with the truth source as it is now (truth only for
+what a step measures, cached, probes off the acquisition thread) and with the former truth path (spine, EPSP
+and fCaT truth computed at every sweep start on the acquisition thread, fCaT probes for every spine in
+`describe()` at run start), rebuilt here as `FormerTruth`. Also: the simulated rig alone (no consumers) and the
+run-file writer against a bare h5py append of the same samples.
+
+Usage: python benchmarks/bench_frap_run.py [--sweeps N] [--fcat-sweeps N] [--repeats N]
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 import time
@@ -18,8 +24,30 @@ import numpy as np  # noqa: E402
 
 from rig.api import execute, prepare_run  # noqa: E402
 from rig.engine.rig import build_rig  # noqa: E402
+from simulated_devices.truth import calcium_truth, spine_truth  # noqa: E402
+from simulated_devices.truth_source import SpecimenTruth  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+class FormerTruth(SpecimenTruth):
+    """The truth path before issue 13: every group for every sweep, computed at the sweep start; describe()
+    with the fCaT probes of every spine."""
+
+    def truth_for(self, plan):  # type: ignore[override]
+        """Spine, unitary-EPSP and fCaT truth of the target, now, on the calling thread."""
+        if plan.target_um is None:
+            return {}
+        s = self.specimen
+        index = s.nearest_spine(plan.target_um)
+        return {"spine_index": float(index)} | spine_truth(s, index) | s.epsp_truth(index) | calcium_truth(s, index)
+
+    def describe(self) -> dict[str, object]:
+        """The specimen, with every spine's fCaT truth as before."""
+        out = self.specimen.describe()
+        for i, spine in enumerate(out["spines"]):  # type: ignore[union-attr]
+            spine.update(calcium_truth(self.specimen, i))
+        return out
 
 
 def simulation_only(prepared) -> tuple[float, float]:
@@ -35,6 +63,20 @@ def simulation_only(prepared) -> tuple[float, float]:
         rig.clock.stop()
         simulated += plan.duration_s
     return simulated, time.perf_counter() - start
+
+
+def whole_run(prepared, truth: str, folder: Path) -> tuple[float, float, str]:
+    """One run with the named truth path ('now' or 'former'): (simulated sweep s, wall s, status)."""
+    rig = build_rig(prepared.profile)
+    if truth == "former":
+        rig.truth = FormerTruth(rig.extras["specimen"])
+    t0 = time.perf_counter()
+    result = execute(prepared, folder, rig_=rig)
+    wall = time.perf_counter() - t0
+    from rig.storage.reader import RunFile
+    with RunFile(result.path) as f:
+        simulated = sum(float(p["n_samples"]) / float(p["sample_rate_hz"]) for p in f.plans())
+    return simulated, wall, result.outcome.status
 
 
 def bare_h5py(prepared, folder: Path) -> float:
@@ -58,24 +100,55 @@ def bare_h5py(prepared, folder: Path) -> float:
     return time.perf_counter() - start
 
 
+def side_by_side(label: str, prepared, repeats: int) -> None:
+    """Print the run's speed with the truth path now and the former one, each repeated."""
+    for truth in ("now", "former"):
+        ratios, walls = [], []
+        for _ in range(repeats):
+            with tempfile.TemporaryDirectory() as tmp:
+                simulated, wall, status = whole_run(prepared, truth, Path(tmp))
+            ratios.append(simulated / wall)
+            walls.append(wall)
+        print(f"{label}, truth {truth:>6}: {min(ratios):6.2f}-{max(ratios):6.2f}x real time "
+              f"({simulated:.1f} s simulated in {min(walls):.2f}-{max(walls):.2f} s wall, status {status})")
+
+
+def fcat_step_only(folder: Path) -> Path:
+    """protocols/fcat.yaml without its reversal search: the fCaT step held at 0 mV."""
+    import yaml
+    data = yaml.safe_load((ROOT / "protocols" / "fcat.yaml").read_text())
+    step = next(s for s in data["steps"] if s["kind"] == "fcat") | {"reversal_holding": 0.0}
+    path = folder / "fcat_step.yaml"
+    path.write_text(yaml.safe_dump(data | {"steps": [step]}))
+    return path
+
+
 def main() -> None:
     """Print the figures."""
-    prepared = prepare_run(ROOT / "protocols" / "frap.yaml", overrides=["interval_s=0"], sweeps=10)
-    simulated, wall_sim = simulation_only(prepared)
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        result = execute(prepared, Path(tmp))
-        wall_run = time.perf_counter() - t0
-        wall_bare = bare_h5py(prepared, Path(tmp))
-    n_samples = sum(p.n_samples for p in prepared.compiled.plans)
-    channels = len(prepared.compiled.plans[0].inputs) + len(prepared.compiled.plans[0].outputs)
-    print(f"FRAP, 10 sweeps of {prepared.compiled.plans[0].duration_s * 1000:.0f} ms at "
-          f"{prepared.compiled.plans[0].sample_rate_hz / 1000:.0f} kHz, {channels} channels, {n_samples} samples each")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sweeps", type=int, default=10, help="FRAP sweeps")
+    ap.add_argument("--fcat-sweeps", type=int, default=4, help="fCaT sweeps per condition (0: skip the fCaT run)")
+    ap.add_argument("--repeats", type=int, default=2)
+    args = ap.parse_args()
+    frap = prepare_run(ROOT / "protocols" / "frap.yaml", overrides=["interval_s=0"], sweeps=args.sweeps)
+    plan0 = frap.compiled.plans[0]
+    channels = len(plan0.inputs) + len(plan0.outputs)
+    print(f"FRAP, {args.sweeps} sweeps of {plan0.duration_s * 1000:.0f} ms at {plan0.sample_rate_hz / 1000:.0f} kHz, "
+          f"{channels} channels, {plan0.n_samples} samples each")
+    simulated, wall_sim = simulation_only(frap)
     print(f"simulated rig alone:  {simulated / wall_sim:6.1f}x real time ({wall_sim:.2f} s wall)")
-    print(f"full run (sim + storage + online fits): {simulated / wall_run:6.1f}x real time ({wall_run:.2f} s wall, "
-          f"status {result.outcome.status})")
-    print(f"bare h5py append of the same samples: {wall_bare:.2f} s; run overhead over simulation: "
-          f"{wall_run - wall_sim:.2f} s = {(wall_run - wall_sim) / wall_bare:.1f}x the bare write")
+    side_by_side("FRAP run (sim + storage + online fits)", frap, args.repeats)
+    with tempfile.TemporaryDirectory() as tmp:
+        wall_bare = bare_h5py(frap, Path(tmp))
+    print(f"bare h5py append of the same samples: {wall_bare:.2f} s")
+    if args.fcat_sweeps > 0:
+        with tempfile.TemporaryDirectory() as tmp:
+            fcat = prepare_run(fcat_step_only(Path(tmp)), ROOT / "hardware_profiles" / "simulated_fcat.yaml",
+                               ["interval_s=0", f"sweeps_per_condition={args.fcat_sweeps}"])
+        n = len(fcat.compiled.plans)
+        print(f"fCaT step of protocols/fcat.yaml alone (holding 0 mV, no reversal search), {n} sweeps of "
+              f"{fcat.compiled.plans[0].duration_s * 1000:.0f} ms")
+        side_by_side("fCaT run", fcat, args.repeats)
 
 
 if __name__ == "__main__":

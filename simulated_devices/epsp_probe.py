@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -10,6 +10,25 @@ from simulated_devices.electrical import Blockers, CellModel
 
 _PROBE_MS = 50.0
 _PROBE_DT_MS = 0.1
+NECK_KEY_STEP = 0.005  # necks are keyed to 0.5 % (plasticity creeps every sweep): a truth is re-probed when one moved
+
+
+@dataclass(frozen=True)
+class CellState:
+    """What a probe of the private cell depends on: every model neck (MOhm) and the bath's blockers (a copy)."""
+
+    necks_MOhm: np.ndarray
+    blockers: Blockers
+
+    @classmethod
+    def of(cls, model: CellModel) -> "CellState":
+        """A copy of the live model's necks and blockers."""
+        return cls(np.array(model.neck_resistance_MOhm, dtype=float), replace(model.blockers))
+
+    def key(self) -> tuple[object, ...]:
+        """Hashable key: necks in 0.5 % log steps and the blockers."""
+        necks = tuple(int(v) for v in np.round(np.log(self.necks_MOhm) / NECK_KEY_STEP))
+        return (necks, self.blockers.key())
 
 
 class EpspProbe:
@@ -20,8 +39,12 @@ class EpspProbe:
         self._probe: CellModel | None = None
         self._cache: dict[tuple[object, ...], dict[str, float]] = {}
 
-    def model_for(self, blockers: Blockers) -> CellModel:
-        """The private copy of the cell, with the live necks and these blockers (state not reset)."""
+    def live_state(self) -> CellState:
+        """The live cell's necks and blockers now."""
+        return CellState.of(self._live)
+
+    def model_for(self, blockers: Blockers, necks_MOhm: np.ndarray | None = None) -> CellModel:
+        """The private copy of the cell with these blockers and necks (default: the live necks); state not reset."""
         if self._probe is None:
             self._probe = CellModel(self._live.spec, replace(blockers))
             # Probes are short and start at new holdings: building a linear propagator costs more than it saves.
@@ -30,16 +53,17 @@ class EpspProbe:
             self._probe.set_passive(passive.rm_ohm_cm2, passive.e_leak_mV)
         probe = self._probe
         probe.blockers = replace(blockers)
-        if not np.allclose(probe.neck_resistance_MOhm, self._live.neck_resistance_MOhm):
-            probe.set_neck_resistances(self._live.neck_resistance_MOhm)
+        necks = self._live.neck_resistance_MOhm if necks_MOhm is None else necks_MOhm
+        if not np.allclose(probe.neck_resistance_MOhm, necks):
+            probe.set_neck_resistances(np.array(necks, dtype=float))
         return probe
 
-    def measure(self, spine: int, weight: float) -> dict[str, float]:
-        """Unitary EPSP peaks (mV above rest) in current clamp at rest."""
-        blockers = self._live.blockers
-        key = (spine, round(float(self._live.neck_resistance_MOhm[spine]), 3), blockers.key(), round(weight, 4))
+    def measure(self, spine: int, weight: float, state: CellState | None = None) -> dict[str, float]:
+        """Unitary EPSP peaks (mV above rest) in current clamp at rest (state: default the live cell's)."""
+        state = self.live_state() if state is None else state
+        key = (spine, round(float(state.necks_MOhm[spine]), 3), state.blockers.key(), round(weight, 4))
         if key not in self._cache:
-            model = self.model_for(blockers)
+            model = self.model_for(state.blockers, state.necks_MOhm)
             model.reset_to_rest()
             n = int(round(_PROBE_MS / _PROBE_DT_MS))
             tr = model.advance(_PROBE_DT_MS, n, "CC", np.zeros(n), [(1, spine, weight)] if weight > 0 else [])

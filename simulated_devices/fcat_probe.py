@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from simulated_devices.electrical import Blockers, CellModel, ElectricalTrace
-from simulated_devices.epsp_probe import EpspProbe
+from simulated_devices.electrical import CellModel, ElectricalTrace
+from simulated_devices.epsp_probe import CellState, EpspProbe
 
 FCAT_PROBE_MS = 400.0  # > 5 NMDA decay time constants
 FCAT_DT_MS = 0.25  # around the AMPA peak
@@ -45,28 +45,35 @@ class EvokedInflux:
 
 
 class FcatProbe:
-    """Runs single-quantum probes in the EPSP probe's private cell; caches per neck state and bath."""
+    """Runs single-quantum probes in the EPSP probe's private cell; caches per neck state and bath.
+
+    Every probe takes the cell state it is for (a `CellState` copied at a sweep start); without one it uses
+    the live cell's necks and blockers now. Nothing here touches the live specimen's state."""
 
     def __init__(self, epsp_probe: EpspProbe, live: CellModel):
         self._cells = epsp_probe
         self._live = live
         self._cache: dict[tuple[object, ...], object] = {}
 
-    def _key(self, *parts: object) -> tuple[object, ...]:
+    def _state(self, state: CellState | None) -> CellState:
+        return CellState.of(self._live) if state is None else state
+
+    @staticmethod
+    def _key(state: CellState, *parts: object) -> tuple[object, ...]:
         # Necks to 0.5 % (plasticity creeps every sweep): a truth is re-probed when a neck has really moved.
-        necks = tuple(np.round(np.log(self._live.neck_resistance_MOhm) / 0.005).astype(int))
-        return (necks, self._live.blockers.key()) + parts
+        return state.key() + parts
 
-    def _model(self) -> CellModel:
-        return self._cells.model_for(self._live.blockers)
+    def _model(self, state: CellState) -> CellModel:
+        return self._cells.model_for(state.blockers, state.necks_MOhm)
 
-    def reversal_mV(self, weights: np.ndarray) -> float | None:
+    def reversal_mV(self, weights: np.ndarray, state: CellState | None = None) -> float | None:
         """Somatic holding (mV) where the expected evoked clamp charge in the response window is zero;
         None when the evoked charge does not change sign over -30..+30 mV (no synaptic current)."""
         w = np.asarray(weights, dtype=float)
-        key = self._key("reversal", tuple(np.round(w, 2)))
+        state = self._state(state)
+        key = self._key(state, "reversal", tuple(np.round(w, 2)))
         if key not in self._cache:
-            model = self._model()
+            model = self._model(state)
             n = int(round(REVERSAL_WINDOW_MS / REVERSAL_DT_MS))
             events = [(1, j, float(wj)) for j, wj in enumerate(w) if wj > 0]
             if not events:
@@ -88,11 +95,13 @@ class FcatProbe:
         value = self._cache[key]
         return None if value is None else float(value)  # type: ignore[arg-type]
 
-    def evoked(self, spine: int, weight: float, mode: str, command: float) -> EvokedInflux:
+    def evoked(self, spine: int, weight: float, mode: str, command: float,
+               state: CellState | None = None) -> EvokedInflux:
         """One quantum of `weight` at `spine` from the steady state of the drive (CC: pA, VC: mV)."""
-        key = self._key("evoked", spine, round(weight, 4), mode, round(command, 3))
+        state = self._state(state)
+        key = self._key(state, "evoked", spine, round(weight, 4), mode, round(command, 3))
         if key not in self._cache:
-            model = self._model()
+            model = self._model(state)
             model.settle(mode, command)  # type: ignore[arg-type]
             n1 = int(round(FCAT_EARLY_MS / FCAT_DT_MS))
             n2 = int(round((FCAT_PROBE_MS - FCAT_EARLY_MS) / FCAT_TAIL_DT_MS))
@@ -110,16 +119,17 @@ class FcatProbe:
                                             join(early.v_head_mV, tail.v_head_mV), FCAT_DT_MS)
         return self._cache[key]  # type: ignore[return-value]
 
-    def fcat(self, spine: int, weight: float, reversal_mV: float) -> float:
+    def fcat(self, spine: int, weight: float, reversal_mV: float, state: CellState | None = None) -> float:
         """CC-at-rest / VC-at-reversal ratio of one quantum's NMDA Ca influx (nan without NMDA influx)."""
-        cc = self.evoked(spine, weight, "CC", 0.0).nmda_charge_fC
-        vc = self.evoked(spine, weight, "VC", reversal_mV).nmda_charge_fC
+        cc = self.evoked(spine, weight, "CC", 0.0, state).nmda_charge_fC
+        vc = self.evoked(spine, weight, "VC", reversal_mV, state).nmda_charge_fC
         return cc / vc if vc > 0 else float("nan")
 
-    def fcat_total(self, spine: int, weight: float, reversal_mV: float) -> float:
+    def fcat_total(self, spine: int, weight: float, reversal_mV: float, state: CellState | None = None) -> float:
         """The same ratio for all evoked Ca entry, NMDA plus R-type (a ratio of Ca charge, not of CaT peaks)."""
         def evoked_charge(mode: str, command: float) -> float:
-            ev, quiet = self.evoked(spine, weight, mode, command), self.evoked(spine, 0.0, mode, command)
+            ev = self.evoked(spine, weight, mode, command, state)
+            quiet = self.evoked(spine, 0.0, mode, command, state)
             return ev.nmda_charge_fC - quiet.nmda_charge_fC - float(
                 np.sum(ev.i_ca_vgcc_pA - quiet.i_ca_vgcc_pA) * ev.dt_ms)
         vc = evoked_charge("VC", reversal_mV)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import special
 
+from simulated_devices.electrical import Blockers
+from simulated_devices.epsp_probe import CellState
 from simulated_devices.ions import HeadCalcium
 
 if TYPE_CHECKING:
@@ -23,6 +25,8 @@ def spine_truth(specimen: "Specimen", index: int) -> dict[str, float]:
     return {
         "tau_frap_ms": float(specimen.tau_frap_ms[index]),
         "neck_resistance_MOhm": float(specimen.neck_resistance_MOhm[index]),
+        # what a bound names is the true quantity it bounds (the Ca-decay R_neck of the fCaT protocol)
+        "neck_resistance_lower_bound_MOhm": float(specimen.neck_resistance_MOhm[index]),
         "head_volume_um3": g.head_volume_um3,
         "neck_length_um": g.neck_length_um,
         "neck_radius_um": g.neck_radius_um / math.sqrt(fold),
@@ -45,21 +49,76 @@ def truth_weight(damage: float) -> float:
     return round(damage / TRUTH_WEIGHT_STEP) * TRUTH_WEIGHT_STEP
 
 
+SCALE_KEY_STEP = 0.005  # Ca-entry scale (bath Ca x damage) keyed to 0.5 %
+
+
+@dataclass(frozen=True)
+class SpineState:
+    """What the truth of one spine depends on, copied at a sweep start (a few numbers and two small arrays):
+    later probes use this copy, never the live specimen, so they may run on any thread."""
+
+    index: int
+    spine: dict[str, float]  # spine_truth now (exact)
+    cell: CellState  # every model neck at its present fold, the bath's blockers now
+    damage: float
+    ca_scale: float  # uM/ms of head Ca entry per pA (bath Ca, damage)
+    ca_taus_ms: tuple[float, float]  # neck exchange time constants of free Ca and the indicator
+    reversal_weights: np.ndarray  # expected quanta per stimulus at every model synapse
+    release_p0: np.ndarray  # release probability at 2 mM Ca of every model synapse (0 if not recruited)
+    external_ca_mM: float
+
+    @property
+    def weight(self) -> float:
+        """The rounded photodamage factor the probes use as the quantal weight."""
+        return truth_weight(self.damage)
+
+    def key(self) -> tuple[object, ...]:
+        """Hashable: the spine, necks in 0.5 % steps, blockers, the rounded weight, Ca scale, bath Ca, reversal weights."""
+        scale = int(round(math.log(self.ca_scale) / SCALE_KEY_STEP)) if self.ca_scale > 0 else None
+        return (self.index, self.cell.key(), self.weight, scale, self.external_ca_mM,
+                tuple(np.round(self.reversal_weights, 2)))
+
+    def cell_key(self) -> tuple[object, ...]:
+        """Hashable, for truths of the whole cell (no spine): necks, blockers, bath Ca, reversal weights."""
+        return (self.cell.key(), self.external_ca_mM, tuple(np.round(self.reversal_weights, 2)))
+
+
+def present_blockers(specimen: "Specimen") -> Blockers:
+    """The blockers the bath imposes now (as Specimen.sync_cell pushes them at the next sweep start)."""
+    b, p = replace(specimen.model.blockers), specimen.pharmacology
+    b.ampa, b.nmda, b.r_type_ca = p.block_ampa, p.block_nmda, p.block_r_type_ca
+    b.soma_na, b.soma_k = p.block_soma_na, p.block_soma_k
+    b.mg_mM = None if p.mg_mM == specimen.sim.pharmacology.mg_mM else p.mg_mM
+    return b
+
+
+def snapshot(specimen: "Specimen", index: int) -> SpineState:
+    """Copy what the truth of one spine depends on (cheap: no probe runs)."""
+    necks = np.array(specimen.model.neck_resistance_MOhm, dtype=float)
+    n = len(specimen.spines)
+    necks[:n] = specimen.neck_resistance_MOhm
+    rel = specimen.release
+    return SpineState(index, spine_truth(specimen, index), CellState(necks, present_blockers(specimen)),
+                      float(specimen.damage()[index]), float(specimen.ca_scale()[index]),
+                      specimen.ca_diffusion_taus_ms(index), specimen.reversal_weights(),
+                      np.array(rel.p0 * rel.recruited, dtype=float), float(specimen.pharmacology.external_ca_mM))
+
+
 QUANTAL_NODES = 5  # Gauss-Laguerre nodes over the quantal-size distribution (fcat truth)
 
 
-def _free_ca_response(specimen: "Specimen", index: int, weight: float, mode: str, command: float
+def _free_ca_response(specimen: "Specimen", state: SpineState, weight: float, mode: str, command: float
                       ) -> tuple[np.ndarray, float]:
     """Head free Ca (uM, per ion step) after one quantum from the steady state of the held drive, and that
     steady state: all Ca entry (NMDA + R-type) through the head's buffers, dye and neck."""
-    probe = specimen.fcat_probe
-    tau_free, tau_dye = specimen.ca_diffusion_taus_ms(index)
-    scale = float(specimen.ca_scale()[index])
+    probe, index = specimen.fcat_probe, state.index
+    tau_free, tau_dye = state.ca_taus_ms
+    scale = state.ca_scale
     head = HeadCalcium(specimen.calcium.params, 1)
-    quiet = probe.evoked(index, 0.0, mode, command)
+    quiet = probe.evoked(index, 0.0, mode, command, state.cell)
     steady_in = -float(quiet.i_ca_vgcc_pA[-1] + quiet.i_ca_nmda_pA[-1]) * scale
     c_ss = float(head.steady_free_uM(np.array([steady_in]), np.array([tau_free]), np.array([tau_dye]))[0])
-    ev = probe.evoked(index, weight, mode, command)
+    ev = probe.evoked(index, weight, mode, command, state.cell)
     influx = -(ev.i_ca_nmda_pA + ev.i_ca_vgcc_pA) * scale
     k = max(1, int(round(specimen.sim.ion_dt_ms / ev.dt_ms)))
     m = influx.size // k
@@ -69,21 +128,59 @@ def _free_ca_response(specimen: "Specimen", index: int, weight: float, mode: str
     return free[:, 0], c_ss
 
 
-def _expected_peak(specimen: "Specimen", index: int, weight: float, mode: str, command: float) -> float:
+def quantal_sizes(cv: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Laguerre nodes and weights over the quantal sizes (gamma, mean 1, CV cv)."""
+    if cv <= 0:
+        return np.ones(1), np.ones(1)
+    shape = 1.0 / cv**2
+    nodes, w = special.roots_genlaguerre(QUANTAL_NODES, shape - 1.0)  # int x^(k-1) e^-x f(x) dx
+    return nodes / shape, w / w.sum()
+
+
+def _expected_peak(specimen: "Specimen", state: SpineState, weight: float, mode: str, command: float) -> float:
     """Peak free-Ca change averaged over the quantal sizes of the release model (gamma, mean 1, CV
     synapse.quantal_cv): what an average over trials estimates, even where a plateau makes it nonlinear."""
-    cv = specimen.sim.synapse.quantal_cv
-    if cv <= 0:
-        sizes, weights = np.ones(1), np.ones(1)
-    else:
-        shape = 1.0 / cv**2
-        nodes, w = special.roots_genlaguerre(QUANTAL_NODES, shape - 1.0)  # int x^(k-1) e^-x f(x) dx
-        sizes, weights = nodes / shape, w / w.sum()
+    sizes, weights = quantal_sizes(specimen.sim.synapse.quantal_cv)
     peaks = []
     for size in sizes:
-        free, rest = _free_ca_response(specimen, index, weight * float(size), mode, command)
+        free, rest = _free_ca_response(specimen, state, weight * float(size), mode, command)
         peaks.append(float(free.max()) - rest)
     return float(np.dot(weights, peaks))
+
+
+def reversal_truth(specimen: "Specimen", state: SpineState) -> dict[str, float]:
+    """reversal_mV: the somatic holding where the expected evoked clamp charge in the reversal search's
+    response window is zero (empty when the evoked current does not reverse between -30 and +30 mV)."""
+    reversal = specimen.fcat_probe.reversal_mV(state.reversal_weights, state.cell)
+    return {} if reversal is None else {"reversal_mV": reversal}
+
+
+def calcium_truth_of(specimen: "Specimen", state: SpineState) -> dict[str, float]:
+    """fCaT truth of one spine in a copied state (see calcium_truth)."""
+    probe, index = specimen.fcat_probe, state.index
+    reversal = probe.reversal_mV(state.reversal_weights, state.cell)
+    if reversal is None:  # no evoked synaptic current (e.g. NBQX + CPP): nothing to reverse, no fCaT
+        return {}
+    g = specimen.spines[index]
+    weight = state.weight if g.nmda_scale > 0 else 0.0
+    tau_free, tau_dye = state.ca_taus_ms
+    head = HeadCalcium(specimen.calcium.params, 1)
+    _, c_ss = _free_ca_response(specimen, state, 0.0, "VC", reversal)
+    tau_decay = float(head.decay_tau_ms(np.array([tau_free]), np.array([tau_dye]), np.array([c_ss]))[0])
+    out = {"reversal_mV": reversal, "tau_decay_ms": tau_decay}
+    if weight > 0:
+        free_vc, rest_vc = _free_ca_response(specimen, state, weight, "VC", reversal)
+        free_cc, rest_cc = _free_ca_response(specimen, state, weight, "CC", 0.0)
+        out["fcat_mean_quantum"] = float((free_cc.max() - rest_cc) / (free_vc.max() - rest_vc))
+        out["fcat"] = _expected_peak(specimen, state, weight, "CC", 0.0) / _expected_peak(
+            specimen, state, weight, "VC", reversal)
+        out["fcat_charge"] = probe.fcat_total(index, weight, reversal, state.cell)
+        out["fcat_nmda"] = probe.fcat(index, weight, reversal, state.cell)
+        peak = float(free_vc.max())
+        kd = head.params.kd_uM
+        out["peak_ca_at_reversal_uM"] = peak
+        out["peak_indicator_bound_fraction"] = peak / (peak + kd)
+    return out
 
 
 def calcium_truth(specimen: "Specimen", index: int) -> dict[str, float]:
@@ -99,41 +196,27 @@ def calcium_truth(specimen: "Specimen", index: int) -> dict[str, float]:
     the Mg-block floor describes). All fcat values and the Ca peak are left out for a spine without NMDA
     receptors; everything when the evoked current has no reversal between -30 and +30 mV.
     """
-    probe = specimen.fcat_probe
-    reversal = probe.reversal_mV(specimen.reversal_weights())
-    if reversal is None:  # no evoked synaptic current (e.g. NBQX + CPP): nothing to reverse, no fCaT
-        return {}
-    g = specimen.spines[index]
-    weight = truth_weight(float(specimen.damage()[index])) if g.nmda_scale > 0 else 0.0
-    tau_free, tau_dye = specimen.ca_diffusion_taus_ms(index)
-    head = HeadCalcium(specimen.calcium.params, 1)
-    _, c_ss = _free_ca_response(specimen, index, 0.0, "VC", reversal)
-    tau_decay = float(head.decay_tau_ms(np.array([tau_free]), np.array([tau_dye]), np.array([c_ss]))[0])
-    out = {"reversal_mV": reversal, "tau_decay_ms": tau_decay}
-    if weight > 0:
-        free_vc, rest_vc = _free_ca_response(specimen, index, weight, "VC", reversal)
-        free_cc, rest_cc = _free_ca_response(specimen, index, weight, "CC", 0.0)
-        out["fcat_mean_quantum"] = float((free_cc.max() - rest_cc) / (free_vc.max() - rest_vc))
-        out["fcat"] = _expected_peak(specimen, index, weight, "CC", 0.0) / _expected_peak(
-            specimen, index, weight, "VC", reversal)
-        out["fcat_charge"] = probe.fcat_total(index, weight, reversal)
-        out["fcat_nmda"] = probe.fcat(index, weight, reversal)
-        peak = float(free_vc.max())
-        kd = head.params.kd_uM
-        out["peak_ca_at_reversal_uM"] = peak
-        out["peak_indicator_bound_fraction"] = peak / (peak + kd)
-    return out
+    return calcium_truth_of(specimen, snapshot(specimen, index))
+
+
+def epsp_truth_of(specimen: "Specimen", state: SpineState) -> dict[str, float]:
+    """True unitary EPSP peaks (one mean quantum at the rounded damage weight, CC at rest) in a copied state."""
+    g = specimen.spines[state.index]
+    weight = state.weight if g.ampa_scale + g.nmda_scale else 0.0
+    return specimen.epsp_probe.measure(state.index, weight, state.cell)
 
 
 def describe(specimen: "Specimen") -> dict[str, object]:
-    """All true parameters of the specimen (JSON-able), every spine with its truth and unitary EPSPs."""
+    """All true parameters of the specimen (JSON-able), every spine with its present parameters and unitary
+    EPSPs. The fCaT probes (reversal, fcat, tau_decay: ~1 s a spine) are not run here: each sweep's truth
+    carries them for the spine it targets, when its step measures them."""
     sim = specimen.sim
     spines = []
     for i, g in enumerate(specimen.spines):
+        state = snapshot(specimen, i)
         spines.append({"name": g.name, "y_um": g.y_um, "cable_position_um": g.cable_position_um,
                        "head_center_um": list(g.head_center_um), "head_radius_um": g.head_radius_um,
-                       "stimulated": g.stimulated} | spine_truth(specimen, i) | specimen.epsp_truth(i)
-                      | calcium_truth(specimen, i))
+                       "stimulated": g.stimulated} | state.spine | epsp_truth_of(specimen, state))
     ca = specimen.ca_indicator
     return {
         "seed": sim.seed,

@@ -1,25 +1,206 @@
-"""The simulated rig's truth source: the true parameters of the spine a plan targets."""
+"""The simulated rig's truth source: the true parameters of the spine a plan targets, for what its step measures.
+
+At a sweep start (on the acquisition thread) `truth_for` only copies the spine's state (`truth.SpineState`,
+a few numbers) and looks the step's truth groups up in a cache keyed by that state; a group not cached is
+computed from the copy when the truth is first read (by the run-file writer, on its own thread), so the
+probes of the private cell never run on the acquisition path and never see a later state of the specimen.
+Which groups a step needs follows from the estimate names its kind publishes (`STEP_ESTIMATES`).
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Callable
+
 from rig.engine.sweep_plan import SweepPlan
 from simulated_devices.specimen import Specimen
+from simulated_devices.truth import SpineState, calcium_truth_of, epsp_truth_of, reversal_truth, snapshot
+
+# Estimate names each step kind's online analysis publishes (rig/protocols/**, grep "Estimate(");
+# `{tag}` is the step amplitude of a hyperpolarizing-steps sweep ("-300pA"), `{r}` a VSD response.
+_VSD_RESPONSES = ("head", "dendrite", "spine_minus_dendrite")
+STEP_ESTIMATES: dict[str, tuple[str, ...]] = {
+    "frap": ("tau_frap_ms", "neck_resistance_MOhm"),
+    "hold": (),
+    "reversal": ("reversal_mV",),
+    "fcat": ("release_probability", "tau_decay_ms", "neck_resistance_MOhm", "neck_resistance_lower_bound_MOhm",
+             "fcat", "peak_head_epsp_mV", "reversal_mV"),
+    "na_ca": ("tau_na_ms", "na_half_decay_ms", "na_rise_10_90_ms", "na_peak_mM", "neck_resistance_MOhm",
+              "success_probability"),
+    "quantal": ("release_probability", "potency"),
+    "paired_ap": ("feller_ratio", "ca_per_ap_nM"),
+    "bap_train": ("ca_amplitude_per_ap", "ca_amplitude_first_ap", "ca_decay_ms"),
+    "theta_burst": ("ap_success_fraction",),
+    "hyperpolarizing_steps": ("input_resistance_MOhm", "response_ratio_expected_{tag}",
+                              "response_ratio_measured_{tag}"),
+    "epsp_ap_pairing": ("supralinearity_index", "supralinearity_index_after"),
+    "vsd": tuple(f"{r}_{q}" for r in _VSD_RESPONSES for q in ("mV", "hyp", "rise_10_90_ms", "half_width_ms")),
+}
+
+Compute = Callable[[Specimen, SpineState, SweepPlan], dict[str, float]]
+
+
+@dataclass(frozen=True)
+class TruthGroup:
+    """Truths computed together by one probe; `plan_key` is what of the plan they depend on (cache key)."""
+
+    name: str
+    compute: Compute
+    plan_key: Callable[[SweepPlan], tuple[object, ...]]
+    cell_level: bool = False  # the same for every spine (computed for plans with no target too)
+
+
+def _no_plan(plan: SweepPlan) -> tuple[object, ...]:
+    return ()
+
+
+def _stimulus_key(plan: SweepPlan) -> tuple[object, ...]:
+    return (plan.kind, tuple(sorted(plan.events_ms.items())), plan.amplifier_mode,
+            tuple(sorted((k, v) for k, v in plan.parameters.items() if isinstance(v, (int, float, str)))))
+
+
+GROUPS: dict[str, TruthGroup] = {g.name: g for g in (
+    TruthGroup("epsp", lambda sp, st, plan: epsp_truth_of(sp, st), _no_plan),
+    TruthGroup("reversal", lambda sp, st, plan: reversal_truth(sp, st), _no_plan, cell_level=True),
+    TruthGroup("calcium", lambda sp, st, plan: calcium_truth_of(sp, st), _no_plan),
+)}
+
+# The group that computes each estimate's truth; names not listed are in the cheap spine truth (always there).
+_GROUP_OF: dict[str, str] = {
+    "peak_head_epsp_mV": "epsp", "reversal_mV": "reversal",
+    "tau_decay_ms": "calcium", "fcat": "calcium",
+}
+# Groups whose values another group also gives: fcat's calcium truth includes the reversal.
+_COVERED_BY = {"reversal": "calcium"}
+
+
+# A plan of no known kind (e.g. a test's bare target) gets the spine's unitary EPSPs and fCaT truth.
+DEFAULT_GROUPS = ("epsp", "calcium")
+
+
+def groups_for(kind: str) -> list[str]:
+    """The truth groups a step kind's published estimates need (cheapest first)."""
+    if kind not in STEP_ESTIMATES:
+        return list(DEFAULT_GROUPS)
+    needed = {_GROUP_OF[n] for n in STEP_ESTIMATES[kind] if n in _GROUP_OF}
+    needed -= {g for g, by in _COVERED_BY.items() if by in needed}
+    return [g for g in GROUPS if g in needed]
+
+
+CACHE_SIZE = 512  # truth groups kept (per group, state and stimulus); a run revisits few states
+
+
+class SweepTruth(Mapping[str, float]):
+    """One sweep's truth: the cheap values now, the probe groups computed from the copied state on first read."""
+
+    def __init__(self, eager: dict[str, float], pending: list[Callable[[], dict[str, float]]], lock: threading.Lock):
+        self._values = dict(eager)
+        self._pending = pending
+        self._lock = lock
+
+    def _resolve(self) -> dict[str, float]:
+        if self._pending:
+            with self._lock:
+                for compute in self._pending:
+                    self._values.update(compute())
+                self._pending = []
+        return self._values
+
+    @property
+    def resolved(self) -> bool:
+        """True once every group has been computed."""
+        return not self._pending
+
+    def __getitem__(self, name: str) -> float:
+        if name in self._values and not self._pending:
+            return self._values[name]
+        return self._resolve()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._resolve())
+
+    def __len__(self) -> int:
+        return len(self._resolve())
+
+    def __reduce__(self) -> tuple[object, ...]:  # crosses processes as a plain dict
+        return (dict, (dict(self._resolve()),))
+
+    def __repr__(self) -> str:
+        return f"SweepTruth({self._resolve()!r})"
 
 
 class SpecimenTruth:
-    """Truth source over the shared specimen: the spine a plan targets, as it is now."""
+    """Truth source over the shared specimen: the spine a plan targets, as it is now, for what the step measures."""
 
-    def __init__(self, specimen: Specimen):
+    def __init__(self, specimen: Specimen, cache_size: int = CACHE_SIZE):
         self.specimen = specimen
+        self._cache: OrderedDict[tuple[object, ...], dict[str, float]] = OrderedDict()
+        self._cache_size = cache_size
+        # One private cell: one probe at a time, on whichever thread reads first. The cache has its own lock, so a
+        # sweep start never waits for a probe another thread is running.
+        self._probe_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self.computed = 0  # groups computed (not from the cache), for benchmarks and tests
 
-    def truth_for(self, plan: SweepPlan) -> dict[str, float]:
-        """True parameters of the spine nearest the plan's target point (empty if none)."""
-        if plan.target_um is None:
-            return {}
-        index = self.specimen.nearest_spine(plan.target_um)
+    def truth_for(self, plan: SweepPlan) -> Mapping[str, float]:
+        """True parameters of the spine nearest the plan's target point, for what the plan's kind measures.
+
+        A plan with no target (e.g. a reversal search, hyperpolarizing steps) gets only its kind's cell-level
+        truths (empty for kinds that have none). Cheap on the calling (acquisition) thread: a copy of the
+        spine's state and cache look-ups; groups not cached are computed when the truth is first read."""
+        kind = getattr(plan, "kind", "")
         s = self.specimen
-        return {"spine_index": float(index)} | s.spine_truth(index) | s.epsp_truth(index) | s.calcium_truth(index)
+        if plan.target_um is None:
+            if kind not in STEP_ESTIMATES:
+                return {}
+            state, eager = snapshot(s, 0), {}  # cell-level truths: the expected release of every recruited synapse
+        else:
+            index = s.nearest_spine(plan.target_um)
+            state = snapshot(s, index)
+            eager = {"spine_index": float(index)} | state.spine
+        pending = []
+        for name in groups_for(kind):
+            group = GROUPS[name]
+            if plan.target_um is None and not group.cell_level:
+                continue
+            key = (name, state.key() if not group.cell_level else state.cell_key(), group.plan_key(plan))
+            with self._cache_lock:
+                cached = self._cache.get(key)
+                if cached is not None:
+                    self._cache.move_to_end(key)
+            if cached is not None:
+                eager |= cached
+            else:
+                pending.append(self._deferred(group, key, state, plan))
+        return SweepTruth(eager, pending, self._probe_lock) if pending else eager
+
+    def _deferred(self, group: TruthGroup, key: tuple[object, ...], state: SpineState,
+                  plan: SweepPlan) -> Callable[[], dict[str, float]]:
+        def compute() -> dict[str, float]:  # called with the probe lock held
+            with self._cache_lock:
+                cached = self._cache.get(key)
+            if cached is None:
+                cached = group.compute(self.specimen, state, plan)
+                self.computed += 1
+                with self._cache_lock:
+                    self._cache[key] = cached
+                    while len(self._cache) > self._cache_size:
+                        self._cache.popitem(last=False)
+            return cached
+        return compute
+
+    def truth_of_groups(self, plan: SweepPlan, groups: list[str]) -> dict[str, float]:
+        """Every value of the named groups for a plan's target, computed now (for tests and benchmarks)."""
+        state = snapshot(self.specimen, self.specimen.nearest_spine(plan.target_um))  # type: ignore[arg-type]
+        out = {"spine_index": float(state.index)} | state.spine
+        with self._probe_lock:
+            for name in groups:
+                out |= GROUPS[name].compute(self.specimen, state, plan)
+        return out
 
     def describe(self) -> dict[str, object]:
-        """The whole specimen."""
+        """The whole specimen: static parameters, every spine's present parameters and unitary EPSPs."""
         return self.specimen.describe()

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from rig.config.problems import InvalidInput, Problem
-from rig.config.profile import LoadedProfile
-from rig.engine.rig import Rig
 import numpy as np
 
 from rig.backends.micromanager.camera import open_simulated_camera
+from rig.config.problems import InvalidInput, Problem
+from rig.config.profile import LoadedProfile
+from rig.engine.rig import Rig
+from rig.hal.watchdog import guarded_outputs, watchdog_timeout_ms
 from simulated_devices.camera_feed import CameraFeed
 from simulated_devices.daq import SimulatedDaq
 from simulated_devices.devices import DEVICE_CLASSES
 from simulated_devices.optics import TwoPhotonOptics
 from simulated_devices.specimen import Specimen
 from simulated_devices.truth_source import SpecimenTruth
+from simulated_devices.watchdog import SimulatedWatchdog
 
 
 def build_rig(loaded: LoadedProfile) -> Rig:
@@ -24,6 +26,10 @@ def build_rig(loaded: LoadedProfile) -> Rig:
         raise InvalidInput([Problem(source, "simulation", "the simulated backend needs a 'simulation' section")])
     problems = [Problem(source, f"devices.{n}.backend", f"backend '{d.backend}' is not available on the simulated rig "
                         f"(allowed: simulated)") for n, d in profile.devices.items() if d.backend not in (None, "simulated")]
+    try:
+        timeout_ms = watchdog_timeout_ms(profile)
+    except ValueError as exc:
+        problems.append(Problem(source, "daq.watchdog_timeout_ms", str(exc)))
     if problems:
         raise InvalidInput(problems)
     specimen = Specimen(profile.simulation)
@@ -39,4 +45,6 @@ def build_rig(loaded: LoadedProfile) -> Rig:
             devices[name] = camera
         else:  # every other kind has a simulated device class
             devices[name] = DEVICE_CLASSES[spec.kind](name, daq, spec)
+    # the watchdog process starts now; the first arm (before the first output moves) waits until it runs
+    daq.watchdog = SimulatedWatchdog(guarded_outputs(profile), timeout_ms, daq.journal_path)
     return Rig(loaded, devices, daq, SpecimenTruth(specimen), extras={"specimen": specimen, "optics": optics})

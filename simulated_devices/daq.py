@@ -13,6 +13,7 @@ import numpy as np
 from rig.config.channels import logical_channels
 from rig.config.profile import HardwareProfile
 from rig.engine.sweep_plan import SweepPlan
+from rig.hal.watchdog import Watchdog, WatchdogExpired
 from simulated_devices.fluorescence import emitter_weights
 from simulated_devices.optics import TwoPhotonOptics, pmt_counts
 from simulated_devices.release import pulse_onsets
@@ -26,10 +27,16 @@ class SimulatedDaq:
 
     Like a real DAQ, each output holds its last value when a sweep stops or is aborted, so
     safe states must be written explicitly. Every static write and stop is appended to a
-    JSON-lines journal when SPINERIG_SIM_JOURNAL names a file (used by the safety tests).
+    JSON-lines journal when SPINERIG_SIM_JOURNAL names a file (used by the safety tests), and
+    so is every change of the light (any guarded output on or all off) at a chunk boundary.
+
+    A watchdog (simulated_devices.watchdog) is armed in `load` before anything moves, fed in
+    the read/wait loops, and disarmed once every guarded output holds its safe value; if it
+    expires, the guarded outputs hold their safe values and the sweep fails.
     """
 
-    def __init__(self, profile: HardwareProfile, specimen: Specimen, optics: TwoPhotonOptics, seed: int):
+    def __init__(self, profile: HardwareProfile, specimen: Specimen, optics: TwoPhotonOptics, seed: int,
+                 watchdog: Watchdog | None = None):
         self.profile = profile
         self.specimen = specimen
         self.optics = optics
@@ -53,6 +60,13 @@ class SimulatedDaq:
         self.camera_feeds: dict[str, Any] = {}  # camera name -> CameraFeed
         self._bath_applied = False
         self.last_samples: ChunkSamples | None = None  # the specimen during the last chunk (for tests)
+        self.watchdog = watchdog
+        self._light_on = False
+
+    @property
+    def journal_path(self) -> Path | None:
+        """The hardware journal (SPINERIG_SIM_JOURNAL), if enabled."""
+        return self._journal_path
 
     @property
     def position(self) -> int:
@@ -79,8 +93,44 @@ class SimulatedDaq:
             fh.flush()
 
     # ----- SweepClock interface ------------------------------------------------------
+    # ----- watchdog -----------------------------------------------------------------
+    def _safe_values(self) -> dict[str, float]:
+        return getattr(self.watchdog, "safe_values", {})
+
+    def _feed(self) -> None:
+        """Feed the watchdog; after an expiry the guarded outputs hold their safe values (the board forced them)."""
+        if self.watchdog is None:
+            return
+        try:
+            self.watchdog.feed()
+        except WatchdogExpired:
+            self.held.update(self._safe_values())
+            raise
+
+    def _simulating(self, busy: bool) -> None:
+        simulating = getattr(self.watchdog, "simulating", None)
+        if simulating is not None:
+            simulating(busy)
+
+    def _report(self) -> None:
+        """Tell the watchdog what the guarded outputs hold; journal a change of the light at this boundary."""
+        safe = self._safe_values()
+        report = getattr(self.watchdog, "report", None)
+        if report is not None:
+            report(self.held)
+        on = any(self.held[c] != v for c, v in safe.items())
+        if on != self._light_on:
+            self._light_on = on
+            self.journal("light", on=on, held={c: self.held[c] for c in safe})
+
+    def _disarm_if_safe(self) -> None:
+        if self.watchdog is not None and all(self.held[c] == v for c, v in self._safe_values().items()):
+            self.watchdog.disarm()
+
     def load(self, plan: SweepPlan) -> None:
-        """Take the plan's waveforms and inputs."""
+        """Arm the watchdog, then take the plan's waveforms and inputs."""
+        if self.watchdog is not None:
+            self.watchdog.arm()
         self._plan = plan
         self._position = 0
         self.load_hook()
@@ -101,27 +151,44 @@ class SimulatedDaq:
             self.journal("stop", held=self.held)
         self._running = False
         self._plan = None
+        self._disarm_if_safe()
 
     def write_static(self, channel: str, value: float) -> None:
         """Drive an output to a constant value."""
         if self._running:
             raise RuntimeError(f"static write to {channel} while a sweep is running")
+        try:
+            self._feed()
+        except WatchdogExpired:  # the program is in control again: clear the expiry so the write takes effect
+            self.watchdog.disarm()  # type: ignore[union-attr]
         self.held[channel] = float(value)
         self.journal("static", channel=channel, value=float(value))
+        self._light_on = any(self.held[c] != v for c, v in self._safe_values().items())
+        if self.watchdog is not None and hasattr(self.watchdog, "report"):
+            self.watchdog.report(self.held)  # type: ignore[attr-defined]
+        self._disarm_if_safe()
 
     def wait(self, duration_s: float, should_stop: Callable[[], bool]) -> None:
         """Advance the specimen through an inter-sweep interval (slept through when paced)."""
+        self._feed()
         if self.pace == "realtime":
             end = time.monotonic() + duration_s
             while time.monotonic() < end and not should_stop():
+                self._feed()
                 time.sleep(min(0.05, max(0.0, end - time.monotonic())))
-        self.specimen.rest(duration_s * 1000.0)
+        self._simulating(True)
+        try:
+            self.specimen.rest(duration_s * 1000.0)
+        finally:
+            self._simulating(False)
+        self._feed()
 
     def read(self) -> Mapping[str, np.ndarray] | None:
         """Compute the next chunk of every input; None when the sweep is complete."""
         plan = self._plan
         if plan is None or not self._running or self._position >= plan.n_samples:
             return None
+        self._feed()
         self._reads += 1
         if self._fault is not None and self._reads > self._fault[0]:
             error, self._fault = self._fault[1], None
@@ -131,15 +198,23 @@ class SimulatedDaq:
         stop = start + n
         outputs = {ch: (w[start:stop] if (w := plan.outputs.get(ch)) is not None else np.full(n, v))
                    for ch, v in self.held.items()}
-        data = self._simulate(plan, outputs, n, 1000.0 / plan.sample_rate_hz)
-        for feed in self.camera_feeds.values():  # frames for the trigger edges of this chunk, into the camera
-            feed.on_chunk(start, outputs, self.held[feed.trigger], self.last_samples, 1000.0 / plan.sample_rate_hz)
+        self._simulating(True)  # the board's work, not the program's: the watchdog does not count it
+        try:
+            data = self._simulate(plan, outputs, n, 1000.0 / plan.sample_rate_hz)
+            for feed in self.camera_feeds.values():  # frames for the trigger edges of this chunk, into the camera
+                feed.on_chunk(start, outputs, self.held[feed.trigger], self.last_samples,
+                              1000.0 / plan.sample_rate_hz)
+            if self.pace == "realtime":  # a real read blocks until the chunk is in
+                due = self._wall_start + stop / plan.sample_rate_hz
+                time.sleep(max(0.0, due - time.monotonic()))
+        finally:
+            self._simulating(False)
         for ch in self.held:
             self.held[ch] = float(outputs[ch][-1])
         self._position = stop
-        if self.pace == "realtime":
-            due = self._wall_start + stop / plan.sample_rate_hz
-            time.sleep(max(0.0, due - time.monotonic()))
+        self._report()
+        if stop >= plan.n_samples:
+            self._disarm_if_safe()  # every sample is out and the light is off: nothing left to guard
         for observer in self.observers:  # instrumentation for tests and fault injection
             observer(self)
         return {ch: data[ch] for ch in plan.inputs}

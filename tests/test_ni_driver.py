@@ -34,10 +34,15 @@ FRAP = ROOT / "protocols" / "frap.yaml"
 
 # DAQmx attribute ids the nidaqmx Task code asks the interpreter for
 CHANNEL_NAMES, WRITE_NUM_CHANS, DO_BOOLEANS_PER_CHAN, REGEN_MODE = 0x1273, 0x217E, 0x217F, 0x1453
+WATCHDOG_EXPIRED = 0x21A8
 
 
 class FakeDaqmx:
-    """Answers the interpreter's queries like a driver would: channels per task, constant AI volts."""
+    """Answers the interpreter's queries like a driver would: channels per task, constant AI volts, a watchdog.
+
+    A watchdog task expires only when a test calls `expire` (the board's timer is not simulated here);
+    clearing its expiration (DAQmx Control Watchdog, clear expiration) resets it.
+    """
 
     def __init__(self, interpreter: mock.Mock, ai_volts: dict[str, float] | None = None):
         self.interpreter = interpreter
@@ -57,6 +62,30 @@ class FakeDaqmx:
         it.write_analog_f64.side_effect = lambda h, n, auto, timeout, layout, data: n
         it.write_digital_lines.side_effect = lambda h, n, auto, timeout, layout, data: n
         it.get_system_info_attribute_string.return_value = "Dev1"
+        it.create_watchdog_timer_task_ex.side_effect = self._create_watchdog
+        it.get_watchdog_attribute_bool.side_effect = self._watchdog_bool
+        it.control_watchdog_task.side_effect = self._control_watchdog
+        it.is_task_done.return_value = True
+
+    def _create_watchdog(self, device: str, name: str, timeout: float):
+        handle = f"handle-{name}-{len(self.tasks)}"
+        self.tasks[handle] = {"name": name, "chans": [], "kind": "watchdog", "device": device, "timeout": timeout,
+                              "expired": False}
+        return handle, True
+
+    def _watchdog_bool(self, handle: str, channel: str, attribute: int) -> bool:
+        assert attribute == WATCHDOG_EXPIRED
+        return self.tasks[handle]["expired"]
+
+    def _control_watchdog(self, handle: str, action: int) -> None:
+        from nidaqmx.constants import WDTTaskAction
+
+        if action == WDTTaskAction.CLEAR_EXPIRATION.value:
+            self.tasks[handle]["expired"] = False
+
+    def expire(self, name: str = "spinerig-watchdog") -> None:
+        """The board's watchdog timer runs out (as when nobody fed it for its timeout)."""
+        self.tasks[self.handle(name)]["expired"] = True
 
     def _create(self, name: str):
         handle = f"handle-{name}-{len(self.tasks)}"
@@ -189,8 +218,9 @@ def test_frap_sweep_tasks_clock_trigger_and_data(daqmx):
     assert do.dtype == bool and do[:-2].all() and not do[-2:].any()
 
     rig.clock.start()
+    h_wd = daqmx.handle("spinerig-watchdog")
     started = [c[0] for c in daqmx.calls("start_task")]
-    assert started == [h_ao, h_do, h_ai]  # followers armed first, the AI (master clock) last
+    assert started == [h_wd, h_ao, h_do, h_ai]  # watchdog armed at load; followers next, the AI (master clock) last
     chunk = rig.clock.read()
     assert daqmx.calls("read_analog_f64", h_ai)[0][1] == 1000  # 20 ms chunks at 50 kHz
     np.testing.assert_allclose(chunk["amplifier.primary"], 0.1 * 1000 / 0.5)  # 0.1 V at 0.5 mV/pA -> 200 pA
@@ -349,7 +379,7 @@ def test_leds_clocked_by_the_camera_exposure_step_once_per_frame(daqmx, tmp_path
     assert "Dev1/port0/line1" not in [c[1] for c in daqmx.calls("create_do_chan", h_do)]
     clock.start()
     starts = [c[0] for c in daqmx.calls("start_task")]
-    assert starts[0] == h_led  # armed before the master clock starts
+    assert starts[:2] == [daqmx.handle("spinerig-watchdog"), h_led]  # watchdog, then LEDs before the master clock
     clock.stop()
     assert h_led in {c[0] for c in daqmx.calls("clear_task")}
 

@@ -10,6 +10,7 @@ from rig.backends.ni.clock import NiDaqClock
 from rig.backends.ni.devices import DEVICE_CLASSES, NiLeds
 from rig.backends.ni.driver import NiUnavailable, load_nidaqmx
 from rig.backends.ni.profile_check import check_ni_profile, device_backend
+from rig.backends.ni.watchdog import NiWatchdog, check_watchdog, light_warnings, plan_watchdog
 from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import LoadedProfile
 from rig.engine.rig import Rig
@@ -51,12 +52,15 @@ def _micromanager_core(loaded: LoadedProfile) -> Any | None:
 def build_rig(loaded: LoadedProfile) -> Rig:
     """Every device of the profile on one NI master clock (plus Micro-Manager devices it names)."""
     profile, source = loaded.profile, str(loaded.path)
-    problems = check_ni_profile(profile, source) or check_driver(source)
+    problems = check_ni_profile(profile, source) or check_watchdog(profile, source) or check_driver(source)
     if problems:
         raise InvalidInput(problems)
     core = _micromanager_core(loaded)
     channels = ChannelMap(profile)
-    clock = NiDaqClock(profile, channels)
+    watchdog_plan = plan_watchdog(profile, channels)
+    for warning in light_warnings(watchdog_plan, profile):
+        log.warning("hardware watchdog: %s", warning)
+    clock = NiDaqClock(profile, channels, NiWatchdog(watchdog_plan), watchdog_plan)
     devices: dict[str, Any] = {}
     for name, spec in profile.devices.items():
         if device_backend(profile, name) == "micromanager":

@@ -12,8 +12,10 @@ from rig.backends.ni import driver
 from rig.backends.ni.channel_map import ChannelMap, NiChannel
 from rig.backends.ni.timing import plan_sweep_timing
 from rig.backends.ni.ttl import led_states_per_frame
+from rig.backends.ni.watchdog import NiWatchdog, WatchdogPlan, plan_watchdog
 from rig.config.profile import HardwareProfile
 from rig.engine.sweep_plan import SweepPlan
+from rig.hal.watchdog import Watchdog, WatchdogExpired
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +30,17 @@ class NiDaqClock:
 
     Like the simulated DAQ, outputs hold their last value after a sweep: `held` records it in
     the channel's unit (NaN when a sweep was cut short and the held value is unknown).
+
+    The hardware watchdog is armed before a sweep's outputs move (in `load`), fed in the
+    read/wait loops, and disarmed once every guarded line is known to hold its safe value.
     """
 
-    def __init__(self, profile: HardwareProfile, channels: ChannelMap):
+    def __init__(self, profile: HardwareProfile, channels: ChannelMap, watchdog: Watchdog | None = None,
+                 watchdog_plan: WatchdogPlan | None = None):
         self.profile = profile
         self.channels = channels
+        self.watchdog_plan = watchdog_plan or plan_watchdog(profile, channels)
+        self.watchdog: Watchdog = watchdog if watchdog is not None else NiWatchdog(self.watchdog_plan)
         self.held: dict[str, float] = {n: float("nan") for n, c in channels.channels.items()
                                        if c.info.direction == "out"}
         self._tasks: driver.SweepTasks | None = None
@@ -54,6 +62,7 @@ class NiDaqClock:
             raise ValueError(f"channels not wired to the NI DAQ: {', '.join(sorted(unknown))}")
         self._outputs = list(plan.outputs)
         self._inputs = list(plan.inputs)
+        self.watchdog.arm()  # before any output can move; clears an expiry left by an earlier sweep or process
         ao = [c for c in self._outputs if self.channels.channels[c].io_type == "ao"]
         exposure_clocked = self._exposure_clocked_leds(plan)
         do = [c for c in self._outputs if self.channels.channels[c].io_type == "do" and c not in exposure_clocked]
@@ -118,18 +127,38 @@ class NiDaqClock:
         plan, tasks = self._plan, self._tasks
         if plan is None or tasks is None or not self._running:
             return None
+        self.watchdog.feed()
         remaining = plan.n_samples - self._position
         if not self._continuous and remaining <= 0:
-            tasks.wait_outputs(timeout_s=1.0 + plan.duration_s)
+            self._wait_outputs(tasks, 1.0 + plan.duration_s)
+            self._sweep_complete(plan)
             return None
         n = self._chunk_samples(plan) if self._continuous else min(self._chunk_samples(plan), remaining)
         if not self._inputs:  # outputs only: wait for them, then the sweep is done
-            tasks.wait_outputs(timeout_s=5.0 + plan.duration_s)
+            self._wait_outputs(tasks, 5.0 + plan.duration_s)
             self._position = plan.n_samples
+            self._sweep_complete(plan)
             return None
         volts = tasks.read(n, timeout_s=5.0 + n / plan.sample_rate_hz)
         self._position += n
         return {c: self.channels.from_hardware(c, volts[i]) for i, c in enumerate(self._inputs)}
+
+    def _wait_outputs(self, tasks: driver.SweepTasks, timeout_s: float) -> None:
+        """Wait for the finite outputs in short slices, feeding the watchdog (a long sweep is not a hang)."""
+        deadline = time.monotonic() + timeout_s
+        while not tasks.outputs_done():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the outputs did not finish within {timeout_s:g} s")
+            self.watchdog.feed()
+            time.sleep(min(0.02, self.watchdog.timeout_ms / 5000.0))
+
+    def _sweep_complete(self, plan: SweepPlan) -> None:
+        """Every sample is out: outputs hold their last values; disarm if that leaves every guarded line safe."""
+        self._disarm_if_safe({c: float(plan.outputs[c][-1]) for c in plan.outputs})
+
+    def _disarm_if_safe(self, held: Mapping[str, float]) -> None:
+        if self.watchdog_plan.is_safe({**self.held, **held}):
+            self.watchdog.disarm()
 
     def stop(self) -> None:
         """Stop and release the tasks; outputs hold their last value."""
@@ -148,6 +177,7 @@ class NiDaqClock:
             complete = not self._continuous and self._position >= plan.n_samples
             for c in self._outputs:
                 self.held[c] = float(plan.outputs[c][-1]) if complete else float("nan")
+            self._disarm_if_safe({})
 
     def write_static(self, channel: str, value: float) -> None:
         """Drive one output channel to a constant value in its unit (never during a sweep)."""
@@ -155,11 +185,17 @@ class NiDaqClock:
             raise RuntimeError(f"static write to {channel} while a sweep is running")
         ch = self.channels.channels[channel]
         level = self.channels.to_hardware(channel, value)[0]
+        try:
+            self.watchdog.feed()
+        except WatchdogExpired:  # the lines ignore writes until the expiry is cleared; the program is alive again
+            log.warning("the DAQ watchdog expired during the last sweep; disarming it to make the rig safe")
+            self.watchdog.disarm()
         if ch.io_type == "do":
             driver.write_static_digital(driver.DigitalChannel(ch.physical.name, channel), bool(level))
         else:
             driver.write_static_analog(analog(ch), float(level))
         self.held[channel] = float(value)
+        self._disarm_if_safe({})
 
     def read_static_volts(self, address: str, n_samples: int = 100, rate_hz: float = 10_000.0) -> float:
         """Mean volts of a short recording of an AI address outside a sweep (telegraphs)."""
@@ -172,8 +208,15 @@ class NiDaqClock:
     def wait(self, duration_s: float, should_stop: Callable[[], bool]) -> None:
         """Let wall-clock time pass between sweeps, checking for a stop request every 50 ms."""
         end = time.monotonic() + duration_s
+        step_s = min(0.05, self.watchdog.timeout_ms / 5000.0)
         while not should_stop():
+            self.watchdog.feed()
             left = end - time.monotonic()
             if left <= 0:
                 break
-            time.sleep(min(0.05, left))
+            time.sleep(min(step_s, left))
+
+    def close(self) -> None:
+        """Stop any sweep and release the watchdog task (call after the rig was made safe)."""
+        self.stop()
+        self.watchdog.close()

@@ -132,11 +132,9 @@ class SweepTasks:
             raise RuntimeError(f"DAQ returned {got} of {n_samples} samples")
         return buffer
 
-    def wait_outputs(self, timeout_s: float) -> None:
-        """Wait until the finite output tasks have generated every sample."""
-        for role in ("ao", "do", "ctr"):
-            if role in self.tasks:
-                self.tasks[role].wait_until_done(timeout_s)
+    def outputs_done(self) -> bool:
+        """True once every finite output task has generated all its samples."""
+        return all(self.tasks[role].is_task_done() for role in ("ao", "do", "ctr") if role in self.tasks)
 
     def stop(self) -> None:
         """Stop the master first (no more clock edges), then the followers."""

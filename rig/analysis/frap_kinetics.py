@@ -1,24 +1,39 @@
 """FRAP with acquisition bleaching: a joint Poisson maximum-likelihood fit of baseline and recovery.
 
 Head fluorophore f (unbleached fraction) exchanges with the dendrite (time constant tau) and
-is bleached by the imaging beam (rate k_i):  df/dt = (1 - f)/tau - k_i f.
-So under imaging f relaxes with rate lambda = 1/tau + k_i towards f_inf = (1/tau)/lambda.
-Baseline lines start from f = 1 (full recovery in the dark before the sweep); the bleach
-drops f to f_b; counts per line are Poisson with mean B + H f (B: dark offset, measured).
-Fitting only the recovery would give 1/lambda, which underestimates tau when k_i > 0.
+is bleached by the imaging beam (rate k_i):  df/dt = (1 - f)/tau - k_i f  (the well-mixed head
+of Svoboda, Tank & Denk 1996, with first-order photobleaching).
+Under imaging f relaxes with rate lambda = (1 + q)/tau towards f_inf = 1/(1 + q), q = k_i tau.
+Baseline lines start from f = f_start (1 after full recovery in the dark before the sweep); the
+bleach drops f to f_b; counts per line are Poisson with mean dark + H f (dark measured).
+
+Why joint: the recovery alone relaxes at lambda, so a recovery-only fit returns 1/lambda, short of
+tau by the factor 1/(1 + q). What separates tau from k_i is the level the recovery heads for
+(f_inf) against the pre-bleach level H (the baseline), so the baseline enters the same likelihood.
+k_i is left free (it is set by the power, the scan and the head's place on the line) and is not
+constrained to >= 0: the unconstrained maximum-likelihood estimate is asymptotically normal, so
+the Wald interval of log tau from the full 4x4 Fisher information (k_i's uncertainty included)
+covers at its level; a bound at k_i = 0 made intervals of fits at the bound too narrow.
+
+The fit is Fisher scoring (Gauss-Newton for Poisson) with analytic derivatives from a cheap start
+(a grid over the relaxation rate on binned recovery data with the two amplitudes by linear least
+squares), so a sweep costs about as much as one `curve_fit` of an exponential.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
-
-from rig.analysis.recovery_fit import fit_recovery
-
+from scipy import special
 
 MAX_INTERVAL_RATIO = 10.0  # a sweep whose tau interval spans more than this factor carries no estimate
+MIN_BLEACHED_FRACTION = 0.02  # a smaller drop is no bleach
+_N_RATES = 32  # relaxation rates tried for the start
+_N_BINS = 40  # the start fits binned recovery data
+_DECREMENT_TOL = 1e-2  # last step when 2 NLL can drop by less than this (its statistical scale is 1)
+_Z = {0.95: 1.959963984540054}
 
 
 @dataclass(frozen=True)
@@ -34,89 +49,189 @@ class FrapKineticFit:
     deviance_per_dof: float
     converged: bool
     message: str
+    iterations: int = 0
+    log_tau_sd: float = math.nan
+    end_fraction: float = math.nan  # unbleached fraction at the last post-bleach line (model)
 
 
-def _head_fraction(theta: np.ndarray, t_base: np.ndarray, t_post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unbleached fraction at baseline and post-bleach line times for parameters theta."""
-    _, f_b, log_tau, f_inf = theta
-    lam = 1.0 / (np.exp(log_tau) * f_inf)
-    base = f_inf + (1.0 - f_inf) * np.exp(-lam * t_base)
-    post = f_inf + (f_b - f_inf) * np.exp(-lam * t_post)
-    return base, post
+def _z(level: float) -> float:
+    """Two-sided normal quantile of a confidence level."""
+    if level in _Z:
+        return _Z[level]
+    return float(math.sqrt(2.0) * special.erfinv(level))
 
 
-def _mean_counts(theta: np.ndarray, t_base: np.ndarray, t_post: np.ndarray, dark: float) -> np.ndarray:
-    base, post = _head_fraction(theta, t_base, t_post)
-    return dark + np.exp(theta[0]) * np.concatenate((base, post))
+class _Model:
+    """Mean counts and their derivatives for theta = (log H, f_b, log tau, q), baseline and recovery as one series."""
+
+    def __init__(self, t_base: np.ndarray, t_post: np.ndarray, dark: float, f_start: float):
+        self.t = np.concatenate((t_base, t_post))
+        self.post = np.zeros(self.t.size)
+        self.post[t_base.size:] = 1.0
+        self.start = (1.0 - self.post) * f_start  # g0 = start + f_b * post: where each line's relaxation began
+        self.dark = dark
+        self.jac_t = np.empty((4, self.t.size))  # the Jacobian transposed: one contiguous row per parameter
+        self._e = self._amp = self._g = np.empty(0)
+
+    def mean(self, theta: np.ndarray) -> np.ndarray:
+        """Mean counts per line at theta (keeps the pieces `jacobian_t` reuses)."""
+        log_h, f_b, log_tau, q = theta
+        phi = 1.0 / (1.0 + q)
+        self._e = e = np.exp(self.t * (-(1.0 + q) / math.exp(log_tau)))
+        self._amp = amp = self.start + f_b * self.post
+        amp -= phi  # g0 - f_inf
+        self._g = g = amp * e
+        g += phi
+        mu = g * math.exp(log_h)
+        mu += self.dark
+        return mu
+
+    def jacobian_t(self, theta: np.ndarray) -> np.ndarray:
+        """d mean / d theta transposed, (4, n), at the theta of the last `mean` call."""
+        log_h, _, log_tau, q = theta
+        h = math.exp(log_h)
+        tau = math.exp(log_tau)
+        lam = (1.0 + q) / tau
+        phi = 1.0 / (1.0 + q)
+        e = self._e
+        # g = f_inf + (g0 - f_inf) E, E = exp(-lam t): dg/dlam = -(g0 - f_inf) t E, dlam/dlog tau = -lam,
+        # dlam/dq = 1/tau, df_inf/dq = -f_inf^2.
+        jt = self.jac_t
+        dgl = np.multiply(self.t, self._amp, out=jt[2])
+        dgl *= e  # = -dg/dlam
+        np.multiply(self._g, h, out=jt[0])
+        np.multiply(self.post, e, out=jt[1])
+        jt[1] *= h
+        np.multiply(e, h * phi * phi, out=jt[3])
+        jt[3] -= h * phi * phi
+        jt[3] -= (h / tau) * dgl
+        dgl *= h * lam
+        return jt
+
+
+def _start(yb: np.ndarray, t_post: np.ndarray, yp: np.ndarray, dark: float, f_start: float) -> np.ndarray:
+    """A cheap start: H from the baseline; rate and amplitudes of the recovery from a rate grid on binned data."""
+    head = max(float(yb.mean()) - dark, 1e-3) / f_start
+    n_bins = min(_N_BINS, yp.size)
+    per_bin = yp.size // n_bins
+    used = n_bins * per_bin
+    tb = t_post[:used].reshape(n_bins, per_bin).mean(axis=1)
+    ybin = yp[:used].reshape(n_bins, per_bin).mean(axis=1) - dark
+    span = max(float(t_post[-1] - t_post[0]), 1e-6)
+    dt = span / max(1, t_post.size - 1)
+    rates = (0.1 / span) * np.exp(np.arange(_N_RATES) * (math.log(20.0 * span / dt) / (_N_RATES - 1)))
+    e = np.exp(np.multiply.outer(rates, tb[0] - tb))  # (rates, bins)
+    se, see, sey = e.sum(axis=1), np.einsum("ij,ij->i", e, e), e @ ybin
+    sy = float(ybin.sum())
+    det = n_bins * see - se * se
+    det[det < 1e-12] = 1e-12
+    f_inf = (see * sy - se * sey) / det  # y = f_inf + c E, least squares per rate
+    c = (n_bins * sey - se * sy) / det
+    best = int(np.argmax(f_inf * sy + c * sey))  # the smallest residual sum of squares
+    lam = float(rates[best])
+    phi = min(max(float(f_inf[best]) / head, 0.4), 1.0)
+    f_b = min(max((float(f_inf[best]) + float(c[best]) * math.exp(lam * tb[0])) / head, 0.0), 1.0)
+    q = 1.0 / phi - 1.0
+    return np.array([math.log(head), f_b, math.log((1.0 + q) / lam), q])
+
+
+def _nll(y: np.ndarray, mu: np.ndarray) -> float:
+    """Poisson negative log-likelihood without the constant log(y!)."""
+    return float(mu.sum() - y @ np.log(mu))
 
 
 def fit_frap_kinetics(t_base_ms: np.ndarray, base_counts: np.ndarray, t_post_ms: np.ndarray, post_counts: np.ndarray,
-                      dark_counts_per_line: float, level: float = 0.95) -> FrapKineticFit:
-    """Fit tau and the imaging bleach rate; t_base from light onset, t_post from the bleach."""
+                      dark_counts_per_line: float, level: float = 0.95, start_fraction: float = 1.0,
+                      max_iterations: int = 60) -> FrapKineticFit:
+    """Fit tau and the imaging bleach rate; t_base from light onset, t_post from the bleach.
+
+    `start_fraction` is the unbleached fraction when the light comes on (1 after full recovery).
+    """
     t_base = np.asarray(t_base_ms, float)
     t_post = np.asarray(t_post_ms, float)
-    y = np.concatenate((np.asarray(base_counts, float), np.asarray(post_counts, float)))
+    yb = np.asarray(base_counts, float)
+    yp = np.asarray(post_counts, float)
+    if t_post.size < 5 or t_base.size < 1:
+        raise ValueError("need at least one baseline and 5 post-bleach lines to fit a recovery")
+    y = np.concatenate((yb, yp))
     dark = float(dark_counts_per_line)
-    rec = fit_recovery(t_post, post_counts, base_counts)
-    head = max(float(np.mean(base_counts)) - dark, 1e-3)
-    f_inf0 = float(np.clip((rec.f_inf - dark) / head, 0.05, 1.0))
-    f_b0 = float(np.clip((rec.f_inf - rec.depth - dark) / head, 0.0, 1.0))
-    theta0 = np.array([np.log(head), f_b0, np.log(max(rec.tau_ms * f_inf0, 1e-3)), min(f_inf0, 0.999)])
-
-    def nll(theta: np.ndarray) -> float:
-        mu = np.maximum(_mean_counts(theta, t_base, t_post, dark), 1e-9)
-        return float(np.sum(mu - y * np.log(mu)))
-
-    bounds = [(None, None), (-0.5, 1.5), (np.log(1e-3), np.log(1e7)), (1e-3, 1.0)]
-    res = optimize.minimize(nll, theta0, method="L-BFGS-B", bounds=bounds)
-    theta = res.x
-    mu = np.maximum(_mean_counts(theta, t_base, t_post, dark), 1e-9)
-    jac = _jacobian(lambda th: _mean_counts(th, t_base, t_post, dark), theta)
-    fisher = (jac / mu[:, None]).T @ jac
-    at_bound = theta[3] >= 1.0 - 1e-6
-    free = [0, 1, 2] if at_bound else [0, 1, 2, 3]  # with f_inf at its bound (no imaging bleach) it is fixed
+    model = _Model(t_base, t_post, dark, float(start_fraction))
+    theta = _start(yb, t_post, yp, dark, float(start_fraction))
+    mu = model.mean(theta)
+    nll = _nll(y, mu) if mu.min() > 0 else math.inf
+    jac_t = model.jacobian_t(theta)
+    converged_numerically = False
+    iterations = 0
+    fisher = np.eye(4)
+    for iterations in range(1, max_iterations + 1):
+        weighted = jac_t / mu  # J^T diag(1/mu)
+        score = weighted @ (y - mu)
+        fisher = weighted @ jac_t.T
+        try:
+            step = np.linalg.solve(fisher, score)
+        except np.linalg.LinAlgError:
+            break
+        decrement = float(score @ step)  # Newton decrement: about twice the NLL still to gain
+        if not decrement >= 0.0:  # NaN or a singular information
+            break
+        if decrement < _DECREMENT_TOL:
+            # Within a small fraction of an SD of the optimum: the last Newton step lands on it (quadratic
+            # convergence), and moves the information and the NLL by far less than their statistical scale.
+            theta = theta + step
+            converged_numerically = True
+            break
+        factor = 1.0
+        for _ in range(40):
+            trial = theta + factor * step
+            if trial[3] > -0.95 and abs(trial[2]) < 50:
+                mu_t = model.mean(trial)
+                if mu_t.min() > 0:
+                    nll_t = _nll(y, mu_t)
+                    if nll_t <= nll + 1e-12 * abs(nll):
+                        break
+            factor *= 0.5
+        else:
+            break
+        theta, mu, nll = trial, mu_t, nll_t
+        jac_t = model.jacobian_t(theta)
+    else:
+        fisher = (jac_t / mu) @ jac_t.T
     try:
-        cov = np.linalg.inv(fisher[np.ix_(free, free)])
-        sd_log_tau = float(np.sqrt(cov[2, 2]))
-        ok_cov = np.isfinite(sd_log_tau)
-    except np.linalg.LinAlgError:
-        sd_log_tau, ok_cov = float("inf"), False
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    tau = float(np.exp(theta[2]))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dev = 2.0 * float(np.sum(np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu)))
-    f_inf = float(theta[3])
-    bleached = 1.0 - float(theta[1]) / f_inf if f_inf > 0 else float("nan")
-    determined = ok_cov and np.exp(2 * z * sd_log_tau) < MAX_INTERVAL_RATIO
-    converged = bool(res.success) and determined and rec.depth > 0 and bleached > 0.02
+        cov = np.linalg.inv(fisher)
+        sd_log_tau = float(math.sqrt(cov[2, 2])) if cov[2, 2] > 0 else math.inf
+    except (np.linalg.LinAlgError, ValueError):
+        sd_log_tau = math.inf
+    z = _z(level)
+    tau = math.exp(theta[2])
+    q = float(theta[3])
+    f_b = float(theta[1])
+    f_inf = 1.0 / (1.0 + q)
+    dev = 2.0 * (nll + float(special.xlogy(y, y).sum() - y.sum()))  # Poisson deviance
+    bleached = 1.0 - f_b / float(start_fraction)
+    determined = math.isfinite(sd_log_tau) and math.exp(2 * z * sd_log_tau) < MAX_INTERVAL_RATIO
+    converged = converged_numerically and determined and bleached > MIN_BLEACHED_FRACTION
     if converged:
         message = "ok"
-    elif rec.depth <= 0 or bleached <= 0.02:
+    elif bleached <= MIN_BLEACHED_FRACTION:
         message = "no bleach visible"
     elif not determined:
         message = "tau not determined by the data (interval wider than a factor %g)" % MAX_INTERVAL_RATIO
     else:
-        message = str(res.message)
+        message = f"the fit did not converge in {iterations} iterations"
+    finite = math.isfinite(sd_log_tau)
+    lam = (1.0 + q) / tau
+    end = f_inf + (f_b - f_inf) * math.exp(-lam * float(t_post[-1]))
     return FrapKineticFit(
         tau_ms=tau,
-        tau_low_ms=tau * float(np.exp(-z * sd_log_tau)) if ok_cov else float("nan"),
-        tau_high_ms=tau * float(np.exp(z * sd_log_tau)) if ok_cov else float("nan"),
-        imaging_bleach_per_ms=1.0 / (tau * f_inf) - 1.0 / tau,
+        tau_low_ms=tau * math.exp(-z * sd_log_tau) if finite else math.nan,
+        tau_high_ms=tau * math.exp(z * sd_log_tau) if finite else math.nan,
+        imaging_bleach_per_ms=q / tau,
         fraction_bleached=bleached,
-        head_counts_per_line=float(np.exp(theta[0])),
+        head_counts_per_line=math.exp(theta[0]),
         deviance_per_dof=dev / max(1, y.size - 4),
         converged=converged,
         message=message,
+        iterations=iterations,
+        log_tau_sd=sd_log_tau,
+        end_fraction=end,
     )
-
-
-def _jacobian(func, theta: np.ndarray) -> np.ndarray:
-    """Central-difference Jacobian of a vector function."""
-    cols = []
-    for i in range(theta.size):
-        h = 1e-6 * max(1.0, abs(theta[i]))
-        up, down = theta.copy(), theta.copy()
-        up[i] += h
-        down[i] -= h
-        cols.append((func(up) - func(down)) / (2 * h))
-    return np.column_stack(cols)

@@ -130,6 +130,9 @@ class CalciumDecayFit:
     tau_sd_ms: float
     converged: bool
     message: str
+    onset_ms: float = math.nan
+    amplitude: float = math.nan  # peak of the fitted CaT above its baseline
+    amplitude_sd: float = math.nan
 
 
 def _influx_convolved_with_decay(t: np.ndarray, influx_rise_ms: float, influx_decay_ms: float,
@@ -144,6 +147,37 @@ def _influx_convolved_with_decay(t: np.ndarray, influx_rise_ms: float, influx_de
         return (np.exp(-tc / tau_ms) - np.exp(-tc / a)) / rate
 
     return np.where(t > 0, kernel(influx_decay_ms) - kernel(influx_rise_ms), 0.0)
+
+
+def influx_decay_shape(t_ms: np.ndarray, onset_ms: float, influx_rise_ms: float, influx_decay_ms: float,
+                       tau_ms: float) -> np.ndarray:
+    """Unit-peak CaT of an influx (difference of exponentials) convolved with one Ca decay exp(-t/tau), from onset."""
+    t = np.asarray(t_ms, float)
+    fine = np.arange(0.0, 10 * max(tau_ms, influx_decay_ms), 0.05)
+    peak = float(np.max(_influx_convolved_with_decay(fine, influx_rise_ms, influx_decay_ms, tau_ms)))
+    return _influx_convolved_with_decay(t - onset_ms, influx_rise_ms, influx_decay_ms, tau_ms) / peak
+
+
+@dataclass(frozen=True)
+class InfluxTemplate:
+    """A fixed-shape CaT template: a known influx time course convolved with one Ca decay (unit peak)."""
+
+    onset_ms: float
+    influx_rise_ms: float
+    influx_decay_ms: float
+    tau_decay_ms: float
+    source: str  # how the shape was found, for the estimates' basis
+
+    def shape(self, t_ms: np.ndarray) -> np.ndarray:
+        """The unit-peak template on a time axis."""
+        return influx_decay_shape(t_ms, self.onset_ms, self.influx_rise_ms, self.influx_decay_ms, self.tau_decay_ms)
+
+
+def scale_shape(shape: np.ndarray, response: np.ndarray) -> float:
+    """Least-squares amplitude of a unit-peak shape in one trial, with a baseline offset (linear in the trial)."""
+    design = np.column_stack((np.ones_like(shape), shape))
+    coef, *_ = np.linalg.lstsq(design, np.asarray(response, float), rcond=None)
+    return float(coef[1])
 
 
 def fit_calcium_decay_known_influx(t_ms: np.ndarray, mean_response: np.ndarray, stimulus_ms: float,
@@ -185,5 +219,7 @@ def fit_calcium_decay_known_influx(t_ms: np.ndarray, mean_response: np.ndarray, 
     except np.linalg.LinAlgError:
         sd_log = np.nan
     ok = bool(res.success) and res.x[0] > 0 and math.isfinite(sd_log)
+    amp_sd = float(np.sqrt(cov[0, 0])) if ok and cov[0, 0] >= 0 else np.nan
     return CalciumDecayFit(tau, tau * sd_log if math.isfinite(sd_log) else np.nan, ok,
-                           "ok" if ok else f"Ca decay fit did not converge ({res.message})")
+                           "ok" if ok else f"Ca decay fit did not converge ({res.message})",
+                           float(res.x[1]), float(res.x[0]), amp_sd)

@@ -182,3 +182,14 @@ def calcium_sweep(profile: HardwareProfile, *, step_index: int, step_name: str, 
                      inputs=tuple(inputs), amplifier=amplifier, amplifier_mode=mode,  # type: ignore[arg-type]
                      interval_after_s=interval_after_s, line_scan=layout, events_ms=events, target_um=target,
                      parameters=params)
+
+
+DEPOLARIZED_ABOVE_MV = -20.0  # holdings above this count as 'held depolarized' (they drive neck plasticity)
+
+
+def depolarized_ms(plan: SweepPlan, above_mV: float = DEPOLARIZED_ABOVE_MV) -> float:
+    """Time (ms) a VC sweep and the interval after it hold the cell above `above_mV` (0 for CC or lower holdings)."""
+    holding = plan.parameters.get("holding")
+    if plan.amplifier_mode != "VC" or holding is None or float(holding) <= above_mV:
+        return 0.0
+    return 1000.0 * (plan.duration_s + plan.interval_after_s)

@@ -1,57 +1,148 @@
-"""Online bookkeeping of calcium transients: traces per condition, a template per condition, amplitudes, successes."""
+"""Online bookkeeping of calcium transients: traces per condition, a fixed-shape template, amplitudes, successes.
+
+The template is built robustly for synapses that fail most of the time (release probability 0.1-0.5): its
+shape is an influx time course (the NMDA conductance) convolved with one Ca decay, first with a prior decay,
+then fitted to the average of the *detected successes* (2.5 SD rule, SCIENCE.md), so failures neither hide
+the response nor distort its shape. Every trial, failures included, is then scaled by that shape (linear:
+the mean amplitude over trials is the amplitude of the mean trace, unbiased by the detection).
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
 import numpy as np
 
 from rig.analysis.calcium_signal import RatioTrace, matched_amplitude_sd
-from rig.analysis.transients import TransientTemplate, fit_template, scale_template
+from rig.analysis.release_mixture import DETECTION_SD
+from rig.analysis.transients import InfluxTemplate, fit_calcium_decay_known_influx, fit_template, scale_shape
+
+PRIOR_ONSET_DELAY_MS = 2.0  # stimulus to CaT onset assumed before any success is seen
+
+
+class Shape(Protocol):
+    """A unit-peak template on a time axis, with its decay time constant."""
+
+    tau_decay_ms: float
+
+    def shape(self, t_ms: np.ndarray) -> np.ndarray:
+        """The unit-peak template on a time axis."""
 
 
 @dataclass
 class ConditionTransients:
-    """Every sweep's dG/R of one condition, and what its template makes of them."""
+    """Every sweep's dG/R of one condition, the template made from its successes, amplitudes and noise."""
 
     stimulus_ms: float
+    influx_rise_ms: float = 13.0
+    influx_decay_ms: float = 70.0
+    prior_decay_ms: float = 100.0
+    threshold_sd: float = DETECTION_SD
+    model: Literal["influx", "free"] = "influx"  # influx: known influx * one decay; free: two exponentials
     traces: list[RatioTrace] = field(default_factory=list)
     sweeps: list[int] = field(default_factory=list)
-    template: TransientTemplate | None = None
+    template: Shape | None = None
+    source: str = ""  # how the template was found (for the estimates' basis)
+    fallback: Shape | None = None  # shape to use while this condition has no success of its own
+    successes_used: int = 0  # detected successes the template was fitted to (0: a starting shape)
 
     def add(self, sweep_index: int, trace: RatioTrace) -> None:
-        """Keep one sweep and refit the template to the new average."""
+        """Keep one sweep and rebuild the template from the successes so far."""
         if self.traces and trace.times_ms.size != self.traces[0].times_ms.size:
             raise ValueError("sweeps of one condition must have the same line layout")
         self.traces.append(trace)
         self.sweeps.append(sweep_index)
-        mean = np.mean([t.dg_over_r for t in self.traces], axis=0)
-        self.template = fit_template(self.traces[0].times_ms, mean, self.stimulus_ms)
+        self.refresh()
+
+    def prior(self) -> tuple[Shape, str]:
+        """The shape before any success: the fallback (another condition's), else the prior decay."""
+        if self.fallback is not None:
+            return self.fallback, "shape of the other condition (no success of its own yet)"
+        onset = self.stimulus_ms + PRIOR_ONSET_DELAY_MS
+        return (InfluxTemplate(onset, self.influx_rise_ms, self.influx_decay_ms, self.prior_decay_ms, "prior"),
+                f"prior shape (Ca decay {self.prior_decay_ms:g} ms)")
+
+    def _fit(self, mean: np.ndarray) -> Shape | None:
+        times = self.traces[0].times_ms
+        if self.model == "free":
+            free = fit_template(times, mean, self.stimulus_ms, min_decay_to_rise=1.5)
+            return free if free.converged else None
+        fit = fit_calcium_decay_known_influx(times, mean, self.stimulus_ms, self.influx_rise_ms, self.influx_decay_ms)
+        if not fit.converged:
+            return None
+        return InfluxTemplate(fit.onset_ms, self.influx_rise_ms, self.influx_decay_ms, fit.tau_ms, "fitted")
+
+    def refresh(self) -> None:
+        """Detect successes with a starting shape, refit the shape to their average, twice (converges fast).
+
+        Starting shapes, the first that detects a success wins: the fit to the average of every sweep (fine
+        when releases are frequent), then the prior (or the other condition's) shape.
+        """
+        if not self.traces:
+            return
+        starts = [self.prior()]
+        everything = self._fit(np.mean([t.dg_over_r for t in self.traces], axis=0))
+        if everything is not None:
+            starts.insert(0, (everything, f"average of all {len(self.traces)} sweeps"))
+        self.template, self.source = starts[-1]
+        self.successes_used = 0
+        for template, source in starts:
+            found = False
+            for _ in range(2):
+                hits = self._amplitudes(template) > self.threshold_sd * self._noise(template)
+                if not hits.any():
+                    break
+                fitted = self._fit(np.mean([t.dg_over_r for t, h in zip(self.traces, hits) if h], axis=0))
+                if fitted is None:
+                    break
+                found, template = True, fitted
+                source, self.successes_used = f"average of {int(hits.sum())} detected successes", int(hits.sum())
+            if found:
+                self.template, self.source = template, source
+                return
 
     @property
     def usable(self) -> bool:
-        """True when the template fit converged."""
-        return self.template is not None and self.template.converged
+        """True when there are sweeps (a template always exists: fitted, or the prior shape)."""
+        return self.template is not None
+
+    @property
+    def fitted(self) -> bool:
+        """True when the template was fitted to this condition's own detected successes."""
+        return self.successes_used > 0
+
+    def _amplitudes(self, template: Shape) -> np.ndarray:
+        shape = template.shape(self.traces[0].times_ms)
+        return np.array([scale_shape(shape, t.dg_over_r) for t in self.traces])
+
+    def _noise(self, template: Shape) -> np.ndarray:
+        times = self.traces[0].times_ms
+        shape = template.shape(times)
+        base = times < self.stimulus_ms
+        return np.array([matched_amplitude_sd(shape, float(np.std(t.dg_over_r[base], ddof=1))) for t in self.traces])
 
     def amplitudes(self) -> np.ndarray:
-        """Template amplitude of every sweep (dG/R units)."""
+        """Template amplitude (peak dG/R of the fitted shape) of every sweep, failures included."""
         assert self.template is not None
-        return np.array([scale_template(self.template, t.times_ms, t.dg_over_r, self.stimulus_ms)[0]
-                         for t in self.traces])
+        return self._amplitudes(self.template)
 
     def noise_sd(self) -> np.ndarray:
         """SD of each sweep's amplitude under its own baseline noise (the detection scale)."""
         assert self.template is not None
-        out = []
-        for t in self.traces:
-            base = t.dg_over_r[t.times_ms < self.stimulus_ms]
-            out.append(matched_amplitude_sd(self.template.shape(t.times_ms), float(np.std(base, ddof=1))))
-        return np.array(out)
+        return self._noise(self.template)
 
     def successes(self, threshold_sd: float) -> np.ndarray:
         """Per sweep: amplitude above threshold_sd x its baseline-noise SD (the 2.5 SD rule, matched filter)."""
         return self.amplitudes() > threshold_sd * self.noise_sd()
+
+    def mean_of_successes(self, threshold_sd: float) -> np.ndarray | None:
+        """The average dG/R trace of the detected successes (None without any)."""
+        hits = self.successes(threshold_sd)
+        if not hits.any():
+            return None
+        return np.mean([t.dg_over_r for t, h in zip(self.traces, hits) if h], axis=0)
 
 
 def z_of(level: float) -> float:

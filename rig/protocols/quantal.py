@@ -48,24 +48,22 @@ class QuantalAnalysis:
     def __init__(self, step: QuantalStep):
         self.step = step
         self.collector = TraceCollector(step, "quantal")
-        self.transients = ConditionTransients(step.stimulus_ms)
+        self.transients = ConditionTransients(step.stimulus_ms, threshold_sd=step.threshold_sd, model="free")
         self._warned = False
 
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict) -> AnalysisUpdate:
-        """Add the sweep, refit the template, re-decide every sweep, publish p with its interval."""
+        """Add the sweep, rebuild the template from the successes, re-decide every sweep, publish p with its interval."""
         update = AnalysisUpdate()
         trace = self.collector.add(sweep_index, plan, data, update)
         if trace is None:
             return update
         t = self.transients
         t.add(sweep_index, trace)
-        if not t.usable:
-            if not self._warned:
-                self._warned = True
-                msg = t.template.message if t.template is not None else "no template"
-                update.notices.append(Notice("warning", "quantal", f"sweep {sweep_index + 1}: template fit did not "
-                                             f"converge ({msg}); no success/failure calls yet", sweep_index))
-            return update
+        if not t.fitted and not self._warned:
+            self._warned = True
+            update.notices.append(Notice("warning", "quantal", f"sweep {sweep_index + 1}: no success detected yet; "
+                                         f"calls use the {t.source or 'prior shape'} "
+                                         "until one is", sweep_index))
         s, name = self.step, plan.step_name
         amplitudes, successes = t.amplitudes(), t.successes(s.threshold_sd)
         update.features += [Feature(sweep_index, name, "amplitude", float(amplitudes[-1]), math.nan, math.nan, "dG/R"),

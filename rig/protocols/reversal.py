@@ -1,10 +1,16 @@
-"""Synaptic reversal search (adaptive): depolarize in VC until the evoked current reverses, then bisect to zero."""
+"""Synaptic reversal search (adaptive): step up in VC until the evoked current reverses, then false position to zero.
+
+The search is short on purpose: holdings near 0 mV drive neck plasticity (SCIENCE.md), so every
+sweep held above -20 mV counts against the spine, and the time is reported.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 from pydantic import Field, model_validator
 
 from rig.analysis.evoked_current import evoked_current
@@ -12,7 +18,8 @@ from rig.config.profile import HardwareProfile
 from rig.engine.program import RunContext, StepFailed
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
-from rig.protocols.calcium_scan import StimulusSpec, calcium_sweep, check_condition, check_stimulus
+from rig.protocols.calcium_scan import (DEPOLARIZED_ABOVE_MV, StimulusSpec, calcium_sweep, check_condition,
+                                        check_stimulus, depolarized_ms)
 from rig.protocols.common import AnalysisUpdate, StepBase, StepProblem, resolve_device
 
 
@@ -23,8 +30,10 @@ class ReversalStep(StepBase):
     start_mV: float = Field(default=-70.0, description="first holding (the evoked current must be inward here)")
     step_mV: float = Field(default=40.0, gt=0, description="depolarizing increment until the current reverses")
     max_mV: float | None = Field(default=None, description="highest holding; default the profile's limit")
-    tolerance_mV: float = Field(default=1.0, gt=0, description="bisect until the bracket is this narrow")
-    sweeps_per_level: int = Field(default=3, ge=1, le=50)
+    tolerance_mV: float = Field(default=1.0, gt=0, description="stop when the next holding moves less than half this, "
+                                "or the bracket is this narrow")
+    sweeps_per_level: int = Field(default=2, ge=1, le=50)
+    max_levels: int = Field(default=6, ge=2, le=30, description="most holdings the search may visit")
     stimulus: StimulusSpec = StimulusSpec()
     stimulus_ms: float = Field(default=60.0, gt=0)
     sweep_ms: float = Field(default=120.0, gt=0)
@@ -49,64 +58,154 @@ def _ceiling(step: ReversalStep, profile: HardwareProfile, amp: str) -> float:
     return min(high, step.max_mV) if step.max_mV is not None else high
 
 
-class ReversalAnalysis:
-    """Evoked current per sweep, grouped by holding level; the bracket and the reversal estimate."""
+@dataclass(frozen=True)
+class Level:
+    """The evoked current at one holding: mean over its sweeps and the standard error of that mean."""
 
-    def __init__(self, step: ReversalStep):
+    holding_mV: float
+    mean_pA: float
+    se_pA: float
+    sweeps: int
+
+
+def bracket(levels: list[Level]) -> tuple[Level, Level] | None:
+    """(highest inward level, lowest outward level above it) once the current has reversed."""
+    inward = [v for v in levels if v.mean_pA < 0]
+    if not inward:
+        return None
+    low = max(inward, key=lambda v: v.holding_mV)
+    above = [v for v in levels if v.mean_pA >= 0 and v.holding_mV > low.holding_mV]
+    return (low, min(above, key=lambda v: v.holding_mV)) if above else None
+
+
+@dataclass(frozen=True)
+class ReversalEstimate:
+    """Linear zero crossing between the bracketing levels, with its SD from the currents' standard errors."""
+
+    value_mV: float
+    sd_mV: float
+
+
+def zero_crossing(low: Level, high: Level) -> ReversalEstimate:
+    """V0 = V_l - I_l (V_h - V_l)/(I_h - I_l); delta-method SD from the two levels' standard errors."""
+    width, rise = high.holding_mV - low.holding_mV, high.mean_pA - low.mean_pA
+    if rise <= 0:
+        return ReversalEstimate(0.5 * (low.holding_mV + high.holding_mV), 0.5 * width)
+    value = low.holding_mV - low.mean_pA * width / rise
+    scale = width / rise**2
+    sd = scale * math.hypot(high.mean_pA * low.se_pA, low.mean_pA * high.se_pA)
+    return ReversalEstimate(value, sd)
+
+
+def next_holding(levels: list[Level], step: ReversalStep, ceiling_mV: float, amplifier: str) -> float | None:
+    """The next holding of the search, or None when it has converged; StepFailed when it cannot succeed.
+
+    Below the reversal: step up by step_mV, or to the zero the two highest inward levels extrapolate to
+    (plus 2 x tolerance_mV, so that it crosses). Once bracketed: the false-position point (linear zero
+    crossing), kept 5 % of the bracket from its ends; converged when the bracket is within tolerance_mV,
+    or when the next point lies within tolerance_mV / 2 of a level already measured, or at max_levels.
+    """
+    s = step
+    if not levels:
+        return s.start_mV
+    first = levels[0]
+    if len(levels) == 1 and first.mean_pA > -s.min_response_pA:
+        raise StepFailed(f"reversal search: no inward synaptic current at {s.start_mV:g} mV (mean "
+                         f"{first.mean_pA:.2f} pA, need < -{s.min_response_pA:g} pA): no response to the "
+                         "stimulus, nothing to reverse")
+    found = bracket(levels)
+    if found is None:
+        top = max(levels, key=lambda v: v.holding_mV)
+        if top.holding_mV >= ceiling_mV or len(levels) >= s.max_levels:
+            where = (f"the profile's holding limit, devices.{amplifier}.limits.holding_mV" if top.holding_mV >= ceiling_mV
+                     else f"max_levels {s.max_levels} reached")
+            raise StepFailed(f"reversal search: the evoked current never reversed up to {top.holding_mV:g} mV "
+                             f"({where}); mean {top.mean_pA:.2f} pA there")
+        target = top.holding_mV + s.step_mV
+        below = sorted((v for v in levels if v.mean_pA < 0), key=lambda v: v.holding_mV)[-2:]
+        if len(below) == 2 and below[1].mean_pA > below[0].mean_pA:
+            slope = (below[1].mean_pA - below[0].mean_pA) / (below[1].holding_mV - below[0].holding_mV)
+            extrapolated = below[1].holding_mV - below[1].mean_pA / slope + 2 * s.tolerance_mV
+            target = min(max(extrapolated, top.holding_mV + s.tolerance_mV), target)
+        return round(min(target, ceiling_mV), 3)
+    low, high = found
+    width = high.holding_mV - low.holding_mV
+    if width <= s.tolerance_mV or len(levels) >= s.max_levels:
+        return None
+    guess = zero_crossing(low, high).value_mV
+    guess = min(max(guess, low.holding_mV + 0.05 * width), high.holding_mV - 0.05 * width)
+    if min(abs(guess - v.holding_mV) for v in levels) < 0.5 * s.tolerance_mV:
+        return None
+    return round(guess, 3)
+
+
+class ReversalAnalysis:
+    """Evoked current per sweep, grouped by holding level; the bracket, the reversal estimate, time held depolarized."""
+
+    def __init__(self, step: ReversalStep, ceiling_mV: float = math.inf, amplifier: str = ""):
         self.step = step
-        self.levels: dict[float, list[float]] = {}
+        self.ceiling_mV, self.amplifier = ceiling_mV, amplifier
+        self.currents: dict[float, list[float]] = {}
         self.noise: dict[float, list[float]] = {}
         self.analysed = 0
+        self.depolarized_ms = 0.0
+        self._announced = False
 
-    def mean_at(self, level: float) -> float:
-        """Mean evoked current at a holding level."""
-        values = self.levels[level]
-        return sum(values) / len(values)
+    def levels(self) -> list[Level]:
+        """Every holding measured so far, in the order first measured."""
+        out = []
+        for holding, values in self.currents.items():
+            n = len(values)
+            within = float(np.sqrt(np.mean(np.square(self.noise[holding])))) / math.sqrt(n)
+            between = float(np.std(values, ddof=1)) / math.sqrt(n) if n > 1 else 0.0
+            out.append(Level(holding, float(np.mean(values)), max(within, between), n))
+        return out
 
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict) -> AnalysisUpdate:
-        """Measure this sweep's evoked current; publish the bracket found so far."""
+        """Measure this sweep's evoked current; publish the reversal once bracketed (and when the search ends)."""
         s = self.step
+        self.depolarized_ms += depolarized_ms(plan)
         if plan.parameters.get("role") == "settle":
             return AnalysisUpdate()
         current = evoked_current(data[f"{plan.amplifier}.primary"], plan.sample_rate_hz, s.stimulus_ms, s.window_ms,
                                  s.baseline_ms)
         level = float(plan.parameters["holding"])
-        self.levels.setdefault(level, []).append(current.mean_pA)
+        self.currents.setdefault(level, []).append(current.mean_pA)
         self.noise.setdefault(level, []).append(current.sd_pA)
         self.analysed += 1
         update = AnalysisUpdate([Feature(sweep_index, plan.step_name, "evoked_current_pA", current.mean_pA,
                                          current.mean_pA - 1.96 * current.sd_pA, current.mean_pA + 1.96 * current.sd_pA,
                                          "pA"),
                                  Feature(sweep_index, plan.step_name, "holding_mV", level, level, level, "mV")])
-        bracket = self.bracket()
-        if bracket is not None:
-            low, high = bracket
-            value = self.interpolate(low, high)
-            update.estimates.append(Estimate(sweep_index, plan.step_name, "reversal_mV", value, low, high, "mV",
-                                             f"zero crossing of the mean evoked current between the holdings that "
-                                             f"bracket it ({len(self.levels)} levels, {s.sweeps_per_level} sweeps each)"))
+        levels = self.levels()
+        found = bracket(levels)
+        if found is None:
+            return update
+        low, high = found
+        rev = zero_crossing(low, high)
+        held = (f"held above {DEPOLARIZED_ABOVE_MV:g} mV for {self.depolarized_ms / 1000:.1f} s "
+                "(sweeps and the intervals after them)")
+        update.estimates.append(Estimate(sweep_index, plan.step_name, "reversal_mV", rev.value_mV,
+                                         rev.value_mV - 1.96 * rev.sd_mV, rev.value_mV + 1.96 * rev.sd_mV, "mV",
+                                         f"linear zero crossing of the mean evoked current between {low.holding_mV:g} "
+                                         f"and {high.holding_mV:g} mV ({len(levels)} levels, {self.analysed} sweeps), "
+                                         f"interval from the currents' standard errors; {held}"))
+        if not self._announced and len(self.currents[level]) >= s.sweeps_per_level and self._converged(levels):
+            self._announced = True
+            update.notices.append(Notice("info", "reversal", f"reversal search done: {rev.value_mV:.2f} mV after "
+                                         f"{len(levels)} levels ({self.analysed} measuring sweeps); {held}",
+                                         sweep_index))
         return update
 
-    def bracket(self) -> tuple[float, float] | None:
-        """(highest inward level, lowest outward level) when the current has reversed."""
-        inward = [v for v in self.levels if self.mean_at(v) < 0]
-        outward = [v for v in self.levels if self.mean_at(v) >= 0]
-        if not inward or not outward:
-            return None
-        low = max(inward)
-        above = [v for v in outward if v > low]
-        return (low, min(above)) if above else None
-
-    def interpolate(self, low: float, high: float) -> float:
-        """Linear zero crossing of the mean current between two levels."""
-        i_low, i_high = self.mean_at(low), self.mean_at(high)
-        if i_high == i_low:
-            return 0.5 * (low + high)
-        return low + (high - low) * (-i_low) / (i_high - i_low)
+    def _converged(self, levels: list[Level]) -> bool:
+        try:
+            return next_holding(levels, self.step, self.ceiling_mV, self.amplifier) is None
+        except StepFailed:
+            return False
 
 
 class ReversalProgram:
-    """Sweeps chosen from the currents measured so far: step up, then bisect."""
+    """Sweeps chosen from the currents measured so far: step up, then false position; reversal_mV into the context."""
 
     adaptive = True
 
@@ -114,10 +213,16 @@ class ReversalProgram:
         self.step, self.step_index, self.profile, self.analysis = step, step_index, profile, analysis
         self.amp = resolve_device(profile, "patch_amplifier", step.amplifier, "amplifier")[0] or ""
         self.ceiling = _ceiling(step, profile, self.amp)
+        analysis.ceiling_mV, analysis.amplifier = self.ceiling, self.amp
         self.issued = 0  # measuring sweeps handed out
         self.sweeps = 0
         self.queue: list[tuple[float, bool]] = []
         self.done = False
+
+    @property
+    def planned_sweeps(self) -> int:
+        """The most sweeps the search can take: max_levels levels of one settle and sweeps_per_level sweeps."""
+        return self.step.max_levels * (1 + self.step.sweeps_per_level)
 
     def plan_at(self, holding_mV: float, sweep: int, settle: bool = False) -> SweepPlan:
         """A sweep at one holding with one stimulus; a settle sweep (no stimulus, not analysed) moves the holding."""
@@ -135,46 +240,26 @@ class ReversalProgram:
         return [self.plan_at(self.step.start_mV, 0), self.plan_at(self.ceiling, 1)]
 
     def next_plan(self, context: RunContext) -> SweepPlan | None:
-        """The next sweep: repeat the level, step up, bisect, or finish (reversal_mV into the context)."""
+        """The next sweep: repeat the level, move to the next holding, or finish (reversal_mV into the context)."""
         if self.done:
             return None
         if not self.queue:
-            level = self._next_level()
+            a = self.analysis
+            if a.analysed < self.issued:
+                raise StepFailed(f"reversal search: {self.issued - a.analysed} sweep(s) could not be analysed "
+                                 "(see the notices); the search cannot continue")
+            levels = a.levels()
+            level = next_holding(levels, self.step, self.ceiling, self.amp)
             if level is None:
                 self.done = True
-                low, high = self.analysis.bracket()  # type: ignore[misc]
-                context.set("reversal_mV", self.analysis.interpolate(low, high), self.step.name or "reversal")
+                low, high = bracket(levels)  # type: ignore[misc]
+                context.set("reversal_mV", zero_crossing(low, high).value_mV, self.step.name or "reversal")
                 return None
             self.queue = [(level, True)] + [(level, False)] * self.step.sweeps_per_level
         level, settle = self.queue.pop(0)
         self.sweeps += 1
         self.issued += 0 if settle else 1
         return self.plan_at(level, self.sweeps - 1, settle)
-
-    def _next_level(self) -> float | None:
-        s, a = self.step, self.analysis
-        if a.analysed < self.issued:
-            raise StepFailed(f"reversal search: {self.issued - a.analysed} sweep(s) could not be analysed "
-                             "(see the notices); the search cannot continue")
-        if not a.levels:
-            return s.start_mV
-        if len(a.levels) == 1 and a.mean_at(s.start_mV) > -s.min_response_pA:
-            raise StepFailed(f"reversal search: no inward synaptic current at {s.start_mV:g} mV (mean "
-                             f"{a.mean_at(s.start_mV):.2f} pA, need < -{s.min_response_pA:g} pA): no response to the "
-                             "stimulus, nothing to reverse")
-        bracket = a.bracket()
-        if bracket is None:
-            top = max(a.levels)
-            if top >= self.ceiling:
-                raise StepFailed(f"reversal search: the evoked current never reversed up to {top:g} mV (the profile's "
-                                 f"holding limit, devices.{self.amp}.limits.holding_mV); mean "
-                                 f"{a.mean_at(top):.2f} pA there")
-            return min(top + s.step_mV, self.ceiling)
-        low, high = bracket
-        if high - low <= s.tolerance_mV:
-            return None
-        mid = round(0.5 * (low + high), 3)
-        return mid if mid not in a.levels else None
 
 
 class ReversalKind:

@@ -1,18 +1,22 @@
-"""Online fCaT analysis: dG/R (or calibrated d[Ca]) per sweep, templates per condition, fCaT, tau_decay, R_neck, p, head depolarization."""
+"""Online fCaT analysis: dG/R (or calibrated d[Ca]) per sweep, templates from detected successes, fCaT from a
+shared-release mixture over every trial, the reversal CaT's decay, a lower bound on R_neck, p, head depolarization."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+from scipy import stats
 
 from rig.analysis.calcium_signal import calcium_change_uM, line_ratio_trace
-from rig.analysis.responses import ratio_of_means, release_probability
+from rig.analysis.release_mixture import RatioEstimate, release_ratio
+from rig.analysis.responses import release_probability
 from rig.analysis.transients import fit_calcium_decay_known_influx
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
 from rig.model.head_depolarization import FcatModel, head_depolarization
 from rig.model.neck_resistance import Interval, neck_resistance_interval
+from rig.protocols.calcium_scan import DEPOLARIZED_ABOVE_MV, depolarized_ms
 from rig.protocols.calcium_transients import ConditionTransients, finite, z_of
 from rig.protocols.common import AnalysisUpdate
 from rig.protocols.fcat.schema import FcatStep
@@ -25,13 +29,16 @@ class FcatAnalysis:
         self.step = step
         a = step.analysis
         self.spec = a
-        self.conditions = {c: ConditionTransients(step.stimulus_ms) for c in ("reversal", "cc")}
+        self.conditions = {c: ConditionTransients(step.stimulus_ms, a.nmda_tau_rise_ms, a.nmda_tau_decay_ms,
+                                                  a.prior_ca_decay_ms, a.threshold_sd) for c in ("reversal", "cc")}
         self.assumptions = a.neck_assumptions()
         self._warned: set[str] = set()
         self._cc_rest_mV: list[float] = []
+        self.depolarized_ms = 0.0
 
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
         """Add this sweep to its condition and update every estimate that the data now support."""
+        self.depolarized_ms += depolarized_ms(plan)
         role = plan.parameters.get("role")
         if role not in self.conditions:
             return AnalysisUpdate()
@@ -40,81 +47,118 @@ class FcatAnalysis:
             self.reversal_mV = float(p["holding"])
         trace = line_ratio_trace(data[p["green_channel"]], data[p["red_channel"]], plan.line_scan, plan.target_um,
                                  self.step.imaging.head_roi_radius_um, plan.sample_rate_hz, self.step.stimulus_ms)
-
         if role == "cc" and f"{plan.amplifier}.primary" in data:
             vm = np.asarray(data[f"{plan.amplifier}.primary"], float)
             before = vm[: max(1, int(self.step.stimulus_ms * plan.sample_rate_hz / 1000.0))]
             self._cc_rest_mV.append(float(np.median(before)))
-        group = self.conditions[role]
-        group.add(sweep_index, trace)
+        rev, cc = self.conditions["reversal"], self.conditions["cc"]
+        self.conditions[role].add(sweep_index, trace)
+        # The CC response may be too small to shape its own template: it borrows the reversal's shape until
+        # it has successes of its own (the mixture below still uses every trial).
+        cc.fallback = rev.template if rev.fitted else None
+        if role == "reversal" and cc.traces:
+            cc.refresh()
         update = AnalysisUpdate()
         name = plan.step_name
-        if not group.usable:
-            msg = group.template.message if group.template is not None else "no template"
-            update.notices.append(Notice("warning", "fcat", f"sweep {sweep_index + 1}: {role} template fit did not "
-                                         f"converge ({msg}); no {role} amplitudes yet", sweep_index))
-            return update
+        group = self.conditions[role]
         amp = float(group.amplitudes()[-1])
         success = bool(group.successes(self.spec.threshold_sd)[-1])
         update.features += [Feature(sweep_index, name, f"amplitude_{role}", amp, math.nan, math.nan, "dG/R"),
                             Feature(sweep_index, name, f"success_{role}", float(success), math.nan, math.nan, "1")]
+        if not rev.fitted:
+            if rev.traces:
+                self._notice_once(update, sweep_index, "no reversal response", f"sweep {sweep_index + 1}: no CaT "
+                                  f"detected at the reversal yet ({len(rev.traces)} sweeps; release fails often): "
+                                  "no fCaT until one is")
+            return update
         self._reversal_estimates(sweep_index, name, update)
         self._fcat_estimates(sweep_index, name, update)
         return update
 
     def _reversal_estimates(self, sweep_index: int, name: str, update: AnalysisUpdate) -> None:
         rev = self.conditions["reversal"]
-        if not rev.usable:
-            return
-        z = z_of(self.spec.confidence_level)
         successes = rev.successes(self.spec.threshold_sd)
         p = release_probability(int(successes.sum()), successes.size, self.spec.confidence_level)
         update.estimates.append(Estimate(sweep_index, name, "release_probability", p.value, p.low, p.high, "1",
                                          f"{p.successes}/{p.trials} reversal sweeps with a CaT above "
                                          f"{self.spec.threshold_sd:g} x baseline-noise SD (template as matched filter); "
                                          "exact binomial interval"))
-        t = rev.template
-        assert t is not None
         tau, tau_sd, how = self._reversal_ca_decay(rev)
-        if not finite(tau, tau_sd):  # the free two-exponential template's decay, biased toward the influx
-            tau, tau_sd = t.tau_decay_ms, t.tau_decay_sd_ms
-            how = "decay of the two-exponential CaT template"
+        z = z_of(self.spec.confidence_level)
         low, high = tau - z * tau_sd, tau + z * tau_sd
-        if low <= 0 or not finite(low, high):
+        if low <= 0 or not finite(tau, low, high):
             if len(rev.traces) >= 3:
-                self._notice_once(update, sweep_index, "tau_decay", "tau_decay (and R_neck from it) not estimated: "
-                                  f"the decay of the reversal CaT is not resolved (fit {tau:.0f} ms within "
-                                  f"{self.step.sweep_ms - self.step.stimulus_ms:g} ms after the stimulus); lengthen "
-                                  "sweep_ms or add sweeps")
+                self._notice_once(update, sweep_index, "tau_decay", "tau_decay_quantum_ms (and the R_neck bound from "
+                                  f"it) not estimated: the decay of the reversal CaT is not resolved (fit {tau:.0f} ms "
+                                  f"within {self.step.sweep_ms - self.step.stimulus_ms:g} ms after the stimulus); "
+                                  "lengthen sweep_ms or add sweeps")
             return
-        update.estimates.append(Estimate(sweep_index, name, "tau_decay_ms", tau, low, high, "ms",
-                                         f"{how} at reversal ({len(rev.traces)} sweeps), "
-                                         "diffusional proxy (pumps and buffers not corrected)"))
-        r = neck_resistance_interval(Interval(tau, low, high, "ms"), self.assumptions, z)
-        update.estimates.append(Estimate(sweep_index, name, "neck_resistance_MOhm", r.value, r.low, r.high, "MOhm",
-                                         "R = rho_i tau_decay D / V, a lower bound unless Ca pumps are blocked "
-                                         "(extrusion shortens tau_decay below the diffusional tau); "
-                                         + self.assumptions.describe()))
+        update.estimates.append(Estimate(sweep_index, name, "tau_decay_quantum_ms", tau, low, high, "ms",
+                                         f"{how}: the decay of one quantum's CaT at the reversal with the dye loaded "
+                                         "(faster than the small-signal decay: the dye buffers less at the peak; "
+                                         "and than diffusion: pumps); interval from the fit's noise"))
+        one_sided = float(stats.norm.ppf(self.spec.confidence_level))
+        r = neck_resistance_interval(Interval(tau, tau - one_sided * tau_sd, tau + one_sided * tau_sd, "ms"),
+                                     self.assumptions, one_sided)
+        update.estimates.append(Estimate(sweep_index, name, "neck_resistance_lower_bound_MOhm", r.value, r.low,
+                                         math.nan, "MOhm",
+                                         "R >= rho_i tau D / V with tau = tau_decay_quantum_ms: a lower bound, since "
+                                         "extrusion and dye saturation shorten the Ca decay below the diffusional tau "
+                                         f"(one-sided {self.spec.confidence_level:.0%}); "
+                                         + self.assumptions.describe(), bound="lower"))
 
     def _fcat_estimates(self, sweep_index: int, name: str, update: AnalysisUpdate) -> None:
         rev, cc = self.conditions["reversal"], self.conditions["cc"]
-        if not (rev.usable and cc.usable and len(rev.traces) >= 2 and len(cc.traces) >= 2):
+        if len(rev.traces) < 2 or len(cc.traces) < 2:
             return
-        ratio = ratio_of_means(self._amplitudes(cc), self._amplitudes(rev), self.spec.confidence_level)
+        a = self.spec
+        amp_rev, sd_rev = self._amplitudes(rev)
+        amp_cc, sd_cc = self._amplitudes(cc)
+        ratio = release_ratio(amp_rev, sd_rev, amp_cc, sd_cc, a.confidence_level, a.bootstrap_resamples,
+                              seed=1000 * len(rev.traces) + len(cc.traces))
         if not finite(ratio.value, ratio.low, ratio.high):
-            self._notice_once(update, sweep_index, "unbounded", "fCaT not estimated: the response at reversal is not "
-                              "significantly above zero (no response at reversal?), so the ratio is unbounded")
+            self._notice_once(update, sweep_index, "unbounded", "fCaT not estimated yet: too few releases "
+                              f"(about {ratio.expected_releases:.1f} expected per condition) to bound the ratio")
             return
-        basis = (f"mean CC amplitude / mean reversal amplitude ({len(cc.traces)} / {len(rev.traces)} sweeps), "
-                 + ("amplitudes as d[Ca] through the indicator's binding "
-                    f"(Kd {self.spec.indicator_kd_uM:g} uM, Fmax/Fmin {self.spec.indicator_dynamic_range:g}, "
-                    f"rest {self.spec.rest_ca_uM:g} uM), " if self.spec.calibrate_to_calcium else "amplitudes in dG/R, ")
-                 + "Fieller interval")
+        held = (f"cell held above {DEPOLARIZED_ABOVE_MV:g} mV for {self.depolarized_ms / 1000:.1f} s in this step "
+                "(sweeps at the reversal and the intervals after them)")
+        basis = (f"mean CaT per release, CC / reversal ({len(cc.traces)} / {len(rev.traces)} sweeps, failures "
+                 f"included: failure/release mixture with a shared release probability {ratio.release_probability:.2f}), "
+                 + (f"amplitudes as d[Ca] through the indicator's binding (Kd {a.indicator_kd_uM:g} uM, Fmax/Fmin "
+                    f"{a.indicator_dynamic_range:g}, rest {a.rest_ca_uM:g} uM), " if a.calibrate_to_calcium
+                    else "amplitudes in dG/R, ")
+                 + f"expanded-percentile bootstrap over trials ({ratio.resamples}); {held}")
         update.estimates.append(Estimate(sweep_index, name, "fcat", ratio.value, ratio.low, ratio.high, "1", basis))
-        if ratio.value < self.spec.silent_below:
-            self._notice_once(update, sweep_index, "silent", f"calcium-silent spine: fCaT {ratio.value:.3f} < "
-                              f"{self.spec.silent_below:g}; no head depolarization estimate")
+        if ratio.value < a.silent_below:
+            self._silent(sweep_index, name, ratio, update)
             return
+        model = self._model(update, sweep_index)
+        if model is None:
+            return
+        est = head_depolarization(Interval(ratio.value, ratio.low, ratio.high, "1"), model)
+        e = est.estimate
+        update.estimates.append(Estimate(sweep_index, name, "peak_head_epsp_mV", e.value, e.low, e.high, "mV",
+                                         "inverted from fCaT; " + model.describe()
+                                         + (f"; {est.note}" if est.note else "")))
+
+    def _silent(self, sweep_index: int, name: str, ratio: RatioEstimate, update: AnalysisUpdate) -> None:
+        """A Ca-silent spine: said so, with a one-sided upper bound on fCaT (and what it allows of the head)."""
+        a = self.spec
+        update.estimates.append(Estimate(sweep_index, name, "fcat_upper_bound", ratio.value, math.nan,
+                                         ratio.upper_bound, "1", f"calcium-silent spine (fCaT {ratio.value:.3f} < "
+                                         f"{a.silent_below:g}): one-sided {a.confidence_level:.0%} upper bound, "
+                                         "same bootstrap as fcat", bound="upper"))
+        model = self._model(update, sweep_index)
+        bound_text = ""
+        if model is not None:
+            top = head_depolarization(Interval(ratio.upper_bound, ratio.upper_bound, ratio.upper_bound, "1"), model)
+            bound_text = (f"; the NMDA-driven head depolarization is at most {top.estimate.value:.1f} mV (fCaT does not "
+                          "see a brief AMPA peak, so this does not bound the peak head EPSP)")
+        self._notice_once(update, sweep_index, "silent", f"calcium-silent spine: fCaT {ratio.value:.3f} < "
+                          f"{a.silent_below:g} (at most {ratio.upper_bound:.3f}); no head depolarization estimate"
+                          + bound_text)
+
+    def _model(self, update: AnalysisUpdate, sweep_index: int) -> FcatModel | None:
         a = self.spec
         if a.rest_mV is not None:
             rest_mV = a.rest_mV
@@ -123,43 +167,49 @@ class FcatAnalysis:
         else:
             self._notice_once(update, sweep_index, "rest", "no head depolarization estimate: no resting potential "
                               "(set analysis.rest_mV or record Vm in the CC sweeps)")
-            return
-        tau = self.conditions["reversal"].template
-        ca_decay_ms = tau.tau_decay_ms if tau is not None and math.isfinite(tau.tau_decay_ms) else None
-        model = FcatModel(rest_mV=rest_mV, reversal_mV=self._reversal_mV(), mg_mM=a.mg_mM, e_ca_mV=a.e_ca_mV,
-                          ca_decay_ms=ca_decay_ms,
-                          nmda_tau_rise_ms=a.nmda_tau_rise_ms, nmda_tau_decay_ms=a.nmda_tau_decay_ms,
-                          depolarization_tau_rise_ms=a.depolarization_tau_rise_ms,
-                          depolarization_tau_decay_ms=a.depolarization_tau_decay_ms)
-        est = head_depolarization(Interval(ratio.value, ratio.low, ratio.high, "1"), model)
-        e = est.estimate
-        update.estimates.append(Estimate(sweep_index, name, "peak_head_epsp_mV", e.value, e.low, e.high, "mV",
-                                         "inverted from fCaT; " + model.describe()
-                                         + (f"; {est.note}" if est.note else "")))
+            return None
+        template = self.conditions["reversal"].template
+        ca_decay_ms = template.tau_decay_ms if template is not None and math.isfinite(template.tau_decay_ms) else None
+        return FcatModel(rest_mV=rest_mV, reversal_mV=self._reversal_mV(), mg_mM=a.mg_mM, e_ca_mV=a.e_ca_mV,
+                         ca_decay_ms=ca_decay_ms,
+                         nmda_tau_rise_ms=a.nmda_tau_rise_ms, nmda_tau_decay_ms=a.nmda_tau_decay_ms,
+                         depolarization_tau_rise_ms=a.depolarization_tau_rise_ms,
+                         depolarization_tau_decay_ms=a.depolarization_tau_decay_ms)
 
     def _reversal_ca_decay(self, rev: ConditionTransients) -> tuple[float, float, str]:
-        """tau_decay of the average reversal CaT (as d[Ca] when calibrating) with the NMDA influx time course
-        fixed: at a clamped head the Mg block is constant, so the influx follows the NMDA conductance."""
+        """Decay of the average detected-success CaT at the reversal (as d[Ca] when calibrating), with the NMDA
+        influx time course fixed: at the reversal the head sits at V_rev, so the influx follows the conductance."""
         a = self.spec
         times = rev.traces[0].times_ms
-        mean = np.mean([tr.dg_over_r for tr in rev.traces], axis=0)
+        mean = rev.mean_of_successes(a.threshold_sd)
+        hits = int(rev.successes(a.threshold_sd).sum())
+        how = (f"average of {hits} detected reversal CaTs fitted as the NMDA influx ({a.nmda_tau_rise_ms:g}/"
+               f"{a.nmda_tau_decay_ms:g} ms) convolved with one Ca decay")
+        if mean is None:
+            return math.nan, math.nan, how
         if a.calibrate_to_calcium:
             rest = float(np.mean([tr.g_over_r_baseline for tr in rev.traces]))
             mean = calcium_change_uM(mean, rest, a.indicator_kd_uM, a.indicator_dynamic_range, a.rest_ca_uM)
         fit = fit_calcium_decay_known_influx(times, mean, self.step.stimulus_ms, a.nmda_tau_rise_ms,
                                              a.nmda_tau_decay_ms)
-        how = (f"decay of the average CaT fitted as the NMDA influx ({a.nmda_tau_rise_ms:g}/{a.nmda_tau_decay_ms:g} "
-               "ms) convolved with one Ca decay")
         return (fit.tau_ms, fit.tau_sd_ms, how) if fit.converged else (math.nan, math.nan, how)
 
-    def _amplitudes(self, group: ConditionTransients) -> np.ndarray:
-        """Per-sweep amplitudes: template-scaled peak dG/R, or the Ca change it means when calibrating."""
-        amplitudes = group.amplitudes()
+    def _amplitudes(self, group: ConditionTransients) -> tuple[np.ndarray, np.ndarray]:
+        """Per-sweep amplitudes and their noise SD: template-scaled peak dG/R, or the Ca change it means."""
+        amplitudes, noise = group.amplitudes(), group.noise_sd()
         a = self.spec
         if not a.calibrate_to_calcium:
-            return amplitudes
+            return amplitudes, noise
         rest = np.array([t.g_over_r_baseline for t in group.traces])
-        return calcium_change_uM(amplitudes, rest, a.indicator_kd_uM, a.indicator_dynamic_range, a.rest_ca_uM)
+
+        def to_ca(x: np.ndarray) -> np.ndarray:
+            return calcium_change_uM(x, rest, a.indicator_kd_uM, a.indicator_dynamic_range, a.rest_ca_uM)
+
+        # Below rest the binding curve is continued by its slope at rest: failures are noise about zero, and
+        # clipping them at zero bound indicator would bias the failures' mean.
+        slope = to_ca(np.full(rest.shape, 1e-4)) / 1e-4
+        ca = np.where(amplitudes >= 0, to_ca(np.maximum(amplitudes, 0.0)), slope * amplitudes)
+        return ca, slope * noise
 
     def _reversal_mV(self) -> float:
         holding = self.step.reversal_holding

@@ -43,6 +43,12 @@ class FcatProgram:
         self.step, self.step_index, self.profile = step, step_index, profile
         self._plans: list[SweepPlan] | None = None
 
+    @property
+    def planned_sweeps(self) -> int:
+        """Every sweep the step will run: the measuring sweeps and a settle sweep at every clamp change."""
+        order = condition_order(self.step)
+        return len(order) + sum(1 for k, c in enumerate(order) if k == 0 or c != order[k - 1])
+
     def envelope(self) -> list[SweepPlan]:
         """VC sweeps at both ends of the allowed holding range and one CC sweep."""
         low, high = self.step.holding_range_mV

@@ -26,8 +26,11 @@ class FcatAnalysisSpec(NeckAssumptionFields):
         default=None, description="resting potential of the head in CC; None: the CC sweeps' pre-stimulus Vm")
     mg_mM: float = Field(default=1.0, ge=0, description="bath Mg (the NMDA block the inversion assumes)")
     e_ca_mV: float = 130.0
-    nmda_tau_rise_ms: float = Field(default=13.0, gt=0)
+    nmda_tau_rise_ms: float = Field(default=13.0, gt=0, description="NMDA conductance: the CaT template's influx")
     nmda_tau_decay_ms: float = Field(default=70.0, gt=0)
+    prior_ca_decay_ms: float = Field(default=100.0, gt=0, description="Ca decay of the template before any "
+                                     "success is detected (then fitted to the successes)")
+    bootstrap_resamples: int = Field(default=600, ge=100, le=20000, description="resamples of the fCaT interval")
     depolarization_tau_rise_ms: float = Field(default=10.0, gt=0, description="head depolarization during the NMDA conductance")
     depolarization_tau_decay_ms: float = Field(default=90.0, gt=0)
 

@@ -10,8 +10,7 @@ from rig.config.problems import InvalidInput, Problem
 
 def validate_files(files: Sequence[Path], profile_path: Path | None) -> tuple[list[str], list[Problem]]:
     """Check each file (profile or protocol; protocols against a profile's limits): ok lines and problems."""
-    from rig.api import default_profile_path
-    from rig.config.profile import load_profile
+    from rig.config.profile import default_profile_path, load_profile
     from rig.config.yaml_loading import read_yaml
     from rig.protocols.protocol_file import compile_protocol, load_protocol
 

@@ -388,6 +388,15 @@ class LoadedProfile:
     profile: HardwareProfile
 
 
+DEFAULT_PROFILE = Path("hardware_profiles") / "simulated.yaml"
+
+
+def default_profile_path() -> Path:
+    """The simulated profile: ./hardware_profiles/simulated.yaml, else the one beside the package."""
+    local = Path.cwd() / DEFAULT_PROFILE
+    return local if local.exists() else Path(__file__).resolve().parents[2] / DEFAULT_PROFILE
+
+
 def load_profile(path: Path) -> LoadedProfile:
     """Load and validate a hardware profile; raise InvalidInput with one Problem per fault."""
     text, data = read_yaml(path)

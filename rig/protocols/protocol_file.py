@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, create_model, model_validator
 
 from rig.config.base import StrictModel
 from rig.config.bounds import MAX_COUNT
@@ -21,15 +22,16 @@ from rig.protocols import STEP_KINDS, step_program
 
 MAX_STEPS = 1_000
 
-Step = Annotated[Union[tuple(kind.schema for kind in STEP_KINDS.values())], Field(discriminator="kind")]
-
-
 class ProtocolFile(StrictModel):
-    """A protocol: a name and an ordered list of steps (e.g. FRAP, hold at 0 mV, FRAP again)."""
+    """A protocol: a name and an ordered list of steps (e.g. FRAP, hold at 0 mV, FRAP again).
+
+    Validate with `protocol_schema(kinds)`, whose steps are the schemas of those kinds: the
+    registry imports only the kinds a protocol uses.
+    """
 
     name: str
     description: str = ""
-    steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
+    steps: list[Any] = Field(min_length=1, max_length=MAX_STEPS)
 
     @model_validator(mode="after")
     def _unique_names(self) -> "ProtocolFile":
@@ -42,6 +44,30 @@ class ProtocolFile(StrictModel):
     def step_names(self) -> list[str]:
         """Each step's effective name."""
         return [s.name or s.kind for s in self.steps]
+
+
+@lru_cache(maxsize=64)
+def protocol_schema(kinds: frozenset[str] | None = None) -> type[ProtocolFile]:
+    """ProtocolFile whose steps are one of `kinds` (every registered kind when None), by their `kind`."""
+    names = [k for k in STEP_KINDS if kinds is None or k in kinds]
+    schemas = tuple(STEP_KINDS[k].schema for k in names)
+    step: Any = schemas[0] if len(schemas) == 1 else Annotated[Union[schemas], Field(discriminator="kind")]
+    return create_model("ProtocolFile", __base__=ProtocolFile, __module__=__name__,
+                        steps=(list[step], Field(min_length=1, max_length=MAX_STEPS)))
+
+
+def _kinds_in(data: Any) -> frozenset[str] | None:
+    """The kinds a protocol's steps name, or None when any step names no registered kind."""
+    steps = data.get("steps") if isinstance(data, dict) else None
+    if not isinstance(steps, list) or not steps:
+        return None
+    kinds: set[str] = set()
+    for step in steps:
+        kind = step.get("kind") if isinstance(step, dict) else None
+        if kind not in STEP_KINDS:
+            return None
+        kinds.add(kind)
+    return frozenset(kinds)
 
 
 @dataclass(frozen=True)
@@ -130,7 +156,7 @@ def load_protocol(path: Path, overrides: list[str] | None = None) -> LoadedProto
     overrides = list(overrides or [])
     data = apply_overrides(data, overrides)
     source = str(path) + (" (with --set " + ", ".join(overrides) + ")" if overrides else "")
-    return LoadedProtocol(path, text, tuple(overrides), validate_data(ProtocolFile, data, source))
+    return LoadedProtocol(path, text, tuple(overrides), validate_data(protocol_schema(_kinds_in(data)), data, source))
 
 
 def compile_protocol(loaded: LoadedProtocol, profile: LoadedProfile) -> CompiledProtocol:

@@ -61,6 +61,7 @@ class SimulatedDaq:
         self._bath_applied = False
         self.last_samples: ChunkSamples | None = None  # the specimen during the last chunk (for tests)
         self.watchdog = watchdog
+        self._watchdog_armed_once = False
         self._light_on = False
 
     @property
@@ -130,7 +131,12 @@ class SimulatedDaq:
     def load(self, plan: SweepPlan) -> None:
         """Arm the watchdog, then take the plan's waveforms and inputs."""
         if self.watchdog is not None:
+            first = not self._watchdog_armed_once
             self.watchdog.arm()
+            if first:
+                self._watchdog_armed_once = True
+                self.journal("watchdog_armed", pid=getattr(self.watchdog, "pid", None),
+                             timeout_ms=self.watchdog.timeout_ms)
         self._plan = plan
         self._position = 0
         self.load_hook()

@@ -21,11 +21,13 @@ from rig.config.profile import LoadedProfile, load_profile
 from rig.engine.online import OnlineModel
 from rig.engine.records import Estimate, Notice, Record, RunStarted
 from rig.engine.rig import Rig, build_rig
-from rig.engine.runner import RunOutcome, Runner
+from rig.engine.program import planned_sweeps
+from rig.engine.runner import RunOutcome, Runner, StopFlags
 from rig.engine.stream import Stream
 from rig.protocols import STEP_KINDS, step_program
 from rig.protocols.protocol_file import CompiledProtocol, compile_protocol, load_protocol
-from rig.storage.writer import Hdf5RunWriter
+from rig.storage.space import estimate_run_bytes, free_bytes
+from rig.storage.writer import Hdf5RunWriter, create_run_file
 
 log = logging.getLogger(__name__)
 
@@ -96,42 +98,89 @@ class _Collector:
             self.notices.append(record)
 
 
-def run_file_path(out_dir: Path, protocol_name: str) -> Path:
-    """A new, unique run file path under out_dir."""
+def run_file_stem(protocol_name: str, started_unix: float | None = None) -> str:
+    """The name of a new run file without suffix: '<local time>_<protocol slug>'."""
     slug = re.sub(r"[^A-Za-z0-9]+", "-", protocol_name).strip("-").lower() or "run"
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = out_dir / f"{stamp}_{slug}.h5"
+    return f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(started_unix))}_{slug}"
+
+
+def run_file_path(out_dir: Path, protocol_name: str) -> Path:
+    """The first free run file name under out_dir (informative only: `execute` creates files exclusively)."""
+    stem = run_file_stem(protocol_name)
+    path = out_dir / f"{stem}.h5"
     k = 1
     while path.exists():
-        path = out_dir / f"{stamp}_{slug}_{k}.h5"
+        path = out_dir / f"{stem}_{k}.h5"
         k += 1
     return path
 
 
+class RunInterrupted(Exception):
+    """A stop was asked for (a signal) before the run began; nothing moved and no run file was kept."""
+
+
+def check_output_room(out: Path, plans: Sequence, planned: int) -> None:
+    """InvalidInput unless the output folder's file system has room for the whole run (estimated from the plans)."""
+    need = estimate_run_bytes(plans, planned)
+    try:
+        free = free_bytes(out)
+    except OSError as exc:
+        raise InvalidInput([Problem("--out", str(out), f"cannot check free space ({exc.strerror})")]) from None
+    if free < need:
+        raise InvalidInput([Problem("--out", str(out), f"the run needs about {_mb(need)} and only {_mb(free)} are "
+                                    "free; free some space or choose another folder")])
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n < 1e9 else f"{n / 1e9:.2f} GB"
+
+
 def execute(prepared: PreparedRun, out_dir: Path | str = "runs", rig_: Rig | None = None,
             display: Callable[[Record], None] | None = None,
-            on_runner: Callable[[Runner], None] | None = None) -> RunResult:
-    """Run a prepared protocol on a rig (built from the profile if not given), writing one HDF5 file."""
+            on_runner: Callable[[Runner], None] | None = None, stop_flags: StopFlags | None = None) -> RunResult:
+    """Run a prepared protocol on a rig (built from the profile if not given), writing one new HDF5 file.
+
+    Before the rig is built (nothing moves, no light): the output folder must exist or be creatable,
+    have room for the whole run (estimated from the plans) and accept a new file, which is created
+    exclusively; otherwise InvalidInput. `stop_flags` (set by signal handlers) are honoured from the
+    start: set before the run begins, they raise RunInterrupted and no file is kept.
+    """
+    flags = stop_flags if stop_flags is not None else StopFlags()
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InvalidInput([Problem("--out", str(out), f"cannot create the output folder ({exc.strerror})")]) from None
-    the_rig = rig_ if rig_ is not None else build_rig(prepared.profile)
+    if not out.is_dir():
+        raise InvalidInput([Problem("--out", str(out), "is not a folder")])
     loaded = prepared.compiled.loaded
-    path = run_file_path(out, loaded.protocol.name)
     steps = loaded.protocol.steps
-    stream = Stream()
-    writer = Hdf5RunWriter(path)
-    stream.attach("storage", writer, critical=True)
     analyses = {i: STEP_KINDS[step.kind].analysis(step) for i, step in enumerate(steps)}
     programs = [step_program(step, i, prepared.profile.profile, analyses[i]) for i, step in enumerate(steps)]
+    check_output_room(out, prepared.compiled.plans, sum(planned_sweeps(p) for p in programs))
+    if flags.any:
+        raise RunInterrupted("interrupted before the run started")
+    try:
+        path, h5 = create_run_file(out, run_file_stem(loaded.protocol.name))
+    except OSError as exc:
+        raise InvalidInput([Problem("--out", str(out), "cannot create a run file in this folder "
+                                    f"({exc.strerror or exc})")]) from None
+    writer = Hdf5RunWriter(path, file=h5)
+    try:
+        if flags.any:
+            raise RunInterrupted("interrupted before the run started")
+        the_rig = rig_ if rig_ is not None else build_rig(prepared.profile)
+    except BaseException:
+        writer.discard()
+        raise
+    stream = Stream()
+    stream.attach("storage", writer, critical=True)
     stream.attach("model", OnlineModel(stream, analyses.get))
     collector = _Collector()
     stream.attach("collector", collector)
     if display is not None:
         stream.attach("display", _CallbackConsumer(display), lossless=False)
-    runner = Runner(the_rig, stream, drain_before_end={"model"})
+    runner = Runner(the_rig, stream, drain_before_end={"model"}, flags=flags)
     runner.run_file = path
     if on_runner is not None:
         on_runner(runner)

@@ -1,4 +1,11 @@
-"""The `rig` command: run protocols, validate files, summarise run files."""
+"""The `rig` command: run protocols, validate files, summarise and recover run files.
+
+Exit codes: 0 the run completed (or the command succeeded); 1 the run failed (a device, a step or
+storage failed, or `rig recover` could not close a file); 2 bad input (one line per problem, nothing
+moved, no file written); 128 + N when signal N stopped the run (130 SIGINT, 143 SIGTERM, 129 SIGHUP,
+131 SIGQUIT; see rig.cli_signals). This module imports little, so its signal handlers are in place
+before the slow imports (numpy, h5py, the protocols) and before the profile is read.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +13,32 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from rig.config.problems import InvalidInput, Problem
+from rig.cli_signals import SignalGuard, signal_exit_code, signal_name, deciding_signal
+from rig.engine.stop_flags import StopFlags
+
+if TYPE_CHECKING:
+    from rig.config.problems import Problem
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+log = logging.getLogger(__name__)
 
 
 def _print_problems(problems: list[Problem]) -> None:
     for p in problems:
         print(str(p), file=sys.stderr)
+
+
+def _say(text: str, err: bool = False) -> None:
+    """Print a line; a terminal that went away (SIGHUP) is no reason for a traceback."""
+    try:
+        print(text, file=sys.stderr if err else sys.stdout, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,9 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check profiles and protocols (protocols also against a profile's limits)")
     val.add_argument("files", type=Path, nargs="+")
     val.add_argument("--profile", type=Path, default=None, help="profile to check protocols against")
-    info = sub.add_parser("info", help="summarise a run file")
+    info = sub.add_parser("info", help="summarise a run file (closing it first if its writer died)")
     info.add_argument("file", type=Path)
     info.add_argument("--json", action="store_true", help="print one JSON object")
+    rec = sub.add_parser("recover", help="close run files left open by a killed or crashed run (status interrupted)")
+    rec.add_argument("files", type=Path, nargs="+")
     doc = sub.add_parser("doctor", help="report what is installed and reachable for a profile")
     doc.add_argument("--profile", type=Path, default=None)
     gui = sub.add_parser("gui", help="open the operator's window")
@@ -47,17 +69,33 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `rig` console script."""
+    """Entry point of the `rig` console script (argv None: this process is the `rig` command)."""
+    flags = StopFlags()
+    guard = SignalGuard(flags)
+    as_process = argv is None
+    if as_process:
+        guard.install()  # before the slow imports and the profile: a start-up signal only sets a flag
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if args.command != "run":
+        guard.restore()  # no hardware: default signal behaviour (Ctrl-C ends the command with 130)
+        if flags.signals:
+            return signal_exit_code(flags) or EXIT_INTERRUPTED
+    elif not as_process:
+        guard.install()
+    log.info("signal handlers installed")
+    from rig.config.problems import InvalidInput
+
     try:
         if args.command == "run":
-            return _cmd_run(args)
+            return _cmd_run(args, flags)
         if args.command == "validate":
             return _cmd_validate(args)
         if args.command == "info":
             return _cmd_info(args)
+        if args.command == "recover":
+            return _cmd_recover(args)
         if args.command == "doctor":
             from rig.doctor import doctor
 
@@ -69,6 +107,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidInput as exc:
         _print_problems(exc.problems)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:  # only outside `rig run` (there SIGINT sets a flag)
+        return EXIT_INTERRUPTED
+    finally:
+        if args.command == "run":
+            if as_process:
+                guard.ignore()  # the rig is safe; a late signal must not kill interpreter shutdown
+            else:
+                guard.restore()
     return EXIT_OK
 
 
@@ -83,14 +129,25 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
+    from rig.config.problems import InvalidInput, Problem
     from rig.storage.reader import RunFile
+    from rig.storage.recover import RecoveryRefused, needs_recovery, recover
 
+    note = ""
+    if args.file.is_file() and needs_recovery(args.file):  # its writer died: close the file first
+        try:
+            done = recover(args.file)
+            note = f"recovered: the writer had died; the file is closed now ({done.n_sweeps} stored sweeps kept)"
+        except RecoveryRefused as exc:
+            note = f"not recovered: {exc}"
     try:
         run = RunFile(args.file)
     except (OSError, ValueError) as exc:
         raise InvalidInput([Problem(str(args.file), "", f"cannot read as a run file ({exc})")]) from None
     with run:
         summary = run.summary()
+    if note:
+        summary["recovery"] = note
     if args.json:
         from rig.storage.reader import json_safe
 
@@ -98,6 +155,23 @@ def _cmd_info(args: argparse.Namespace) -> int:
         return EXIT_OK
     _print_summary(summary)
     return EXIT_OK
+
+
+def _cmd_recover(args: argparse.Namespace) -> int:
+    from rig.storage.recover import RecoveryRefused, recover
+
+    code = EXIT_OK
+    for path in args.files:
+        try:
+            done = recover(path)
+        except RecoveryRefused as exc:
+            _say(f"error: {exc}", err=True)
+            code = EXIT_RUN_FAILED
+            continue
+        what = "closed" if done.changed else "already closed"
+        _say(f"{done.path}: {what}, status {done.status}, {done.n_sweeps} stored sweeps"
+             + (f" ({done.reason})" if done.reason else ""))
+    return code
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -109,6 +183,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
                   f"{summary['n_sweeps']}/{summary['n_planned_sweeps']} sweeps")
     if summary.get("message"):
         console.print(f"  {summary['message']}")
+    if summary.get("recovery"):
+        console.print(f"  {summary['recovery']}")
     table = Table("step", "estimate", "value", "interval", "unit", "truth")
     has_truth = summary.get("truth") is not None
     steps = summary.get("steps", {})
@@ -141,49 +217,54 @@ def _interval(bound: str, low: float | None, high: float | None) -> str:
     return f"[{low:.4g}, {high:.4g}]"
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from rig.api import execute, prepare_run
+def _cmd_run(args: argparse.Namespace, flags: StopFlags) -> int:
+    if flags.any:
+        return _interrupted_before_start(flags)
+    from rig.api import RunInterrupted, execute, prepare_run
     from rig.cli_progress import RunProgress
+    from rig.cli_signals import Announcer
 
     prepared = prepare_run(args.protocol, args.profile, args.overrides, args.sweeps)
     progress = RunProgress(len(prepared.compiled.plans), enabled=not args.quiet)
-    presses = {"n": 0}
-
-    def attach(runner) -> None:  # first Ctrl-C: stop after this sweep; second: stop now
-        def on_signal(signum, frame) -> None:
-            presses["n"] += 1
-            if presses["n"] == 1 and signum == signal.SIGINT:
-                progress.say("Ctrl-C: stopping after this sweep (Ctrl-C again to stop now)")
-                runner.request_stop()
-            else:
-                progress.say("stopping now")
-                runner.abort()
-
-        signal.signal(signal.SIGINT, on_signal)
-        if hasattr(signal, "SIGTERM"):
-            signal.signal(signal.SIGTERM, on_signal)
-
-    with progress:
-        result = execute(prepared, args.out, display=progress.handle, on_runner=attach)
+    try:
+        with progress, Announcer(flags, progress.say):
+            result = execute(prepared, args.out, display=progress.handle, stop_flags=flags)
+    except RunInterrupted:
+        return _interrupted_before_start(flags)
     outcome = result.outcome
-    print(f"run file: {result.path}")
-    print(f"status: {outcome.status}" + (f" ({outcome.message})" if outcome.message else ""))
+    _say(f"run file: {result.path}")
+    _say(f"status: {outcome.status}" + (f" ({outcome.message})" if outcome.message else ""))
     for step_estimates in result.estimates_by_step.values():
         for e in step_estimates.values():
-            print(f"{e.step_name}: {e.name} = {e.value:.4g} {e.unit}  {_interval(e.bound, e.low, e.high)}"
-                  + (f"  ({e.trend})" if e.trend else ""))
+            _say(f"{e.step_name}: {e.name} = {e.value:.4g} {e.unit}  {_interval(e.bound, e.low, e.high)}"
+                 + (f"  ({e.trend})" if e.trend else ""))
     for n in result.notices:
-        print(f"{n.level}: {n.message}", file=sys.stderr)
+        _say(f"{n.level}: {n.message}", err=True)
     for f in result.consumer_failures:
-        print(f"error: {f}", file=sys.stderr)
-    if outcome.status == "completed":
+        _say(f"error: {f}", err=True)
+    by_signal = signal_exit_code(flags)
+    if by_signal is not None:
+        code = by_signal
+        _say(f"stopped by {signal_name(deciding_signal(flags) or 0)}", err=True)
+    elif outcome.status == "completed":
         code = EXIT_RUN_FAILED if result.consumer_failures else EXIT_OK
     else:
         code = EXIT_INTERRUPTED if outcome.status in ("stopped", "aborted") else EXIT_RUN_FAILED
     if result.storage_failed:
+        _say(f"the run file was not closed; `rig recover {result.path}` (after freeing space) marks it interrupted",
+             err=True)
         # After a write fault (disk full) HDF5 keeps unflushable buffers and its exit handler crashes
         # trying to write them; every completed sweep is already on disk, so leave without it.
-        sys.stdout.flush()
-        sys.stderr.flush()
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
         os._exit(code)
     return code
+
+
+def _interrupted_before_start(flags: StopFlags) -> int:
+    name = signal_name(deciding_signal(flags) or 0)
+    _say(f"{name}: interrupted before the run started; nothing moved and no run file was written", err=True)
+    return signal_exit_code(flags) or EXIT_INTERRUPTED

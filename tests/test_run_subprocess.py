@@ -87,7 +87,7 @@ def test_kill_9_leaves_every_completed_sweep_readable(tmp_path):
     proc.kill()
     proc.wait(timeout=30)
     with RunFile(path) as f:
-        assert f.status == "running"  # the writer never finished; the reader says so
+        assert f.status == "interrupted"  # the writer died without closing the file (its lock names a dead pid)
         n = f.n_sweeps
         assert n >= 3
         plans = f.plans()
@@ -144,8 +144,19 @@ def test_full_disk_stops_the_run_safely_and_keeps_completed_sweeps(tmp_path):
     (path,) = (tmp_path / "out").glob("*.h5")
     with RunFile(path) as f:
         assert 1 <= f.n_sweeps < 20
+        assert f.status == "interrupted"  # never 'running': the writer is gone and its lock says why
+        n = f.n_sweeps
         plans = f.plans()
         for row in f.sweeps():
             data = f.sweep_data(int(row["sweep"]), "in:scanner.red")
             assert data.shape[0] == plans[int(row["sweep"])]["n_samples"]
             assert data.sum() > 0
+    done = subprocess.run([sys.executable, "-m", "rig", "recover", str(path)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        assert f.attrs["status"] == "interrupted" and f.attrs["n_stored_sweeps"] == n
+        assert "storage failed" in f.attrs["interrupted_reason"]
+        assert "disk is full" in f.attrs["interrupted_reason"]

@@ -15,11 +15,14 @@ from rig.engine.limits import check_plan
 from rig.engine.program import RunContext, StepFailed, StepProgram, planned_sweeps
 from rig.engine.records import DataChunk, Notice, RunEnded, RunStarted, SweepEnded, SweepStarted
 from rig.engine.rig import Rig
+from rig.engine.stop_flags import StopFlags
 from rig.engine.stream import Stream
 from rig.engine.sweep_plan import SweepPlan
 from rig.hal.interfaces import SafetyReport
 
 log = logging.getLogger(__name__)
+
+__all__ = ["AbortNow", "RunOutcome", "Runner", "StopFlags", "StorageFailed"]
 
 
 class AbortNow(Exception):
@@ -48,27 +51,28 @@ class RunOutcome:
 class Runner:
     """Runs a list of SweepPlans on a Rig, publishing records to a Stream.
 
-    Stop requests are thread-safe: `request_stop()` ends the run after the current sweep,
-    `abort()` ends it now. Every exit path ends with every device made safe.
+    Stop requests are thread- and signal-safe (they set StopFlags attributes): `request_stop()`
+    ends the run after the current sweep, `abort()` ends it now. Every exit path ends with every
+    device made safe.
     """
 
-    def __init__(self, rig: Rig, stream: Stream, drain_before_end: set[str] | None = None):
+    def __init__(self, rig: Rig, stream: Stream, drain_before_end: set[str] | None = None,
+                 flags: StopFlags | None = None):
         self.rig = rig
         self.stream = stream
         self._drain_before_end = drain_before_end or set()
-        self._stop_after_sweep = threading.Event()
-        self._abort = threading.Event()
+        self.flags = flags if flags is not None else StopFlags()
         self._paused = threading.Event()
         self.run_file: object | None = None  # set by whoever attaches storage (rig.api.execute)
         self.planned_sweeps = 0  # sweeps expected; grows when an adaptive step runs longer than it planned
 
     def request_stop(self) -> None:
         """Finish the current sweep, then stop."""
-        self._stop_after_sweep.set()
+        self.flags.after_sweep = True
 
     def abort(self) -> None:
         """Stop now, mid-sweep."""
-        self._abort.set()
+        self.flags.now = True
 
     def pause(self) -> None:
         """Hold before the next sweep starts (the current sweep finishes) until resume()."""
@@ -90,7 +94,7 @@ class Runner:
     @property
     def stop_requested(self) -> bool:
         """True once a stop (after sweep or now) has been asked for."""
-        return self._stop_after_sweep.is_set() or self._abort.is_set()
+        return self.flags.any
 
     def run(self, header: RunStarted, programs: Sequence[StepProgram] | None = None,
             context: RunContext | None = None) -> RunOutcome:
@@ -196,7 +200,7 @@ class Runner:
                 camera.start_frames(plan)  # armed before the clock: no trigger can be missed
             clock.start()
             while True:
-                if self._abort.is_set():
+                if self.flags.now:
                     raise AbortNow()
                 self._check_storage()
                 chunk = clock.read()
@@ -210,7 +214,7 @@ class Runner:
                 if frames is not None:
                     frames.take(camera.read_frames())
             if frames is not None:
-                frames.finish(camera, lambda: self._abort.is_set())
+                frames.finish(camera, lambda: self.flags.now)
             completed = True
         finally:
             if camera is not None:

@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 
 from rig.storage.layout import FORMAT, RUN_END, channel_group
+from rig.storage.lock import WriterLock, read_lock
 
 
 def _s(value: bytes | str) -> str:
@@ -68,9 +69,29 @@ class RunFile:
 
     @property
     def status(self) -> str:
-        """'completed', 'stopped', 'aborted', 'error', or 'running' (still written, or writer died)."""
+        """'completed', 'stopped', 'aborted', 'error', 'interrupted' (writer died; see `rig recover`) or 'running'.
+
+        Files written before lock files existed say 'running' when their writer died.
+        """
         end = self.run_end()
-        return end["status"] if end else str(self._f.attrs.get("status", "unknown"))
+        if end:
+            return str(end["status"])
+        if self.writer_gone:
+            return "interrupted"
+        return str(self._f.attrs.get("status", "unknown"))
+
+    @property
+    def writer_lock(self) -> WriterLock | None:
+        """The lock file of the writer, while it writes or after it died without closing the file."""
+        return read_lock(self.path)
+
+    @property
+    def writer_gone(self) -> bool:
+        """True when the run never ended properly and no live process writes it any more."""
+        if self.run_end() is not None or "lock_file" not in self._f.attrs:
+            return False
+        lock = self.writer_lock
+        return lock is None or not lock.writer_alive()
 
     @property
     def attrs(self) -> dict[str, Any]:

@@ -1,9 +1,12 @@
 """HDF5 run writer: a lossless stream consumer that writes as the run goes.
 
-The file is opened in SWMR mode once every dataset exists (all channels are known from
-the compiled plans), so another process can read it while it is written and a `kill -9`
-leaves every flushed sweep readable. A sweep counts as stored once its row is in
-`sweeps`; that row is appended only after the sweep's samples are flushed.
+The file is created exclusively (`create_run_file`: never over another run's file, also when two
+processes pick the same name in the same second) before anything moves, with a lock file beside
+it naming this process (rig.storage.lock). It is switched to SWMR mode once every dataset exists
+(all channels are known from the compiled plans), so another process can read it while it is
+written and a `kill -9` leaves every flushed sweep readable. A sweep counts as stored once its row
+is in `sweeps`; that row is appended only after the sweep's samples are flushed. The lock is
+removed only after a proper close; `rig recover` closes files whose writer died.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 from rig.engine.records import (DataChunk, Estimate, Feature, Notice, Record, RunEnded, RunStarted, SweepEnded,
                                 SweepStarted)
 from rig.storage.layout import FORMAT, FORMAT_VERSION, RUN_END, RUN_END_BYTES, SPAN_ROW, TABLES, channel_group
+from rig.storage.lock import LOCK_SUFFIX, create_lock, mark_lock, remove_lock
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +40,49 @@ def _text(s: str, size: int) -> bytes:
     return s.encode("utf-8")[:size]
 
 
-class Hdf5RunWriter:
-    """Writes one run to one HDF5 file."""
+MAX_NAME_TRIES = 1000
 
-    def __init__(self, path: Path, chunk_samples: int = 65536):
+
+def create_run_file(out_dir: Path, stem: str) -> tuple[Path, h5py.File]:
+    """Create `<stem>.h5` (or `<stem>_1.h5`, ...) in out_dir exclusively, with its lock; return path and open file.
+
+    Exclusive creation (O_EXCL through HDF5's mode 'x') makes two writers choosing the same name
+    race-safe: the second one gets FileExistsError and takes the next suffix. OSError (read-only
+    folder, ...) propagates.
+    """
+    for k in range(MAX_NAME_TRIES):
+        path = out_dir / (f"{stem}.h5" if k == 0 else f"{stem}_{k}.h5")
+        if path.with_name(path.name + LOCK_SUFFIX).exists():
+            continue  # a dead writer's lock: leave that name to `rig recover`
+        try:
+            f = h5py.File(path, "x", libver="latest")
+        except FileExistsError:
+            continue
+        try:
+            create_lock(path)
+        except OSError:
+            f.close()
+            path.unlink(missing_ok=True)
+            raise
+        return path, f
+    raise FileExistsError(f"{out_dir}: {MAX_NAME_TRIES} run files named {stem}* exist already")
+
+
+class Hdf5RunWriter:
+    """Writes one run to one HDF5 file (created exclusively on RunStarted unless given already open)."""
+
+    def __init__(self, path: Path, chunk_samples: int = 65536, file: h5py.File | None = None):
         self.path = path
         self._chunk = chunk_samples
-        self._file: h5py.File | None = None
+        self._file: h5py.File | None = file
+        self._locked = file is not None
         # One open handle per dataset for the whole run: HDF5 writes cached data when a handle
         # closes, and h5py ignores errors raised while deallocating a handle, so short-lived
         # handles would hide a full disk. Explicit flushes of these handles raise instead.
         self._datasets: dict[str, h5py.Dataset] = {}
         self._sweep_meta: dict[int, tuple[SweepStarted, dict[str, int]]] = {}
         self.failed = False
+        self._failure = ""
         self._captured = io.StringIO()
         self._saved_stderr = sys.stderr
 
@@ -57,9 +91,10 @@ class Hdf5RunWriter:
         """Write one record; a write fault marks the writer failed and propagates."""
         try:
             self._handle(record)
-        except Exception:
+        except Exception as exc:
             if not self.failed:
                 self.failed = True
+                self._failure = str(exc)
                 # Until close, h5py prints a traceback for every handle it cannot release after a write
                 # fault; collect that noise (logging keeps its own stream) and report it as one line.
                 self._saved_stderr = sys.stderr
@@ -95,10 +130,21 @@ class Hdf5RunWriter:
         elif isinstance(record, RunEnded):
             self._finish(record)
 
+    def discard(self) -> None:
+        """Delete a created file that never received a RunStarted (the run did not start)."""
+        if self._file is not None and "protocol_yaml" not in self._file:
+            self._file.close()
+            self._file = None
+            self.path.unlink(missing_ok=True)
+            remove_lock(self.path)
+            self._locked = False
+
     def close(self) -> None:
         """Close the file if the run did not end properly; what was flushed stays readable."""
         if self._file is None:
             return
+        if self.failed:
+            mark_lock(self.path, "storage failed: " + _first_line(self._failure))
         if not self.failed:
             self._saved_stderr, sys.stderr = sys.stderr, self._captured
         try:
@@ -116,13 +162,17 @@ class Hdf5RunWriter:
 
     # ----- internals -------------------------------------------------------------------
     def _start(self, run: RunStarted) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = h5py.File(self.path, "w", libver="latest")
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = h5py.File(self.path, "x", libver="latest")
+            create_lock(self.path)
+            self._locked = True
+        f = self._file
         f.attrs.update({
             "format": FORMAT, "format_version": FORMAT_VERSION, "protocol_name": run.protocol_name,
             "protocol_path": run.protocol_path, "profile_path": run.profile_path, "started_utc": _utc(run.started_unix),
             "started_unix": run.started_unix, "status": "running", "versions_json": json.dumps(dict(run.versions)),
-            "n_planned_sweeps": run.planned_sweeps,
+            "n_planned_sweeps": run.planned_sweeps, "lock_file": self.path.name + LOCK_SUFFIX,
         })
         f.create_dataset("protocol_yaml", data=run.protocol_text, dtype=_STR)
         f.create_dataset("profile_yaml", data=run.profile_text, dtype=_STR)
@@ -149,7 +199,6 @@ class Hdf5RunWriter:
         # cannot change under SWMR, and reopening read-write clashes with readers in the same process).
         self._datasets[RUN_END] = f.create_dataset(RUN_END, shape=(), dtype=f"S{RUN_END_BYTES}")
         f.swmr_mode = True
-        self._file = f
 
     def _append(self, table: str, row: tuple[Any, ...]) -> None:
         ds = self._datasets[table]
@@ -196,7 +245,16 @@ class Hdf5RunWriter:
         self._datasets.clear()
         self._file.close()
         self._file = None
+        if self._locked:
+            remove_lock(self.path)  # closed properly: no longer needs recovery
         log.info("run file closed: %s (%s)", self.path, end.status)
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "write failed"
+    if any(k in text for k in ("errno = 28", "errno = 27", "No space left", "File too large")):
+        line += " (the disk is full or the file reached its size limit)"
+    return line[:300]
 
 
 def _jsonable(value: Any) -> Any:

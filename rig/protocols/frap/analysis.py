@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from rig.analysis.line_scan import fold_lines, line_times_ms, roi_mask_near
-from rig.analysis.frap_kinetics import fit_frap_kinetics
+from rig.analysis.frap_kinetics import FrapKineticFit, fit_frap_kinetics
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
 from rig.model.combine import combine_log_normal
@@ -47,6 +48,8 @@ class FrapAnalysis:
         self.spec = a
         self.assumptions = a.neck_assumptions()
         self._taus: list[tuple[float, float, float]] = []
+        self._sweeps: list[int] = []
+        self._previous: _SweepEnd | None = None
 
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
         """Fit this sweep and update the combined estimate."""
@@ -58,14 +61,17 @@ class FrapAnalysis:
         assert layout is not None
         first_park, last_park = min(layout.park_slots), max(layout.park_slots)
         light_on_ms = layout.first_sample / plan.sample_rate_hz * 1000.0
+        start = self._previous.fraction_at(light_on_ms) if self._previous is not None else 1.0
         fit = fit_frap_kinetics(times[:first_park] - light_on_ms, counts[:first_park],
                                 times[last_park + 1:] - plan.events_ms["bleach_mid"], counts[last_park + 1:],
-                                dark, level=self.spec.confidence_level)
+                                dark, level=self.spec.confidence_level, start_fraction=start)
+        self._previous = _SweepEnd.after(plan, fit, float(times[-1]))
         update.features += [
             Feature(sweep_index, step, "tau_ms", fit.tau_ms, fit.tau_low_ms, fit.tau_high_ms, "ms"),
             Feature(sweep_index, step, "fraction_bleached", fit.fraction_bleached, math.nan, math.nan, "1"),
             Feature(sweep_index, step, "imaging_bleach_per_s", fit.imaging_bleach_per_ms * 1000, math.nan, math.nan,
                     "1/s"),
+            Feature(sweep_index, step, "start_fraction", start, math.nan, math.nan, "1"),
             Feature(sweep_index, step, "deviance_per_dof", fit.deviance_per_dof, math.nan, math.nan, "1"),
             Feature(sweep_index, step, "head_counts_per_line", fit.head_counts_per_line, math.nan, math.nan, "counts"),
             Feature(sweep_index, step, "dark_counts_per_line", dark, math.nan, math.nan, "counts"),
@@ -75,15 +81,43 @@ class FrapAnalysis:
                                          f"({fit.message}); excluded from the spine estimate", sweep_index))
             return update
         self._taus.append((fit.tau_ms, fit.tau_low_ms, fit.tau_high_ms))
+        self._sweeps.append(sweep_index)
         values, lows, highs = (list(v) for v in zip(*self._taus))
         z = _z(self.spec.confidence_level)
-        tau = combine_log_normal(values, lows, highs, z)
+        tau = combine_log_normal(values, lows, highs, z, name="tau", sweeps=self._sweeps)
+        basis = (f"{tau.n} sweep(s), joint Poisson ML fits of baseline and recovery with the imaging bleach free, "
+                 f"Birge ratio {tau.birge_ratio:.2f}")
         update.estimates.append(Estimate(sweep_index, step, "tau_frap_ms", tau.value, tau.low, tau.high, "ms",
-                                         f"{tau.n} sweep(s), joint Poisson ML fits with imaging-bleach correction, Birge ratio {tau.birge_ratio:.2f}"))
+                                         basis, trend=tau.trend))
         r = neck_resistance_interval(Interval(tau.value, tau.low, tau.high, "ms"), self.assumptions, z)
         update.estimates.append(Estimate(sweep_index, step, "neck_resistance_MOhm", r.value, r.low, r.high, "MOhm",
-                                         "R = rho_i tau D / V; " + self.assumptions.describe()))
+                                         "R = rho_i tau D / V; " + self.assumptions.describe(),
+                                         trend=tau.trend.replace("tau", "R_neck", 1)))
         return update
+
+
+@dataclass(frozen=True)
+class _SweepEnd:
+    """The head's unbleached fraction when a sweep's light went off, and how fast it recovers in the dark."""
+
+    fraction: float
+    tau_ms: float
+    dark_ms: float  # dark time from the last line to the end of the plan plus the interval after it
+
+    @staticmethod
+    def after(plan: SweepPlan, fit: FrapKineticFit, last_line_ms: float) -> "_SweepEnd | None":
+        """The end state of a fitted sweep (None when the fit has no usable tau)."""
+        if not (math.isfinite(fit.end_fraction) and math.isfinite(fit.tau_ms) and fit.tau_ms > 0):
+            return None
+        dark_ms = plan.n_samples / plan.sample_rate_hz * 1000.0 - last_line_ms + plan.interval_after_s * 1000.0
+        return _SweepEnd(min(max(fit.end_fraction, 0.0), 1.0), fit.tau_ms, max(dark_ms, 0.0))
+
+    def fraction_at(self, light_on_ms: float) -> float:
+        """Unbleached fraction when the next sweep's light comes on, light_on_ms after its start.
+
+        In the dark the head refills from the dendrite: 1 - f relaxes as exp(-t / tau).
+        """
+        return 1.0 - (1.0 - self.fraction) * math.exp(-(self.dark_ms + light_on_ms) / self.tau_ms)
 
 
 def _z(level: float) -> float:

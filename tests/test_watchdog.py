@@ -1,0 +1,271 @@
+"""The simulated rig's hardware watchdog, with real processes: fed, starved, stopped, killed, closed.
+
+Every time compared with the watchdog timeout is one the simulated hardware journal recorded
+(the watchdog process writes how long it went without a feed); the test's own clock is used
+only for generous deadlines while polling. EXPIRY_LATENCY_MS is what the watchdog process may
+take beyond its timeout to notice and act (a 10 ms poll, plus scheduling on a loaded machine).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from conftest import FRAP, PROFILE, ROOT
+from rig.config.profile import load_profile
+from rig.hal.watchdog import DEFAULT_TIMEOUT_MS, WatchdogExpired, guarded_outputs, watchdog_timeout_ms
+from simulated_devices.watchdog import SimulatedWatchdog
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and /proc")
+
+EXPIRY_LATENCY_MS = 300.0
+LIGHT = ("laser.power", "shutter.open", "leds.uv385", "leds.blue460", "leds.green520")
+
+
+def _events(path: Path) -> list[dict]:
+    """Every complete line of a journal (a line being written is skipped)."""
+    if not path.exists():
+        return []
+    text = path.read_text()
+    return [json.loads(line) for line in text.splitlines(keepends=True) if line.endswith("\n")]
+
+
+def _wait_for(path: Path, found: Callable[[dict], bool], proc: subprocess.Popen | None = None,
+              deadline_s: float = 120.0) -> dict:
+    """Poll the journal until an event matches (generous deadline; no fixed sleeps)."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        for event in _events(path):
+            if found(event):
+                return event
+        if proc is not None and proc.poll() is not None:
+            for event in _events(path):  # it may have been written just before the process ended
+                if found(event):
+                    return event
+            raise AssertionError(f"process exited with {proc.returncode}: {proc.communicate()}")
+        time.sleep(0.02)
+    raise AssertionError(f"no matching journal event within {deadline_s} s: {_events(path)[-5:]}")
+
+
+def _gone(pid: int) -> bool:
+    """True when the process no longer runs (absent or a zombie waiting for its reaper)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return True
+    return stat[stat.rindex(b")") + 2:][:1] in (b"Z", b"X")
+
+
+def _wait_gone(pid: int, deadline_s: float = 30.0) -> None:
+    end = time.monotonic() + deadline_s
+    while not _gone(pid):
+        assert time.monotonic() < end, f"watchdog process {pid} outlived its parent"
+        time.sleep(0.02)
+
+
+def _light_state(events: list[dict]) -> dict[str, float]:
+    """What the light outputs hold at the end of the journal, counting the watchdog's expiration states."""
+    held: dict[str, float] = {}
+    for event in events:
+        if event["event"] in ("stop", "light"):
+            held.update(event["held"])
+        elif event["event"] == "static":
+            held[event["channel"]] = event["value"]
+        elif event["event"] == "watchdog_expired":
+            held.update(event["applied"])
+    return {c: held[c] for c in LIGHT}
+
+
+def _assert_expired_in_time(event: dict, timeout_ms: float) -> None:
+    assert timeout_ms <= event["since_feed_ms"] <= timeout_ms + EXPIRY_LATENCY_MS, event
+    assert event["t"] - event["last_feed_t"] == pytest.approx(event["since_feed_ms"] / 1000.0, abs=1e-3)
+    assert set(event["applied"].values()) == {0.0}
+
+
+def _start_run(tmp_path: Path, journal: Path, *args: str) -> subprocess.Popen:
+    env = dict(os.environ, SPINERIG_SIM_JOURNAL=str(journal))
+    return subprocess.Popen([sys.executable, "-m", "rig", "run", str(FRAP), "--out", str(tmp_path / "out"), "--quiet",
+                             *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _light_on(event: dict) -> bool:
+    return event["event"] == "light" and event["on"] and event["held"]["shutter.open"] == 1.0
+
+
+# ----- pure ---------------------------------------------------------------------------------
+def test_the_simulated_profile_guards_every_light_and_trigger_output_with_the_default_timeout():
+    profile = load_profile(PROFILE).profile
+    assert guarded_outputs(profile) == {c: 0.0 for c in (*LIGHT, "stimulator.trigger", "camera.trigger")}
+    assert watchdog_timeout_ms(profile) == DEFAULT_TIMEOUT_MS == 500.0
+
+
+# ----- the watchdog process on its own ------------------------------------------------------
+def test_a_fed_watchdog_stays_quiet_and_a_starved_one_expires_within_its_timeout(tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    wd = SimulatedWatchdog({"shutter.open": 0.0, "laser.power": 0.0}, 200.0, journal)
+    try:
+        wd.arm()
+        wd.report({"shutter.open": 1.0, "laser.power": 0.1})
+        end = time.monotonic() + 0.8  # four timeouts of steady feeding
+        while time.monotonic() < end:
+            wd.feed()
+            time.sleep(0.01)
+        assert wd.expiries == 0 and not journal.exists()
+        event = _wait_for(journal, lambda e: e["event"] == "watchdog_expired", deadline_s=30)
+        assert event["cause"] == "timeout" and event["pid"] == wd.pid
+        _assert_expired_in_time(event, 200.0)
+        assert event["held_before"] == {"shutter.open": 1.0, "laser.power": pytest.approx(0.1)}
+        with pytest.raises(WatchdogExpired):
+            wd.feed()
+        wd.arm()  # re-armed: the expiry is cleared
+        wd.feed()
+        assert wd.expiries == 1
+    finally:
+        wd.close()
+    _wait_gone(wd.pid, deadline_s=5)
+
+
+def test_time_in_simulated_hardware_is_not_program_time(tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    wd = SimulatedWatchdog({"shutter.open": 0.0}, 100.0, journal)
+    try:
+        wd.arm()
+        wd.simulating(True)  # a long chunk of specimen physics: the board would not be waiting for the program
+        end = time.monotonic() + 0.5
+        while time.monotonic() < end:
+            time.sleep(0.02)
+        assert wd.expiries == 0
+        wd.simulating(False)  # the program has control again, and now stops feeding
+        event = _wait_for(journal, lambda e: e["event"] == "watchdog_expired", deadline_s=30)
+        _assert_expired_in_time(event, 100.0)
+    finally:
+        wd.close()
+
+
+def test_closing_while_armed_applies_the_expiration_states_at_once(tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    wd = SimulatedWatchdog({"shutter.open": 0.0}, 10_000.0, journal)
+    wd.arm()
+    wd.report({"shutter.open": 1.0})
+    wd.close()
+    (event,) = [e for e in _events(journal) if e["event"] == "watchdog_expired"]
+    assert event["cause"] == "closed while armed" and event["applied"] == {"shutter.open": 0.0}
+    assert _gone(wd.pid)
+
+
+PARENT = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from simulated_devices.watchdog import SimulatedWatchdog
+    wd = SimulatedWatchdog({"shutter.open": 0.0}, 200.0, Path(sys.argv[1]))
+    wd.arm()
+    wd.report({"shutter.open": 1.0})
+    if sys.argv[2] == "exit":
+        wd.disarm()
+        print(wd.pid, flush=True)
+        sys.exit(0)  # no close(): the interpreter's exit must take the watchdog process along
+    print(wd.pid, flush=True)
+    while True:
+        wd.feed()
+        time.sleep(0.01)
+""")
+
+
+def test_a_killed_parent_still_gets_its_light_switched_off_and_the_watchdog_exits(tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(journal), "feed"], cwd=ROOT, stdout=subprocess.PIPE,
+                              text=True)
+    pid = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait(timeout=30)
+    event = _wait_for(journal, lambda e: e["event"] == "watchdog_expired", deadline_s=30)
+    assert event["cause"] == "timeout (parent gone)" and event["held_before"] == {"shutter.open": 1.0}
+    _assert_expired_in_time(event, 200.0)
+    _wait_gone(pid)
+
+
+def test_a_normal_exit_takes_the_watchdog_process_along_without_firing(tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    done = subprocess.run([sys.executable, "-c", PARENT, str(journal), "exit"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    _wait_gone(int(done.stdout), deadline_s=5)
+    assert not journal.exists()
+
+
+def test_feeding_costs_well_under_a_microsecond_per_chunk(tmp_path):
+    safe = {c: 0.0 for c in (*LIGHT, "stimulator.trigger", "camera.trigger")}
+    held = {c: 0.0 for c in safe}
+    wd = SimulatedWatchdog(safe, 10_000.0, None)
+    try:
+        wd.arm()
+        n = 20_000
+        start = time.perf_counter()
+        for _ in range(n):
+            wd.feed()
+            wd.report(held)
+        per_chunk_us = (time.perf_counter() - start) / n * 1e6
+    finally:
+        wd.disarm()
+        wd.close()
+    print(f"feed + report of 7 outputs: {per_chunk_us:.2f} us per chunk")
+    assert per_chunk_us < 50.0  # typically ~2 us; the bound only catches a process round-trip per chunk
+
+
+# ----- the rig program: rig run, then kill -9 / SIGSTOP / nothing --------------------------
+def test_kill_9_mid_sweep_the_watchdog_switches_the_light_off_within_its_timeout(tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    proc = _start_run(tmp_path, journal, "--sweeps", "1", "--set", "recovery_ms=8000")
+    try:
+        armed = _wait_for(journal, lambda e: e["event"] == "watchdog_armed", proc)
+        on = _wait_for(journal, _light_on, proc)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=60)
+    event = _wait_for(journal, lambda e: e["event"] == "watchdog_expired")
+    assert event["pid"] == armed["pid"] and event["t"] > on["t"]
+    assert event["cause"] == "timeout (parent gone)"
+    assert event["held_before"]["shutter.open"] == 1.0  # the light was on when the program died
+    _assert_expired_in_time(event, armed["timeout_ms"])
+    assert _light_state(_events(journal)) == {c: 0.0 for c in LIGHT}
+    _wait_gone(armed["pid"])
+
+
+def test_a_hung_program_sigstop_is_caught_by_the_watchdog(tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    proc = _start_run(tmp_path, journal, "--sweeps", "1", "--set", "recovery_ms=8000")
+    try:
+        armed = _wait_for(journal, lambda e: e["event"] == "watchdog_armed", proc)
+        _wait_for(journal, _light_on, proc)
+        proc.send_signal(signal.SIGSTOP)
+        event = _wait_for(journal, lambda e: e["event"] == "watchdog_expired")
+    finally:
+        proc.kill()  # SIGKILL ends a stopped process too
+        proc.communicate(timeout=60)
+    assert event["cause"] == "timeout"  # the program was still there, just not feeding
+    assert event["held_before"]["shutter.open"] == 1.0
+    _assert_expired_in_time(event, armed["timeout_ms"])
+    assert _light_state(_events(journal)) == {c: 0.0 for c in LIGHT}
+    _wait_gone(armed["pid"])
+
+
+def test_a_normal_run_never_fires_the_watchdog_and_leaves_no_process(tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    proc = _start_run(tmp_path, journal, "--sweeps", "2", "--set", "recovery_ms=300", "--set", "interval_s=0.2")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    events = _events(journal)
+    (armed,) = [e for e in events if e["event"] == "watchdog_armed"]
+    assert [e for e in events if e["event"] == "watchdog_expired"] == []
+    assert [e["on"] for e in events if e["event"] == "light"] == [True, False, True, False]
+    assert _light_state(events) == {c: 0.0 for c in LIGHT}
+    _wait_gone(armed["pid"], deadline_s=5)

@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field, model_validator
+from scipy import stats
 
 from rig.analysis.evoked_current import evoked_current
 from rig.config.profile import HardwareProfile
@@ -53,6 +54,9 @@ class ReversalStep(StepBase):
         return self
 
 
+NEAR_MV = 5.0  # sweeps this close to the bracket enter the straight-line fit of the reversal
+
+
 def _ceiling(step: ReversalStep, profile: HardwareProfile, amp: str) -> float:
     high = profile.devices[amp].limits.holding_mV[1]  # type: ignore[union-attr]
     return min(high, step.max_mV) if step.max_mV is not None else high
@@ -80,21 +84,46 @@ def bracket(levels: list[Level]) -> tuple[Level, Level] | None:
 
 @dataclass(frozen=True)
 class ReversalEstimate:
-    """Linear zero crossing between the bracketing levels, with its SD from the currents' standard errors."""
+    """The reversal potential with its interval (NaN ends: not bounded by the data)."""
 
     value_mV: float
-    sd_mV: float
+    low_mV: float
+    high_mV: float
+    sweeps: int  # sweeps the interval is based on
 
 
-def zero_crossing(low: Level, high: Level) -> ReversalEstimate:
-    """V0 = V_l - I_l (V_h - V_l)/(I_h - I_l); delta-method SD from the two levels' standard errors."""
+def zero_crossing(low: Level, high: Level) -> float:
+    """Linear zero crossing V0 = V_l - I_l (V_h - V_l)/(I_h - I_l) between two levels of opposite sign."""
     width, rise = high.holding_mV - low.holding_mV, high.mean_pA - low.mean_pA
     if rise <= 0:
-        return ReversalEstimate(0.5 * (low.holding_mV + high.holding_mV), 0.5 * width)
-    value = low.holding_mV - low.mean_pA * width / rise
-    scale = width / rise**2
-    sd = scale * math.hypot(high.mean_pA * low.se_pA, low.mean_pA * high.se_pA)
-    return ReversalEstimate(value, sd)
+        return 0.5 * (low.holding_mV + high.holding_mV)
+    return low.holding_mV - low.mean_pA * width / rise
+
+
+def reversal_from_sweeps(holdings_mV: np.ndarray, currents_pA: np.ndarray, level: float = 0.95) -> ReversalEstimate:
+    """Zero of the straight line I = c + b (V - mean V) fitted to single sweeps near the reversal; Fieller's
+    interval for V0 = mean V - c/b with the residual scatter (release fluctuations included) and t quantiles."""
+    v, i = np.asarray(holdings_mV, float), np.asarray(currents_pA, float)
+    centre = float(v.mean())
+    x = v - centre
+    sxx = float(np.sum(x**2))
+    if v.size < 3 or sxx <= 0:
+        return ReversalEstimate(math.nan, math.nan, math.nan, int(v.size))
+    b = float(np.sum(x * i) / sxx)
+    c = float(i.mean())
+    dof = v.size - 2
+    s2 = float(np.sum((i - c - b * x) ** 2)) / dof if dof > 0 else math.nan
+    var_c, var_b = s2 / v.size, s2 / sxx
+    if b <= 0 or not math.isfinite(s2):
+        return ReversalEstimate(math.nan, math.nan, math.nan, int(v.size))
+    r = c / b
+    t = float(stats.t.ppf(0.5 + level / 2, dof))
+    g = t**2 * var_b / b**2
+    if g >= 1:  # the slope is not significantly positive: the zero is unbounded
+        return ReversalEstimate(centre - r, math.nan, math.nan, int(v.size))
+    half = t / b * math.sqrt(var_c * (1 - g) + r**2 * var_b)
+    r_low, r_high = (r - half) / (1 - g), (r + half) / (1 - g)
+    return ReversalEstimate(centre - r, centre - r_high, centre - r_low, int(v.size))
 
 
 def next_holding(levels: list[Level], step: ReversalStep, ceiling_mV: float, amplifier: str) -> float | None:
@@ -103,7 +132,9 @@ def next_holding(levels: list[Level], step: ReversalStep, ceiling_mV: float, amp
     Below the reversal: step up by step_mV, or to the zero the two highest inward levels extrapolate to
     (plus 2 x tolerance_mV, so that it crosses). Once bracketed: the false-position point (linear zero
     crossing), kept 5 % of the bracket from its ends; converged when the bracket is within tolerance_mV,
-    or when the next point lies within tolerance_mV / 2 of a level already measured, or at max_levels.
+    when the newest level's current is within 2 standard errors of zero (it sits at the reversal as far as
+    the noise tells), when the next point lies within tolerance_mV / 2 of a level already measured, or at
+    max_levels.
     """
     s = step
     if not levels:
@@ -130,9 +161,10 @@ def next_holding(levels: list[Level], step: ReversalStep, ceiling_mV: float, amp
         return round(min(target, ceiling_mV), 3)
     low, high = found
     width = high.holding_mV - low.holding_mV
-    if width <= s.tolerance_mV or len(levels) >= s.max_levels:
+    newest = levels[-1]
+    if width <= s.tolerance_mV or len(levels) >= s.max_levels or abs(newest.mean_pA) < 2 * newest.se_pA:
         return None
-    guess = zero_crossing(low, high).value_mV
+    guess = zero_crossing(low, high)
     guess = min(max(guess, low.holding_mV + 0.05 * width), high.holding_mV - 0.05 * width)
     if min(abs(guess - v.holding_mV) for v in levels) < 0.5 * s.tolerance_mV:
         return None
@@ -181,21 +213,32 @@ class ReversalAnalysis:
         found = bracket(levels)
         if found is None:
             return update
-        low, high = found
-        rev = zero_crossing(low, high)
+        rev = self.estimate(found)
         held = (f"held above {DEPOLARIZED_ABOVE_MV:g} mV for {self.depolarized_ms / 1000:.1f} s "
                 "(sweeps and the intervals after them)")
-        update.estimates.append(Estimate(sweep_index, plan.step_name, "reversal_mV", rev.value_mV,
-                                         rev.value_mV - 1.96 * rev.sd_mV, rev.value_mV + 1.96 * rev.sd_mV, "mV",
-                                         f"linear zero crossing of the mean evoked current between {low.holding_mV:g} "
-                                         f"and {high.holding_mV:g} mV ({len(levels)} levels, {self.analysed} sweeps), "
-                                         f"interval from the currents' standard errors; {held}"))
+        low, high = found
+        if math.isfinite(rev.low_mV) and math.isfinite(rev.high_mV):
+            update.estimates.append(Estimate(
+                sweep_index, plan.step_name, "reversal_mV", rev.value_mV, rev.low_mV, rev.high_mV, "mV",
+                f"zero of a straight line through the evoked currents of the {rev.sweeps} sweeps within "
+                f"{NEAR_MV:g} mV of the bracket {low.holding_mV:g} to {high.holding_mV:g} mV ({len(levels)} levels, "
+                f"{self.analysed} sweeps in all), Fieller interval from their scatter; {held}"))
         if not self._announced and len(self.currents[level]) >= s.sweeps_per_level and self._converged(levels):
             self._announced = True
             update.notices.append(Notice("info", "reversal", f"reversal search done: {rev.value_mV:.2f} mV after "
                                          f"{len(levels)} levels ({self.analysed} measuring sweeps); {held}",
                                          sweep_index))
         return update
+
+    def estimate(self, found: tuple[Level, Level]) -> ReversalEstimate:
+        """The reversal from the single sweeps near the bracket (at least its two ends)."""
+        low, high = found
+        lo, hi = low.holding_mV - NEAR_MV, high.holding_mV + NEAR_MV
+        pairs = [(v, i) for v, values in self.currents.items() if lo <= v <= hi for i in values]
+        rev = reversal_from_sweeps(np.array([v for v, _ in pairs]), np.array([i for _, i in pairs]))
+        if not math.isfinite(rev.value_mV):
+            return ReversalEstimate(zero_crossing(low, high), math.nan, math.nan, len(pairs))
+        return rev
 
     def _converged(self, levels: list[Level]) -> bool:
         try:
@@ -252,8 +295,8 @@ class ReversalProgram:
             level = next_holding(levels, self.step, self.ceiling, self.amp)
             if level is None:
                 self.done = True
-                low, high = bracket(levels)  # type: ignore[misc]
-                context.set("reversal_mV", zero_crossing(low, high).value_mV, self.step.name or "reversal")
+                context.set("reversal_mV", a.estimate(bracket(levels)).value_mV,  # type: ignore[arg-type]
+                            self.step.name or "reversal")
                 return None
             self.queue = [(level, True)] + [(level, False)] * self.step.sweeps_per_level
         level, settle = self.queue.pop(0)

@@ -32,6 +32,7 @@ MAX_INTERVAL_RATIO = 10.0  # a sweep whose tau interval spans more than this fac
 MIN_BLEACHED_FRACTION = 0.02  # a smaller drop is no bleach
 _N_RATES = 32  # relaxation rates tried for the start
 _N_BINS = 40  # the start fits binned recovery data
+_MIN_EXPONENT = -300.0  # exp() below this is 0 for the fit; keeps products out of (slow) subnormal numbers
 _DECREMENT_TOL = 1e-2  # last step when 2 NLL can drop by less than this (its statistical scale is 1)
 _Z = {0.95: 1.959963984540054}
 
@@ -77,7 +78,7 @@ class _Model:
         """Mean counts per line at theta (keeps the pieces `jacobian_t` reuses)."""
         log_h, f_b, log_tau, q = theta
         phi = 1.0 / (1.0 + q)
-        self._e = e = np.exp(self.t * (-(1.0 + q) / math.exp(log_tau)))
+        self._e = e = np.exp(np.maximum(self.t * (-(1.0 + q) / math.exp(log_tau)), _MIN_EXPONENT))
         self._amp = amp = self.start + f_b * self.post
         amp -= phi  # g0 - f_inf
         self._g = g = amp * e
@@ -120,7 +121,7 @@ def _start(yb: np.ndarray, t_post: np.ndarray, yp: np.ndarray, dark: float, f_st
     span = max(float(t_post[-1] - t_post[0]), 1e-6)
     dt = span / max(1, t_post.size - 1)
     rates = (0.1 / span) * np.exp(np.arange(_N_RATES) * (math.log(20.0 * span / dt) / (_N_RATES - 1)))
-    e = np.exp(np.multiply.outer(rates, tb[0] - tb))  # (rates, bins)
+    e = np.exp(np.maximum(np.multiply.outer(rates, tb[0] - tb), _MIN_EXPONENT))  # (rates, bins)
     se, see, sey = e.sum(axis=1), np.einsum("ij,ij->i", e, e), e @ ybin
     sy = float(ybin.sum())
     det = n_bins * see - se * se

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import special
+from scipy import optimize, special
 
 from simulated_devices.electrical import Blockers
 from simulated_devices.epsp_probe import CellState
@@ -66,6 +66,7 @@ class SpineState:
     reversal_weights: np.ndarray  # expected quanta per stimulus at every model synapse
     release_p0: np.ndarray  # release probability at 2 mM Ca of every model synapse (0 if not recruited)
     external_ca_mM: float
+    health: np.ndarray  # photodamage factor of every model synapse (1 for background synapses)
 
     @property
     def weight(self) -> float:
@@ -101,7 +102,8 @@ def snapshot(specimen: "Specimen", index: int) -> SpineState:
     return SpineState(index, spine_truth(specimen, index), CellState(necks, present_blockers(specimen)),
                       float(specimen.damage()[index]), float(specimen.ca_scale()[index]),
                       specimen.ca_diffusion_taus_ms(index), specimen.reversal_weights(),
-                      np.array(rel.p0 * rel.recruited, dtype=float), float(specimen.pharmacology.external_ca_mM))
+                      np.array(rel.p0 * rel.recruited, dtype=float), float(specimen.pharmacology.external_ca_mM),
+                      np.concatenate([specimen.damage(), np.ones(specimen.background_um.size)]))
 
 
 QUANTAL_NODES = 5  # Gauss-Laguerre nodes over the quantal-size distribution (fcat truth)
@@ -176,11 +178,35 @@ def calcium_truth_of(specimen: "Specimen", state: SpineState) -> dict[str, float
             specimen, state, weight, "VC", reversal)
         out["fcat_charge"] = probe.fcat_total(index, weight, reversal, state.cell)
         out["fcat_nmda"] = probe.fcat(index, weight, reversal, state.cell)
+        out["tau_decay_quantum_ms"] = quantum_decay_tau_ms(specimen, state, weight, reversal)
         peak = float(free_vc.max())
         kd = head.params.kd_uM
         out["peak_ca_at_reversal_uM"] = peak
         out["peak_indicator_bound_fraction"] = peak / (peak + kd)
     return out
+
+
+def quantum_decay_tau_ms(specimen: "Specimen", state: SpineState, weight: float, reversal_mV: float) -> float:
+    """The one Ca decay time constant that best describes one mean quantum's head free-Ca transient at the
+    reversal, given its true Ca entry: least squares of free - rest against a * (entry convolved with
+    exp(-t/tau)), the model the fCaT analysis fits (there with the NMDA conductance's time course as the entry)."""
+    ev = specimen.fcat_probe.evoked(state.index, weight, "VC", reversal_mV, state.cell)
+    quiet = specimen.fcat_probe.evoked(state.index, 0.0, "VC", reversal_mV, state.cell)
+    free, rest = _free_ca_response(specimen, state, weight, "VC", reversal_mV)
+    entry = -(ev.i_ca_nmda_pA + ev.i_ca_vgcc_pA - quiet.i_ca_nmda_pA - quiet.i_ca_vgcc_pA)
+    k = max(1, int(round(specimen.sim.ion_dt_ms / ev.dt_ms)))
+    m = min(entry.size // k, free.size)
+    entry, y = entry[: m * k].reshape(m, k).mean(axis=1), free[:m] - rest
+    dt = k * ev.dt_ms
+    t = np.arange(m) * dt
+
+    def misfit(log_tau: float) -> float:
+        model = np.convolve(entry, np.exp(-t / math.exp(log_tau)))[:m]
+        a = float(np.dot(model, y) / np.dot(model, model))
+        return float(np.sum((y - a * model) ** 2))
+
+    fit = optimize.minimize_scalar(misfit, bounds=(math.log(1.0), math.log(5000.0)), method="bounded")
+    return float(math.exp(fit.x))
 
 
 def calcium_truth(specimen: "Specimen", index: int) -> dict[str, float]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from rig.engine.sweep_plan import SweepPlan
+from simulated_devices.response_truth import (bap_calcium_truth, hyperpolarizing_truth, paired_ap_truth,
+                                              sodium_truth, theta_burst_truth, vsd_truth)
 from simulated_devices.specimen import Specimen
 from simulated_devices.truth import SpineState, calcium_truth_of, epsp_truth_of, reversal_truth, snapshot
 
@@ -26,8 +28,8 @@ STEP_ESTIMATES: dict[str, tuple[str, ...]] = {
     "frap": ("tau_frap_ms", "neck_resistance_MOhm"),
     "hold": (),
     "reversal": ("reversal_mV",),
-    "fcat": ("release_probability", "tau_decay_ms", "neck_resistance_MOhm", "neck_resistance_lower_bound_MOhm",
-             "fcat", "peak_head_epsp_mV", "reversal_mV"),
+    "fcat": ("release_probability", "tau_decay_ms", "tau_decay_quantum_ms", "neck_resistance_MOhm",
+             "neck_resistance_lower_bound_MOhm", "fcat", "peak_head_epsp_mV", "reversal_mV"),
     "na_ca": ("tau_na_ms", "na_half_decay_ms", "na_rise_10_90_ms", "na_peak_mM", "neck_resistance_MOhm",
               "success_probability"),
     "quantal": ("release_probability", "potency"),
@@ -37,7 +39,9 @@ STEP_ESTIMATES: dict[str, tuple[str, ...]] = {
     "hyperpolarizing_steps": ("input_resistance_MOhm", "response_ratio_expected_{tag}",
                               "response_ratio_measured_{tag}"),
     "epsp_ap_pairing": ("supralinearity_index", "supralinearity_index_after"),
-    "vsd": tuple(f"{r}_{q}" for r in _VSD_RESPONSES for q in ("mV", "hyp", "rise_10_90_ms", "half_width_ms")),
+    "vsd": tuple(f"{r}_{q}" for r in _VSD_RESPONSES for q in ("mV", "mV_hyp_scale", "rise_10_90_ms",
+                                                               "half_width_ms"))
+    + ("head_to_dendrite_ratio", "bap_amplitude_mV", "bap_head_to_dendrite_ratio"),
 }
 
 Compute = Callable[[Specimen, SpineState, SweepPlan], dict[str, float]]
@@ -66,13 +70,29 @@ GROUPS: dict[str, TruthGroup] = {g.name: g for g in (
     TruthGroup("epsp", lambda sp, st, plan: epsp_truth_of(sp, st), _no_plan),
     TruthGroup("reversal", lambda sp, st, plan: reversal_truth(sp, st), _no_plan, cell_level=True),
     TruthGroup("calcium", lambda sp, st, plan: calcium_truth_of(sp, st), _no_plan),
+    TruthGroup("sodium", sodium_truth, _stimulus_key),
+    TruthGroup("hyperpolarizing", hyperpolarizing_truth, _stimulus_key, cell_level=True),
+    TruthGroup("vsd", vsd_truth, _stimulus_key),
+    TruthGroup("theta_burst", theta_burst_truth, _stimulus_key, cell_level=True),
+    TruthGroup("paired_ap", paired_ap_truth, _stimulus_key),
+    TruthGroup("bap", bap_calcium_truth, _stimulus_key),
 )}
 
 # The group that computes each estimate's truth; names not listed are in the cheap spine truth (always there).
 _GROUP_OF: dict[str, str] = {
     "peak_head_epsp_mV": "epsp", "reversal_mV": "reversal",
-    "tau_decay_ms": "calcium", "fcat": "calcium",
-}
+    "tau_decay_ms": "calcium", "tau_decay_quantum_ms": "calcium", "fcat": "calcium",
+    "na_half_decay_ms": "sodium", "na_rise_10_90_ms": "sodium", "na_peak_mM": "sodium",
+    "success_probability": "sodium",
+    "input_resistance_MOhm": "hyperpolarizing", "response_ratio_expected_{tag}": "hyperpolarizing",
+    "response_ratio_measured_{tag}": "hyperpolarizing",
+    "ap_success_fraction": "theta_burst",
+    "feller_ratio": "paired_ap", "ca_per_ap_nM": "paired_ap", "ca_decay_ms": "bap",
+} | {name: "vsd" for name in STEP_ESTIMATES["vsd"]}
+# Published names with no truth yet (see docs/specimen.md, "Truth of every estimate"): amplitudes in dG/R need the
+# optics' head G/R model, and the EPSP-AP pairing index and the VSD bAP calibration need other sweeps' drives.
+NO_TRUTH_YET = {"potency", "ca_amplitude_per_ap", "ca_amplitude_first_ap", "supralinearity_index",
+                "supralinearity_index_after", "bap_amplitude_mV", "bap_head_to_dendrite_ratio"}
 # Groups whose values another group also gives: fcat's calcium truth includes the reversal.
 _COVERED_BY = {"reversal": "calcium"}
 
@@ -143,6 +163,7 @@ class SpecimenTruth:
         # sweep start never waits for a probe another thread is running.
         self._probe_lock = threading.Lock()
         self._cache_lock = threading.Lock()
+        self._last_target: dict[int | None, tuple[float, float]] = {}  # by step index; None: the run's last
         self.computed = 0  # groups computed (not from the cache), for benchmarks and tests
 
     def truth_for(self, plan: SweepPlan) -> Mapping[str, float]:
@@ -153,18 +174,28 @@ class SpecimenTruth:
         spine's state and cache look-ups; groups not cached are computed when the truth is first read."""
         kind = getattr(plan, "kind", "")
         s = self.specimen
-        if plan.target_um is None:
+        target = plan.target_um
+        if target is not None:
+            self._last_target[plan.step_index] = self._last_target[None] = tuple(target)
+        elif kind in STEP_ESTIMATES and any(not GROUPS[g].cell_level for g in groups_for(kind)):
+            # A step's sweep with no light (e.g. fCaT's settle sweep) measures the step's spine: the step's last
+            # target, else the run's, else the first stimulated spine (a settle sweep that opens a run).
+            target = self._last_target.get(plan.step_index, self._last_target.get(None))
+            if target is None:
+                first = next((g for g in s.spines if g.stimulated), s.spines[0])
+                target = tuple(first.head_center_um)
+        if target is None:
             if kind not in STEP_ESTIMATES:
                 return {}
             state, eager = snapshot(s, 0), {}  # cell-level truths: the expected release of every recruited synapse
         else:
-            index = s.nearest_spine(plan.target_um)
+            index = s.nearest_spine(target)  # type: ignore[arg-type]
             state = snapshot(s, index)
             eager = {"spine_index": float(index)} | state.spine
         pending = []
         for name in groups_for(kind):
             group = GROUPS[name]
-            if plan.target_um is None and not group.cell_level:
+            if target is None and not group.cell_level:
                 continue
             key = (name, state.key() if not group.cell_level else state.cell_key(), group.plan_key(plan))
             with self._cache_lock:

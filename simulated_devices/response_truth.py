@@ -1,0 +1,280 @@
+"""Truth of the response estimates (Na/Ca, hyperpolarizing steps, VSD, theta burst, paired APs, bAP trains).
+
+Each truth is the quantity its estimate names, computed from the noise-free expected sweep: the sweep's own
+amplifier command replayed in the private copy of the cell (`EpspProbe.model_for`, the spine state copied at
+the sweep start), every recruited synapse receiving its expected release at each stimulus as a fractional
+quantum (release probability at the bath's Ca, facilitated by the earlier pulses of the sweep as
+`release.ReleaseSites` does, times photodamage), and head Ca/Na integrated from the cell's currents as the
+specimen integrates them. Where an estimate is a property of the signal itself (a ratio of fluorescence levels,
+a rise time), its truth is the same property of the noise-free signal. Nothing here touches the live specimen.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import optimize
+
+from rig.analysis.kinetics import half_decay_time, half_width, rise_time_10_90
+from rig.engine.sweep_plan import SweepPlan
+from simulated_devices.ions import HeadCalcium, HeadSodium, uM_per_ms_per_pA
+from simulated_devices.release import ca_release_scale
+from simulated_devices.truth import SpineState, reversal_truth
+
+if TYPE_CHECKING:
+    from simulated_devices.specimen import Specimen
+
+MAX_ENUMERATED_PULSES = 6  # success/failure patterns enumerated exactly up to this many stimuli per sweep
+SPIKE_THRESHOLD_MV = 0.0  # a somatic AP crosses this (as rig/protocols/calcium_steps.count_spikes counts)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The noise-free expected sweep at the target: per model step (end times from the sweep start)."""
+
+    t_ms: np.ndarray
+    v_soma_mV: np.ndarray
+    v_head_mV: np.ndarray
+    v_base_mV: np.ndarray  # the dendrite at the target spine's base
+    i_ca_pA: np.ndarray  # NMDA + R-type Ca current into the target head (inward negative)
+    i_na_pA: np.ndarray  # Na current into the target head (inward negative)
+    dt_ms: float
+
+
+def pulse_probabilities(specimen: "Specimen", state: SpineState, stimuli_ms: list[float]) -> np.ndarray:
+    """(pulses, synapses) release probability of every model synapse at each stimulus of one sweep: the
+    isolated-pulse probability at the bath's Ca, facilitated by the sweep's earlier pulses (release.py)."""
+    st = specimen.sim.stimulation
+    scale = ca_release_scale(state.external_ca_mM)
+    out = np.zeros((len(stimuli_ms), state.release_p0.size))
+    for k, t in enumerate(stimuli_ms):
+        f = st.facilitation_increment * sum(math.exp(-(t - u) / st.facilitation_tau_ms) for u in stimuli_ms[:k])
+        out[k] = np.minimum(1.0, state.release_p0 * scale * (1.0 + f))
+    return out
+
+
+def replay(specimen: "Specimen", state: SpineState, mode: str, command: np.ndarray, rate_hz: float,
+           events: list[tuple[float, int, float]]) -> Replay:
+    """Run the command (per DAQ sample at rate_hz; mV in VC, pA in CC) from the steady state of its first value,
+    with synaptic events (ms, model synapse, weight), at the cell's fine step."""
+    dt = specimen.sim.electrical_dt_ms
+    duration_ms = command.size / rate_hz * 1000.0
+    n = max(1, int(round(duration_ms / dt)))
+    sample = np.minimum(((np.arange(n) + 0.5) * dt * rate_hz / 1000.0).astype(int), command.size - 1)
+    cmd = np.asarray(command, dtype=float)[sample]
+    model = specimen.epsp_probe.model_for(state.cell.blockers, state.cell.necks_MOhm)
+    model.settle(mode, float(cmd[0]))  # type: ignore[arg-type]
+    ev = [(min(n - 1, int(round(t / dt))), j, w) for t, j, w in events if w > 0]
+    tr = model.advance(dt, n, mode, cmd, ev)  # type: ignore[arg-type]
+    i = state.index
+    return Replay(tr.time_ms - tr.t_start_ms, tr.v_soma_mV, tr.v_head_mV[:, i], tr.v_dend_at_spine_mV[:, i],
+                  tr.i_ca_nmda_pA[:, i] + tr.i_ca_vgcc_pA[:, i], tr.i_na_pA[:, i], dt)
+
+
+def expected_events(specimen: "Specimen", state: SpineState, stimuli_ms: list[float]) -> list[tuple[float, int, float]]:
+    """Every recruited synapse's expected quanta at every stimulus (probability x photodamage)."""
+    p = pulse_probabilities(specimen, state, stimuli_ms) * state.health
+    return [(t, int(j), float(p[k, j])) for k, t in enumerate(stimuli_ms) for j in np.flatnonzero(p[k] > 0)]
+
+
+def _command(plan: SweepPlan, mode: str) -> np.ndarray:
+    """The plan's amplifier command per sample (CC 0 pA when the plan drives no amplifier)."""
+    if plan.amplifier is not None and f"{plan.amplifier}.command" in plan.outputs:
+        return np.asarray(plan.outputs[f"{plan.amplifier}.command"], dtype=float)
+    return np.zeros(plan.n_samples)
+
+
+def _mode(plan: SweepPlan) -> str:
+    return plan.amplifier_mode or "CC"
+
+
+# ----- head ions from a replay ---------------------------------------------------------------------------------
+def head_sodium_mM(specimen: "Specimen", state: SpineState, r: Replay) -> np.ndarray:
+    """Head [Na+] change (mM) over a replay, integrated as the specimen integrates it (exact per step)."""
+    g = specimen.spines[state.index]
+    to_mM = float(uM_per_ms_per_pA(np.array([g.head_volume_um3]), 1)[0]) / 1000.0
+    na = HeadSodium(specimen.sim.sodium.rest_mM, 1)
+    trace = na.advance((-r.i_na_pA * to_mM)[:, None], r.dt_ms, np.array([state.spine["tau_na_ms"]]))[:, 0]
+    return np.append(trace[1:], na.na_mM[0]) - specimen.sim.sodium.rest_mM
+
+
+def head_calcium_uM(specimen: "Specimen", state: SpineState, r: Replay) -> tuple[np.ndarray, np.ndarray, float]:
+    """(times, head free Ca in uM per ion step, free Ca before the sweep) over a replay, from the steady state
+    of the held drive, through the head's buffers, the loaded indicator and the neck."""
+    tau_free, tau_dye = state.ca_taus_ms
+    head = HeadCalcium(specimen.calcium.params, 1)
+    influx = -r.i_ca_pA * state.ca_scale
+    c_ss = float(head.steady_free_uM(np.array([max(influx[0], 0.0)]), np.array([tau_free]), np.array([tau_dye]))[0])
+    head.total_uM[:] = head.params.total_uM(np.array([c_ss]))
+    k = max(1, int(round(specimen.sim.ion_dt_ms / r.dt_ms)))
+    m = influx.size // k
+    free = head.advance(influx[: m * k].reshape(m, k).mean(axis=1)[:, None], k * r.dt_ms, np.array([tau_free]),
+                        np.array([tau_dye]))[:, 0]
+    times = (np.arange(m) + 1) * k * r.dt_ms
+    return times, free, c_ss
+
+
+def _exp_decay_tau_ms(t_ms: np.ndarray, y: np.ndarray) -> float:
+    """Time constant of a single exponential (with offset) fitted to a noise-free decay."""
+    y0, y1 = float(y[0]), float(y[-1])
+    guess = max(float(t_ms[np.argmin(np.abs(y - (y1 + (y0 - y1) / math.e)))] - t_ms[0]), 1e-3)
+
+    def f(t: np.ndarray, a: float, tau: float, c: float) -> np.ndarray:
+        return a * np.exp(-(t - t_ms[0]) / tau) + c
+
+    params, _ = optimize.curve_fit(f, t_ms, y, p0=(y0 - y1, guess, y1), maxfev=5000)
+    return float(params[1])
+
+
+# ----- Na/Ca imaging --------------------------------------------------------------------------------------------
+def _na_onsets_ms(plan: SweepPlan) -> list[float]:
+    """The step's stimulus onsets (the no-stimulus sweep: those of its stimulated sweeps)."""
+    if plan.events_ms:
+        return sorted(plan.events_ms.values())
+    p = plan.parameters
+    return sorted(float(t) + float(p.get("frame_lead_ms", 0.0)) for t in p["stimulus"]["onsets_ms"])
+
+
+def sodium_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) -> dict[str, float]:
+    """Na/Ca truths of the imaged head for the step's stimulus pattern.
+
+    na_peak_mM: the peak head [Na+] change averaged over the sweeps' release patterns (each stimulus releases at
+    the target with its facilitated probability; per pattern, the superposed one-quantum responses);
+    na_rise_10_90_ms, na_half_decay_ms: 10-90 % rise and peak-to-half decay of the mean transient;
+    success_probability: the probability that a sweep's stimuli release at least one quantum at the target."""
+    onsets = _na_onsets_ms(plan)
+    mode = _mode(plan)
+    command = np.full(plan.n_samples, float(_command(plan, mode)[0]))
+    i = state.index
+    units = []
+    for t in onsets:  # one quantum (x photodamage) at the target only: the head's own Na entry
+        r = replay(specimen, state, mode, command, plan.sample_rate_hz, [(t, i, float(state.health[i]))])
+        units.append(head_sodium_mM(specimen, state, r))
+    quiet = head_sodium_mM(specimen, state, replay(specimen, state, mode, command, plan.sample_rate_hz, []))
+    units = [u - quiet for u in units]
+    p = pulse_probabilities(specimen, state, onsets)[:, i]
+    mean = np.sum([pk * u for pk, u in zip(p, units)], axis=0)
+    t = r.t_ms
+    if len(onsets) <= MAX_ENUMERATED_PULSES:
+        peak = 0.0
+        for pattern in itertools.product((0, 1), repeat=len(onsets)):
+            prob = float(np.prod([pk if s else 1.0 - pk for pk, s in zip(p, pattern)]))
+            if prob > 0 and any(pattern):
+                peak += prob * float(np.max(np.sum([u for u, s in zip(units, pattern) if s], axis=0)))
+    else:  # many stimuli: the peak of the mean transient
+        peak = float(np.max(mean))
+    after = t >= onsets[0]
+    return {"na_peak_mM": peak, "na_rise_10_90_ms": rise_time_10_90(t[after], mean[after]),
+            "na_half_decay_ms": half_decay_time(t[after], mean[after]),
+            "success_probability": 1.0 - float(np.prod(1.0 - p))}
+
+
+# ----- hyperpolarizing steps ------------------------------------------------------------------------------------
+HYP_BASELINE_MS = 20.0  # HyperpolarizingStepsStep defaults: the baseline before each stimulus
+HYP_WINDOW_MS = (1.0, 30.0)  # and the response window after it
+
+
+def _pulse_after(t: np.ndarray, v: np.ndarray, onset_ms: float) -> tuple[float, float]:
+    """(peak above the baseline in the response window, baseline) of a noise-free trace at one stimulus."""
+    base = float(np.mean(v[(t >= onset_ms - HYP_BASELINE_MS) & (t < onset_ms)]))
+    window = (t >= onset_ms + HYP_WINDOW_MS[0]) & (t < onset_ms + HYP_WINDOW_MS[1])
+    return float(np.max(v[window]) - base), base
+
+
+def hyperpolarizing_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) -> dict[str, float]:
+    """Hyperpolarizing-step truths for the sweep's step amplitude (tag "<step>pA").
+
+    input_resistance_MOhm: somatic potential before the stimulus in the step minus that before the stimulus at
+    rest, per pA of the step; response_ratio_measured_<tag>: the expected somatic EPSP (every recruited synapse's
+    expected release) in the step over that at rest; response_ratio_expected_<tag>: the driving-force ratio
+    (E - V_hyp)/(E - V_rest) with the true synaptic reversal E (reversal_mV) and the true potentials."""
+    level = float(plan.parameters["step_pA"])
+    tag = f"{level:g}pA"
+    stimuli = sorted(plan.events_ms.values())
+    r = replay(specimen, state, "CC", _command(plan, "CC"), plan.sample_rate_hz,
+               expected_events(specimen, state, stimuli))
+    (epsp_rest, v_rest), (epsp_hyp, v_hyp) = (_pulse_after(r.t_ms, r.v_soma_mV, s) for s in stimuli[:2])
+    out = {"input_resistance_MOhm": (v_hyp - v_rest) / level * 1e3,
+           f"response_ratio_measured_{tag}": epsp_hyp / epsp_rest if epsp_rest > 0 else math.nan}
+    reversal = reversal_truth(specimen, state).get("reversal_mV")
+    if reversal is not None:
+        out[f"response_ratio_expected_{tag}"] = (reversal - v_hyp) / (reversal - v_rest)
+    return out
+
+
+# ----- voltage imaging ------------------------------------------------------------------------------------------
+def vsd_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) -> dict[str, float]:
+    """VSD truths of the synaptic response at the imaged spine (every sweep of the step carries them).
+
+    <site>_mV (and <site>_mV_hyp_scale, the same quantity on another scale): peak of the expected EPSP above rest
+    in the spine head, in the parent dendrite at its base, and of head minus dendrite (spine_minus_dendrite);
+    <site>_rise_10_90_ms, <site>_half_width_ms: 10-90 % rise and full width at half maximum of those responses;
+    head_to_dendrite_ratio: peak head / peak dendrite."""
+    onset = float(plan.parameters["event_ms"])
+    command = np.full(plan.n_samples, float(_command(plan, "CC")[0]))
+    r = replay(specimen, state, "CC", command, plan.sample_rate_hz, expected_events(specimen, state, [onset]))
+    after = r.t_ms >= onset
+    t = r.t_ms[after]
+    out: dict[str, float] = {}
+    head, base = r.v_head_mV - r.v_head_mV[0], r.v_base_mV - r.v_base_mV[0]
+    for site, v in (("head", head), ("dendrite", base), ("spine_minus_dendrite", head - base)):
+        y = v[after]
+        out[f"{site}_mV"] = out[f"{site}_mV_hyp_scale"] = float(np.max(y))
+        out[f"{site}_rise_10_90_ms"] = rise_time_10_90(t, y)
+        out[f"{site}_half_width_ms"] = half_width(t, y)
+    out["head_to_dendrite_ratio"] = out["head_mV"] / out["dendrite_mV"] if out["dendrite_mV"] > 0 else math.nan
+    return out
+
+
+# ----- AP-driven steps ------------------------------------------------------------------------------------------
+def theta_burst_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) -> dict[str, float]:
+    """ap_success_fraction: the fraction of the train's current pulses that evoke a somatic AP in the noise-free
+    replay of the sweep (upward crossings of 0 mV, at most one per pulse)."""
+    r = replay(specimen, state, "CC", _command(plan, "CC"), plan.sample_rate_hz, [])
+    above = r.v_soma_mV > SPIKE_THRESHOLD_MV
+    spikes = int(np.count_nonzero(above[1:] & ~above[:-1]))
+    pulses = len(plan.parameters["ap_ms"])
+    return {"ap_success_fraction": min(spikes, pulses) / pulses}
+
+
+def _ap_onsets_ms(plan: SweepPlan) -> list[float]:
+    """Onsets of the sweep's depolarizing current pulses (rising edges of the CC command above its holding)."""
+    cmd = _command(plan, "CC")
+    high = cmd > cmd[0] + 1.0
+    edges = np.flatnonzero(high & ~np.concatenate(([False], high[:-1])))
+    return [float(k) / plan.sample_rate_hz * 1000.0 for k in edges]
+
+
+def paired_ap_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) -> dict[str, float]:
+    """Paired-AP truths of the imaged head. ca_per_ap_nM: the rise of head free Ca from before the first AP to
+    its peak before the second (nM); feller_ratio: a = (b(c0+2d) - b(c0+d)) / (b(c0+d) - b(c0)) with b the
+    indicator's bound fraction, c0 the resting free Ca and d that rise (the levels the method's model assumes)."""
+    onsets = _ap_onsets_ms(plan)
+    r = replay(specimen, state, "CC", _command(plan, "CC"), plan.sample_rate_hz, [])
+    times, free, c0 = head_calcium_uM(specimen, state, r)
+    first = (times > onsets[0]) & (times < (onsets[1] if len(onsets) > 1 else times[-1] + 1.0))
+    d = float(np.max(free[first]) - c0)
+    kd = specimen.calcium.params.kd_uM
+
+    def b(c: float) -> float:
+        return c / (c + kd)
+
+    out = {"ca_per_ap_nM": d * 1e3}
+    if d > 0:
+        out["feller_ratio"] = (b(c0 + 2 * d) - b(c0 + d)) / (b(c0 + d) - b(c0))
+    return out
+
+
+def bap_calcium_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) -> dict[str, float]:
+    """bAP-train truths of the imaged head. ca_decay_ms: time constant of a single exponential fitted to the
+    noise-free head free Ca after its peak following the last AP (to the end of the sweep)."""
+    onsets = _ap_onsets_ms(plan)
+    r = replay(specimen, state, "CC", _command(plan, "CC"), plan.sample_rate_hz, [])
+    times, free, _ = head_calcium_uM(specimen, state, r)
+    after = times >= onsets[-1]
+    k = int(np.argmax(np.where(after, free, -np.inf)))
+    return {"ca_decay_ms": _exp_decay_tau_ms(times[k:], free[k:])} if times.size - k > 5 else {}

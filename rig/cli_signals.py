@@ -30,7 +30,9 @@ class SignalGuard:
         self._previous: dict[int, object] = {}
 
     def install(self) -> None:
-        """Route every stop signal to the flags."""
+        """Route every stop signal to the flags (only possible on the main thread; elsewhere a no-op)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
         for signum in stop_signals():
             self._previous[signum] = signal.signal(signum, self._on_signal)
 
@@ -44,6 +46,8 @@ class SignalGuard:
 
     def ignore(self) -> None:
         """Ignore stop signals from now on (the rig is safe; let interpreter shutdown finish undisturbed)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
         for signum in stop_signals():
             signal.signal(signum, signal.SIG_IGN)
 

@@ -195,3 +195,16 @@ def test_ao_expiration_states_are_configured_in_volts(daqmx):
     np.testing.assert_allclose(volts, [-3.5, 0.0, 0.0, 0.0])
     assert set(kinds) == {WatchdogAOExpirState.VOLTAGE.value}
     clock.stop()
+
+
+def test_a_sweep_refused_while_loading_leaves_the_watchdog_disarmed(daqmx):
+    rig = build_rig(load_profile(TWO_PHOTON))
+    rig.make_safe()
+    n = 1000
+    bad = SweepPlan(0, "x", "x", 0, 50_000.0, n, {"scanner.x": np.full(n, 1000.0), "shutter.open": np.ones(n)},
+                    ("scanner.red",))
+    with pytest.raises(ValueError, match="beyond the"):
+        rig.clock.load(bad)  # 12.5 V on the galvo: refused before any task runs
+    h = daqmx.handle("spinerig-watchdog")
+    assert (h,) in daqmx.calls("start_task", h) and (h,) in daqmx.calls("stop_task", h)
+    assert not rig.clock.watchdog.armed

@@ -66,6 +66,17 @@ class NiDaqClock:
         ao = [c for c in self._outputs if self.channels.channels[c].io_type == "ao"]
         exposure_clocked = self._exposure_clocked_leds(plan)
         do = [c for c in self._outputs if self.channels.channels[c].io_type == "do" and c not in exposure_clocked]
+        try:
+            tasks, leds = self._configure(plan, continuous, ao, do, exposure_clocked)
+        except Exception:
+            self._disarm_if_safe({})  # nothing moved: the lines hold what they held
+            raise
+        self._tasks, self._plan, self._position, self._continuous = tasks, plan, 0, continuous
+        self._led_task = leds
+
+    def _configure(self, plan: SweepPlan, continuous: bool, ao: list[str], do: list[str],
+                   exposure_clocked: list[str]) -> tuple[driver.SweepTasks, "driver.ExposureClockedLines | None"]:
+        """Create the sweep's tasks and load their buffers (closing them again if anything fails)."""
         ao_data = np.stack([self.channels.to_hardware(c, plan.outputs[c]) for c in ao]) if ao else None
         do_data = np.stack([self.channels.to_hardware(c, plan.outputs[c]) for c in do]) if do else None
         t = self.profile.daq.timing
@@ -86,8 +97,7 @@ class NiDaqClock:
         except Exception:
             tasks.close()
             raise
-        self._tasks, self._plan, self._position, self._continuous = tasks, plan, 0, continuous
-        self._led_task = leds
+        return tasks, leds
 
     def _exposure_clocked_leds(self, plan: SweepPlan) -> list[str]:
         """LED channels of this plan whose source is clocked by the camera's exposure-out."""

@@ -1,14 +1,22 @@
-"""Neck plasticity driven by sustained Ca entry, and photodamage driven by light dose.
+"""Neck plasticity driven by bursts of voltage-gated Ca entry, and photodamage driven by light dose.
 
-Plasticity: recent Ca entry is an eligibility trace E (uM of total Ca entered, leaky):
-  dE/dt = J - E / tau_E       (J: Ca entry through the head's voltage-gated channels, uM/ms)
-a signal accumulates while E exceeds a threshold,
-  dS/dt = x / (x + E_half),  x = max(E - theta, 0)          (S in seconds)
-and the neck's resistance and diffusional time constants grow by exp(G),
-G = G_max S / (S + S_half). Minutes at 0 mV (steady entry) or a theta burst (150 bAPs in
-~20 s) push E over theta; EPSPs (NMDA entry is not counted) or bAPs at low rates do not;
-without Ca entry (Ca-free saline) nothing happens. Restricting the drive to voltage-gated
-entry is a modelling choice: it makes depolarisation, not synaptic activity, the trigger.
+Plasticity (Grunditz et al. 2008 as the target; the mechanism is a modelling choice):
+
+1. A fast cooperative Ca sensor at the head membrane reads the inward Ca current *density* through
+   the head's voltage-gated channels, i (pA/um^2, scaled by external Ca and damage; a nanodomain
+   signal, so it does not depend on the head's volume), low-pass filtered with tau_u:
+       du/dt = (i - u) / tau_u,        a = u^n / (u^n + K^n)        (threshold-like, saturating at 1)
+2. The activation is integrated without decay (the change holds: still raised an hour later):
+       S = integral of a dt            (seconds of full activation)
+3. The neck's resistance and every diffusional time constant grow by exp(G),
+       G = G_max S^m / (S^m + S_half^m)  (a sigmoid: small signals do little, large ones saturate)
+
+With tau_u = 200 ms (a burst integrator), K ~1.7x the steady current density at 0 mV and n = 6 (a soft
+threshold), steady depolarization drives the sensor weakly but for long (4 min at 0 mV -> ~x10, 1 min ->
+~x2, 10 s -> none), bursts of bAPs at 100 Hz drive it hard but briefly (theta burst -> ~x5), isolated bAPs
+and EPSPs (little voltage-gated entry, averaged over 200 ms) do nothing; without external Ca nothing
+happens. The sensor forgets within ~5 tau_u (1 s), so the neck has finished changing about a second after
+the stimulus ends. Calibration: docs/specimen.md, plasticity.
 
 Damage: responses scale by 1 / (1 + D_2P/D_half,2P + D_LED/D_half,LED).
 """
@@ -20,45 +28,57 @@ from scipy.signal import lfilter
 
 from rig.config.simulation import DamageSpec, PlasticitySpec
 
+_STEADY_STEP_MS = 5.0  # resolution of the sensor's approach to a held drive (accumulate_steady)
+
 
 class NeckPlasticity:
-    """Per-spine eligibility trace, accumulated signal and neck growth factor."""
+    """Per-spine Ca sensor, accumulated induction signal and neck growth factor."""
 
     def __init__(self, spec: PlasticitySpec, n_spines: int):
         self.spec = spec
-        self.eligibility_uM = np.zeros(n_spines)
-        self.signal_s = np.zeros(n_spines)
+        self.sensor_pA_per_um2 = np.zeros(n_spines)  # u: the filtered current density
+        self.signal_s = np.zeros(n_spines)  # S
 
-    def _drive(self, eligibility_uM: np.ndarray) -> np.ndarray:
-        x = np.maximum(eligibility_uM - self.spec.threshold_uM, 0.0)
-        return x / (x + self.spec.half_uM)
+    def activation(self, sensor_pA_per_um2: np.ndarray) -> np.ndarray:
+        """Fraction a of the sensor activated at a filtered current density u (Hill)."""
+        s = self.spec
+        x = (np.maximum(sensor_pA_per_um2, 0.0) / s.sensor_half_pA_per_um2) ** s.sensor_hill
+        return x / (1.0 + x)
 
-    def accumulate(self, entry_uM_per_ms: np.ndarray, dt_ms: float) -> None:
-        """Integrate over steps of Ca entry rate, shape (m, spines)."""
-        if not self.spec.enabled or entry_uM_per_ms.size == 0:
+    def accumulate(self, density_pA_per_um2: np.ndarray, dt_ms: float) -> None:
+        """Integrate over steps of inward voltage-gated Ca current density, shape (m, spines)."""
+        if not self.spec.enabled or density_pA_per_um2.size == 0:
             return
-        tau_ms = self.spec.eligibility_tau_s * 1000.0
-        decay = np.exp(-dt_ms / tau_ms)
-        if not np.any(entry_uM_per_ms) and np.all(self.eligibility_uM <= self.spec.threshold_uM):
-            self.eligibility_uM *= decay ** entry_uM_per_ms.shape[0]
+        decay = float(np.exp(-dt_ms / self.spec.sensor_tau_ms))
+        if not np.any(density_pA_per_um2) and np.all(self.sensor_pA_per_um2 == 0.0):
             return
-        gain = tau_ms * (1.0 - decay)
-        # E_k = decay E_{k-1} + gain J_k: a first-order linear filter over the steps.
-        e, _ = lfilter([gain], [1.0, -decay], entry_uM_per_ms, axis=0, zi=decay * self.eligibility_uM[None, :])
-        self.eligibility_uM = e[-1].copy()
-        self.signal_s += self._drive(e).sum(axis=0) * dt_ms / 1000.0
+        # u_k = decay u_{k-1} + (1 - decay) i_k: exact for a drive held constant over each step.
+        u, _ = lfilter([1.0 - decay], [1.0, -decay], np.maximum(density_pA_per_um2, 0.0), axis=0,
+                       zi=decay * self.sensor_pA_per_um2[None, :])
+        u[u < 1e-300] = 0.0
+        self.sensor_pA_per_um2 = u[-1].copy()
+        self.signal_s += self.activation(u).sum(axis=0) * dt_ms / 1000.0
 
-    def accumulate_steady(self, entry_uM_per_ms: np.ndarray, duration_ms: float, step_ms: float = 500.0) -> None:
-        """Integrate a constant entry over a long interval (coarse steps)."""
-        n = int(np.ceil(duration_ms / step_ms))
-        if n:
-            self.accumulate(np.tile(entry_uM_per_ms, (n, 1)), duration_ms / n)
+    def accumulate_steady(self, density_pA_per_um2: np.ndarray, duration_ms: float) -> None:
+        """Integrate a constant drive over a long interval: the sensor's approach, then its steady state."""
+        if not self.spec.enabled or duration_ms <= 0:
+            return
+        approach_ms = min(duration_ms, 5.0 * self.spec.sensor_tau_ms)
+        n = max(1, int(np.ceil(approach_ms / _STEADY_STEP_MS)))
+        self.accumulate(np.tile(density_pA_per_um2, (n, 1)), approach_ms / n)
+        remaining_ms = duration_ms - approach_ms
+        if remaining_ms > 0:
+            target = np.maximum(density_pA_per_um2, 0.0)
+            self.sensor_pA_per_um2 = target + (self.sensor_pA_per_um2 - target) * np.exp(
+                -remaining_ms / self.spec.sensor_tau_ms)
+            self.signal_s += self.activation(target) * remaining_ms / 1000.0
 
     @property
     def log_fold(self) -> np.ndarray:
         """G per spine: log of the neck-resistance fold change."""
         s = self.spec
-        return s.max_log_fold * self.signal_s / (self.signal_s + s.signal_half_s)
+        x = (self.signal_s / s.signal_half_s) ** s.signal_hill
+        return s.max_log_fold * x / (1.0 + x)
 
     @property
     def fold(self) -> np.ndarray:

@@ -117,6 +117,7 @@ class Specimen:
         self._tau_na0 = np.array([s.diffusion_tau_ms(sim.sodium.diffusion_um2_per_ms) for s in self.spines])
         self._ca_to_uM = uM_per_ms_per_pA(np.array([s.head_volume_um3 for s in self.spines]), 2)
         self._na_to_mM = uM_per_ms_per_pA(np.array([s.head_volume_um3 for s in self.spines]), 1) / 1000.0
+        self._head_area_um2 = np.asarray(self.model.tree.head_area_um2[:n], dtype=float).copy()
 
     # ----- present (plastic) parameters -------------------------------------------
     @property
@@ -188,7 +189,7 @@ class Specimen:
         steady_in = vgcc_in - trace.i_ca_nmda_pA[0][:s] * scale
         steady_in = np.where(np.abs(steady_in) < QUIET_INFLUX_UM_PER_MS, 0.0, steady_in)  # as in _advance_ions
         taus = self.tau_frap_ms
-        self.plasticity.accumulate_steady(np.maximum(vgcc_in, 0.0), duration_ms)
+        self.plasticity.accumulate_steady(self._density(trace.i_ca_vgcc_pA[:, :s])[0], duration_ms)
         fold = self.neck_fold
         self.calcium.rest(duration_ms, self._tau_ca0 * fold, self._tau_ind0 * fold, steady_in)
         self._prev_ca = self.calcium.free_uM  # samples before the next sweep's first ion step
@@ -201,6 +202,21 @@ class Specimen:
     def _ca_scale(self) -> np.ndarray:
         """uM/ms per pA of inward Ca current, with external Ca and photodamage."""
         return self._ca_to_uM * (self.pharmacology.external_ca_mM / 2.0) * self.damage()
+
+    def _density(self, i_ca_vgcc_pA: np.ndarray) -> np.ndarray:
+        """Inward Ca current density through the heads' voltage-gated channels (pA/um^2, scaled by bath Ca),
+        the plasticity sensor's input. Photodamage is left out on purpose: the published induction followed
+        FRAP baselines on the same spines, and a steep sensor would turn a 16 % run-down into half the change."""
+        return np.maximum(-i_ca_vgcc_pA, 0.0) / self._head_area_um2 * (self.pharmacology.external_ca_mM / 2.0)
+
+    def vgcc_density_at(self, mode: str, command: float) -> np.ndarray:
+        """Steady inward Ca current density through each head's voltage-gated channels at a held drive (pA/um^2;
+        the plasticity sensor's input). Leaves the cell at that steady state."""
+        self.sync_cell()
+        self.cell.settle(mode, command, 0.0)
+        trace = self.model.snapshot(mode, command)  # type: ignore[arg-type]
+        s = len(self.spines)
+        return self._density(trace.i_ca_vgcc_pA[0][:s])
 
     def ca_scale(self) -> np.ndarray:
         """uM/ms of head Ca entry per pA of inward Ca current now (external Ca, photodamage)."""
@@ -261,7 +277,8 @@ class Specimen:
         if m:
             grouped = ca_in[: m * k].reshape(m, k, s).mean(axis=1)
             ca_steps = self.calcium.advance(grouped, k * edt, self._tau_ca0 * fold, self._tau_ind0 * fold)
-            self.plasticity.accumulate(vgcc_in[: m * k].reshape(m, k, s).mean(axis=1), k * edt)
+            i_vgcc = tr.i_ca_vgcc_pA[: m * k, :s].reshape(m, k, s).mean(axis=1)
+            self.plasticity.accumulate(self._density(i_vgcc), k * edt)
         if ca_in.shape[0] > m * k:
             tail = ca_in[m * k:].mean(axis=0, keepdims=True)
             ca_steps = np.vstack((ca_steps, self.calcium.advance(tail, (ca_in.shape[0] - m * k) * edt,

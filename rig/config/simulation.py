@@ -150,14 +150,16 @@ class PharmacologySpec(StrictModel):
 
 
 class PlasticitySpec(StrictModel):
-    """Neck plasticity from sustained Ca entry through voltage-gated channels (see plasticity.py)."""
+    """Neck plasticity from bursts of Ca entry through the head's voltage-gated channels (see plasticity.py)."""
 
     enabled: bool = True
-    max_log_fold: float = Field(default=2.6, ge=0, description="G saturates here (fold e^G)")
-    eligibility_tau_s: float = Field(default=30.0, gt=0, description="memory of recent Ca entry")
-    threshold_uM: float = Field(default=800.0, ge=0, description="recent VGCC entry (total Ca) needed")
-    half_uM: float = Field(default=100.0, gt=0, description="entry above threshold for half-maximal drive")
-    signal_half_s: float = Field(default=20.0, gt=0, description="S (s of maximal drive) for G_max / 2")
+    sensor_tau_ms: float = Field(default=200.0, gt=0, description="memory of the Ca sensor (low-pass of the current)")
+    sensor_half_pA_per_um2: float = Field(
+        default=0.006, gt=0, description="filtered VGCC Ca current density for half activation (0 mV steady: ~0.0036)")
+    sensor_hill: float = Field(default=6.0, gt=0, description="cooperativity of the sensor (a soft threshold)")
+    signal_half_s: float = Field(default=3.52, gt=0, description="integrated activation S (s) for G_max / 2")
+    signal_hill: float = Field(default=3.0, gt=0, description="steepness of G in S (small signals do little)")
+    max_log_fold: float = Field(default=2.4, ge=0, description="G saturates here (fold e^G, x11)")
 
 
 class DamageSpec(StrictModel):

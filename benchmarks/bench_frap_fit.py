@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from scipy.optimize import curve_fit  # noqa: E402
 
 from rig.analysis.frap_kinetics import fit_frap_kinetics  # noqa: E402
-from rig.analysis.frap_study import SweepDesign, draw_sweeps, run_study  # noqa: E402
+from rig.analysis.frap_study import SweepDesign, draw_sweeps, run_designs, run_study  # noqa: E402
 
 TAUS_MS = (20.0, 50.0, 100.0, 200.0, 500.0, 1000.0)
 PHOTONS = (100.0, 500.0)
@@ -105,6 +105,18 @@ def main() -> None:
     print(f"worst |median bias| {max(abs(r.median_rel_bias) for r in study):.2%} (target <= 2 %); per-sweep coverage "
           f"{min(r.coverage for r in study):.1%}-{max(r.coverage for r in study):.1%} (target 90-98 %); combined "
           f"coverage pooled over {groups} groups {pooled:.1%}")
+    _print_envelope(args.draws, args.seed)
+
+
+def _print_envelope(draws: int, seed: int) -> None:
+    """The design envelope: a 1 s spine with recoveries of 1-3 tau (the rows above use 4 tau, at most 3 s)."""
+    print()
+    print("short recoveries (tau 1000 ms; 65 photons/line is the simulated rig's head):")
+    designs = [SweepDesign(1000.0, h, recovery_ms=t) for h in (65.0, 100.0) for t in (1000.0, 2000.0, 3000.0)]
+    for row in run_designs(designs, draws, seed + 1):
+        print(f"  recovery {row.recovery_ms:5.0f} ms, {row.head_photons_per_line:3.0f} photons: delivered "
+              f"{row.delivered:6.1%}, median bias {row.median_rel_bias:+.2%}, coverage {row.coverage:.1%}, combined "
+              f"coverage {row.combined_coverage:.0%}, combined bias {row.combined_median_rel_bias:+.2%}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from conftest import FRAP, PROFILE
-from rig.analysis.recovery_fit import fit_recovery
 from rig.api import run_protocol
 from rig.storage.reader import RunFile
 
@@ -72,23 +71,3 @@ def test_a_2_gohm_spine_sweeps_1_s_apart(tmp_path):
     assert starts[0] == 1.0 and all(0.85 < s < 0.97 for s in starts[1:])  # carried over, not assumed full
     print(f"2 GOhm: tau {tau['value']:.1f} [{tau['low']:.1f}, {tau['high']:.1f}] ms, truth "
           f"{summary['truth']['tau_frap_ms']:.1f}; R_neck {r['value']:.0f} [{r['low']:.0f}, {r['high']:.0f}] MOhm")
-
-
-def test_recovery_fit_interval_covers_truth_at_nominal_rate():
-    """The per-sweep 95% profile-likelihood interval of tau covers the truth ~95% of the time."""
-    rng = np.random.default_rng(7)
-    t = np.arange(400) * 2.0 + 1.0
-    hits = 0
-    trials = 300
-    for _ in range(trials):
-        counts = rng.poisson(60 - 38 * np.exp(-t / 40.0))
-        fit = fit_recovery(t, counts)
-        hits += fit.tau_low_ms <= 40.0 <= fit.tau_high_ms
-    assert 0.91 <= hits / trials <= 0.985
-
-
-def test_recovery_fit_reports_no_bleach():
-    rng = np.random.default_rng(3)
-    t = np.arange(200) * 2.0
-    fit = fit_recovery(t, rng.poisson(np.full(t.shape, 50.0)))
-    assert not fit.converged

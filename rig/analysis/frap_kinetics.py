@@ -209,7 +209,7 @@ def fit_frap_kinetics(t_base_ms: np.ndarray, base_counts: np.ndarray, t_post_ms:
     f_inf = 1.0 / (1.0 + q)
     dev = 2.0 * (nll + float(special.xlogy(y, y).sum() - y.sum()))  # Poisson deviance
     bleached = 1.0 - f_b / float(start_fraction)
-    determined = math.isfinite(sd_log_tau) and math.exp(2 * z * sd_log_tau) < MAX_INTERVAL_RATIO
+    determined = math.isfinite(sd_log_tau) and 2 * z * sd_log_tau < math.log(MAX_INTERVAL_RATIO)
     converged = converged_numerically and determined and bleached > MIN_BLEACHED_FRACTION
     if converged:
         message = "ok"
@@ -224,8 +224,8 @@ def fit_frap_kinetics(t_base_ms: np.ndarray, base_counts: np.ndarray, t_post_ms:
     end = f_inf + (f_b - f_inf) * math.exp(-lam * float(t_post[-1]))
     return FrapKineticFit(
         tau_ms=tau,
-        tau_low_ms=tau * math.exp(-z * sd_log_tau) if finite else math.nan,
-        tau_high_ms=tau * math.exp(z * sd_log_tau) if finite else math.nan,
+        tau_low_ms=tau * math.exp(-min(z * sd_log_tau, 700.0)) if finite else math.nan,
+        tau_high_ms=tau * math.exp(min(z * sd_log_tau, 700.0)) if finite else math.nan,
         imaging_bleach_per_ms=q / tau,
         fraction_bleached=bleached,
         head_counts_per_line=math.exp(theta[0]),

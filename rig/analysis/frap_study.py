@@ -56,6 +56,7 @@ class StudyRow:
 
     tau_ms: float
     head_photons_per_line: float
+    recovery_ms: float
     draws: int
     delivered: float
     median_rel_bias: float
@@ -95,7 +96,7 @@ def score(design: SweepDesign, fits: list[FrapKineticFit], group: int = 10, z: f
         c = combine_log_normal(list(est[sl]), list(low[sl]), list(high[sl]), z)
         combined_hits.append(c.low <= tau <= c.high)
         combined_values.append(c.value / tau - 1.0)
-    return StudyRow(tau, design.head_photons_per_line, len(fits), len(ok) / max(1, len(fits)),
+    return StudyRow(tau, design.head_photons_per_line, design.recovery(), len(fits), len(ok) / max(1, len(fits)),
                     float(np.median(est / tau - 1.0)) if ok else float("nan"),
                     float(np.mean(hits)) if ok else float("nan"),
                     float(np.median((high - low) / est)) if ok else float("nan"),
@@ -105,12 +106,15 @@ def score(design: SweepDesign, fits: list[FrapKineticFit], group: int = 10, z: f
 
 def run_study(taus_ms: tuple[float, ...], photons: tuple[float, ...], draws: int, seed: int, group: int = 10
               ) -> list[StudyRow]:
-    """Score the fit over a grid of tau and brightness, each condition from its own seeded stream."""
+    """Score the fit over a grid of tau and brightness (recovery 4 tau within 400-3000 ms)."""
+    return run_designs([SweepDesign(tau, h) for tau in taus_ms for h in photons], draws, seed, group)
+
+
+def run_designs(designs: list[SweepDesign], draws: int, seed: int, group: int = 10) -> list[StudyRow]:
+    """Score the fit on each design, each from its own seeded stream."""
     rows = []
-    for i, tau in enumerate(taus_ms):
-        for j, h in enumerate(photons):
-            design = SweepDesign(tau, h)
-            rng = np.random.default_rng(np.random.SeedSequence([seed, i, j]))
-            base, post = draw_sweeps(design, draws, rng)
-            rows.append(score(design, fit_sweeps(design, base, post), group))
+    for i, design in enumerate(designs):
+        rng = np.random.default_rng(np.random.SeedSequence([seed, i]))
+        base, post = draw_sweeps(design, draws, rng)
+        rows.append(score(design, fit_sweeps(design, base, post), group))
     return rows

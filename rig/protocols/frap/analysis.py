@@ -40,6 +40,9 @@ def head_counts_per_line(plan: SweepPlan, counts: np.ndarray, roi_radius_um: flo
     return lines[:, mask].sum(axis=1), times, dark_per_sample * int(mask.sum())
 
 
+MIN_RECOVERY_TAUS = 3.0  # recoveries shorter than this many tau are outside the validated design
+
+
 class FrapAnalysis:
     """Fits each sweep's recovery and keeps the spine estimate of tau and R_neck."""
 
@@ -50,6 +53,7 @@ class FrapAnalysis:
         self._taus: list[tuple[float, float, float]] = []
         self._sweeps: list[int] = []
         self._previous: _SweepEnd | None = None
+        self._warned_short = False
 
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
         """Fit this sweep and update the combined estimate."""
@@ -89,6 +93,14 @@ class FrapAnalysis:
                  f"Birge ratio {tau.birge_ratio:.2f}")
         update.estimates.append(Estimate(sweep_index, step, "tau_frap_ms", tau.value, tau.low, tau.high, "ms",
                                          basis, trend=tau.trend))
+        recovery_ms = float(times[-1] - plan.events_ms["bleach_mid"])
+        if tau.value * MIN_RECOVERY_TAUS > recovery_ms and not self._warned_short:
+            self._warned_short = True
+            update.notices.append(Notice(
+                "warning", "frap", f"tau ({tau.value:.0f} ms) is longer than a third of the recovery "
+                f"({recovery_ms:.0f} ms): the fit is validated for recoveries of at least {MIN_RECOVERY_TAUS:g} tau "
+                f"(combined sweeps read 3-6 % low at 1 tau, benchmarks/bench_frap_fit.py); set recovery_ms to at "
+                f"least {MIN_RECOVERY_TAUS * tau.value:.0f}", sweep_index))
         r = neck_resistance_interval(Interval(tau.value, tau.low, tau.high, "ms"), self.assumptions, z)
         update.estimates.append(Estimate(sweep_index, step, "neck_resistance_MOhm", r.value, r.low, r.high, "MOhm",
                                          "R = rho_i tau D / V; " + self.assumptions.describe(),

@@ -1,26 +1,37 @@
-"""`rig validate`: check hardware profiles and protocol files, one problem per line."""
+"""`rig validate`: check hardware profiles and protocol files, one problem per line.
+
+Imports only what validation needs (the config schemas, the kinds a protocol names), not the
+run machinery (rig.api, storage, the simulator).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from rig.config.problems import InvalidInput, Problem
+
+if TYPE_CHECKING:
+    from rig.config.profile import LoadedProfile
+
+# Profiles protocols were checked against, by (resolved path, mtime, size): validating many
+# protocols (or one protocol many times) reads and validates the profile once.
+_PROFILE_CACHE: dict[tuple[str, int, int], "LoadedProfile"] = {}
 
 
 def validate_files(files: Sequence[Path], profile_path: Path | None) -> tuple[list[str], list[Problem]]:
     """Check each file (profile or protocol; protocols against a profile's limits): ok lines and problems."""
-    from rig.config.profile import default_profile_path, load_profile
+    from rig.config.profile import profile_from_data
     from rig.config.yaml_loading import read_yaml
-    from rig.protocols.protocol_file import compile_protocol, load_protocol
+    from rig.protocols.protocol_file import compile_protocol, protocol_from_data
 
     ok: list[str] = []
     problems: list[Problem] = []
     for path in files:
         try:
-            _, data = read_yaml(path)
+            text, data = read_yaml(path)
             if "devices" in data:
-                loaded = load_profile(path)
+                loaded = profile_from_data(path, text, data)
                 if "ni" in {loaded.profile.backend, *(d.backend for d in loaded.profile.devices.values())}:
                     from rig.backends.ni.profile_check import check_ni_profile
 
@@ -28,8 +39,7 @@ def validate_files(files: Sequence[Path], profile_path: Path | None) -> tuple[li
                     if found:
                         raise InvalidInput(found)
             elif "steps" in data:
-                profile = load_profile(profile_path or default_profile_path())
-                compile_protocol(load_protocol(path), profile)
+                compile_protocol(protocol_from_data(path, text, data), _profile_for_protocols(profile_path))
             else:
                 raise InvalidInput([Problem(str(path), "", "neither a hardware profile (needs 'devices') nor a "
                                                            "protocol (needs 'steps')")])
@@ -37,3 +47,20 @@ def validate_files(files: Sequence[Path], profile_path: Path | None) -> tuple[li
         except InvalidInput as exc:
             problems += exc.problems
     return ok, problems
+
+
+def _profile_for_protocols(profile_path: Path | None) -> "LoadedProfile":
+    """The profile protocols are checked against (default: the simulated one), loaded once per version."""
+    from rig.config.profile import default_profile_path, load_profile
+
+    path = profile_path or default_profile_path()
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        return load_profile(path)  # raises the one-line problem (file not found, ...)
+    if key not in _PROFILE_CACHE:
+        if len(_PROFILE_CACHE) > 16:
+            _PROFILE_CACHE.clear()
+        _PROFILE_CACHE[key] = load_profile(path)
+    return _PROFILE_CACHE[key]

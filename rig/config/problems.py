@@ -10,6 +10,8 @@ from pydantic import BaseModel, ValidationError
 
 
 MAX_LINE_CHARS = 200  # one problem, one readable line (issue 12 item 6)
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines splits on
+_NO_BREAKS = {ord(c): " " for c in _LINE_BREAKS}
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,8 @@ class Problem:
 def abbreviate(text: str, limit: int) -> str:
     """`text` on one line, cut in the middle with '...' when longer than `limit` characters."""
     text = str(text)
-    if len(text.splitlines()) > 1 or text.endswith(("\n", "\r")):
-        text = " ".join(text.split())
+    if any(c in _LINE_BREAKS for c in text):
+        text = text.translate(_NO_BREAKS)
     if len(text) <= limit:
         return text
     if limit <= 3:

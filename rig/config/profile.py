@@ -400,4 +400,9 @@ def default_profile_path() -> Path:
 def load_profile(path: Path) -> LoadedProfile:
     """Load and validate a hardware profile; raise InvalidInput with one Problem per fault."""
     text, data = read_yaml(path)
+    return profile_from_data(path, text, data)
+
+
+def profile_from_data(path: Path, text: str, data: object) -> LoadedProfile:
+    """Validate a profile already read (by read_yaml) from `path`; raise InvalidInput on any fault."""
     return LoadedProfile(path, text, validate_data(HardwareProfile, data, str(path)))

@@ -153,6 +153,12 @@ def _set_path(node: Any, path: list[str], value: Any) -> bool:
 def load_protocol(path: Path, overrides: list[str] | None = None) -> LoadedProtocol:
     """Load a protocol file, apply overrides, validate; raise InvalidInput on any fault."""
     text, data = read_yaml(path)
+    return protocol_from_data(path, text, data, overrides)
+
+
+def protocol_from_data(path: Path, text: str, data: dict[str, Any], overrides: list[str] | None = None
+                       ) -> LoadedProtocol:
+    """Apply overrides to a protocol already read (by read_yaml) from `path` and validate it."""
     overrides = list(overrides or [])
     data = apply_overrides(data, overrides)
     source = str(path) + (" (with --set " + ", ".join(overrides) + ")" if overrides else "")

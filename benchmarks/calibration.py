@@ -88,7 +88,7 @@ def _revision() -> str:
 def _progress(result: SpineResult) -> None:
     status = result.error or (result.score.status if result.score else "?")
     print(f"[{time.strftime('%H:%M:%S')}] {result.kind} spine {result.spine.label()}: {status} "
-          f"({result.wall_s:.0f} s)", file=sys.stderr, flush=True)
+          f"({result.wall_s:.0f} s wall, {result.cpu_s:.0f} s CPU)", file=sys.stderr, flush=True)
 
 
 def _steps(kind: KindSpec) -> list[tuple[str, str]]:

@@ -14,8 +14,8 @@ from calibration_bench.spine_rig import KindTarget
 from calibration_bench.summary import FAIL, Row, SpineResult, format_fraction
 from calibration_bench.targets import BIAS_TARGETS, COVERAGE_TARGET, DELIVERY_TARGET
 
-COLUMNS = ("kind", "step", "estimate", "spines", "delivered", "bias", "abs bias", "coverage", "width", "target",
-           "status")
+COLUMNS = ("kind", "step", "estimate", "spines", "delivered", "bias", "abs bias", "coverage", "width", "changing",
+           "target", "status")
 
 
 def _signed(value: float | None, fmt: str, unit: str = "") -> str:
@@ -40,12 +40,14 @@ def row_cells(row: Row) -> list[str]:
     width = format_fraction(row.median_relative_width)
     if row.unit == "mV" and row.median_absolute_width is not None:
         width += f" ({row.median_absolute_width:.2g} mV)"
+    changing = (f"{row.n_truth_changed} changed, {row.n_trend_reported} reported"
+                if row.n_truth_changed or row.n_trend_reported else "-")
     target = "; ".join(f"{c.what} {c.target}" for c in row.checks) or "-"
     failed = [c.what for c in row.checks if c.status == FAIL]
     status = row.status + (f" ({', '.join(failed)})" if failed else "")
     name = row.name + (" *" if row.headline else "")
     return [row.kind, row.step, name, row.stratum, delivered, _signed(row.median_relative_bias, "+.1%"),
-            _signed(row.median_absolute_bias, "+.3g", row.unit), coverage, width, target, status]
+            _signed(row.median_absolute_bias, "+.3g", row.unit), coverage, width, changing, target, status]
 
 
 def print_table(rows: Sequence[Row], plain: bool = False) -> None:
@@ -100,13 +102,13 @@ def _common_notices(results: Sequence[SpineResult], top: int = 4) -> list[tuple[
     for r in results:
         if r.score is None:
             continue
-        seen = {re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "#", n.partition(": ")[2]) for n in r.score.notices}
+        seen = {re.sub(r"(?<![\w.])-?\d+(\.\d+)?(e-?\d+)?(?!\w)", "#", n.partition(": ")[2]) for n in r.score.notices}
         counts.update(seen)
     return counts.most_common(top)
 
 
 def _spine_lines(results: Sequence[SpineResult]) -> list[str]:
-    out = ["| spine | R_neck MOhm | V um3 | p | silent | run | wall s | estimates: value [low, high] / truth |",
+    out = ["| spine | R_neck MOhm | V um3 | p | silent | run | wall, CPU s | estimates: value [low, high] / truth |",
            "|---|---|---|---|---|---|---|---|"]
     for r in results:
         s = r.spine
@@ -119,10 +121,11 @@ def _spine_lines(results: Sequence[SpineResult]) -> list[str]:
                 truth = "no truth" if e.truth is None else f"{e.truth:.4g}"
                 interval = {"lower": f"[>= {e.low:.4g}]", "upper": f"[<= {e.high:.4g}]"}.get(
                     e.bound, f"[{e.low:.4g}, {e.high:.4g}]")
-                parts.append(f"{e.step}/{e.name} {e.value:.4g} {interval} / {truth}")
+                trend = f" (trend: {e.trend})" if e.trend else ""
+                parts.append(f"{e.step}/{e.name} {e.value:.4g} {interval} / {truth}{trend}")
             estimates = "; ".join(parts) or "none"
         out.append(f"| {s.index} | {s.neck_resistance_MOhm:.0f} | {s.head_volume_um3:.3f} | "
-                   f"{s.release_probability:.2f} | {'yes' if s.silent else 'no'} | {run} | {r.wall_s:.0f} | "
+                   f"{s.release_probability:.2f} | {'yes' if s.silent else 'no'} | {run} | {r.wall_s:.0f}, {r.cpu_s:.0f} | "
                    f"{estimates} |")
     return out
 
@@ -156,11 +159,14 @@ def markdown_document(info: RunInfo, kinds: Sequence[KindSpec], targets: dict[st
         f"- **coverage**: how often the 95 % interval contains the truth (target {lo:.0%}-{hi:.0%}); a one-sided "
         "bound covers when the truth is on its side (rows of bounds only: >= 90 %). An estimate without an "
         "interval counts as not covering. **width**: median (high - low) / |value|.",
+        f"- **changing**: spines whose truth changed by more than {TREND_TOLERANCE:.0%} over the estimate's sweeps, "
+        "and spines whose estimate reported a trend (issue 11 item 4: a spine that changes is reported as "
+        "changing).",
         "- **status**: PASS when every target of the row is met; FAIL when one is not; `n.s.` when a coverage "
         "lies outside the target range but its exact 95 % binomial interval still reaches the range (too few "
         "spines to tell). Bias and delivery are judged on the observed median and fraction.",
-        "- Targets (issue 11): " + "; ".join(f"{t.step_kind} `{t.name}` ({t.stratum}): {t.describe('')}"
-                                            .replace("  ", " ") for t in BIAS_TARGETS) + ".",
+        "- Targets (issue 11): " + "; ".join(f"{t.step_kind} `{t.name}` ({t.stratum}): |median bias| {t.describe()}"
+                                            for t in BIAS_TARGETS) + ".",
         "",
         "## Population",
         "",
@@ -171,21 +177,23 @@ def markdown_document(info: RunInfo, kinds: Sequence[KindSpec], targets: dict[st
         "tau = R_neck V / (rho_i D)). Other spines, bath, optics: as the kind's profile.",
         "- The analysis is given the head volume an operator would: the true volume times (1 + rel_sd)^z, "
         "z the spine's drawn normal quantile, rel_sd the protocol's stated head-volume uncertainty.",
-        "- Spine i of a seed is the same spine in every kind; each spine's rig noise has its own seed.",
+        "- Kinds that draw the same number of spines draw the same spines (spine i of a seed is one spine); each "
+        "spine's rig noise has its own seed.",
         "",
         "## Kinds",
         "",
-        "| kind | protocol | profile (spine replaced) | overrides | runs completed | wall per spine |",
+        "| kind | protocol | profile (spine replaced) | overrides | runs completed | per spine: wall, CPU |",
         "|---|---|---|---|---|---|",
     ]
     for k in kinds:
         rs = by_kind[k.key]
         done = sum(1 for r in rs if r.score is not None and r.score.status == "completed")
         wall = sum(r.wall_s for r in rs) / len(rs) if rs else 0.0
+        cpu = sum(r.cpu_s for r in rs) / len(rs) if rs else 0.0
         t = targets.get(k.key)
         replaced = f" ('{t.replaced.name}' at {t.point_um[0]:g}, {t.point_um[1]:g} um)" if t else ""
         lines.append(f"| {k.key} | protocols/{k.protocol.name} | {k.profile.name}{replaced} | "
-                     f"{k.describe_overrides()} | {done}/{len(rs)} | {wall:.0f} s |")
+                     f"{k.describe_overrides()} | {done}/{len(rs)} | {wall:.0f} s, {cpu:.0f} s |")
     lines += ["", "## Results", "", markdown_table(rows), "", "## Notes per kind", ""]
     for k in kinds:
         rs = by_kind[k.key]

@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 from rig.api import execute, prepare_run
 from rig.config.problems import InvalidInput
 
-from calibration_bench.kinds import KINDS, KindSpec
+from calibration_bench.kinds import KindSpec
 from calibration_bench.population import DrawnSpine
 from calibration_bench.scoring import score_run
 from calibration_bench.spine_rig import KindTarget, protocol_overrides, write_spine_profile
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 class SpineJob:
     """One spine to run with one kind's protocol, writing into `folder`."""
 
-    kind: str
+    kind: KindSpec
     spine: DrawnSpine
     target: KindTarget
     folder: Path
@@ -36,21 +36,22 @@ class SpineJob:
 
 def run_spine(job: SpineJob) -> SpineResult:
     """Build the spine's profile, run the protocol end to end, score the run file; never raises."""
-    kind = KINDS[job.kind]
-    start = time.perf_counter()
+    kind = job.kind
+    start, cpu = time.perf_counter(), time.process_time()
     folder = job.folder / f"{kind.key}_{job.spine.index:03d}"
     try:
         profile = write_spine_profile(kind, job.target, job.spine, folder)
         prepared = prepare_run(kind.protocol, profile, protocol_overrides(kind, job.spine))
         result = execute(prepared, folder)
         score = score_run(result.path)
-        return SpineResult(kind.key, job.spine, score, "", time.perf_counter() - start, str(result.path))
+        return SpineResult(kind.key, job.spine, score, "", time.perf_counter() - start, time.process_time() - cpu,
+                           str(result.path))
     except InvalidInput as exc:
         error = "invalid input: " + "; ".join(str(p) for p in exc.problems)
     except Exception as exc:  # a benchmark records a failing run and goes on with the others
         log.exception("%s spine %d failed", kind.key, job.spine.index)
         error = f"{type(exc).__name__}: {exc}"
-    return SpineResult(kind.key, job.spine, None, error, time.perf_counter() - start)
+    return SpineResult(kind.key, job.spine, None, error, time.perf_counter() - start, time.process_time() - cpu)
 
 
 def _worker_init() -> None:
@@ -69,7 +70,7 @@ def run_jobs(jobs: Iterable[SpineJob], workers: int,
             if on_done:
                 on_done(results[i])
     else:
-        order = sorted(range(len(jobs)), key=lambda i: -KINDS[jobs[i].kind].cost_hint_s)  # longest first
+        order = sorted(range(len(jobs)), key=lambda i: -jobs[i].kind.cost_hint_s)  # longest first
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_worker_init) as pool:
             futures = {pool.submit(run_spine, jobs[i]): i for i in order}
@@ -83,4 +84,4 @@ def run_jobs(jobs: Iterable[SpineJob], workers: int,
 def jobs_for(kinds: list[KindSpec], spines: dict[str, list[DrawnSpine]], targets: dict[str, KindTarget],
              folder: Path) -> list[SpineJob]:
     """Every (kind, spine) pair."""
-    return [SpineJob(k.key, s, targets[k.key], folder) for k in kinds for s in spines[k.key]]
+    return [SpineJob(k, s, targets[k.key], folder) for k in kinds for s in spines[k.key]]

@@ -31,6 +31,7 @@ class SpineResult:
     score: RunScore | None
     error: str
     wall_s: float
+    cpu_s: float = 0.0
     run_path: str = ""
 
 
@@ -117,7 +118,7 @@ def _checks(row: Row, estimates: list[ScoredEstimate]) -> list[Check]:
         frac = row.delivered_fraction or 0.0
         checks.append(Check("delivered", f">= {DELIVERY_TARGET:.0%}", PASS if frac >= DELIVERY_TARGET else FAIL))
     if row.n_delivered and not row.n_with_truth:
-        checks.append(Check("truth", "a truth of the same name", FAIL))
+        checks.append(Check("truth", "of the same name", FAIL))
     if row.n_with_truth:
         if row.n_bounds == row.n_delivered:
             status = judge_coverage(row.n_covered, row.n_with_truth, BOUND_COVERAGE_TARGET, 1.0)

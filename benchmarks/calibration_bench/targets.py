@@ -64,11 +64,13 @@ class BiasTarget:
     relative: float | None = None
     absolute: float | None = None
     min_sweeps: int = 0
+    unit: str = ""
 
-    def describe(self, unit: str) -> str:
-        """E.g. '<= 20% or 3 mV' (of |median bias|)."""
+    def describe(self, unit: str | None = None) -> str:
+        """E.g. '<= 20% or 3 mV' (of |median bias|); `unit` defaults to the target's own."""
+        unit = self.unit if unit is None else unit
         parts = ([f"{self.relative:.0%}"] if self.relative is not None else []) + \
-                ([f"{self.absolute:g} {unit}"] if self.absolute is not None else [])
+                ([f"{self.absolute:g}" + (f" {unit}" if unit and unit != "1" else "")] if self.absolute is not None else [])
         after = f" after {self.min_sweeps} sweeps" if self.min_sweeps else ""
         return f"<= {' or '.join(parts)}{after}"
 
@@ -76,8 +78,9 @@ class BiasTarget:
 BIAS_TARGETS: tuple[BiasTarget, ...] = (
     BiasTarget("frap", "tau_frap_ms", FRAP_RANGE.label, relative=0.02),
     BiasTarget("frap", "neck_resistance_MOhm", FRAP_RANGE.label, relative=0.10),
-    BiasTarget("fcat", "peak_head_epsp_mV", "non-silent (fcat >= 0.05)", relative=0.20, absolute=3.0),
-    BiasTarget("vsd", "head_mV", ALL.label, relative=0.20, absolute=3.0),
+    BiasTarget("fcat", "peak_head_epsp_mV", "non-silent (fcat >= 0.05)", relative=0.20, absolute=3.0,
+               unit="mV"),
+    BiasTarget("vsd", "head_mV", ALL.label, relative=0.20, absolute=3.0, unit="mV"),
     BiasTarget("quantal", "release_probability", ALL.label, absolute=0.05, min_sweeps=200),
     BiasTarget("na_ca", "na_half_decay_ms", ALL.label, relative=0.15),
 )

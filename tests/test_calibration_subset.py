@@ -1,0 +1,125 @@
+"""The calibration benchmark (benchmarks/calibration.py): its parts on small inputs, and a fixed-seed subset
+end to end (3 FRAP spines, 2 fCaT spines) through the real runner, run files and online model."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from calibration_bench.kinds import KINDS, parse_kinds  # noqa: E402
+from calibration_bench.population import PopulationRanges, draw_spines  # noqa: E402
+from calibration_bench.scoring import ScoredEstimate, comparison_truth  # noqa: E402
+from calibration_bench.spine_rig import (DRAWN_SPINE_NAME, find_target, protocol_overrides,  # noqa: E402
+                                         write_spine_profile)
+from calibration_bench.summary import FAIL, NOT_SIGNIFICANT, PASS, judge_coverage  # noqa: E402
+from rig.config.profile import load_profile  # noqa: E402
+from simulated_devices.population import spine_geometry  # noqa: E402
+
+import calibration  # noqa: E402  (benchmarks/calibration.py)
+
+
+def _estimate(value: float, low: float, high: float, truth: float | None, bound: str = "") -> ScoredEstimate:
+    return ScoredEstimate("frap", "frap", "tau_frap_ms", "ms", value, low, high, bound, "", 5, truth, "mean")
+
+
+def test_population_is_reproducible_and_stratified() -> None:
+    """One seed gives the same spines; every spine sits in its own 1/n slice of log R_neck and log V."""
+    ranges = PopulationRanges()
+    a, b, c = draw_spines(8, 3), draw_spines(8, 3), draw_spines(8, 4)
+    assert a == b and a != c
+    for values, (lo, hi) in (([s.neck_resistance_MOhm for s in a], ranges.neck_resistance_MOhm),
+                             ([s.head_volume_um3 for s in a], ranges.head_volume_um3)):
+        slices = np.floor(8 * (np.log(values) - math.log(lo)) / (math.log(hi) - math.log(lo)))
+        assert sorted(slices.astype(int)) == list(range(8))
+    assert all(0.1 <= s.release_probability <= 0.5 for s in a)
+    assert sum(s.silent for s in a) == 2  # a quarter of 8, by stratification
+    assert abs(float(np.median([s.volume_error_z for s in a]))) < 0.2
+
+
+def test_drawn_spine_sits_where_the_protocol_looks(tmp_path) -> None:
+    """The FRAP protocol's bleach point lands on the drawn spine's head, with the drawn R_neck and volume."""
+    kind = KINDS["frap"]
+    target = find_target(kind)
+    assert target.replaced.name == "fast" and target.point_um == (1.288, 0.0)
+    spine = draw_spines(3, 5)[2]
+    profile = load_profile(write_spine_profile(kind, target, spine, tmp_path))
+    sim = profile.profile.simulation
+    placed = [spine_geometry(s, sim) for s in sim.spines if s.name == DRAWN_SPINE_NAME]
+    assert len(placed) == 1 and len(sim.spines) == 3
+    assert math.dist(placed[0].head_center_um, target.point_um) < 1e-9
+    assert placed[0].neck_resistance_MOhm(sim.cytoplasm_resistivity_ohm_cm) == pytest.approx(spine.neck_resistance_MOhm)
+    assert placed[0].head_volume_um3 == spine.head_volume_um3
+    assert sim.seed == spine.simulation_seed
+    overrides = protocol_overrides(kind, spine)
+    assert f"steps.0.analysis.head_volume_um3={spine.operator_volume_um3(0.2):.6g}" in overrides
+
+
+def test_truth_rule_mean_unless_the_spine_changed() -> None:
+    """Mean of the per-sweep truths; the last sweep's when they spread more than 10 %; None without any."""
+    assert comparison_truth([100.0, 102.0, 101.0])[0] == pytest.approx(101.0)
+    truth, rule = comparison_truth([40.0, 120.0, 300.0])
+    assert truth == 300.0 and rule.startswith("last")
+    assert comparison_truth([])[0] is None
+
+
+def test_coverage_of_intervals_and_one_sided_bounds() -> None:
+    """An interval covers when it contains the truth; a bound when the truth is on its side."""
+    assert _estimate(10, 9, 11, 10.5).covers is True
+    assert _estimate(10, 9, 11, 12).covers is False
+    assert _estimate(10, 9, math.nan, 12, "lower").covers is True
+    assert _estimate(10, 9, math.nan, 8, "lower").covers is False
+    assert _estimate(0.02, math.nan, 0.05, 0.01, "upper").covers is True
+    assert _estimate(10, math.nan, math.nan, 10).covers is False  # no interval: cannot cover
+    assert _estimate(10, 9, 11, None).covers is None
+    assert _estimate(10, 9, math.nan, 12, "lower").relative_bias is None  # a bound is no point estimate
+
+
+def test_coverage_judged_with_its_sampling_error() -> None:
+    """4 of 4 cannot tell 100 % from 95 %; 19 of 20 is on target; 10 of 20 is too low to be chance."""
+    assert judge_coverage(4, 4, 0.90, 0.98) == NOT_SIGNIFICANT
+    assert judge_coverage(19, 20, 0.90, 0.98) == PASS
+    assert judge_coverage(10, 20, 0.90, 0.98) == FAIL
+
+
+def test_bad_kind_is_refused() -> None:
+    """An unknown kind names the allowed ones."""
+    with pytest.raises(ValueError, match="unknown kind.*allowed: all, frap"):
+        parse_kinds("frap,nonsense")
+    with pytest.raises(SystemExit) as exc:
+        calibration.parse_args(["--kinds", "nonsense"])
+    assert exc.value.code == 2
+
+
+@pytest.mark.slow
+def test_frap_and_fcat_subset_end_to_end(tmp_path) -> None:
+    """3 FRAP spines and 2 fCaT spines (fewer sweeps) through the real rig: every FRAP spine delivers tau and
+    R_neck, each within its own interval widened by the 2 % target, the median tau within 5 %; the fCaT spines
+    give rows for fcat and head depolarization in a stratum chosen by the truth."""
+    frap = KINDS["frap"]
+    fcat = dataclasses.replace(KINDS["fcat"], overrides=("sweeps_per_condition=3",))
+    rows, results, _ = calibration.run_benchmark([frap], 3, 11, 1, tmp_path / "frap",
+                                                 PopulationRanges(neck_resistance_MOhm=(80, 600),
+                                                                  head_volume_um3=(0.05, 0.2)))
+    fcat_rows, fcat_results, _ = calibration.run_benchmark([fcat], 2, 11, 1, tmp_path / "fcat")
+    assert all(r.score is not None and r.score.status == "completed" for r in results + fcat_results)
+    by_name = {(r.name, r.stratum): r for r in rows}
+    for name in ("tau_frap_ms", "neck_resistance_MOhm"):
+        row = by_name[(name, "all spines")]
+        assert row.n_delivered == 3 and row.n_with_truth == 3, row
+    taus = [e for r in results for e in r.score.estimates if e.name == "tau_frap_ms"]
+    assert len(taus) == 3
+    for e in taus:
+        assert e.truth is not None and 20 <= e.truth <= 1000
+        assert e.low / 1.02 <= e.truth <= e.high * 1.02, e
+    assert abs(by_name[("tau_frap_ms", "all spines")].median_relative_bias) <= 0.05
+    fcat_names = {(r.step, r.name) for r in fcat_rows}
+    assert {("fcat", "fcat"), ("fcat", "peak_head_epsp_mV"), ("reversal", "reversal_mV")} <= fcat_names
+    assert {r.stratum for r in fcat_rows if r.step == "fcat"} <= {"non-silent (fcat >= 0.05)", "silent (fcat < 0.05)"}

@@ -67,11 +67,12 @@ def main() -> int:
     parser.add_argument("--every", type=int, default=50)
     parser.add_argument("--recovery-ms", type=float, default=60.0)
     parser.add_argument("--no-tracemalloc", action="store_true")
+    parser.add_argument("--frames", type=int, default=1, help="tracemalloc frames per allocation (more is slower)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     trace = not args.no_tracemalloc
     if trace:
-        tracemalloc.start(8)
+        tracemalloc.start(args.frames)
     print(f"RSS at start {rss_mb():.1f} MB", flush=True)
     prepared = prepare_run(ROOT / "protocols" / "frap.yaml", None,
                            [f"recovery_ms={args.recovery_ms:g}", "interval_s=0"], sweeps=args.sweeps)

@@ -55,6 +55,10 @@ def opens_plainly(path: Path) -> bool:
 def recover(path: Path | str) -> Recovered:
     """Close a run file left open by a dead writer; RecoveryRefused if it is no run file or still written."""
     path = Path(path)
+    closed = _closed_properly(path)  # checked before the SWMR open: HDF5 refuses a second open in one process
+    if closed is not None:
+        remove_lock(path)
+        return closed
     try:
         src = h5py.File(path, "r", swmr=True, locking=False)
     except OSError as exc:
@@ -68,9 +72,6 @@ def recover(path: Path | str) -> Recovered:
             raise RecoveryRefused(f"{path}: still being written by pid {lock.pid} on {lock.host}")
         rows = src["sweeps"][:]
         n_sweeps = int(np.count_nonzero(rows["completed"] == 1))
-        if end is not None and opens_plainly(path):
-            remove_lock(path)
-            return Recovered(path, str(end["status"]), n_sweeps, str(end.get("message", "")), False)
         if end is not None:
             status, reason = str(end["status"]), str(end.get("message", ""))
         else:
@@ -102,6 +103,21 @@ def recover(path: Path | str) -> Recovered:
     remove_lock(path)
     log.info("recovered %s: %s, %d stored sweeps", path, status, n_sweeps)
     return Recovered(path, status, n_sweeps, reason, True)
+
+
+def _closed_properly(path: Path) -> Recovered | None:
+    """What a run file says if it opens plainly and its run ended; None otherwise."""
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("format") != FORMAT:
+                return None
+            end = _run_end(f)
+            if end is None:
+                return None
+            n_sweeps = int(np.count_nonzero(f["sweeps"][:]["completed"] == 1))
+            return Recovered(path, str(end["status"]), n_sweeps, str(end.get("message", "")), False)
+    except (OSError, KeyError, ValueError):
+        return None
 
 
 def needs_recovery(path: Path) -> bool:

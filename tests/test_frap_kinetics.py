@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy.optimize import curve_fit
 
-from rig.analysis.frap_kinetics import MAX_INTERVAL_RATIO, fit_frap_kinetics
+from rig.analysis.frap_kinetics import fit_frap_kinetics
+from rig.analysis.frap_study import SweepDesign, draw_sweeps, fit_sweeps
 
 
 def _synthetic(rng, tau, k_i, head=60.0, dark=0.2, n_base=50, n_post=1250, dt=2.0, f_b=0.35):
@@ -73,13 +74,17 @@ def test_no_bleach_is_not_converged():
     assert "not determined" in fit.message or "no bleach" in fit.message
 
 
-def test_a_recovery_far_slower_than_the_sweep_gives_no_tau():
-    rng = np.random.default_rng(4)
-    tb, yb, tp, yp = _synthetic(rng, 50_000.0, 2.2e-4, n_post=200)
-    fit = fit_frap_kinetics(tb, yb, tp, yp, 0.2)
-    assert not fit.converged
-    assert "not determined" in fit.message
-    assert not fit.tau_high_ms / fit.tau_low_ms < MAX_INTERVAL_RATIO
+def test_a_recovery_far_slower_than_the_sweep_rarely_delivers_a_wrong_interval():
+    """tau 5 s in a 1 s recovery: most sweeps give no tau; the few that do hold the truth (profile likelihood)."""
+    design = SweepDesign(5000.0, 100.0, recovery_ms=1000.0)
+    base, post = draw_sweeps(design, 120, np.random.default_rng(4))
+    fits = fit_sweeps(design, base, post)
+    delivered = [f for f in fits if f.converged]
+    wrong = [f for f in delivered if not f.tau_low_ms <= design.tau_ms <= f.tau_high_ms]
+    assert len(delivered) <= 0.2 * len(fits)
+    assert len(wrong) <= 0.05 * len(fits)
+    assert all("not determined" in f.message for f in fits if not f.converged)
+    assert any(f.profiled for f in delivered)
 
 
 def test_bad_input_is_refused():

@@ -10,14 +10,22 @@ bleach drops f to f_b; counts per line are Poisson with mean dark + H f (dark me
 Why joint: the recovery alone relaxes at lambda, so a recovery-only fit returns 1/lambda, short of
 tau by the factor 1/(1 + q). What separates tau from k_i is the level the recovery heads for
 (f_inf) against the pre-bleach level H (the baseline), so the baseline enters the same likelihood.
-k_i is left free (it is set by the power, the scan and the head's place on the line) and is not
-constrained to >= 0: the unconstrained maximum-likelihood estimate is asymptotically normal, so
-the Wald interval of log tau from the full 4x4 Fisher information (k_i's uncertainty included)
-covers at its level; a bound at k_i = 0 made intervals of fits at the bound too narrow.
+k_i is left free per sweep: it is set by the power, the scan and the head's place on the line, and no
+other signal fixes it (the dendrite is a reservoir the beam does not deplete, so a reference region there
+shows illumination, not k_i; the bleach pulse's depth gives k_i only through the unknown multiphoton
+order of bleaching and the scan's dwell on the head). What fixes it is the baseline: the head's level
+at f = 1 against the level the recovery heads for. k_i is not constrained to >= 0: the unconstrained
+maximum-likelihood estimate is asymptotically normal, so the Wald interval of log tau from the full 4x4
+Fisher information (k_i's uncertainty included) covers at its level (the earlier fit bounded k_i at 0 and
+dropped it from the information at the bound). Where log tau is far from normal (recovery shorter than half a tau, or a
+Wald SD of log tau above 0.3) the interval is the profile-likelihood one, every other parameter re-fitted
+at each tau; a sweep whose interval spans more than MAX_INTERVAL_RATIO gives no tau.
+Validated design (benchmarks/bench_frap_fit.py, tests/test_frap_study.py): recoveries of >= 3 tau.
 
 The fit is Fisher scoring (Gauss-Newton for Poisson) with analytic derivatives from a cheap start
 (a grid over the relaxation rate on binned recovery data with the two amplitudes by linear least
-squares), so a sweep costs about as much as one `curve_fit` of an exponential.
+squares): a sweep costs less than one `scipy.optimize.curve_fit` of an exponential on the same data
+(benchmarks/bench_frap_fit.py).
 """
 
 from __future__ import annotations
@@ -32,6 +40,9 @@ MAX_INTERVAL_RATIO = 10.0  # a sweep whose tau interval spans more than this fac
 MIN_BLEACHED_FRACTION = 0.02  # a smaller drop is no bleach
 _N_RATES = 32  # relaxation rates tried for the start
 _N_BINS = 40  # the start fits binned recovery data
+_PROFILE_TOL = 0.002  # profile limits to this in log tau
+PROFILE_BELOW_RECOVERY_TAUS = 0.5  # recoveries shorter than this many tau get the profile-likelihood interval
+PROFILE_ABOVE_SD = 0.3  # and so do fits whose Wald SD of log tau exceeds this
 _MIN_EXPONENT = -300.0  # exp() below this is 0 for the fit; keeps products out of (slow) subnormal numbers
 _DECREMENT_TOL = 1e-2  # last step when 2 NLL can drop by less than this (its statistical scale is 1)
 _Z = {0.95: 1.959963984540054}
@@ -53,6 +64,7 @@ class FrapKineticFit:
     iterations: int = 0
     log_tau_sd: float = math.nan
     end_fraction: float = math.nan  # unbleached fraction at the last post-bleach line (model)
+    profiled: bool = False  # the interval is the profile-likelihood one (short recovery or wide interval)
 
 
 def _z(level: float) -> float:
@@ -141,6 +153,114 @@ def _nll(y: np.ndarray, mu: np.ndarray) -> float:
     return float(mu.sum() - y @ np.log(mu))
 
 
+@dataclass
+class _Optimum:
+    """Where a maximisation ended."""
+
+    theta: np.ndarray
+    mu: np.ndarray
+    nll: float
+    fisher: np.ndarray  # information of the free parameters at theta
+    converged: bool
+    iterations: int
+
+
+_NUISANCE = np.array([0, 1, 3])  # everything but log tau
+
+
+def _maximise(model: _Model, y: np.ndarray, theta: np.ndarray, free: np.ndarray | None, max_iterations: int
+              ) -> _Optimum:
+    """Fisher scoring with step halving over the free parameters (all when None) from theta."""
+    theta = theta.copy()
+    mu = model.mean(theta)
+    nll = _nll(y, mu) if mu.min() > 0 else math.inf
+    jac_t = model.jacobian_t(theta)
+    if free is not None:
+        jac_t = jac_t[free]
+    converged = False
+    iterations = 0
+    fisher = np.eye(jac_t.shape[0])
+    for iterations in range(1, max_iterations + 1):
+        weighted = jac_t / mu  # J^T diag(1/mu)
+        score = weighted @ (y - mu)
+        fisher = weighted @ jac_t.T
+        try:
+            step = np.linalg.solve(fisher, score)
+        except np.linalg.LinAlgError:
+            break
+        if free is not None:
+            full = np.zeros(4)
+            full[free] = step
+            step = full
+            decrement = float(score @ step[free])
+        else:
+            decrement = float(score @ step)  # Newton decrement: about twice the NLL still to gain
+        if not decrement >= 0.0:  # NaN or a singular information
+            break
+        if decrement < _DECREMENT_TOL:
+            # Within a small fraction of an SD of the optimum: the last Newton step lands on it (quadratic
+            # convergence), and moves the information and the NLL by far less than their statistical scale.
+            theta = theta + step
+            nll -= decrement / 2
+            converged = True
+            break
+        factor = 1.0
+        for _ in range(40):
+            trial = theta + factor * step
+            if trial[3] > -0.95 and abs(trial[2]) < 50:
+                mu_t = model.mean(trial)
+                if mu_t.min() > 0:
+                    nll_t = _nll(y, mu_t)
+                    if nll_t <= nll + 1e-12 * abs(nll):
+                        break
+            factor *= 0.5
+        else:
+            break
+        theta, mu, nll = trial, mu_t, nll_t
+        jac_t = model.jacobian_t(theta)
+        if free is not None:
+            jac_t = jac_t[free]
+    else:
+        fisher = (jac_t / mu) @ jac_t.T
+    return _Optimum(theta, mu, nll, fisher, converged, iterations)
+
+
+def _profile_limit(model: _Model, y: np.ndarray, best: _Optimum, cov: np.ndarray, crit: float, direction: float,
+                   reach: float) -> float | None:
+    """log tau where the profile deviance 2 (NLL_profile - NLL_min) reaches crit on one side, within `reach` of
+    the optimum (None when it does not: the data do not bound tau on that side)."""
+    s_hat = float(best.theta[2])
+    shift = cov[:, 2] / cov[2, 2]  # the nuisance parameters' regression on log tau: a warm start at each s
+    cache: dict[float, float] = {}
+
+    def excess(offset: float) -> float:
+        if offset not in cache:
+            start = best.theta + shift * (direction * offset)  # log tau itself moves by direction * offset
+            start[3] = max(start[3], -0.9)
+            opt = _maximise(model, y, start, _NUISANCE, 40)
+            cache[offset] = 2.0 * (opt.nll - best.nll) - crit if math.isfinite(opt.nll) else math.inf
+        return cache[offset]
+
+    low, high = 0.0, min(math.sqrt(crit * cov[2, 2]), reach)
+    while excess(high) < 0.0:
+        if high >= reach:
+            return None
+        low, high = high, min(2.0 * high, reach)
+    f_low, f_high = -crit, excess(high)
+    for _ in range(30):  # Illinois regula falsi on the offset
+        if high - low < _PROFILE_TOL or not math.isfinite(f_high):
+            break
+        mid = high - f_high * (high - low) / (f_high - f_low) if math.isfinite(f_high) else 0.5 * (low + high)
+        f_mid = excess(mid)
+        if f_mid < 0.0:
+            low, f_low = mid, f_mid
+            f_high *= 0.5
+        else:
+            high, f_high = mid, f_mid
+            f_low *= 0.5
+    return s_hat + direction * 0.5 * (low + high)
+
+
 def fit_frap_kinetics(t_base_ms: np.ndarray, base_counts: np.ndarray, t_post_ms: np.ndarray, post_counts: np.ndarray,
                       dark_counts_per_line: float, level: float = 0.95, start_fraction: float = 1.0,
                       max_iterations: int = 60) -> FrapKineticFit:
@@ -157,59 +277,35 @@ def fit_frap_kinetics(t_base_ms: np.ndarray, base_counts: np.ndarray, t_post_ms:
     y = np.concatenate((yb, yp))
     dark = float(dark_counts_per_line)
     model = _Model(t_base, t_post, dark, float(start_fraction))
-    theta = _start(yb, t_post, yp, dark, float(start_fraction))
-    mu = model.mean(theta)
-    nll = _nll(y, mu) if mu.min() > 0 else math.inf
-    jac_t = model.jacobian_t(theta)
-    converged_numerically = False
-    iterations = 0
-    fisher = np.eye(4)
-    for iterations in range(1, max_iterations + 1):
-        weighted = jac_t / mu  # J^T diag(1/mu)
-        score = weighted @ (y - mu)
-        fisher = weighted @ jac_t.T
-        try:
-            step = np.linalg.solve(fisher, score)
-        except np.linalg.LinAlgError:
-            break
-        decrement = float(score @ step)  # Newton decrement: about twice the NLL still to gain
-        if not decrement >= 0.0:  # NaN or a singular information
-            break
-        if decrement < _DECREMENT_TOL:
-            # Within a small fraction of an SD of the optimum: the last Newton step lands on it (quadratic
-            # convergence), and moves the information and the NLL by far less than their statistical scale.
-            theta = theta + step
-            converged_numerically = True
-            break
-        factor = 1.0
-        for _ in range(40):
-            trial = theta + factor * step
-            if trial[3] > -0.95 and abs(trial[2]) < 50:
-                mu_t = model.mean(trial)
-                if mu_t.min() > 0:
-                    nll_t = _nll(y, mu_t)
-                    if nll_t <= nll + 1e-12 * abs(nll):
-                        break
-            factor *= 0.5
-        else:
-            break
-        theta, mu, nll = trial, mu_t, nll_t
-        jac_t = model.jacobian_t(theta)
-    else:
-        fisher = (jac_t / mu) @ jac_t.T
+    best = _maximise(model, y, _start(yb, t_post, yp, dark, float(start_fraction)), None, max_iterations)
+    theta, nll, iterations, converged_numerically = best.theta, best.nll, best.iterations, best.converged
     try:
-        cov = np.linalg.inv(fisher)
+        cov = np.linalg.inv(best.fisher)
         sd_log_tau = float(math.sqrt(cov[2, 2])) if cov[2, 2] > 0 else math.inf
     except (np.linalg.LinAlgError, ValueError):
         sd_log_tau = math.inf
     z = _z(level)
+    tau_wald = math.exp(theta[2])
+    reach = math.log(MAX_INTERVAL_RATIO)
+    low_s, high_s = theta[2] - z * sd_log_tau, theta[2] + z * sd_log_tau
+    profiled = (converged_numerically and math.isfinite(sd_log_tau) and 2 * z * sd_log_tau < reach
+                and (float(t_post[-1]) < PROFILE_BELOW_RECOVERY_TAUS * tau_wald or sd_log_tau > PROFILE_ABOVE_SD))
+    if profiled:
+        # Outside the design where log tau is near-normal: the profile-likelihood interval (parametrisation-free,
+        # k_i and the amplitudes re-fitted at every tau) replaces the Wald one.
+        found = [_profile_limit(model, y, best, cov, z * z, d, reach) for d in (-1.0, 1.0)]
+        if found[0] is None or found[1] is None:
+            sd_log_tau = math.inf
+        else:
+            low_s, high_s = found
+            sd_log_tau = (high_s - low_s) / (2 * z)
     tau = math.exp(theta[2])
     q = float(theta[3])
     f_b = float(theta[1])
     f_inf = 1.0 / (1.0 + q)
     dev = 2.0 * (nll + float(special.xlogy(y, y).sum() - y.sum()))  # Poisson deviance
     bleached = 1.0 - f_b / float(start_fraction)
-    determined = math.isfinite(sd_log_tau) and 2 * z * sd_log_tau < math.log(MAX_INTERVAL_RATIO)
+    determined = math.isfinite(sd_log_tau) and high_s - low_s < reach
     converged = converged_numerically and determined and bleached > MIN_BLEACHED_FRACTION
     if converged:
         message = "ok"
@@ -224,8 +320,8 @@ def fit_frap_kinetics(t_base_ms: np.ndarray, base_counts: np.ndarray, t_post_ms:
     end = f_inf + (f_b - f_inf) * math.exp(-lam * float(t_post[-1]))
     return FrapKineticFit(
         tau_ms=tau,
-        tau_low_ms=tau * math.exp(-min(z * sd_log_tau, 700.0)) if finite else math.nan,
-        tau_high_ms=tau * math.exp(min(z * sd_log_tau, 700.0)) if finite else math.nan,
+        tau_low_ms=math.exp(max(low_s, -700.0)) if finite else math.nan,
+        tau_high_ms=math.exp(min(high_s, 700.0)) if finite else math.nan,
         imaging_bleach_per_ms=q / tau,
         fraction_bleached=bleached,
         head_counts_per_line=math.exp(theta[0]),
@@ -235,4 +331,5 @@ def fit_frap_kinetics(t_base_ms: np.ndarray, base_counts: np.ndarray, t_post_ms:
         iterations=iterations,
         log_tau_sd=sd_log_tau,
         end_fraction=end,
+        profiled=profiled,
     )

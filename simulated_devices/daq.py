@@ -13,11 +13,12 @@ import numpy as np
 from rig.config.channels import logical_channels
 from rig.config.profile import HardwareProfile
 from rig.engine.sweep_plan import SweepPlan
-from rig.hal.watchdog import Watchdog, WatchdogExpired
+from rig.hal.watchdog import WatchdogExpired
 from simulated_devices.fluorescence import emitter_weights
 from simulated_devices.optics import TwoPhotonOptics, pmt_counts
 from simulated_devices.release import pulse_onsets
 from simulated_devices.specimen import ChunkDrive, ChunkSamples, Specimen
+from simulated_devices.watchdog import SimulatedWatchdog
 
 JOURNAL_ENV = "SPINERIG_SIM_JOURNAL"
 
@@ -36,7 +37,7 @@ class SimulatedDaq:
     """
 
     def __init__(self, profile: HardwareProfile, specimen: Specimen, optics: TwoPhotonOptics, seed: int,
-                 watchdog: Watchdog | None = None):
+                 watchdog: SimulatedWatchdog | None = None):
         self.profile = profile
         self.specimen = specimen
         self.optics = optics
@@ -93,10 +94,9 @@ class SimulatedDaq:
             fh.write(json.dumps(entry) + "\n")
             fh.flush()
 
-    # ----- SweepClock interface ------------------------------------------------------
     # ----- watchdog -----------------------------------------------------------------
     def _safe_values(self) -> dict[str, float]:
-        return getattr(self.watchdog, "safe_values", {})
+        return self.watchdog.safe_values if self.watchdog is not None else {}
 
     def _feed(self) -> None:
         """Feed the watchdog; after an expiry the guarded outputs hold their safe values (the board forced them)."""
@@ -109,16 +109,14 @@ class SimulatedDaq:
             raise
 
     def _simulating(self, busy: bool) -> None:
-        simulating = getattr(self.watchdog, "simulating", None)
-        if simulating is not None:
-            simulating(busy)
+        if self.watchdog is not None:
+            self.watchdog.simulating(busy)
 
     def _report(self) -> None:
         """Tell the watchdog what the guarded outputs hold; journal a change of the light at this boundary."""
         safe = self._safe_values()
-        report = getattr(self.watchdog, "report", None)
-        if report is not None:
-            report(self.held)
+        if self.watchdog is not None:
+            self.watchdog.report(self.held)
         on = any(self.held[c] != v for c, v in safe.items())
         if on != self._light_on:
             self._light_on = on
@@ -128,6 +126,7 @@ class SimulatedDaq:
         if self.watchdog is not None and all(self.held[c] == v for c, v in self._safe_values().items()):
             self.watchdog.disarm()
 
+    # ----- SweepClock interface ------------------------------------------------------
     def load(self, plan: SweepPlan) -> None:
         """Arm the watchdog, then take the plan's waveforms and inputs."""
         if self.watchdog is not None:
@@ -135,13 +134,16 @@ class SimulatedDaq:
             self.watchdog.arm()
             if first:
                 self._watchdog_armed_once = True
-                self.journal("watchdog_armed", pid=getattr(self.watchdog, "pid", None),
-                             timeout_ms=self.watchdog.timeout_ms)
+                self.journal("watchdog_armed", pid=self.watchdog.pid, timeout_ms=self.watchdog.timeout_ms)
         self._plan = plan
         self._position = 0
-        self.load_hook()
-        for feed in self.camera_feeds.values():
-            feed.start_sweep(plan)
+        try:
+            self.load_hook()
+            for feed in self.camera_feeds.values():
+                feed.start_sweep(plan)
+        except Exception:
+            self._disarm_if_safe()  # nothing moved
+            raise
 
     def start(self) -> None:
         """Start the master clock."""
@@ -170,8 +172,8 @@ class SimulatedDaq:
         self.held[channel] = float(value)
         self.journal("static", channel=channel, value=float(value))
         self._light_on = any(self.held[c] != v for c, v in self._safe_values().items())
-        if self.watchdog is not None and hasattr(self.watchdog, "report"):
-            self.watchdog.report(self.held)  # type: ignore[attr-defined]
+        if self.watchdog is not None:
+            self.watchdog.report(self.held)
         self._disarm_if_safe()
 
     def wait(self, duration_s: float, should_stop: Callable[[], bool]) -> None:

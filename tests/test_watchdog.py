@@ -111,18 +111,18 @@ def test_the_simulated_profile_guards_every_light_and_trigger_output_with_the_de
 # ----- the watchdog process on its own ------------------------------------------------------
 def test_a_fed_watchdog_stays_quiet_and_a_starved_one_expires_within_its_timeout(tmp_path):
     journal = tmp_path / "journal.jsonl"
-    wd = SimulatedWatchdog({"shutter.open": 0.0, "laser.power": 0.0}, 200.0, journal)
+    wd = SimulatedWatchdog({"shutter.open": 0.0, "laser.power": 0.0}, 400.0, journal)
     try:
         wd.arm()
         wd.report({"shutter.open": 1.0, "laser.power": 0.1})
-        end = time.monotonic() + 0.8  # four timeouts of steady feeding
+        end = time.monotonic() + 1.6  # four timeouts of steady feeding, every 10 ms
         while time.monotonic() < end:
             wd.feed()
             time.sleep(0.01)
         assert wd.expiries == 0 and not journal.exists()
         event = _wait_for(journal, lambda e: e["event"] == "watchdog_expired", deadline_s=30)
         assert event["cause"] == "timeout" and event["pid"] == wd.pid
-        _assert_expired_in_time(event, 200.0)
+        _assert_expired_in_time(event, 400.0)
         assert event["held_before"] == {"shutter.open": 1.0, "laser.power": pytest.approx(0.1)}
         with pytest.raises(WatchdogExpired):
             wd.feed()
@@ -269,3 +269,40 @@ def test_a_normal_run_never_fires_the_watchdog_and_leaves_no_process(tmp_path):
     assert [e["on"] for e in events if e["event"] == "light"] == [True, False, True, False]
     assert _light_state(events) == {c: 0.0 for c in LIGHT}
     _wait_gone(armed["pid"], deadline_s=5)
+
+
+def test_a_stall_in_the_acquisition_loop_expires_the_watchdog_and_the_rig_is_made_safe(journal):
+    from rig.engine.rig import build_rig
+    from rig.protocols.protocol_file import compile_protocol, load_protocol
+
+    loaded = load_profile(PROFILE)
+    rig = build_rig(loaded)
+    plan = compile_protocol(load_protocol(FRAP, ["sweeps=1"]), loaded).plans[0]
+    daq = rig.clock
+    stalled = []
+
+    def stall_once(d) -> None:  # the program's own time (after the chunk): e.g. a blocking call in the loop
+        if d.position >= 10 * 1000 and not stalled:
+            stalled.append(d.position)
+            deadline = time.monotonic() + 60
+            while daq.watchdog.expiries == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+    daq.observers.append(stall_once)
+    for device in rig.devices.values():
+        device.configure(plan)
+    daq.load(plan)
+    daq.start()
+    with pytest.raises(WatchdogExpired):
+        while daq.read() is not None:
+            pass
+    assert daq.held["shutter.open"] == 0.0 and daq.held["laser.power"] == 0.0  # forced by the board
+    reports = rig.make_safe()
+    assert all(r.safe for r in reports)
+    events = _events(journal)
+    (event,) = [e for e in events if e["event"] == "watchdog_expired"]
+    assert event["cause"] == "timeout" and event["held_before"]["shutter.open"] == 1.0
+    _assert_expired_in_time(event, 500.0)
+    assert _light_state(events) == {c: 0.0 for c in LIGHT}
+    assert not daq.watchdog.armed  # make_safe cleared the expiry and disarmed
+    daq.watchdog.close()

@@ -65,12 +65,18 @@ def fit_release_mixture(a: np.ndarray, sd_a: np.ndarray, b: np.ndarray, sd_b: np
     var_a = (0.3 * mean_a) ** 2
     mean_b = b.mean(axis=-1) / p
     var_b = (0.5 * mean_b) ** 2 + s2b.mean(axis=-1)
+    scale = np.maximum(np.abs(mean_a), 1e-12)
     for _ in range(iterations):
         ra = _responsibility(a, s2a, p, mean_a, var_a)
         rb = _responsibility(b, s2b, p, mean_b, var_b)
+        previous = (p, mean_a, mean_b)
         p = np.clip((ra.sum(axis=-1) + rb.sum(axis=-1)) / (n_a + n_b), 1e-6, 1 - 1e-6)
         mean_a, var_a = _means(a, s2a, ra, var_a)
         mean_b, var_b = _means(b, s2b, rb, var_b)
+        change = max(float(np.max(np.abs(p - previous[0]))), float(np.max(np.abs(mean_a - previous[1]) / scale)),
+                     float(np.max(np.abs(mean_b - previous[2]) / scale)))
+        if change < 1e-7:
+            break
     return ReleaseMixture(p, mean_a, mean_b, var_a, var_b)
 
 

@@ -54,9 +54,6 @@ class ReversalStep(StepBase):
         return self
 
 
-NEAR_MV = 5.0  # sweeps this close to the bracket enter the straight-line fit of the reversal
-
-
 def _ceiling(step: ReversalStep, profile: HardwareProfile, amp: str) -> float:
     high = profile.devices[amp].limits.holding_mV[1]  # type: ignore[union-attr]
     return min(high, step.max_mV) if step.max_mV is not None else high
@@ -213,16 +210,12 @@ class ReversalAnalysis:
         found = bracket(levels)
         if found is None:
             return update
-        rev = self.estimate(found)
+        rev, how = self.estimate(found)
         held = (f"held above {DEPOLARIZED_ABOVE_MV:g} mV for {self.depolarized_ms / 1000:.1f} s "
                 "(sweeps and the intervals after them)")
-        low, high = found
-        if math.isfinite(rev.low_mV) and math.isfinite(rev.high_mV):
-            update.estimates.append(Estimate(
-                sweep_index, plan.step_name, "reversal_mV", rev.value_mV, rev.low_mV, rev.high_mV, "mV",
-                f"zero of a straight line through the evoked currents of the {rev.sweeps} sweeps within "
-                f"{NEAR_MV:g} mV of the bracket {low.holding_mV:g} to {high.holding_mV:g} mV ({len(levels)} levels, "
-                f"{self.analysed} sweeps in all), Fieller interval from their scatter; {held}"))
+        update.estimates.append(Estimate(sweep_index, plan.step_name, "reversal_mV", rev.value_mV, rev.low_mV,
+                                         rev.high_mV, "mV", f"{how} ({len(levels)} levels, {self.analysed} sweeps "
+                                         f"in all); {held}"))
         if not self._announced and len(self.currents[level]) >= s.sweeps_per_level and self._converged(levels):
             self._announced = True
             update.notices.append(Notice("info", "reversal", f"reversal search done: {rev.value_mV:.2f} mV after "
@@ -230,15 +223,22 @@ class ReversalAnalysis:
                                          sweep_index))
         return update
 
-    def estimate(self, found: tuple[Level, Level]) -> ReversalEstimate:
-        """The reversal from the single sweeps near the bracket (at least its two ends)."""
+    def estimate(self, found: tuple[Level, Level]) -> tuple[ReversalEstimate, str]:
+        """The reversal from the single sweeps of the bracket's ends and the levels between them; the bracket
+        itself as the interval while the straight line's interval is unbounded (few sweeps)."""
         low, high = found
-        lo, hi = low.holding_mV - NEAR_MV, high.holding_mV + NEAR_MV
-        pairs = [(v, i) for v, values in self.currents.items() if lo <= v <= hi for i in values]
+        pairs = [(v, i) for v, values in self.currents.items() if low.holding_mV <= v <= high.holding_mV
+                 for i in values]
         rev = reversal_from_sweeps(np.array([v for v, _ in pairs]), np.array([i for _, i in pairs]))
-        if not math.isfinite(rev.value_mV):
-            return ReversalEstimate(zero_crossing(low, high), math.nan, math.nan, len(pairs))
-        return rev
+        value = rev.value_mV if math.isfinite(rev.value_mV) else zero_crossing(low, high)
+        if math.isfinite(rev.low_mV) and math.isfinite(rev.high_mV):
+            return rev, (f"zero of a straight line through the evoked currents of the {rev.sweeps} sweeps from "
+                         f"{low.holding_mV:g} to {high.holding_mV:g} mV, Fieller interval from their scatter")
+        value = min(max(value, low.holding_mV), high.holding_mV)
+        return (ReversalEstimate(value, low.holding_mV, high.holding_mV, len(pairs)),
+                f"zero of the straight line through the {len(pairs)} sweeps from {low.holding_mV:g} to "
+                f"{high.holding_mV:g} mV; interval: the bracket (mean current inward at its low end, outward at "
+                "its high end), since the line's own interval is unbounded with so few sweeps")
 
     def _converged(self, levels: list[Level]) -> bool:
         try:
@@ -295,7 +295,7 @@ class ReversalProgram:
             level = next_holding(levels, self.step, self.ceiling, self.amp)
             if level is None:
                 self.done = True
-                context.set("reversal_mV", a.estimate(bracket(levels)).value_mV,  # type: ignore[arg-type]
+                context.set("reversal_mV", a.estimate(bracket(levels))[0].value_mV,  # type: ignore[arg-type]
                             self.step.name or "reversal")
                 return None
             self.queue = [(level, True)] + [(level, False)] * self.step.sweeps_per_level

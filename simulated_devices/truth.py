@@ -79,6 +79,10 @@ class SpineState:
         return (self.index, self.cell.key(), self.weight, scale, self.external_ca_mM,
                 tuple(np.round(self.reversal_weights, 2)))
 
+    def epsp_key(self) -> tuple[object, ...]:
+        """Hashable, for the unitary EPSPs: the spine, necks, blockers and the rounded weight."""
+        return (self.index, self.cell.key(), self.weight)
+
     def cell_key(self) -> tuple[object, ...]:
         """Hashable, for truths of the whole cell (no spine): necks, blockers, bath Ca, reversal weights."""
         return (self.cell.key(), self.external_ca_mM, tuple(np.round(self.reversal_weights, 2)))

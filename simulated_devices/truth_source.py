@@ -55,6 +55,7 @@ class TruthGroup:
     compute: Compute
     plan_key: Callable[[SweepPlan], tuple[object, ...]]
     cell_level: bool = False  # the same for every spine (computed for plans with no target too)
+    state_key: Callable[[SpineState], tuple[object, ...]] = SpineState.key  # what of the state they depend on
 
 
 def _no_plan(plan: SweepPlan) -> tuple[object, ...]:
@@ -67,13 +68,15 @@ def _stimulus_key(plan: SweepPlan) -> tuple[object, ...]:
 
 
 GROUPS: dict[str, TruthGroup] = {g.name: g for g in (
-    TruthGroup("epsp", lambda sp, st, plan: epsp_truth_of(sp, st), _no_plan),
-    TruthGroup("reversal", lambda sp, st, plan: reversal_truth(sp, st), _no_plan, cell_level=True),
+    TruthGroup("epsp", lambda sp, st, plan: epsp_truth_of(sp, st), _no_plan, state_key=SpineState.epsp_key),
+    TruthGroup("reversal", lambda sp, st, plan: reversal_truth(sp, st), _no_plan, cell_level=True,
+               state_key=SpineState.cell_key),
     TruthGroup("calcium", lambda sp, st, plan: calcium_truth_of(sp, st), _no_plan),
     TruthGroup("sodium", sodium_truth, _stimulus_key),
-    TruthGroup("hyperpolarizing", hyperpolarizing_truth, _stimulus_key, cell_level=True),
+    TruthGroup("hyperpolarizing", hyperpolarizing_truth, _stimulus_key, cell_level=True,
+               state_key=SpineState.cell_key),
     TruthGroup("vsd", vsd_truth, _stimulus_key),
-    TruthGroup("theta_burst", theta_burst_truth, _stimulus_key, cell_level=True),
+    TruthGroup("theta_burst", theta_burst_truth, _stimulus_key, cell_level=True, state_key=SpineState.cell_key),
     TruthGroup("paired_ap", paired_ap_truth, _stimulus_key),
     TruthGroup("bap", bap_calcium_truth, _stimulus_key),
 )}
@@ -99,13 +102,16 @@ _COVERED_BY = {"reversal": "calcium"}
 
 # A plan of no known kind (e.g. a test's bare target) gets the spine's unitary EPSPs and fCaT truth.
 DEFAULT_GROUPS = ("epsp", "calcium")
+# Truths a kind carries beyond its estimates' own: VSD sweeps also carry the unitary EPSP peaks (peak_*_epsp_mV, one
+# mean quantum at rest) that its voltage responses are compared with.
+EXTRA_GROUPS: dict[str, tuple[str, ...]] = {"vsd": ("epsp",)}
 
 
 def groups_for(kind: str) -> list[str]:
     """The truth groups a step kind's published estimates need (cheapest first)."""
     if kind not in STEP_ESTIMATES:
         return list(DEFAULT_GROUPS)
-    needed = {_GROUP_OF[n] for n in STEP_ESTIMATES[kind] if n in _GROUP_OF}
+    needed = {_GROUP_OF[n] for n in STEP_ESTIMATES[kind] if n in _GROUP_OF} | set(EXTRA_GROUPS.get(kind, ()))
     needed -= {g for g, by in _COVERED_BY.items() if by in needed}
     return [g for g in GROUPS if g in needed]
 
@@ -197,7 +203,7 @@ class SpecimenTruth:
             group = GROUPS[name]
             if target is None and not group.cell_level:
                 continue
-            key = (name, state.key() if not group.cell_level else state.cell_key(), group.plan_key(plan))
+            key = (name, group.state_key(state), group.plan_key(plan))
             with self._cache_lock:
                 cached = self._cache.get(key)
                 if cached is not None:

@@ -34,8 +34,8 @@ CASES: dict[str, tuple[str, str, dict[str, object]]] = {
     "hyperpolarizing_steps": ("hyperpolarizing_steps", "simulated", {"sweeps": 2, "interval_s": 0,
                                                                       "steps_pA": [-300]}),
     "epsp_ap_pairing": ("epsp_ap_pairing", "simulated", {"sweeps": 8, "interval_s": 0}),
-    "vsd": ("vsd_spine", "simulated_vsd", {"sweeps": 5, "sweep_rate_hz": 5,
-                                           "cycle": ["synaptic", "synaptic", "ap", "hyperpolarizing"],
+    "vsd": ("vsd_spine", "simulated_vsd", {"sweeps": 12, "sweep_rate_hz": 5,
+                                           "cycle": ["synaptic", "ap", "hyperpolarizing"],
                                            "analysis": {"bootstrap_samples": 20}}),
 }
 

@@ -34,7 +34,8 @@ def _exponential(t: np.ndarray, a: float, b: float, tau: float) -> np.ndarray:
 
 def _curve_fit(t_post: np.ndarray, post: np.ndarray) -> float:
     tail = float(post[-max(1, post.size // 10):].mean())
-    popt, _ = curve_fit(_exponential, t_post, post, p0=[tail, tail - float(post[:5].mean()), t_post[-1] / 5])
+    with np.errstate(over="ignore"):  # its trial steps may overflow exp; that is curve_fit's business
+        popt, _ = curve_fit(_exponential, t_post, post, p0=[tail, tail - float(post[:5].mean()), t_post[-1] / 5])
     return float(popt[2])
 
 

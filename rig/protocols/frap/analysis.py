@@ -99,7 +99,7 @@ class FrapAnalysis:
             update.notices.append(Notice(
                 "warning", "frap", f"tau ({tau.value:.0f} ms) is longer than a third of the recovery "
                 f"({recovery_ms:.0f} ms): the fit is validated for recoveries of at least {MIN_RECOVERY_TAUS:g} tau "
-                f"(combined sweeps read 3-6 % low at 1 tau, benchmarks/bench_frap_fit.py); set recovery_ms to at "
+                f"(combined sweeps read 2-6 % low at 1 tau, benchmarks/bench_frap_fit.py); set recovery_ms to at "
                 f"least {MIN_RECOVERY_TAUS * tau.value:.0f}", sweep_index))
         r = neck_resistance_interval(Interval(tau.value, tau.low, tau.high, "ms"), self.assumptions, z)
         update.estimates.append(Estimate(sweep_index, step, "neck_resistance_MOhm", r.value, r.low, r.high, "MOhm",

@@ -10,7 +10,7 @@ from rig.config.profile import LoadedProfile
 from rig.engine.rig import Rig
 from rig.hal.watchdog import guarded_outputs, watchdog_timeout_ms
 from simulated_devices.camera_feed import CameraFeed
-from simulated_devices.daq import SimulatedDaq
+from simulated_devices.daq import SimulatedDaq, journal_from_env
 from simulated_devices.devices import DEVICE_CLASSES
 from simulated_devices.optics import TwoPhotonOptics
 from simulated_devices.specimen import Specimen
@@ -32,9 +32,12 @@ def build_rig(loaded: LoadedProfile) -> Rig:
         problems.append(Problem(source, "daq.watchdog_timeout_ms", str(exc)))
     if problems:
         raise InvalidInput(problems)
+    # started first, so that its start-up overlaps the build; the first arm (before the first output moves)
+    # waits until it runs; it exits with this process, or when the rig is garbage-collected
+    watchdog = SimulatedWatchdog(guarded_outputs(profile), timeout_ms, journal_from_env())
     specimen = Specimen(profile.simulation)
     optics = TwoPhotonOptics(specimen, profile.simulation)
-    daq = SimulatedDaq(profile, specimen, optics, profile.simulation.seed)
+    daq = SimulatedDaq(profile, specimen, optics, profile.simulation.seed, watchdog)
     devices = {}
     for name, spec in profile.devices.items():
         if spec.kind == "camera":
@@ -45,6 +48,4 @@ def build_rig(loaded: LoadedProfile) -> Rig:
             devices[name] = camera
         else:  # every other kind has a simulated device class
             devices[name] = DEVICE_CLASSES[spec.kind](name, daq, spec)
-    # the watchdog process starts now; the first arm (before the first output moves) waits until it runs
-    daq.watchdog = SimulatedWatchdog(guarded_outputs(profile), timeout_ms, daq.journal_path)
     return Rig(loaded, devices, daq, SpecimenTruth(specimen), extras={"specimen": specimen, "optics": optics})

@@ -23,6 +23,12 @@ from simulated_devices.watchdog import SimulatedWatchdog
 JOURNAL_ENV = "SPINERIG_SIM_JOURNAL"
 
 
+def journal_from_env() -> Path | None:
+    """The hardware journal file SPINERIG_SIM_JOURNAL names, if any."""
+    journal = os.environ.get(JOURNAL_ENV)
+    return Path(journal) if journal else None
+
+
 class SimulatedDaq:
     """Executes a SweepPlan chunk by chunk, advancing the specimen on the simulated clock.
 
@@ -53,8 +59,7 @@ class SimulatedDaq:
         assert sim is not None
         self.pace = sim.pace
         self.chunk_ms = sim.chunk_ms
-        journal = os.environ.get(JOURNAL_ENV)
-        self._journal_path = Path(journal) if journal else None
+        self._journal_path = journal_from_env()
         self._fault: tuple[int, BaseException] | None = None
         self._reads = 0
         self.observers: list[Callable[["SimulatedDaq"], None]] = []
@@ -64,11 +69,6 @@ class SimulatedDaq:
         self.watchdog = watchdog
         self._watchdog_armed_once = False
         self._light_on = False
-
-    @property
-    def journal_path(self) -> Path | None:
-        """The hardware journal (SPINERIG_SIM_JOURNAL), if enabled."""
-        return self._journal_path
 
     @property
     def position(self) -> int:

@@ -24,6 +24,7 @@ def _run(tmp_path, profile, overrides, sweeps):
         summary = f.summary()
         features = f.features()
         rows = f.truth_rows()
+        summary["notice_messages"] = [n["message"] for n in f.notices()]
     return summary, features, rows
 
 
@@ -50,13 +51,15 @@ def test_frap_recovers_true_tau_and_neck_resistance(tmp_path, name, overrides, s
     truth = summary["truth"]
     assert truth["tau_frap_ms"] == pytest.approx(true_tau_ms, rel=1e-3)  # the line targets the intended spine
     tau, r = _check(summary, rows, 0.05)
+    assert not [m for m in summary["notice_messages"] if "recovery" in m]  # recovery >= 3 tau: within design
     print(f"{name}: tau {tau['value']:.1f} [{tau['low']:.1f}, {tau['high']:.1f}] ms, truth {truth['tau_frap_ms']:.1f}; "
           f"R_neck {r['value']:.0f} [{r['low']:.0f}, {r['high']:.0f}] MOhm, truth {truth['neck_resistance_MOhm']:.0f}")
 
 
 def test_a_2_gohm_spine_sweeps_1_s_apart(tmp_path):
     """R_neck 2 GOhm (tau 1.1 s) with sweeps 1 s apart: the head is still ~8 % short of full when the next
-    sweep's light comes on, which the analysis carries over from the previous sweep's fit."""
+    sweep's light comes on, which the analysis carries over from the previous sweep's fit. The 3 s recovery
+    is 2.7 tau, just short of the validated 3 tau, and the analysis says so once."""
     profile = yaml.safe_load(PROFILE.read_text())
     rho = profile["simulation"]["cytoplasm_resistivity_ohm_cm"]
     for spine in profile["simulation"]["spines"]:
@@ -69,5 +72,7 @@ def test_a_2_gohm_spine_sweeps_1_s_apart(tmp_path):
     tau, r = _check(summary, rows, 0.05)
     starts = [x["value"] for x in features if x["name"] == "start_fraction"]
     assert starts[0] == 1.0 and all(0.85 < s < 0.97 for s in starts[1:])  # carried over, not assumed full
+    short = [m for m in summary["notice_messages"] if "set recovery_ms to at least" in m]
+    assert len(short) == 1
     print(f"2 GOhm: tau {tau['value']:.1f} [{tau['low']:.1f}, {tau['high']:.1f}] ms, truth "
           f"{summary['truth']['tau_frap_ms']:.1f}; R_neck {r['value']:.0f} [{r['low']:.0f}, {r['high']:.0f}] MOhm")

@@ -118,8 +118,8 @@ class _SweepEnd:
 
     @staticmethod
     def after(plan: SweepPlan, fit: FrapKineticFit, last_line_ms: float) -> "_SweepEnd | None":
-        """The end state of a fitted sweep (None when the fit has no usable tau)."""
-        if not (math.isfinite(fit.end_fraction) and math.isfinite(fit.tau_ms) and fit.tau_ms > 0):
+        """The end state of a fitted sweep (None when the fit gave no tau: the next sweep then assumes a full head)."""
+        if not (fit.converged and math.isfinite(fit.end_fraction) and fit.tau_ms > 0):
             return None
         dark_ms = plan.n_samples / plan.sample_rate_hz * 1000.0 - last_line_ms + plan.interval_after_s * 1000.0
         return _SweepEnd(min(max(fit.end_fraction, 0.0), 1.0), fit.tau_ms, max(dark_ms, 0.0))

@@ -61,6 +61,8 @@ class Case:
 
 def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     out = [prefix] if prefix else []
+    if len(prefix) > 12:  # not into a nest a previous mutation made (PyYAML's emitter recurses)
+        return out
     if isinstance(node, dict):
         for key, value in node.items():
             out += _paths(value, prefix + (key,))

@@ -111,3 +111,77 @@ def test_unknown_device_in_protocol_subprocess_has_no_traceback(tmp_path):
     assert proc.stderr.strip() == (f"{path}: steps.0.scanner: no galvo_scanner named 'galvo9' in the profile "
                                    f"(available: scanner)")
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+# Issue 12 item 6: every value the issue found accepted, now refused in one line naming field and bound.
+PROFILE_TEXT = PROFILE.read_text()
+FRAP_TEXT = FRAP.read_text()
+
+
+@pytest.mark.parametrize("old, new, line", [
+    ("max_bleach_duration_ms: 2.0", "max_bleach_duration_ms: .inf",
+     "devices.laser.limits.max_bleach_duration_ms: Input should be a finite number"),
+    ("max_amplitude_V: 10", "max_amplitude_V: .inf", "devices.stimulator.limits.max_amplitude_V: Input should be a finite"),
+    ("holding_mV: [-100, 40]", "holding_mV: [-100, .inf]", "devices.amplifier.limits.holding_mV.1: Input should be a finite"),
+    ("max_sample_rate_hz: 500000", "max_sample_rate_hz: .inf", "daq.max_sample_rate_hz: Input should be a finite"),
+    ("field_half_width_um: 50", "field_half_width_um: .inf", "devices.scanner.limits.field_half_width_um: Input should be"),
+    ("field_half_width_um: 50", "field_half_width_um: 1e300",
+     "devices.scanner.limits.field_half_width_um: Input should be less than or equal to 10000 (got '1e300')"),
+    ("max_bleach_duration_ms: 2.0", "max_bleach_duration_ms: 1e9",
+     "devices.laser.limits.max_bleach_duration_ms: Input should be less than or equal to 60000"),
+    ("sensor_px: [80, 80]", "sensor_px: [-80, 80]", "devices.camera.sensor_px.0: Input should be greater than 0 (got -80)"),
+    ("backend: simulated", "backend: anymodule:anyfunction",
+     "backend: unknown backend 'anymodule:anyfunction' (known: ni, simulated)"),
+])
+def test_unsafe_profile_values_are_refused(tmp_path, capsys, old, new, line):
+    assert old in PROFILE_TEXT
+    path = _write(tmp_path, "profile.yaml", PROFILE_TEXT.replace(old, new, 1))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: {line}" in err, err
+
+
+@pytest.mark.parametrize("old, new, line", [
+    ("interval_s: 5", "interval_s: .inf", "steps.0.interval_s: Input should be a finite number"),
+    ("interval_s: 5", "interval_s: 1e300", "steps.0.interval_s: 1e+300 s is beyond 3600 s"),
+    ("point_um: [1.288, 0.0]", "point_um: [.nan, 0.0]", "steps.0.bleach.point_um.0: Input should be a finite number"),
+    ("recovery_ms: 1000", "recovery_ms: 1e9", "steps.0.recovery_ms: 1e+09 ms is beyond 60000 ms (a sweep, and every time"),
+    ("line_rate_hz: 500", "line_rate_hz: 1e-9", "steps.0.line_rate_hz: 1e-09 Hz is below 0.000278 Hz"),
+    ("holding_mV: -70", "holding_mV: .nan", "steps.0.clamp.holding_mV: Input should be a finite number"),
+])
+def test_unsafe_protocol_values_are_refused(tmp_path, capsys, old, new, line):
+    assert old in FRAP_TEXT
+    path = _write(tmp_path, "frap.yaml", FRAP_TEXT.replace(old, new, 1))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: {line}" in err, err
+
+
+def test_plan_memory_is_estimated_before_compile(tmp_path, capsys):
+    """A 59 s recovery at the profile's fastest line rate passes every field bound, but its plan would
+    need GiBs: refused by the estimate (rate x duration x channels) before any array is allocated."""
+    text = FRAP_TEXT.replace("recovery_ms: 1000", "recovery_ms: 59000").replace("line_rate_hz: 500", "line_rate_hz: 2000")
+    text = text.replace("pixels_per_line: 80", "pixels_per_line: 200")
+    path = _write(tmp_path, "frap.yaml", text)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"{path}: steps.0: plans ~") and "allowed at most 2 GiB" in err, err
+    assert len(err) <= 200
+
+
+def test_hostile_yaml_is_refused_in_one_short_line(tmp_path, capsys):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]\n" for i in range(8))
+    files = {"bomb.yaml": bomb, "deep.yaml": "a: " + "[" * 100_000 + "]" * 100_000,
+             "huge.yaml": "a: " + "x" * 5_000_000, "loop.yaml": "a: &a [*a]\n", "digits.yaml": "a: " + "9" * 5000,
+             "key.yaml": FRAP_TEXT.replace("pmt: red", "pmt: red\n    " + "\u202e" * 500 + ": 1")}
+    paths = [_write(tmp_path, name, text) for name, text in files.items()]
+    assert main(["validate", *map(str, paths)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == len(files) and all(len(line) <= 200 for line in lines), lines
+    assert any("bomb.yaml: line" in l and "expands to more than 20,000 values" in l for l in lines)
+    assert any("deep.yaml: line 1 column" in l and "nested deeper than 32 levels" in l for l in lines)
+    assert any("huge.yaml: document has more than 262,144 characters" in l for l in lines)
+    assert any("loop.yaml: line 1 column" in l and "recursive alias" in l for l in lines)
+    assert any("digits.yaml: YAML value cannot be read" in l for l in lines)
+    assert any("key.yaml: steps.0.\\u202e" in l and "unknown key" in l for l in lines)

@@ -10,8 +10,6 @@ from pydantic import BaseModel, ValidationError
 
 
 MAX_LINE_CHARS = 200  # one problem, one readable line (issue 12 item 6)
-_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines splits on
-_NO_BREAKS = {ord(c): " " for c in _LINE_BREAKS}
 
 
 @dataclass(frozen=True)
@@ -28,10 +26,13 @@ class Problem:
 
 
 def abbreviate(text: str, limit: int) -> str:
-    """`text` on one line, cut in the middle with '...' when longer than `limit` characters."""
+    """`text` on one line (non-printable characters escaped), cut in the middle with '...' when longer
+    than `limit` characters."""
     text = str(text)
-    if any(c in _LINE_BREAKS for c in text):
-        text = text.translate(_NO_BREAKS)
+    if len(text) > 4 * limit + 8:  # cut a huge value before escaping it (a 5 MB string stays cheap)
+        text = text[: 2 * limit] + "..." + text[-2 * limit:]
+    if not text.isprintable():  # line breaks, NUL, bidi overrides: shown as escapes, never acted on
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
     if len(text) <= limit:
         return text
     if limit <= 3:

@@ -37,10 +37,10 @@ class StepMemoryEstimate:
     def describe(self) -> str:
         """One line: the estimate, how it was made, and the bound."""
         gib = 1024**3
-        frames = f" + camera frames {self.frame_bytes / gib:.3g} GiB" if self.frame_bytes else ""
-        return (f"plans ~{self.n_bytes / gib:.3g} GiB ({self.sample_rate_hz:g} Hz from {self.rate_from} x "
-                f"{self.duration_s:g} s x {self.n_channels} channels{frames}), allowed at most "
-                f"{MAX_PLANNED_BYTES / gib:g} GiB: shorten its times or lower its rates")
+        frames = f" + frames {self.frame_bytes / gib:.2g} GiB" if self.frame_bytes else ""
+        return (f"plans ~{self.n_bytes / gib:.3g} GiB, allowed at most {MAX_PLANNED_BYTES / gib:g} GiB "
+                f"({self.sample_rate_hz:g} Hz {self.rate_from} x {self.duration_s:.3g} s x {self.n_channels} "
+                f"channels{frames}): shorten times or lower rates")
 
 
 def estimate_step_bytes(step: BaseModel, profile: HardwareProfile) -> StepMemoryEstimate:
@@ -73,9 +73,9 @@ def estimate_step_bytes(step: BaseModel, profile: HardwareProfile) -> StepMemory
     scan_rates = [_line_scan_rate(m) for m in _models(step)]
     scan_rates = [r for r in scan_rates if r is not None]
     if not rates and scan_rates:
-        rates, rate_from = scan_rates, "the line-scan pixel clock"
+        rates, rate_from = scan_rates, "line-scan pixel clock"
     if not rates:
-        rates, rate_from = [profile.daq.max_sample_rate_hz], "daq.max_sample_rate_hz"
+        rates, rate_from = [profile.daq.max_sample_rate_hz], "daq maximum"
     rate = max(rates + scan_rates)
     n_channels = len(logical_channels(profile)) + 1
     frame_bytes = 0.0

@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print one JSON object")
     rec = sub.add_parser("recover", help="close run files left open by a killed or crashed run (status interrupted)")
     rec.add_argument("files", type=Path, nargs="+")
+    rec.add_argument("--force", action="store_true",
+                     help="recover even if the lock names a writer that may live (a lock from another computer)")
     doc = sub.add_parser("doctor", help="report what is installed and reachable for a profile")
     doc.add_argument("--profile", type=Path, default=None)
     gui = sub.add_parser("gui", help="open the operator's window")
@@ -82,9 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         guard.restore()  # no hardware: default signal behaviour (Ctrl-C ends the command with 130)
         if flags.signals:
             return signal_exit_code(flags) or EXIT_INTERRUPTED
-    elif not as_process:
-        guard.install()
-    log.info("signal handlers installed")
+    else:
+        if not as_process:
+            guard.install()
+        log.info("signal handlers installed")
     from rig.config.problems import InvalidInput
 
     try:
@@ -163,7 +166,7 @@ def _cmd_recover(args: argparse.Namespace) -> int:
     code = EXIT_OK
     for path in args.files:
         try:
-            done = recover(path)
+            done = recover(path, force=args.force)
         except RecoveryRefused as exc:
             _say(f"error: {exc}", err=True)
             code = EXIT_RUN_FAILED

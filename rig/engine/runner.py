@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 __all__ = ["AbortNow", "RunOutcome", "Runner", "StopFlags", "StorageFailed"]
 
 
+MAX_STORAGE_LAG_SWEEPS = 1  # sweeps storage may still be writing when the next sweep starts (bounds memory)
+
+
 class AbortNow(Exception):
     """Raised inside the acquisition loop when an immediate stop was asked for."""
 
@@ -65,6 +68,7 @@ class Runner:
         self._paused = threading.Event()
         self.run_file: object | None = None  # set by whoever attaches storage (rig.api.execute)
         self.planned_sweeps = 0  # sweeps expected; grows when an adaptive step runs longer than it planned
+        self._warned_lag = False
 
     def request_stop(self) -> None:
         """Finish the current sweep, then stop."""
@@ -115,6 +119,7 @@ class Runner:
                 if previous is not None and previous.interval_after_s > 0:
                     self.rig.clock.wait(previous.interval_after_s, lambda: self.stop_requested)
                 self._wait_while_paused()
+                self._wait_for_storage(index)
                 if self.stop_requested:
                     status, message = "stopped", f"stopped by request after {completed} sweep(s)"
                     break
@@ -175,6 +180,14 @@ class Runner:
                 yield plan
             done_before += produced
             self.planned_sweeps = done_before + sum(self._step_planned[k + 1:])
+
+    def _wait_for_storage(self, index: int) -> None:
+        """Bound memory: storage may lag by at most MAX_STORAGE_LAG_SWEEPS sweeps before the next one starts."""
+        waited = self.stream.wait_for_sweep(index - 1 - MAX_STORAGE_LAG_SWEEPS, lambda: self.flags.now)
+        if waited > 0.1 and not self._warned_lag:
+            self._warned_lag = True
+            log.warning("sweep %d started %.1f s late: storage was %d sweeps behind", index + 1, waited,
+                        MAX_STORAGE_LAG_SWEEPS)
 
     def _check_storage(self) -> None:
         failure = self.stream.critical_failure

@@ -4,6 +4,11 @@ Lossless consumers (storage, online model) get every record in order; display co
 get the latest records and may skip. A consumer that raises is reported through a Notice
 and stops receiving records; it never blocks acquisition. A *critical* consumer (storage)
 that fails makes `critical_failure` non-empty, and the Runner stops the run safely.
+
+Memory stays bounded on long runs because the Runner, between sweeps, waits until every
+critical consumer has finished the sweep before last (`wait_for_sweep`): at most two sweeps'
+records are queued for storage however slow the disk is. Closing waits for a critical
+consumer as long as it makes progress, so a slow disk never leaves the run file unclosed.
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ import collections
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from rig.engine.records import Notice, Record
+from rig.engine.records import Notice, Record, SweepEnded
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,9 @@ class _Lane:
         self._latest: collections.deque = collections.deque(maxlen=256)
         self._wake = threading.Condition()
         self._closed = False
+        self.processed = 0  # records taken off the queue (progress, for close)
+        self.last_sweep_ended = -1  # index of the last SweepEnded this consumer finished
+        self.progress = threading.Condition()
         self.thread = threading.Thread(target=self._loop, name=f"consumer-{name}", daemon=True)
 
     def put(self, record: object) -> None:
@@ -106,7 +115,16 @@ class _Lane:
                 log.debug("consumer %s failure detail", self.name, exc_info=True)
                 self._on_fail(self, message)
             finally:
+                with self.progress:
+                    self.processed += 1
+                    if isinstance(record, SweepEnded):
+                        self.last_sweep_ended = max(self.last_sweep_ended, record.sweep_index)
+                    self.progress.notify_all()
                 self._done()
+
+    def caught_up(self, sweep_index: int) -> bool:
+        """True once this consumer finished sweep `sweep_index` (or failed, or was closed)."""
+        return self.failed or self.last_sweep_ended >= sweep_index or not self.thread.is_alive()
 
     def drain(self) -> None:
         if self._queue is not None:
@@ -152,11 +170,33 @@ class Stream:
             if names is None or lane.name in names:
                 lane.drain()
 
+    def wait_for_sweep(self, sweep_index: int, should_stop: Callable[[], bool] = lambda: False,
+                       critical_only: bool = True) -> float:
+        """Wait until the (critical) lossless consumers finished sweep `sweep_index`; returns the seconds waited."""
+        start = time.monotonic()
+        for lane in self._lanes:
+            if lane._queue is None or (critical_only and not lane.critical):
+                continue
+            with lane.progress:
+                while not lane.caught_up(sweep_index) and not should_stop():
+                    lane.progress.wait(0.05)
+        return time.monotonic() - start
+
     def close(self, timeout_s: float = 60.0) -> None:
-        """Tell every consumer the stream has ended and wait for them to finish."""
+        """Tell every consumer the stream has ended and wait for them to finish.
+
+        A consumer is given up after `timeout_s` without progress (critical ones) or in total (others).
+        """
         for lane in self._lanes:
             lane.put(_CLOSE)
         for lane in self._lanes:
-            lane.thread.join(timeout_s)
-            if lane.thread.is_alive():
-                log.error("consumer %s did not finish within %.0f s", lane.name, timeout_s)
+            seen, since = lane.processed, time.monotonic()
+            while True:
+                lane.thread.join(min(1.0, timeout_s))
+                if not lane.thread.is_alive():
+                    break
+                if lane.critical and lane.processed != seen:
+                    seen, since = lane.processed, time.monotonic()
+                elif time.monotonic() - since >= timeout_s:
+                    log.error("consumer %s did not finish within %.0f s", lane.name, timeout_s)
+                    break

@@ -52,8 +52,12 @@ def opens_plainly(path: Path) -> bool:
         return False
 
 
-def recover(path: Path | str) -> Recovered:
-    """Close a run file left open by a dead writer; RecoveryRefused if it is no run file or still written."""
+def recover(path: Path | str, force: bool = False) -> Recovered:
+    """Close a run file left open by a dead writer; RecoveryRefused if it is no run file or still written.
+
+    `force` recovers even when the lock names a writer that may be alive (a lock from another computer
+    cannot be checked); never use it on a file a run is writing.
+    """
     path = Path(path)
     closed = _closed_properly(path)  # checked before the SWMR open: HDF5 refuses a second open in one process
     if closed is not None:
@@ -68,8 +72,9 @@ def recover(path: Path | str) -> Recovered:
             raise RecoveryRefused(f"{path}: not a spinerig run file")
         end = _run_end(src)
         lock = read_lock(path)
-        if lock is not None and lock.writer_alive() and end is None:
-            raise RecoveryRefused(f"{path}: still being written by pid {lock.pid} on {lock.host}")
+        if lock is not None and not force and lock.writer_alive() and end is None:
+            raise RecoveryRefused(f"{path}: still being written by pid {lock.pid} on {lock.host} "
+                                  "(--force if that process is known to be gone)")
         rows = src["sweeps"][:]
         n_sweeps = int(np.count_nonzero(rows["completed"] == 1))
         if end is not None:
@@ -94,8 +99,10 @@ def recover(path: Path | str) -> Recovered:
                 dst.attrs.update({"status": status, "n_stored_sweeps": n_sweeps, "interrupted_reason": reason})
             with open(temp, "rb+") as fh:
                 os.fsync(fh.fileno())
-        except OSError as exc:
+        except BaseException as exc:  # also Ctrl-C: never leave a half-written copy
             temp.unlink(missing_ok=True)
+            if not isinstance(exc, OSError):
+                raise
             raise RecoveryRefused(f"{path}: could not write the closed copy ({_line(exc)}); "
                                   f"the file is unchanged, free some space and run `rig recover` again") from None
     os.replace(temp, path)

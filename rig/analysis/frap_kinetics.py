@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
-from scipy import special
 
 MAX_INTERVAL_RATIO = 10.0  # a sweep whose tau interval spans more than this factor carries no estimate
 MIN_BLEACHED_FRACTION = 0.02  # a smaller drop is no bleach
@@ -71,7 +71,7 @@ def _z(level: float) -> float:
     """Two-sided normal quantile of a confidence level."""
     if level in _Z:
         return _Z[level]
-    return float(math.sqrt(2.0) * special.erfinv(level))
+    return NormalDist().inv_cdf(0.5 + level / 2.0)
 
 
 class _Model:
@@ -303,7 +303,8 @@ def fit_frap_kinetics(t_base_ms: np.ndarray, base_counts: np.ndarray, t_post_ms:
     q = float(theta[3])
     f_b = float(theta[1])
     f_inf = 1.0 / (1.0 + q)
-    dev = 2.0 * (nll + float(special.xlogy(y, y).sum() - y.sum()))  # Poisson deviance
+    y_log_y = float(y @ np.log(np.where(y > 0, y, 1.0)))  # sum of y log y, with 0 log 0 = 0
+    dev = 2.0 * (nll + y_log_y - float(y.sum()))  # Poisson deviance
     bleached = 1.0 - f_b / float(start_fraction)
     determined = math.isfinite(sd_log_tau) and high_s - low_s < reach
     converged = converged_numerically and determined and bleached > MIN_BLEACHED_FRACTION

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -133,6 +134,4 @@ class _SweepEnd:
 
 
 def _z(level: float) -> float:
-    from scipy import stats
-
-    return float(stats.norm.ppf(0.5 + level / 2))
+    return NormalDist().inv_cdf(0.5 + level / 2.0)

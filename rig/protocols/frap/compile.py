@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rig.config.profile import HardwareProfile
 from rig.engine.sweep_plan import SweepPlan
 from rig.protocols.common import StepProblem, check_clamp, resolve_device
-from rig.protocols.frap.analysis import FrapAnalysis
 from rig.protocols.frap.schema import FrapStep
 from rig.protocols.sweep_building import gate, line_scan
+
+if TYPE_CHECKING:
+    from rig.protocols.frap.analysis import FrapAnalysis
 
 _TAIL_SAMPLES = 2  # everything off at the end, so the held outputs are dark and closed
 
@@ -123,6 +126,8 @@ class FrapKind:
                           parameters=parameters)
                 for s in range(step.sweeps)]
 
-    def analysis(self, step: FrapStep) -> FrapAnalysis:
-        """A fresh online FRAP analysis."""
+    def analysis(self, step: FrapStep) -> "FrapAnalysis":
+        """A fresh online FRAP analysis (imported here: validating a protocol needs no analysis)."""
+        from rig.protocols.frap.analysis import FrapAnalysis
+
         return FrapAnalysis(step)

@@ -8,7 +8,9 @@ published name lacks a truth and is not listed there, and when a listed name has
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -17,6 +19,7 @@ from conftest import ROOT
 from rig.api import run_protocol
 from rig.protocols import STEP_KINDS
 from rig.storage.reader import RunFile
+from simulated_devices.truth import calcium_truth
 from simulated_devices.truth_source import NO_TRUTH_YET, STEP_ESTIMATES
 
 PROFILES = ROOT / "hardware_profiles"
@@ -80,3 +83,46 @@ def test_every_published_estimate_has_its_truth_in_every_sweep(kind, tmp_path):
     assert not unexpected, f"{kind}: published estimates without a finite truth (name: sweeps): {unexpected}"
     stale = (published & NO_TRUTH_YET) - set(missing)
     assert not stale, f"{kind}: {sorted(stale)} have a truth now: remove them from NO_TRUTH_YET"
+
+
+def _fcat_rig():
+    from rig.config.profile import load_profile
+    from simulated_devices.backend import build_rig
+    return build_rig(load_profile(PROFILES / "simulated_fcat.yaml"))
+
+
+def test_a_frap_sweep_start_runs_no_probe():
+    """FRAP measures tau and R_neck only: its truth is the copied spine state, with no probe of the private cell."""
+    rig = _fcat_rig()
+    specimen = rig.extras["specimen"]
+    plan = SimpleNamespace(kind="frap", step_index=0, target_um=specimen.spines[1].head_center_um)
+    truth = rig.truth.truth_for(plan)  # type: ignore[arg-type]
+    assert isinstance(truth, dict) and rig.truth.computed == 0
+    assert truth["tau_frap_ms"] == pytest.approx(float(specimen.tau_frap_ms[1]))
+    assert "fcat" not in truth and "peak_head_epsp_mV" not in truth
+
+
+def test_fcat_truth_is_computed_later_from_the_state_copied_at_the_sweep_start_and_cached():
+    """The probes run when the truth is first read (here on another thread), on the state of the sweep start even
+    if the bath changed since; the same state at a later sweep start is served from the cache."""
+    rig = _fcat_rig()
+    specimen, source = rig.extras["specimen"], rig.truth
+    plan = SimpleNamespace(kind="fcat", step_index=0, target_um=specimen.spines[1].head_center_um)
+    first = source.truth_for(plan)  # type: ignore[arg-type]
+    assert source.computed == 0 and not first.resolved
+    specimen.pharmacology.block_nmda = True  # after the sweep start: must not reach that sweep's truth
+    seen: dict[str, float] = {}
+    reader = threading.Thread(target=lambda: seen.update(dict(first)))
+    reader.start()
+    reader.join()
+    assert source.computed == 2  # unitary EPSPs and the fCaT group
+    specimen.pharmacology.block_nmda = False
+    fresh = calcium_truth(specimen, 1)
+    for name in ("fcat", "tau_decay_ms", "tau_decay_quantum_ms", "reversal_mV"):
+        assert seen[name] == pytest.approx(fresh[name], rel=1e-9), name
+    again = source.truth_for(plan)  # type: ignore[arg-type]
+    assert isinstance(again, dict) and source.computed == 2
+    assert again["fcat"] == seen["fcat"]
+    specimen.pharmacology.block_nmda = True
+    blocked = source.truth_for(plan)  # type: ignore[arg-type]
+    assert dict(blocked)["fcat"] != seen["fcat"] and source.computed == 4  # NMDA blocked: a new state, new probes

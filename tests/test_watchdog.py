@@ -8,7 +8,6 @@ take beyond its timeout to notice and act (a 10 ms poll, plus scheduling on a lo
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -16,13 +15,13 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 from conftest import FRAP, PROFILE, ROOT
 from rig.config.profile import load_profile
 from rig.hal.watchdog import DEFAULT_TIMEOUT_MS, WatchdogExpired, guarded_outputs, watchdog_timeout_ms
+from simulated_devices.journal import final_state, process_gone, read_events, wait_for_event
 from simulated_devices.watchdog import SimulatedWatchdog
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and /proc")
@@ -31,58 +30,15 @@ EXPIRY_LATENCY_MS = 300.0
 LIGHT = ("laser.power", "shutter.open", "leds.uv385", "leds.blue460", "leds.green520")
 
 
-def _events(path: Path) -> list[dict]:
-    """Every complete line of a journal (a line being written is skipped)."""
-    if not path.exists():
-        return []
-    text = path.read_text()
-    return [json.loads(line) for line in text.splitlines(keepends=True) if line.endswith("\n")]
-
-
-def _wait_for(path: Path, found: Callable[[dict], bool], proc: subprocess.Popen | None = None,
-              deadline_s: float = 120.0) -> dict:
-    """Poll the journal until an event matches (generous deadline; no fixed sleeps)."""
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        for event in _events(path):
-            if found(event):
-                return event
-        if proc is not None and proc.poll() is not None:
-            for event in _events(path):  # it may have been written just before the process ended
-                if found(event):
-                    return event
-            raise AssertionError(f"process exited with {proc.returncode}: {proc.communicate()}")
-        time.sleep(0.02)
-    raise AssertionError(f"no matching journal event within {deadline_s} s: {_events(path)[-5:]}")
-
-
-def _gone(pid: int) -> bool:
-    """True when the process no longer runs (absent or a zombie waiting for its reaper)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return True
-    return stat[stat.rindex(b")") + 2:][:1] in (b"Z", b"X")
-
-
 def _wait_gone(pid: int, deadline_s: float = 30.0) -> None:
     end = time.monotonic() + deadline_s
-    while not _gone(pid):
+    while not process_gone(pid):
         assert time.monotonic() < end, f"watchdog process {pid} outlived its parent"
         time.sleep(0.02)
 
 
 def _light_state(events: list[dict]) -> dict[str, float]:
-    """What the light outputs hold at the end of the journal, counting the watchdog's expiration states."""
-    held: dict[str, float] = {}
-    for event in events:
-        if event["event"] in ("stop", "light"):
-            held.update(event["held"])
-        elif event["event"] == "static":
-            held[event["channel"]] = event["value"]
-        elif event["event"] == "watchdog_expired":
-            held.update(event["applied"])
-    return {c: held[c] for c in LIGHT}
+    return final_state(events, LIGHT)
 
 
 def _assert_expired_in_time(event: dict, timeout_ms: float) -> None:
@@ -120,7 +76,7 @@ def test_a_fed_watchdog_stays_quiet_and_a_starved_one_expires_within_its_timeout
             wd.feed()
             time.sleep(0.01)
         assert wd.expiries == 0 and not journal.exists()
-        event = _wait_for(journal, lambda e: e["event"] == "watchdog_expired", deadline_s=30)
+        event = wait_for_event(journal, lambda e: e["event"] == "watchdog_expired", deadline_s=30)
         assert event["cause"] == "timeout" and event["pid"] == wd.pid
         _assert_expired_in_time(event, 400.0)
         assert event["held_before"] == {"shutter.open": 1.0, "laser.power": pytest.approx(0.1)}
@@ -145,7 +101,7 @@ def test_time_in_simulated_hardware_is_not_program_time(tmp_path):
             time.sleep(0.02)
         assert wd.expiries == 0
         wd.simulating(False)  # the program has control again, and now stops feeding
-        event = _wait_for(journal, lambda e: e["event"] == "watchdog_expired", deadline_s=30)
+        event = wait_for_event(journal, lambda e: e["event"] == "watchdog_expired", deadline_s=30)
         _assert_expired_in_time(event, 100.0)
     finally:
         wd.close()
@@ -157,9 +113,9 @@ def test_closing_while_armed_applies_the_expiration_states_at_once(tmp_path):
     wd.arm()
     wd.report({"shutter.open": 1.0})
     wd.close()
-    (event,) = [e for e in _events(journal) if e["event"] == "watchdog_expired"]
+    (event,) = [e for e in read_events(journal) if e["event"] == "watchdog_expired"]
     assert event["cause"] == "closed while armed" and event["applied"] == {"shutter.open": 0.0}
-    assert _gone(wd.pid)
+    assert process_gone(wd.pid)
 
 
 PARENT = textwrap.dedent("""
@@ -187,7 +143,7 @@ def test_a_killed_parent_still_gets_its_light_switched_off_and_the_watchdog_exit
     pid = int(parent.stdout.readline())
     parent.kill()
     parent.wait(timeout=30)
-    event = _wait_for(journal, lambda e: e["event"] == "watchdog_expired", deadline_s=30)
+    event = wait_for_event(journal, lambda e: e["event"] == "watchdog_expired", deadline_s=30)
     assert event["cause"] == "timeout (parent gone)" and event["held_before"] == {"shutter.open": 1.0}
     _assert_expired_in_time(event, 200.0)
     _wait_gone(pid)
@@ -226,17 +182,17 @@ def test_kill_9_mid_sweep_the_watchdog_switches_the_light_off_within_its_timeout
     journal = tmp_path / "journal.jsonl"
     proc = _start_run(tmp_path, journal, "--sweeps", "1", "--set", "recovery_ms=8000")
     try:
-        armed = _wait_for(journal, lambda e: e["event"] == "watchdog_armed", proc)
-        on = _wait_for(journal, _light_on, proc)
+        armed = wait_for_event(journal, lambda e: e["event"] == "watchdog_armed", proc)
+        on = wait_for_event(journal, _light_on, proc)
     finally:
         proc.kill()
         proc.communicate(timeout=60)
-    event = _wait_for(journal, lambda e: e["event"] == "watchdog_expired")
+    event = wait_for_event(journal, lambda e: e["event"] == "watchdog_expired")
     assert event["pid"] == armed["pid"] and event["t"] > on["t"]
     assert event["cause"] == "timeout (parent gone)"
     assert event["held_before"]["shutter.open"] == 1.0  # the light was on when the program died
     _assert_expired_in_time(event, armed["timeout_ms"])
-    assert _light_state(_events(journal)) == {c: 0.0 for c in LIGHT}
+    assert _light_state(read_events(journal)) == {c: 0.0 for c in LIGHT}
     _wait_gone(armed["pid"])
 
 
@@ -244,17 +200,17 @@ def test_a_hung_program_sigstop_is_caught_by_the_watchdog(tmp_path):
     journal = tmp_path / "journal.jsonl"
     proc = _start_run(tmp_path, journal, "--sweeps", "1", "--set", "recovery_ms=8000")
     try:
-        armed = _wait_for(journal, lambda e: e["event"] == "watchdog_armed", proc)
-        _wait_for(journal, _light_on, proc)
+        armed = wait_for_event(journal, lambda e: e["event"] == "watchdog_armed", proc)
+        wait_for_event(journal, _light_on, proc)
         proc.send_signal(signal.SIGSTOP)
-        event = _wait_for(journal, lambda e: e["event"] == "watchdog_expired")
+        event = wait_for_event(journal, lambda e: e["event"] == "watchdog_expired")
     finally:
         proc.kill()  # SIGKILL ends a stopped process too
         proc.communicate(timeout=60)
     assert event["cause"] == "timeout"  # the program was still there, just not feeding
     assert event["held_before"]["shutter.open"] == 1.0
     _assert_expired_in_time(event, armed["timeout_ms"])
-    assert _light_state(_events(journal)) == {c: 0.0 for c in LIGHT}
+    assert _light_state(read_events(journal)) == {c: 0.0 for c in LIGHT}
     _wait_gone(armed["pid"])
 
 
@@ -263,7 +219,7 @@ def test_a_normal_run_never_fires_the_watchdog_and_leaves_no_process(tmp_path):
     proc = _start_run(tmp_path, journal, "--sweeps", "2", "--set", "recovery_ms=300", "--set", "interval_s=0.2")
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
-    events = _events(journal)
+    events = read_events(journal)
     (armed,) = [e for e in events if e["event"] == "watchdog_armed"]
     assert [e for e in events if e["event"] == "watchdog_expired"] == []
     assert [e["on"] for e in events if e["event"] == "light"] == [True, False, True, False]
@@ -299,7 +255,7 @@ def test_a_stall_in_the_acquisition_loop_expires_the_watchdog_and_the_rig_is_mad
     assert daq.held["shutter.open"] == 0.0 and daq.held["laser.power"] == 0.0  # forced by the board
     reports = rig.make_safe()
     assert all(r.safe for r in reports)
-    events = _events(journal)
+    events = read_events(journal)
     (event,) = [e for e in events if e["event"] == "watchdog_expired"]
     assert event["cause"] == "timeout" and event["held_before"]["shutter.open"] == 1.0
     _assert_expired_in_time(event, 500.0)

@@ -77,3 +77,28 @@ def test_the_fit_takes_a_few_newton_steps_from_its_start():
         iterations = [f.iterations for f in fit_sweeps(design, base, post)]
         assert np.max(iterations) <= 8
         assert np.median(iterations) <= 5
+
+
+def test_sweeps_of_a_short_recovery_combine_without_the_pull_of_their_own_weights():
+    """Recovery of 1 tau: a sweep's own SD grows with its estimate, so its own weights pull the mean low;
+    weighting at the common tau (rig.analysis.frap_combine) does not."""
+    from rig.analysis.frap_combine import SweepTau, combine_sweep_taus
+    from rig.model.combine import combine_log_normal
+
+    design = SweepDesign(1000.0, 100.0, recovery_ms=1000.0)
+    t_base, t_post = design.line_times()
+    base, post = draw_sweeps(design, 400, np.random.default_rng(12))
+    fits = [f for f in fit_sweeps(design, base, post) if f.converged]
+    ours, own, hits = [], [], 0
+    z = 1.959963984540054
+    for g in range(len(fits) // 10):
+        group = fits[g * 10:(g + 1) * 10]
+        c = combine_sweep_taus([SweepTau(i, f, t_base, t_post, design.dark_counts_per_line, 1.0)
+                                for i, f in enumerate(group)], z)
+        ours.append(c.value / design.tau_ms - 1.0)
+        hits += c.low <= design.tau_ms <= c.high
+        o = combine_log_normal([f.tau_ms for f in group], [f.tau_low_ms for f in group], [f.tau_high_ms for f in group], z)
+        own.append(o.value / design.tau_ms - 1.0)
+    assert np.median(own) < -0.015
+    assert abs(np.median(ours)) < 0.01
+    assert hits / len(ours) >= 0.85

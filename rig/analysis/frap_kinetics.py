@@ -65,6 +65,7 @@ class FrapKineticFit:
     log_tau_sd: float = math.nan
     end_fraction: float = math.nan  # unbleached fraction at the last post-bleach line (model)
     profiled: bool = False  # the interval is the profile-likelihood one (short recovery or wide interval)
+    theta: tuple[float, float, float, float] = (math.nan,) * 4  # (log H, f_b, log tau, q = k_i tau) at the optimum
 
 
 def _z(level: float) -> float:
@@ -333,4 +334,26 @@ def fit_frap_kinetics(t_base_ms: np.ndarray, base_counts: np.ndarray, t_post_ms:
         log_tau_sd=sd_log_tau,
         end_fraction=end,
         profiled=profiled,
+        theta=(float(theta[0]), float(theta[1]), float(theta[2]), float(theta[3])),
     )
+
+
+def log_tau_sd_at(t_base_ms: np.ndarray, t_post_ms: np.ndarray, dark_counts_per_line: float, start_fraction: float,
+                  fit: FrapKineticFit, tau_ms: float, imaging_bleach_per_ms: float) -> float:
+    """SD of log tau that this sweep's design gives if the spine's tau and imaging bleach were the given ones
+    (H and f_b as fitted).
+
+    From the expected Fisher information (all four parameters free); used to weight sweeps at a common tau,
+    since each sweep's own SD grows with its own estimate and would pull a weighted mean down.
+    """
+    model = _Model(np.asarray(t_base_ms, float), np.asarray(t_post_ms, float), float(dark_counts_per_line),
+                   float(start_fraction))
+    log_h, f_b, _, _ = fit.theta
+    theta = np.array([log_h, f_b, math.log(tau_ms), imaging_bleach_per_ms * tau_ms])
+    mu = model.mean(theta)
+    jac_t = model.jacobian_t(theta)
+    try:
+        var = float(np.linalg.inv((jac_t / mu) @ jac_t.T)[2, 2])
+    except np.linalg.LinAlgError:
+        return math.inf
+    return math.sqrt(var) if var > 0 else math.inf

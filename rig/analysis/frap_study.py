@@ -3,7 +3,7 @@
 The sweeps look like the rig's line scans (2 ms lines, 100 ms baseline from light onset, a bleach to
 about a third, imaging bleach at the rate the simulated rig's imaging power gives), so the bias and
 coverage printed by `benchmarks/bench_frap_fit.py` and held by `tests/test_frap_study.py` are those of
-the per-sweep fit and of sweeps combined by `rig.model.combine.combine_log_normal`.
+the per-sweep fit and of sweeps combined as the online analysis combines them (`rig.analysis.frap_combine`).
 """
 
 from __future__ import annotations
@@ -80,10 +80,12 @@ def fit_sweeps(design: SweepDesign, base: np.ndarray, post: np.ndarray, level: f
 
 
 def score(design: SweepDesign, fits: list[FrapKineticFit], group: int = 10, z: float = 1.959963984540054) -> StudyRow:
-    """Per-sweep bias and coverage of the delivered fits, and coverage of groups of `group` sweeps combined."""
-    from rig.model.combine import combine_log_normal
+    """Per-sweep bias and coverage of the delivered fits, and coverage of groups of `group` sweeps combined
+    as the online analysis combines them (rig.analysis.frap_combine)."""
+    from rig.analysis.frap_combine import SweepTau, combine_sweep_taus
 
     tau = design.tau_ms
+    t_base, t_post = design.line_times()
     ok = [f for f in fits if f.converged]
     est = np.array([f.tau_ms for f in ok])
     low = np.array([f.tau_low_ms for f in ok])
@@ -92,8 +94,9 @@ def score(design: SweepDesign, fits: list[FrapKineticFit], group: int = 10, z: f
     n_groups = len(ok) // group
     combined_hits, combined_values = [], []
     for g in range(n_groups):
-        sl = slice(g * group, (g + 1) * group)
-        c = combine_log_normal(list(est[sl]), list(low[sl]), list(high[sl]), z)
+        members = [SweepTau(i, f, t_base, t_post, design.dark_counts_per_line, 1.0)
+                   for i, f in enumerate(ok[g * group:(g + 1) * group])]
+        c = combine_sweep_taus(members, z)
         combined_hits.append(c.low <= tau <= c.high)
         combined_values.append(c.value / tau - 1.0)
     return StudyRow(tau, design.head_photons_per_line, design.recovery(), len(fits), len(ok) / max(1, len(fits)),

@@ -174,6 +174,21 @@ def _text_mutation(rng: random.Random, text: str) -> tuple[str, str]:
     return f"unicode in line {i + 1}", "\n".join(lines)
 
 
+def _unsafe_in(data: Any) -> bool:
+    """Whether the data holds a non-finite number anywhere, or an absurd safety limit (>= 1e9 or negative)."""
+    for path in _paths(data):
+        value = _get(data, path)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            return True
+        names = [str(part) for part in path]
+        if any(n in SAFETY_LIMITS for n in names) and not any("holding" in n for n in names) and (
+                abs(value) >= 1e9 or value < 0):
+            return True
+    return False
+
+
 def make_cases(seed: int, n: int) -> list[Case]:
     """`n` deterministic fuzz cases from the shipped files."""
     rng = random.Random(seed)
@@ -187,13 +202,13 @@ def make_cases(seed: int, n: int) -> list[Case]:
             cases.append(Case(f"#{k} {base.name}: {label}", base, text, False))
             continue
         data = copy.deepcopy(parsed[base])
-        labels, unsafe = [], False
+        labels = []
         for _ in range(rng.choice([1, 1, 1, 2, 3])):
             if not isinstance(data, dict) or not data:
                 break
-            label, bad = _mutate_data(rng, data)
+            label, _ = _mutate_data(rng, data)
             labels.append(label)
-            unsafe = unsafe or bad
+        unsafe = _unsafe_in(data)  # judged on the final data: a later mutation may remove an earlier one
         text = yaml.dump(data, Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=10**9)
         cases.append(Case(f"#{k} {base.name}: {'; '.join(labels)}", base, text, unsafe))
     return cases

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -134,6 +135,34 @@ def segments_problem(step: BaseModel) -> str | None:
         if n > MAX_COUNT:
             return f"{n:,} segments of segment_s = {segment:g} s, allowed at most {MAX_COUNT:,}: raise segment_s"
     return None
+
+
+def check_plans(plans: list[SweepPlan], profile: HardwareProfile, source: str, max_problems: int = 50
+                ) -> list[Problem]:
+    """check_plan over many plans, checking each distinct plan once: sweeps of a step with the same
+    waveforms (by content), timing and channels give the same verdict, reported for the first of them."""
+    digests: dict[int, bytes] = {}
+
+    def digest(wave: np.ndarray) -> bytes:
+        key = id(wave)
+        if key not in digests:
+            digests[key] = hashlib.blake2b(np.ascontiguousarray(wave).tobytes(), digest_size=16).digest() + \
+                str((wave.dtype, wave.shape)).encode()
+        return digests[key]
+
+    seen: set[Any] = set()
+    problems: list[Problem] = []
+    for plan in plans:
+        key = (plan.step_index, plan.sample_rate_hz, plan.n_samples, tuple(plan.inputs), plan.amplifier_mode,
+               tuple((name, digest(np.asarray(w))) for name, w in plan.outputs.items()),
+               repr(plan.camera), repr(plan.line_scan))
+        if key in seen:
+            continue
+        seen.add(key)
+        problems += check_plan(plan, profile, source)
+        if len(problems) >= max_problems:
+            break
+    return problems
 
 
 def check_planned_memory(plans: list[SweepPlan], source: str) -> list[Problem]:

@@ -15,7 +15,7 @@ from rig.config.bounds import MAX_COUNT
 from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import HardwareProfile, LoadedProfile
 from rig.config.yaml_loading import parse_yaml_text, read_yaml, validate_data
-from rig.engine.limits import (MAX_PLANNED_BYTES, check_plan, check_planned_memory, estimate_step_bytes,
+from rig.engine.limits import (MAX_PLANNED_BYTES, check_planned_memory, check_plans, estimate_step_bytes,
                                segments_problem)
 from rig.engine.sweep_plan import SweepPlan
 from rig.protocols import STEP_KINDS, step_program
@@ -182,19 +182,17 @@ def compile_protocol(loaded: LoadedProtocol, profile: LoadedProfile) -> Compiled
         try:
             compiled.plans += step_program(step, i, profile.profile, STEP_KINDS[step.kind].analysis(step)).envelope()
         except MemoryError:  # the estimate above missed it; still no traceback and nothing moved
-            problems.append(Problem(source, f"steps.{i}", "its plans do not fit in memory: shorten its durations, "
-                                                          "lower its rates or counts"))
-            raise InvalidInput(problems) from None
+            raise InvalidInput([Problem(source, f"steps.{i}", "its plans do not fit in memory: shorten its "
+                                                              "durations, lower its rates or counts")]) from None
+        except (ValueError, ArithmeticError) as exc:  # a kind's compile refusing what its check() let through
+            raise InvalidInput([Problem(source, f"steps.{i}", f"cannot be planned: {exc}")]) from None
         if len(compiled.plans) > MAX_COUNT:
             raise InvalidInput([Problem(source, f"steps.{i}", f"the protocol plans more than {MAX_COUNT:,} sweeps "
                                                               f"(allowed at most {MAX_COUNT:,})")])
     problems += check_planned_memory(compiled.plans, source)
     if problems:
         raise InvalidInput(problems)
-    for plan in compiled.plans:
-        problems += check_plan(plan, profile.profile, source)
-        if len(problems) > 50:
-            break
+    problems += check_plans(compiled.plans, profile.profile, source)
     if problems:
         raise InvalidInput(problems)
     return compiled

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rig.config.problems import InvalidInput  # noqa: E402
 from rig.protocols.protocol_file import load_protocol  # noqa: E402
 
-from calibration_bench.kinds import KINDS, KindSpec, parse_kinds  # noqa: E402
+from calibration_bench.kinds import KINDS, KindSpec, default_kinds, parse_kinds  # noqa: E402
 from calibration_bench.population import DrawnSpine, PopulationRanges, draw_spines  # noqa: E402
 from calibration_bench.report import RunInfo, markdown_document, print_table  # noqa: E402
 from calibration_bench.runner import jobs_for, run_jobs  # noqa: E402
@@ -62,8 +62,9 @@ def _kinds(text: str) -> list[KindSpec]:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--kinds", type=_kinds, default=list(KINDS.values()),
-                        help=f"comma-separated kinds or 'all' (default): {', '.join(KINDS)}")
+    parser.add_argument("--kinds", type=_kinds, default=default_kinds(),
+                        help=f"comma-separated kinds, 'default' (issue 11's: {', '.join(k.key for k in default_kinds())})"
+                             f" or 'all' (also {', '.join(k.key for k in KINDS.values() if not k.in_default)})")
     parser.add_argument("--spines", type=_positive, default=None,
                         help="spines per kind (default: each kind's own, sized for ~20 min on 2 cores)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"population seed (default {DEFAULT_SEED})")
@@ -124,9 +125,39 @@ def run_benchmark(kinds: list[KindSpec], n_spines: int | None, seed: int, worker
     return rows, results, targets
 
 
+def _unwritable(path: Path | None, option: str, is_dir: bool) -> list[str]:
+    """One line if `path` cannot be written, else none; tried now (folders made, a new file made and removed)
+    so that a long run never ends unable to write its result."""
+    if path is None:
+        return []
+    try:
+        if is_dir:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / ".calibration_write_test"
+            probe.touch()
+            probe.unlink()
+        else:
+            if path.is_dir():
+                return [f"{option} {path}: is a folder, expected a file"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            existed = path.exists()
+            with path.open("a", encoding="utf-8"):
+                pass
+            if not existed:
+                path.unlink()
+    except OSError as exc:
+        return [f"{option} {path}: cannot write there ({exc.strerror or exc})"]
+    return []
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark from the command line."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    problems = (_unwritable(args.markdown, "--markdown", False) + _unwritable(args.json, "--json", False)
+                + _unwritable(args.runs, "--runs", True))
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 2
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="calibration_") as tmp:
         runs_dir = args.runs if args.runs is not None else Path(tmp)
@@ -143,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         args.markdown.write_text(markdown_document(info, args.kinds, targets, rows, results), encoding="utf-8")
         print(f"wrote {args.markdown}", file=sys.stderr)
     if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=1, default=str),
                              encoding="utf-8")
     return 1 if args.strict and any(r.status == FAIL for r in rows) else 0

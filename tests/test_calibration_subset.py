@@ -16,10 +16,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from calibration_bench.kinds import KINDS, parse_kinds  # noqa: E402
 from calibration_bench.population import PopulationRanges, draw_spines  # noqa: E402
-from calibration_bench.scoring import ScoredEstimate, comparison_truth  # noqa: E402
+from calibration_bench.report import RunInfo, markdown_document  # noqa: E402
+from calibration_bench.scoring import RunScore, ScoredEstimate, StepTruth, comparison_truth  # noqa: E402
 from calibration_bench.spine_rig import (DRAWN_SPINE_NAME, find_target, protocol_overrides,  # noqa: E402
                                          write_spine_profile)
-from calibration_bench.summary import FAIL, NOT_SIGNIFICANT, PASS, judge_coverage  # noqa: E402
+from calibration_bench.summary import FAIL, NOT_SIGNIFICANT, PASS, SpineResult, judge_coverage, summarise  # noqa: E402
 from rig.config.profile import load_profile  # noqa: E402
 from simulated_devices.population import spine_geometry  # noqa: E402
 
@@ -89,9 +90,44 @@ def test_coverage_judged_with_its_sampling_error() -> None:
     assert judge_coverage(10, 20, 0.90, 0.98) == FAIL
 
 
+def _scored(spine_index: int, tau: float, truth: float, potency: bool) -> SpineResult:
+    """A FRAP run's score as scoring.score_run returns it (tau with a +-10 % interval, maybe a truthless row)."""
+    estimates = [ScoredEstimate("frap", "frap", "tau_frap_ms", "ms", tau, tau * 0.9, tau * 1.1, "", "", 5, truth,
+                                "mean of 5 sweep(s)")]
+    if potency:
+        estimates.append(ScoredEstimate("frap", "frap", "potency", "1", 0.3, 0.2, 0.4, "", "", 5, None, "no truth"))
+    score = RunScore("completed", "", 5, {"frap": StepTruth("frap", "frap", tuple(range(5)), {"tau_frap_ms": truth})},
+                     estimates, [])
+    return SpineResult("frap", draw_spines(4, 1)[spine_index], score, "", 1.0, 0.5)
+
+
+def test_rows_count_delivery_bias_coverage_and_missing_truth() -> None:
+    """Spines without the estimate count as undelivered; the median bias and the coverage come from the
+    delivered ones; a name without truth is a FAIL row, not left out; spines outside a stratum are not in it."""
+    results = [_scored(0, 101.0, 100.0, True), _scored(1, 50.0, 40.0, False), _scored(2, 10.0, 10.0, False),
+               SpineResult("frap", draw_spines(4, 1)[3], None, "RuntimeError: boom", 0.0)]
+    rows = {(r.name, r.stratum): r for r in summarise("frap", [("frap", "frap")], results)}
+    tau = rows[("tau_frap_ms", "all spines")]
+    assert (tau.n_spines, tau.n_delivered, tau.n_with_truth, tau.n_covered) == (4, 3, 3, 2)
+    assert tau.median_relative_bias == pytest.approx(0.01)
+    assert tau.status == FAIL and [c.what for c in tau.checks if c.status == FAIL] == ["delivered"]
+    in_range = rows[("tau_frap_ms", "tau 20-1000 ms")]
+    assert in_range.n_spines == 2  # tau 10 ms is outside; the failed run has no truth to place it
+    assert rows[("tau_frap_ms", "tau 20-1000 ms: truth 'tau_frap_ms' missing")].n_spines == 1
+    potency = rows[("potency", "all spines")]
+    assert potency.n_delivered == 1 and potency.n_with_truth == 0
+    assert [c.what for c in potency.checks if c.status == FAIL] == ["truth"]
+    info = RunInfo("python benchmarks/calibration.py --kinds frap", "2026-12-01", "abc123", 1, 1, 60.0,
+                   PopulationRanges())
+    text = markdown_document(info, [KINDS["frap"]], {}, list(rows.values()), results)
+    assert "`python benchmarks/calibration.py --kinds frap`" in text and "2026-12-01" in text
+    assert "| frap | frap | potency | all spines | 1/4 (25%) | - | - | no truth |" in text
+    assert "spine 3: RuntimeError: boom" in text
+
+
 def test_bad_kind_is_refused() -> None:
     """An unknown kind names the allowed ones."""
-    with pytest.raises(ValueError, match="unknown kind.*allowed: all, frap"):
+    with pytest.raises(ValueError, match="unknown kind.*allowed: default, all, frap"):
         parse_kinds("frap,nonsense")
     with pytest.raises(SystemExit) as exc:
         calibration.parse_args(["--kinds", "nonsense"])

@@ -27,6 +27,7 @@ class KindSpec:
     keep: tuple[str, ...] = ()
     default_spines: int = 4
     cost_hint_s: float = 60.0
+    in_default: bool = True
     note: str = ""
 
     def describe_overrides(self) -> str:
@@ -60,15 +61,27 @@ KINDS: dict[str, KindSpec] = {k.key: k for k in (
           note="FRAP before and after theta-burst conditioning; each FRAP step scored on its own"),
     _kind("step_depolarization_frap", "Step-depolarization FRAP", "frap_step_depolarization.yaml", "simulated.yaml",
           default_spines=4, note="FRAP before and after 4 min at 0 mV; each FRAP step scored on its own"),
+    _kind("bap_train", "bAP-train calcium", "bap_train.yaml", "simulated.yaml", default_spines=4, in_default=False),
+    _kind("epsp_ap_pairing", "EPSP-AP pairing", "epsp_ap_pairing.yaml", "simulated.yaml", default_spines=4,
+          in_default=False),
 )}
 
 
+def default_kinds() -> list[KindSpec]:
+    """The kinds issue 11 names (what runs without --kinds)."""
+    return [k for k in KINDS.values() if k.in_default]
+
+
 def parse_kinds(text: str) -> list[KindSpec]:
-    """Kinds from a comma-separated list ('all' for every kind); raise ValueError naming unknown ones."""
+    """Kinds from a comma-separated list ('default': issue 11's kinds, 'all': every kind); raise ValueError
+    naming unknown ones."""
     keys = [k.strip() for k in text.split(",") if k.strip()]
+    if keys == ["default"]:
+        return default_kinds()
     if keys == ["all"]:
         return list(KINDS.values())
     unknown = [k for k in keys if k not in KINDS]
     if unknown or not keys:
-        raise ValueError(f"unknown kind(s) {', '.join(unknown) or '(none given)'}; allowed: all, {', '.join(KINDS)}")
+        raise ValueError(f"unknown kind(s) {', '.join(unknown) or '(none given)'}; allowed: default, all, "
+                         f"{', '.join(KINDS)}")
     return [KINDS[k] for k in keys]

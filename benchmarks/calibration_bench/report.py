@@ -10,7 +10,7 @@ from typing import Sequence
 from calibration_bench.kinds import KindSpec
 from calibration_bench.population import PopulationRanges
 from calibration_bench.scoring import TREND_TOLERANCE
-from calibration_bench.spine_rig import KindTarget
+from calibration_bench.spine_rig import WATCHDOG_TIMEOUT_MS, KindTarget
 from calibration_bench.summary import FAIL, Row, SpineResult, format_fraction
 from calibration_bench.targets import BIAS_TARGETS, COVERAGE_TARGET, DELIVERY_TARGET
 
@@ -177,6 +177,9 @@ def markdown_document(info: RunInfo, kinds: Sequence[KindSpec], targets: dict[st
         "tau = R_neck V / (rho_i D)). Other spines, bath, optics: as the kind's profile.",
         "- The analysis is given the head volume an operator would: the true volume times (1 + rel_sd)^z, "
         "z the spine's drawn normal quantile, rel_sd the protocol's stated head-volume uncertainty.",
+        f"- The simulated DAQ watchdog's timeout is set to {WATCHDOG_TIMEOUT_MS / 1000:g} s where the profile schema "
+        "has `daq.watchdog_timeout_ms` (it counts wall time; a worker stalled on a shared machine otherwise "
+        "ends its run with WatchdogExpired, which says nothing about the estimators).",
         "- Kinds that draw the same number of spines draw the same spines (spine i of a seed is one spine); each "
         "spine's rig noise has its own seed.",
         "",

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from rig.api import prepare_run
-from rig.config.profile import load_profile
+from rig.config.profile import DaqSpec, load_profile
 from rig.config.simulation import SimulationSpec, SpineSpec
 from rig.config.yaml_loading import read_yaml
 from rig.protocols.protocol_file import load_protocol
@@ -25,6 +25,9 @@ from calibration_bench.kinds import KindSpec
 from calibration_bench.population import DrawnSpine
 
 DRAWN_SPINE_NAME = "calibrated"
+# The simulated DAQ's watchdog counts wall time; on a shared machine a worker can stall longer than the
+# 500 ms default between chunks and the run ends with WatchdogExpired, which says nothing of an estimator.
+WATCHDOG_TIMEOUT_MS = 10_000.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,8 @@ def write_spine_profile(kind: KindSpec, target: KindTarget, spine: DrawnSpine, f
     spec = drawn_spine_spec(kind, target, spine, sim)
     data["simulation"]["spines"][target.replaced_index] = spec.model_dump()
     data["simulation"]["seed"] = spine.simulation_seed
+    if "watchdog_timeout_ms" in DaqSpec.model_fields:
+        data.setdefault("daq", {})["watchdog_timeout_ms"] = WATCHDOG_TIMEOUT_MS
     data["name"] = f"{data.get('name', 'simulated')} (calibration spine {spine.index})"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"profile_{kind.key}_{spine.index:03d}.yaml"

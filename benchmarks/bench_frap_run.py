@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 
 from rig.api import execute, prepare_run  # noqa: E402
 from rig.engine.rig import build_rig  # noqa: E402
+from rig.storage.reader import RunFile  # noqa: E402
 from simulated_devices.truth import calcium_truth, spine_truth  # noqa: E402
 from simulated_devices.truth_source import SpecimenTruth  # noqa: E402
 
@@ -65,18 +66,18 @@ def simulation_only(prepared) -> tuple[float, float]:
     return simulated, time.perf_counter() - start
 
 
-def whole_run(prepared, truth: str, folder: Path) -> tuple[float, float, str]:
-    """One run with the named truth path ('now' or 'former'): (simulated sweep s, wall s, status)."""
+def whole_run(prepared, truth: str, folder: Path) -> tuple[float, float, str, int]:
+    """One run with the named truth path ('now' or 'former'): (simulated sweep s, wall s, status, sweeps)."""
     rig = build_rig(prepared.profile)
     if truth == "former":
         rig.truth = FormerTruth(rig.extras["specimen"])
     t0 = time.perf_counter()
     result = execute(prepared, folder, rig_=rig)
     wall = time.perf_counter() - t0
-    from rig.storage.reader import RunFile
     with RunFile(result.path) as f:
-        simulated = sum(float(p["n_samples"]) / float(p["sample_rate_hz"]) for p in f.plans())
-    return simulated, wall, result.outcome.status
+        plans = f.plans()
+    simulated = sum(float(p["duration_s"]) for p in plans)
+    return simulated, wall, result.outcome.status, len(plans)
 
 
 def bare_h5py(prepared, folder: Path) -> float:
@@ -106,11 +107,12 @@ def side_by_side(label: str, prepared, repeats: int) -> None:
         ratios, walls = [], []
         for _ in range(repeats):
             with tempfile.TemporaryDirectory() as tmp:
-                simulated, wall, status = whole_run(prepared, truth, Path(tmp))
+                simulated, wall, status, sweeps = whole_run(prepared, truth, Path(tmp))
             ratios.append(simulated / wall)
             walls.append(wall)
         print(f"{label}, truth {truth:>6}: {min(ratios):6.2f}-{max(ratios):6.2f}x real time "
-              f"({simulated:.1f} s simulated in {min(walls):.2f}-{max(walls):.2f} s wall, status {status})")
+              f"({sweeps} sweeps, {simulated:.1f} s simulated in {min(walls):.2f}-{max(walls):.2f} s wall, "
+              f"status {status})")
 
 
 def fcat_step_only(folder: Path) -> Path:
@@ -145,9 +147,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             fcat = prepare_run(fcat_step_only(Path(tmp)), ROOT / "hardware_profiles" / "simulated_fcat.yaml",
                                ["interval_s=0", f"sweeps_per_condition={args.fcat_sweeps}"])
-        n = len(fcat.compiled.plans)
-        print(f"fCaT step of protocols/fcat.yaml alone (holding 0 mV, no reversal search), {n} sweeps of "
-              f"{fcat.compiled.plans[0].duration_s * 1000:.0f} ms")
+        print(f"fCaT step of protocols/fcat.yaml alone (held at 0 mV, no reversal search), {args.fcat_sweeps} "
+              "sweeps per condition and the settle sweeps")
         side_by_side("fCaT run", fcat, args.repeats)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -38,6 +39,7 @@ class EpspProbe:
         self._live = model
         self._probe: CellModel | None = None
         self._cache: dict[tuple[object, ...], dict[str, float]] = {}
+        self.lock = threading.RLock()  # the private cell is one: hold this around any use of model_for's model
 
     def live_state(self) -> CellState:
         """The live cell's necks and blockers now."""
@@ -62,15 +64,19 @@ class EpspProbe:
         """Unitary EPSP peaks (mV above rest) in current clamp at rest (state: default the live cell's)."""
         state = self.live_state() if state is None else state
         key = (spine, round(float(state.necks_MOhm[spine]), 3), state.blockers.key(), round(weight, 4))
-        if key not in self._cache:
-            model = self.model_for(state.blockers, state.necks_MOhm)
-            model.reset_to_rest()
-            n = int(round(_PROBE_MS / _PROBE_DT_MS))
-            tr = model.advance(_PROBE_DT_MS, n, "CC", np.zeros(n), [(1, spine, weight)] if weight > 0 else [])
-            head, base, soma = tr.v_head_mV[:, spine], tr.v_dend_at_spine_mV[:, spine], tr.v_soma_mV
-            self._cache[key] = {
-                "peak_head_epsp_mV": float(head.max() - head[0]),
-                "peak_dendrite_epsp_mV": float(base.max() - base[0]),
-                "peak_soma_epsp_mV": float(soma.max() - soma[0]),
-            }
-        return self._cache[key]
+        with self.lock:
+            if key not in self._cache:
+                self._cache[key] = self._probe_epsp(spine, weight, state)
+            return self._cache[key]
+
+    def _probe_epsp(self, spine: int, weight: float, state: CellState) -> dict[str, float]:
+        model = self.model_for(state.blockers, state.necks_MOhm)
+        model.reset_to_rest()
+        n = int(round(_PROBE_MS / _PROBE_DT_MS))
+        tr = model.advance(_PROBE_DT_MS, n, "CC", np.zeros(n), [(1, spine, weight)] if weight > 0 else [])
+        head, base, soma = tr.v_head_mV[:, spine], tr.v_dend_at_spine_mV[:, spine], tr.v_soma_mV
+        return {
+            "peak_head_epsp_mV": float(head.max() - head[0]),
+            "peak_dendrite_epsp_mV": float(base.max() - base[0]),
+            "peak_soma_epsp_mV": float(soma.max() - soma[0]),
+        }

@@ -69,6 +69,10 @@ class FcatProbe:
     def reversal_mV(self, weights: np.ndarray, state: CellState | None = None) -> float | None:
         """Somatic holding (mV) where the expected evoked clamp charge in the response window is zero;
         None when the evoked charge does not change sign over -30..+30 mV (no synaptic current)."""
+        with self._cells.lock:
+            return self._reversal_mV(weights, state)
+
+    def _reversal_mV(self, weights: np.ndarray, state: CellState | None) -> float | None:
         w = np.asarray(weights, dtype=float)
         state = self._state(state)
         key = self._key(state, "reversal", tuple(np.round(w, 2)))
@@ -98,6 +102,11 @@ class FcatProbe:
     def evoked(self, spine: int, weight: float, mode: str, command: float,
                state: CellState | None = None) -> EvokedInflux:
         """One quantum of `weight` at `spine` from the steady state of the drive (CC: pA, VC: mV)."""
+        with self._cells.lock:
+            return self._evoked(spine, weight, mode, command, state)
+
+    def _evoked(self, spine: int, weight: float, mode: str, command: float,
+                state: CellState | None) -> EvokedInflux:
         state = self._state(state)
         key = self._key(state, "evoked", spine, round(weight, 4), mode, round(command, 3))
         if key not in self._cache:

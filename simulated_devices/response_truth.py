@@ -66,10 +66,11 @@ def replay(specimen: "Specimen", state: SpineState, mode: str, command: np.ndarr
     n = max(1, int(round(duration_ms / dt)))
     sample = np.minimum(((np.arange(n) + 0.5) * dt * rate_hz / 1000.0).astype(int), command.size - 1)
     cmd = np.asarray(command, dtype=float)[sample]
-    model = specimen.epsp_probe.model_for(state.cell.blockers, state.cell.necks_MOhm)
-    model.settle(mode, float(cmd[0]))  # type: ignore[arg-type]
     ev = [(min(n - 1, int(round(t / dt))), j, w) for t, j, w in events if w > 0]
-    tr = model.advance(dt, n, mode, cmd, ev)  # type: ignore[arg-type]
+    with specimen.epsp_probe.lock:
+        model = specimen.epsp_probe.model_for(state.cell.blockers, state.cell.necks_MOhm)
+        model.settle(mode, float(cmd[0]))  # type: ignore[arg-type]
+        tr = model.advance(dt, n, mode, cmd, ev)  # type: ignore[arg-type]
     i = state.index
     return Replay(tr.time_ms - tr.t_start_ms, tr.v_soma_mV, tr.v_head_mV[:, i], tr.v_dend_at_spine_mV[:, i],
                   tr.i_ca_nmda_pA[:, i] + tr.i_ca_vgcc_pA[:, i], tr.i_na_pA[:, i], dt)

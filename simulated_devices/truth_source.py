@@ -2,8 +2,9 @@
 
 At a sweep start (on the acquisition thread) `truth_for` only copies the spine's state (`truth.SpineState`,
 a few numbers) and looks the step's truth groups up in a cache keyed by that state; a group not cached is
-computed from the copy when the truth is first read (by the run-file writer, on its own thread), so the
-probes of the private cell never run on the acquisition path and never see a later state of the specimen.
+handed to the truth source's own worker thread, which computes it from the copy; whoever reads the truth first
+(the run-file writer, the GUI) waits for it. The probes of the private cell never run on the acquisition
+thread and never see a later state of the specimen.
 Which groups a step needs follows from the estimate names its kind publishes (`STEP_ESTIMATES`).
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -120,25 +122,25 @@ CACHE_SIZE = 512  # truth groups kept (per group, state and stimulus); a run rev
 
 
 class SweepTruth(Mapping[str, float]):
-    """One sweep's truth: the cheap values now, the probe groups computed from the copied state on first read."""
+    """One sweep's truth: the cheap values now, the probe groups from the worker (a read waits for them)."""
 
-    def __init__(self, eager: dict[str, float], pending: list[Callable[[], dict[str, float]]], lock: threading.Lock):
+    def __init__(self, eager: dict[str, float], pending: list[Future[dict[str, float]]]):
         self._values = dict(eager)
         self._pending = pending
-        self._lock = lock
+        self._lock = threading.Lock()
 
     def _resolve(self) -> dict[str, float]:
         if self._pending:
             with self._lock:
-                for compute in self._pending:
-                    self._values.update(compute())
+                for future in self._pending:
+                    self._values.update(future.result())
                 self._pending = []
         return self._values
 
     @property
     def resolved(self) -> bool:
-        """True once every group has been computed."""
-        return not self._pending
+        """True once every group has been computed (reading then never waits)."""
+        return all(f.done() for f in self._pending)
 
     def __getitem__(self, name: str) -> float:
         if name in self._values and not self._pending:
@@ -165,10 +167,10 @@ class SpecimenTruth:
         self.specimen = specimen
         self._cache: OrderedDict[tuple[object, ...], dict[str, float]] = OrderedDict()
         self._cache_size = cache_size
-        # One private cell: one probe at a time, on whichever thread reads first. The cache has its own lock, so a
-        # sweep start never waits for a probe another thread is running.
-        self._probe_lock = threading.Lock()
+        # The probes hold the private cell's own lock (EpspProbe.lock); the cache has its own, so a sweep start
+        # never waits for a probe the worker is running.
         self._cache_lock = threading.Lock()
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="specimen-truth")
         self._last_target: dict[int | None, tuple[float, float]] = {}  # by step index; None: the run's last
         self.computed = 0  # groups computed (not from the cache), for benchmarks and tests
 
@@ -178,15 +180,15 @@ class SpecimenTruth:
         A plan with no target (e.g. a reversal search, hyperpolarizing steps) gets only its kind's cell-level
         truths (empty for kinds that have none). Cheap on the calling (acquisition) thread: a copy of the
         spine's state and cache look-ups; groups not cached are computed when the truth is first read."""
-        kind = getattr(plan, "kind", "")
+        kind, step = getattr(plan, "kind", ""), getattr(plan, "step_index", None)
         s = self.specimen
         target = plan.target_um
         if target is not None:
-            self._last_target[plan.step_index] = self._last_target[None] = tuple(target)
+            self._last_target[step] = self._last_target[None] = tuple(target)
         elif kind in STEP_ESTIMATES and any(not GROUPS[g].cell_level for g in groups_for(kind)):
             # A step's sweep with no light (e.g. fCaT's settle sweep) measures the step's spine: the step's last
             # target, else the run's, else the first stimulated spine (a settle sweep that opens a run).
-            target = self._last_target.get(plan.step_index, self._last_target.get(None))
+            target = self._last_target.get(step, self._last_target.get(None))
             if target is None:
                 first = next((g for g in s.spines if g.stimulated), s.spines[0])
                 target = tuple(first.head_center_um)
@@ -211,14 +213,14 @@ class SpecimenTruth:
             if cached is not None:
                 eager |= cached
             else:
-                pending.append(self._deferred(group, key, state, plan))
-        return SweepTruth(eager, pending, self._probe_lock) if pending else eager
+                pending.append(self._worker.submit(self._deferred(group, key, state, plan)))
+        return SweepTruth(eager, pending) if pending else eager
 
     def _deferred(self, group: TruthGroup, key: tuple[object, ...], state: SpineState,
                   plan: SweepPlan) -> Callable[[], dict[str, float]]:
-        def compute() -> dict[str, float]:  # called with the probe lock held
+        def compute() -> dict[str, float]:  # on the worker thread
             with self._cache_lock:
-                cached = self._cache.get(key)
+                cached = self._cache.get(key)  # an earlier sweep's job may have filled it meanwhile
             if cached is None:
                 cached = group.compute(self.specimen, state, plan)
                 self.computed += 1
@@ -228,15 +230,6 @@ class SpecimenTruth:
                         self._cache.popitem(last=False)
             return cached
         return compute
-
-    def truth_of_groups(self, plan: SweepPlan, groups: list[str]) -> dict[str, float]:
-        """Every value of the named groups for a plan's target, computed now (for tests and benchmarks)."""
-        state = snapshot(self.specimen, self.specimen.nearest_spine(plan.target_um))  # type: ignore[arg-type]
-        out = {"spine_index": float(state.index)} | state.spine
-        with self._probe_lock:
-            for name in groups:
-                out |= GROUPS[name].compute(self.specimen, state, plan)
-        return out
 
     def describe(self) -> dict[str, object]:
         """The whole specimen: static parameters, every spine's present parameters and unitary EPSPs."""

@@ -20,7 +20,7 @@ from rig.api import run_protocol
 from rig.protocols import STEP_KINDS
 from rig.storage.reader import RunFile
 from simulated_devices.truth import calcium_truth
-from simulated_devices.truth_source import NO_TRUTH_YET, STEP_ESTIMATES
+from simulated_devices.truth_source import NO_TRUTH_YET, STEP_ESTIMATES, SweepTruth
 
 PROFILES = ROOT / "hardware_profiles"
 
@@ -103,13 +103,13 @@ def test_a_frap_sweep_start_runs_no_probe():
 
 
 def test_fcat_truth_is_computed_later_from_the_state_copied_at_the_sweep_start_and_cached():
-    """The probes run when the truth is first read (here on another thread), on the state of the sweep start even
-    if the bath changed since; the same state at a later sweep start is served from the cache."""
+    """The probes run on the truth source's worker, on the state of the sweep start even if the bath changed since;
+    a reader on another thread waits for them; the same state at a later sweep start is served from the cache."""
     rig = _fcat_rig()
     specimen, source = rig.extras["specimen"], rig.truth
     plan = SimpleNamespace(kind="fcat", step_index=0, target_um=specimen.spines[1].head_center_um)
     first = source.truth_for(plan)  # type: ignore[arg-type]
-    assert source.computed == 0 and not first.resolved
+    assert isinstance(first, SweepTruth)
     specimen.pharmacology.block_nmda = True  # after the sweep start: must not reach that sweep's truth
     seen: dict[str, float] = {}
     reader = threading.Thread(target=lambda: seen.update(dict(first)))

@@ -17,6 +17,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from rig.engine.sweep_plan import SweepPlan
 from simulated_devices.response_truth import (bap_calcium_truth, hyperpolarizing_truth, paired_ap_truth,
                                               sodium_truth, theta_burst_truth, vsd_truth)
@@ -65,7 +67,11 @@ def _no_plan(plan: SweepPlan) -> tuple[object, ...]:
 
 
 def _stimulus_key(plan: SweepPlan) -> tuple[object, ...]:
-    return (plan.kind, tuple(sorted(plan.events_ms.items())), plan.amplifier_mode,
+    """What of a plan a replayed-sweep truth depends on: kind, stimuli, clamp, scalar parameters, the command."""
+    command = plan.outputs.get(f"{plan.amplifier}.command") if plan.amplifier is not None else None
+    drive = None if command is None else hash(np.ascontiguousarray(command).tobytes())
+    return (plan.kind, tuple(sorted(plan.events_ms.items())), plan.amplifier_mode, plan.n_samples,
+            plan.sample_rate_hz, drive,
             tuple(sorted((k, v) for k, v in plan.parameters.items() if isinstance(v, (int, float, str)))))
 
 

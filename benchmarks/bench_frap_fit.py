@@ -93,7 +93,7 @@ def main() -> None:
     print(f"ratio over rounds: {min(ratios):.2f}-{max(ratios):.2f} (target <= 1)")
     print()
     print(f"bias and 95 % coverage, {args.draws} seeded sweeps per condition; combined = groups of 10 sweeps "
-          "through rig.model.combine.combine_log_normal")
+          "combined as the online analysis does (rig.analysis.frap_combine, combine_log_normal)")
     print(f"{'tau ms':>7} {'photons':>7} {'delivered':>9} {'median bias':>11} {'coverage':>8} {'median width':>12} "
           f"{'combined cov':>12} {'comb bias':>9}")
     study = run_study(TAUS_MS, PHOTONS, args.draws, args.seed)

@@ -23,7 +23,8 @@ def _synthetic(rng, tau, k_i, head=60.0, dark=0.2, n_base=50, n_post=1250, dt=2.
 def _recovery_only_tau(t, counts):
     """What a plain exponential fitted to the recovery alone reports (scipy's curve_fit, for reference)."""
     tail = counts[-100:].mean()
-    popt, _ = curve_fit(lambda t, a, b, tau: a - b * np.exp(-t / tau), t, counts, p0=[tail, tail - counts[:5].mean(), 200])
+    popt, _ = curve_fit(lambda t, a, b, tau: a - b * np.exp(-t / tau), t, counts,
+                        p0=[tail, tail - counts[:5].mean(), 200])
     return popt[2]
 
 

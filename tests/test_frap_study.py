@@ -60,7 +60,8 @@ def test_a_head_not_fully_recovered_before_the_light_needs_its_start_fraction():
     told, assumed_full = [], []
     lam = 1.0 / design.tau_ms + design.imaging_bleach_per_ms
     f_inf = (1.0 / design.tau_ms) / lam
-    base = design.dark_counts_per_line + design.head_photons_per_line * (f_inf + (start - f_inf) * np.exp(-lam * t_base))
+    unbleached = f_inf + (start - f_inf) * np.exp(-lam * t_base)
+    base = design.dark_counts_per_line + design.head_photons_per_line * unbleached
     for _ in range(40):
         yb, yp = rng.poisson(base).astype(float), rng.poisson(post).astype(float)
         told.append(fit_frap_kinetics(t_base, yb, t_post, yp, design.dark_counts_per_line, start_fraction=start).tau_ms)
@@ -97,7 +98,8 @@ def test_sweeps_of_a_short_recovery_combine_without_the_pull_of_their_own_weight
                                 for i, f in enumerate(group)], z)
         ours.append(c.value / design.tau_ms - 1.0)
         hits += c.low <= design.tau_ms <= c.high
-        o = combine_log_normal([f.tau_ms for f in group], [f.tau_low_ms for f in group], [f.tau_high_ms for f in group], z)
+        o = combine_log_normal([f.tau_ms for f in group], [f.tau_low_ms for f in group],
+                               [f.tau_high_ms for f in group], z)
         own.append(o.value / design.tau_ms - 1.0)
     assert np.median(own) < -0.015
     assert abs(np.median(ours)) < 0.01

@@ -37,7 +37,8 @@ class SweepDesign:
         """Baseline line times from light onset and post-bleach line times from the bleach (ms)."""
         n_base = int(round(self.baseline_ms / self.line_ms))
         n_post = int(round(self.recovery() / self.line_ms))
-        return (np.arange(n_base) + 0.5) * self.line_ms, np.arange(n_post) * self.line_ms + self.first_line_after_bleach_ms
+        t_post = np.arange(n_post) * self.line_ms + self.first_line_after_bleach_ms
+        return (np.arange(n_base) + 0.5) * self.line_ms, t_post
 
     def mean_counts(self) -> tuple[np.ndarray, np.ndarray]:
         """Expected counts per baseline and post-bleach line."""
@@ -70,7 +71,8 @@ class StudyRow:
 def draw_sweeps(design: SweepDesign, draws: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Poisson counts of `draws` sweeps: (draws, n_base) and (draws, n_post)."""
     base, post = design.mean_counts()
-    return rng.poisson(base, size=(draws, base.size)).astype(float), rng.poisson(post, size=(draws, post.size)).astype(float)
+    return (rng.poisson(base, size=(draws, base.size)).astype(float),
+            rng.poisson(post, size=(draws, post.size)).astype(float))
 
 
 def fit_sweeps(design: SweepDesign, base: np.ndarray, post: np.ndarray, level: float = 0.95) -> list[FrapKineticFit]:

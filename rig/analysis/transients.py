@@ -173,11 +173,12 @@ class InfluxTemplate:
         return influx_decay_shape(t_ms, self.onset_ms, self.influx_rise_ms, self.influx_decay_ms, self.tau_decay_ms)
 
 
-def scale_shape(shape: np.ndarray, response: np.ndarray) -> float:
-    """Least-squares amplitude of a unit-peak shape in one trial, with a baseline offset (linear in the trial)."""
+def scale_shape(shape: np.ndarray, response: np.ndarray) -> np.ndarray:
+    """Least-squares amplitude of a unit-peak shape in one trial (or each column of a lines x trials array),
+    with a baseline offset; linear in the trial."""
     design = np.column_stack((np.ones_like(shape), shape))
     coef, *_ = np.linalg.lstsq(design, np.asarray(response, float), rcond=None)
-    return float(coef[1])
+    return coef[1]
 
 
 def fit_calcium_decay_known_influx(t_ms: np.ndarray, mean_response: np.ndarray, stimulus_ms: float,

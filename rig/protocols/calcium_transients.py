@@ -82,26 +82,33 @@ class ConditionTransients:
         """
         if not self.traces:
             return
-        starts = [self.prior()]
-        everything = self._fit(np.mean([t.dg_over_r for t in self.traces], axis=0))
-        if everything is not None:
-            starts.insert(0, (everything, f"average of all {len(self.traces)} sweeps"))
-        self.template, self.source = starts[-1]
+        previous = (self.template, self.source) if self.successes_used > 0 and self.template is not None else None
         self.successes_used = 0
+        if previous is not None and self._detect_and_fit(*previous, rounds=1):
+            return  # the last fit as the start: one round suffices while the successes hardly change
+        everything = self._fit(np.mean([t.dg_over_r for t in self.traces], axis=0))
+        starts = ([(everything, f"average of all {len(self.traces)} sweeps")] if everything is not None else [])
+        starts.append(self.prior())
+        self.template, self.source = starts[-1]
         for template, source in starts:
-            found = False
-            for _ in range(2):
-                hits = self._amplitudes(template) > self.threshold_sd * self._noise(template)
-                if not hits.any():
-                    break
-                fitted = self._fit(np.mean([t.dg_over_r for t, h in zip(self.traces, hits) if h], axis=0))
-                if fitted is None:
-                    break
-                found, template = True, fitted
-                source, self.successes_used = f"average of {int(hits.sum())} detected successes", int(hits.sum())
-            if found:
-                self.template, self.source = template, source
+            if self._detect_and_fit(template, source):
                 return
+
+    def _detect_and_fit(self, template: Shape, source: str, rounds: int = 2) -> bool:
+        """Detect successes with a shape and refit it to their average (rounds times); True when any is found."""
+        found = False
+        for _ in range(rounds):
+            hits = self._amplitudes(template) > self.threshold_sd * self._noise(template)
+            if not hits.any():
+                break
+            fitted = self._fit(np.mean(self._matrix()[:, hits], axis=1))
+            if fitted is None:
+                break
+            found, template = True, fitted
+            source, self.successes_used = f"average of {int(hits.sum())} detected successes", int(hits.sum())
+        if found:
+            self.template, self.source = template, source
+        return found
 
     @property
     def usable(self) -> bool:
@@ -113,15 +120,22 @@ class ConditionTransients:
         """True when the template was fitted to this condition's own detected successes."""
         return self.successes_used > 0
 
+    def _matrix(self) -> np.ndarray:
+        """Every sweep's dG/R as the columns of one array (lines x sweeps)."""
+        if getattr(self, "_cached", (0, None))[0] != len(self.traces):
+            self._cached = (len(self.traces), np.column_stack([t.dg_over_r for t in self.traces]))
+        return self._cached[1]
+
     def _amplitudes(self, template: Shape) -> np.ndarray:
         shape = template.shape(self.traces[0].times_ms)
-        return np.array([scale_shape(shape, t.dg_over_r) for t in self.traces])
+        return scale_shape(shape, self._matrix())
 
     def _noise(self, template: Shape) -> np.ndarray:
         times = self.traces[0].times_ms
         shape = template.shape(times)
         base = times < self.stimulus_ms
-        return np.array([matched_amplitude_sd(shape, float(np.std(t.dg_over_r[base], ddof=1))) for t in self.traces])
+        sd = np.std(self._matrix()[base], axis=0, ddof=1)
+        return matched_amplitude_sd(shape, 1.0) * sd
 
     def amplitudes(self) -> np.ndarray:
         """Template amplitude (peak dG/R of the fitted shape) of every sweep, failures included."""

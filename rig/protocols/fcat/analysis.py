@@ -35,6 +35,7 @@ class FcatAnalysis:
         self._warned: set[str] = set()
         self._cc_rest_mV: list[float] = []
         self.depolarized_ms = 0.0
+        self._decay_fits: dict[int, float | None] = {}  # sweep -> log tau of its own reversal CaT fit
 
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
         """Add this sweep to its condition and update every estimate that the data now support."""
@@ -56,7 +57,7 @@ class FcatAnalysis:
         # The CC response may be too small to shape its own template: it borrows the reversal's shape until
         # it has successes of its own (the mixture below still uses every trial).
         cc.fallback = rev.template if rev.fitted else None
-        if role == "reversal" and cc.traces:
+        if role == "reversal" and cc.traces and not cc.fitted:
             cc.refresh()
         update = AnalysisUpdate()
         name = plan.step_name
@@ -83,22 +84,23 @@ class FcatAnalysis:
                                          f"{p.successes}/{p.trials} reversal sweeps with a CaT above "
                                          f"{self.spec.threshold_sd:g} x baseline-noise SD (template as matched filter); "
                                          "exact binomial interval"))
-        tau, tau_sd, how = self._reversal_ca_decay(rev)
-        z = z_of(self.spec.confidence_level)
-        low, high = tau - z * tau_sd, tau + z * tau_sd
-        if low <= 0 or not finite(tau, low, high):
-            if len(rev.traces) >= 3:
+        tau, low, high, how = self._reversal_ca_decay(rev)
+        if not finite(tau, low, high):
+            if int(successes.sum()) >= 3:
                 self._notice_once(update, sweep_index, "tau_decay", "tau_decay_quantum_ms (and the R_neck bound from "
-                                  f"it) not estimated: the decay of the reversal CaT is not resolved (fit {tau:.0f} ms "
-                                  f"within {self.step.sweep_ms - self.step.stimulus_ms:g} ms after the stimulus); "
+                                  f"it) not estimated yet: fewer than 2 of the detected reversal CaTs give a decay "
+                                  f"within {self.step.sweep_ms - self.step.stimulus_ms:g} ms after the stimulus; "
                                   "lengthen sweep_ms or add sweeps")
             return
         update.estimates.append(Estimate(sweep_index, name, "tau_decay_quantum_ms", tau, low, high, "ms",
                                          f"{how}: the decay of one quantum's CaT at the reversal with the dye loaded "
                                          "(faster than the small-signal decay: the dye buffers less at the peak; "
-                                         "and than diffusion: pumps); interval from the fit's noise"))
+                                         "and than diffusion: pumps)"))
+        # one-sided: the two-sided interval's log half-width at the one-sided quantile
         one_sided = float(stats.norm.ppf(self.spec.confidence_level))
-        r = neck_resistance_interval(Interval(tau, tau - one_sided * tau_sd, tau + one_sided * tau_sd, "ms"),
+        z = z_of(self.spec.confidence_level)
+        half = (math.log(high) - math.log(low)) / 2 * one_sided / z
+        r = neck_resistance_interval(Interval(tau, tau * math.exp(-half), tau * math.exp(half), "ms"),
                                      self.assumptions, one_sided)
         update.estimates.append(Estimate(sweep_index, name, "neck_resistance_lower_bound_MOhm", r.value, r.low,
                                          math.nan, "MOhm",
@@ -129,6 +131,10 @@ class FcatAnalysis:
                     else "amplitudes in dG/R, ")
                  + f"expanded-percentile bootstrap over trials ({ratio.resamples}); {held}")
         update.estimates.append(Estimate(sweep_index, name, "fcat", ratio.value, ratio.low, ratio.high, "1", basis))
+        update.estimates.append(Estimate(sweep_index, name, "fcat_upper_bound", ratio.value, math.nan,
+                                         ratio.upper_bound, "1", f"one-sided {a.confidence_level:.0%} upper bound "
+                                         "of fcat (same bootstrap); a spine is calcium-silent when fcat < "
+                                         f"{a.silent_below:g}", bound="upper"))
         if ratio.value < a.silent_below:
             self._silent(sweep_index, name, ratio, update)
             return
@@ -144,10 +150,6 @@ class FcatAnalysis:
     def _silent(self, sweep_index: int, name: str, ratio: RatioEstimate, update: AnalysisUpdate) -> None:
         """A Ca-silent spine: said so, with a one-sided upper bound on fCaT (and what it allows of the head)."""
         a = self.spec
-        update.estimates.append(Estimate(sweep_index, name, "fcat_upper_bound", ratio.value, math.nan,
-                                         ratio.upper_bound, "1", f"calcium-silent spine (fCaT {ratio.value:.3f} < "
-                                         f"{a.silent_below:g}): one-sided {a.confidence_level:.0%} upper bound, "
-                                         "same bootstrap as fcat", bound="upper"))
         model = self._model(update, sweep_index)
         bound_text = ""
         if model is not None:
@@ -176,23 +178,36 @@ class FcatAnalysis:
                          depolarization_tau_rise_ms=a.depolarization_tau_rise_ms,
                          depolarization_tau_decay_ms=a.depolarization_tau_decay_ms)
 
-    def _reversal_ca_decay(self, rev: ConditionTransients) -> tuple[float, float, str]:
-        """Decay of the average detected-success CaT at the reversal (as d[Ca] when calibrating), with the NMDA
-        influx time course fixed: at the reversal the head sits at V_rev, so the influx follows the conductance."""
+    def _reversal_ca_decay(self, rev: ConditionTransients) -> tuple[float, float, float, str]:
+        """Decay of one quantum's CaT at the reversal: each detected success (as d[Ca] when calibrating) fitted
+        with the NMDA influx time course fixed (at the reversal the head sits at V_rev, so the influx follows
+        the conductance) convolved with one Ca decay; the geometric mean over successes with a t interval
+        (quantal variation included). Returns (value, low, high, how); NaN when fewer than 2 fits converge."""
         a = self.spec
         times = rev.traces[0].times_ms
-        mean = rev.mean_of_successes(a.threshold_sd)
-        hits = int(rev.successes(a.threshold_sd).sum())
-        how = (f"average of {hits} detected reversal CaTs fitted as the NMDA influx ({a.nmda_tau_rise_ms:g}/"
-               f"{a.nmda_tau_decay_ms:g} ms) convolved with one Ca decay")
-        if mean is None:
-            return math.nan, math.nan, how
-        if a.calibrate_to_calcium:
-            rest = float(np.mean([tr.g_over_r_baseline for tr in rev.traces]))
-            mean = calcium_change_uM(mean, rest, a.indicator_kd_uM, a.indicator_dynamic_range, a.rest_ca_uM)
-        fit = fit_calcium_decay_known_influx(times, mean, self.step.stimulus_ms, a.nmda_tau_rise_ms,
-                                             a.nmda_tau_decay_ms)
-        return (fit.tau_ms, fit.tau_sd_ms, how) if fit.converged else (math.nan, math.nan, how)
+        hits = rev.successes(a.threshold_sd)
+        log_taus = []
+        for sweep, trace, hit in zip(rev.sweeps, rev.traces, hits):
+            if not hit:
+                continue
+            if sweep not in self._decay_fits:  # a sweep's own fit does not change: fitted once
+                y = trace.dg_over_r
+                if a.calibrate_to_calcium:
+                    y = calcium_change_uM(y, trace.g_over_r_baseline, a.indicator_kd_uM, a.indicator_dynamic_range,
+                                          a.rest_ca_uM)
+                fit = fit_calcium_decay_known_influx(times, y, self.step.stimulus_ms, a.nmda_tau_rise_ms,
+                                                     a.nmda_tau_decay_ms)
+                self._decay_fits[sweep] = math.log(fit.tau_ms) if fit.converged else None
+            if self._decay_fits[sweep] is not None:
+                log_taus.append(self._decay_fits[sweep])
+        how = (f"{len(log_taus)} detected reversal CaTs, each fitted as the NMDA influx ({a.nmda_tau_rise_ms:g}/"
+               f"{a.nmda_tau_decay_ms:g} ms) convolved with one Ca decay; geometric mean, t interval over them")
+        n = len(log_taus)
+        if n < 2:
+            return math.nan, math.nan, math.nan, how
+        centre, se = float(np.mean(log_taus)), float(np.std(log_taus, ddof=1)) / math.sqrt(n)
+        t = float(stats.t.ppf(0.5 + a.confidence_level / 2, n - 1))
+        return math.exp(centre), math.exp(centre - t * se), math.exp(centre + t * se), how
 
     def _amplitudes(self, group: ConditionTransients) -> tuple[np.ndarray, np.ndarray]:
         """Per-sweep amplitudes and their noise SD: template-scaled peak dG/R, or the Ca change it means."""

@@ -17,6 +17,8 @@ def condition_order(step: FcatStep) -> list[str]:
     n = step.sweeps_per_condition
     if step.order == "blocks":
         return ["reversal"] * n + ["cc"] * n
+    if step.order == "blocks_cc_first":
+        return ["cc"] * n + ["reversal"] * n
     return ["reversal", "cc"] * n
 
 

@@ -30,7 +30,7 @@ class FcatAnalysisSpec(NeckAssumptionFields):
     nmda_tau_decay_ms: float = Field(default=70.0, gt=0)
     prior_ca_decay_ms: float = Field(default=100.0, gt=0, description="Ca decay of the template before any "
                                      "success is detected (then fitted to the successes)")
-    bootstrap_resamples: int = Field(default=600, ge=100, le=20000, description="resamples of the fCaT interval")
+    bootstrap_resamples: int = Field(default=400, ge=100, le=20000, description="resamples of the fCaT interval")
     depolarization_tau_rise_ms: float = Field(default=10.0, gt=0, description="head depolarization during the NMDA conductance")
     depolarization_tau_decay_ms: float = Field(default=90.0, gt=0)
 
@@ -42,7 +42,9 @@ class FcatStep(StepBase):
     imaging: ImagingSpec
     stimulus: StimulusSpec = StimulusSpec()
     sweeps_per_condition: int = Field(default=10, ge=2, le=1000)
-    order: Literal["blocks", "interleaved"] = "blocks"
+    order: Literal["blocks", "blocks_cc_first", "interleaved"] = Field(
+        default="blocks", description="blocks: reversal then CC; blocks_cc_first: CC on the rested cell, then the "
+        "reversal; interleaved: alternating (a settle sweep at every switch)")
     reversal_holding: Literal["reversal"] | float = Field(
         default="reversal", description="VC holding (mV) of the reversal sweeps, or 'reversal': found by an earlier step")
     holding_range_mV: tuple[float, float] = Field(default=(-20.0, 20.0), description="allowed reversal holdings")

@@ -185,3 +185,15 @@ def test_hostile_yaml_is_refused_in_one_short_line(tmp_path, capsys):
     assert any("loop.yaml: line 1 column" in l and "recursive alias" in l for l in lines)
     assert any("digits.yaml: YAML value cannot be read" in l for l in lines)
     assert any("key.yaml: steps.0.\\u202e" in l and "unknown key" in l for l in lines)
+
+
+def test_loaded_protocol_pickles_with_its_per_kind_schema():
+    """The schema is built for the kinds a protocol uses; a loaded protocol still pickles (e.g. to a worker)."""
+    import pickle
+
+    from rig.protocols.protocol_file import ProtocolFile, load_protocol
+
+    loaded = load_protocol(ROOT / "protocols" / "frap_step_depolarization.yaml")
+    assert isinstance(loaded.protocol, ProtocolFile)
+    assert type(loaded.protocol).__name__ == "ProtocolFile__frap__hold"
+    assert pickle.loads(pickle.dumps(loaded)).protocol == loaded.protocol

@@ -52,8 +52,25 @@ def protocol_schema(kinds: frozenset[str] | None = None) -> type[ProtocolFile]:
     names = [k for k in STEP_KINDS if kinds is None or k in kinds]
     schemas = tuple(STEP_KINDS[k].schema for k in names)
     step: Any = schemas[0] if len(schemas) == 1 else Annotated[Union[schemas], Field(discriminator="kind")]
-    return create_model("ProtocolFile", __base__=ProtocolFile, __module__=__name__,
-                        steps=(list[step], Field(min_length=1, max_length=MAX_STEPS)))
+    # a module-level name, so a loaded protocol pickles (and unpickles through __getattr__ below)
+    class_name = _SCHEMA_PREFIX + ("__".join(names) if kinds is not None else "all")
+    model = create_model(class_name, __base__=ProtocolFile, __module__=__name__,
+                         steps=(list[step], Field(min_length=1, max_length=MAX_STEPS)))
+    globals()[class_name] = model
+    return model
+
+
+_SCHEMA_PREFIX = "ProtocolFile__"
+
+
+def __getattr__(name: str) -> Any:
+    """Module attribute hook: `ProtocolFile__frap__hold` is the schema of protocols of those kinds."""
+    if name.startswith(_SCHEMA_PREFIX):
+        rest = name[len(_SCHEMA_PREFIX):]
+        kinds = None if rest == "all" else frozenset(rest.split("__"))
+        if kinds is None or all(k in STEP_KINDS for k in kinds):
+            return protocol_schema(kinds)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _kinds_in(data: Any) -> frozenset[str] | None:

@@ -75,6 +75,7 @@ def run(state_path: Path, timeout_ms: float, journal: Path | None, safe: dict[st
     view = memoryview(mm).cast("d")
     timeout_s = timeout_ms / 1000.0
     poll_s = min(0.01, timeout_s / 20.0)
+    idle_poll_s = min(0.1, timeout_s / 5.0)  # disarmed: only the arming needs noticing, well before any expiry
     parent_pid = os.getppid()
     parent = _Parent()
     seen_running = 0.0  # last poll at which the parent was running inside simulated hardware
@@ -126,7 +127,7 @@ def run(state_path: Path, timeout_ms: float, journal: Path | None, safe: dict[st
                         break
                     time.sleep(poll_s)
                 return 0
-            parent.done.wait(poll_s)
+            parent.done.wait(poll_s if view[ARMED] == 1.0 else idle_poll_s)
     finally:
         view.release()
         mm.close()

@@ -61,6 +61,7 @@ def test_every_kind_is_covered():
     assert set(STEP_KINDS) - {"hold"} == set(CASES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(CASES))
 def test_every_published_estimate_has_its_truth_in_every_sweep(kind, tmp_path):
     _, profile, _ = CASES[kind]
@@ -102,6 +103,7 @@ def test_a_frap_sweep_start_runs_no_probe():
     assert "fcat" not in truth and "peak_head_epsp_mV" not in truth
 
 
+@pytest.mark.slow
 def test_fcat_truth_is_computed_later_from_the_state_copied_at_the_sweep_start_and_cached():
     """The probes run on the truth source's worker, on the state of the sweep start even if the bath changed since;
     a reader on another thread waits for them; the same state at a later sweep start is served from the cache."""

@@ -23,7 +23,6 @@ def validate_files(files: Sequence[Path], profile_path: Path | None) -> tuple[li
     """Check each file (profile or protocol; protocols against a profile's limits): ok lines and problems."""
     from rig.config.profile import profile_from_data
     from rig.config.yaml_loading import read_yaml
-    from rig.protocols.protocol_file import compile_protocol, protocol_from_data
 
     ok: list[str] = []
     problems: list[Problem] = []
@@ -39,6 +38,8 @@ def validate_files(files: Sequence[Path], profile_path: Path | None) -> tuple[li
                     if found:
                         raise InvalidInput(found)
             elif "steps" in data:
+                from rig.protocols.protocol_file import compile_protocol, protocol_from_data  # numpy, the kinds
+
                 compile_protocol(protocol_from_data(path, text, data), _profile_for_protocols(profile_path))
             else:
                 raise InvalidInput([Problem(str(path), "", "neither a hardware profile (needs 'devices') nor a "

@@ -23,12 +23,14 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from conftest import FRAP, PROFILE, ROOT
 from rig.config.problems import MAX_LINE_CHARS, InvalidInput, Problem
 from rig.config.profile import HardwareProfile, load_profile
-from rig.config.yaml_loading import validate_data
+from rig.config.yaml_loading import parse_yaml_text, validate_data
 from rig.engine.limits import MAX_PLANNED_BYTES, MAX_SWEEP_S
 from rig.protocols.protocol_file import apply_overrides, compile_protocol, load_protocol
 from rig.validate import validate_files
@@ -352,6 +354,19 @@ def test_apply_overrides_never_raises_anything_but_invalid_input():
             apply_overrides(data, [item])
         except InvalidInput as exc:
             assert not _problem_line_faults(exc.problems), item
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(st.text(alphabet=st.sampled_from(list("[]{}&*!:,-?|>'\"#%@`~ \n\tab01.e+é\u202e")), max_size=120),
+       st.sampled_from(["sweeps", "steps.0.bleach.duration_ms", "interval_s", "steps.0.line", "name"]))
+def test_any_text_as_yaml_or_override_is_data_or_one_short_problem(text, key):
+    """Hypothesis-made YAML fragments: the loader and --set give data or InvalidInput, nothing else."""
+    for attempt in (lambda: parse_yaml_text(text, "f.yaml"),
+                    lambda: compile_protocol(load_protocol(FRAP, [f"{key}={text}"]), load_profile(PROFILE))):
+        try:
+            attempt()
+        except InvalidInput as exc:
+            assert not _problem_line_faults(exc.problems), text
 
 
 def _run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -27,6 +27,7 @@ FCAT_TAIL_DT_MS = 1.0
 REVERSAL_WINDOW_MS = 25.0  # response window of the reversal search (rig/protocols/reversal.py)
 REVERSAL_DT_MS = 0.1
 REVERSAL_BRACKET_MV = (-30.0, 30.0)
+WARM_BRACKET_MV = 1.5  # half-width of the bracket around the last reversal found in the same bath
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class FcatProbe:
         self._cells = epsp_probe
         self._live = live
         self._cache: dict[tuple[object, ...], object] = {}
+        self._last_reversal: dict[tuple[object, ...], float] = {}
 
     def _state(self, state: CellState | None) -> CellState:
         return CellState.of(self._live) if state is None else state
@@ -84,18 +86,26 @@ class FcatProbe:
                 self._cache[key] = None
                 return None
 
-            def charge(v: float) -> float:
-                model.settle("VC", v)  # an exact steady state: the quiet current is its holding current
-                quiet = float(model.snapshot("VC", v).clamp_current_pA[0])
-                evoked = model.advance(REVERSAL_DT_MS, n, "VC", np.full(n, v), events).clamp_current_pA
-                return float(np.sum(evoked - quiet))
+            charges: dict[float, float] = {}
 
-            lo, hi = REVERSAL_BRACKET_MV
-            q_lo, q_hi = charge(lo), charge(hi)
-            if not q_lo < 0.0 < q_hi:  # e.g. receptors blocked: no evoked current to reverse
-                self._cache[key] = None
-            else:
-                self._cache[key] = float(optimize.brentq(charge, lo, hi, xtol=0.02))
+            def charge(v: float) -> float:
+                if v not in charges:  # brentq evaluates the bracket's ends again
+                    model.settle("VC", v)  # an exact steady state: the quiet current is its holding current
+                    quiet = float(model.snapshot("VC", v).clamp_current_pA[0])
+                    evoked = model.advance(REVERSAL_DT_MS, n, "VC", np.full(n, v), events).clamp_current_pA
+                    charges[v] = float(np.sum(evoked - quiet))
+                return charges[v]
+
+            # Start from the last reversal in this bath (necks and damage move it little): a narrow bracket
+            # needs fewer steady-state solves; the full bracket when it does not hold the sign change.
+            last = self._last_reversal.get(state.blockers.key())
+            self._cache[key] = None
+            for lo, hi in ([(last - WARM_BRACKET_MV, last + WARM_BRACKET_MV)] if last is not None else []) \
+                    + [REVERSAL_BRACKET_MV]:
+                if charge(lo) < 0.0 < charge(hi):
+                    self._cache[key] = float(optimize.brentq(charge, lo, hi, xtol=0.02))
+                    self._last_reversal[state.blockers.key()] = self._cache[key]  # type: ignore[assignment]
+                    break
         value = self._cache[key]
         return None if value is None else float(value)  # type: ignore[arg-type]
 

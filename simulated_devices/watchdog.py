@@ -80,6 +80,11 @@ class SimulatedWatchdog:
         return self._proc.pid
 
     @property
+    def alive(self) -> bool:
+        """True while the watchdog process runs."""
+        return self._proc.poll() is None
+
+    @property
     def armed(self) -> bool:
         """True while the timer runs."""
         return self._view[wp.ARMED] == 1.0
@@ -107,6 +112,8 @@ class SimulatedWatchdog:
         """Start the timer (clearing an earlier expiry); waits for the process the first time."""
         if not self._ready:
             self._wait_ready()
+        if not self.alive:  # no watchdog, no light: refuse rather than run unguarded
+            raise RuntimeError(f"the simulated watchdog process has exited ({self._proc.returncode})")
         view = self._view
         view[wp.EXPIRED] = 0.0
         view[wp.BUSY] = 0.0

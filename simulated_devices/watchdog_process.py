@@ -63,8 +63,11 @@ def process_stopped(pid: int) -> bool:
 def _journal(path: Path | None, event: str, **fields: object) -> None:
     if path is None:
         return
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"t": time.time(), "event": event, **fields}) + "\n")
+    try:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"t": time.time(), "event": event, **fields}) + "\n")
+    except OSError as exc:  # the expiry still takes effect (EXPIRED is set); only its record is lost
+        print(f"simulated watchdog: cannot write the journal {path}: {exc}", file=sys.stderr)
 
 
 def run(state_path: Path, timeout_ms: float, journal: Path | None, safe: dict[str, float]) -> int:

@@ -22,7 +22,7 @@ from simulated_devices.sweeps import SweepSpec, run_sweep, simulated_rig
 from simulated_devices.specimen import Specimen
 
 STEP_DEPOL = Path(__file__).resolve().parents[1] / "protocols" / "frap_step_depolarization.yaml"
-SHORT = ["steps.0.sweeps=2", "steps.3.sweeps=2"]
+SHORT = ["steps.0.sweeps=2", "steps.4.sweeps=2"]
 POPULATION = {"count": 17, "seed": 7}  # 3 listed spines + 17 drawn: 20
 THETA_TRAIN = [(b * 200 + a * 10 + 5, 2, 1500) for b in range(10) for a in range(5)]  # 10 bursts at 5 Hz of 5 at 100 Hz
 # A reversal search by bisection: 12 sweeps of 300 ms, each level held 2 s after its sweep.

@@ -197,3 +197,20 @@ def test_loaded_protocol_pickles_with_its_per_kind_schema():
     assert isinstance(loaded.protocol, ProtocolFile)
     assert type(loaded.protocol).__name__ == "ProtocolFile__frap__hold"
     assert pickle.loads(pickle.dumps(loaded)).protocol == loaded.protocol
+
+
+def test_watchdog_timeout_is_a_bounded_profile_field(tmp_path, capsys):
+    """daq.watchdog_timeout_ms: the schema's bounds are the watchdog's own; outside them, one line at validation."""
+    from rig.config.profile import DaqSpec
+    from rig.hal.watchdog import MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, watchdog_timeout_ms
+
+    field = DaqSpec.model_fields["watchdog_timeout_ms"]
+    bounds = {type(m).__name__: m for m in field.metadata}
+    assert (bounds["Ge"].ge, bounds["Le"].le) == (MIN_TIMEOUT_MS, MAX_TIMEOUT_MS)
+    text = PROFILE_TEXT.replace("max_sample_rate_hz: 500000", "max_sample_rate_hz: 500000\n  watchdog_timeout_ms: 250")
+    from rig.config.profile import load_profile
+
+    assert watchdog_timeout_ms(load_profile(_write(tmp_path, "ok.yaml", text)).profile) == 250.0
+    bad = _write(tmp_path, "bad.yaml", text.replace("watchdog_timeout_ms: 250", "watchdog_timeout_ms: .inf"))
+    assert main(["validate", str(bad)]) == 2
+    assert f"{bad}: daq.watchdog_timeout_ms: Input should be a finite number" in capsys.readouterr().err

@@ -330,6 +330,10 @@ class DaqSpec(StrictModel):
     backend: str | None = None
     device: str = "Dev1"
     max_sample_rate_hz: float = Field(gt=0, le=MAX_SAMPLE_RATE_HZ)
+    # bounds as rig.hal.watchdog.MIN_TIMEOUT_MS / MAX_TIMEOUT_MS (that module imports this one)
+    watchdog_timeout_ms: float | None = Field(
+        default=None, ge=50.0, le=30_000.0,
+        description="hardware watchdog timeout: outputs go safe this long after the program stops (default 500)")
     timing: DaqTimingSpec = DaqTimingSpec()
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import FRAP, PROFILE, ROOT
 from rig.cli import main
+from rig.config.problems import InvalidInput
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -214,3 +215,23 @@ def test_watchdog_timeout_is_a_bounded_profile_field(tmp_path, capsys):
     bad = _write(tmp_path, "bad.yaml", text.replace("watchdog_timeout_ms: 250", "watchdog_timeout_ms: .inf"))
     assert main(["validate", str(bad)]) == 2
     assert f"{bad}: daq.watchdog_timeout_ms: Input should be a finite number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("use_libyaml", [True, False], ids=["libyaml", "pure-python"])
+def test_both_yaml_parsers_enforce_the_same_bounds(monkeypatch, use_libyaml):
+    """Without libyaml the pure-Python loader must refuse the same documents, as quickly."""
+    from rig.config import yaml_loading
+
+    if not use_libyaml:
+        monkeypatch.setattr(yaml_loading, "_CLoader", None)
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]\n" for i in range(8))
+    cases = {"a: " + "[" * 100_000: "nested deeper than 32 levels", "- " * 1000 + "x": "nested deeper than 32 levels",
+             bomb: "expands to more than 20,000 values", "a: &a [*a]\n": "recursive alias",
+             "a: [" + "1, " * 30_000 + "]": "more than 20,000 values",
+             "x: &x 1\na: [" + ", ".join(["*x"] * 200) + "]": "more than 100 aliases"}
+    for text, fragment in cases.items():
+        with pytest.raises(InvalidInput) as caught:
+            yaml_loading.parse_yaml_text(text, "f.yaml")
+        assert fragment in str(caught.value), (text[:40], str(caught.value))
+    assert yaml_loading.parse_yaml_text(FRAP_TEXT, "f.yaml") == __import__("yaml").safe_load(FRAP_TEXT)

@@ -225,15 +225,32 @@ def _cmd_run(args: argparse.Namespace, flags: StopFlags) -> int:
         return _interrupted_before_start(flags)
     from rig.api import RunInterrupted, execute, prepare_run
     from rig.cli_progress import RunProgress
+    from rig.config.problems import InvalidInput
     from rig.cli_signals import Announcer
 
     prepared = prepare_run(args.protocol, args.profile, args.overrides, args.sweeps)
     progress = RunProgress(len(prepared.compiled.plans), enabled=not args.quiet)
+    runners: list = []
     try:
         with progress, Announcer(flags, progress.say):
-            result = execute(prepared, args.out, display=progress.handle, stop_flags=flags)
+            result = execute(prepared, args.out, display=progress.handle, stop_flags=flags,
+                             on_runner=runners.append)
     except RunInterrupted:
         return _interrupted_before_start(flags)
+    except InvalidInput:
+        raise
+    except Exception as exc:  # the Runner made the rig safe and closed the run file before this propagated
+        log.info("run failure detail", exc_info=True)
+        outcome = runners[0].outcome if runners else None
+        if outcome is None:
+            state = "the rig was not built or no sweep ran"
+        elif outcome.all_safe:
+            state = "every device reported its safe state"
+        else:
+            state = "NOT SAFE: " + ", ".join(f"{r.device} ({r.detail})" for r in outcome.safety if not r.safe)
+        _say(f"error: the run failed: {exc.__class__.__name__}: {' '.join(str(exc).split())[:300]} "
+             f"({state}; -v shows the detail)", err=True)
+        return signal_exit_code(flags) or EXIT_RUN_FAILED
     outcome = result.outcome
     _say(f"run file: {result.path}")
     _say(f"status: {outcome.status}" + (f" ({outcome.message})" if outcome.message else ""))

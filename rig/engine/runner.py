@@ -69,6 +69,7 @@ class Runner:
         self.run_file: object | None = None  # set by whoever attaches storage (rig.api.execute)
         self.planned_sweeps = 0  # sweeps expected; grows when an adaptive step runs longer than it planned
         self._warned_lag = False
+        self.outcome: RunOutcome | None = None  # set when run() ends, whichever way
 
     def request_stop(self) -> None:
         """Finish the current sweep, then stop."""
@@ -142,7 +143,7 @@ class Runner:
             raise
         except Exception as exc:
             status, message = "error", f"{exc.__class__.__name__}: {exc}"
-            log.exception("run failed")
+            log.debug("run failed", exc_info=True)  # the caller reports it (the CLI in one line)
             raise
         finally:
             safety = self.rig.make_safe()
@@ -157,6 +158,7 @@ class Runner:
             self.stream.publish(RunEnded(status, message, time.time(), tuple(r.__dict__ for r in safety),
                                          self.planned_sweeps))
             outcome = RunOutcome(status, message, completed, tuple(safety))
+            self.outcome = outcome  # also when an exception propagates: callers can still report safety
         return outcome
 
     def _plans(self, programs: Sequence[StepProgram]) -> Iterator[SweepPlan]:

@@ -42,14 +42,31 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SEED = 11
 
 
-def _positive(text: str) -> int:
+def _whole(text: str, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"{what}: expected a whole number, got {text!r}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+        raise argparse.ArgumentTypeError(f"{what}: must be at least 1 (got {value})")
     return value
+
+
+def _positive(text: str) -> int:
+    return _whole(text, "value")
+
+
+def _spines(text: str) -> dict[str, int]:
+    """'N' (every kind), 'kind=N' items, or both: '4,step_depolarization_frap=2'; '' key is every kind."""
+    out: dict[str, int] = {}
+    for item in (i.strip() for i in text.split(",") if i.strip()):
+        key, sep, value = item.rpartition("=")
+        if sep and key not in KINDS:
+            raise argparse.ArgumentTypeError(f"unknown kind {key!r}; allowed: {', '.join(KINDS)}")
+        out[key if sep else ""] = _whole(value, key or "spines")
+    if not out:
+        raise argparse.ArgumentTypeError("expected N or kind=N items")
+    return out
 
 
 def _kinds(text: str) -> list[KindSpec]:
@@ -65,8 +82,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--kinds", type=_kinds, default=default_kinds(),
                         help=f"comma-separated kinds, 'default' (issue 11's: {', '.join(k.key for k in default_kinds())})"
                              f" or 'all' (also {', '.join(k.key for k in KINDS.values() if not k.in_default)})")
-    parser.add_argument("--spines", type=_positive, default=None,
-                        help="spines per kind (default: each kind's own, sized for ~20 min on 2 cores)")
+    parser.add_argument("--spines", type=_spines, default={},
+                        help="spines per kind: N, kind=N items, or both ('4,step_depolarization_frap=2'); "
+                             "default: each kind's own, sized for ~20 min on 2 idle cores")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"population seed (default {DEFAULT_SEED})")
     parser.add_argument("--workers", type=_positive, default=2, help="worker processes (default 2)")
     parser.add_argument("--markdown", type=Path, default=None, help="write the table and its notes here")
@@ -78,12 +96,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def _revision() -> str:
-    try:
-        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return out.stdout.strip() or "unknown"
+    """The checkout's commit, marked when tracked files differ from it (others' work in progress)."""
+    def git(*args: str) -> str:
+        try:
+            out = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=20,
+                                 check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        return out.stdout.strip() if out.returncode == 0 else ""
+    head = git("rev-parse", "--short", "HEAD")
+    if not head:
+        return "unknown (not a git checkout)"
+    return head + (" with uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def _progress(result: SpineResult) -> None:
@@ -97,7 +121,8 @@ def _steps(kind: KindSpec) -> list[tuple[str, str]]:
     return [(s.name or s.kind, s.kind) for s in steps]
 
 
-def run_benchmark(kinds: list[KindSpec], n_spines: int | None, seed: int, workers: int, runs_dir: Path,
+def run_benchmark(kinds: list[KindSpec], n_spines: int | dict[str, int] | None, seed: int, workers: int,
+                  runs_dir: Path,
                   ranges: PopulationRanges = PopulationRanges()
                   ) -> tuple[list[Row], list[SpineResult], dict[str, KindTarget]]:
     """Draw, run and score every kind's population; returns the rows, every spine's result and the targets."""
@@ -106,8 +131,9 @@ def run_benchmark(kinds: list[KindSpec], n_spines: int | None, seed: int, worker
     spines: dict[str, list[DrawnSpine]] = {}
     failed: list[SpineResult] = []
     runnable = []
+    counts = n_spines if isinstance(n_spines, dict) else {"": n_spines} if n_spines else {}
     for kind in kinds:
-        drawn = draw_spines(n_spines or kind.default_spines, seed, ranges)
+        drawn = draw_spines(counts.get(kind.key, counts.get("", kind.default_spines)), seed, ranges)
         spines[kind.key] = drawn
         try:
             targets[kind.key] = find_target(kind)

@@ -75,9 +75,14 @@ def run_jobs(jobs: Iterable[SpineJob], workers: int,
                                  initializer=_worker_init) as pool:
             futures = {pool.submit(run_spine, jobs[i]): i for i in order}
             for future in as_completed(futures):
-                results[futures[future]] = future.result()
+                i = futures[future]
+                try:
+                    results[i] = future.result()
+                except Exception as exc:  # the worker process died (run_spine itself never raises)
+                    results[i] = SpineResult(jobs[i].kind.key, jobs[i].spine, None,
+                                             f"worker failed: {type(exc).__name__}: {exc}", 0.0)
                 if on_done:
-                    on_done(results[futures[future]])
+                    on_done(results[i])
     return [results[i] for i in range(len(jobs))]
 
 

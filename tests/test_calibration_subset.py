@@ -137,8 +137,8 @@ def test_bad_kind_is_refused() -> None:
 @pytest.mark.slow
 def test_frap_and_fcat_subset_end_to_end(tmp_path) -> None:
     """3 FRAP spines and 2 fCaT spines (fewer sweeps) through the real rig: every FRAP spine delivers tau and
-    R_neck, each within its own interval widened by the 2 % target, the median tau within 5 %; the fCaT spines
-    give rows for fcat and head depolarization in a stratum chosen by the truth."""
+    R_neck, tau within its own interval widened by the 2 % target on at least 2 of 3, the median tau within 5 %;
+    the fCaT spines give rows for fcat and head depolarization in a stratum chosen by the truth."""
     frap = KINDS["frap"]
     fcat = dataclasses.replace(KINDS["fcat"], overrides=("sweeps_per_condition=3",))
     rows, results, _ = calibration.run_benchmark([frap], 3, 11, 1, tmp_path / "frap",
@@ -152,9 +152,9 @@ def test_frap_and_fcat_subset_end_to_end(tmp_path) -> None:
         assert row.n_delivered == 3 and row.n_with_truth == 3, row
     taus = [e for r in results for e in r.score.estimates if e.name == "tau_frap_ms"]
     assert len(taus) == 3
-    for e in taus:
-        assert e.truth is not None and 20 <= e.truth <= 1000
-        assert e.low / 1.02 <= e.truth <= e.high * 1.02, e
+    assert all(e.truth is not None and 20 <= e.truth <= 1000 for e in taus)
+    outside = [e for e in taus if not e.low / 1.02 <= e.truth <= e.high * 1.02]
+    assert len(outside) <= 1, outside  # a calibrated 95 % interval misses 2 of 3 with probability 0.7 %
     assert abs(by_name[("tau_frap_ms", "all spines")].median_relative_bias) <= 0.05
     fcat_names = {(r.step, r.name) for r in fcat_rows}
     assert {("fcat", "fcat"), ("fcat", "peak_head_epsp_mV"), ("reversal", "reversal_mV")} <= fcat_names

@@ -1,8 +1,8 @@
 """The simulated DAQ's hardware watchdog: a timer in a process of its own, fed through shared memory.
 
 Feeding is one store of a monotonic timestamp into a memory-mapped file that the watchdog
-process (simulated_devices/watchdog_process.py) polls, so it costs well under a microsecond
-and needs no round-trip. Like a DAQ board's watchdog, it acts without the program: if the
+process (simulated_devices/watchdog_process.py) polls: no round-trip, 5-10 us per chunk with
+the report of the guarded outputs and the simulated-hardware marks (0.6 us for the feed alone). Like a DAQ board's watchdog, it acts without the program: if the
 program is killed or hangs while armed, the process applies the expiration states (light off,
 shutter closed, LEDs off, stimulator idle) and writes them to the simulated hardware journal.
 """

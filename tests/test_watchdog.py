@@ -173,7 +173,7 @@ def test_a_normal_exit_takes_the_watchdog_process_along_without_firing(tmp_path)
     assert not journal.exists()
 
 
-def test_feeding_costs_well_under_a_microsecond_per_chunk(tmp_path):
+def test_feeding_costs_microseconds_per_chunk(tmp_path):
     safe = {c: 0.0 for c in (*LIGHT, "stimulator.trigger", "camera.trigger")}
     held = {c: 0.0 for c in safe}
     wd = SimulatedWatchdog(safe, 10_000.0, None)
@@ -181,15 +181,17 @@ def test_feeding_costs_well_under_a_microsecond_per_chunk(tmp_path):
         wd.arm()
         n = 20_000
         start = time.perf_counter()
-        for _ in range(n):
+        for _ in range(n):  # what the simulated DAQ does per chunk
             wd.feed()
+            wd.simulating(True)
+            wd.simulating(False)
             wd.report(held)
         per_chunk_us = (time.perf_counter() - start) / n * 1e6
     finally:
         wd.disarm()
         wd.close()
-    print(f"feed + report of 7 outputs: {per_chunk_us:.2f} us per chunk")
-    assert per_chunk_us < 50.0  # typically ~2 us; the bound only catches a process round-trip per chunk
+    print(f"feed, simulated-hardware marks and report of 7 outputs: {per_chunk_us:.2f} us per chunk")
+    assert per_chunk_us < 50.0  # typically 5-10 us; the bound only catches a process round-trip per chunk
 
 
 # ----- the rig program: rig run, then kill -9 / SIGSTOP / nothing --------------------------

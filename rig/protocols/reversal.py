@@ -129,8 +129,8 @@ def next_holding(levels: list[Level], step: ReversalStep, ceiling_mV: float, amp
     Below the reversal: step up by step_mV, or to the zero the two highest inward levels extrapolate to
     (plus 2 x tolerance_mV, so that it crosses). Once bracketed: the false-position point (linear zero
     crossing), kept 5 % of the bracket from its ends; converged when the bracket is within tolerance_mV,
-    when the newest level's current is within 2 standard errors of zero (it sits at the reversal as far as
-    the noise tells), when the next point lies within tolerance_mV / 2 of a level already measured, or at
+    when the newest level's current is within 2 standard errors of zero and the bracket within 5 x
+    tolerance_mV (it sits at the reversal as far as the noise tells), when the next point lies within tolerance_mV / 2 of a level already measured, or at
     max_levels.
     """
     s = step
@@ -159,7 +159,8 @@ def next_holding(levels: list[Level], step: ReversalStep, ceiling_mV: float, amp
     low, high = found
     width = high.holding_mV - low.holding_mV
     newest = levels[-1]
-    if width <= s.tolerance_mV or len(levels) >= s.max_levels or abs(newest.mean_pA) < 2 * newest.se_pA:
+    at_zero = abs(newest.mean_pA) < 2 * newest.se_pA and width <= 5 * s.tolerance_mV
+    if width <= s.tolerance_mV or len(levels) >= s.max_levels or at_zero:
         return None
     guess = zero_crossing(low, high)
     guess = min(max(guess, low.holding_mV + 0.05 * width), high.holding_mV - 0.05 * width)

@@ -279,3 +279,20 @@ def test_a_stall_in_the_acquisition_loop_expires_the_watchdog_and_the_rig_is_mad
     assert _light_state(events) == {c: 0.0 for c in LIGHT}
     assert not daq.watchdog.armed  # make_safe cleared the expiry and disarmed
     daq.watchdog.close()
+
+
+def test_a_rig_dropped_by_its_program_takes_its_watchdog_process_along_reaped():
+    import gc
+
+    from rig.engine.rig import build_rig
+
+    rig = build_rig(load_profile(PROFILE))
+    pid = rig.clock.watchdog.pid
+    rig.clock.watchdog.arm()
+    rig.clock.watchdog.disarm()
+    del rig
+    gc.collect()
+    end = time.monotonic() + 30
+    while Path(f"/proc/{pid}").exists():  # our own child: once reaped it has no /proc entry at all (no zombie)
+        assert time.monotonic() < end, f"watchdog process {pid} still there after its rig was collected"
+        time.sleep(0.02)

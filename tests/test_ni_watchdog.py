@@ -208,3 +208,14 @@ def test_a_sweep_refused_while_loading_leaves_the_watchdog_disarmed(daqmx):
     h = daqmx.handle("spinerig-watchdog")
     assert (h,) in daqmx.calls("start_task", h) and (h,) in daqmx.calls("stop_task", h)
     assert not rig.clock.watchdog.armed
+
+
+def test_the_profile_timeout_reaches_the_watchdog_task_and_a_too_short_one_is_refused(tmp_path, daqmx):
+    path = _edited(tmp_path, TWO_PHOTON, "  device: Dev1 ", "  watchdog_timeout_ms: 250\n  device: Dev1 ")
+    rig = build_rig(load_profile(path))
+    rig.clock.load(frap_plan())
+    assert daqmx.calls("create_watchdog_timer_task_ex") == [("Dev1", "spinerig-watchdog", 0.25)]
+    rig.clock.stop()
+    short = _edited(tmp_path, TWO_PHOTON, "  device: Dev1 ", "  watchdog_timeout_ms: 80\n  device: Dev1 ")
+    (problem,) = check_watchdog(_profile(short), str(short))
+    assert "shorter than 5 chunk reads" in problem.message

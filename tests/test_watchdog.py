@@ -296,3 +296,13 @@ def test_a_rig_dropped_by_its_program_takes_its_watchdog_process_along_reaped():
     while Path(f"/proc/{pid}").exists():  # our own child: once reaped it has no /proc entry at all (no zombie)
         assert time.monotonic() < end, f"watchdog process {pid} still there after its rig was collected"
         time.sleep(0.02)
+
+
+def test_the_profile_timeout_reaches_the_simulated_watchdog(tmp_path, journal):
+    from rig.engine.rig import build_rig
+
+    path = tmp_path / "simulated.yaml"
+    path.write_text(PROFILE.read_text().replace("  device: SimDev1\n", "  device: SimDev1\n  watchdog_timeout_ms: 250\n", 1))
+    rig = build_rig(load_profile(path))
+    assert rig.clock.watchdog.timeout_ms == 250.0
+    rig.clock.watchdog.close()

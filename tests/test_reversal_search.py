@@ -55,7 +55,9 @@ def true_reversal_mV(profile: Path) -> float:
 
 
 def test_reversal_lands_within_3_mV_of_truth(tmp_path, steady_profile):
-    result = run_protocol(_protocol(tmp_path), steady_profile, out_dir=tmp_path)
+    # The default rig's currents near the reversal are a few pA with release fluctuations of the same size
+    # (1 mM Mg, 0.2 nS NMDA): 3 sweeps per holding, up to 6 holdings
+    result = run_protocol(_protocol(tmp_path, sweeps_per_level=3), steady_profile, out_dir=tmp_path)
     assert result.outcome.status == "completed", result.outcome.message
     found = result.estimates["reversal_mV"]
     truth = true_reversal_mV(steady_profile)
@@ -63,7 +65,7 @@ def test_reversal_lands_within_3_mV_of_truth(tmp_path, steady_profile):
           f"{result.outcome.sweeps_completed} sweeps")
     assert abs(found.value - truth) < 3.0
     assert found.low < found.value < found.high
-    assert result.outcome.sweeps_completed <= 15  # about 4 holdings of a settle and 2 measuring sweeps
+    assert result.outcome.sweeps_completed <= 24  # at most 6 holdings of a settle and 3 measuring sweeps
     done = [n for n in result.notices if "reversal search done" in n.message]
     assert len(done) == 1 and "held above -20 mV for" in done[0].message
     assert "held above -20 mV for" in found.basis

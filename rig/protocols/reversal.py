@@ -69,13 +69,19 @@ class Level:
     sweeps: int
 
 
+def significant(level: Level) -> bool:
+    """True when the level's mean current is more than 2 standard errors from zero (its sign is known)."""
+    return abs(level.mean_pA) > 2 * level.se_pA
+
+
 def bracket(levels: list[Level]) -> tuple[Level, Level] | None:
-    """(highest inward level, lowest outward level above it) once the current has reversed."""
-    inward = [v for v in levels if v.mean_pA < 0]
+    """(highest inward level, lowest outward level above it) once the current has reversed; only levels whose
+    sign is significant count (a current within the noise of zero may lie on either side)."""
+    inward = [v for v in levels if v.mean_pA < 0 and significant(v)]
     if not inward:
         return None
     low = max(inward, key=lambda v: v.holding_mV)
-    above = [v for v in levels if v.mean_pA >= 0 and v.holding_mV > low.holding_mV]
+    above = [v for v in levels if v.mean_pA > 0 and significant(v) and v.holding_mV > low.holding_mV]
     return (low, min(above, key=lambda v: v.holding_mV)) if above else None
 
 
@@ -151,7 +157,9 @@ def next_holding(levels: list[Level], step: ReversalStep, ceiling_mV: float, amp
                              f"({where}); mean {top.mean_pA:.2f} pA there")
         target = top.holding_mV + s.step_mV
         below = sorted((v for v in levels if v.mean_pA < 0), key=lambda v: v.holding_mV)[-2:]
-        if len(below) == 2 and below[1].mean_pA > below[0].mean_pA:
+        if not significant(top):  # near zero within the noise: climb until the sign is clear
+            target = top.holding_mV + max(2 * s.tolerance_mV, s.step_mV / 4)
+        elif len(below) == 2 and below[1].mean_pA > below[0].mean_pA:
             slope = (below[1].mean_pA - below[0].mean_pA) / (below[1].holding_mV - below[0].holding_mV)
             extrapolated = below[1].holding_mV - below[1].mean_pA / slope + 2 * s.tolerance_mV
             target = min(max(extrapolated, top.holding_mV + s.tolerance_mV), target)
@@ -159,7 +167,7 @@ def next_holding(levels: list[Level], step: ReversalStep, ceiling_mV: float, amp
     low, high = found
     width = high.holding_mV - low.holding_mV
     newest = levels[-1]
-    at_zero = abs(newest.mean_pA) < 2 * newest.se_pA and width <= 5 * s.tolerance_mV
+    at_zero = not significant(newest) and width <= 5 * s.tolerance_mV
     if width <= s.tolerance_mV or len(levels) >= s.max_levels or at_zero:
         return None
     guess = zero_crossing(low, high)

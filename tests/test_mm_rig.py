@@ -54,7 +54,7 @@ def write(tmp_path, text):
 
 
 def test_a_micromanager_camera_the_core_does_not_have_is_a_clear_problem(daqmx, tmp_path):
-    with pytest.raises(InvalidInput, match="devices.camera: .*no camera is named"):
+    with pytest.raises(InvalidInput, match=r"devices\.camera\.micromanager\.device: no camera is named"):
         build_rig(write(tmp_path, PROFILE))
 
 

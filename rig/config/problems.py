@@ -37,7 +37,7 @@ def abbreviate(text: str, limit: int) -> str:
         return text
     if limit <= 3:
         return text[:limit]
-    head = (limit - 3) * 2 // 3
+    head = (limit - 3) * 3 // 4  # the start of a message says what is wrong; the end names the file
     tail = limit - 3 - head
     return text[:head] + "..." + (text[-tail:] if tail else "")
 

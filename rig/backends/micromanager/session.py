@@ -16,6 +16,14 @@ log = logging.getLogger(__name__)
 class MicroManagerError(RuntimeError):
     """Micro-Manager cannot do what the profile asks; the message names the device and a fix."""
 
+    def field_and_message(self, default_field: str) -> tuple[str, str]:
+        """(profile field, what is wrong): a message that starts with its field ('devices.x.y: ...') is split."""
+        text = str(self)
+        head, sep, rest = text.partition(": ")
+        if sep and head.startswith(("devices.", "micromanager.")) and " " not in head:
+            return head, rest
+        return default_field, text
+
 
 SIGNALS_ENV = "PYMM_SIGNALS_BACKEND"
 

@@ -46,7 +46,7 @@ def _micromanager_core(loaded: LoadedProfile) -> Any | None:
     try:
         return open_core(profile.micromanager or MicroManagerSpec(), loaded.path.parent)
     except MicroManagerError as exc:
-        raise InvalidInput([Problem(str(loaded.path), "micromanager", str(exc))]) from None
+        raise InvalidInput([Problem(str(loaded.path), *exc.field_and_message("micromanager"))]) from None
 
 
 def build_rig(loaded: LoadedProfile) -> Rig:
@@ -70,7 +70,7 @@ def build_rig(loaded: LoadedProfile) -> Rig:
             try:
                 devices[name] = build_device(name, spec, core, clock)
             except MicroManagerError as exc:
-                raise InvalidInput([Problem(source, f"devices.{name}", str(exc))]) from None
+                raise InvalidInput([Problem(source, *exc.field_and_message(f"devices.{name}"))]) from None
         elif spec.kind == "led_source" and spec.micromanager is not None:
             from rig.backends.micromanager.devices import MmPropertySetter
             from rig.backends.micromanager.session import MicroManagerError, require_device
@@ -78,7 +78,7 @@ def build_rig(loaded: LoadedProfile) -> Rig:
             try:
                 require_device(core, spec.micromanager.device, f"devices.{name}.micromanager.device")
             except MicroManagerError as exc:
-                raise InvalidInput([Problem(source, f"devices.{name}.micromanager", str(exc))]) from None
+                raise InvalidInput([Problem(source, *exc.field_and_message(f"devices.{name}.micromanager"))]) from None
             devices[name] = NiLeds(name, clock, spec, MmPropertySetter(core, spec.micromanager.device))
         else:
             devices[name] = DEVICE_CLASSES[spec.kind](name, clock, spec)

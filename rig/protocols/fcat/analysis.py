@@ -35,7 +35,8 @@ class FcatAnalysis:
         self._warned: set[str] = set()
         self._cc_rest_mV: list[float] = []
         self.depolarized_ms = 0.0
-        self._decay_fits: dict[int, float | None] = {}  # sweep -> log tau of its own reversal CaT fit
+        # set of success sweeps -> (tau, low, high) of their average's decay (None: the fit failed)
+        self._decay_fits: dict[tuple[int, ...], tuple[float, float, float] | None] = {}
 
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
         """Add this sweep to its condition and update every estimate that the data now support."""
@@ -88,7 +89,7 @@ class FcatAnalysis:
         if not finite(tau, low, high):
             if int(successes.sum()) >= 3:
                 self._notice_once(update, sweep_index, "tau_decay", "tau_decay_quantum_ms (and the R_neck bound from "
-                                  f"it) not estimated yet: fewer than 2 of the detected reversal CaTs give a decay "
+                                  f"it) not estimated yet: the average of the detected reversal CaTs gives no decay "
                                   f"within {self.step.sweep_ms - self.step.stimulus_ms:g} ms after the stimulus; "
                                   "lengthen sweep_ms or add sweeps")
             return
@@ -179,35 +180,45 @@ class FcatAnalysis:
                          depolarization_tau_decay_ms=a.depolarization_tau_decay_ms)
 
     def _reversal_ca_decay(self, rev: ConditionTransients) -> tuple[float, float, float, str]:
-        """Decay of one quantum's CaT at the reversal: each detected success (as d[Ca] when calibrating) fitted
-        with the NMDA influx time course fixed (at the reversal the head sits at V_rev, so the influx follows
-        the conductance) convolved with one Ca decay; the geometric mean over successes with a t interval
-        (quantal variation included). Returns (value, low, high, how); NaN when fewer than 2 fits converge."""
+        """Decay of one quantum's CaT at the reversal: the average of the detected successes (as d[Ca] when
+        calibrating) fitted with the NMDA influx time course fixed (at the reversal the head sits at V_rev, so
+        the influx follows the conductance) convolved with one Ca decay; jackknife over the successes for a t
+        interval on log tau (quantal variation included; single noisy CaTs fit badly, their average does not).
+        Returns (value, low, high, how); NaN with fewer than 3 successes. Cached per set of successes."""
         a = self.spec
-        times = rev.traces[0].times_ms
         hits = rev.successes(a.threshold_sd)
-        log_taus = []
-        for sweep, trace, hit in zip(rev.sweeps, rev.traces, hits):
-            if not hit:
-                continue
-            if sweep not in self._decay_fits:  # a sweep's own fit does not change: fitted once
-                y = trace.dg_over_r
-                if a.calibrate_to_calcium:
-                    y = calcium_change_uM(y, trace.g_over_r_baseline, a.indicator_kd_uM, a.indicator_dynamic_range,
-                                          a.rest_ca_uM)
-                fit = fit_calcium_decay_known_influx(times, y, self.step.stimulus_ms, a.nmda_tau_rise_ms,
-                                                     a.nmda_tau_decay_ms)
-                self._decay_fits[sweep] = math.log(fit.tau_ms) if fit.converged else None
-            if self._decay_fits[sweep] is not None:
-                log_taus.append(self._decay_fits[sweep])
-        how = (f"{len(log_taus)} detected reversal CaTs, each fitted as the NMDA influx ({a.nmda_tau_rise_ms:g}/"
-               f"{a.nmda_tau_decay_ms:g} ms) convolved with one Ca decay; geometric mean, t interval over them")
-        n = len(log_taus)
-        if n < 2:
+        chosen = tuple(s for s, h in zip(rev.sweeps, hits) if h)
+        how = (f"average of {len(chosen)} detected reversal CaTs fitted as the NMDA influx ({a.nmda_tau_rise_ms:g}/"
+               f"{a.nmda_tau_decay_ms:g} ms) convolved with one Ca decay; jackknife t interval over them")
+        if len(chosen) < 3:
             return math.nan, math.nan, math.nan, how
-        centre, se = float(np.mean(log_taus)), float(np.std(log_taus, ddof=1)) / math.sqrt(n)
-        t = float(stats.t.ppf(0.5 + a.confidence_level / 2, n - 1))
-        return math.exp(centre), math.exp(centre - t * se), math.exp(centre + t * se), how
+        if chosen not in self._decay_fits:
+            rest = self._resting_ratio(rev)
+            ys = [t.dg_over_r for t, h in zip(rev.traces, hits) if h]
+            if a.calibrate_to_calcium:
+                ys = [calcium_change_uM(y, rest, a.indicator_kd_uM, a.indicator_dynamic_range, a.rest_ca_uM)
+                      for y in ys]
+            ys_arr = np.array(ys)
+            times = rev.traces[0].times_ms
+
+            def log_tau(rows: np.ndarray) -> float:
+                fit = fit_calcium_decay_known_influx(times, rows.mean(axis=0), self.step.stimulus_ms,
+                                                     a.nmda_tau_rise_ms, a.nmda_tau_decay_ms)
+                return math.log(fit.tau_ms) if fit.converged else math.nan
+
+            full = log_tau(ys_arr)
+            n = len(ys)
+            leave_out = np.array([log_tau(np.delete(ys_arr, k, axis=0)) for k in range(n)])
+            if not math.isfinite(full) or not np.all(np.isfinite(leave_out)):
+                self._decay_fits[chosen] = None
+            else:
+                se = math.sqrt((n - 1) / n * float(np.sum((leave_out - leave_out.mean()) ** 2)))
+                t = float(stats.t.ppf(0.5 + a.confidence_level / 2, n - 1))
+                self._decay_fits[chosen] = (math.exp(full), math.exp(full - t * se), math.exp(full + t * se))
+        result = self._decay_fits[chosen]
+        if result is None:
+            return math.nan, math.nan, math.nan, how
+        return (*result, how)
 
     def _amplitudes(self, group: ConditionTransients) -> tuple[np.ndarray, np.ndarray]:
         """Per-sweep amplitudes and their noise SD: template-scaled peak dG/R, or the Ca change it means."""
@@ -215,7 +226,7 @@ class FcatAnalysis:
         a = self.spec
         if not a.calibrate_to_calcium:
             return amplitudes, noise
-        rest = np.array([t.g_over_r_baseline for t in group.traces])
+        rest = np.full(len(group.traces), self._resting_ratio(group))
 
         def to_ca(x: np.ndarray) -> np.ndarray:
             return calcium_change_uM(x, rest, a.indicator_kd_uM, a.indicator_dynamic_range, a.rest_ca_uM)
@@ -225,6 +236,12 @@ class FcatAnalysis:
         slope = to_ca(np.full(rest.shape, 1e-4)) / 1e-4
         ca = np.where(amplitudes >= 0, to_ca(np.maximum(amplitudes, 0.0)), slope * amplitudes)
         return ca, slope * noise
+
+    @staticmethod
+    def _resting_ratio(group: ConditionTransients) -> float:
+        """The condition's pre-stimulus G/R, averaged over its sweeps: the calibration's anchor (a single
+        sweep's baseline is a few lines of photon noise, and the resting Ca does not change between sweeps)."""
+        return float(np.mean([t.g_over_r_baseline for t in group.traces]))
 
     def _reversal_mV(self) -> float:
         holding = self.step.reversal_holding

@@ -180,6 +180,7 @@ def calcium_truth_of(specimen: "Specimen", state: SpineState) -> dict[str, float
         out["fcat_mean_quantum"] = float((free_cc.max() - rest_cc) / (free_vc.max() - rest_vc))
         out["fcat"] = _expected_peak(specimen, state, weight, "CC", 0.0) / _expected_peak(
             specimen, state, weight, "VC", reversal)
+        out["fcat_upper_bound"] = out["fcat"]  # what a bound names is the true quantity it bounds
         out["fcat_charge"] = probe.fcat_total(index, weight, reversal, state.cell)
         out["fcat_nmda"] = probe.fcat(index, weight, reversal, state.cell)
         out["tau_decay_quantum_ms"] = quantum_decay_tau_ms(specimen, state, weight, reversal)

@@ -33,7 +33,7 @@ STEP_ESTIMATES: dict[str, tuple[str, ...]] = {
     "hold": (),
     "reversal": ("reversal_mV",),
     "fcat": ("release_probability", "tau_decay_ms", "tau_decay_quantum_ms", "neck_resistance_MOhm",
-             "neck_resistance_lower_bound_MOhm", "fcat", "peak_head_epsp_mV", "reversal_mV"),
+             "neck_resistance_lower_bound_MOhm", "fcat", "fcat_upper_bound", "peak_head_epsp_mV", "reversal_mV"),
     "na_ca": ("tau_na_ms", "na_half_decay_ms", "na_rise_10_90_ms", "na_peak_mM", "neck_resistance_MOhm",
               "success_probability"),
     "quantal": ("release_probability", "potency"),
@@ -92,7 +92,7 @@ GROUPS: dict[str, TruthGroup] = {g.name: g for g in (
 # The group that computes each estimate's truth; names not listed are in the cheap spine truth (always there).
 _GROUP_OF: dict[str, str] = {
     "peak_head_epsp_mV": "epsp", "reversal_mV": "reversal",
-    "tau_decay_ms": "calcium", "tau_decay_quantum_ms": "calcium", "fcat": "calcium",
+    "tau_decay_ms": "calcium", "tau_decay_quantum_ms": "calcium", "fcat": "calcium", "fcat_upper_bound": "calcium",
     "na_half_decay_ms": "sodium", "na_rise_10_90_ms": "sodium", "na_peak_mM": "sodium",
     "success_probability": "sodium",
     "input_resistance_MOhm": "hyperpolarizing", "response_ratio_expected_{tag}": "hyperpolarizing",

@@ -208,7 +208,8 @@ def test_watchdog_timeout_is_a_bounded_profile_field(tmp_path, capsys):
     field = DaqSpec.model_fields["watchdog_timeout_ms"]
     bounds = {type(m).__name__: m for m in field.metadata}
     assert (bounds["Ge"].ge, bounds["Le"].le) == (MIN_TIMEOUT_MS, MAX_TIMEOUT_MS)
-    text = PROFILE_TEXT.replace("max_sample_rate_hz: 500000", "max_sample_rate_hz: 500000\n  watchdog_timeout_ms: 250")
+    assert "watchdog_timeout_ms: 2000" in PROFILE_TEXT
+    text = PROFILE_TEXT.replace("watchdog_timeout_ms: 2000", "watchdog_timeout_ms: 250")
     from rig.config.profile import load_profile
 
     assert watchdog_timeout_ms(load_profile(_write(tmp_path, "ok.yaml", text)).profile) == 250.0

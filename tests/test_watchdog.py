@@ -58,10 +58,11 @@ def _light_on(event: dict) -> bool:
 
 
 # ----- pure ---------------------------------------------------------------------------------
-def test_the_simulated_profile_guards_every_light_and_trigger_output_with_the_default_timeout():
+def test_the_simulated_profile_guards_every_light_and_trigger_output_with_its_timeout():
     profile = load_profile(PROFILE).profile
     assert guarded_outputs(profile) == {c: 0.0 for c in (*LIGHT, "stimulator.trigger", "camera.trigger")}
-    assert watchdog_timeout_ms(profile) == DEFAULT_TIMEOUT_MS == 500.0
+    assert DEFAULT_TIMEOUT_MS == 500.0  # a real rig's default; the simulated profiles allow a loaded CI machine
+    assert watchdog_timeout_ms(profile) == 2000.0
 
 
 # ----- the watchdog process on its own ------------------------------------------------------
@@ -275,7 +276,7 @@ def test_a_stall_in_the_acquisition_loop_expires_the_watchdog_and_the_rig_is_mad
     events = read_events(journal)
     (event,) = [e for e in events if e["event"] == "watchdog_expired"]
     assert event["cause"] == "timeout" and event["held_before"]["shutter.open"] == 1.0
-    _assert_expired_in_time(event, 500.0)
+    _assert_expired_in_time(event, watchdog_timeout_ms(rig.profile.profile))
     assert _light_state(events) == {c: 0.0 for c in LIGHT}
     assert not daq.watchdog.armed  # make_safe cleared the expiry and disarmed
     daq.watchdog.close()
@@ -302,7 +303,9 @@ def test_the_profile_timeout_reaches_the_simulated_watchdog(tmp_path, journal):
     from rig.engine.rig import build_rig
 
     path = tmp_path / "simulated.yaml"
-    path.write_text(PROFILE.read_text().replace("  device: SimDev1\n", "  device: SimDev1\n  watchdog_timeout_ms: 250\n", 1))
+    text = PROFILE.read_text()
+    assert "watchdog_timeout_ms: 2000" in text
+    path.write_text(text.replace("watchdog_timeout_ms: 2000", "watchdog_timeout_ms: 250", 1))
     rig = build_rig(load_profile(path))
     assert rig.clock.watchdog.timeout_ms == 250.0
     rig.clock.watchdog.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,13 +52,13 @@ def pid_alive(pid: int) -> bool:
         except (OSError, IndexError):
             return False
         return state not in ("Z", "X")
+    if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process there; assume the writer may live
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    except OSError:  # Windows: os.kill(pid, 0) is not a probe; assume the writer may live
         return True
     return True
 

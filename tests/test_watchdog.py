@@ -309,3 +309,33 @@ def test_the_profile_timeout_reaches_the_simulated_watchdog(tmp_path, journal):
     rig = build_rig(load_profile(path))
     assert rig.clock.watchdog.timeout_ms == 250.0
     rig.clock.watchdog.close()
+
+
+def test_a_watchdog_expiry_through_the_runner_ends_the_run_as_an_error_with_the_rig_safe(journal, tmp_path):
+    """The Runner reports an expiry as a run error (status, Notice, safe devices), not as a crash."""
+    from rig.api import execute, prepare_run
+    from rig.engine.records import Notice
+
+    prepared = prepare_run(FRAP, PROFILE, ["sweeps=2"])
+    from rig.engine.rig import build_rig
+
+    rig = build_rig(prepared.profile)
+    stalled = []
+
+    def stall_once(d) -> None:  # the program's own time after a chunk, as a blocking call would take
+        if d.position >= 10 * 1000 and not stalled:
+            stalled.append(d.position)
+            deadline = time.monotonic() + 60
+            while d.watchdog.expiries == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+    rig.clock.observers.append(stall_once)
+    result = execute(prepared, tmp_path / "runs", rig_=rig)
+    assert stalled
+    assert result.outcome.status == "error" and "watchdog" in result.outcome.message
+    assert result.outcome.all_safe
+    assert any(isinstance(n, Notice) and n.source == "watchdog" for n in result.notices)
+    events = read_events(journal)
+    assert [e["event"] for e in events].count("watchdog_expired") == 1
+    assert _light_state(events) == {c: 0.0 for c in LIGHT}
+    rig.clock.watchdog.close()

@@ -39,15 +39,17 @@ class Rig:
         """Stop the clock and make every device safe, light first; one device's fault never skips the rest."""
         try:
             self.clock.stop()
-        except Exception:  # keep going: the devices must still be made safe
-            log.exception("clock stop failed")
+        except Exception as exc:  # keep going: the devices must still be made safe
+            log.error("clock stop failed: %r", exc)
+            log.debug("clock stop failed", exc_info=True)
         reports: list[SafetyReport] = []
         for device in self.devices_in_safe_order():
             try:
                 device.make_safe()
                 reports.append(device.safety())
             except Exception as exc:  # report and continue with the next device
-                log.exception("make_safe failed for %s", device.name)
+                log.error("make_safe failed for %s: %r", device.name, exc)
+                log.debug("make_safe failed for %s", device.name, exc_info=True)
                 reports.append(SafetyReport(device.name, False, f"make_safe raised {exc!r}"))
         return reports
 

@@ -19,6 +19,7 @@ from rig.engine.stop_flags import StopFlags
 from rig.engine.stream import Stream
 from rig.engine.sweep_plan import SweepPlan
 from rig.hal.interfaces import SafetyReport
+from rig.hal.watchdog import WatchdogExpired
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,9 @@ class Runner:
         except StepFailed as exc:
             status, message = "error", str(exc)
             self.stream.publish(Notice("error", "protocol", message, completed))
+        except WatchdogExpired as exc:  # the board forced its outputs safe: a run error, not a crash
+            status, message = "error", f"hardware watchdog: {exc}"
+            self.stream.publish(Notice("error", "watchdog", message, completed))
         except StorageFailed as exc:
             status, message = "error", f"storage failed, run stopped so no data goes unrecorded: {exc}"
         except KeyboardInterrupt:

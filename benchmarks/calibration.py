@@ -80,7 +80,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kinds", type=_kinds, default=default_kinds(),
-                        help=f"comma-separated kinds, 'default' (issue 11's: {', '.join(k.key for k in default_kinds())})"
+                        help="comma-separated kinds, 'default' (issue 11's: "
+                             f"{', '.join(k.key for k in default_kinds())})"
                              f" or 'all' (also {', '.join(k.key for k in KINDS.values() if not k.in_default)})")
     parser.add_argument("--spines", type=_spines, default={},
                         help="spines per kind: N, kind=N items, or both ('4,step_depolarization_frap=2'); "

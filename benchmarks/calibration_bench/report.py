@@ -125,7 +125,8 @@ def _spine_lines(results: Sequence[SpineResult]) -> list[str]:
                 parts.append(f"{e.step}/{e.name} {e.value:.4g} {interval} / {truth}{trend}")
             estimates = "; ".join(parts) or "none"
         out.append(f"| {s.index} | {s.neck_resistance_MOhm:.0f} | {s.head_volume_um3:.3f} | "
-                   f"{s.release_probability:.2f} | {'yes' if s.silent else 'no'} | {run} | {r.wall_s:.0f}, {r.cpu_s:.0f} | "
+                   f"{s.release_probability:.2f} | {'yes' if s.silent else 'no'} | {run} | "
+                   f"{r.wall_s:.0f}, {r.cpu_s:.0f} | "
                    f"{estimates} |")
     return out
 

@@ -149,7 +149,8 @@ def score_run(path: Path) -> RunScore:
         scored = []
         for (step, name), e in final.items():
             sweeps = [s for s in (steps[step].sweeps if step in steps else ()) if s <= e.sweep]
-            truth, rule = comparison_truth([truth_by_sweep[s][name] for s in sweeps if name in truth_by_sweep.get(s, {})])
+            per_sweep = [truth_by_sweep[s][name] for s in sweeps if name in truth_by_sweep.get(s, {})]
+            truth, rule = comparison_truth(per_sweep)
             scored.append(ScoredEstimate(step, steps[step].step_kind if step in steps else "", name, e.unit, e.value,
                                          e.low, e.high, getattr(e, "bound", "") or "", getattr(e, "trend", "") or "",
                                          len(sweeps), truth, rule))

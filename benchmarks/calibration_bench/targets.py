@@ -69,8 +69,9 @@ class BiasTarget:
     def describe(self, unit: str | None = None) -> str:
         """E.g. '<= 20% or 3 mV' (of |median bias|); `unit` defaults to the target's own."""
         unit = self.unit if unit is None else unit
+        suffix = f" {unit}" if unit and unit != "1" else ""
         parts = ([f"{self.relative:.0%}"] if self.relative is not None else []) + \
-                ([f"{self.absolute:g}" + (f" {unit}" if unit and unit != "1" else "")] if self.absolute is not None else [])
+                ([f"{self.absolute:g}{suffix}"] if self.absolute is not None else [])
         after = f" after {self.min_sweeps} sweeps" if self.min_sweeps else ""
         return f"<= {' or '.join(parts)}{after}"
 

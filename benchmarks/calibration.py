@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import shlex
 import subprocess
@@ -177,6 +178,17 @@ def _unwritable(path: Path | None, option: str, is_dir: bool) -> list[str]:
     return []
 
 
+def _strict(value: object) -> object:
+    """JSON-able with null for NaN and infinities (strict JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark from the command line."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
@@ -202,8 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.markdown}", file=sys.stderr)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=1, default=str),
-                             encoding="utf-8")
+        args.json.write_text(json.dumps(_strict([dataclasses.asdict(r) for r in results]), indent=1, default=str,
+                                        allow_nan=False), encoding="utf-8")
     return 1 if args.strict and any(r.status == FAIL for r in rows) else 0
 
 

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
-from calibration_bench.kinds import KindSpec
+from calibration_bench.kinds import KindSpec, default_kinds
 from calibration_bench.population import PopulationRanges
 from calibration_bench.scoring import TREND_TOLERANCE
 from calibration_bench.spine_rig import WATCHDOG_TIMEOUT_MS, KindTarget
@@ -183,6 +183,10 @@ def markdown_document(info: RunInfo, kinds: Sequence[KindSpec], targets: dict[st
         "ends its run with WatchdogExpired, which says nothing about the estimators).",
         "- Kinds that draw the same number of spines draw the same spines (spine i of a seed is one spine); each "
         "spine's rig noise has its own seed.",
+        "",
+        "- Without `--spines` each kind draws its own default number (sized from the CPU time per spine measured "
+        "on 2026-12-01 to take ~20 min on 2 idle cores): "
+        + ", ".join(f"{k.key} {k.default_spines}" for k in default_kinds()) + ".",
         "",
         "## Kinds",
         "",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,7 +39,7 @@ class EstimatesPanel(QWidget):
         self.series: dict[tuple[int, str, str], SpineSeries] = {}
         self._run = 0
         self._spine_of_step: dict[str, str] = {}
-        self._truth_of_step: dict[str, dict[str, float]] = {}
+        self._truth_of_step: dict[str, Mapping[str, float]] = {}
         self.table = QTableWidget(0, len(_COLUMNS))
         self.table.setHorizontalHeaderLabels(_COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -70,8 +71,8 @@ class EstimatesPanel(QWidget):
             self._spine_of_step, self._truth_of_step = {}, {}
         elif isinstance(record, SweepStarted):
             self._spine_of_step[record.plan.step_name] = spine_key(record.plan.target_um)
-            if record.truth:
-                self._truth_of_step[record.plan.step_name] = dict(record.truth)
+            if record.truth is not None:  # a simulated truth may still be computing: read it once resolved
+                self._truth_of_step[record.plan.step_name] = record.truth
         elif isinstance(record, Estimate):
             self.add(record)
 
@@ -86,7 +87,9 @@ class EstimatesPanel(QWidget):
             return
         s.points.append(e)
         s.points.sort(key=lambda p: p.sweep_index)
-        s.truth = self._truth_of_step.get(e.step_name, {}).get(e.name)
+        truth = self._truth_of_step.get(e.step_name)
+        if truth is not None and getattr(truth, "resolved", True):  # never wait on the GUI thread
+            s.truth = truth.get(e.name)
         self._dirty = True
 
     def redraw(self) -> bool:

@@ -219,3 +219,17 @@ def test_the_profile_timeout_reaches_the_watchdog_task_and_a_too_short_one_is_re
     short = _edited(tmp_path, TWO_PHOTON, "  device: Dev1 ", "  watchdog_timeout_ms: 80\n  device: Dev1 ")
     (problem,) = check_watchdog(_profile(short), str(short))
     assert "shorter than 5 chunk reads" in problem.message
+
+
+def test_rig_validate_refuses_a_watchdog_timeout_shorter_than_five_chunk_reads(tmp_path, capsys):
+    """The timeout check runs in `rig validate`, one line naming the field, before any rig is built."""
+    from rig.cli import main
+
+    text = TWO_PHOTON.read_text()
+    assert "read_chunk_ms: 20" in text
+    path = tmp_path / "rig.yaml"
+    path.write_text(text.replace("read_chunk_ms: 20", "read_chunk_ms: 40", 1).replace(
+        "  device: Dev1 ", "  watchdog_timeout_ms: 150\n  device: Dev1 ", 1))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: daq.watchdog_timeout_ms: 150 ms is shorter than 5 chunk reads" in err

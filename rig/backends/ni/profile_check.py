@@ -68,4 +68,7 @@ def check_ni_profile(profile: HardwareProfile, source: str) -> list[Problem]:
         if key in used:
             problems.append(Problem(source, field, f"'{info.address}' is also used by {used[key]}"))
         used[key] = channel
+    from rig.backends.ni.watchdog import check_watchdog
+
+    problems += check_watchdog(profile, source)
     return problems

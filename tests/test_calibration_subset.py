@@ -113,7 +113,7 @@ def test_rows_count_delivery_bias_coverage_and_missing_truth() -> None:
     assert tau.status == FAIL and [c.what for c in tau.checks if c.status == FAIL] == ["delivered"]
     in_range = rows[("tau_frap_ms", "tau 20-1000 ms")]
     assert in_range.n_spines == 2  # tau 10 ms is outside; the failed run has no truth to place it
-    assert rows[("tau_frap_ms", "tau 20-1000 ms: truth 'tau_frap_ms' missing")].n_spines == 1
+    assert rows[("tau_frap_ms", "truth 'tau_frap_ms' missing")].n_spines == 1
     potency = rows[("potency", "all spines")]
     assert potency.n_delivered == 1 and potency.n_with_truth == 0
     assert [c.what for c in potency.checks if c.status == FAIL] == ["truth"]
@@ -138,14 +138,17 @@ def test_bad_kind_is_refused() -> None:
 def test_frap_and_fcat_subset_end_to_end(tmp_path) -> None:
     """3 FRAP spines and 2 fCaT spines (fewer sweeps) through the real rig: every FRAP spine delivers tau and
     R_neck, tau within its own interval widened by the 2 % target on at least 2 of 3, the median tau within 5 %;
-    the fCaT spines give rows for fcat and head depolarization in a stratum chosen by the truth."""
+    the fCaT spines (whatever their runs' outcome) give rows for fcat and head depolarization in a stratum chosen
+    by the truth ('... missing' when the fCaT step never ran)."""
     frap = KINDS["frap"]
     fcat = dataclasses.replace(KINDS["fcat"], overrides=("sweeps_per_condition=3",))
     rows, results, _ = calibration.run_benchmark([frap], 3, 11, 1, tmp_path / "frap",
                                                  PopulationRanges(neck_resistance_MOhm=(80, 600),
                                                                   head_volume_um3=(0.05, 0.2)))
     fcat_rows, fcat_results, _ = calibration.run_benchmark([fcat], 2, 11, 1, tmp_path / "fcat")
-    assert all(r.score is not None and r.score.status == "completed" for r in results + fcat_results)
+    ended = [(r.kind, r.spine.index, r.error or f"{r.score.status} {r.score.message}") for r in results + fcat_results]
+    assert all(r.score is not None and r.score.status == "completed" for r in results), ended
+    assert all(r.score is not None for r in fcat_results), ended  # read back even when the protocol failed
     by_name = {(r.name, r.stratum): r for r in rows}
     for name in ("tau_frap_ms", "neck_resistance_MOhm"):
         row = by_name[(name, "all spines")]
@@ -156,6 +159,7 @@ def test_frap_and_fcat_subset_end_to_end(tmp_path) -> None:
     outside = [e for e in taus if not e.low / 1.02 <= e.truth <= e.high * 1.02]
     assert len(outside) <= 1, outside  # a calibrated 95 % interval misses 2 of 3 with probability 0.7 %
     assert abs(by_name[("tau_frap_ms", "all spines")].median_relative_bias) <= 0.05
-    fcat_names = {(r.step, r.name) for r in fcat_rows}
-    assert {("fcat", "fcat"), ("fcat", "peak_head_epsp_mV"), ("reversal", "reversal_mV")} <= fcat_names
-    assert {r.stratum for r in fcat_rows if r.step == "fcat"} <= {"non-silent (fcat >= 0.05)", "silent (fcat < 0.05)"}
+    for name in ("fcat", "peak_head_epsp_mV"):  # headline rows exist for every fCaT spine, delivered or not
+        rows_of = [r for r in fcat_rows if (r.step, r.name) == ("fcat", name)]
+        assert sum(r.n_spines for r in rows_of) == 2, rows_of
+        assert all(r.stratum.startswith(("non-silent", "silent", "truth 'fcat' missing")) for r in rows_of)

@@ -172,14 +172,17 @@ def summarise(kind: str, steps: list[tuple[str, str]], results: list[SpineResult
         headline = list(HEADLINE.get(step_kind, ()))
         seen = sorted({e.name for r in results if r.score for e in r.score.estimates if e.step == step})
         names = headline + [n for n in seen if n not in headline]
+        missing_placed: set[tuple[str | None, int]] = set()  # a spine without the truth is listed once
         for stratum in strata_for(step_kind):
             groups: dict[str, list[SpineResult]] = {}
-            for r in results:
+            for i, r in enumerate(results):
                 step_truth = r.score.steps[step].mean if r.score and step in r.score.steps else {}
                 inside = stratum.contains(step_truth)
-                if inside is False:
+                if inside is False or (inside is None and (stratum.truth_name, i) in missing_placed):
                     continue
-                label = stratum.label if inside else f"{stratum.label}: truth '{stratum.truth_name}' missing"
+                if inside is None:
+                    missing_placed.add((stratum.truth_name, i))
+                label = stratum.label if inside else f"truth '{stratum.truth_name}' missing"
                 groups.setdefault(label, []).append(r)
             for label, members in groups.items():
                 for name in names:

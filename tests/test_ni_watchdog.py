@@ -232,4 +232,4 @@ def test_rig_validate_refuses_a_watchdog_timeout_shorter_than_five_chunk_reads(t
         "  device: Dev1 ", "  watchdog_timeout_ms: 150\n  device: Dev1 ", 1))
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
-    assert f"{path}: daq.watchdog_timeout_ms: 150 ms is shorter than 5 chunk reads" in err
+    assert f"{path.name}: daq.watchdog_timeout_ms: 150 ms is shorter than 5 chunk reads" in err

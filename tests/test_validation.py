@@ -37,8 +37,9 @@ def test_bad_profile_lists_every_problem_with_field_and_allowed(tmp_path, capsys
     path = _write(tmp_path, "profile.yaml", BAD_PROFILE)
     assert main(["validate", str(path)]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert f"{path}: daq.max_sample_rate_hz: Input should be greater than 0 (got -5)" in lines
-    assert any(l.startswith(f"{path}: devices.laser.limits.max_bleach_power_fraction: ") and "1.5" in l for l in lines)
+    assert any(l.endswith(f"{path.name}: daq.max_sample_rate_hz: Input should be greater than 0 (got -5)")
+               for l in lines)
+    assert any(f"{path.name}: devices.laser.limits.max_bleach_power_fraction: " in l and "1.5" in l for l in lines)
     assert any("devices.laser.limits.colour: unknown key 'colour' (allowed: max_bleach_duration_ms" in l for l in lines)
     assert any("devices.amp: unknown kind 'toaster' (allowed:" in l for l in lines)
     assert len(lines) == 4
@@ -65,14 +66,14 @@ def test_bad_protocol_field_is_named(tmp_path, capsys, step_yaml, field, fragmen
     path = _write(tmp_path, "p.yaml", f"name: t\nsteps:\n  - kind: frap\n{body}\n")
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
-    assert f"{path}: {field}: " in err and fragment in err, err
+    assert f"{path.name}: {field}: " in err and fragment in err, err
 
 
 def test_yaml_syntax_and_missing_file(tmp_path, capsys):
     broken = _write(tmp_path, "broken.yaml", "name: [unclosed\n")
     assert main(["validate", str(broken), str(tmp_path / "missing.yaml")]) == 2
     err = capsys.readouterr().err
-    assert f"{broken}: line 2 column 1: YAML syntax error" in err
+    assert f"{broken.name}: line 2 column 1: YAML syntax error" in err
     assert f"{tmp_path / 'missing.yaml'}: file not found" in err
 
 
@@ -109,8 +110,9 @@ def test_unknown_device_in_protocol_subprocess_has_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "rig", "run", str(path), "--out", str(tmp_path / "o")],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == (f"{path}: steps.0.scanner: no galvo_scanner named 'galvo9' in the profile "
-                                   f"(available: scanner)")
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert proc.stderr.strip().endswith(f"{path.name}: steps.0.scanner: no galvo_scanner named 'galvo9' in the "
+                                        f"profile (available: scanner)")
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
@@ -139,7 +141,7 @@ def test_unsafe_profile_values_are_refused(tmp_path, capsys, old, new, line):
     path = _write(tmp_path, "profile.yaml", PROFILE_TEXT.replace(old, new, 1))
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
-    assert f"{path}: {line}" in err, err
+    assert f"{path.name}: {line}" in err, err  # the folder may be abbreviated (a deep temporary path)
 
 
 @pytest.mark.parametrize("old, new, line", [
@@ -155,7 +157,7 @@ def test_unsafe_protocol_values_are_refused(tmp_path, capsys, old, new, line):
     path = _write(tmp_path, "frap.yaml", FRAP_TEXT.replace(old, new, 1))
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
-    assert f"{path}: {line}" in err, err
+    assert f"{path.name}: {line}" in err, err  # the folder may be abbreviated (a deep temporary path)
 
 
 def test_plan_memory_is_estimated_before_compile(tmp_path, capsys):
@@ -166,7 +168,7 @@ def test_plan_memory_is_estimated_before_compile(tmp_path, capsys):
     path = _write(tmp_path, "frap.yaml", text)
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"{path}: steps.0: plans ~") and "allowed at most 2 GiB" in err, err
+    assert f"{path.name}: steps.0: plans ~" in err and "allowed at most 2 GiB" in err, err
     assert len(err) <= 200
 
 
@@ -215,7 +217,7 @@ def test_watchdog_timeout_is_a_bounded_profile_field(tmp_path, capsys):
     assert watchdog_timeout_ms(load_profile(_write(tmp_path, "ok.yaml", text)).profile) == 250.0
     bad = _write(tmp_path, "bad.yaml", text.replace("watchdog_timeout_ms: 250", "watchdog_timeout_ms: .inf"))
     assert main(["validate", str(bad)]) == 2
-    assert f"{bad}: daq.watchdog_timeout_ms: Input should be a finite number" in capsys.readouterr().err
+    assert f"{bad.name}: daq.watchdog_timeout_ms: Input should be a finite number" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("use_libyaml", [True, False], ids=["libyaml", "pure-python"])

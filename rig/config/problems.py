@@ -25,7 +25,7 @@ class Problem:
         return format_problem(self.source, self.field, self.message)
 
 
-def abbreviate(text: str, limit: int) -> str:
+def abbreviate(text: str, limit: int, head_share: float = 0.75) -> str:
     """`text` on one line (non-printable characters escaped), cut in the middle with '...' when longer
     than `limit` characters."""
     text = str(text)
@@ -37,20 +37,20 @@ def abbreviate(text: str, limit: int) -> str:
         return text
     if limit <= 3:
         return text[:limit]
-    head = (limit - 3) * 3 // 4  # the start of a message says what is wrong; the end names the file
+    head = int((limit - 3) * head_share)  # a message's start says what is wrong; a path's end names the file
     tail = limit - 3 - head
     return text[:head] + "..." + (text[-tail:] if tail else "")
 
 
 def format_problem(source: str, field: str, message: str, limit: int = MAX_LINE_CHARS) -> str:
-    """One line naming source, field and message, at most `limit` characters: the message is
-    abbreviated first (down to 80 characters), then the field, then the source (down to 40 each)."""
+    """One line naming source, field and message, at most `limit` characters: a long source path is cut
+    first (to 60, keeping its file name), then the message (to 80), the source (to 40), the field (to 40)."""
     source, field, message = abbreviate(source, limit), abbreviate(field, limit), abbreviate(message, limit)
 
     def join() -> str:
         return f"{source}: {field}: {message}" if field else f"{source}: {message}"
 
-    for part, floor in (("message", 80), ("field", 40), ("source", 40), ("message", 10)):
+    for part, floor in (("source", 60), ("message", 80), ("source", 40), ("field", 40), ("message", 10)):
         over = len(join()) - limit
         if over <= 0:
             break
@@ -59,7 +59,7 @@ def format_problem(source: str, field: str, message: str, limit: int = MAX_LINE_
         elif part == "field" and field:
             field = abbreviate(field, max(floor, len(field) - over))
         elif part == "source":
-            source = abbreviate(source, max(floor, len(source) - over))
+            source = abbreviate(source, max(floor, len(source) - over), head_share=0.25)
     return join()[:limit]
 
 

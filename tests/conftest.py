@@ -50,3 +50,24 @@ def assert_rig_safe(journal_path: Path) -> None:
         assert held[f"leds.{led}"] == 0.0
     assert held["amplifier.command"] == -70.0
     assert modes.get("amplifier", "VC") == "VC"
+
+
+# The fast tier (`python -m pytest -m "not slow"`, under a minute on 2 cores) leaves out these files:
+# end-to-end runs of the simulated rig (module fixtures of tens of seconds), real subprocesses with
+# signals and kills, populations. Measured with `python -m pytest --durations=150` (docs in README).
+SLOW_FILES = frozenset({
+    "test_fcat_population.py", "test_specimen_plasticity.py", "test_calibration_subset.py",
+    "test_specimen_fcat_physics.py", "test_fcat_truth.py", "test_quantal_truth.py", "test_truth_complete.py",
+    "test_na_ca_truth.py", "test_specimen_vc_steady_state.py", "test_watchdog.py", "test_gui_window.py",
+    "test_signals.py", "test_calcium_protocols_runs.py", "test_fcat_protocol.py", "test_run_subprocess.py",
+    "test_vsd_protocol.py", "test_recover.py", "test_frap_truth.py", "test_run_files.py",
+    "test_reversal_search.py", "test_paired_transient_kinetics.py", "test_na_ca_camera.py",
+    "test_fuzz_inputs.py", "test_neuron_passive_comparison.py", "test_electrical_model.py",
+})
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark every test of a slow file `slow` (files, not tests: their module fixtures are the cost)."""
+    for item in items:
+        if item.path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)

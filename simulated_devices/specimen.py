@@ -239,7 +239,7 @@ class Specimen:
     # ----- one chunk --------------------------------------------------------------
     def advance(self, drive: ChunkDrive) -> ChunkSamples:
         """Advance every state variable over one DAQ chunk; return the specimen at each sample."""
-        n, dt, s = drive.command.size, drive.dt_ms, len(self.spines)
+        n, dt = drive.command.size, drive.dt_ms
         self.light_dose_ms += drive.dose_2p_ms
         self.led_dose_ms += drive.dose_led_ms
         self._held = (drive.clamp_mode, float(drive.command[-1]))

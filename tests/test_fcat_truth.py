@@ -11,7 +11,6 @@ the fCaT step on the rig.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -95,7 +95,6 @@ def test_time_remaining_scales_planned_time_by_observed_pace():
 
 
 def test_light_dose_counts_only_light_on_the_spine():
-    profile = load_profile(PROFILE).profile
     settings = FrameSettings(centre_um=(0.0, 0.0), size_um=4.0, pixels=40, power_fraction=0.1)
     plan = frame_scan_plan(settings, "scanner", "laser", "shutter")
     on_spine = spine_dose_p2ms(plan, (1.0, 1.0), radius_um=0.5)

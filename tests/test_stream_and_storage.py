@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 import yaml
 
 from conftest import FRAP, PROFILE, assert_rig_safe

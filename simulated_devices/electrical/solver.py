@@ -17,9 +17,9 @@ from typing import Literal
 import numpy as np
 from scipy.linalg import lapack
 
-from .channels import car_conductance_uS, car_steady_state, hh_conductances_uS, hh_rates, k_inactivation
+from .channels import car_steady_state, hh_conductances_uS, hh_rates, k_inactivation
 from .morphology import CellSpec, CompartmentTree
-from .synapses import exp2_peak_factor, mg_block, mg_block_slope
+from .synapses import exp2_peak_factor
 
 ClampMode = Literal["VC", "CC"]
 

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from simulated_devices.journal import final_outputs
+
 ROOT = Path(__file__).resolve().parents[1]
 CASES = {
     "hup": [(signal.SIGHUP, 0.0)],
@@ -43,15 +45,7 @@ def _events(journal: Path) -> list[dict]:
 
 
 def _safe(journal: Path) -> bool:
-    held: dict[str, float] = {}
-    modes: dict[str, str] = {}
-    for e in _events(journal):
-        if e["event"] == "stop":
-            held.update(e["held"])
-        elif e["event"] == "static":
-            held[e["channel"]] = e["value"]
-        elif e["event"] == "mode":
-            modes[e["device"]] = e["mode"]
+    held, modes = final_outputs(_events(journal))
     if not held:
         return True  # nothing ever moved
     light = ["laser.power", "shutter.open", "stimulator.trigger", "camera.trigger", "leds.uv385", "leds.blue460",

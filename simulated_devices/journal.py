@@ -32,9 +32,11 @@ def wait_for_event(path: Path, found: Callable[[dict], bool], proc: subprocess.P
     raise AssertionError(f"no matching journal event within {deadline_s} s: {read_events(path)[-5:]}")
 
 
-def final_state(events: Iterable[dict], channels: Iterable[str]) -> dict[str, float]:
-    """What the channels hold at the end of the journal, counting the watchdog's expiration states."""
+def final_outputs(events: Iterable[dict]) -> tuple[dict[str, float], dict[str, str]]:
+    """What every output holds and each amplifier's mode at the end of the journal, counting the
+    watchdog's expiration states (it overrides what the outputs held)."""
     held: dict[str, float] = {}
+    modes: dict[str, str] = {}
     for event in events:
         if event["event"] in ("stop", "light"):
             held.update(event["held"])
@@ -42,6 +44,14 @@ def final_state(events: Iterable[dict], channels: Iterable[str]) -> dict[str, fl
             held[event["channel"]] = event["value"]
         elif event["event"] == "watchdog_expired":
             held.update(event["applied"])
+        elif event["event"] == "mode":
+            modes[event["device"]] = event["mode"]
+    return held, modes
+
+
+def final_state(events: Iterable[dict], channels: Iterable[str]) -> dict[str, float]:
+    """What the given channels hold at the end of the journal."""
+    held, _ = final_outputs(events)
     return {c: held[c] for c in channels}
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import pytest
+
+from simulated_devices.journal import final_outputs as journal_outputs, read_events
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / "hardware_profiles" / "simulated.yaml"
@@ -26,17 +27,7 @@ def journal(tmp_path, monkeypatch) -> Path:
 
 def final_outputs(journal_path: Path) -> tuple[dict[str, float], dict[str, str]]:
     """The value every output channel holds and each amplifier's mode, at the end of the journal."""
-    held: dict[str, float] = {}
-    modes: dict[str, str] = {}
-    for line in journal_path.read_text().splitlines():
-        event = json.loads(line)
-        if event["event"] == "stop":
-            held.update(event["held"])
-        elif event["event"] == "static":
-            held[event["channel"]] = event["value"]
-        elif event["event"] == "mode":
-            modes[event["device"]] = event["mode"]
-    return held, modes
+    return journal_outputs(read_events(journal_path))
 
 
 def assert_rig_safe(journal_path: Path) -> None:

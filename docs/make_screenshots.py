@@ -8,6 +8,7 @@ with Na/Ca ROIs on the Na/Ca profile).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -21,7 +22,9 @@ from rig.gui.app import build_window
 from rig.gui.main_window import MainWindow
 from rig.gui.theme import apply_theme
 
-OUT = Path(__file__).resolve().parent / "screenshots"
+OUT = Path(os.environ.get("SPINERIG_SHOTS_DIR", Path(__file__).resolve().parent / "screenshots"))
+# window size: SPINERIG_SHOTS_SIZE=1366x768 (default 1800x1100, the size of the committed screenshots)
+WINDOW_SIZE = tuple(int(v) for v in os.environ.get("SPINERIG_SHOTS_SIZE", "1800x1100").split("x"))
 NA_CA_PROFILE = Path(__file__).resolve().parents[1] / "hardware_profiles" / "simulated_na_ca.yaml"
 NA_CA_ROIS = {"head": (1.49, 0.0), "neck": (0.85, 0.0), "dendrite": (0.0, 0.0), "background": (12.0, 12.0),
               "local bg 1": (1.49, -3.0), "local bg 2": (1.49, 3.0)}  # spine 'published' of that profile
@@ -62,7 +65,7 @@ def main() -> int:
     app = QApplication(sys.argv[:1])
     apply_theme(app)
     window = build_window(None, Path(tempfile.mkdtemp(prefix="rig-shots-")))
-    window.resize(1800, 1100)
+    window.resize(*WINDOW_SIZE)
     window.show()
     settle(app, 0.5)
 
@@ -120,7 +123,7 @@ def main() -> int:
 def camera_shots(app: QApplication) -> None:
     """Camera live view of the Na/Ca profile's cell with the ROIs placed, and the Devices panel's controls."""
     window = build_window(NA_CA_PROFILE, Path(tempfile.mkdtemp(prefix="rig-shots-")))
-    window.resize(1800, 1100)
+    window.resize(*WINDOW_SIZE)
     window.show()
     settle(app, 0.5)
     window.protocol.select("na_ca_imaging")

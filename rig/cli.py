@@ -1,4 +1,4 @@
-"""The `rig` command: run protocols, validate files, summarise and recover run files.
+"""The `rig` command: run protocols, validate files, summarise, recover and export run files.
 
 Exit codes: 0 the run completed (or the command succeeded); 1 the run failed (a device, a step or
 storage failed, or `rig recover` could not close a file); 2 bad input (one line per problem, nothing
@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from rig.cli_export import EXPORT_COMMANDS, add_export_commands, run_export_command
 from rig.cli_signals import SignalGuard, signal_exit_code, signal_name, deciding_signal
 from rig.engine.stop_flags import StopFlags
 
@@ -67,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     doc.add_argument("--profile", type=Path, default=None)
     gui = sub.add_parser("gui", help="open the operator's window")
     gui.add_argument("--profile", type=Path, default=None)
+    add_export_commands(sub)
     return parser
 
 
@@ -99,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_info(args)
         if args.command == "recover":
             return _cmd_recover(args)
+        if args.command in EXPORT_COMMANDS:
+            return run_export_command(args)
         if args.command == "doctor":
             from rig.doctor import doctor
 

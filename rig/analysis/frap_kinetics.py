@@ -123,6 +123,14 @@ class _Model:
         return jt
 
 
+def fitted_counts(fit: FrapKineticFit, t_base_ms: np.ndarray, t_post_ms: np.ndarray, dark_counts_per_line: float,
+                  start_fraction: float = 1.0) -> np.ndarray:
+    """Mean counts per line at a fit's optimum, baseline lines then recovery lines (the curve the fit drew)."""
+    model = _Model(np.asarray(t_base_ms, float), np.asarray(t_post_ms, float), float(dark_counts_per_line),
+                   float(start_fraction))
+    return model.mean(np.asarray(fit.theta, float)).copy()
+
+
 def _start(yb: np.ndarray, t_post: np.ndarray, yp: np.ndarray, dark: float, f_start: float) -> np.ndarray:
     """A cheap start: H from the baseline; rate and amplitudes of the recovery from a rate grid on binned data."""
     head = max(float(yb.mean()) - dark, 1e-3) / f_start

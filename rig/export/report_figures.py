@@ -12,9 +12,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from rig.analysis.line_scan import fold_lines, line_times_ms, roi_mask_near  # noqa: E402
+from rig.analysis.frap_kinetics import fit_frap_kinetics, fitted_counts  # noqa: E402
 from rig.export.run_view import RunView, StoredEstimate, SweepView  # noqa: E402
+from rig.protocols.frap.analysis import head_counts, recovery_lines  # noqa: E402
 
 HEAD_ROI_RADIUS_UM = 0.4  # the head ROI drawn in the report (the analysis uses its protocol's own)
 
@@ -58,6 +61,7 @@ def estimates_over_sweeps(view: RunView) -> bytes | None:
             ax.plot(*zip(*t), "--", color="C3", label="simulated truth")
         ax.set_title(f"{step}: {name}" + (f"  ({rows_of[-1].trend})" if rows_of[-1].trend else ""), fontsize=9)
         ax.set_xlabel("after sweep")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(rows_of[-1].unit)
         ax.legend(fontsize=7, loc="best")
     for ax in list(axes.flat)[n:]:
@@ -109,7 +113,8 @@ def kymograph(view: RunView) -> bytes | None:
         lines = fold_lines(view.data(s, f"in:{channel}"), ls.first_sample, ls.samples_per_line, ls.pixels_per_line,
                            ls.n_slots)
         times = line_times_ms(ls.first_sample, ls.samples_per_line, ls.pixels_per_line, ls.n_slots, s.sample_rate_hz)
-        ax.imshow(lines.T, aspect="auto", origin="lower", cmap="magma",
+        lo, hi = np.percentile(lines, [1, 99.5])
+        ax.imshow(lines.T, aspect="auto", origin="lower", cmap="magma", vmin=lo, vmax=max(hi, lo + 1),
                   extent=(float(times[0]), float(times[-1]), 0.0, ls.line_length_um))
         if "bleach_mid" in s.events_ms:
             ax.axvline(s.events_ms["bleach_mid"], color="cyan", lw=1, ls="--", label="bleach")
@@ -129,37 +134,39 @@ def _feature(view: RunView, sweep: int, name: str) -> float:
 
 
 def frap_recoveries(view: RunView) -> bytes | None:
-    """Each FRAP sweep's head fluorescence (baseline 1), the online fit's recovery curve, and the residuals."""
-    sweeps = [s for s in view.sweeps if s.kind == "frap" and "bleach_mid" in s.events_ms]
+    """Each FRAP sweep's head counts (per fitted head level), the online fit refitted by the same code, residuals."""
+    sweeps = [s for s in view.sweeps if s.kind == "frap" and "bleach_mid" in s.events_ms and s.line_scan is not None
+              and s.target_um is not None and s.pmt_channel is not None and view.has(s, f"in:{s.pmt_channel}")]
     if not sweeps:
         return None
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5.2), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     for i, s in enumerate(sweeps):
-        channel = _pmt(view, s, "red")
-        got = _head_trace(view, s, channel) if channel else None
-        if got is None:
+        ls, target, channel = s.line_scan, s.target_um, s.pmt_channel
+        assert ls is not None and target is not None and channel is not None
+        counts, times, dark = head_counts(ls, s.sample_rate_hz, target, view.data(s, f"in:{channel}"),
+                                          s.head_roi_radius_um or HEAD_ROI_RADIUS_UM)
+        base, post, t_base, t_post = recovery_lines(ls, s.sample_rate_hz, s.events_ms["bleach_mid"], times)
+        start = _feature(view, s.index, "start_fraction")
+        start = start if math.isfinite(start) else 1.0
+        try:
+            fit = fit_frap_kinetics(t_base, counts[base], t_post, counts[post], dark, start_fraction=start)
+        except ValueError:
             continue
-        times, counts, _ = got
-        t_bleach = s.events_ms["bleach_mid"]
-        before = times < t_bleach
-        baseline = float(np.mean(counts[before])) if before.any() else float(np.max(counts))
-        t = times[~before] - t_bleach
-        y = counts[~before] / baseline
+        mu = fitted_counts(fit, t_base, t_post, dark, start)
+        y = np.concatenate((counts[base], counts[post]))
+        t = np.concatenate((times[base], times[post])) - s.events_ms["bleach_mid"]
+        h = fit.head_counts_per_line
         color = f"C{i % 10}"
-        top.plot(t, y, ".", ms=2, color=color, alpha=0.6, label=f"{s.step_name} sweep {s.index + 1}")
-        tau, fb = _feature(view, s.index, "tau_ms"), _feature(view, s.index, "fraction_bleached")
-        k = _feature(view, s.index, "imaging_bleach_per_s") / 1000.0
-        if math.isfinite(tau) and math.isfinite(fb):
-            model = (1.0 - fb * np.exp(-t / tau)) * np.exp(-(k if math.isfinite(k) else 0.0) * t)
-            top.plot(t, model, "-", color=color, lw=1.2)
-            bottom.plot(t, y - model, ".", ms=2, color=color, alpha=0.6)
-    top.set_ylabel("head F / pre-bleach F")
-    top.set_title("FRAP recoveries (dots) and the online fits (lines: tau, bleached fraction, imaging bleach)",
-                  fontsize=9)
+        top.plot(t, (y - dark) / h, ".", ms=2, color=color, alpha=0.5,
+                 label=f"{s.step_name} sweep {s.index + 1}: tau {fit.tau_ms:.3g} ms")
+        top.plot(t, (mu - dark) / h, "-", color=color, lw=1.2)
+        bottom.plot(t, (y - mu) / np.sqrt(np.maximum(mu, 1e-9)), ".", ms=2, color=color, alpha=0.5)
+    top.set_ylabel("head counts / fitted head level")
+    top.set_title("FRAP: head counts per line (dots) and the per-sweep Poisson fit (lines)", fontsize=9)
     top.legend(fontsize=7, ncol=2)
     bottom.axhline(0, color="k", lw=0.5)
-    bottom.set_ylabel("residual")
-    bottom.set_xlabel("time after the bleach (ms)")
+    bottom.set_ylabel("Pearson residual")
+    bottom.set_xlabel("time from the bleach (ms)")
     fig.tight_layout()
     return _png(fig)
 
@@ -205,10 +212,13 @@ def camera_channels(view: RunView) -> bytes | None:
     image = view.data(first, f"in:{cam.camera}.frames").astype(float).mean(axis=0)
     left.imshow(image, cmap="gray", origin="upper")
     for name, xy in first.rois_um.items():
+        if name.startswith("profile_"):  # the ends of the line profile, not regions
+            continue
         row, col = cam.um_to_pixel(xy)
         radius_px = (first.roi_radius_um or 0.6) / (cam.pixel_size_um * cam.binning)
         left.add_patch(plt.Circle((col, row), radius_px, fill=False, color="yellow", lw=1))
-        left.annotate(name.removesuffix("_um"), (col, row), color="yellow", fontsize=7)
+        left.annotate(name.removesuffix("_um"), (col + radius_px + 1, row), color="yellow", fontsize=7,
+                      va="center")
     left.set_title(f"mean frame, sweep {first.index + 1}, with the ROIs", fontsize=9)
     xs, ys = cam.pixel_centers_um()
     legend = {code: led for code, led in enumerate(first.led_channels, start=1)}
@@ -265,8 +275,10 @@ def light_dose(view: RunView) -> bytes | None:
     if laser:
         ax.bar(*zip(*laser), color="C3", alpha=0.7, label="laser (power fraction x s)")
     for i, (led, values) in enumerate(sorted(leds.items())):
-        ax.plot(*zip(*values), "o-", ms=3, color=f"C{i}", label=f"{led} on (s)")
+        ax.plot(*zip(*values), "os^vD"[i % 5] + "-", ms=4 + 2 * (len(leds) - i), mfc="none", color=f"C{i}",
+                label=f"{led} on (s)")
     ax.set_xlabel("sweep")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("dose per sweep")
     ax.set_title("Light dose per sweep (from the recorded commands)", fontsize=9)
     ax.legend(fontsize=7)

@@ -43,6 +43,8 @@ class SweepView:
     led_channels: dict[str, str] = field(default_factory=dict)  # LED name -> output channel
     rois_um: dict[str, tuple[float, float]] = field(default_factory=dict)
     roi_radius_um: float | None = None
+    head_roi_radius_um: float | None = None  # the analysis' head ROI on a line scan (FRAP)
+    pmt_channel: str | None = None  # the PMT channel the step's analysis reads
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,10 @@ def _camera(cam: object) -> CameraAcquisition:
     return CameraAcquisition(**_StoredCamera.model_validate(cam).model_dump())
 
 
+def _positive(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) and value > 0 else None
+
+
 def _finite_or_nan(value: object) -> float:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(float(value)) else math.nan
 
@@ -151,6 +157,7 @@ class RunView:
             ls = plan.get("line_scan")
             cam = plan.get("camera")
             rois = params.get("rois") if isinstance(params.get("rois"), dict) else {}
+            analysis = params.get("analysis") if isinstance(params.get("analysis"), dict) else {}
             out.append(SweepView(
                 index=index, step_index=int(row["step_index"]), step_name=str(plan.get("step_name", "")),
                 kind=str(plan.get("kind", "")), sweep_in_step=int(row["sweep_in_step"]),
@@ -165,6 +172,8 @@ class RunView:
                 led_channels={str(k): str(v) for k, v in (params.get("led_channels") or {}).items()},
                 rois_um={str(k): p for k, v in rois.items() if (p := _pair(v)) is not None},
                 roi_radius_um=_finite_or_nan(rois.get("radius_um")) if "radius_um" in rois else None,
+                head_roi_radius_um=_positive(analysis.get("head_roi_radius_um")),
+                pmt_channel=str(params["pmt_channel"]) if isinstance(params.get("pmt_channel"), str) else None,
             ))
         return out
 

@@ -12,7 +12,7 @@ from rig.analysis.line_scan import fold_lines, line_times_ms, roi_mask_near
 from rig.analysis.frap_combine import SweepTau, combine_sweep_taus
 from rig.analysis.frap_kinetics import FrapKineticFit, fit_frap_kinetics
 from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
+from rig.engine.sweep_plan import LineScanLayout, SweepPlan
 from rig.model.neck_resistance import Interval, neck_resistance_interval
 from rig.protocols.common import AnalysisUpdate
 from rig.protocols.frap.schema import FrapStep
@@ -20,25 +20,39 @@ from rig.protocols.frap.schema import FrapStep
 
 def head_counts_per_line(plan: SweepPlan, counts: np.ndarray, roi_radius_um: float
                          ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Photon counts in the head ROI per line slot, each slot's time (ms), and the dark counts per line.
+    """Photon counts in the head ROI per line slot, each slot's time (ms), and the dark counts per line."""
+    assert plan.line_scan is not None and plan.target_um is not None
+    return head_counts(plan.line_scan, plan.sample_rate_hz, plan.target_um, counts, roi_radius_um)
+
+
+def head_counts(layout: LineScanLayout, sample_rate_hz: float, target_um: tuple[float, float], counts: np.ndarray,
+                roi_radius_um: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Head-ROI counts per line slot, slot times (ms) and dark counts per line, from a sweep's PMT samples.
 
     The dark level comes from the flyback samples, where the Pockels cell blanks the beam.
     """
-    layout = plan.line_scan
-    assert layout is not None
     n = layout.n_slots * layout.samples_per_line
     slots = counts[layout.first_sample:layout.first_sample + n].reshape(layout.n_slots, layout.samples_per_line)
     lines = fold_lines(counts, layout.first_sample, layout.samples_per_line, layout.pixels_per_line, layout.n_slots)
     times = line_times_ms(layout.first_sample, layout.samples_per_line, layout.pixels_per_line, layout.n_slots,
-                          plan.sample_rate_hz)
+                          sample_rate_hz)
     start = np.asarray(layout.start_um)
     direction = (np.asarray(layout.end_um) - start) / layout.line_length_um
-    along = float(np.dot(np.asarray(plan.target_um) - start, direction))
+    along = float(np.dot(np.asarray(target_um) - start, direction))
     mask = roi_mask_near(layout.pixel_positions_um(), along, roi_radius_um)
     imaged = np.setdiff1d(np.arange(layout.n_slots), layout.park_slots)
     dark_per_sample = float(np.mean(slots[imaged, layout.pixels_per_line:])) if layout.samples_per_line > \
         layout.pixels_per_line else 0.0
     return lines[:, mask].sum(axis=1), times, dark_per_sample * int(mask.sum())
+
+
+def recovery_lines(layout: LineScanLayout, sample_rate_hz: float, bleach_mid_ms: float, times_ms: np.ndarray
+                   ) -> tuple[slice, slice, np.ndarray, np.ndarray]:
+    """Baseline and recovery line slices, with their times from light onset and from the bleach (ms)."""
+    first_park, last_park = min(layout.park_slots), max(layout.park_slots)
+    light_on_ms = layout.first_sample / sample_rate_hz * 1000.0
+    base, post = slice(0, first_park), slice(last_park + 1, None)
+    return base, post, times_ms[base] - light_on_ms, times_ms[post] - bleach_mid_ms
 
 
 MIN_RECOVERY_TAUS = 3.0  # recoveries shorter than this many tau are outside the validated design
@@ -63,12 +77,10 @@ class FrapAnalysis:
         counts, times, dark = head_counts_per_line(plan, data[channel], self.spec.head_roi_radius_um)
         layout = plan.line_scan
         assert layout is not None
-        first_park, last_park = min(layout.park_slots), max(layout.park_slots)
         light_on_ms = layout.first_sample / plan.sample_rate_hz * 1000.0
         start = self._previous.fraction_at(light_on_ms) if self._previous is not None else 1.0
-        t_base = times[:first_park] - light_on_ms
-        t_post = times[last_park + 1:] - plan.events_ms["bleach_mid"]
-        fit = fit_frap_kinetics(t_base, counts[:first_park], t_post, counts[last_park + 1:], dark,
+        base, post, t_base, t_post = recovery_lines(layout, plan.sample_rate_hz, plan.events_ms["bleach_mid"], times)
+        fit = fit_frap_kinetics(t_base, counts[base], t_post, counts[post], dark,
                                 level=self.spec.confidence_level, start_fraction=start)
         self._previous = _SweepEnd.after(plan, fit, float(times[-1]))
         update.features += [

@@ -1,7 +1,8 @@
 """`rig export nwb`, `rig table` and `rig report`: data that leaves the rig (imports pynwb/pandas/matplotlib lazily).
 
 Bad input (a missing or foreign file, an output that exists, a bad option) gets one line per problem and exit 2,
-with nothing written; every input is checked before any output is made.
+with nothing written; every input is checked before any output is made. `rig reanalyze` exits 1 when some files
+could not be re-analysed (each listed with its reason; the others are done).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import re
 import sys
 from pathlib import Path
 
-EXPORT_COMMANDS = ("export", "table", "report")
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
+EXPORT_COMMANDS = ("export", "table", "report", "reanalyze")
+EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 _ISO_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?"
                            r"(/P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?)?$")
 _SEXES = ("M", "F", "U", "O")
@@ -40,6 +41,13 @@ def add_export_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser
     report = sub.add_parser("report", help="write a self-contained HTML report of a run")
     report.add_argument("file", type=Path)
     report.add_argument("-o", "--out", type=Path, default=None, help="HTML file (default: RUN.html beside it)")
+    again = sub.add_parser("reanalyze", help="re-run the current online analysis over every run file of a folder "
+                           "(dask.distributed; originals never modified, a RUN.reanalysis.json sidecar each)")
+    again.add_argument("archive", type=Path)
+    where = again.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
+    where.add_argument("--scheduler", default=None, help="address of an existing dask scheduler (a lab cluster)")
+    again.add_argument("-o", "--out", type=Path, default=None, help="results.csv (default: CSV on stdout)")
 
 
 def _run_file_problems(path: Path) -> list[str]:
@@ -82,6 +90,8 @@ def run_export_command(args: argparse.Namespace) -> int:
         return _export_nwb(args)
     if args.command == "table":
         return _table(args)
+    if args.command == "reanalyze":
+        return _reanalyze(args)
     return _report(args)
 
 
@@ -145,3 +155,47 @@ def _report(args: argparse.Namespace) -> int:
     write_report(args.file, out)
     print(f"report: {out}")
     return EXIT_OK
+
+
+def _reanalyze(args: argparse.Namespace) -> int:
+    problems = []
+    if not args.archive.is_dir():
+        problems.append(f"{args.archive}: not a folder")
+    if args.scheduler is None and not 1 <= args.workers <= 64:
+        problems.append(f"--workers {args.workers}: must be 1-64")
+    if args.out is not None:
+        problems += _output_problems(args.out, (".csv",))
+    if problems:
+        return _say_problems(problems)
+    from rich.progress import Progress
+
+    from rig.export.reanalyze import FileResult, agreement, as_rows, reanalyse_archive, run_files_in, write_sidecar
+
+    paths = run_files_in(args.archive)
+    if not paths:
+        return _say_problems([f"{args.archive}: no run files (*.h5) in it"])
+    with Progress(transient=True) as progress:
+        task = progress.add_task("re-analysing", total=len(paths))
+
+        def done(result: FileResult) -> None:
+            write_sidecar(result)
+            progress.advance(task)
+
+        results = reanalyse_archive(paths, workers=args.workers, scheduler=args.scheduler, on_result=done)
+    import pandas as pd
+
+    table = pd.DataFrame(as_rows(results))
+    if args.out is None:
+        try:
+            table.to_csv(sys.stdout, index=False)
+        except BrokenPipeError:
+            sys.stdout = open(os.devnull, "w")
+    else:
+        table.to_csv(args.out, index=False)
+    failed = [r for r in results if r.error]
+    for r in failed:
+        print(f"failed: {r.path}: {r.error}", file=sys.stderr)
+    same, compared = agreement(results)
+    print(f"{len(results) - len(failed)} of {len(results)} files re-analysed; {same} of {compared} estimates "
+          "identical to the online ones" + (f"; results: {args.out}" if args.out else ""), file=sys.stderr)
+    return EXIT_SOME_FAILED if failed else EXIT_OK

@@ -135,3 +135,31 @@ def test_cli_help_lists_the_export_commands() -> None:
     """The console script knows export, table and report."""
     proc = subprocess.run([sys.executable, "-m", "rig", "--help"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and all(c in proc.stdout for c in ("export", "table", "report"))
+
+
+def test_reanalysis_replays_runs_through_the_online_code(runs, tmp_path, capsys) -> None:
+    """`rig reanalyze` on one dask worker: the same estimates as online (bit for bit), a sidecar per file, a foreign
+    file listed with its reason (exit 1) without stopping the others, the run files untouched."""
+    import hashlib
+    import json
+    import shutil
+
+    archive = tmp_path / "archive"
+    (archive / "day2").mkdir(parents=True)
+    copies = [Path(shutil.copy(runs["frap"], archive)), Path(shutil.copy(runs["na_ca"], archive / "day2"))]
+    (archive / "broken.h5").write_bytes(b"not a run")
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in copies}
+    out = tmp_path / "results.csv"
+    assert main(["reanalyze", str(archive), "--workers", "1", "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "failed: " in err and "broken.h5" in err and "2 of 3 files re-analysed" in err
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    for copy in copies:
+        mine = [r for r in rows if r["file"] == str(copy)]
+        with RunFile(copy) as run:
+            assert {r["name"] for r in mine} == {e.name for e in run.estimates()}
+        assert all(r["identical_to_online"] == "True" for r in mine)
+        sidecar = json.loads(copy.with_name(copy.stem + ".reanalysis.json").read_text())
+        assert sidecar["error"] == "" and len(sidecar["estimates"]) == len(mine)
+        assert hashlib.sha256(copy.read_bytes()).hexdigest() == before[copy]
+    assert main(["reanalyze", str(tmp_path / "nowhere")]) == 2

@@ -5,9 +5,12 @@ from __future__ import annotations
 import importlib.metadata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from rig.config.problems import InvalidInput
+
+if TYPE_CHECKING:
+    from rig.config.profile import CommanderSpec
 
 
 @dataclass
@@ -170,6 +173,10 @@ def check_profile(report: Report, profile_path: Path, ni: Callable[[bool], NiSta
                        ("" if ok else " not found"), "" if ok else "install the adapter with Micro-Manager or "
                        "correct micromanager.devices.<label>.library")
     for name, spec in profile.devices.items():
+        commander = getattr(spec, "commander", None)
+        if commander is not None:
+            check_commander(report, name, commander)
+    for name, spec in profile.devices.items():
         backend = backends[name]
         ok = backend in ("ni", "micromanager", "simulated")
         reach = {"ni": status.driver_ok, "micromanager": folder is not None, "simulated": True}.get(backend, False)
@@ -177,6 +184,29 @@ def check_profile(report: Report, profile_path: Path, ni: Callable[[bool], NiSta
         hint = {"ni": "the NI-DAQmx driver or board above is missing",
                 "micromanager": "Micro-Manager above is missing"}.get(backend, f"unknown backend '{backend}'")
         report.add(f"device {name}", ok and reach, detail, "" if ok and reach else hint)
+
+
+def check_commander(report: Report, amplifier: str, spec: "CommanderSpec") -> None:
+    """MultiClamp Commander's message DLL, whether Commander runs, and whether it offers the profile's channel."""
+    from rig.backends.multiclamp.commander import Commander, CommanderError, load_library
+
+    subject = f"MultiClamp Commander ({amplifier})"
+    try:
+        library = load_library(spec.dll_path)
+    except CommanderError as exc:
+        report.add(subject, False, str(exc), "install MultiClamp 700B Commander (Windows) or set commander.dll_path")
+        return
+    try:
+        with Commander(library, spec.timeout_ms) as commander:
+            offered = commander.channels()
+            chosen = commander.select(spec.serial, spec.channel)
+            reading = commander.read()
+    except CommanderError as exc:
+        report.add(subject, False, str(exc), "start MultiClamp Commander with the amplifier switched on; "
+                   "check commander.serial and commander.channel")
+        return
+    report.add(subject, True, f"{chosen.description} of {len(offered)} channel(s): {reading.mode}, primary "
+               f"{reading.primary_signal_name} x{reading.primary_gain:g}, {reading.primary_lpf_hz:g} Hz")
 
 
 def _importable(module: str) -> bool:

@@ -96,6 +96,19 @@ class TelegraphSpec(StrictModel):
         return self
 
 
+class CommanderSpec(StrictModel):
+    """MultiClamp Commander (Windows) as the source of the amplifier's mode and gains (rig/backends/multiclamp)."""
+
+    serial: str | None = Field(default=None, max_length=16,
+                               description="700B serial number as Commander shows it; None: the only one")
+    channel: Literal[1, 2] = 1
+    dll_path: str | None = Field(default=None, max_length=260, description="AxMultiClampMsg.dll, if not installed "
+                                 "in Commander's default folder")
+    timeout_ms: int = Field(default=3000, ge=100, le=30000)
+    on_gain_change: Literal["refuse", "follow"] = Field(
+        default="refuse", description="a primary gain changed mid-run: refuse the sweep, or scale with the new gain")
+
+
 class PatchAmplifierSpec(StrictModel):
     """A whole-cell patch-clamp amplifier (Multiclamp 700B class)."""
 
@@ -109,6 +122,8 @@ class PatchAmplifierSpec(StrictModel):
     model: str | None = Field(default=None, description="amplifier model, e.g. 'MultiClamp 700B'")
     scaling: AmplifierScaling = AmplifierScaling()
     telegraph: TelegraphSpec | None = None
+    commander: CommanderSpec | None = Field(default=None, description="read mode and gains from MultiClamp "
+                                            "Commander before every sweep (instead of telegraph voltages)")
 
     @model_validator(mode="after")
     def _safe_inside_limits(self) -> "PatchAmplifierSpec":

@@ -6,6 +6,8 @@ import logging
 import math
 from typing import Any, Protocol
 
+from rig.backends.multiclamp.commander import (Commander, CommanderError, CommanderReading, check_reading,
+                                               load_library)
 from rig.backends.ni import telegraph
 from rig.backends.ni.clock import NiDaqClock
 from rig.backends.ni.multiclamp import safe_command
@@ -65,6 +67,42 @@ class NiAmplifier(NiDevice):
     kind = "patch_amplifier"
     spec: PatchAmplifierSpec
 
+    def __init__(self, name: str, clock: NiDaqClock, spec: Any, commander_library: Any = None):
+        super().__init__(name, clock, spec)
+        self._commander_library = commander_library  # a loaded AxMultiClampMsg (tests: a ctypes stand-in)
+        self._commander: Commander | None = None
+        self._last_reading: CommanderReading | None = None
+
+    def commander(self) -> Commander:
+        """The Commander connection with this amplifier's channel selected (opened on first use)."""
+        cfg = self.spec.commander
+        assert cfg is not None
+        if self._commander is None:
+            library = self._commander_library or load_library(cfg.dll_path)
+            commander = Commander(library, cfg.timeout_ms)
+            commander.select(cfg.serial, cfg.channel)
+            self._commander = commander
+        return self._commander
+
+    def _configure_from_commander(self, plan: SweepPlan) -> None:
+        cfg = self.spec.commander
+        assert cfg is not None and plan.amplifier_mode is not None
+        try:
+            reading = self.commander().read()
+        except CommanderError as exc:
+            raise AmplifierStateError(f"{self.name}: cannot read the amplifier's state from Commander: {exc}") from exc
+        problems = check_reading(reading, self.name, plan.amplifier_mode, self._last_reading,
+                                 cfg.on_gain_change == "follow")
+        if problems:
+            raise AmplifierStateError("; ".join(problems))
+        if self._last_reading is not None and reading.primary_gain != self._last_reading.primary_gain:
+            log.warning("%s: primary gain changed %g -> %g in Commander; scaling with the new gain", self.name,
+                        self._last_reading.primary_gain, reading.primary_gain)
+        self._last_reading = reading
+        self.set_mode(plan.amplifier_mode)
+        self.state.primary_gain = reading.primary_gain
+        self.state.secondary_gain = reading.secondary_gain
+
     @property
     def state(self):  # noqa: ANN201 - AmplifierState
         """Mode and gains the backend scales with."""
@@ -91,6 +129,9 @@ class NiAmplifier(NiDevice):
         """Check mode and gain against the plan through the telegraphs; scale with what they report."""
         if plan.amplifier != self.name or plan.amplifier_mode is None:
             return
+        if self.spec.commander is not None:
+            self._configure_from_commander(plan)
+            return
         reading = self.read_telegraphs()
         problems = telegraph.check_reading(reading, self.name, plan.amplifier_mode, self.spec.scaling.primary_gain)
         if problems:
@@ -100,6 +141,15 @@ class NiAmplifier(NiDevice):
             self.state.primary_gain = reading.gain
 
     def _actual_mode(self) -> str:
+        if self.spec.commander is not None and self._commander is not None:
+            try:
+                mode = self._commander.read().mode
+            except CommanderError as exc:
+                log.warning("%s: Commander unreadable (%s); assuming %s", self.name, exc, self.state.mode)
+                return self.state.mode
+            if mode in ("VC", "CC"):
+                self.state.mode = mode
+            return self.state.mode
         try:
             reading = self.read_telegraphs()
         except (telegraph.TelegraphError, RuntimeError) as exc:

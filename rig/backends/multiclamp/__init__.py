@@ -1,0 +1,1 @@
+"""MultiClamp Commander (Windows message API) for amplifier state."""

@@ -60,6 +60,7 @@ def estimates_over_sweeps(view: RunView) -> bytes | None:
         if t:
             ax.plot(*zip(*t), "--", color="C3", label="simulated truth")
         ax.set_title(f"{step}: {name}" + (f"  ({rows_of[-1].trend})" if rows_of[-1].trend else ""), fontsize=9)
+        _robust_limits(ax, rows_of[len(rows_of) // 2:], [val for _, val in t])
         ax.set_xlabel("after sweep")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(rows_of[-1].unit)
@@ -68,6 +69,16 @@ def estimates_over_sweeps(view: RunView) -> bytes | None:
         ax.set_visible(False)
     fig.tight_layout()
     return _png(fig)
+
+
+def _robust_limits(ax: plt.Axes, late: list[StoredEstimate], truths: list[float]) -> None:
+    """Y limits that show the later estimates and the truth, not an early interval hundreds of times wider."""
+    values = [v for e in late for v in (e.value, e.low, e.high) if math.isfinite(v)] + truths
+    if not values:
+        return
+    lo, hi = min(values), max(values)
+    pad = 0.1 * (hi - lo) if hi > lo else 0.1 * max(abs(hi), 1e-9)
+    ax.set_ylim(lo - pad, hi + pad)
 
 
 def _head_trace(view: RunView, sweep: SweepView, channel: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -182,7 +193,8 @@ def calcium_transients(view: RunView) -> bytes | None:
         r = _head_trace(view, s, red) if red else None
         if g is None or r is None:
             continue
-        groups[(s.step_name, s.condition)].append((g[0], g[1] / np.maximum(r[1], 1.0)))
+        groups[(s.step_name, f"{s.condition}, {s.amplifier_mode or 'no amplifier'}")].append(
+            (g[0], g[1] / np.maximum(r[1], 1.0)))
     if not groups:
         return None
     fig, ax = plt.subplots(figsize=(8, 3.6))
@@ -192,7 +204,7 @@ def calcium_transients(view: RunView) -> bytes | None:
         ax.plot(traces[0][0][:n], mean, color=f"C{i % 10}", label=f"{step} / {condition} ({len(traces)} sweeps)")
     ax.set_xlabel("time in sweep (ms)")
     ax.set_ylabel("head G/R")
-    ax.set_title("Calcium transients: mean head G/R per step and condition", fontsize=9)
+    ax.set_title("Calcium transients: mean head G/R per step, condition and clamp", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     return _png(fig)

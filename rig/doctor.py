@@ -166,6 +166,13 @@ def check_profile(report: Report, profile_path: Path, ni: Callable[[bool], NiSta
             report.add("Micro-Manager config", cfg.is_file(), str(cfg) if cfg.is_file() else f"{cfg} not found",
                        "" if cfg.is_file() else "save the hardware configuration there (Micro-Manager's Hardware "
                        "Configuration Wizard) or correct micromanager.config_file")
+            if cfg.is_file():
+                from rig.backends.micromanager.config_file import profile_problems, read_config
+
+                found = profile_problems(profile, read_config(cfg), str(profile_path))
+                report.add("Micro-Manager config vs profile", not found,
+                           "; ".join(found) if found else "every device label and property the profile uses agrees",
+                           "" if not found else "correct the profile or the configuration")
         adapters = _adapter_names(folder)
         for label, device in spec.devices.items():
             ok = device.library in adapters or _importable(device.library)

@@ -25,6 +25,7 @@ from rig.engine.program import planned_sweeps
 from rig.engine.runner import RunOutcome, Runner, StopFlags
 from rig.engine.stream import Stream
 from rig.protocols import STEP_KINDS, step_program
+from rig.protocols.stopping import with_stopping
 from rig.protocols.protocol_file import CompiledProtocol, compile_protocol, load_protocol
 from rig.storage.space import estimate_run_bytes, free_bytes
 from rig.storage.writer import Hdf5RunWriter, create_run_file
@@ -155,8 +156,11 @@ def execute(prepared: PreparedRun, out_dir: Path | str = "runs", rig_: Rig | Non
         raise InvalidInput([Problem("--out", str(out), "is not a folder")])
     loaded = prepared.compiled.loaded
     steps = loaded.protocol.steps
-    analyses = {i: STEP_KINDS[step.kind].analysis(step) for i, step in enumerate(steps)}
-    programs = [step_program(step, i, prepared.profile.profile, analyses[i]) for i, step in enumerate(steps)]
+    analyses, programs = {}, []
+    for i, step in enumerate(steps):
+        analysis = STEP_KINDS[step.kind].analysis(step)
+        program, analyses[i] = with_stopping(step, step_program(step, i, prepared.profile.profile, analysis), analysis)
+        programs.append(program)
     check_output_room(out, prepared.compiled.plans, sum(planned_sweeps(p) for p in programs))
     if flags.any:
         raise RunInterrupted("interrupted before the run started")

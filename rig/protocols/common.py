@@ -12,6 +12,7 @@ from rig.config.profile import HardwareProfile
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
 from rig.model.neck_resistance import NeckAssumptions
+from rig.protocols.stopping import StoppingRule
 
 
 class ClampSpec(StrictModel):
@@ -65,6 +66,8 @@ class StepBase(StrictModel):
 
     name: str = Field(default="", description="label of the step; defaults to its kind")
     amplifier: str | None = Field(default=None, description="amplifier device; default: the profile's only one")
+    until: StoppingRule | None = Field(default=None, description="stop the step once an estimate is this precise "
+                                       "(its sweeps are then the budget)")
 
 
 @dataclass(frozen=True)

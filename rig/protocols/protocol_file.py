@@ -19,6 +19,7 @@ from rig.engine.limits import (MAX_PLANNED_BYTES, check_planned_memory, check_pl
                                segments_problem)
 from rig.engine.sweep_plan import SweepPlan
 from rig.protocols import STEP_KINDS, step_program
+from rig.protocols.stopping import until_problem
 
 MAX_STEPS = 1_000
 
@@ -188,9 +189,13 @@ def compile_protocol(loaded: LoadedProtocol, profile: LoadedProfile) -> Compiled
     problems: list[Problem] = []
     steps = loaded.protocol.steps
     for i, step in enumerate(steps):
-        for p in STEP_KINDS[step.kind].check(step, profile.profile):
+        kind = STEP_KINDS[step.kind]
+        for p in kind.check(step, profile.profile):
             message = p.message.replace("(devices.", f"({profile.path}: devices.")
             problems.append(Problem(source, f"steps.{i}.{p.field}", message))
+        until = until_problem(step, getattr(kind, "program", None) is not None, kind.analysis(step) is not None)
+        if until is not None:
+            problems.append(Problem(source, f"steps.{i}.until", until))
     problems += _bound_problems_before_compile(steps, profile.profile, source)
     if problems:
         raise InvalidInput(problems)

@@ -64,6 +64,11 @@ KINDS: dict[str, KindSpec] = {k.key: k for k in (
     _kind("step_depolarization_frap", "Step-depolarization FRAP", "frap_step_depolarization.yaml", "simulated.yaml",
           default_spines=6, cost_hint_s=62,
           note="FRAP before and after 4 min at 0 mV; each FRAP step scored on its own"),
+    _kind("frap_until", "FRAP until tau is within 5 %", "frap.yaml", "simulated.yaml",
+          overrides=("recovery_ms=3000", "sweeps=30", "until={estimate: tau_frap_ms, relative_half_width: 0.05}"),
+          default_spines=12, cost_hint_s=8, in_default=False,
+          note="the FRAP protocol with an `until:` rule (issue 16): stop once tau's 95 % half width is <= 5 %, "
+               "at most 30 sweeps; scored like FRAP, to check that stopping on the interval does not bias it"),
     _kind("bap_train", "bAP-train calcium", "bap_train.yaml", "simulated.yaml", default_spines=4, cost_hint_s=10,
           in_default=False),
     _kind("epsp_ap_pairing", "EPSP-AP pairing", "epsp_ap_pairing.yaml", "simulated.yaml",

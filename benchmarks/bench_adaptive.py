@@ -1,0 +1,107 @@
+"""Adaptive FRAP (`until:`) against the fixed protocol, over a seeded spine population (issue 16 item 4).
+
+For each drawn spine (the calibration benchmark's population and spine placement) it runs FRAP with a fixed
+number of sweeps, then FRAP with an `until:` rule whose target is the relative half width the fixed protocol
+guarantees on that population (its widest spine's), with a budget of 3x the fixed sweeps: the adaptive runs
+reach at least that precision on every spine, spending sweeps (and light) only where a spine needs them. It prints, side by side: sweeps
+used, laser dose (integral of the Pockels command, power fraction x s), the final interval's half width, how
+often the 95 % interval holds the truth (coverage), the median bias, and the specimen's true damage factor at
+the end (1 = undamaged).
+
+    python benchmarks/bench_adaptive.py --spines 12 --fixed-sweeps 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from calibration_bench.kinds import KINDS  # noqa: E402
+from calibration_bench.population import draw_spines  # noqa: E402
+from calibration_bench.spine_rig import find_target, protocol_overrides, write_spine_profile  # noqa: E402
+from rig.api import run_protocol  # noqa: E402
+from rig.storage.reader import RunFile  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One FRAP run on one spine."""
+
+    sweeps: int
+    laser_dose: float
+    half_width: float
+    covered: bool
+    bias: float
+    damage_factor: float
+
+
+def _outcome(path: Path) -> Outcome:
+    with RunFile(path) as run:
+        tau = [e for e in run.estimates() if e.name == "tau_frap_ms"][-1]
+        truth = {name: v for sweep, name, v in run.truth_rows() if sweep == tau.sweep}
+        last = max(s for s, _, _ in run.truth_rows())
+        damage = [v for s, name, v in run.truth_rows() if s == last and name == "damage_factor"]
+        dose = 0.0
+        for row in run.sweeps():
+            samples = run.sweep_data(int(row["sweep"]), "out:laser.power")
+            dose += float(np.sum(samples)) / float(row["sample_rate_hz"])
+        t = truth["tau_frap_ms"]
+        return Outcome(run.n_sweeps, dose, (tau.high - tau.low) / 2 / tau.value, tau.low <= t <= tau.high,
+                       tau.value / t - 1, damage[0] if damage else float("nan"))
+
+
+def _summary(label: str, outs: list[Outcome]) -> dict[str, float]:
+    row = {"sweeps": statistics.mean(o.sweeps for o in outs), "laser_dose": statistics.mean(o.laser_dose for o in outs),
+           "half_width": statistics.median(o.half_width for o in outs),
+           "coverage": sum(o.covered for o in outs) / len(outs), "bias": statistics.median(o.bias for o in outs),
+           "damage_factor": statistics.mean(o.damage_factor for o in outs)}
+    print(f"{label:<10} sweeps {row['sweeps']:6.1f}  laser dose {row['laser_dose']:7.4f}  half width "
+          f"{100 * row['half_width']:5.1f} %  coverage {100 * row['coverage']:5.1f} %  bias {100 * row['bias']:+5.1f} %"
+          f"  damage factor {row['damage_factor']:.4f}")
+    return row
+
+
+def main() -> None:
+    """Run both protocols on every spine and print the comparison."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spines", type=int, default=12)
+    parser.add_argument("--fixed-sweeps", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+    kind = KINDS["frap"]
+    target = find_target(kind)
+    spines = draw_spines(args.spines, args.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        fixed, profiles = [], {}
+        for spine in spines:
+            profiles[spine.index] = write_spine_profile(kind, target, spine, folder / "profiles")
+            result = run_protocol(kind.protocol, profiles[spine.index],
+                                  protocol_overrides(kind, spine) + [f"sweeps={args.fixed_sweeps}"],
+                                  out_dir=folder / "fixed")
+            fixed.append(_outcome(result.path))
+        goal = max(o.half_width for o in fixed)
+        adaptive = []
+        for spine in spines:
+            rule = f"until={{estimate: tau_frap_ms, relative_half_width: {goal:.4f}, min_sweeps: 3}}"
+            result = run_protocol(kind.protocol, profiles[spine.index],
+                                  protocol_overrides(kind, spine) + [f"sweeps={3 * args.fixed_sweeps}", rule],
+                                  out_dir=folder / "adaptive")
+            adaptive.append(_outcome(result.path))
+    print(f"{args.spines} spines (seed {args.seed}); fixed: {args.fixed_sweeps} sweeps; adaptive: until tau's "
+          f"half width <= {100 * goal:.1f} % (the fixed runs' widest), budget {3 * args.fixed_sweeps}")
+    f, a = _summary("fixed", fixed), _summary("adaptive", adaptive)
+    print(f"ratios adaptive/fixed: sweeps {a['sweeps'] / f['sweeps']:.2f}, laser dose "
+          f"{a['laser_dose'] / f['laser_dose']:.2f}, median half width {a['half_width'] / f['half_width']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -26,6 +26,7 @@ from rig.engine.runner import RunOutcome, Runner, StopFlags
 from rig.engine.stream import Stream
 from rig.protocols import STEP_KINDS, step_program
 from rig.protocols.stopping import with_stopping
+from rig.session.budget import RECORD_NAME, BudgetedProgram, RunBudget, SessionRecord
 from rig.protocols.protocol_file import CompiledProtocol, compile_protocol, load_protocol
 from rig.storage.space import estimate_run_bytes, free_bytes
 from rig.storage.writer import Hdf5RunWriter, create_run_file
@@ -162,6 +163,9 @@ def execute(prepared: PreparedRun, out_dir: Path | str = "runs", rig_: Rig | Non
         program, analyses[i] = with_stopping(step, step_program(step, i, prepared.profile.profile, analysis), analysis)
         programs.append(program)
     check_output_room(out, prepared.compiled.plans, sum(planned_sweeps(p) for p in programs))
+    run_budget = _session_budget(prepared, out)
+    if run_budget is not None:
+        programs = [BudgetedProgram(p, run_budget) for p in programs]
     if flags.any:
         raise RunInterrupted("interrupted before the run started")
     try:
@@ -170,6 +174,8 @@ def execute(prepared: PreparedRun, out_dir: Path | str = "runs", rig_: Rig | Non
         raise InvalidInput([Problem("--out", str(out), "cannot create a run file in this folder "
                                     f"({exc.strerror or exc})")]) from None
     writer = Hdf5RunWriter(path, file=h5)
+    if run_budget is not None:
+        run_budget.run_name = path.name
     try:
         if flags.any:
             raise RunInterrupted("interrupted before the run started")
@@ -199,6 +205,28 @@ def execute(prepared: PreparedRun, out_dir: Path | str = "runs", rig_: Rig | Non
     failures = [f"{f.consumer}: {f.message}" for f in stream.failures]
     return RunResult(path, outcome, collector.estimates, collector.by_step, collector.notices, failures,
                      writer.failed)
+
+
+def _session_budget(prepared: PreparedRun, out: Path) -> RunBudget | None:
+    """The run's view of the session's per-spine budgets (protocol's, else profile's), refusing a run predicted to
+    exceed one when the budget says so; None without budgets."""
+    protocol = prepared.compiled.loaded
+    spec = protocol.protocol.budgets or prepared.profile.profile.budgets
+    if spec is None:
+        return None
+    source = str(protocol.path) if protocol.protocol.budgets is not None else str(prepared.profile.path)
+    try:
+        record = SessionRecord(out, spec.spine_tolerance_um)
+    except (ValueError, OSError, KeyError, TypeError) as exc:
+        raise InvalidInput([Problem(str(out / RECORD_NAME), "spines", f"unreadable session record ({exc}); move "
+                                    "it away to start a new session")]) from None
+    budget = RunBudget(record, spec, prepared.profile.profile, "")
+    if spec.on_exceed == "refuse":
+        problems = budget.predicted_problems(prepared.compiled.plans)
+        if problems:
+            raise InvalidInput([Problem(source, "budgets", f"{p} (session record {record.path}); refused before "
+                                        "any light") for p in problems])
+    return budget
 
 
 class _CallbackConsumer:

@@ -251,6 +251,23 @@ class LedSpec(StrictModel):
     channel: str
     wavelength_nm: float = Field(gt=0)
     max_duty_fraction: float = Field(gt=0, le=1)
+    power_mW: float | None = Field(default=None, gt=0, le=10_000, description="light power at the sample when on "
+                                   "(for light budgets; measured with a power meter)")
+
+
+class BudgetSpec(StrictModel):
+    """Per-spine limits over a session (the run files' folder): light and time held depolarized."""
+
+    two_photon_fraction2_s: float | None = Field(default=None, gt=0, le=3600,
+                                                 description="integral of the Pockels power fraction squared (s)")
+    led_mJ: float | None = Field(default=None, gt=0, le=1e9, description="LED power x on-time (mW x s)")
+    depolarized_s: float | None = Field(default=None, gt=0, le=3600, description="time voltage-clamped above "
+                                        "depolarized_above_mV")
+    depolarized_above_mV: float = Field(default=-20.0, ge=-200, le=200)
+    spine_tolerance_um: float = Field(default=1.0, gt=0, le=50, description="targets this close are one spine")
+    on_exceed: Literal["refuse", "stop"] = Field(
+        default="refuse", description="refuse a run predicted to exceed a budget before any light, or run it and "
+        "stop when a budget is reached (either way a sweep that would exceed it never starts)")
 
 
 class LedSourceSpec(StrictModel):
@@ -377,6 +394,8 @@ class HardwareProfile(StrictModel):
     devices: dict[str, DeviceSpec]
     simulation: SimulationSpec | None = None
     micromanager: MicroManagerSpec | None = None
+    budgets: BudgetSpec | None = Field(default=None, description="per-spine light and depolarization budgets "
+                                       "(a protocol's own budgets replace these)")
 
     @field_validator("backend")
     @classmethod

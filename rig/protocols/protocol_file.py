@@ -13,7 +13,7 @@ from pydantic import Field, create_model, model_validator
 from rig.config.base import StrictModel
 from rig.config.bounds import MAX_COUNT
 from rig.config.problems import InvalidInput, Problem
-from rig.config.profile import HardwareProfile, LoadedProfile
+from rig.config.profile import BudgetSpec, HardwareProfile, LoadedProfile
 from rig.config.yaml_loading import parse_yaml_text, read_yaml, validate_data
 from rig.engine.limits import (MAX_PLANNED_BYTES, check_planned_memory, check_plans, estimate_step_bytes,
                                segments_problem)
@@ -32,6 +32,8 @@ class ProtocolFile(StrictModel):
 
     name: str
     description: str = ""
+    budgets: BudgetSpec | None = Field(default=None, description="per-spine budgets for this protocol's runs "
+                                       "(replace the profile's)")
     steps: list[Any] = Field(min_length=1, max_length=MAX_STEPS)
 
     @model_validator(mode="after")
@@ -107,8 +109,9 @@ class CompiledProtocol:
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply `key=value` overrides: a dotted path (`steps.0.sweeps=3`) or a step field set on every step
-    whose kind has it (`sweeps=3`). Values are YAML scalars or lists."""
+    """Apply `key=value` overrides: a dotted path (`steps.0.sweeps=3`, `budgets.led_mW_ms=5000`), a top-level field
+    (`name`, `description`, `budgets`) or a step field set on every step whose kind has it (`sweeps=3`). Values
+    are YAML scalars, lists or flow mappings."""
     result = copy.deepcopy(data)
     problems: list[Problem] = []
     for item in overrides:
@@ -123,7 +126,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             problems += [Problem("--set", key, p.message) for p in exc.problems]
             continue
         path = key.split(".")
-        if path[0] in ("steps", "name", "description"):
+        if path[0] in ("steps", "name", "description", "budgets"):
             if not _set_path(result, path, value):
                 problems.append(Problem("--set", key, "no such field in the protocol"))
             continue

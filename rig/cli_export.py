@@ -107,11 +107,14 @@ def _export_nwb(args: argparse.Namespace) -> int:
     from rig.export.nwb import SIMULATED_SUBJECT, SessionMetadata, write_nwb
     from rig.export.run_view import RunView
 
-    meta = SessionMetadata(subject_id=args.subject_id, species=args.species, sex=args.sex, age=args.age,
-                           experimenter=tuple(args.experimenter), lab=args.lab, institution=args.institution,
-                           session_description=args.description)
     with RunView(args.file) as view:
         simulated = view.simulated
+        site = view.profile.site  # the rig's own record of its lab; the CLI options override it
+    meta = SessionMetadata(subject_id=args.subject_id, species=args.species, sex=args.sex, age=args.age,
+                           experimenter=tuple(args.experimenter) or tuple(site.experimenters if site else ()),
+                           lab=args.lab or (site.lab if site else None),
+                           institution=args.institution or (site.institution if site else None),
+                           session_description=args.description)
     missing = (SIMULATED_SUBJECT.filled_by(meta) if simulated else meta).missing()
     if missing:
         print(f"warning: not given, left out of the NWB file: {', '.join(missing)}", file=sys.stderr)

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from nwbinspector import Importance, inspect_nwbfile
 from pynwb import NWBHDF5IO
 
-from conftest import FRAP, ROOT
+from conftest import FRAP, PROFILE, ROOT
 from rig.analysis.line_scan import fold_lines
 from rig.api import run_protocol
 from rig.cli import main
@@ -28,7 +29,11 @@ NA_CA_PROFILE = ROOT / "hardware_profiles" / "simulated_na_ca.yaml"
 def runs(tmp_path_factory) -> dict[str, Path]:
     """A short FRAP run (line scans, VC) and a short Na/Ca run (camera, LEDs, stimulator, CC)."""
     out = tmp_path_factory.mktemp("runs")
-    return {"frap": run_protocol(FRAP, sweeps=2, out_dir=out).path,
+    data = yaml.safe_load(PROFILE.read_text())
+    data["site"] = {"lab": "Spine lab", "institution": "Simulated University", "experimenters": ["Roe, Richard"]}
+    profile = out / "rig.yaml"
+    profile.write_text(yaml.safe_dump(data))
+    return {"frap": run_protocol(FRAP, profile, sweeps=2, out_dir=out).path,
             "na_ca": run_protocol(NA_CA, NA_CA_PROFILE, sweeps=1, out_dir=out).path}
 
 
@@ -46,7 +51,9 @@ def test_nwb_passes_the_inspector_and_holds_the_run(runs, tmp_path, kind) -> Non
     assert severe == [], [f"{m.check_function_name}: {m.message}" for m in severe]
     with RunFile(run_path) as run, NWBHDF5IO(str(nwb_path), "r") as nwb_io:
         nwb = nwb_io.read()
-        assert nwb.session_start_time.tzinfo is not None and nwb.experimenter == ("Doe, Jane",)
+        assert nwb.session_start_time.tzinfo is not None and nwb.experimenter == ("Doe, Jane",)  # CLI wins
+        if kind == "frap":  # the rig profile's site fills what the CLI did not give
+            assert (nwb.lab, nwb.institution) == ("Spine lab", "Simulated University")
         assert nwb.subject.species == "Rattus norvegicus"  # the simulated specimen's modelled preparation
         plans = run.plans()
         for sweep in range(run.n_sweeps):

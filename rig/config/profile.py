@@ -385,10 +385,19 @@ class MicroManagerSpec(StrictModel):
     devices: dict[str, MicroManagerLoadSpec] = Field(default_factory=dict)
 
 
+class SiteSpec(StrictModel):
+    """Who runs this rig, for exported files (NWB): CLI options override these."""
+
+    lab: str | None = Field(default=None, max_length=200)
+    institution: str | None = Field(default=None, max_length=200)
+    experimenters: list[str] = Field(default_factory=list, max_length=20, description="'Last, First' each")
+
+
 class HardwareProfile(StrictModel):
     """A rig description: devices, backends, channels, limits and (for simulated rigs) the specimen."""
 
     name: str
+    site: SiteSpec | None = None
     backend: str = Field(description="default backend for every device, e.g. 'simulated' or 'ni'")
     daq: DaqSpec
     devices: dict[str, DeviceSpec]

@@ -12,14 +12,14 @@ from PyQt5.QtGui import QCloseEvent
 from PyQt5.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
 
 from rig.api import PreparedRun, RunResult
-from rig.engine.records import Notice, Record, RunEnded, SweepEnded, SweepStarted
+from rig.engine.records import Notice, Record, SweepEnded, SweepStarted
 from rig.gui.panels.data import DataPanel
 from rig.gui.panels.devices import MEMBRANE_JOB, DevicesPanel
 from rig.gui.panels.estimates import EstimatesPanel
 from rig.gui.panels.image import CAMERA_JOB, FRAME_JOB, ImagePanel
 from rig.gui.panels.protocol import ProtocolPanel
 from rig.gui.panels.traces import TracesPanel
-from rig.gui.schema_form import value_text
+from rig.gui.placement import LINE_END_FIELDS, LINE_START_FIELDS, SPINE_FIELDS, Placement, apply_placement
 from rig.gui.session import PROTOCOL_JOB, RigSession, repeated
 from rig.gui.status import DoseMeter, RigStatusBar
 
@@ -84,8 +84,9 @@ class MainWindow(QMainWindow):
         self.last_result: RunResult | None = None
         self.errors: list[str] = []
         self.stats = RedrawStats()
+        self.placement = Placement()
         self._wire()
-        self._show_protocol_geometry()
+        self._protocol_switched()
         self._redraw_timer = QTimer(self, interval=REDRAW_INTERVAL_MS)
         self._redraw_timer.timeout.connect(self._redraw)
         self._redraw_timer.start()
@@ -112,16 +113,15 @@ class MainWindow(QMainWindow):
         self.protocol.stop_requested.connect(s.request_stop)
         self.protocol.abort_requested.connect(s.abort)
         self.protocol.pause_toggled.connect(s.set_paused)
-        self.protocol.library.currentIndexChanged.connect(lambda _: self._show_protocol_geometry())
+        self.protocol.library.currentIndexChanged.connect(lambda _: self._protocol_switched())
         for panel in (self.image, self.devices):
             panel.acquire_requested.connect(self._start_plans)
             panel.stop_requested.connect(s.request_stop)
         self.devices.holding_applied.connect(self._apply_holding)
-        self.image.scan_line_changed.connect(self._use_scan_line)
-        self.image.bleach_point_changed.connect(
-            lambda p: self.protocol.set_field("bleach.point_um", value_text(list(p))))
+        self.image.scan_line_changed.connect(self._placed_line)
+        self.image.bleach_point_changed.connect(self._placed_spine)
         self.image.camera_live_requested.connect(self._camera_live)
-        self.image.rois.changed.connect(self._use_roi)
+        self.image.rois.changed.connect(self._placed_roi)
         self.devices.light_stim.led_requested.connect(self._set_led)
         self.devices.light_stim.pulse_requested.connect(lambda plans: self._start_plans(STIM_JOB, plans))
 
@@ -178,37 +178,57 @@ class MainWindow(QMainWindow):
         if lit and not self.session.busy:
             self._set_led(lit, False)
 
-    def _use_roi(self, field: str, text: str) -> None:
-        if not self.protocol.set_field(field, text):
-            self.status.showMessage(f"{field} = {text}: choose a Na/Ca protocol to use the ROIs", 8000)
+    # ----- the operator's placement -----------------------------------------------------------
+    def _placed_line(self, start: tuple[float, float], end: tuple[float, float]) -> None:
+        self.placement.line = (start, end)
+        self._apply_placement()
 
-    def _use_scan_line(self, start: tuple[float, float], end: tuple[float, float]) -> None:
-        self.protocol.set_field("line.start_um", value_text(list(start)))
-        self.protocol.set_field("line.end_um", value_text(list(end)))
+    def _placed_spine(self, point: tuple[float, float]) -> None:
+        self.placement.spine = point
+        self._apply_placement()
 
-    def _show_protocol_geometry(self) -> None:
-        texts = [self.protocol.field_text(f) for f in ("line.start_um", "line.end_um", "bleach.point_um")]
-        if all(texts):
-            try:
-                start, end, bleach = (tuple(yaml.safe_load(t)) for t in texts)
-                self.image.show_geometry(start, end, bleach)
-            except (yaml.YAMLError, TypeError, ValueError):
-                log.info("protocol line not shown: %s", texts)
-        for field, text in self.image.rois.overrides().items():
-            self.protocol.set_field(field, text)  # ROIs placed before the protocol was chosen
+    def _placed_roi(self, field: str, text: str) -> None:
+        self.placement.rois[field] = text
+        self._apply_placement()
+
+    def _apply_placement(self) -> None:
+        """Write what the operator placed into every step field that means it; say what this protocol cannot use."""
+        report = apply_placement(self.placement, self.protocol.set_field)
+        name = self.protocol.library.currentText()
+        self.protocol.show_placement(report.text(name))
+        if report.unused:
+            self.status.showMessage(f"{name} has no field for: {', '.join(report.unused)}", 8000)
+
+    def _protocol_point(self, fields: tuple[str, ...]) -> tuple[float, float] | None:
+        text = next((t for t in map(self.protocol.field_text, fields) if t), "")
+        try:
+            point = tuple(float(v) for v in yaml.safe_load(text)) if text else ()
+        except (yaml.YAMLError, TypeError, ValueError):
+            log.info("protocol point not shown: %s", text)
+            return None
+        return point if len(point) == 2 else None  # type: ignore[return-value]
+
+    def _protocol_switched(self) -> None:
+        """Show the operator's placement where they placed, the protocol's geometry elsewhere; hand it over."""
+        start, end = self.placement.line or (self._protocol_point(LINE_START_FIELDS),
+                                             self._protocol_point(LINE_END_FIELDS))
+        spine = self.placement.spine or self._protocol_point(SPINE_FIELDS)
+        if start is not None and end is not None:
+            self.image.show_geometry(start, end, spine if spine is not None else self.image.bleach_point())
+        elif spine is not None:
+            self.image.show_geometry(*self.image.scan_line(), spine)
+        self._apply_placement()
 
     # ----- session signals -----------------------------------------------------------------
     def _on_record(self, label: str, record: Record) -> None:
         if label == PROTOCOL_JOB:
             self.traces.handle(record)
+            self.image.handle_protocol(record)
             self.protocol.handle(record)
             self.estimates.handle(record)
             self.dose.handle(record)
             if isinstance(record, Notice):
                 self.status.showMessage(f"{record.level}: {record.message}", 10000)
-            elif isinstance(record, RunEnded):
-                self.status.showMessage(f"run {record.status}" + (f": {record.message}" if record.message else ""),
-                                        10000)
             elif isinstance(record, (SweepStarted, SweepEnded)):
                 self.status.show_dose(self.dose, self.devices.budget.value())
         elif label == FRAME_JOB:
@@ -234,7 +254,8 @@ class MainWindow(QMainWindow):
         assert isinstance(result, RunResult)
         self.last_result = result
         outcome = result.outcome
-        self.protocol.finished(outcome.status, outcome.sweeps_completed, outcome.message)
+        self.status.showMessage("run " + self.protocol.finished(outcome.status, outcome.sweeps_completed,
+                                                                 outcome.message), 10000)
         for estimate in result.estimates.values():
             self.estimates.add(estimate)  # the display lane may skip; the final estimates are authoritative
         self.status.show_run_file(result.path, writing=False)

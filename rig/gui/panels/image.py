@@ -82,7 +82,11 @@ class ImagePanel(QWidget):
         self.target = pg.TargetItem(pos=(1.288, 0.0), size=14, pen=pg.mkPen(theme.ACCENT, width=2), movable=True)
         self.view.addItem(self.target)
         self.rois = RoiMarkers(self.view)
+        self.protocol_rois = pg.ScatterPlotItem(pxMode=False, brush=None, pen=pg.mkPen(theme.OK_TEXT, width=1.5))
+        self.protocol_rois.setToolTip("the running protocol's ROIs (rois.* of its step)")
+        self.view.addItem(self.protocol_rois)
         self.camera = LatestFrame()
+        self._camera_source = CAMERA_JOB
         self._cam_version = 0
         self._cam_drawn = 0
         self._cam_rect: tuple[float, float, float, float] | None = None
@@ -156,6 +160,24 @@ class ImagePanel(QWidget):
 
     def handle_camera(self, record: Record) -> None:
         """Take a record of the camera live job."""
+        if isinstance(record, SweepStarted):
+            self._camera_source = CAMERA_JOB
+            self.protocol_rois.setData([])
+        if self.camera.handle(record):
+            self._cam_version += 1
+
+    def handle_protocol(self, record: Record) -> None:
+        """Take a record of a protocol run: a camera sweep's frames are shown live with the step's ROIs."""
+        if isinstance(record, SweepStarted):
+            if record.plan.camera is None:
+                self.protocol_rois.setData([])
+                return
+            self._camera_source = record.plan.step_name
+            rois = record.plan.parameters.get("rois") or {}
+            radius = float(rois.get("radius_um", 0.6))
+            spots = [{"pos": tuple(rois[k]), "size": 2 * radius, "symbol": "o"}
+                     for k in ("head_um", "neck_um", "dendrite_um", "background_um") if rois.get(k) is not None]
+            self.protocol_rois.setData(spots)
         if self.camera.handle(record):
             self._cam_version += 1
 
@@ -203,8 +225,12 @@ class ImagePanel(QWidget):
         if rect != self._cam_rect:
             self._cam_rect, self._shown_layout = rect, None
             self.view.setRange(QRectF(*rect), padding=0.02)
-        self.message.setText(f"camera frame {self.camera.frames}; LED light of the live view "
-                             f"{self.camera.led_ms:.0f} ms")
+        if self._camera_source == CAMERA_JOB:
+            self.message.setText(f"camera frame {self.camera.frames}; LED light of the live view "
+                                 f"{self.camera.led_ms:.0f} ms")
+        else:
+            self.message.setText(f"camera frame {self.camera.frames} of protocol step {self._camera_source} "
+                                 f"(circles: the step's ROIs)")
         return True
 
     def frame_image(self) -> np.ndarray | None:

@@ -63,14 +63,20 @@ class ProtocolPanel(QWidget):
         self.bar = QProgressBar()
         self.bar.setFormat("%v / %m sweeps")
         self.remaining = QLabel("idle")
+        self.placement_note = QLabel("")
+        self.placement_note.setWordWrap(True)
+        self.placement_note.setToolTip("what you placed on the Image panel is written into this protocol's fields "
+                                       "and kept across protocol switches")
+        self._sweep_running: bool | None = None  # None before the run's first record
+        self._requested = ""  # what the operator asked of the running job: '', 'stop', 'abort'
         self._validate_timer = QTimer(self, singleShot=True, interval=250)
         self._validate_timer.timeout.connect(self.validate)
         self._layout()
         self.library.currentIndexChanged.connect(lambda _: self._load_selected())
         self.run_button.clicked.connect(self._run)
-        self.stop_button.clicked.connect(self.stop_requested)
+        self.stop_button.clicked.connect(self._stop_clicked)
         self.pause_button.toggled.connect(self._pause_toggled)
-        self.abort_button.clicked.connect(self.abort_requested)
+        self.abort_button.clicked.connect(self._abort_clicked)
         self.refresh_library()
         self.set_busy(False)
 
@@ -88,6 +94,7 @@ class ProtocolPanel(QWidget):
         column.addLayout(top)
         column.addWidget(self.description)
         column.addWidget(self.tabs, 1)
+        column.addWidget(self.placement_note)
         column.addWidget(self.general)
         column.addLayout(buttons)
         column.addWidget(self.bar)
@@ -202,11 +209,33 @@ class ProtocolPanel(QWidget):
     def _run(self) -> None:
         prepared = self.validate()
         if prepared is not None:
+            self._requested, self._sweep_running = "", None
+            self.progress = RunProgress()
+            self.bar.setRange(0, 0)  # busy indicator until the run's plans are known
             self.run_requested.emit(prepared)
+
+    def show_placement(self, text: str) -> None:
+        """Say which of the operator's placed items this protocol took, and which it cannot use."""
+        self.placement_note.setText(text)
+
+    def _stop_clicked(self) -> None:
+        self._requested = self._requested or "stop"
+        self.remaining.setText("stopping after this sweep ...")
+        self.stop_requested.emit()
+
+    def _abort_clicked(self) -> None:
+        self._requested = "abort"
+        self.remaining.setText("aborting ...")
+        self.abort_requested.emit()
 
     def _pause_toggled(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause after sweep")
         self.pause_toggled.emit(paused)
+        self.tick()
+
+    def state_text(self) -> str:
+        """What the run is doing now, as the progress line shows it."""
+        return self.remaining.text()
 
     def set_busy(self, busy: bool) -> None:
         """Enable run or stop/abort according to whether the rig is acquiring."""
@@ -227,22 +256,50 @@ class ProtocolPanel(QWidget):
             self.progress = RunProgress(record.plans, 0, time.monotonic())
             self.bar.setRange(0, len(record.plans))
             self.bar.setValue(0)
+            self._sweep_running = False
         elif isinstance(record, SweepStarted):
-            self.remaining.setText(f"sweep {record.sweep_index + 1} of {len(self.progress.plans)}")
-        elif isinstance(record, SweepEnded) and record.completed:
-            self.progress.done = max(self.progress.done, record.sweep_index + 1)
-            self.bar.setValue(self.progress.done)
+            self._sweep_running = True
+        elif isinstance(record, SweepEnded):
+            self._sweep_running = False
+            if record.completed:
+                self.progress.done = max(self.progress.done, record.sweep_index + 1)
+                self.bar.setValue(self.progress.done)
 
     def tick(self) -> None:
-        """Refresh the time remaining (called by the window's redraw timer)."""
-        if self._busy and self.progress.plans:
+        """Refresh the run's state and time remaining (called by the window's redraw timer)."""
+        if not self._busy:
+            return
+        if self._requested == "abort":
+            text = "aborting ..."
+        elif self._requested == "stop":
+            text = f"stopping after sweep {self.progress.done + 1} ..."
+        elif not self.progress.plans:
+            text = "preparing the run (building the rig's first sweep) ..."
+        elif self.pause_button.isChecked():
+            n = len(self.progress.plans)
+            text = (f"PAUSED after sweep {self.progress.done} of {n} (press Resume)" if self._between_sweeps() else
+                    f"pausing after sweep {self.progress.done + 1} of {n} ...")
+        else:
             left = self.progress.remaining_s(time.monotonic())
-            self.remaining.setText(f"sweep {min(self.progress.done + 1, len(self.progress.plans))} of "
-                                   f"{len(self.progress.plans)} - {format_duration(left)} left")
+            text = (f"sweep {min(self.progress.done + 1, len(self.progress.plans))} of "
+                    f"{len(self.progress.plans)} - {format_duration(left)} left")
+        if text != self.remaining.text():
+            self.remaining.setText(text)
 
-    def finished(self, status: str, sweeps_completed: int, message: str) -> None:
-        """Show how a run ended (authoritative count from the run's outcome)."""
+    def _between_sweeps(self) -> bool:
+        return self._sweep_running is False
+
+    def finished(self, status: str, sweeps_completed: int, message: str) -> str:
+        """Show how a run ended (authoritative count from the run's outcome); returns the text shown."""
         self.progress.done = sweeps_completed
+        self.bar.setRange(0, max(len(self.progress.plans), 1))
         self.bar.setValue(sweeps_completed)
-        self.remaining.setText(f"{status}: {sweeps_completed} of {len(self.progress.plans)} sweeps"
-                               + (f" ({message})" if message else ""))
+        if self._requested == "abort" and status == "stopped":
+            # the Runner ends a run aborted before any sweep began as 'stopped by request'; the operator aborted
+            status, message = "aborted", "before sweep 1 started; nothing was acquired" if sweeps_completed == 0 \
+                else f"between sweeps, after sweep {sweeps_completed}"
+        self._requested = ""
+        text = f"{status}: {sweeps_completed} of {len(self.progress.plans)} sweeps" + (f" ({message})" if message
+                                                                                        else "")
+        self.remaining.setText(text)
+        return text

@@ -105,7 +105,8 @@ def test_pause_holds_the_next_sweep_until_resumed(qtbot, window, journal):
     qtbot.waitUntil(lambda: window.traces.buffers.sweep_index == 0 and window.traces.redraws > 2, timeout=10000)
     qtbot.mouseClick(window.protocol.pause_button, Qt.LeftButton)  # during the first sweep
     assert window.protocol.pause_button.text() == "Resume"
-    qtbot.wait(2000)  # the first sweep is done long before this: the second must not have started
+    # the first sweep ends and the window says the run is held: the second must not have started
+    qtbot.waitUntil(lambda: window.protocol.state_text().startswith("PAUSED"), timeout=20000)
     assert window.traces.buffers.sweep_index == 0 and window.session.busy
     qtbot.mouseClick(window.protocol.pause_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: not window.session.busy, timeout=20000)

@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         self.protocol.stop_requested.connect(s.request_stop)
         self.protocol.abort_requested.connect(s.abort)
         self.protocol.pause_toggled.connect(s.set_paused)
+        self.protocol.state_changed.connect(lambda _: self._refresh_status())
         self.protocol.library.currentIndexChanged.connect(lambda _: self._protocol_switched())
         for panel in (self.image, self.devices):
             panel.acquire_requested.connect(self._start_plans)
@@ -284,6 +285,8 @@ class MainWindow(QMainWindow):
 
     def _refresh_status(self) -> None:
         job = self.session.busy
+        if job == PROTOCOL_JOB and self.protocol.pause_button.isChecked():
+            job += " (paused)" if "PAUSED" in self.protocol.state_text() else " (pausing after this sweep)"
         reports = self.session.safety()
         self.status.show_devices(reports, job)
         kinds = {n: d.kind for n, d in self.session.rig.devices.items()}

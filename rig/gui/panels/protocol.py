@@ -34,6 +34,7 @@ class ProtocolPanel(QWidget):
     stop_requested = pyqtSignal()
     abort_requested = pyqtSignal()
     pause_toggled = pyqtSignal(bool)
+    state_changed = pyqtSignal(str)      # the progress line's text, when it changes while running
 
     def __init__(self, profile: LoadedProfile, library_dir: Path, parent: QWidget | None = None):
         super().__init__(parent)
@@ -241,6 +242,7 @@ class ProtocolPanel(QWidget):
         """Enable run or stop/abort according to whether the rig is acquiring."""
         self._busy = busy
         self._update_buttons()
+        self.tick()
 
     def _update_buttons(self) -> None:
         self.run_button.setEnabled(not self._busy and self.prepared is not None)
@@ -285,6 +287,8 @@ class ProtocolPanel(QWidget):
                     f"{len(self.progress.plans)} - {format_duration(left)} left")
         if text != self.remaining.text():
             self.remaining.setText(text)
+            if not text.startswith("sweep "):  # the countdown changes every second; states are what matter
+                self.state_changed.emit(text)
 
     def _between_sweeps(self) -> bool:
         return self._sweep_running is False

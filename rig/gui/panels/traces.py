@@ -101,6 +101,7 @@ class TracesPanel(QWidget):
         self._led_curves: dict[str, pg.PlotDataItem] = {}
         self._led_previous: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._fluor_mode = ""
+        self.camera_redraws = 0
         self.fluor.plot.addLegend(offset=(-10, 10))
 
     def _force_redraw(self) -> None:
@@ -201,6 +202,7 @@ class TracesPanel(QWidget):
 
     def _draw_camera(self, plan) -> None:
         """Per-LED head dF/F of the frames so far (the previous sweep dim) and the profile kymograph."""
+        self.camera_redraws += 1
         traces = self.camera_sweep.traces()
         for led, (t, dff) in traces.items():
             curve = self._led_curves.get(led)

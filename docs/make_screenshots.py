@@ -2,7 +2,7 @@
 
 Run under Xvfb:  xvfb-run -a -s "-screen 0 1920x1200x24" python docs/make_screenshots.py
 Writes docs/screenshots/*.png (one per panel, plus the whole window mid-run, plus the camera live view
-with Na/Ca ROIs on the Na/Ca profile).
+with Na/Ca ROIs and a Na/Ca imaging run on the Na/Ca profile).
 """
 
 from __future__ import annotations
@@ -145,7 +145,26 @@ def camera_shots(app: QApplication) -> None:
     window.devices.light_stim.validate_pulse()
     settle(app, 0.3)
     save(app, window, "devices_camera", widget=window.devices.camera_controls.parentWidget())
+    na_ca_run(app, window)
     window.close()
+
+
+def na_ca_run(app: QApplication, window: MainWindow) -> None:
+    """A Na/Ca imaging run mid-sweep: camera frames with the step's ROIs, per-LED head dF/F, kymograph."""
+    window.protocol.select("na_ca_imaging")
+    for field, value in (("sweeps", "2"), ("interval_s", "1")):
+        window.protocol.set_field(field, value)
+    prepared = window.protocol.validate()
+    assert prepared is not None, window.protocol.problem_texts()
+    window.docks["Image"].raise_()
+    window.start_protocol(prepared)
+    # the second sweep (first stimulated) 70 % through: both stimuli and the rise are in the traces
+    wait_until(app, lambda: window.traces.camera_sweep.active and window.traces.camera_sweep.plan.sweep_in_step >= 1
+               and len(window.traces.camera_sweep.signal) > 0.7 * window.traces.camera_sweep.plan.camera.n_frames, 120)
+    settle(app, 0.1)
+    save(app, window, "na_ca_running")
+    save(app, window, "na_ca_traces", dock="Traces")
+    wait_until(app, lambda: not window.session.busy, 120)
 
 
 if __name__ == "__main__":

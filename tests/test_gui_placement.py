@@ -129,8 +129,10 @@ def test_na_ca_sweeps_show_frames_led_traces_and_kymograph_while_running(qtbot, 
         # the sodium (ANG-2) head signal rises after the stimuli; bis-fura-2 falls with calcium
         t, na = traces["green520"]
         assert na[t > 70].max() > 3 * np.std(na[t < 50]) > 0
-        kymo, led = window.traces.camera_sweep.kymograph()
-        assert kymo.shape[0] == per_led and led == "uv385"
+        kymo, led, t_first, t_last = window.traces.camera_sweep.kymograph()
+        assert kymo.shape[1] == per_led and led == "uv385" and t_first < t_last
+        middle = kymo[kymo.shape[0] // 2 - 3:kymo.shape[0] // 2 + 3].mean()
+        assert middle > 2 * kymo[:3].mean(), "the profile's middle crosses the spine head: brighter than its ends"
         assert window.traces.camera_redraws >= 3, "the camera sweep must be drawn as frames arrive"
         assert "protocol step na_ca" in window.image.message.text()
         assert len(window.image.protocol_rois.data) == 4

@@ -76,7 +76,7 @@ def test_frap_three_sweeps_on_the_drawn_line(qtbot, window, journal):
     tau = window.estimates.latest("tau_frap_ms")
     assert tau is not None and tau.low < tau.value < tau.high
     assert 15 < tau.value < 60  # spine 'fast' has tau ~31 ms
-    names = {window.estimates.table.item(r, 2).text() for r in range(window.estimates.table.rowCount())}
+    names = {window.estimates.table.item(r, 0).text() for r in range(window.estimates.table.rowCount())}
     assert {"tau_frap_ms", "neck_resistance_MOhm"} <= names
     with RunFile(result.path) as run:
         assert run.n_sweeps == 3

@@ -108,11 +108,15 @@ class CameraSweep:
             out[str(led)] = (t, f / f0 - 1.0 if f0 > 0 else np.full(f.shape, np.nan))
         return out
 
-    def kymograph(self) -> tuple[np.ndarray, str] | None:
-        """(frames of the first LED x profile points) counts above background, and that LED; None before frames."""
-        leds, _, n = self._leds()
+    def kymograph(self) -> tuple[np.ndarray, str, float, float] | None:
+        """(profile points x frames of the first LED) counts above background, that LED, and the first and last
+        of those frames' times (ms); None before frames."""
+        leds, times, n = self._leds()
         if n == 0 or not self.profiles:
             return None
         first = next((x for x in leds if x is not None), None)
-        rows = [p for p, led in zip(self.profiles[:n], leds) if led == first]
-        return (np.vstack(rows), str(first)) if rows else None
+        mine = [k for k in range(min(n, len(self.profiles))) if leds[k] == first]
+        if not mine:
+            return None
+        return np.vstack([self.profiles[k] for k in mine]).T, str(first), float(times[mine[0]]), \
+            float(times[mine[-1]])

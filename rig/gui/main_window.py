@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtGui import QCloseEvent
-from PyQt5.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
+from PyQt5.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QWidget
 
 from rig.api import PreparedRun, RunResult
 from rig.engine.records import Notice, Record, SweepEnded, SweepStarted
@@ -56,7 +56,6 @@ class MainWindow(QMainWindow):
         self.session = session
         profile = session.profile
         self.setWindowTitle(f"spinerig - {profile.profile.name}")
-        self.resize(1600, 1000)
         self.setDockNestingEnabled(True)
         self.devices = DevicesPanel(profile.profile)
         self.image = ImagePanel(profile.profile)
@@ -69,6 +68,7 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.docks: dict[str, QDockWidget] = {}
         self._view_menu = self.menuBar().addMenu("&View")
+        # three columns: Image/Devices | Traces (full height) | Protocol over Estimates/Data
         self._dock("Devices", self.devices, Qt.LeftDockWidgetArea)
         self._dock("Image", self.image, Qt.LeftDockWidgetArea)
         self._dock("Traces", self.traces, Qt.RightDockWidgetArea)
@@ -76,11 +76,12 @@ class MainWindow(QMainWindow):
         self._dock("Estimates", self.estimates, Qt.RightDockWidgetArea)
         self._dock("Data", self.data, Qt.RightDockWidgetArea)
         self.splitDockWidget(self.docks["Traces"], self.docks["Protocol"], Qt.Horizontal)
-        self.splitDockWidget(self.docks["Traces"], self.docks["Estimates"], Qt.Vertical)
+        self.splitDockWidget(self.docks["Protocol"], self.docks["Estimates"], Qt.Vertical)
         self.tabifyDockWidget(self.docks["Estimates"], self.docks["Data"])
         self.docks["Estimates"].raise_()
         self.tabifyDockWidget(self.docks["Devices"], self.docks["Image"])
         self.docks["Image"].raise_()
+        self._fit_screen()
         self.last_result: RunResult | None = None
         self.errors: list[str] = []
         self.stats = RedrawStats()
@@ -102,6 +103,21 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         self.docks[title] = dock
         self._view_menu.addAction(dock.toggleViewAction())
+
+    def _fit_screen(self) -> None:
+        """Size the window to the screen's free area (at most 1600 x 1000) and share it between the columns."""
+        screen = QApplication.primaryScreen()
+        free = screen.availableGeometry() if screen is not None else None
+        width = min(1600, free.width()) if free is not None else 1600
+        height = min(1000, free.height()) if free is not None else 1000
+        self.resize(width, height)
+        self._share_columns(width, height)
+
+    def _share_columns(self, width: int, height: int) -> None:
+        self.resizeDocks([self.docks["Image"], self.docks["Traces"], self.docks["Protocol"]],
+                         [int(width * 0.29), int(width * 0.40), int(width * 0.31)], Qt.Horizontal)
+        self.resizeDocks([self.docks["Protocol"], self.docks["Estimates"]], [int(height * 0.55), int(height * 0.45)],
+                         Qt.Vertical)
 
     def _wire(self) -> None:
         s = self.session
@@ -294,6 +310,13 @@ class MainWindow(QMainWindow):
         path = self.session.current_run_file()
         if path is not None:
             self.status.show_run_file(path, writing=True)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Share the window between the columns once it has its real size (docks resize only when shown)."""
+        super().showEvent(event)
+        if not getattr(self, "_columns_shared", False):
+            self._columns_shared = True
+            QTimer.singleShot(0, lambda: self._share_columns(self.width(), self.height()))
 
     # ----- closing ----------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:

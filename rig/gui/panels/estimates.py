@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtWidgets import QAbstractItemView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import (QAbstractItemView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
+                             QVBoxLayout, QWidget)
 from PyQt5.QtCore import Qt
 
 from rig.engine.records import Estimate, Record, RunStarted, SweepStarted
 from rig.gui import theme
 from rig.gui.light_dose import spine_key
 
-_COLUMNS = ("spine", "step", "estimate", "value", "interval", "unit", "sweeps", "truth (sim)")
+# truth beside the value and its interval, where a narrow column still shows it; where it was measured last
+_COLUMNS = ("estimate", "value", "interval", "truth (sim)", "unit", "sweeps", "step", "spine")
 
 
 @dataclass
@@ -52,13 +54,25 @@ class EstimatesPanel(QWidget):
         self.population.setLogMode(True, True)
         self.population.setLabel("bottom", "tau_FRAP", units="ms")
         self.population.setLabel("left", "R_neck", units="MOhm")
+        for side in ("left", "bottom"):  # decade labels only: the 2..9 labels of a log axis overlapped
+            axis = self.population.getAxis(side)
+            axis.setStyle(maxTextLevel=0)
+            axis.enableAutoSIPrefix(False)
+        self.population.setRange(xRange=(0.5, 2.5), yRange=(1.0, 3.0), padding=0.05)  # 3-300 ms, 10-1000 MOhm
         self.note = QLabel("estimates appear after the first analysed sweep")
-        plots = QSplitter(Qt.Horizontal)
-        plots.addWidget(self.history)
-        plots.addWidget(self.population)
+        plots = QTabWidget()  # one plot at a time gets the panel's whole width
+        plots.addTab(self.history, "history of the selected estimate")
+        plots.addTab(self.population, "spines this session")
+        self.plots = plots
         splitter = QSplitter(Qt.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(plots)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.setMinimumHeight(2 * 22 + 28)  # header, a row and a scroll bar at least (768 px screens)
+        self.history.setMinimumHeight(70)
+        self.population.setMinimumHeight(70)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
         column = QVBoxLayout(self)
         column.addWidget(self.note)
         column.addWidget(splitter, 1)
@@ -102,8 +116,9 @@ class EstimatesPanel(QWidget):
         self.table.setRowCount(len(rows))
         for r, s in enumerate(rows):
             e = s.points[-1]
-            cells = (s.spine, f"run {s.run}: {s.step}", s.name, f"{e.value:.4g}", f"[{e.low:.4g}, {e.high:.4g}]",
-                     s.unit, str(len(s.points)), "" if s.truth is None else f"{s.truth:.4g}")
+            cells = (s.name, f"{e.value:.4g}", f"[{e.low:.4g}, {e.high:.4g}]",
+                     "" if s.truth is None else f"{s.truth:.4g}", s.unit, str(len(s.points)), f"run {s.run}: {s.step}",
+                     s.spine)
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.UserRole, (s.run, s.step, s.name))

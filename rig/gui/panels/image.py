@@ -106,19 +106,23 @@ class ImagePanel(QWidget):
         self.target.sigPositionChangeFinished.connect(lambda _: self._emit_bleach())
 
     def _build(self) -> None:
-        grid = QGridLayout()
-        for col, (name, w) in enumerate((("x0 um", self.centre_x), ("y0 um", self.centre_y), ("size um", self.size),
-                                         ("pixels", self.pixels), ("power", self.power))):
-            grid.addWidget(QLabel(name), 0, col)
-            grid.addWidget(w, 1, col)
-        buttons = QHBoxLayout()
-        for b in (self.snap_button, self.live_button, self.camera_button, self.line_button):
-            buttons.addWidget(b)
-        buttons.addWidget(QLabel("click places"))
-        buttons.addWidget(self.place_mode)
+        grid = QGridLayout()  # frame settings in three columns, two rows of label + box: fits a narrow column
+        for i, (name, w) in enumerate((("x0 um", self.centre_x), ("y0 um", self.centre_y), ("size um", self.size),
+                                       ("pixels", self.pixels), ("power", self.power))):
+            row, col = divmod(i, 3)
+            grid.addWidget(QLabel(name), 2 * row, col)
+            grid.addWidget(w, 2 * row + 1, col)
+        acquire = QHBoxLayout()
+        for b in (self.snap_button, self.live_button, self.camera_button):
+            acquire.addWidget(b)
+        place = QHBoxLayout()
+        place.addWidget(self.line_button)
+        place.addWidget(QLabel("click places"))
+        place.addWidget(self.place_mode, 1)
         column = QVBoxLayout(self)
         column.addLayout(grid)
-        column.addLayout(buttons)
+        column.addLayout(acquire)
+        column.addLayout(place)
         column.addWidget(self.view, 1)
         column.addWidget(self.message)
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal
-from PyQt5.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QTabWidget,
+from PyQt5.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QTabWidget,
                              QVBoxLayout, QWidget)
 
 from rig.api import PreparedRun
@@ -46,6 +46,8 @@ class ProtocolPanel(QWidget):
         self.progress = RunProgress()
         self._busy = False
         self.library = QComboBox()
+        self.library.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.library.setMinimumContentsLength(12)
         self.description = QLabel()
         self.description.setWordWrap(True)
         self.tabs = QTabWidget()
@@ -88,10 +90,12 @@ class ProtocolPanel(QWidget):
         reload_button = QPushButton("Reload")
         reload_button.clicked.connect(self.refresh_library)
         top.addWidget(reload_button)
-        buttons = QHBoxLayout()
-        for b in (self.run_button, self.pause_button, self.stop_button, self.abort_button):
-            buttons.addWidget(b)
+        buttons = QGridLayout()  # two by two: fits a narrow column
+        for i, b in enumerate((self.run_button, self.pause_button, self.stop_button, self.abort_button)):
+            buttons.addWidget(b, i // 2, i % 2)
         column = QVBoxLayout(self)
+        column.setSpacing(4)
+        column.setContentsMargins(6, 6, 6, 6)
         column.addLayout(top)
         column.addWidget(self.description)
         column.addWidget(self.tabs, 1)
@@ -142,6 +146,7 @@ class ProtocolPanel(QWidget):
             scroll.setWidgetResizable(True)
             scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # fields shrink; messages wrap
             scroll.setWidget(form)
+            scroll.setMinimumHeight(70)  # a few fields at least; the column must fit a 768 px screen
             self.tabs.addTab(scroll, f"{step.name or step.kind} ({step.kind})")
             self.forms.append(form)
         self.validate()
@@ -176,6 +181,7 @@ class ProtocolPanel(QWidget):
         for form in self.forms:
             form.clear_problems()
         self.general.setText("")
+        self.general.setVisible(False)
         self.prepared = None
         if self.path is None:
             return None
@@ -201,6 +207,7 @@ class ProtocolPanel(QWidget):
 
     def _show_general(self, problems: list[Problem]) -> None:
         self.general.setText("\n".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems))
+        self.general.setVisible(bool(problems))
 
     def problem_texts(self) -> dict[str, str]:
         """Visible inline messages by field path (for tests and screenshots)."""
@@ -218,6 +225,7 @@ class ProtocolPanel(QWidget):
     def show_placement(self, text: str) -> None:
         """Say which of the operator's placed items this protocol took, and which it cannot use."""
         self.placement_note.setText(text)
+        self.placement_note.setVisible(bool(text))  # empty lines would cost height a 768 px screen lacks
 
     def _stop_clicked(self) -> None:
         self._requested = self._requested or "stop"

@@ -80,7 +80,13 @@ class TracesPanel(QWidget):
         self.kymo_plot.addItem(self.kymo)
         for p in (self.fluor.plot, self.kymo_plot):
             p.setXLink(self.ephys.plot)
-        self.ephys.plot.setLabel("bottom", "time (ms)")
+        for plot in (self.ephys.plot, self.fluor.plot, self.kymo_plot):
+            for side in ("left", "bottom"):
+                plot.getAxis(side).enableAutoSIPrefix(False)  # an empty plot read 'time (ms) (x0.001)'
+            plot.getAxis("left").setWidth(62)  # the three plots' time axes line up
+            plot.setXRange(0.0, 1000.0, padding=0.01)
+        self.ephys.plot.setLabel("left", "ephys")
+        self.fluor.plot.setLabel("left", "counts")
         self.kymo_plot.setLabel("left", "along line (um)")
         self.kymo_plot.setLabel("bottom", "time (ms)")
         self._drawn_version = -1
@@ -102,7 +108,6 @@ class TracesPanel(QWidget):
         self._led_previous: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._fluor_mode = ""
         self.camera_redraws = 0
-        self.fluor.plot.addLegend(offset=(-10, 10))
 
     def _force_redraw(self) -> None:
         self._drawn_version = -1
@@ -195,9 +200,7 @@ class TracesPanel(QWidget):
             for curve in self._led_curves.values():
                 self.fluor.plot.removeItem(curve)
             self._led_curves, self._led_previous = {}, {}
-            legend = self.fluor.plot.legend
-            if legend is not None:
-                legend.clear()
+        self.kymo_plot.setTitle("kymograph")
         self.kymo.clear()
 
     def _draw_camera(self, plan) -> None:
@@ -209,9 +212,13 @@ class TracesPanel(QWidget):
             if curve is None:
                 pen = LED_PENS[len(self._led_curves) % len(LED_PENS)]
                 curve = self.fluor.plot.plot(pen=pg.mkPen(pen, width=2), symbol="o", symbolSize=4,
-                                             symbolBrush=pen, symbolPen=None, name=f"{led} (this sweep)")
+                                             symbolBrush=pen, symbolPen=None)
                 self._led_curves[led] = curve
             curve.setData(t, dff)
+        if traces:
+            keys = ", ".join(f'<span style="color:{LED_PENS[i % len(LED_PENS)]}">{led}</span>'
+                             for i, led in enumerate(self._led_curves))
+            self.fluor.plot.setTitle(f"head dF/F per LED: {keys}")
         previous = [(t, y) for t, y in self._led_previous.values()]
         for curve, data in zip(self.fluor.previous, previous + [None] * _MAX_PREVIOUS):
             if data is None:
@@ -220,17 +227,21 @@ class TracesPanel(QWidget):
                 curve.setData(*data)
         kymo = self.camera_sweep.kymograph()
         if kymo is not None:
-            image, _ = kymo
+            image, led, t_first, t_last = kymo
             finite = image[np.isfinite(image)]
             high = max(1.0, float(np.percentile(finite, 99.5))) if finite.size else 1.0
             self.kymo.setImage(image, autoLevels=False, levels=(0.0, high))
-            self.kymo.setRect(QRectF(0, 0, plan.duration_s * 1000.0, self.camera_sweep.profile_length_um))
+            frame_ms = (t_last - t_first) / max(image.shape[1] - 1, 1)  # one column per frame of that LED
+            self.kymo.setRect(QRectF(t_first - frame_ms / 2, 0, frame_ms * image.shape[1],
+                                     self.camera_sweep.profile_length_um))
+            self.kymo_plot.setTitle(f"kymograph ({led} frames along rois.profile_*)")
 
     def _draw_history(self, plan, t: np.ndarray, ephys, pmt_hist, green=None, red=None) -> None:
         if ephys is not None:
             self.ephys.set_history(lambda y: (t[:y.shape[0]], y), list(ephys.previous), ephys.average)
             unit = "pA" if plan.amplifier_mode == "VC" and self.channel.currentText().endswith("primary") else "mV"
-            self.ephys.plot.setLabel("left", self.channel.currentText(), units=unit)
+            channel = self.channel.currentText()
+            self.ephys.plot.setLabel("left", f"{channel.rsplit('.', 1)[-1]} ({unit})")  # the combo names the device
         else:
             self.ephys.clear()
         if pmt_hist is not None:

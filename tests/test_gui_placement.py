@@ -1,4 +1,5 @@
-"""The operator's placement kept across protocol switches, the run state shown truly, Na/Ca sweeps drawn live."""
+"""The operator's placement kept across protocol switches, the run state shown truly, Na/Ca sweeps drawn live
+(the pure placement rules are tested in test_gui_pace.py with the other window-free parts)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from PyQt5.QtCore import Qt  # noqa: E402
 
 from conftest import PROFILE, ROOT, assert_rig_safe  # noqa: E402
 from rig.gui.app import build_window  # noqa: E402
-from rig.gui.placement import Placement, apply_placement  # noqa: E402
 from rig.gui.theme import apply_theme  # noqa: E402
 from rig.storage.reader import RunFile  # noqa: E402
+
+# every test here runs the simulated rig in the window (paced): the slow tier
+pytestmark = pytest.mark.slow
 
 NA_CA_PROFILE = ROOT / "hardware_profiles" / "simulated_na_ca.yaml"
 
@@ -39,27 +42,6 @@ def _type(qtbot, window, field: str, text: str) -> None:
     editor = window.protocol.forms[0].editors[f"steps.0.{field}"].widget
     editor.selectAll()
     qtbot.keyClicks(editor, text)
-
-
-def test_placement_fills_every_kind_and_names_what_is_unused():
-    fields = {"line.start_um": 0, "line.end_um": 0, "imaging.start_um": 0, "imaging.end_um": 0,
-              "imaging.spine_um": 0}
-    taken: dict[str, str] = {}
-
-    def set_field(name: str, text: str) -> int:
-        if name in fields:
-            taken[name] = text
-            return 1
-        return 0
-    placement = Placement(line=((-1.0, 8.0), (2.5, 8.0)), spine=(1.7, 8.0), rois={"rois.neck_um": "[1, 8]"})
-    report = apply_placement(placement, set_field)
-    assert taken == {"line.start_um": "[-1, 8]", "imaging.start_um": "[-1, 8]", "line.end_um": "[2.5, 8]",
-                     "imaging.end_um": "[2.5, 8]", "imaging.spine_um": "[1.7, 8]"}
-    assert report.unused == ("ROIs",)
-    assert "not used by x: ROIs" in report.text("x")
-    assert Placement().is_empty() and apply_placement(Placement(), set_field).text("x") == ""
-    assert Placement(spine=(1.0, 0.0)).field_values()["spine point"]["rois.head_um"] == "[1, 0]"
-    assert "rois.head_um" not in Placement(spine=(1, 0), rois={"rois.head_um": "[2, 0]"}).field_values()["spine point"]
 
 
 def test_placed_line_and_spine_survive_protocol_switches(qtbot, window):

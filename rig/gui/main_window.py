@@ -55,7 +55,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.session = session
         profile = session.profile
-        self.setWindowTitle(f"spinerig - {profile.profile.name}")
+        sim = profile.profile.simulation
+        self.setWindowTitle(f"spinerig - {profile.profile.name}" + (f" (simulated rig, {sim.pace} pace)" if sim else ""))
         self.setDockNestingEnabled(True)
         self.devices = DevicesPanel(profile.profile)
         self.image = ImagePanel(profile.profile)

@@ -17,7 +17,7 @@ from rig.gui import theme
 from rig.gui.light_dose import spine_key
 
 # truth beside the value and its interval, where a narrow column still shows it; where it was measured last
-_COLUMNS = ("estimate", "value", "interval", "truth (sim)", "unit", "sweeps", "step", "spine")
+_COLUMNS = ("estimate", "value", "interval", "truth", "unit", "sweeps", "step", "spine")
 
 
 @dataclass
@@ -44,6 +44,8 @@ class EstimatesPanel(QWidget):
         self._truth_of_step: dict[str, Mapping[str, float]] = {}
         self.table = QTableWidget(0, len(_COLUMNS))
         self.table.setHorizontalHeaderLabels(_COLUMNS)
+        self.table.horizontalHeaderItem(3).setToolTip("the simulated specimen's true value, measured the way the "
+                                                      "estimate measures it (simulated rig only)")
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
@@ -71,8 +73,8 @@ class EstimatesPanel(QWidget):
         self.table.setMinimumHeight(2 * 22 + 28)  # header, a row and a scroll bar at least (768 px screens)
         self.history.setMinimumHeight(70)
         self.population.setMinimumHeight(70)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(0, 3)  # the table (with truth) first; the plots share what is left
+        splitter.setStretchFactor(1, 2)
         column = QVBoxLayout(self)
         column.addWidget(self.note)
         column.addWidget(splitter, 1)
@@ -116,7 +118,7 @@ class EstimatesPanel(QWidget):
         self.table.setRowCount(len(rows))
         for r, s in enumerate(rows):
             e = s.points[-1]
-            cells = (s.name, f"{e.value:.4g}", f"[{e.low:.4g}, {e.high:.4g}]",
+            cells = (s.name, f"{e.value:.4g}", f"[{e.low:.3g}, {e.high:.3g}]",
                      "" if s.truth is None else f"{s.truth:.4g}", s.unit, str(len(s.points)), f"run {s.run}: {s.step}",
                      s.spine)
             for c, text in enumerate(cells):

@@ -1,6 +1,6 @@
 """Take the screenshots of docs/gui.md from the real window on the simulated rig.
 
-Run under Xvfb:  xvfb-run -a -s "-screen 0 1920x1200x24" python docs/make_screenshots.py
+Run under Xvfb:  xvfb-run -a -s "-screen 0 1366x768x24" python docs/make_screenshots.py
 Writes docs/screenshots/*.png (one per panel, plus the whole window mid-run, plus the camera live view
 with Na/Ca ROIs and a Na/Ca imaging run on the Na/Ca profile).
 """
@@ -23,8 +23,8 @@ from rig.gui.main_window import MainWindow
 from rig.gui.theme import apply_theme
 
 OUT = Path(os.environ.get("SPINERIG_SHOTS_DIR", Path(__file__).resolve().parent / "screenshots"))
-# window size: SPINERIG_SHOTS_SIZE=1366x768 (default 1800x1100, the size of the committed screenshots)
-WINDOW_SIZE = tuple(int(v) for v in os.environ.get("SPINERIG_SHOTS_SIZE", "1800x1100").split("x"))
+# window size: SPINERIG_SHOTS_SIZE=1920x1080 (default 1366x768, the size of the committed screenshots)
+WINDOW_SIZE = tuple(int(v) for v in os.environ.get("SPINERIG_SHOTS_SIZE", "1366x768").split("x"))
 NA_CA_PROFILE = Path(__file__).resolve().parents[1] / "hardware_profiles" / "simulated_na_ca.yaml"
 NA_CA_ROIS = {"head": (1.49, 0.0), "neck": (0.85, 0.0), "dendrite": (0.0, 0.0), "background": (12.0, 12.0),
               "local bg 1": (1.49, -3.0), "local bg 2": (1.49, 3.0)}  # spine 'published' of that profile

@@ -123,3 +123,22 @@ def test_na_ca_sweeps_show_frames_led_traces_and_kymograph_while_running(qtbot, 
     finally:
         window.close()
     assert_rig_safe(journal)
+
+
+def test_operator_contrast_holds_over_new_frames(qtbot, window):
+    qtbot.mouseClick(window.image.snap_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not window.session.busy and window.image.frames == 1, timeout=20000)
+    qtbot.waitUntil(lambda: window.image.image.image is not None)
+    assert window.image.auto_levels.isChecked()
+    auto = tuple(window.image.image.getLevels())
+    window.image.levels.item.region.setRegion((0.0, auto[1] / 4))  # what a drag of the region's edge does
+    assert not window.image.auto_levels.isChecked()
+    qtbot.mouseClick(window.image.snap_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not window.session.busy and window.image.frames == 2, timeout=20000)
+    qtbot.waitUntil(lambda: window.image._drawn == window.image._version)
+    assert tuple(window.image.image.getLevels()) == pytest.approx((0.0, auto[1] / 4))
+    window.image.auto_levels.setChecked(True)
+    qtbot.mouseClick(window.image.snap_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not window.session.busy and window.image.frames == 3, timeout=20000)
+    qtbot.waitUntil(lambda: window.image._drawn == window.image._version)
+    assert tuple(window.image.image.getLevels())[1] == pytest.approx(auto[1], rel=0.3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QPointF, QRectF, Qt, pyqtSignal
-from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox,
+from PyQt5.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                              QVBoxLayout, QWidget)
 
 from rig.config.profile import HardwareProfile
@@ -77,6 +77,16 @@ class ImagePanel(QWidget):
         self.image = pg.ImageItem()
         self.image.setColorMap(pg.colormap.get("inferno"))
         self.view.addItem(self.image)
+        # contrast: the histogram's region sets the levels; dragging it hands contrast to the operator
+        self.levels = pg.HistogramLUTWidget(image=self.image, orientation="horizontal")
+        self.levels.item.gradient.setColorMap(pg.colormap.get("inferno"))
+        self.levels.setFixedHeight(64)
+        self.levels.setToolTip("drag the region's edges to set the contrast (turns auto contrast off)")
+        self.auto_levels = QCheckBox("auto contrast")
+        self.auto_levels.setChecked(True)
+        self.auto_levels.setToolTip("levels from each frame (1st/99th percentile of the square-root image)")
+        self._setting_levels = False
+        self.levels.item.sigLevelChangeFinished.connect(self._levels_dragged)
         self.line = pg.LineSegmentROI([(-1.5, 0.0), (2.5, 0.0)], pen=pg.mkPen(theme.AVERAGE_PEN, width=2))
         self.view.addItem(self.line)
         self.target = pg.TargetItem(pos=(1.288, 0.0), size=14, pen=pg.mkPen(theme.ACCENT, width=2), movable=True)
@@ -124,6 +134,10 @@ class ImagePanel(QWidget):
         column.addLayout(acquire)
         column.addLayout(place)
         column.addWidget(self.view, 1)
+        contrast = QHBoxLayout()
+        contrast.addWidget(self.levels, 1)
+        contrast.addWidget(self.auto_levels)
+        column.addLayout(contrast)
         column.addWidget(self.message)
 
     # ----- acquisition -------------------------------------------------------------------
@@ -209,8 +223,7 @@ class ImagePanel(QWidget):
         layout = self._layout
         # square root of the counts: photon noise becomes uniform and dim spine heads show beside the dendrite
         img = np.sqrt(np.nan_to_num(fold_frame(self._samples, layout), nan=0.0))
-        high = max(1.0, float(np.percentile(img, 99.0)))
-        self.image.setImage(img, autoLevels=False, levels=(0.0, high))
+        self._show_image(img, (0.0, max(1.0, float(np.percentile(img, 99.0)))))
         rect = QRectF(layout.origin_um[0], layout.origin_um[1], layout.size_um, layout.size_um)
         self.image.setRect(rect)
         if layout != self._shown_layout:
@@ -218,12 +231,27 @@ class ImagePanel(QWidget):
             self.view.setRange(rect, padding=0.02)
         return True
 
+    def _show_image(self, img: np.ndarray, auto: tuple[float, float]) -> None:
+        """Show an image at the automatic levels, or at the operator's if they set the contrast."""
+        self._setting_levels = True
+        try:
+            if self.auto_levels.isChecked():
+                self.image.setImage(img, autoLevels=False, levels=auto)
+            else:
+                self.image.setImage(img, autoLevels=False)
+        finally:
+            self._setting_levels = False
+
+    def _levels_dragged(self) -> None:
+        if not self._setting_levels:
+            self.auto_levels.setChecked(False)
+
     def _draw_camera(self) -> bool:
         self._cam_drawn = self._cam_version
         raw = self.camera.frame.astype(np.float32)  # type: ignore[union-attr]
         # square root above the dark level: spine heads stay visible beside the bright dendrite
         img = np.sqrt(np.maximum(raw - float(np.percentile(raw, 1.0)), 0.0))
-        self.image.setImage(img, autoLevels=False, levels=(0.0, max(1.0, float(np.percentile(img, 99.7)))))
+        self._show_image(img, (0.0, max(1.0, float(np.percentile(img, 99.7)))))
         rect = self.camera.rect_um()
         self.image.setRect(QRectF(*rect))
         if rect != self._cam_rect:

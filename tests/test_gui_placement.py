@@ -142,3 +142,28 @@ def test_operator_contrast_holds_over_new_frames(qtbot, window):
     qtbot.waitUntil(lambda: not window.session.busy and window.image.frames == 3, timeout=20000)
     qtbot.waitUntil(lambda: window.image._drawn == window.image._version)
     assert tuple(window.image.image.getLevels())[1] == pytest.approx(auto[1], rel=0.3)
+
+
+def test_layout_and_last_protocol_are_restored_and_the_layout_resets(qtbot, qapp, tmp_path, journal):
+    from PyQt5.QtCore import QSettings
+
+    settings = QSettings(str(tmp_path / "gui.ini"), QSettings.IniFormat)
+    apply_theme(qapp)
+    first = build_window(PROFILE, tmp_path / "runs", ROOT / "protocols", settings=settings)
+    qtbot.addWidget(first)
+    first.show()
+    qtbot.waitExposed(first)
+    first.protocol.select("frap")
+    first.docks["Data"].hide()
+    first.close()
+    second = build_window(PROFILE, tmp_path / "runs", ROOT / "protocols", settings=settings)
+    qtbot.addWidget(second)
+    second.show()
+    qtbot.waitExposed(second)
+    try:
+        assert second.protocol.library.currentText() == "frap"
+        assert not second.docks["Data"].toggleViewAction().isChecked()  # closed by the operator last time
+        second.reset_layout()
+        assert second.docks["Data"].toggleViewAction().isChecked()
+    finally:
+        second.close()

@@ -31,15 +31,16 @@ def window_profile(profile_path: Path | None, pace: str | None) -> LoadedProfile
 
 
 def build_window(profile_path: Path | LoadedProfile | None = None, out_dir: Path = DEFAULT_OUT_DIR, library: Path | None = None,
-                 pace: str | None = None):
+                 pace: str | None = None, settings=None):
     """Create the session (rig built from the profile; a simulated rig paced as asked, by default to the wall
-    clock so the window shows sweeps as they happen) and the window."""
+    clock so the window shows sweeps as they happen) and the window (it remembers its layout and last protocol
+    in `settings`, a QSettings, when one is given: `rig gui` does; tests and screenshots start from the default)."""
     from rig.gui.main_window import MainWindow
     from rig.gui.session import RigSession
 
     loaded = profile_path if isinstance(profile_path, LoadedProfile) else window_profile(profile_path, pace)
     session = RigSession(loaded, out_dir)
-    return MainWindow(session, library or library_dir())
+    return MainWindow(session, library or library_dir(), settings)
 
 
 def main(profile_path: Path | None, out_dir: Path = DEFAULT_OUT_DIR, pace: str | None = None) -> int:
@@ -56,6 +57,8 @@ def main(profile_path: Path | None, out_dir: Path = DEFAULT_OUT_DIR, pace: str |
         return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
     apply_theme(app)
-    window = build_window(loaded, out_dir)
+    from PyQt5.QtCore import QSettings
+
+    window = build_window(loaded, out_dir, settings=QSettings("spinerig", "gui"))  # layout kept between sessions
     window.show()
     return int(app.exec_())

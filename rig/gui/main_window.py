@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import yaml
-from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtCore import QByteArray, QSettings, Qt, QTimer
 from PyQt5.QtGui import QCloseEvent
 from PyQt5.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QWidget
 
@@ -51,8 +51,9 @@ class RedrawStats:
 class MainWindow(QMainWindow):
     """Devices, Image, Traces, Protocol, Estimates and Data panels around one rig."""
 
-    def __init__(self, session: RigSession, library_dir: Path):
+    def __init__(self, session: RigSession, library_dir: Path, settings: QSettings | None = None):
         super().__init__()
+        self.settings = settings  # where layout, geometry and the last protocol are kept between sessions
         self.session = session
         profile = session.profile
         sim = profile.profile.simulation
@@ -83,6 +84,9 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["Devices"], self.docks["Image"])
         self.docks["Image"].raise_()
         self._fit_screen()
+        self._default_state = self.saveState()
+        self._view_menu.addSeparator()
+        self._view_menu.addAction("Reset layout", self.reset_layout)
         self.last_result: RunResult | None = None
         self.errors: list[str] = []
         self.stats = RedrawStats()
@@ -96,6 +100,7 @@ class MainWindow(QMainWindow):
         self._status_timer.timeout.connect(self._refresh_status)
         self._status_timer.start()
         self._refresh_status()
+        self._restore_settings()
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
         dock = QDockWidget(title, self)
@@ -312,6 +317,36 @@ class MainWindow(QMainWindow):
         if path is not None:
             self.status.show_run_file(path, writing=True)
 
+    def reset_layout(self) -> None:
+        """Every dock back in its place and the window sized to the screen (View > Reset layout)."""
+        for dock in self.docks.values():
+            dock.setFloating(False)
+            dock.show()
+        self.restoreState(self._default_state)
+        self._fit_screen()
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        if s is None:
+            return
+        geometry, state = s.value("window/geometry"), s.value("window/state")
+        if isinstance(geometry, QByteArray) and isinstance(state, QByteArray):
+            self._columns_shared = True  # the operator's own sizes, not the default shares
+            self.restoreGeometry(geometry)
+            self.restoreState(state)
+        last = s.value(f"protocol/{self.session.profile.profile.name}")
+        if isinstance(last, str) and last and self.protocol.library.findText(last) >= 0:
+            self.protocol.select(last)
+
+    def _save_settings(self) -> None:
+        s = self.settings
+        if s is None:
+            return
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue(f"protocol/{self.session.profile.profile.name}", self.protocol.library.currentText())
+        s.sync()
+
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         """Share the window between the columns once it has its real size (docks resize only when shown)."""
         super().showEvent(event)
@@ -324,6 +359,7 @@ class MainWindow(QMainWindow):
         """Abort any acquisition, wait for it to end, and leave every device safe."""
         self._redraw_timer.stop()
         self._status_timer.stop()
+        self._save_settings()
         if self.session.busy:
             self.status.showMessage("aborting the run before closing ...")
         safe = self.session.shutdown()

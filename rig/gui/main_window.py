@@ -31,16 +31,20 @@ _CAMERA_SWEEPS = 2000  # a camera live view ends by itself after ~10 min
 
 
 class RedrawStats:
-    """Counts redraws (timer ticks that drew new data) and the longest gap between ticks."""
+    """Counts redraws (timer ticks that drew new data), the longest gap between ticks and the time spent drawing."""
 
     def __init__(self) -> None:
         self.ticks = 0
         self.redraws = 0
         self.max_gap_s = 0.0
+        self.drawing_s = 0.0  # GUI-thread time inside the redraw handler
         self._last = 0.0
 
-    def tick(self, drew: bool) -> None:
+    def tick(self, drew: bool, started: float | None = None) -> None:
+        """Count one timer tick (`started`: when its redraw began, to add the time it took)."""
         now = time.monotonic()
+        if started is not None:
+            self.drawing_s += now - started
         if self._last:
             self.max_gap_s = max(self.max_gap_s, now - self._last)
         self._last = now
@@ -298,12 +302,13 @@ class MainWindow(QMainWindow):
 
     # ----- timers ----------------------------------------------------------------------------
     def _redraw(self) -> None:
+        started = time.monotonic()
         drew = self.traces.redraw()
         drew = self.image.redraw() or drew
         drew = self.devices.redraw() or drew
         self.estimates.redraw()
         self.protocol.tick()
-        self.stats.tick(drew)
+        self.stats.tick(drew, started)
 
     def _refresh_status(self) -> None:
         job = self.session.busy

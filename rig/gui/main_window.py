@@ -38,6 +38,7 @@ class RedrawStats:
         self.redraws = 0
         self.max_gap_s = 0.0
         self.drawing_s = 0.0  # GUI-thread time inside the redraw handler
+        self.records_s = 0.0  # GUI-thread time taking records (chunks into the views' buffers)
         self._last = 0.0
 
     def tick(self, drew: bool, started: float | None = None) -> None:
@@ -248,6 +249,13 @@ class MainWindow(QMainWindow):
 
     # ----- session signals -----------------------------------------------------------------
     def _on_record(self, label: str, record: Record) -> None:
+        started = time.monotonic()
+        try:
+            self._take_record(label, record)
+        finally:
+            self.stats.records_s += time.monotonic() - started
+
+    def _take_record(self, label: str, record: Record) -> None:
         if label == PROTOCOL_JOB:
             self.traces.handle(record)
             self.image.handle_protocol(record)

@@ -62,3 +62,18 @@ def test_placement_fills_every_kind_and_names_what_is_unused():
     assert Placement().is_empty() and apply_placement(Placement(), set_field).text("x") == ""
     assert Placement(spine=(1.0, 0.0)).field_values()["spine point"]["rois.head_um"] == "[1, 0]"
     assert "rois.head_um" not in Placement(spine=(1, 0), rois={"rois.head_um": "[2, 0]"}).field_values()["spine point"]
+
+
+def test_population_shows_every_kind_that_measures_r_neck(qapp):
+    from rig.engine.records import Estimate
+    from rig.gui.panels.estimates import EstimatesPanel
+
+    panel = EstimatesPanel()
+    for step, tau_name, tau, r in (("frap", "tau_frap_ms", 31.0, 56.0), ("na_ca", "tau_na_ms", 12.0, 80.0)):
+        panel.add(Estimate(0, step, tau_name, tau, tau * 0.8, tau * 1.2, "ms"))
+        panel.add(Estimate(0, step, "neck_resistance_MOhm", r, r * 0.7, r * 1.4, "MOhm"))
+    panel.add(Estimate(0, "fcat", "fcat", 0.4, 0.3, 0.5, "1"))  # no R_neck: not a population point
+    assert sorted(panel.population_points()) == [("FRAP", 31.0, 56.0), ("Na+ decay", 12.0, 80.0)]
+    assert panel.redraw()
+    drawn = [item for item in panel.population.getPlotItem().listDataItems()]
+    assert sum(len(item.getData()[0]) for item in drawn) == 2

@@ -17,6 +17,8 @@ from rig.gui import theme
 from rig.gui.light_dose import spine_key
 
 # truth beside the value and its interval, where a narrow column still shows it; where it was measured last
+# the diffusional time constant each kind measures R_neck with, and its symbol in the population plot
+POPULATION_TAUS: dict[str, tuple[str, str]] = {"tau_frap_ms": ("FRAP", "o"), "tau_na_ms": ("Na+ decay", "t")}
 _COLUMNS = ("estimate", "value", "interval", "truth", "unit", "sweeps", "step", "spine")
 
 
@@ -52,9 +54,9 @@ class EstimatesPanel(QWidget):
         self.table.itemSelectionChanged.connect(self._draw_history)
         self.history = pg.PlotWidget(title="history over sweeps")
         self.history.setLabel("bottom", "sweep")
-        self.population = pg.PlotWidget(title="spines this session: R_neck vs tau")
+        self.population = pg.PlotWidget(title="spines this session: R_neck vs tau (FRAP o, Na+ decay \u25bd)")
         self.population.setLogMode(True, True)
-        self.population.setLabel("bottom", "tau_FRAP", units="ms")
+        self.population.setLabel("bottom", "tau (FRAP or Na+ decay)", units="ms")
         self.population.setLabel("left", "R_neck", units="MOhm")
         for side in ("left", "bottom"):  # decade labels only: the 2..9 labels of a log axis overlapped
             axis = self.population.getAxis(side)
@@ -157,16 +159,23 @@ class EstimatesPanel(QWidget):
                                                  label="truth (sim)", labelOpts={"color": theme.OK_TEXT}))
         self.history.setTitle(f"{s.name} ({s.unit}) - {s.spine}")
 
-    def _draw_population(self) -> None:
-        self.population.clear()
-        pairs = []
+    def population_points(self) -> list[tuple[str, float, float]]:
+        """(kind, tau ms, R_neck MOhm) of every step this session that estimated both, whatever its kind."""
+        points = []
         for (run, step, name), s in self.series.items():
             other = self.series.get((run, step, "neck_resistance_MOhm"))
-            if name == "tau_frap_ms" and other is not None:
-                pairs.append((s.points[-1].value, other.points[-1].value))
-        if pairs:
-            tau, r = np.array(pairs).T
-            self.population.plot(tau, r, pen=None, symbol="o", symbolBrush=theme.ACCENT, symbolSize=9)
+            if name in POPULATION_TAUS and other is not None:
+                points.append((POPULATION_TAUS[name][0], s.points[-1].value, other.points[-1].value))
+        return points
+
+    def _draw_population(self) -> None:
+        self.population.clear()
+        points = [(k, tau, r) for k, tau, r in self.population_points() if tau > 0 and r > 0]  # log axes
+        for kind, symbol in {k: sym for k, sym in POPULATION_TAUS.values()}.items():
+            mine = [(tau, r) for k, tau, r in points if k == kind]
+            if mine:
+                tau, r = np.array(mine).T
+                self.population.plot(tau, r, pen=None, symbol=symbol, symbolBrush=theme.ACCENT, symbolSize=9)
 
     def latest(self, name: str) -> Estimate | None:
         """The latest estimate of that name in the most recent run, if any."""

@@ -87,7 +87,8 @@ def main() -> int:
 
     def start() -> None:
         marks.update(t0=time.monotonic(), redraws0=window.traces.redraws, paints0=paints.paints,
-                     ticks0=window.stats.ticks)
+                     ticks0=window.stats.ticks, drawing0=window.stats.drawing_s,
+                     records0=window.stats.records_s)
         window.start_protocol(prepared)
 
     def poll() -> None:
@@ -105,6 +106,8 @@ def main() -> int:
     redraws = window.traces.redraws - marks["redraws0"]
     drawn = paints.paints - marks["paints0"]
     ticks = window.stats.ticks - marks["ticks0"]
+    drawing = window.stats.drawing_s - marks["drawing0"]
+    taking = window.stats.records_s - marks["records0"]
     during = redraws / clock.in_sweep_s if clock.in_sweep_s else 0.0
     platform = app.platformName()
     print(f"platform {platform}; {args.sweeps} FRAP sweeps, {clock.in_sweep_s:.2f} s in sweeps of {wall:.2f} s run")
@@ -112,6 +115,14 @@ def main() -> int:
     print(f"traces view paint events over the run:      {drawn / wall:.1f} /s")
     print(f"redraw timer ticks over the run:            {ticks / wall:.1f} /s; longest gap "
           f"{window.stats.max_gap_s * 1000:.0f} ms")
+    print(f"GUI thread inside the redraw handler:       {drawing / wall * 100:.0f} % of the run; "
+          f"{drawing / max(ticks, 1) * 1000:.1f} ms per tick (wall, lock waits included)")
+    print(f"GUI thread taking records:                  {taking / wall * 100:.0f} % of the run")
+    try:
+        load = os.getloadavg()[0]
+        print(f"load average (1 min) at the end:            {load:.1f} on {os.cpu_count()} cores")
+    except OSError:
+        pass
     ok = during >= REQUIRED_PER_S
     print(f"{'PASS' if ok else 'FAIL'}: required >= {REQUIRED_PER_S:.0f} redraws/s during a run")
     return 0 if ok else 1

@@ -1,8 +1,8 @@
 """Take the screenshots of docs/gui.md from the real window on the simulated rig.
 
-Run under Xvfb:  xvfb-run -a -s "-screen 0 1920x1200x24" python docs/make_screenshots.py
+Run under Xvfb:  xvfb-run -a -s "-screen 0 1366x768x24" python docs/make_screenshots.py
 Writes docs/screenshots/*.png (one per panel, plus the whole window mid-run, plus the camera live view
-with Na/Ca ROIs on the Na/Ca profile).
+with Na/Ca ROIs and a Na/Ca imaging run on the Na/Ca profile).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from rig.gui.main_window import MainWindow
 from rig.gui.theme import apply_theme
 
 OUT = Path(os.environ.get("SPINERIG_SHOTS_DIR", Path(__file__).resolve().parent / "screenshots"))
-# window size: SPINERIG_SHOTS_SIZE=1366x768 (default 1800x1100, the size of the committed screenshots)
-WINDOW_SIZE = tuple(int(v) for v in os.environ.get("SPINERIG_SHOTS_SIZE", "1800x1100").split("x"))
+# window size: SPINERIG_SHOTS_SIZE=1920x1080 (default 1366x768, the size of the committed screenshots)
+WINDOW_SIZE = tuple(int(v) for v in os.environ.get("SPINERIG_SHOTS_SIZE", "1366x768").split("x"))
 NA_CA_PROFILE = Path(__file__).resolve().parents[1] / "hardware_profiles" / "simulated_na_ca.yaml"
 NA_CA_ROIS = {"head": (1.49, 0.0), "neck": (0.85, 0.0), "dendrite": (0.0, 0.0), "background": (12.0, 12.0),
               "local bg 1": (1.49, -3.0), "local bg 2": (1.49, 3.0)}  # spine 'published' of that profile
@@ -145,7 +145,26 @@ def camera_shots(app: QApplication) -> None:
     window.devices.light_stim.validate_pulse()
     settle(app, 0.3)
     save(app, window, "devices_camera", widget=window.devices.camera_controls.parentWidget())
+    na_ca_run(app, window)
     window.close()
+
+
+def na_ca_run(app: QApplication, window: MainWindow) -> None:
+    """A Na/Ca imaging run mid-sweep: camera frames with the step's ROIs, per-LED head dF/F, kymograph."""
+    window.protocol.select("na_ca_imaging")
+    for field, value in (("sweeps", "2"), ("interval_s", "1")):
+        window.protocol.set_field(field, value)
+    prepared = window.protocol.validate()
+    assert prepared is not None, window.protocol.problem_texts()
+    window.docks["Image"].raise_()
+    window.start_protocol(prepared)
+    # the second sweep (first stimulated) 70 % through: both stimuli and the rise are in the traces
+    wait_until(app, lambda: window.traces.camera_sweep.active and window.traces.camera_sweep.plan.sweep_in_step >= 1
+               and len(window.traces.camera_sweep.signal) > 0.7 * window.traces.camera_sweep.plan.camera.n_frames, 120)
+    settle(app, 0.1)
+    save(app, window, "na_ca_running")
+    save(app, window, "na_ca_traces", dock="Traces")
+    wait_until(app, lambda: not window.session.busy, 120)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="override a protocol value: 'steps.0.sweeps=3' or a step field like 'recovery_ms=800'")
     run.add_argument("--sweeps", type=int, default=None, help="sweeps per step (overrides the protocol)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--pace", choices=("fast", "realtime"), default=None,
+                     help="simulated rig only: 'realtime' paces it to the wall clock (rehearsal), 'fast' as fast as "
+                          "it computes (default: the profile's simulation.pace)")
     val = sub.add_parser("validate", help="check profiles and protocols (protocols also against a profile's limits)")
     val.add_argument("files", type=Path, nargs="+")
     val.add_argument("--profile", type=Path, default=None, help="profile to check protocols against")
@@ -68,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     doc.add_argument("--profile", type=Path, default=None)
     gui = sub.add_parser("gui", help="open the operator's window")
     gui.add_argument("--profile", type=Path, default=None)
+    gui.add_argument("--out", type=Path, default=Path("runs"), help="folder for run files (default: runs)")
+    gui.add_argument("--pace", choices=("fast", "realtime"), default=None,
+                     help="simulated rig only (default realtime: sweeps shown as they would happen)")
     add_export_commands(sub)
     return parser
 
@@ -110,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "gui":
             from rig.gui.app import main as gui_main
 
-            return gui_main(args.profile)
+            return gui_main(args.profile, args.out, args.pace)
     except InvalidInput as exc:
         _print_problems(exc.problems)
         return EXIT_BAD_INPUT
@@ -233,6 +239,12 @@ def _cmd_run(args: argparse.Namespace, flags: StopFlags) -> int:
     from rig.cli_signals import Announcer
 
     prepared = prepare_run(args.protocol, args.profile, args.overrides, args.sweeps)
+    if args.pace is not None:
+        from dataclasses import replace
+
+        from rig.config.pace import with_pace
+
+        prepared = replace(prepared, profile=with_pace(prepared.profile, args.pace))
     progress = RunProgress(len(prepared.compiled.plans), enabled=not args.quiet)
     runners: list = []
     try:

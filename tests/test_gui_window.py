@@ -76,7 +76,7 @@ def test_frap_three_sweeps_on_the_drawn_line(qtbot, window, journal):
     tau = window.estimates.latest("tau_frap_ms")
     assert tau is not None and tau.low < tau.value < tau.high
     assert 15 < tau.value < 60  # spine 'fast' has tau ~31 ms
-    names = {window.estimates.table.item(r, 2).text() for r in range(window.estimates.table.rowCount())}
+    names = {window.estimates.table.item(r, 0).text() for r in range(window.estimates.table.rowCount())}
     assert {"tau_frap_ms", "neck_resistance_MOhm"} <= names
     with RunFile(result.path) as run:
         assert run.n_sweeps == 3
@@ -105,7 +105,8 @@ def test_pause_holds_the_next_sweep_until_resumed(qtbot, window, journal):
     qtbot.waitUntil(lambda: window.traces.buffers.sweep_index == 0 and window.traces.redraws > 2, timeout=10000)
     qtbot.mouseClick(window.protocol.pause_button, Qt.LeftButton)  # during the first sweep
     assert window.protocol.pause_button.text() == "Resume"
-    qtbot.wait(2000)  # the first sweep is done long before this: the second must not have started
+    # the first sweep ends and the window says the run is held: the second must not have started
+    qtbot.waitUntil(lambda: window.protocol.state_text().startswith("PAUSED"), timeout=20000)
     assert window.traces.buffers.sweep_index == 0 and window.session.busy
     qtbot.mouseClick(window.protocol.pause_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: not window.session.busy, timeout=20000)

@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 from rig.api import PROJECT_ROOT, default_profile_path
+from rig.config.pace import with_pace
 from rig.config.problems import InvalidInput
-from rig.config.profile import load_profile
+from rig.config.profile import LoadedProfile, load_profile
 
 log = logging.getLogger(__name__)
 
@@ -21,29 +22,43 @@ def library_dir() -> Path:
     return local if local.is_dir() else PROJECT_ROOT / "protocols"
 
 
-def build_window(profile_path: Path | None = None, out_dir: Path = DEFAULT_OUT_DIR, library: Path | None = None):
-    """Create the session (rig built from the profile, paced to the wall clock if simulated) and the window."""
+def window_profile(profile_path: Path | None, pace: str | None) -> LoadedProfile:
+    """The window's profile: a simulated rig paced as asked (default realtime); InvalidInput on bad input."""
+    loaded = load_profile(profile_path or default_profile_path())
+    if pace is not None or loaded.profile.simulation is not None:  # a pace asked of a real rig is refused
+        loaded = with_pace(loaded, pace or "realtime", "rig gui --pace")
+    return loaded
+
+
+def build_window(profile_path: Path | LoadedProfile | None = None, out_dir: Path = DEFAULT_OUT_DIR, library: Path | None = None,
+                 pace: str | None = None, settings=None):
+    """Create the session (rig built from the profile; a simulated rig paced as asked, by default to the wall
+    clock so the window shows sweeps as they happen) and the window (it remembers its layout and last protocol
+    in `settings`, a QSettings, when one is given: `rig gui` does; tests and screenshots start from the default)."""
     from rig.gui.main_window import MainWindow
-    from rig.gui.session import RigSession, with_realtime_pace
+    from rig.gui.session import RigSession
 
-    loaded = with_realtime_pace(load_profile(profile_path or default_profile_path()))
+    loaded = profile_path if isinstance(profile_path, LoadedProfile) else window_profile(profile_path, pace)
     session = RigSession(loaded, out_dir)
-    return MainWindow(session, library or library_dir())
+    return MainWindow(session, library or library_dir(), settings)
 
 
-def main(profile_path: Path | None) -> int:
-    """Open the operator's window; returns the process exit status."""
+def main(profile_path: Path | None, out_dir: Path = DEFAULT_OUT_DIR, pace: str | None = None) -> int:
+    """Open the operator's window (run files into `out_dir`); returns the process exit status."""
     from PyQt5.QtWidgets import QApplication
 
     from rig.gui.theme import apply_theme
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    apply_theme(app)
     try:
-        window = build_window(profile_path)
+        loaded = window_profile(profile_path, pace)  # bad input is reported before any window (or display) is needed
     except InvalidInput as exc:
         for problem in exc.problems:
             sys.stderr.write(f"{problem}\n")
         return 2
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    apply_theme(app)
+    from PyQt5.QtCore import QSettings
+
+    window = build_window(loaded, out_dir, settings=QSettings("spinerig", "gui"))  # layout kept between sessions
     window.show()
     return int(app.exec_())

@@ -7,19 +7,19 @@ import time
 from pathlib import Path
 
 import yaml
-from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtCore import QByteArray, QSettings, Qt, QTimer
 from PyQt5.QtGui import QCloseEvent
-from PyQt5.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
+from PyQt5.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QWidget
 
 from rig.api import PreparedRun, RunResult
-from rig.engine.records import Notice, Record, RunEnded, SweepEnded, SweepStarted
+from rig.engine.records import Notice, Record, SweepEnded, SweepStarted
 from rig.gui.panels.data import DataPanel
 from rig.gui.panels.devices import MEMBRANE_JOB, DevicesPanel
 from rig.gui.panels.estimates import EstimatesPanel
 from rig.gui.panels.image import CAMERA_JOB, FRAME_JOB, ImagePanel
 from rig.gui.panels.protocol import ProtocolPanel
 from rig.gui.panels.traces import TracesPanel
-from rig.gui.schema_form import value_text
+from rig.gui.placement import LINE_END_FIELDS, LINE_START_FIELDS, SPINE_FIELDS, Placement, apply_placement
 from rig.gui.session import PROTOCOL_JOB, RigSession, repeated
 from rig.gui.status import DoseMeter, RigStatusBar
 
@@ -31,16 +31,21 @@ _CAMERA_SWEEPS = 2000  # a camera live view ends by itself after ~10 min
 
 
 class RedrawStats:
-    """Counts redraws (timer ticks that drew new data) and the longest gap between ticks."""
+    """Counts redraws (timer ticks that drew new data), the longest gap between ticks and the time spent drawing."""
 
     def __init__(self) -> None:
         self.ticks = 0
         self.redraws = 0
         self.max_gap_s = 0.0
+        self.drawing_s = 0.0  # GUI-thread time inside the redraw handler
+        self.records_s = 0.0  # GUI-thread time taking records (chunks into the views' buffers)
         self._last = 0.0
 
-    def tick(self, drew: bool) -> None:
+    def tick(self, drew: bool, started: float | None = None) -> None:
+        """Count one timer tick (`started`: when its redraw began, to add the time it took)."""
         now = time.monotonic()
+        if started is not None:
+            self.drawing_s += now - started
         if self._last:
             self.max_gap_s = max(self.max_gap_s, now - self._last)
         self._last = now
@@ -51,12 +56,13 @@ class RedrawStats:
 class MainWindow(QMainWindow):
     """Devices, Image, Traces, Protocol, Estimates and Data panels around one rig."""
 
-    def __init__(self, session: RigSession, library_dir: Path):
+    def __init__(self, session: RigSession, library_dir: Path, settings: QSettings | None = None):
         super().__init__()
+        self.settings = settings  # where layout, geometry and the last protocol are kept between sessions
         self.session = session
         profile = session.profile
-        self.setWindowTitle(f"spinerig - {profile.profile.name}")
-        self.resize(1600, 1000)
+        sim = profile.profile.simulation
+        self.setWindowTitle(f"spinerig - {profile.profile.name}" + (f" (simulated rig, {sim.pace} pace)" if sim else ""))
         self.setDockNestingEnabled(True)
         self.devices = DevicesPanel(profile.profile)
         self.image = ImagePanel(profile.profile)
@@ -69,6 +75,7 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.docks: dict[str, QDockWidget] = {}
         self._view_menu = self.menuBar().addMenu("&View")
+        # three columns: Image/Devices | Traces (full height) | Protocol over Estimates/Data
         self._dock("Devices", self.devices, Qt.LeftDockWidgetArea)
         self._dock("Image", self.image, Qt.LeftDockWidgetArea)
         self._dock("Traces", self.traces, Qt.RightDockWidgetArea)
@@ -76,16 +83,21 @@ class MainWindow(QMainWindow):
         self._dock("Estimates", self.estimates, Qt.RightDockWidgetArea)
         self._dock("Data", self.data, Qt.RightDockWidgetArea)
         self.splitDockWidget(self.docks["Traces"], self.docks["Protocol"], Qt.Horizontal)
-        self.splitDockWidget(self.docks["Traces"], self.docks["Estimates"], Qt.Vertical)
+        self.splitDockWidget(self.docks["Protocol"], self.docks["Estimates"], Qt.Vertical)
         self.tabifyDockWidget(self.docks["Estimates"], self.docks["Data"])
         self.docks["Estimates"].raise_()
         self.tabifyDockWidget(self.docks["Devices"], self.docks["Image"])
         self.docks["Image"].raise_()
+        self._fit_screen()
+        self._default_state = self.saveState()
+        self._view_menu.addSeparator()
+        self._view_menu.addAction("Reset layout", self.reset_layout)
         self.last_result: RunResult | None = None
         self.errors: list[str] = []
         self.stats = RedrawStats()
+        self.placement = Placement()
         self._wire()
-        self._show_protocol_geometry()
+        self._protocol_switched()
         self._redraw_timer = QTimer(self, interval=REDRAW_INTERVAL_MS)
         self._redraw_timer.timeout.connect(self._redraw)
         self._redraw_timer.start()
@@ -93,6 +105,7 @@ class MainWindow(QMainWindow):
         self._status_timer.timeout.connect(self._refresh_status)
         self._status_timer.start()
         self._refresh_status()
+        self._restore_settings()
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
         dock = QDockWidget(title, self)
@@ -101,6 +114,21 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         self.docks[title] = dock
         self._view_menu.addAction(dock.toggleViewAction())
+
+    def _fit_screen(self) -> None:
+        """Size the window to the screen's free area (at most 1600 x 1000) and share it between the columns."""
+        screen = QApplication.primaryScreen()
+        free = screen.availableGeometry() if screen is not None else None
+        width = min(1600, free.width()) if free is not None else 1600
+        height = min(1000, free.height()) if free is not None else 1000
+        self.resize(width, height)
+        self._share_columns(width, height)
+
+    def _share_columns(self, width: int, height: int) -> None:
+        self.resizeDocks([self.docks["Image"], self.docks["Traces"], self.docks["Protocol"]],
+                         [int(width * 0.29), int(width * 0.40), int(width * 0.31)], Qt.Horizontal)
+        self.resizeDocks([self.docks["Protocol"], self.docks["Estimates"]], [int(height * 0.55), int(height * 0.45)],
+                         Qt.Vertical)
 
     def _wire(self) -> None:
         s = self.session
@@ -112,16 +140,16 @@ class MainWindow(QMainWindow):
         self.protocol.stop_requested.connect(s.request_stop)
         self.protocol.abort_requested.connect(s.abort)
         self.protocol.pause_toggled.connect(s.set_paused)
-        self.protocol.library.currentIndexChanged.connect(lambda _: self._show_protocol_geometry())
+        self.protocol.state_changed.connect(lambda _: self._refresh_status())
+        self.protocol.library.currentIndexChanged.connect(lambda _: self._protocol_switched())
         for panel in (self.image, self.devices):
             panel.acquire_requested.connect(self._start_plans)
             panel.stop_requested.connect(s.request_stop)
         self.devices.holding_applied.connect(self._apply_holding)
-        self.image.scan_line_changed.connect(self._use_scan_line)
-        self.image.bleach_point_changed.connect(
-            lambda p: self.protocol.set_field("bleach.point_um", value_text(list(p))))
+        self.image.scan_line_changed.connect(self._placed_line)
+        self.image.bleach_point_changed.connect(self._placed_spine)
         self.image.camera_live_requested.connect(self._camera_live)
-        self.image.rois.changed.connect(self._use_roi)
+        self.image.rois.changed.connect(self._placed_roi)
         self.devices.light_stim.led_requested.connect(self._set_led)
         self.devices.light_stim.pulse_requested.connect(lambda plans: self._start_plans(STIM_JOB, plans))
 
@@ -178,37 +206,64 @@ class MainWindow(QMainWindow):
         if lit and not self.session.busy:
             self._set_led(lit, False)
 
-    def _use_roi(self, field: str, text: str) -> None:
-        if not self.protocol.set_field(field, text):
-            self.status.showMessage(f"{field} = {text}: choose a Na/Ca protocol to use the ROIs", 8000)
+    # ----- the operator's placement -----------------------------------------------------------
+    def _placed_line(self, start: tuple[float, float], end: tuple[float, float]) -> None:
+        self.placement.line = (start, end)
+        self._apply_placement()
 
-    def _use_scan_line(self, start: tuple[float, float], end: tuple[float, float]) -> None:
-        self.protocol.set_field("line.start_um", value_text(list(start)))
-        self.protocol.set_field("line.end_um", value_text(list(end)))
+    def _placed_spine(self, point: tuple[float, float]) -> None:
+        self.placement.spine = point
+        self._apply_placement()
 
-    def _show_protocol_geometry(self) -> None:
-        texts = [self.protocol.field_text(f) for f in ("line.start_um", "line.end_um", "bleach.point_um")]
-        if all(texts):
-            try:
-                start, end, bleach = (tuple(yaml.safe_load(t)) for t in texts)
-                self.image.show_geometry(start, end, bleach)
-            except (yaml.YAMLError, TypeError, ValueError):
-                log.info("protocol line not shown: %s", texts)
-        for field, text in self.image.rois.overrides().items():
-            self.protocol.set_field(field, text)  # ROIs placed before the protocol was chosen
+    def _placed_roi(self, field: str, text: str) -> None:
+        self.placement.rois[field] = text
+        self._apply_placement()
+
+    def _apply_placement(self) -> None:
+        """Write what the operator placed into every step field that means it; say what this protocol cannot use."""
+        report = apply_placement(self.placement, self.protocol.set_field)
+        name = self.protocol.library.currentText()
+        self.protocol.show_placement(report.text(name))
+        if report.unused:
+            self.status.showMessage(f"{name} has no field for: {', '.join(report.unused)}", 8000)
+
+    def _protocol_point(self, fields: tuple[str, ...]) -> tuple[float, float] | None:
+        text = next((t for t in map(self.protocol.field_text, fields) if t), "")
+        try:
+            point = tuple(float(v) for v in yaml.safe_load(text)) if text else ()
+        except (yaml.YAMLError, TypeError, ValueError):
+            log.info("protocol point not shown: %s", text)
+            return None
+        return point if len(point) == 2 else None  # type: ignore[return-value]
+
+    def _protocol_switched(self) -> None:
+        """Show the operator's placement where they placed, the protocol's geometry elsewhere; hand it over."""
+        start, end = self.placement.line or (self._protocol_point(LINE_START_FIELDS),
+                                             self._protocol_point(LINE_END_FIELDS))
+        spine = self.placement.spine or self._protocol_point(SPINE_FIELDS)
+        if start is not None and end is not None:
+            self.image.show_geometry(start, end, spine if spine is not None else self.image.bleach_point())
+        elif spine is not None:
+            self.image.show_geometry(*self.image.scan_line(), spine)
+        self._apply_placement()
 
     # ----- session signals -----------------------------------------------------------------
     def _on_record(self, label: str, record: Record) -> None:
+        started = time.monotonic()
+        try:
+            self._take_record(label, record)
+        finally:
+            self.stats.records_s += time.monotonic() - started
+
+    def _take_record(self, label: str, record: Record) -> None:
         if label == PROTOCOL_JOB:
             self.traces.handle(record)
+            self.image.handle_protocol(record)
             self.protocol.handle(record)
             self.estimates.handle(record)
             self.dose.handle(record)
             if isinstance(record, Notice):
                 self.status.showMessage(f"{record.level}: {record.message}", 10000)
-            elif isinstance(record, RunEnded):
-                self.status.showMessage(f"run {record.status}" + (f": {record.message}" if record.message else ""),
-                                        10000)
             elif isinstance(record, (SweepStarted, SweepEnded)):
                 self.status.show_dose(self.dose, self.devices.budget.value())
         elif label == FRAME_JOB:
@@ -234,7 +289,8 @@ class MainWindow(QMainWindow):
         assert isinstance(result, RunResult)
         self.last_result = result
         outcome = result.outcome
-        self.protocol.finished(outcome.status, outcome.sweeps_completed, outcome.message)
+        self.status.showMessage("run " + self.protocol.finished(outcome.status, outcome.sweeps_completed,
+                                                                 outcome.message), 10000)
         for estimate in result.estimates.values():
             self.estimates.add(estimate)  # the display lane may skip; the final estimates are authoritative
         self.status.show_run_file(result.path, writing=False)
@@ -254,15 +310,18 @@ class MainWindow(QMainWindow):
 
     # ----- timers ----------------------------------------------------------------------------
     def _redraw(self) -> None:
+        started = time.monotonic()
         drew = self.traces.redraw()
         drew = self.image.redraw() or drew
         drew = self.devices.redraw() or drew
         self.estimates.redraw()
         self.protocol.tick()
-        self.stats.tick(drew)
+        self.stats.tick(drew, started)
 
     def _refresh_status(self) -> None:
         job = self.session.busy
+        if job == PROTOCOL_JOB and self.protocol.pause_button.isChecked():
+            job += " (paused)" if "PAUSED" in self.protocol.state_text() else " (pausing after this sweep)"
         reports = self.session.safety()
         self.status.show_devices(reports, job)
         kinds = {n: d.kind for n, d in self.session.rig.devices.items()}
@@ -271,11 +330,49 @@ class MainWindow(QMainWindow):
         if path is not None:
             self.status.show_run_file(path, writing=True)
 
+    def reset_layout(self) -> None:
+        """Every dock back in its place and the window sized to the screen (View > Reset layout)."""
+        for dock in self.docks.values():
+            dock.setFloating(False)
+            dock.show()
+        self.restoreState(self._default_state)
+        self._fit_screen()
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        if s is None:
+            return
+        geometry, state = s.value("window/geometry"), s.value("window/state")
+        if isinstance(geometry, QByteArray) and isinstance(state, QByteArray):
+            self._columns_shared = True  # the operator's own sizes, not the default shares
+            self.restoreGeometry(geometry)
+            self.restoreState(state)
+        last = s.value(f"protocol/{self.session.profile.profile.name}")
+        if isinstance(last, str) and last and self.protocol.library.findText(last) >= 0:
+            self.protocol.select(last)
+
+    def _save_settings(self) -> None:
+        s = self.settings
+        if s is None:
+            return
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue(f"protocol/{self.session.profile.profile.name}", self.protocol.library.currentText())
+        s.sync()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Share the window between the columns once it has its real size (docks resize only when shown)."""
+        super().showEvent(event)
+        if not getattr(self, "_columns_shared", False):
+            self._columns_shared = True
+            QTimer.singleShot(0, lambda: self._share_columns(self.width(), self.height()))
+
     # ----- closing ----------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
         """Abort any acquisition, wait for it to end, and leave every device safe."""
         self._redraw_timer.stop()
         self._status_timer.stop()
+        self._save_settings()
         if self.session.busy:
             self.status.showMessage("aborting the run before closing ...")
         safe = self.session.shutdown()

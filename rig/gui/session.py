@@ -24,16 +24,6 @@ log = logging.getLogger(__name__)
 PROTOCOL_JOB = "protocol"
 
 
-def with_realtime_pace(loaded: LoadedProfile) -> LoadedProfile:
-    """A simulated profile paced to the wall clock (the window shows sweeps as they happen)."""
-    sim = loaded.profile.simulation
-    if sim is None or sim.pace == "realtime":
-        return loaded
-    profile = loaded.profile.model_copy(update={"simulation": sim.model_copy(update={"pace": "realtime"})})
-    text = loaded.text + "\n# rig gui: simulation.pace set to realtime for the operator's window\n"
-    return LoadedProfile(loaded.path, text, profile)
-
-
 def repeated(plan: SweepPlan, count: int) -> list[SweepPlan]:
     """The same plan `count` times (sharing its waveforms), numbered by sweep."""
     return [replace(plan, sweep_in_step=k) for k in range(count)]

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QTimer, pyqtSignal
-from PyQt5.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListWidget, QPlainTextEdit, QPushButton, QSpinBox,
+from PyQt5.QtWidgets import (QComboBox, QGridLayout, QLabel, QListWidget, QPlainTextEdit, QPushButton, QSpinBox,
                              QSplitter, QVBoxLayout, QWidget)
 from PyQt5.QtCore import Qt
 
@@ -50,9 +50,15 @@ class DataPanel(QWidget):
         self.summary_text.setReadOnly(True)
         self.sweep = QSpinBox()
         self.channel = QComboBox()
+        self.channel.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.channel.setMinimumContentsLength(10)
         self.show_button = QPushButton("Show sweep")
         self.plot = pg.PlotWidget(title="stored sweep")
+        self.plot.setMinimumHeight(60)
+        self.summary_text.setMinimumHeight(40)
+        self.files.setMinimumHeight(40)
         self.status = QLabel("")
+        self.status.setWordWrap(True)
         self.summary: dict[str, Any] | None = None
         self._scratch = Path(tempfile.mkdtemp(prefix="rig-gui-"))
         self._build()
@@ -71,15 +77,21 @@ class DataPanel(QWidget):
         refresh.clicked.connect(self.read_selected)
         left = QWidget()
         lcol = QVBoxLayout(left)
-        lcol.addWidget(QLabel(f"run files in {self.folder}"))
+        where = QLabel(f"run files in {self.folder}")
+        where.setWordWrap(True)  # a long output folder must not widen the window
+        where.setToolTip(str(self.folder))
+        lcol.addWidget(where)
         lcol.addWidget(self.files, 1)
         lcol.addWidget(refresh)
         right = QWidget()
         rcol = QVBoxLayout(right)
         rcol.addWidget(self.summary_text, 1)
-        row = QHBoxLayout()
-        for w in (QLabel("sweep"), self.sweep, QLabel("channel"), self.channel, self.show_button):
-            row.addWidget(w)
+        row = QGridLayout()  # two rows: fits the narrow column it shares with Estimates
+        row.addWidget(QLabel("sweep"), 0, 0)
+        row.addWidget(self.sweep, 0, 1)
+        row.addWidget(self.show_button, 0, 2)
+        row.addWidget(QLabel("channel"), 1, 0)
+        row.addWidget(self.channel, 1, 1, 1, 2)
         rcol.addLayout(row)
         rcol.addWidget(self.plot, 2)
         rcol.addWidget(self.status)

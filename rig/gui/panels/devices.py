@@ -63,7 +63,10 @@ class DevicesPanel(QWidget):
         for label in (self.rs, self.rin, self.cm):
             label.setStyleSheet(f"font-size: 15pt; color: {theme.CURRENT_PEN};")
         self.pulse_plot = pg.PlotWidget(title="test pulse current")
-        self.pulse_plot.setLabel("bottom", "time", units="ms")
+        self.pulse_plot.setLabel("bottom", "time (ms)")
+        self.pulse_plot.setLabel("left", "primary (pA)")  # VC: the amplifier's primary is the membrane current
+        for side in ("left", "bottom"):
+            self.pulse_plot.getAxis(side).enableAutoSIPrefix(False)
         self.pulse_curve = self.pulse_plot.plot(pen=pg.mkPen(theme.CURRENT_PEN))
         self.budget = QDoubleSpinBox()
         self.budget.setRange(0.0, 1e6)

@@ -8,14 +8,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtWidgets import QAbstractItemView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import (QAbstractItemView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
+                             QVBoxLayout, QWidget)
 from PyQt5.QtCore import Qt
 
 from rig.engine.records import Estimate, Record, RunStarted, SweepStarted
 from rig.gui import theme
 from rig.gui.light_dose import spine_key
 
-_COLUMNS = ("spine", "step", "estimate", "value", "interval", "unit", "sweeps", "truth (sim)")
+# truth beside the value and its interval, where a narrow column still shows it; where it was measured last
+# the diffusional time constant each kind measures R_neck with, and its symbol in the population plot
+POPULATION_TAUS: dict[str, tuple[str, str]] = {"tau_frap_ms": ("FRAP", "o"), "tau_na_ms": ("Na+ decay", "t")}
+_COLUMNS = ("estimate", "value", "interval", "truth", "unit", "sweeps", "step", "spine")
 
 
 @dataclass
@@ -42,23 +46,37 @@ class EstimatesPanel(QWidget):
         self._truth_of_step: dict[str, Mapping[str, float]] = {}
         self.table = QTableWidget(0, len(_COLUMNS))
         self.table.setHorizontalHeaderLabels(_COLUMNS)
+        self.table.horizontalHeaderItem(3).setToolTip("the simulated specimen's true value, measured the way the "
+                                                      "estimate measures it (simulated rig only)")
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.itemSelectionChanged.connect(self._draw_history)
         self.history = pg.PlotWidget(title="history over sweeps")
         self.history.setLabel("bottom", "sweep")
-        self.population = pg.PlotWidget(title="spines this session: R_neck vs tau")
+        self.population = pg.PlotWidget(title="spines this session: R_neck vs tau (FRAP o, Na+ decay \u25bd)")
         self.population.setLogMode(True, True)
-        self.population.setLabel("bottom", "tau_FRAP", units="ms")
+        self.population.setLabel("bottom", "tau (FRAP or Na+ decay)", units="ms")
         self.population.setLabel("left", "R_neck", units="MOhm")
+        for side in ("left", "bottom"):  # decade labels only: the 2..9 labels of a log axis overlapped
+            axis = self.population.getAxis(side)
+            axis.setStyle(maxTextLevel=0)
+            axis.enableAutoSIPrefix(False)
+        self.population.setRange(xRange=(0.5, 2.5), yRange=(1.0, 3.0), padding=0.05)  # 3-300 ms, 10-1000 MOhm
         self.note = QLabel("estimates appear after the first analysed sweep")
-        plots = QSplitter(Qt.Horizontal)
-        plots.addWidget(self.history)
-        plots.addWidget(self.population)
+        plots = QTabWidget()  # one plot at a time gets the panel's whole width
+        plots.addTab(self.history, "history of the selected estimate")
+        plots.addTab(self.population, "spines this session")
+        self.plots = plots
         splitter = QSplitter(Qt.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(plots)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.setMinimumHeight(2 * 22 + 28)  # header, a row and a scroll bar at least (768 px screens)
+        self.history.setMinimumHeight(70)
+        self.population.setMinimumHeight(70)
+        splitter.setStretchFactor(0, 3)  # the table (with truth) first; the plots share what is left
+        splitter.setStretchFactor(1, 2)
         column = QVBoxLayout(self)
         column.addWidget(self.note)
         column.addWidget(splitter, 1)
@@ -102,8 +120,9 @@ class EstimatesPanel(QWidget):
         self.table.setRowCount(len(rows))
         for r, s in enumerate(rows):
             e = s.points[-1]
-            cells = (s.spine, f"run {s.run}: {s.step}", s.name, f"{e.value:.4g}", f"[{e.low:.4g}, {e.high:.4g}]",
-                     s.unit, str(len(s.points)), "" if s.truth is None else f"{s.truth:.4g}")
+            cells = (s.name, f"{e.value:.4g}", f"[{e.low:.3g}, {e.high:.3g}]",
+                     "" if s.truth is None else f"{s.truth:.4g}", s.unit, str(len(s.points)), f"run {s.run}: {s.step}",
+                     s.spine)
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.UserRole, (s.run, s.step, s.name))
@@ -140,16 +159,23 @@ class EstimatesPanel(QWidget):
                                                  label="truth (sim)", labelOpts={"color": theme.OK_TEXT}))
         self.history.setTitle(f"{s.name} ({s.unit}) - {s.spine}")
 
-    def _draw_population(self) -> None:
-        self.population.clear()
-        pairs = []
+    def population_points(self) -> list[tuple[str, float, float]]:
+        """(kind, tau ms, R_neck MOhm) of every step this session that estimated both, whatever its kind."""
+        points = []
         for (run, step, name), s in self.series.items():
             other = self.series.get((run, step, "neck_resistance_MOhm"))
-            if name == "tau_frap_ms" and other is not None:
-                pairs.append((s.points[-1].value, other.points[-1].value))
-        if pairs:
-            tau, r = np.array(pairs).T
-            self.population.plot(tau, r, pen=None, symbol="o", symbolBrush=theme.ACCENT, symbolSize=9)
+            if name in POPULATION_TAUS and other is not None:
+                points.append((POPULATION_TAUS[name][0], s.points[-1].value, other.points[-1].value))
+        return points
+
+    def _draw_population(self) -> None:
+        self.population.clear()
+        points = [(k, tau, r) for k, tau, r in self.population_points() if tau > 0 and r > 0]  # log axes
+        for kind, symbol in {k: sym for k, sym in POPULATION_TAUS.values()}.items():
+            mine = [(tau, r) for k, tau, r in points if k == kind]
+            if mine:
+                tau, r = np.array(mine).T
+                self.population.plot(tau, r, pen=None, symbol=symbol, symbolBrush=theme.ACCENT, symbolSize=9)
 
     def latest(self, name: str) -> Estimate | None:
         """The latest estimate of that name in the most recent run, if any."""

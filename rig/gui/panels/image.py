@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QPointF, QRectF, Qt, pyqtSignal
-from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox,
+from PyQt5.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                              QVBoxLayout, QWidget)
 
 from rig.config.profile import HardwareProfile
@@ -77,12 +77,26 @@ class ImagePanel(QWidget):
         self.image = pg.ImageItem()
         self.image.setColorMap(pg.colormap.get("inferno"))
         self.view.addItem(self.image)
+        # contrast: the histogram's region sets the levels; dragging it hands contrast to the operator
+        self.levels = pg.HistogramLUTWidget(image=self.image, orientation="horizontal")
+        self.levels.item.gradient.setColorMap(pg.colormap.get("inferno"))
+        self.levels.setFixedHeight(64)
+        self.levels.setToolTip("drag the region's edges to set the contrast (turns auto contrast off)")
+        self.auto_levels = QCheckBox("auto contrast")
+        self.auto_levels.setChecked(True)
+        self.auto_levels.setToolTip("levels from each frame (1st/99th percentile of the square-root image)")
+        self._setting_levels = False
+        self.levels.item.sigLevelChangeFinished.connect(self._levels_dragged)
         self.line = pg.LineSegmentROI([(-1.5, 0.0), (2.5, 0.0)], pen=pg.mkPen(theme.AVERAGE_PEN, width=2))
         self.view.addItem(self.line)
         self.target = pg.TargetItem(pos=(1.288, 0.0), size=14, pen=pg.mkPen(theme.ACCENT, width=2), movable=True)
         self.view.addItem(self.target)
         self.rois = RoiMarkers(self.view)
+        self.protocol_rois = pg.ScatterPlotItem(pxMode=False, brush=None, pen=pg.mkPen(theme.OK_TEXT, width=1.5))
+        self.protocol_rois.setToolTip("the running protocol's ROIs (rois.* of its step)")
+        self.view.addItem(self.protocol_rois)
         self.camera = LatestFrame()
+        self._camera_source = CAMERA_JOB
         self._cam_version = 0
         self._cam_drawn = 0
         self._cam_rect: tuple[float, float, float, float] | None = None
@@ -102,20 +116,28 @@ class ImagePanel(QWidget):
         self.target.sigPositionChangeFinished.connect(lambda _: self._emit_bleach())
 
     def _build(self) -> None:
-        grid = QGridLayout()
-        for col, (name, w) in enumerate((("x0 um", self.centre_x), ("y0 um", self.centre_y), ("size um", self.size),
-                                         ("pixels", self.pixels), ("power", self.power))):
-            grid.addWidget(QLabel(name), 0, col)
-            grid.addWidget(w, 1, col)
-        buttons = QHBoxLayout()
-        for b in (self.snap_button, self.live_button, self.camera_button, self.line_button):
-            buttons.addWidget(b)
-        buttons.addWidget(QLabel("click places"))
-        buttons.addWidget(self.place_mode)
+        grid = QGridLayout()  # frame settings in three columns, two rows of label + box: fits a narrow column
+        for i, (name, w) in enumerate((("x0 um", self.centre_x), ("y0 um", self.centre_y), ("size um", self.size),
+                                       ("pixels", self.pixels), ("power", self.power))):
+            row, col = divmod(i, 3)
+            grid.addWidget(QLabel(name), 2 * row, col)
+            grid.addWidget(w, 2 * row + 1, col)
+        acquire = QHBoxLayout()
+        for b in (self.snap_button, self.live_button, self.camera_button):
+            acquire.addWidget(b)
+        place = QHBoxLayout()
+        place.addWidget(self.line_button)
+        place.addWidget(QLabel("click places"))
+        place.addWidget(self.place_mode, 1)
         column = QVBoxLayout(self)
         column.addLayout(grid)
-        column.addLayout(buttons)
+        column.addLayout(acquire)
+        column.addLayout(place)
         column.addWidget(self.view, 1)
+        contrast = QHBoxLayout()
+        contrast.addWidget(self.levels, 1)
+        contrast.addWidget(self.auto_levels)
+        column.addLayout(contrast)
         column.addWidget(self.message)
 
     # ----- acquisition -------------------------------------------------------------------
@@ -156,6 +178,24 @@ class ImagePanel(QWidget):
 
     def handle_camera(self, record: Record) -> None:
         """Take a record of the camera live job."""
+        if isinstance(record, SweepStarted):
+            self._camera_source = CAMERA_JOB
+            self.protocol_rois.setData([])
+        if self.camera.handle(record):
+            self._cam_version += 1
+
+    def handle_protocol(self, record: Record) -> None:
+        """Take a record of a protocol run: a camera sweep's frames are shown live with the step's ROIs."""
+        if isinstance(record, SweepStarted):
+            if record.plan.camera is None:
+                self.protocol_rois.setData([])
+                return
+            self._camera_source = record.plan.step_name
+            rois = record.plan.parameters.get("rois") or {}
+            radius = float(rois.get("radius_um", 0.6))
+            spots = [{"pos": tuple(rois[k]), "size": 2 * radius, "symbol": "o"}
+                     for k in ("head_um", "neck_um", "dendrite_um", "background_um") if rois.get(k) is not None]
+            self.protocol_rois.setData(spots)
         if self.camera.handle(record):
             self._cam_version += 1
 
@@ -183,8 +223,7 @@ class ImagePanel(QWidget):
         layout = self._layout
         # square root of the counts: photon noise becomes uniform and dim spine heads show beside the dendrite
         img = np.sqrt(np.nan_to_num(fold_frame(self._samples, layout), nan=0.0))
-        high = max(1.0, float(np.percentile(img, 99.0)))
-        self.image.setImage(img, autoLevels=False, levels=(0.0, high))
+        self._show_image(img, (0.0, max(1.0, float(np.percentile(img, 99.0)))))
         rect = QRectF(layout.origin_um[0], layout.origin_um[1], layout.size_um, layout.size_um)
         self.image.setRect(rect)
         if layout != self._shown_layout:
@@ -192,19 +231,38 @@ class ImagePanel(QWidget):
             self.view.setRange(rect, padding=0.02)
         return True
 
+    def _show_image(self, img: np.ndarray, auto: tuple[float, float]) -> None:
+        """Show an image at the automatic levels, or at the operator's if they set the contrast."""
+        self._setting_levels = True
+        try:
+            if self.auto_levels.isChecked():
+                self.image.setImage(img, autoLevels=False, levels=auto)
+            else:
+                self.image.setImage(img, autoLevels=False)
+        finally:
+            self._setting_levels = False
+
+    def _levels_dragged(self) -> None:
+        if not self._setting_levels:
+            self.auto_levels.setChecked(False)
+
     def _draw_camera(self) -> bool:
         self._cam_drawn = self._cam_version
         raw = self.camera.frame.astype(np.float32)  # type: ignore[union-attr]
         # square root above the dark level: spine heads stay visible beside the bright dendrite
         img = np.sqrt(np.maximum(raw - float(np.percentile(raw, 1.0)), 0.0))
-        self.image.setImage(img, autoLevels=False, levels=(0.0, max(1.0, float(np.percentile(img, 99.7)))))
+        self._show_image(img, (0.0, max(1.0, float(np.percentile(img, 99.7)))))
         rect = self.camera.rect_um()
         self.image.setRect(QRectF(*rect))
         if rect != self._cam_rect:
             self._cam_rect, self._shown_layout = rect, None
             self.view.setRange(QRectF(*rect), padding=0.02)
-        self.message.setText(f"camera frame {self.camera.frames}; LED light of the live view "
-                             f"{self.camera.led_ms:.0f} ms")
+        if self._camera_source == CAMERA_JOB:
+            self.message.setText(f"camera frame {self.camera.frames}; LED light of the live view "
+                                 f"{self.camera.led_ms:.0f} ms")
+        else:
+            self.message.setText(f"camera frame {self.camera.frames} of protocol step {self._camera_source} "
+                                 f"(circles: the step's ROIs)")
         return True
 
     def frame_image(self) -> np.ndarray | None:

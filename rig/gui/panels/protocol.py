@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal
-from PyQt5.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QTabWidget,
+from PyQt5.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QTabWidget,
                              QVBoxLayout, QWidget)
 
 from rig.api import PreparedRun
@@ -34,6 +34,7 @@ class ProtocolPanel(QWidget):
     stop_requested = pyqtSignal()
     abort_requested = pyqtSignal()
     pause_toggled = pyqtSignal(bool)
+    state_changed = pyqtSignal(str)      # the progress line's text, when it changes while running
 
     def __init__(self, profile: LoadedProfile, library_dir: Path, parent: QWidget | None = None):
         super().__init__(parent)
@@ -45,6 +46,8 @@ class ProtocolPanel(QWidget):
         self.progress = RunProgress()
         self._busy = False
         self.library = QComboBox()
+        self.library.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.library.setMinimumContentsLength(12)
         self.description = QLabel()
         self.description.setWordWrap(True)
         self.tabs = QTabWidget()
@@ -63,14 +66,20 @@ class ProtocolPanel(QWidget):
         self.bar = QProgressBar()
         self.bar.setFormat("%v / %m sweeps")
         self.remaining = QLabel("idle")
+        self.placement_note = QLabel("")
+        self.placement_note.setWordWrap(True)
+        self.placement_note.setToolTip("what you placed on the Image panel is written into this protocol's fields "
+                                       "and kept across protocol switches")
+        self._sweep_running: bool | None = None  # None before the run's first record
+        self._requested = ""  # what the operator asked of the running job: '', 'stop', 'abort'
         self._validate_timer = QTimer(self, singleShot=True, interval=250)
         self._validate_timer.timeout.connect(self.validate)
         self._layout()
         self.library.currentIndexChanged.connect(lambda _: self._load_selected())
         self.run_button.clicked.connect(self._run)
-        self.stop_button.clicked.connect(self.stop_requested)
+        self.stop_button.clicked.connect(self._stop_clicked)
         self.pause_button.toggled.connect(self._pause_toggled)
-        self.abort_button.clicked.connect(self.abort_requested)
+        self.abort_button.clicked.connect(self._abort_clicked)
         self.refresh_library()
         self.set_busy(False)
 
@@ -81,13 +90,16 @@ class ProtocolPanel(QWidget):
         reload_button = QPushButton("Reload")
         reload_button.clicked.connect(self.refresh_library)
         top.addWidget(reload_button)
-        buttons = QHBoxLayout()
-        for b in (self.run_button, self.pause_button, self.stop_button, self.abort_button):
-            buttons.addWidget(b)
+        buttons = QGridLayout()  # two by two: fits a narrow column
+        for i, b in enumerate((self.run_button, self.pause_button, self.stop_button, self.abort_button)):
+            buttons.addWidget(b, i // 2, i % 2)
         column = QVBoxLayout(self)
+        column.setSpacing(4)
+        column.setContentsMargins(6, 6, 6, 6)
         column.addLayout(top)
         column.addWidget(self.description)
         column.addWidget(self.tabs, 1)
+        column.addWidget(self.placement_note)
         column.addWidget(self.general)
         column.addLayout(buttons)
         column.addWidget(self.bar)
@@ -134,6 +146,7 @@ class ProtocolPanel(QWidget):
             scroll.setWidgetResizable(True)
             scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # fields shrink; messages wrap
             scroll.setWidget(form)
+            scroll.setMinimumHeight(70)  # a few fields at least; the column must fit a 768 px screen
             self.tabs.addTab(scroll, f"{step.name or step.kind} ({step.kind})")
             self.forms.append(form)
         self.validate()
@@ -168,6 +181,7 @@ class ProtocolPanel(QWidget):
         for form in self.forms:
             form.clear_problems()
         self.general.setText("")
+        self.general.setVisible(False)
         self.prepared = None
         if self.path is None:
             return None
@@ -193,6 +207,7 @@ class ProtocolPanel(QWidget):
 
     def _show_general(self, problems: list[Problem]) -> None:
         self.general.setText("\n".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems))
+        self.general.setVisible(bool(problems))
 
     def problem_texts(self) -> dict[str, str]:
         """Visible inline messages by field path (for tests and screenshots)."""
@@ -202,16 +217,40 @@ class ProtocolPanel(QWidget):
     def _run(self) -> None:
         prepared = self.validate()
         if prepared is not None:
+            self._requested, self._sweep_running = "", None
+            self.progress = RunProgress()
+            self.bar.setRange(0, 0)  # busy indicator until the run's plans are known
             self.run_requested.emit(prepared)
+
+    def show_placement(self, text: str) -> None:
+        """Say which of the operator's placed items this protocol took, and which it cannot use."""
+        self.placement_note.setText(text)
+        self.placement_note.setVisible(bool(text))  # empty lines would cost height a 768 px screen lacks
+
+    def _stop_clicked(self) -> None:
+        self._requested = self._requested or "stop"
+        self.remaining.setText("stopping after this sweep ...")
+        self.stop_requested.emit()
+
+    def _abort_clicked(self) -> None:
+        self._requested = "abort"
+        self.remaining.setText("aborting ...")
+        self.abort_requested.emit()
 
     def _pause_toggled(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause after sweep")
         self.pause_toggled.emit(paused)
+        self.tick()
+
+    def state_text(self) -> str:
+        """What the run is doing now, as the progress line shows it."""
+        return self.remaining.text()
 
     def set_busy(self, busy: bool) -> None:
         """Enable run or stop/abort according to whether the rig is acquiring."""
         self._busy = busy
         self._update_buttons()
+        self.tick()
 
     def _update_buttons(self) -> None:
         self.run_button.setEnabled(not self._busy and self.prepared is not None)
@@ -227,22 +266,52 @@ class ProtocolPanel(QWidget):
             self.progress = RunProgress(record.plans, 0, time.monotonic())
             self.bar.setRange(0, len(record.plans))
             self.bar.setValue(0)
+            self._sweep_running = False
         elif isinstance(record, SweepStarted):
-            self.remaining.setText(f"sweep {record.sweep_index + 1} of {len(self.progress.plans)}")
-        elif isinstance(record, SweepEnded) and record.completed:
-            self.progress.done = max(self.progress.done, record.sweep_index + 1)
-            self.bar.setValue(self.progress.done)
+            self._sweep_running = True
+        elif isinstance(record, SweepEnded):
+            self._sweep_running = False
+            if record.completed:
+                self.progress.done = max(self.progress.done, record.sweep_index + 1)
+                self.bar.setValue(self.progress.done)
 
     def tick(self) -> None:
-        """Refresh the time remaining (called by the window's redraw timer)."""
-        if self._busy and self.progress.plans:
+        """Refresh the run's state and time remaining (called by the window's redraw timer)."""
+        if not self._busy:
+            return
+        if self._requested == "abort":
+            text = "aborting ..."
+        elif self._requested == "stop":
+            text = f"stopping after sweep {self.progress.done + 1} ..."
+        elif not self.progress.plans:
+            text = "preparing the run (building the rig's first sweep) ..."
+        elif self.pause_button.isChecked():
+            n = len(self.progress.plans)
+            text = (f"PAUSED after sweep {self.progress.done} of {n} (press Resume)" if self._between_sweeps() else
+                    f"pausing after sweep {self.progress.done + 1} of {n} ...")
+        else:
             left = self.progress.remaining_s(time.monotonic())
-            self.remaining.setText(f"sweep {min(self.progress.done + 1, len(self.progress.plans))} of "
-                                   f"{len(self.progress.plans)} - {format_duration(left)} left")
+            text = (f"sweep {min(self.progress.done + 1, len(self.progress.plans))} of "
+                    f"{len(self.progress.plans)} - {format_duration(left)} left")
+        if text != self.remaining.text():
+            self.remaining.setText(text)
+            if not text.startswith("sweep "):  # the countdown changes every second; states are what matter
+                self.state_changed.emit(text)
 
-    def finished(self, status: str, sweeps_completed: int, message: str) -> None:
-        """Show how a run ended (authoritative count from the run's outcome)."""
+    def _between_sweeps(self) -> bool:
+        return self._sweep_running is False
+
+    def finished(self, status: str, sweeps_completed: int, message: str) -> str:
+        """Show how a run ended (authoritative count from the run's outcome); returns the text shown."""
         self.progress.done = sweeps_completed
+        self.bar.setRange(0, max(len(self.progress.plans), 1))
         self.bar.setValue(sweeps_completed)
-        self.remaining.setText(f"{status}: {sweeps_completed} of {len(self.progress.plans)} sweeps"
-                               + (f" ({message})" if message else ""))
+        if self._requested == "abort" and status == "stopped":
+            # the Runner ends a run aborted before any sweep began as 'stopped by request'; the operator aborted
+            status, message = "aborted", "before sweep 1 started; nothing was acquired" if sweeps_completed == 0 \
+                else f"between sweeps, after sweep {sweeps_completed}"
+        self._requested = ""
+        text = f"{status}: {sweeps_completed} of {len(self.progress.plans)} sweeps" + (f" ({message})" if message
+                                                                                        else "")
+        self.remaining.setText(text)
+        return text

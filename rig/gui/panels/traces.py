@@ -10,10 +10,22 @@ from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from rig.engine.records import DataChunk, Record, RunStarted, SweepEnded, SweepStarted
 from rig.gui import theme
+from rig.gui.camera_sweep import CameraSweep
 from rig.gui.line_scan_view import head_trace, kymograph
 from rig.gui.sweep_buffers import SweepBuffers
 
 _MAX_PREVIOUS = 5
+LED_PENS = ("#f0a060", "#6cb0d8", "#8cc084", "#c890d8")
+FLUOR_TITLES = {"frap": "head fluorescence (counts/line)", "ratio": "head G/R (green / red per line)",
+                "camera": "head dF/F per LED (camera frames)", "": "head fluorescence"}
+
+
+def _ratio_trace(green: np.ndarray, red: np.ndarray, plan, radius_um: float) -> tuple[np.ndarray, np.ndarray]:
+    """(time ms, head green / head red per line): the calcium indicator's ratio, for display."""
+    t, g = head_trace(green, plan, radius_um)
+    _, r = head_trace(red, plan, radius_um)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _finite(t, np.where(r > 0, g / r, np.nan))
 
 
 def _finite(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +80,13 @@ class TracesPanel(QWidget):
         self.kymo_plot.addItem(self.kymo)
         for p in (self.fluor.plot, self.kymo_plot):
             p.setXLink(self.ephys.plot)
-        self.ephys.plot.setLabel("bottom", "time (ms)")
+        for plot in (self.ephys.plot, self.fluor.plot, self.kymo_plot):
+            for side in ("left", "bottom"):
+                plot.getAxis(side).enableAutoSIPrefix(False)  # an empty plot read 'time (ms) (x0.001)'
+            plot.getAxis("left").setWidth(62)  # the three plots' time axes line up
+            plot.setXRange(0.0, 1000.0, padding=0.01)
+        self.ephys.plot.setLabel("left", "ephys")
+        self.fluor.plot.setLabel("left", "counts")
         self.kymo_plot.setLabel("left", "along line (um)")
         self.kymo_plot.setLabel("bottom", "time (ms)")
         self._drawn_version = -1
@@ -84,6 +102,12 @@ class TracesPanel(QWidget):
         column.addLayout(top)
         column.addWidget(self.layout_widget, 1)
         self.channel.currentTextChanged.connect(lambda _: self._force_redraw())
+        self.camera_sweep = CameraSweep()
+        self._cam_drawn = -1
+        self._led_curves: dict[str, pg.PlotDataItem] = {}
+        self._led_previous: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._fluor_mode = ""
+        self.camera_redraws = 0
 
     def _force_redraw(self) -> None:
         self._drawn_version = -1
@@ -106,55 +130,128 @@ class TracesPanel(QWidget):
             self.channel.blockSignals(False)
         elif isinstance(record, SweepStarted):
             self.buffers.start_sweep(record.sweep_index, record.plan)
+            self.camera_sweep.start(record.plan)
             self.info.setText(f"sweep {record.sweep_index + 1}: {record.plan.step_name} ({record.plan.kind})")
             roi = record.plan.parameters.get("analysis", {}) if record.plan.parameters else {}
             self.roi_radius_um = float(roi.get("head_roi_radius_um", 0.3)) if isinstance(roi, dict) else 0.3
         elif isinstance(record, DataChunk) and record.channel.startswith("in:"):
-            self.buffers.add_chunk(record.sweep_index, record.channel[3:], record.first_sample, record.samples)
+            cam = self.camera_sweep.plan.camera if self.camera_sweep.plan is not None else None
+            if cam is not None and record.channel == f"in:{cam.camera}.frames":
+                self.camera_sweep.add_frames(record.samples)
+            elif cam is not None and record.channel == f"in:{cam.camera}.frame_number":
+                self.camera_sweep.add_numbers(record.samples)
+            else:
+                self.buffers.add_chunk(record.sweep_index, record.channel[3:], record.first_sample, record.samples)
         elif isinstance(record, SweepEnded):
             self.buffers.end_sweep(record.sweep_index, record.completed)
+            if self.camera_sweep.active and record.completed:
+                self._led_previous = self.camera_sweep.traces()
             self._history_changed += 1
 
     def redraw(self) -> bool:
         """Draw what changed since the last call; True when something was drawn."""
         b = self.buffers
-        if b.version == self._drawn_version or b.plan is None:
+        cam = self.camera_sweep
+        if b.plan is None or (b.version == self._drawn_version and cam.version == self._cam_drawn):
             return False
-        self._drawn_version = b.version
+        self._drawn_version, self._cam_drawn = b.version, cam.version
         plan = b.plan
         if plan is not self._ranged_plan:  # the time axis spans the sweep; the traces grow across it
             self._ranged_plan = plan
             self.ephys.plot.setXRange(0.0, plan.duration_s * 1000.0, padding=0.01)
         t = b.time_ms()
         ephys = b.channels.get(self.channel.currentText())
-        pmt = plan.parameters.get("pmt_channel") if plan.line_scan is not None else None
-        pmt_hist = b.channels.get(pmt) if pmt else None
+        p = plan.parameters or {}
+        line = plan.line_scan is not None
+        pmt = b.channels.get(p.get("pmt_channel", "")) if line else None
+        green = b.channels.get(p.get("green_channel", "")) if line else None
+        red = b.channels.get(p.get("red_channel", "")) if line else None
+        mode = "camera" if cam.active else "frap" if pmt is not None else "ratio" if green and red else ""
+        self._set_fluor_mode(mode)
         if self._history_version != self._history_changed:
             self._history_version = self._history_changed
-            self._draw_history(plan, t, ephys, pmt_hist)
+            self._draw_history(plan, t, ephys, pmt, green, red)
         if ephys is not None:
             n = ephys.filled
             self.ephys.current.setData(t[:n], ephys.current[:n])
-        if pmt_hist is not None:
-            self.fluor.current.setData(*_finite(*head_trace(pmt_hist.current, plan, self.roi_radius_um)))
+        kymo_samples = pmt if pmt is not None else green
+        if pmt is not None:
+            self.fluor.current.setData(*_finite(*head_trace(pmt.current, plan, self.roi_radius_um)))
+        elif green is not None and red is not None:
+            self.fluor.current.setData(*_ratio_trace(green.current, red.current, plan, self.roi_radius_um))
+        if kymo_samples is not None:
             layout = plan.line_scan
-            self.kymo.setImage(kymograph(pmt_hist.current, plan).T, autoLevels=False,
-                               levels=self._levels(pmt_hist.current))
+            self.kymo.setImage(kymograph(kymo_samples.current, plan).T, autoLevels=False,
+                               levels=self._levels(kymo_samples.current))
             self.kymo.setRect(QRectF(0, 0, plan.duration_s * 1000.0, layout.line_length_um))
+        if mode == "camera":
+            self._draw_camera(plan)
         self.redraws += 1
         return True
 
-    def _draw_history(self, plan, t: np.ndarray, ephys, pmt_hist) -> None:
+    def _set_fluor_mode(self, mode: str) -> None:
+        if mode == self._fluor_mode:
+            return
+        self._fluor_mode = mode
+        self.fluor.plot.setTitle(FLUOR_TITLES[mode])
+        self.fluor.plot.setLabel("left", "dF/F" if mode == "camera" else "G/R" if mode == "ratio" else "counts")
+        self.kymo_plot.setLabel("left", "along profile (um)" if mode == "camera" else "along line (um)")
+        if mode != "camera":
+            for curve in self._led_curves.values():
+                self.fluor.plot.removeItem(curve)
+            self._led_curves, self._led_previous = {}, {}
+        self.kymo_plot.setTitle("kymograph")
+        self.kymo.clear()
+
+    def _draw_camera(self, plan) -> None:
+        """Per-LED head dF/F of the frames so far (the previous sweep dim) and the profile kymograph."""
+        self.camera_redraws += 1
+        traces = self.camera_sweep.traces()
+        for led, (t, dff) in traces.items():
+            curve = self._led_curves.get(led)
+            if curve is None:
+                pen = LED_PENS[len(self._led_curves) % len(LED_PENS)]
+                curve = self.fluor.plot.plot(pen=pg.mkPen(pen, width=2), symbol="o", symbolSize=4,
+                                             symbolBrush=pen, symbolPen=None)
+                self._led_curves[led] = curve
+            curve.setData(t, dff)
+        if traces:
+            keys = ", ".join(f'<span style="color:{LED_PENS[i % len(LED_PENS)]}">{led}</span>'
+                             for i, led in enumerate(self._led_curves))
+            self.fluor.plot.setTitle(f"head dF/F per LED: {keys}")
+        previous = [(t, y) for t, y in self._led_previous.values()]
+        for curve, data in zip(self.fluor.previous, previous + [None] * _MAX_PREVIOUS):
+            if data is None:
+                curve.setData([], [])
+            else:
+                curve.setData(*data)
+        kymo = self.camera_sweep.kymograph()
+        if kymo is not None:
+            image, led, t_first, t_last = kymo
+            finite = image[np.isfinite(image)]
+            high = max(1.0, float(np.percentile(finite, 99.5))) if finite.size else 1.0
+            self.kymo.setImage(image, autoLevels=False, levels=(0.0, high))
+            frame_ms = (t_last - t_first) / max(image.shape[1] - 1, 1)  # one column per frame of that LED
+            self.kymo.setRect(QRectF(t_first - frame_ms / 2, 0, frame_ms * image.shape[1],
+                                     self.camera_sweep.profile_length_um))
+            self.kymo_plot.setTitle(f"kymograph ({led} frames along rois.profile_*)")
+
+    def _draw_history(self, plan, t: np.ndarray, ephys, pmt_hist, green=None, red=None) -> None:
         if ephys is not None:
             self.ephys.set_history(lambda y: (t[:y.shape[0]], y), list(ephys.previous), ephys.average)
             unit = "pA" if plan.amplifier_mode == "VC" and self.channel.currentText().endswith("primary") else "mV"
-            self.ephys.plot.setLabel("left", self.channel.currentText(), units=unit)
+            channel = self.channel.currentText()
+            self.ephys.plot.setLabel("left", f"{channel.rsplit('.', 1)[-1]} ({unit})")  # the combo names the device
         else:
             self.ephys.clear()
         if pmt_hist is not None:
             self.fluor.set_history(lambda y: _finite(*head_trace(y, plan, self.roi_radius_um)), list(pmt_hist.previous),
                                    pmt_hist.average)
-        else:
+        elif green is not None and red is not None and len(green.previous) == len(red.previous):
+            pairs = [np.stack((g, r)) for g, r in zip(green.previous, red.previous)]
+            average = None if green.average is None or red.average is None else np.stack((green.average, red.average))
+            self.fluor.set_history(lambda gr: _ratio_trace(gr[0], gr[1], plan, self.roi_radius_um), pairs, average)
+        elif not self.camera_sweep.active:
             self.fluor.clear()
 
     @staticmethod

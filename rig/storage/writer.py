@@ -54,22 +54,35 @@ MAX_NAME_TRIES = 1000
 CHUNK_CACHE_BYTES = 1 << 20
 
 
-def append_rows(ds: h5py.Dataset, rows: np.ndarray, flush: bool = True) -> None:
-    """Append rows (of exactly the dataset's dtype) to a 1-d table; flushed unless told otherwise.
+class TableAppender:
+    """Appends rows to a 1-d table dataset, written with the dataset's own HDF5 type as the memory type.
 
-    The rows are written with the dataset's own HDF5 type as the memory type: h5py would build a new
-    memory type per write, and HDF5 then searches a conversion path for it (3-6x the cost of the write).
+    h5py's `ds[n:] = rows` builds a new memory type per write and HDF5 then searches a conversion
+    path for it: 3-6x the cost of the write itself for our compound rows.
     """
-    if rows.dtype != ds.dtype or rows.ndim != 1:
-        raise ValueError(f"{ds.name}: rows of dtype {rows.dtype} for a table of {ds.dtype}")
-    n = ds.shape[0]
-    k = rows.shape[0]
-    ds.resize((n + k,))
-    file_space = ds.id.get_space()
-    file_space.select_hyperslab((n,), (k,))
-    ds.id.write(h5s.create_simple((k,)), file_space, np.ascontiguousarray(rows), mtype=ds.id.get_type())
-    if flush:
-        ds.flush()
+
+    def __init__(self, dataset: h5py.Dataset):
+        if dataset.ndim != 1:
+            raise ValueError(f"{dataset.name}: a table must be 1-d")
+        self.dataset = dataset
+        self.dtype = dataset.dtype
+        self.length = int(dataset.shape[0])
+        self._file_type = dataset.id.get_type()
+
+    def append(self, rows: list[tuple[Any, ...]], flush: bool = True) -> None:
+        """Append rows (tuples in the table's field order); flushed, i.e. visible to readers, unless told not."""
+        if not rows:
+            return
+        data = np.array(rows, dtype=self.dtype)
+        n, k = self.length, len(rows)
+        ds = self.dataset.id
+        ds.set_extent((n + k,))
+        file_space = ds.get_space()
+        file_space.select_hyperslab((n,), (k,))
+        ds.write(h5s.create_simple((k,)), file_space, data, mtype=self._file_type)
+        self.length = n + k
+        if flush:
+            self.dataset.flush()
 
 
 class ChunkAppender:
@@ -99,7 +112,8 @@ class ChunkAppender:
 
     def add(self, samples: np.ndarray) -> None:
         """Append rows; every chunk they complete is written at once, the rest waits in the tail."""
-        block = np.ascontiguousarray(samples, dtype=self.dtype)
+        block = samples if samples.dtype == self.dtype and samples.flags.c_contiguous else \
+            np.ascontiguousarray(samples, dtype=self.dtype)
         if block.shape[1:] != self.item_shape:
             raise ValueError(f"{self.dataset.name}: rows of shape {block.shape[1:]} do not fit items of shape "
                              f"{self.item_shape}")
@@ -137,7 +151,7 @@ class ChunkAppender:
 
     def _extend(self, rows: int) -> None:
         if rows > self._extent:
-            self.dataset.resize((rows, *self.item_shape))
+            self.dataset.id.set_extent((rows, *self.item_shape))
             self._extent = rows
 
     def _write_chunk(self, data: np.ndarray) -> None:
@@ -183,6 +197,7 @@ class Hdf5RunWriter:
         # handles would hide a full disk. Explicit flushes of these handles raise instead.
         self._datasets: dict[str, h5py.Dataset] = {}
         self._appenders: dict[str, ChunkAppender] = {}
+        self._tables: dict[str, TableAppender] = {}
         self._sweep_meta: dict[int, tuple[SweepStarted, dict[str, int]]] = {}
         self.failed = False
         self._failure = ""
@@ -205,7 +220,9 @@ class Hdf5RunWriter:
             raise
 
     def _handle(self, record: Record) -> None:
-        if isinstance(record, RunStarted):
+        if isinstance(record, DataChunk):  # by far the most frequent record
+            self._append_samples(record)
+        elif isinstance(record, RunStarted):
             self._start(record)
         elif isinstance(record, SweepStarted):
             self._sweep_meta[record.sweep_index] = (record, {})
@@ -215,8 +232,6 @@ class Hdf5RunWriter:
             self._append("sweep_plans", (record.sweep_index, plan_json[:16384]))
             truth = [(record.sweep_index, _text(name, 64), value) for name, value in (record.truth or {}).items()]
             self._append_rows("truth", truth)
-        elif isinstance(record, DataChunk):
-            self._append_samples(record)
         elif isinstance(record, SweepEnded):
             self._end_sweep(record)
         elif isinstance(record, Feature):
@@ -252,6 +267,7 @@ class Hdf5RunWriter:
             self._saved_stderr, sys.stderr = sys.stderr, self._captured
         try:
             self._appenders.clear()
+            self._tables.clear()
             self._datasets.clear()
             self._file.close()
         except (RuntimeError, OSError) as exc:  # e.g. the disk is full: flushed sweeps are already safe
@@ -295,11 +311,13 @@ class Hdf5RunWriter:
                                        chunks=(rows, *item_shape))
             self._datasets[f"{channel}/samples"] = samples
             self._appenders[channel] = ChunkAppender(samples)
-            self._datasets[f"{channel}/spans"] = g.create_dataset(
-                "spans", shape=(0,), maxshape=(None,), dtype=SPAN_ROW, chunks=(256,))
+            spans = g.create_dataset("spans", shape=(0,), maxshape=(None,), dtype=SPAN_ROW, chunks=(256,))
+            self._datasets[f"{channel}/spans"] = spans
+            self._tables[f"{channel}/spans"] = TableAppender(spans)
         for table, dtype in TABLES.items():
             rows = max(4, min(256, 65536 // dtype.itemsize))  # chunks of at most ~64 KB
             self._datasets[table] = f.create_dataset(table, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(rows,))
+            self._tables[table] = TableAppender(self._datasets[table])
         # The end of the run is written into this fixed-size dataset while still in SWMR mode (attributes
         # cannot change under SWMR, and reopening read-write clashes with readers in the same process).
         self._datasets[RUN_END] = f.create_dataset(RUN_END, shape=(), dtype=f"S{RUN_END_BYTES}")
@@ -309,9 +327,8 @@ class Hdf5RunWriter:
         self._append_rows(table, [row])
 
     def _append_rows(self, table: str, rows: list[tuple[Any, ...]], flush: bool = True) -> None:
-        """Append rows to a table in one resize + write; flushed (visible to readers) unless told otherwise."""
-        if rows:
-            append_rows(self._datasets[table], np.array(rows, dtype=self._datasets[table].dtype), flush)
+        """Append rows to a table in one write; flushed (visible to readers) unless told otherwise."""
+        self._tables[table].append(rows, flush)
 
     def _append_samples(self, chunk: DataChunk) -> None:
         appender = self._appenders[chunk.channel]
@@ -341,6 +358,7 @@ class Hdf5RunWriter:
         ds[()] = json.dumps(record).encode("utf-8")[:RUN_END_BYTES]
         ds.flush()
         self._appenders.clear()
+        self._tables.clear()
         self._datasets.clear()
         self._file.close()
         self._file = None

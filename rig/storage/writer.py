@@ -49,8 +49,8 @@ def _text(s: str, size: int) -> bytes:
 
 MAX_NAME_TRIES = 1000
 # Chunk cache per dataset: HDF5 2.0 raised the default to 8 MiB, so a file with a dozen channels held
-# ~100 MB of cached chunks (RSS grew with the first ~100 MB written, issue 12 item 7). Appends only need
-# the chunk being filled: 1 MiB holds at least two of our chunks (<= 64 Ki items, <= 512 KiB).
+# ~100 MB of cached chunks (RSS grew with the first ~100 MB written, issue 12 item 7). Appends bypass the
+# cache (whole-chunk writes); readers need one chunk at a time: 1 MiB holds four of ours (256 KiB).
 CHUNK_CACHE_BYTES = 1 << 20
 
 
@@ -188,6 +188,7 @@ class Hdf5RunWriter:
     """Writes one run to one HDF5 file (created exclusively on RunStarted unless given already open)."""
 
     def __init__(self, path: Path, chunk_samples: int = 65536, file: h5py.File | None = None):
+        """chunk_samples: HDF5 chunk size of a channel, in float32 samples (the same bytes for other items)."""
         self.path = path
         self._chunk = chunk_samples
         self._file: h5py.File | None = file
@@ -305,8 +306,10 @@ class Hdf5RunWriter:
             channels |= plan.recorded_channels()
         for channel, (dtype, item_shape) in channels.items():
             g = f.create_group(channel_group(channel))
-            item_size = int(np.prod(item_shape)) if item_shape else 1
-            rows = max(1, self._chunk // item_size)
+            # chunks of the bytes of chunk_samples float32 samples (256 KiB by default) whatever the item:
+            # 20 frames of 80x80 per chunk, not 10, halves the whole-chunk writes of a camera channel
+            item_bytes = (int(np.prod(item_shape)) if item_shape else 1) * np.dtype(dtype).itemsize
+            rows = max(1, (self._chunk * 4) // item_bytes)
             samples = g.create_dataset("samples", shape=(0, *item_shape), maxshape=(None, *item_shape), dtype=dtype,
                                        chunks=(rows, *item_shape))
             self._datasets[f"{channel}/samples"] = samples

@@ -5,7 +5,8 @@ Three measurements in one run, all with the same Python camera loaded into the r
   2. rig:  the same through MmCamera.read_frames, polled every 20 ms like the Runner, each
            batch handed to a writer thread that appends it to an HDF5 file (whole-chunk appends, as the run
            file's writer);
-  3. paced: a producer on absolute deadlines at the requested rates (500 Hz, 2 kHz) for whole
+  3. consumer CPU: the CPU time per frame of taking frames already waiting in the buffer, bare vs rig;
+  4. paced: a producer on absolute deadlines at the requested rates (500 Hz, 2 kHz) for whole
            sweeps, through the rig path, checking that no frame is dropped and how late frames are.
 
 Usage: python benchmarks/bench_camera.py [--frames 20000] [--seconds 2] [--repeats 3]
@@ -142,6 +143,34 @@ def through_rig(camera: MmCamera, n: int, producer: threading.Thread, writer: Wr
     return len(numbers) / elapsed, numbers
 
 
+def consumer_cpu_us(rig_path: bool, frames: list[np.ndarray], batch: int = 40, batches: int = 100) -> float:
+    """CPU microseconds per frame to take `batch` frames already in the core's buffer (2 kHz x 20 ms).
+
+    The producer fills the buffer and stops before each timed read, so this is the consumer's own cost
+    (process time, little affected by other load): bare popNextImageAndMD per frame, or MmCamera.read_frames.
+    """
+    camera, push = open_simulated_camera("camera", CameraSpec(kind="camera", channels={"trigger": "x"}))
+    plan = plan_for(2000.0, batch * batches)
+    camera.configure(plan)
+    camera.start_frames(plan)
+    core = camera.core
+    spent = 0.0
+    for _ in range(batches):
+        for k in range(batch):
+            push(frames[k % len(frames)], timestamp_ms=float(k))
+        while core.getRemainingImageCount() < batch:
+            time.sleep(0.001)
+        start = time.process_time()
+        if rig_path:
+            camera.read_frames()
+        else:
+            for _ in range(batch):
+                core.popNextImageAndMD(fix=False)
+        spent += time.process_time() - start
+    camera.stop_frames()
+    return spent / (batch * batches) * 1e6
+
+
 def dropped(numbers: list[int], n: int) -> int:
     """Frames missing or out of order."""
     return n - sum(1 for k, m in enumerate(numbers) if k == m)
@@ -179,6 +208,11 @@ def main() -> None:
         paired = statistics.median(r / b for r, b in zip(rig_rates, bare_rates))
         print(f"ratio rig / bare: {max(rig_rates) / max(bare_rates):.2f} (best of {args.repeats} each), median of "
               f"the paired repeats {paired:.2f}")
+
+        bare_us = min(consumer_cpu_us(False, frames) for _ in range(3))
+        rig_us = min(consumer_cpu_us(True, frames) for _ in range(3))
+        print(f"consumer CPU per frame (batches of 40, best of 3): bare popNextImageAndMD {bare_us:.1f} us, "
+              f"MmCamera.read_frames {rig_us:.1f} us; bare / rig {bare_us / rig_us:.2f}")
 
         for rate_hz in (500.0, 2000.0):
             n = int(rate_hz * args.seconds)

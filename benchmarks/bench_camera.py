@@ -3,11 +3,13 @@
 Three measurements in one run, all with the same Python camera loaded into the real core:
   1. bare: pymmcore-plus sequence acquisition read with popNextImageAndMD, producer unpaced;
   2. rig:  the same through MmCamera.read_frames, polled every 20 ms like the Runner, each
-           batch handed to a writer thread that appends it to an HDF5 file (as the run file does);
-  3. paced: a producer on absolute deadlines at the requested rates (500 Hz, 2 kHz) for whole
+           batch handed to a writer thread that appends it to an HDF5 file (whole-chunk appends, as the run
+           file's writer);
+  3. consumer CPU: the CPU time per frame of taking frames already waiting in the buffer, bare vs rig;
+  4. paced: a producer on absolute deadlines at the requested rates (500 Hz, 2 kHz) for whole
            sweeps, through the rig path, checking that no frame is dropped and how late frames are.
 
-Usage: python benchmarks/bench_camera.py [--frames 20000] [--seconds 2]
+Usage: python benchmarks/bench_camera.py [--frames 20000] [--seconds 2] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import queue
+import statistics
 import tempfile
 import threading
 import time
@@ -26,6 +29,7 @@ import numpy as np
 from rig.backends.micromanager.camera import MmCamera, open_simulated_camera
 from rig.config.profile import CameraSpec
 from rig.engine.sweep_plan import CameraAcquisition, SweepPlan
+from rig.storage.writer import ChunkAppender
 
 SENSOR = (80, 80)
 POLL_S = 0.02  # the Runner reads frames once per clock chunk (~20 ms)
@@ -90,13 +94,14 @@ def bare(n: int, frames: list[np.ndarray]) -> tuple[float, int]:
 
 
 class Writer:
-    """Appends frame batches to an HDF5 dataset on its own thread, like the run-file consumer."""
+    """Appends frame batches to an HDF5 file on its own thread with the run writer's whole-chunk appends."""
 
     def __init__(self, path: Path):
         self.file = h5py.File(path, "w", libver="latest")
-        self.frames = self.file.create_dataset("frames", (0, *SENSOR), "u2", maxshape=(None, *SENSOR),
-                                               chunks=(64, *SENSOR))
-        self.numbers = self.file.create_dataset("frame_number", (0,), "i8", maxshape=(None,), chunks=(4096,))
+        frames = self.file.create_dataset("frames", (0, *SENSOR), "u2", maxshape=(None, *SENSOR),
+                                          chunks=(20, *SENSOR))  # the run writer's chunks for 80x80 frames
+        numbers = self.file.create_dataset("frame_number", (0,), "i8", maxshape=(None,), chunks=(32768,))
+        self.frames, self.numbers = ChunkAppender(frames), ChunkAppender(numbers)
         self.file.swmr_mode = True
         self.queue: queue.Queue = queue.Queue()
         self.thread = threading.Thread(target=self._run)
@@ -104,18 +109,15 @@ class Writer:
 
     def _run(self) -> None:
         while (batch := self.queue.get()) is not None:
-            n = self.frames.shape[0]
-            k = len(batch.frames)
-            self.frames.resize((n + k, *SENSOR))
-            self.frames[n:] = batch.frames
-            self.numbers.resize((n + k,))
-            self.numbers[n:] = batch.frame_numbers
-            self.frames.flush()
+            self.frames.add(batch.frames)
+            self.numbers.add(batch.frame_numbers)
 
     def close(self) -> int:
+        """Commit and close; the number of frames stored."""
         self.queue.put(None)
         self.thread.join()
-        n = self.frames.shape[0]
+        n = self.frames.commit()
+        self.numbers.commit()
         self.file.close()
         return n
 
@@ -141,6 +143,34 @@ def through_rig(camera: MmCamera, n: int, producer: threading.Thread, writer: Wr
     return len(numbers) / elapsed, numbers
 
 
+def consumer_cpu_us(rig_path: bool, frames: list[np.ndarray], batch: int = 40, batches: int = 100) -> float:
+    """CPU microseconds per frame to take `batch` frames already in the core's buffer (2 kHz x 20 ms).
+
+    The producer fills the buffer and stops before each timed read, so this is the consumer's own cost
+    (process time, little affected by other load): bare popNextImageAndMD per frame, or MmCamera.read_frames.
+    """
+    camera, push = open_simulated_camera("camera", CameraSpec(kind="camera", channels={"trigger": "x"}))
+    plan = plan_for(2000.0, batch * batches)
+    camera.configure(plan)
+    camera.start_frames(plan)
+    core = camera.core
+    spent = 0.0
+    for _ in range(batches):
+        for k in range(batch):
+            push(frames[k % len(frames)], timestamp_ms=float(k))
+        while core.getRemainingImageCount() < batch:
+            time.sleep(0.001)
+        start = time.process_time()
+        if rig_path:
+            camera.read_frames()
+        else:
+            for _ in range(batch):
+                core.popNextImageAndMD(fix=False)
+        spent += time.process_time() - start
+    camera.stop_frames()
+    return spent / (batch * batches) * 1e6
+
+
 def dropped(numbers: list[int], n: int) -> int:
     """Frames missing or out of order."""
     return n - sum(1 for k, m in enumerate(numbers) if k == m)
@@ -150,23 +180,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=20000, help="frames for the unpaced comparison")
     parser.add_argument("--seconds", type=float, default=2.0, help="duration of each paced run")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating bare/rig repeats of the unpaced comparison")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     frames = images()
     spec = CameraSpec(kind="camera", channels={"trigger": "x"})
 
-    bare_fps, bare_got = bare(args.frames, frames)
-    print(f"bare pymmcore-plus sequence acquisition : {bare_fps:9.0f} frames/s ({bare_got} of {args.frames})")
-
     with tempfile.TemporaryDirectory() as tmp:
-        camera, push = open_simulated_camera("camera", spec)
-        writer = Writer(Path(tmp) / "rig_unpaced.h5")
-        producer = threading.Thread(target=unpaced, args=(push, args.frames, frames))
-        rig_fps, numbers = through_rig(camera, args.frames, producer, writer)
-        stored = writer.close()
-        print(f"MmCamera.read_frames + HDF5 writer      : {rig_fps:9.0f} frames/s ({len(numbers)} read, "
-              f"{stored} stored, {dropped(numbers, args.frames)} dropped)")
-        print(f"ratio rig / bare                        : {rig_fps / bare_fps:9.2f}")
+        bare_rates: list[float] = []
+        rig_rates: list[float] = []
+        for rep in range(args.repeats):  # alternating order: a load change hits both sides alike
+            for side in (("bare", "rig") if rep % 2 == 0 else ("rig", "bare")):
+                if side == "bare":
+                    bare_fps, bare_got = bare(args.frames, frames)
+                    bare_rates.append(bare_fps)
+                    print(f"repeat {rep + 1} bare pymmcore-plus sequence acquisition : {bare_fps:9.0f} frames/s "
+                          f"({bare_got} of {args.frames})")
+                    continue
+                camera, push = open_simulated_camera("camera", spec)
+                writer = Writer(Path(tmp) / f"rig_unpaced_{rep}.h5")
+                producer = threading.Thread(target=unpaced, args=(push, args.frames, frames))
+                rig_fps, numbers = through_rig(camera, args.frames, producer, writer)
+                stored = writer.close()
+                rig_rates.append(rig_fps)
+                print(f"repeat {rep + 1} MmCamera.read_frames + HDF5 writer      : {rig_fps:9.0f} frames/s "
+                      f"({len(numbers)} read, {stored} stored, {dropped(numbers, args.frames)} dropped)")
+        paired = statistics.median(r / b for r, b in zip(rig_rates, bare_rates))
+        print(f"ratio rig / bare: {max(rig_rates) / max(bare_rates):.2f} (best of {args.repeats} each), median of "
+              f"the paired repeats {paired:.2f}")
+
+        bare_us = min(consumer_cpu_us(False, frames) for _ in range(3))
+        rig_us = min(consumer_cpu_us(True, frames) for _ in range(3))
+        print(f"consumer CPU per frame (batches of 40, best of 3): bare popNextImageAndMD {bare_us:.1f} us, "
+              f"MmCamera.read_frames {rig_us:.1f} us; bare / rig {bare_us / rig_us:.2f}")
 
         for rate_hz in (500.0, 2000.0):
             n = int(rate_hz * args.seconds)

@@ -170,3 +170,27 @@ def test_a_burst_of_frames_from_an_unpaced_producer_all_arrive_in_order(sim):
     batch = collect(camera, n, timeout_s=20.0)
     assert batch.frame_numbers.tolist() == list(range(n))
     assert np.array_equal(batch.frames[:, 5, 5], (100 + np.arange(n)).astype(np.uint16))
+
+
+def test_the_direct_buffer_pop_and_the_public_pop_deliver_the_same_frames():
+    """read_frames pops the Python camera's frames from UniMMCore's buffer; the public pop gives the same batch."""
+    plan = frame_plan(n_frames=12)
+    rng = np.random.default_rng(5)
+    images = [rng.integers(0, 4000, (80, 80)).astype(np.uint16) for _ in range(12)]
+    batches = []
+    for direct in (True, False):
+        camera, push = open_simulated_camera("camera", camera_spec())
+        assert camera._python_buffer() is not None
+        if not direct:
+            camera._python_buffer = lambda: None  # the fallback a core without that buffer takes
+        camera.configure(plan)
+        camera.start_frames(plan)
+        fire(plan, push, images.__getitem__, skip=(4,))
+        batches.append(collect(camera, 11))
+        camera.stop_frames()
+    fast, public = batches
+    assert fast.frame_numbers.tolist() == [k for k in range(12) if k != 4]
+    np.testing.assert_array_equal(fast.frames, np.stack([images[k] for k in range(12) if k != 4]))
+    np.testing.assert_array_equal(fast.frames, public.frames)
+    np.testing.assert_array_equal(fast.frame_numbers, public.frame_numbers)
+    np.testing.assert_array_equal(fast.timestamps_ms, public.timestamps_ms)

@@ -79,3 +79,65 @@ def test_stream_drops_for_display_but_not_for_storage():
     stream.close()
     assert got_all == list(range(2000))
     assert 0 < len(got_display) < 2000 and got_display[-1] == 1999
+
+
+def _blocks(rng, item_shape, sizes):
+    return [rng.integers(0, 60000, (k, *item_shape)).astype(np.uint16) for k in sizes]
+
+
+def test_whole_chunk_appends_give_back_every_row_at_every_commit(tmp_path):
+    """Blocks smaller, equal and larger than a chunk, commits mid-chunk and on chunk edges, 1-d and frames."""
+    import h5py
+
+    from rig.storage.writer import ChunkAppender
+
+    rng = np.random.default_rng(3)
+    sizes = [0, 3, 7, 1, 8, 13, 2, 5, 16, 40, 1]
+    commits = {1, 4, 5, 8, 10}  # after these blocks
+    for item_shape in ((), (3, 2)):
+        with h5py.File(tmp_path / f"a{len(item_shape)}.h5", "w", libver="latest") as f:
+            ds = f.create_dataset("x", (0, *item_shape), "u2", maxshape=(None, *item_shape), chunks=(8, *item_shape))
+            f.swmr_mode = True
+            appender = ChunkAppender(ds)
+            added = []
+            for i, block in enumerate(_blocks(rng, item_shape, sizes)):
+                appender.add(block)
+                added.append(block)
+                if i in commits:
+                    stop = appender.commit()
+                    f.flush()
+                    expected = np.concatenate(added)
+                    assert stop == expected.shape[0] == ds.shape[0]
+                    np.testing.assert_array_equal(ds[:], expected)
+        with h5py.File(tmp_path / f"a{len(item_shape)}.h5", "r") as f:  # a plain reader sees the committed rows
+            np.testing.assert_array_equal(f["x"][:], np.concatenate(added[:11]))
+
+
+def test_chunk_appender_refuses_rows_of_another_shape_and_filtered_datasets(tmp_path):
+    import h5py
+    import pytest
+
+    from rig.storage.writer import ChunkAppender
+
+    with h5py.File(tmp_path / "b.h5", "w") as f:
+        appender = ChunkAppender(f.create_dataset("x", (0, 4), "f4", maxshape=(None, 4), chunks=(8, 4)))
+        with pytest.raises(ValueError, match="shape"):
+            appender.add(np.zeros((2, 5), np.float32))
+        with pytest.raises(ValueError, match="without filters"):
+            ChunkAppender(f.create_dataset("y", (0,), "f4", maxshape=(None,), chunks=(8,), compression="gzip"))
+
+
+def test_table_rows_round_trip_with_the_table_type(tmp_path):
+    import h5py
+
+    from rig.storage.layout import ESTIMATE_ROW
+    from rig.storage.writer import TableAppender
+
+    rows = [(k, b"step", f"name{k}".encode(), k * 0.5, -1.0, float("inf"), b"ms", b"basis", b"", b"t") for k in range(5)]
+    with h5py.File(tmp_path / "t.h5", "w", libver="latest") as f:
+        table = TableAppender(f.create_dataset("t", (0,), ESTIMATE_ROW, maxshape=(None,), chunks=(4,)))
+        table.append(rows[:1])
+        table.append([])
+        table.append(rows[1:])
+    with h5py.File(tmp_path / "t.h5", "r") as f:
+        np.testing.assert_array_equal(f["t"][:], np.array(rows, dtype=ESTIMATE_ROW))

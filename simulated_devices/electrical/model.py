@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from .channels import car_conductance_uS
-from .linear import LinearPropagator, numerical_jacobian, steady_state
+from .linear import IllConditioned, LinearPropagator, ModalPropagator, linearise, numerical_jacobian, steady_state
 from .morphology import CellSpec, build_tree
 from .solver import Blockers, ClampMode, TreeSolver
 from .synapses import ampa_ion_weights, mg_block, nmda_ion_weights
@@ -69,7 +69,7 @@ class CellModel:
             ]
         ).astype(int)
         self._gate_slice = slice(L.soma_gates.start, L.head_h.stop)
-        self._propagators: dict[tuple[object, ...], LinearPropagator | None] = {}
+        self._propagators: dict[tuple[object, ...], ModalPropagator | LinearPropagator | None] = {}
         self._rest_cache: dict[tuple[bool, ...], np.ndarray] = {}
         self._settle_cache: dict[tuple[object, ...], np.ndarray] = {}
         self.n_solved_steps = 0  # steps taken by the implicit solver (diagnostics)
@@ -174,16 +174,21 @@ class CellModel:
         """Advance the model clock without integrating (after `settle`)."""
         self._t_ms += duration_ms
 
-    def _propagator(self, mode: ClampMode, command: float, dt_ms: float) -> LinearPropagator | None:
+    def _propagator(self, mode: ClampMode, command: float, dt_ms: float) -> ModalPropagator | LinearPropagator | None:
         key = (mode, float(command), self.blockers.key(), float(dt_ms))
         if key not in self._propagators:
+            prop: ModalPropagator | LinearPropagator | None = None
             try:
-                prop: LinearPropagator | None = LinearPropagator.build(
-                    self.solver, mode, command, self.blockers, dt_ms, self._rows
-                )
+                x_ss, jac = linearise(self.solver, mode, command, self.blockers)
             except RuntimeError as exc:
                 logger.info("no linear fast path for %s: %s", key, exc)
-                prop = None
+            else:
+                v = self.solver.layout.v
+                try:
+                    prop = ModalPropagator.from_jacobian(x_ss, jac, dt_ms, self._rows, v)
+                except IllConditioned as exc:
+                    logger.info("powers of expm(J dt) for %s: %s", key, exc)
+                    prop = LinearPropagator.from_jacobian(x_ss, jac, dt_ms, self._rows, v)
             self._propagators[key] = prop
         return self._propagators[key]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from rig.backends.micromanager.camera import open_simulated_camera
 from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import LoadedProfile
 from rig.engine.rig import Rig
@@ -42,6 +41,8 @@ def build_rig(loaded: LoadedProfile) -> Rig:
     for name, spec in profile.devices.items():
         if spec.kind == "camera":
             # the simulated CCD is a Python camera in the real Micro-Manager core: acquisition goes through MMCore
+            # (imported only for a profile with a camera: pymmcore-plus takes ~1 s to import)
+            from rig.backends.micromanager.camera import open_simulated_camera
             camera, push_frame = open_simulated_camera(name, spec, clock=daq)
             daq.camera_feeds[name] = CameraFeed(name, spec, profile, specimen, push_frame,
                                                 np.random.default_rng(profile.simulation.seed + 7919))

@@ -187,8 +187,8 @@ class TreeSolver:
                 d[t.spine_parent] += gn * a / denom
                 b[t.spine_parent] += gn * r_h / denom
             else:
-                np.add.at(d, t.spine_parent, gn * a / denom)
-                np.add.at(b, t.spine_parent, gn * r_h / denom)
+                d += np.bincount(t.spine_parent, weights=gn * a / denom, minlength=d.size)
+                b += np.bincount(t.spine_parent, weights=gn * r_h / denom, minlength=b.size)
         _, _, _, v_new, info = lapack.dgtsv(self._offdiag, d, self._offdiag, b)
         if info != 0:
             raise FloatingPointError(f"tridiagonal solve failed (info={info})")
@@ -241,7 +241,7 @@ class TreeSolver:
         if self._unique_parents:
             i_tree[t.spine_parent] -= neck
         else:
-            np.add.at(i_tree, t.spine_parent, -neck)
+            i_tree -= np.bincount(t.spine_parent, weights=neck, minlength=i_tree.size)
         i_head = t.head_g_leak_uS * (vh - t.e_leak_mV) + self.head_current(x, blk)[0] + neck
         out[L.v_tree] = -i_tree / t.cap_nF
         out[L.v_head] = -i_head / t.head_cap_nF
@@ -257,6 +257,45 @@ class TreeSolver:
         out[L.nmda_r] = -x[L.nmda_r] / syn.nmda_tau_rise_ms
         out[L.nmda_d] = -x[L.nmda_d] / syn.nmda_tau_decay_ms
         return out
+
+    def rhs_sparsity(self) -> np.ndarray:
+        """(n, n) bool: True where dx_r/dt (row r of `rhs`) may depend on x_c (column c)."""
+        L, t = self.layout, self.tree
+        n_tree, s = 1 + t.n_dend, t.n_spines
+        dep = np.eye(L.size, dtype=bool)
+        tree = np.arange(n_tree)
+        dep[tree[1:], tree[:-1]] = dep[tree[:-1], tree[1:]] = True  # axial neighbours
+        dep[0, L.soma_gates] = dep[L.soma_gates, 0] = True  # soma current and gates
+        heads = np.arange(L.v_head.start, L.v_head.stop)
+        dep[heads, t.spine_parent] = dep[t.spine_parent, heads] = True  # necks
+        for sl in (L.head_m, L.head_h):
+            gates = np.arange(sl.start, sl.stop)
+            dep[heads, gates] = dep[gates, heads] = True
+        for sl in (L.ampa_r, L.ampa_d, L.nmda_r, L.nmda_d):
+            dep[heads, np.arange(sl.start, sl.stop)] = True  # synaptic states drive the head only
+        assert dep.shape == (L.size, L.size) and s == heads.size
+        return dep
+
+    def fd_column_groups(self) -> list[np.ndarray]:
+        """Columns of the RHS Jacobian that share no row (Curtis, Powell & Reid 1974), greedily grouped:
+        one pair of RHS evaluations differences a whole group."""
+        if not hasattr(self, "_fd_groups"):
+            dep = self.rhs_sparsity()
+            groups: list[list[int]] = []
+            used: list[np.ndarray] = []
+            for c in range(dep.shape[1]):
+                rows = dep[:, c]
+                for g, u in zip(groups, used):
+                    if not np.any(u & rows):
+                        g.append(c)
+                        u |= rows
+                        break
+                else:
+                    groups.append([c])
+                    used.append(rows.copy())
+            self._fd_pattern = dep
+            self._fd_groups = [np.array(g) for g in groups]
+        return self._fd_groups
 
     def passive_conductance_uS(self, mode: ClampMode) -> np.ndarray:
         """d(net membrane + axial + neck + clamp current)/dV of every node, ion channels left out (uS)."""

@@ -245,8 +245,9 @@ def test_modal_propagator_equals_expm_powers(mode: str, command: float) -> None:
         a, end_a, n_a = ref.propagate(x0, 1000, limit_mV=2.0)
         b, end_b, n_b = fast.propagate(x0, 1000, limit_mV=2.0)
         assert n_a == n_b >= 64
-        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-9)
-        np.testing.assert_allclose(end_b, end_a, rtol=1e-9, atol=1e-9)
+        scale = max(1.0, float(np.max(np.abs(a - x_ss[rows]))))  # an unstable start grows within a block
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-9 * scale)
+        np.testing.assert_allclose(end_b, end_a, rtol=0, atol=1e-9 * scale)
         # an unstable start (beyond the linear range) stops both at the first check
         assert fast.propagate(x_ss + 3.0, 100, limit_mV=2.0)[2] == ref.propagate(x_ss + 3.0, 100, limit_mV=2.0)[2] == 0
 

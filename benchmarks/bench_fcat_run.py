@@ -88,7 +88,7 @@ def main() -> None:
     """Print the figures."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sweeps-per-condition", type=int, default=3)
-    ap.add_argument("--max-levels", type=int, default=2)
+    ap.add_argument("--max-levels", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--baseline", default=DEFAULT_BASELINE, help="commit to compare with")
     ap.add_argument("--no-baseline", action="store_true")

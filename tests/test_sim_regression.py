@@ -6,7 +6,9 @@ tests/data/sim_reference.npz, was written by `python tests/test_sim_regression.p
 that work (commit fa34f82) and is not rewritten by the faster code.
 Tolerances: voltages within 1e-6 mV, Ca within 1e-6 relative, fluorescence fractions within 1e-9, truths
 within 1e-6 relative (steady states are solved to 1e-11 mV; the implicit steps and exact propagation agree
-to round-off, so anything larger is a changed physics, not arithmetic).
+to round-off, so anything larger is a changed physics, not arithmetic). Measured after the speed work: <= 1e-10 mV,
+<= 6e-9 pA, <= 1e-13 relative in Ca, 0 in fluorescence, <= 1.2e-12 relative in the truth.
+Cost: ~8 s of CPU, once per module (two FRAP sweeps, three fCaT sweeps and one fCaT truth are what it guards).
 """
 
 from __future__ import annotations

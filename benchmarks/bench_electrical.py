@@ -1,8 +1,15 @@
-"""Speed of the electrical core, as simulated seconds per wall-clock second (x real time)."""
+"""Speed of the electrical core, as simulated seconds per wall-clock second (x real time).
+
+`--steady-states`: instead, the time of the specimen's steady-state solves (hardware_profiles/simulated.yaml's
+cell) over VC -100..+40 mV and CC -500..+1000 pA, found and not found (near threshold no equilibrium exists and
+the solver must give up); run it with PYTHONPATH at another tree for that code's figures.
+"""
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -54,5 +61,27 @@ def main() -> None:
     print(f"model construction + first linearisation: {(time.perf_counter() - t0) * 1e3:.0f} ms")
 
 
+def steady_states() -> None:
+    """Time every steady-state solve of the simulated rig's cell over a range of holdings; found and given up."""
+    from rig.api import prepare_run
+    from rig.engine.rig import build_rig
+
+    root = Path(__file__).resolve().parents[1]
+    prepared = prepare_run(root / "protocols" / "frap.yaml", root / "hardware_profiles" / "simulated.yaml")
+    model = build_rig(prepared.profile).extras["specimen"].model  # type: ignore[attr-defined]
+    found: list[float] = []
+    failed: list[float] = []
+    for mode, commands in (("VC", range(-100, 41, 10)), ("CC", range(-500, 1001, 100))):
+        for command in commands:
+            t0 = time.process_time()
+            try:
+                model.steady_state(mode, float(command))
+                found.append(time.process_time() - t0)
+            except RuntimeError:
+                failed.append(time.process_time() - t0)
+    print(f"steady states (CPU s): {len(found)} found, median {np.median(found):.3f} s, max {max(found):.3f} s; "
+          f"{len(failed)} with no equilibrium, given up after {min(failed, default=0):.2f}-{max(failed, default=0):.2f} s")
+
+
 if __name__ == "__main__":
-    main()
+    steady_states() if sys.argv[1:] == ["--steady-states"] else main()

@@ -4,15 +4,19 @@ Each run is measured twice in this process, side by side: with the truth source 
 what a step measures, cached, probes off the acquisition thread) and with the former truth path (spine, EPSP
 and fCaT truth computed at every sweep start on the acquisition thread, fCaT probes for every spine in
 `describe()` at run start), rebuilt here as `FormerTruth`. Also: the simulated rig alone (no consumers) and the
-run-file writer against a bare h5py append of the same samples.
+run-file writer against a bare h5py append of the same samples. With `--baseline COMMIT` (default fa34f82, before
+issue 13's simulator work) the simulated rig alone and the FRAP run are also measured on that commit's code, in
+a subprocess, alternating with this tree's (benchmarks/baseline.py); ratios by wall and by CPU time of the process.
 
-Usage: python benchmarks/bench_frap_run.py [--sweeps N] [--fcat-sweeps N] [--repeats N]
+Usage: python benchmarks/bench_frap_run.py [--sweeps N] [--fcat-sweeps N] [--repeats N] [--baseline C | --no-baseline]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -53,9 +57,15 @@ class FormerTruth(SpecimenTruth):
 
 def simulation_only(prepared) -> tuple[float, float]:
     """Drive the simulated clock through every plan with no consumers: (simulated s, wall s)."""
+    simulated, wall, _ = simulation_only_cpu(prepared)
+    return simulated, wall
+
+
+def simulation_only_cpu(prepared) -> tuple[float, float, float]:
+    """As `simulation_only`, also the CPU time of this process: (simulated s, wall s, CPU s)."""
     rig = build_rig(prepared.profile)
     simulated = 0.0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for plan in prepared.compiled.plans:
         rig.clock.load(plan)
         rig.clock.start()
@@ -63,7 +73,27 @@ def simulation_only(prepared) -> tuple[float, float]:
             pass
         rig.clock.stop()
         simulated += plan.duration_s
-    return simulated, time.perf_counter() - start
+    return simulated, time.perf_counter() - start, time.process_time() - cpu
+
+
+def measure_now(prepared) -> dict[str, float]:
+    """The simulated rig alone and one FRAP run (truth as now) on the code on sys.path, with CPU times."""
+    simulated, wall, cpu = simulation_only_cpu(prepared)
+    with tempfile.TemporaryDirectory() as tmp:
+        cpu0 = time.process_time()
+        run_sim, run_wall, _, _ = whole_run(prepared, "now", Path(tmp))
+        run_cpu = time.process_time() - cpu0
+    return {"sim_s": simulated, "sim_wall_s": wall, "sim_cpu_s": cpu, "run_sim_s": run_sim, "run_wall_s": run_wall,
+            "run_cpu_s": run_cpu}
+
+
+def print_versus(label: str, runs: list[dict[str, float]]) -> None:
+    """Rows of `measure_now` results: ranges over the repeats, by wall and by CPU."""
+    def rng(num: str, den: str) -> str:
+        r = [m[num] / m[den] for m in runs]
+        return f"{min(r):6.2f}-{max(r):6.2f}x"
+    print(f"{label}: simulated rig alone {rng('sim_s', 'sim_wall_s')} real time by wall, {rng('sim_s', 'sim_cpu_s')} by "
+          f"CPU; FRAP run {rng('run_sim_s', 'run_wall_s')} by wall, {rng('run_sim_s', 'run_cpu_s')} by CPU")
 
 
 def whole_run(prepared, truth: str, folder: Path) -> tuple[float, float, str, int]:
@@ -131,8 +161,25 @@ def main() -> None:
     ap.add_argument("--sweeps", type=int, default=10, help="FRAP sweeps")
     ap.add_argument("--fcat-sweeps", type=int, default=4, help="fCaT sweeps per condition (0: skip the fCaT run)")
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--baseline", default="fa34f82", help="commit to compare with")
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--only-now", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     frap = prepare_run(ROOT / "protocols" / "frap.yaml", overrides=["interval_s=0"], sweeps=args.sweeps)
+    if args.only_now:  # the baseline subprocess: one measurement as JSON
+        print(json.dumps(measure_now(frap)))
+        return
+    if not args.no_baseline:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from baseline import BaselineTree
+        now_runs, before_runs = [], []
+        with BaselineTree(args.baseline) as old:
+            for _ in range(args.repeats):
+                now_runs.append(measure_now(frap))
+                before_runs.append(old.measure(Path(__file__).resolve(), [f"--sweeps={args.sweeps}"]))
+        print(f"FRAP, {args.sweeps} sweeps, this tree against {args.baseline}, alternating, {args.repeats} repeats")
+        print_versus(f"{'now':>8}", now_runs)
+        print_versus(f"{args.baseline:>8}", before_runs)  # type: ignore[arg-type]
     plan0 = frap.compiled.plans[0]
     channels = len(plan0.inputs) + len(plan0.outputs)
     print(f"FRAP, {args.sweeps} sweeps of {plan0.duration_s * 1000:.0f} ms at {plan0.sample_rate_hz / 1000:.0f} kHz, "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from rig.backends.micromanager.camera import open_simulated_camera
 from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import LoadedProfile
 from rig.engine.rig import Rig
@@ -12,6 +11,7 @@ from rig.hal.watchdog import guarded_outputs, watchdog_timeout_ms
 from simulated_devices.camera_feed import CameraFeed
 from simulated_devices.daq import SimulatedDaq, journal_from_env
 from simulated_devices.devices import DEVICE_CLASSES
+from simulated_devices.lazy_camera import LazySimulatedCamera
 from simulated_devices.optics import TwoPhotonOptics
 from simulated_devices.specimen import Specimen
 from simulated_devices.truth_source import SpecimenTruth
@@ -41,9 +41,10 @@ def build_rig(loaded: LoadedProfile) -> Rig:
     devices = {}
     for name, spec in profile.devices.items():
         if spec.kind == "camera":
-            # the simulated CCD is a Python camera in the real Micro-Manager core: acquisition goes through MMCore
-            camera, push_frame = open_simulated_camera(name, spec, clock=daq)
-            daq.camera_feeds[name] = CameraFeed(name, spec, profile, specimen, push_frame,
+            # the simulated CCD is a Python camera in the real Micro-Manager core: acquisition goes through MMCore,
+            # opened when a plan first images with it (pymmcore-plus takes ~1 s to import)
+            camera = LazySimulatedCamera(name, spec, clock=daq)
+            daq.camera_feeds[name] = CameraFeed(name, spec, profile, specimen, camera.push_frame,
                                                 np.random.default_rng(profile.simulation.seed + 7919))
             devices[name] = camera
         else:  # every other kind has a simulated device class

@@ -11,6 +11,7 @@ Which groups a step needs follows from the estimate names its kind publishes (`S
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -179,6 +180,7 @@ class SpecimenTruth:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="specimen-truth")
         self._last_target: dict[int | None, tuple[float, float]] = {}  # by step index; None: the run's last
         self.computed = 0  # groups computed (not from the cache), for benchmarks and tests
+        self.compute_s = 0.0  # wall time the worker spent computing them (benchmarks)
 
     def truth_for(self, plan: SweepPlan) -> Mapping[str, float]:
         """True parameters of the spine nearest the plan's target point, for what the plan's kind measures.
@@ -228,7 +230,9 @@ class SpecimenTruth:
             with self._cache_lock:
                 cached = self._cache.get(key)  # an earlier sweep's job may have filled it meanwhile
             if cached is None:
+                start = time.perf_counter()
                 cached = group.compute(self.specimen, state, plan)
+                self.compute_s += time.perf_counter() - start
                 self.computed += 1
                 with self._cache_lock:
                     self._cache[key] = cached

@@ -219,3 +219,73 @@ def test_head_currents_are_inward_during_epsp() -> None:
     assert trace.i_na_pA.min() < -1.0
     assert trace.i_ca_nmda_pA.min() < 0.0
     assert trace.i_na_pA.max() <= 1e-9
+
+
+# ----- fast paths against their reference paths (issue 13: same physics, faster) -------------------------------
+_TWO_SPINES = CellSpec(spines=(SpineSpec(position_um=150.0), SpineSpec(position_um=60.0, r_neck_MOhm=500.0),
+                               SpineSpec(position_um=150.0, r_neck_MOhm=100.0)))  # two heads on one node
+
+
+@pytest.mark.parametrize("mode,command", [("CC", 0.0), ("VC", -70.0), ("VC", 0.0), ("CC", -200.0)])
+def test_modal_propagator_equals_expm_powers(mode: str, command: float) -> None:
+    """The eigenmode fast path gives the samples and end state of the expm(J dt) powers to round-off,
+    and stops at the same step (VC 0 mV: the deviation grows out of the linear range), from a state 0.5 mV
+    off the equilibrium with live synapses."""
+    from simulated_devices.electrical.linear import LinearPropagator, ModalPropagator, linearise
+
+    model = CellModel(_TWO_SPINES)
+    solver, rows = model.solver, model._rows
+    x_ss, jac = linearise(solver, mode, command, model.blockers)  # type: ignore[arg-type]
+    rng = np.random.default_rng(3)
+    x0 = x_ss + rng.normal(0.0, 1.0, x_ss.size) * np.concatenate(
+        [np.full(solver.layout.n_nodes, 0.5), np.full(x_ss.size - solver.layout.n_nodes, 1e-3)])
+    for dt in (0.1, 0.5):
+        ref = LinearPropagator.from_jacobian(x_ss, jac, dt, rows, solver.layout.v)
+        fast = ModalPropagator.from_jacobian(x_ss, jac, dt, rows, solver.layout.v)
+        a, end_a, n_a = ref.propagate(x0, 1000, limit_mV=2.0)
+        b, end_b, n_b = fast.propagate(x0, 1000, limit_mV=2.0)
+        assert n_a == n_b >= 64
+        scale = max(1.0, float(np.max(np.abs(a - x_ss[rows]))))  # an unstable start grows within a block
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-9 * scale)
+        np.testing.assert_allclose(end_b, end_a, rtol=0, atol=1e-9 * scale)
+        # an unstable start (beyond the linear range) stops both at the first check
+        assert fast.propagate(x_ss + 3.0, 100, limit_mV=2.0)[2] == ref.propagate(x_ss + 3.0, 100, limit_mV=2.0)[2] == 0
+
+
+@pytest.mark.parametrize("mode,command", [("CC", 0.0), ("VC", -30.0), ("VC", 20.0)])
+def test_grouped_jacobian_is_the_column_by_column_one(mode: str, command: float) -> None:
+    """Differencing columns that share no row together gives exactly the column-by-column numbers."""
+    from simulated_devices.electrical.linear import dense_numerical_jacobian, numerical_jacobian
+
+    model = CellModel(_TWO_SPINES)
+    rng = np.random.default_rng(1)
+    x = model.steady_state(mode, command) + rng.normal(0.0, 1e-2, model.solver.layout.size)  # type: ignore[arg-type]
+    for blk in (Blockers(), Blockers(nmda=True, soma_k=True, mg_mM=0.0)):
+        grouped = numerical_jacobian(model.solver, x, mode, command, blk)  # type: ignore[arg-type]
+        dense = dense_numerical_jacobian(model.solver, x, mode, command, blk)  # type: ignore[arg-type]
+        np.testing.assert_array_equal(grouped, dense)
+    assert len(model.solver.fd_column_groups()) < x.size // 10
+
+
+def test_steady_state_jacobian_is_the_residuals() -> None:
+    """The Jacobian handed to the steady-state root finder is the derivative of its residual (net currents)."""
+    model = CellModel(_TWO_SPINES)
+    s, L = model.solver, model.solver.layout
+    cap = np.concatenate([s.tree.cap_nF, s.tree.head_cap_nF])
+    for mode, command in (("CC", 0.0), ("VC", -10.0)):
+        x = model.steady_state(mode, command)  # type: ignore[arg-type]
+
+        def residual(v: np.ndarray) -> np.ndarray:
+            y = x.copy()
+            y[L.v] = v
+            return s.rhs(s.with_gates_at_steady_state(y), mode, command, model.blockers)[L.v] * cap  # type: ignore[arg-type]
+
+        v = x[L.v]
+        fd = np.empty((v.size, v.size))
+        for i in range(v.size):
+            h = 1e-6 * max(1.0, abs(v[i]))
+            e = np.zeros(v.size)
+            e[i] = h
+            fd[:, i] = (residual(v + e) - residual(v - e)) / (2 * h)
+        analytic = -s.passive_conductance_uS(mode) - np.diag(s.local_slope_uS(x, model.blockers))  # type: ignore[arg-type]
+        np.testing.assert_allclose(analytic, fd, rtol=0, atol=1e-8 * np.max(np.abs(fd)))

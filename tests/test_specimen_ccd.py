@@ -82,3 +82,21 @@ def test_excitation_depends_on_led_and_bis_fura_dims_with_calcium() -> None:
     d, h = frame_weights(spec, samples, idx, np.array([385, 385, 520, 520]), "540/50")
     assert h[1, 0] < 0.98 * h[0, 0]  # bis-fura-2 at 385 nm: Ca binding dims it
     assert h[0, 0] != pytest.approx(h[2, 0], rel=0.05)  # the LEDs excite different indicators
+
+
+def test_camera_is_opened_only_when_a_plan_images_with_it() -> None:
+    """A rig whose runs never image (FRAP) leaves the Micro-Manager camera unopened, and safe: make_safe drives
+    the trigger low and reports idle; asking for anything the real camera has opens it (issue 13: no
+    pymmcore-plus import for line-scan runs)."""
+    from rig.config.profile import load_profile
+    from rig.engine.rig import build_rig
+
+    rig = build_rig(load_profile(PROFILE))
+    camera = rig.devices["camera"]
+    assert camera.opened is False  # type: ignore[attr-defined]
+    reports = {r.device: r for r in rig.make_safe()}
+    assert reports["camera"].safe and "idle" in reports["camera"].detail
+    assert rig.clock.held["camera.trigger"] == 0.0  # type: ignore[attr-defined]
+    assert camera.read_frames() is None and camera.opened is False  # type: ignore[attr-defined]
+    assert camera.label == "SimCCD" and camera.opened is True  # type: ignore[attr-defined]
+    assert camera.safety().safe

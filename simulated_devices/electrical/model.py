@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from .channels import car_conductance_uS
-from .linear import LinearPropagator, numerical_jacobian, steady_state
+from .linear import IllConditioned, LinearPropagator, ModalPropagator, linearise, numerical_jacobian, steady_state
 from .morphology import CellSpec, build_tree
 from .solver import Blockers, ClampMode, TreeSolver
 from .synapses import ampa_ion_weights, mg_block, nmda_ion_weights
@@ -69,7 +69,8 @@ class CellModel:
             ]
         ).astype(int)
         self._gate_slice = slice(L.soma_gates.start, L.head_h.stop)
-        self._propagators: dict[tuple[object, ...], LinearPropagator | None] = {}
+        self._propagators: dict[tuple[object, ...], ModalPropagator | LinearPropagator | None] = {}
+        self._linearisations: dict[tuple[object, ...], tuple[np.ndarray, np.ndarray, ModalPropagator | None] | None] = {}
         self._rest_cache: dict[tuple[bool, ...], np.ndarray] = {}
         self._settle_cache: dict[tuple[object, ...], np.ndarray] = {}
         self.n_solved_steps = 0  # steps taken by the implicit solver (diagnostics)
@@ -124,6 +125,7 @@ class CellModel:
         self.tree = replace(self.tree, g_neck_uS=1.0 / r)
         self.solver.tree = self.tree
         self._propagators.clear()
+        self._linearisations.clear()
         self._rest_cache.clear()
         self._settle_cache.clear()
         self._linear = False
@@ -137,6 +139,7 @@ class CellModel:
         self.solver.spec = self.spec
         self.solver._dt_cache.clear()
         self._propagators.clear()
+        self._linearisations.clear()
         self._rest_cache.clear()
         self._settle_cache.clear()
         self.reset_to_rest()
@@ -174,18 +177,38 @@ class CellModel:
         """Advance the model clock without integrating (after `settle`)."""
         self._t_ms += duration_ms
 
-    def _propagator(self, mode: ClampMode, command: float, dt_ms: float) -> LinearPropagator | None:
+    def _propagator(self, mode: ClampMode, command: float, dt_ms: float) -> ModalPropagator | LinearPropagator | None:
         key = (mode, float(command), self.blockers.key(), float(dt_ms))
         if key not in self._propagators:
-            try:
-                prop: LinearPropagator | None = LinearPropagator.build(
-                    self.solver, mode, command, self.blockers, dt_ms, self._rows
-                )
-            except RuntimeError as exc:
-                logger.info("no linear fast path for %s: %s", key, exc)
-                prop = None
+            prop: ModalPropagator | LinearPropagator | None = None
+            lin = self._linearisation(mode, command)
+            if lin is not None:
+                x_ss, jac, modal = lin
+                if modal is not None:  # the modes serve every dt
+                    prop = replace(modal, dt_ms=float(dt_ms))
+                else:
+                    prop = LinearPropagator.from_jacobian(x_ss, jac, dt_ms, self._rows, self.solver.layout.v)
             self._propagators[key] = prop
         return self._propagators[key]
+
+    def _linearisation(self, mode: ClampMode,
+                       command: float) -> tuple[np.ndarray, np.ndarray, ModalPropagator | None] | None:
+        """Steady state, Jacobian and (if well conditioned) eigenmodes of a drive; None without a steady state."""
+        key = (mode, float(command), self.blockers.key())
+        if key not in self._linearisations:
+            try:
+                x_ss, jac = linearise(self.solver, mode, command, self.blockers)
+            except RuntimeError as exc:
+                logger.info("no linear fast path for %s: %s", key, exc)
+                self._linearisations[key] = None
+                return None
+            modal: ModalPropagator | None = None
+            try:
+                modal = ModalPropagator.from_jacobian(x_ss, jac, 1.0, self._rows, self.solver.layout.v)
+            except IllConditioned as exc:
+                logger.info("powers of expm(J dt) for %s: %s", key, exc)
+            self._linearisations[key] = (x_ss, jac, modal)
+        return self._linearisations[key]
 
     def _settled(self, clamp_mode: ClampMode, command: float, dt_ms: float) -> bool:
         """Cheap test first (voltages barely moved since the last check), then the real one."""

@@ -82,6 +82,11 @@ class TreeSolver:
         self._dt_cache: dict[float, tuple[np.ndarray, ...]] = {}
         self._g_car_max_uS = spec.head_channels.g_car_mS_per_cm2 * tree.head_area_um2 * 1e-5
         self._mg_over_357 = syn.mg_mM / 3.57
+        hc = spec.head_channels
+        # R-type m and h steady states in one expression: 1 / (1 + exp((V - half) / slope)), m's slope negated
+        self._car_half = np.array([[hc.m_half_mV], [hc.h_half_mV]])
+        self._car_slope = np.array([[-hc.m_slope_mV], [hc.h_slope_mV]])
+        self._blk_cache: dict[tuple[object, ...], tuple[np.ndarray, float]] = {}
 
     # ----- membrane currents -------------------------------------------------------
     def synaptic_conductances_uS(self, x: np.ndarray, blk: Blockers) -> tuple[np.ndarray, np.ndarray]:
@@ -103,17 +108,31 @@ class TreeSolver:
         v0 = x[0]
         return g_na * (v0 - ch.ena_mV) + g_k * (v0 - ch.ek_mV), g_na + g_k
 
+    def _synapse_constants(self, blk: Blockers) -> tuple[np.ndarray, float]:
+        """Peak AMPA and NMDA conductances per head (2, spines; 0 where blocked) and [Mg]/3.57 of the bath."""
+        key = blk.key()
+        if key not in self._blk_cache:
+            syn = self.spec.synapse
+            g = np.zeros((2, self.tree.n_spines))
+            if not blk.ampa:
+                g[0] = syn.ampa_g_nS * 1e-3 * self.ampa_scale
+            if not blk.nmda:
+                g[1] = syn.nmda_g_nS * 1e-3 * self.nmda_scale
+            self._blk_cache[key] = (g, self._mg_over_357 if blk.mg_mM is None else blk.mg_mM / 3.57)
+        return self._blk_cache[key]
+
     def head_current(self, x: np.ndarray, blk: Blockers) -> tuple[np.ndarray, np.ndarray]:
         """Head ionic current (nA, outward +) and non-negative slope (uS), leak excluded."""
         L, syn, hc = self.layout, self.spec.synapse, self.spec.head_channels
         v = x[L.v_head]
-        m = x[L.head_m]
         if blk.r_type_ca:
             g_car = np.zeros_like(v)
         else:
+            m = x[L.head_m]
             g_car = self._g_car_max_uS * (m * m * x[L.head_h])
-        g_ampa, g_nmda = self.synaptic_conductances_uS(x, blk)
-        mg_over_357 = self._mg_over_357 if blk.mg_mM is None else blk.mg_mM / 3.57
+        g_max, mg_over_357 = self._synapse_constants(blk)
+        states = x[L.ampa_r.start : L.nmda_d.stop].reshape(4, -1)  # ampa rise, decay, nmda rise, decay
+        g_ampa, g_nmda = g_max * (states[1::2] - states[0::2])
         b = 1.0 / (1.0 + mg_over_357 * np.exp(-0.062 * v))
         drive = v - syn.e_syn_mV
         g_nmda_b = g_nmda * b
@@ -137,7 +156,8 @@ class TreeSolver:
             )
             self._dt_cache[dt_ms] = (
                 c_dt, diag, rhs, hc_dt, hc_dt + t.head_g_leak_uS, h_rhs,
-                math.exp(-dt_ms / hc.tau_m_ms), math.exp(-dt_ms / hc.tau_h_ms), np.exp(-dt_ms / taus),
+                np.array([[math.exp(-dt_ms / hc.tau_m_ms)], [math.exp(-dt_ms / hc.tau_h_ms)]]), None,
+                np.exp(-dt_ms / taus),
             )
         return self._dt_cache[dt_ms]
 
@@ -167,8 +187,8 @@ class TreeSolver:
                 d[t.spine_parent] += gn * a / denom
                 b[t.spine_parent] += gn * r_h / denom
             else:
-                np.add.at(d, t.spine_parent, gn * a / denom)
-                np.add.at(b, t.spine_parent, gn * r_h / denom)
+                d += np.bincount(t.spine_parent, weights=gn * a / denom, minlength=d.size)
+                b += np.bincount(t.spine_parent, weights=gn * r_h / denom, minlength=b.size)
         _, _, _, v_new, info = lapack.dgtsv(self._offdiag, d, self._offdiag, b)
         if info != 0:
             raise FloatingPointError(f"tridiagonal solve failed (info={info})")
@@ -189,11 +209,9 @@ class TreeSolver:
         l_inf, tau_l = k_inactivation(x[0], self.spec.soma_channels)
         x[i + 3] = l_inf + (x[i + 3] - l_inf) * math.exp(-dt_ms / tau_l)
         if self.tree.n_spines:
-            hc = self.spec.head_channels
-            mi, hi = car_steady_state(x[L.v_head], hc)
-            decay_m, decay_h = self._static(dt_ms)[6:8]
-            x[L.head_m] = mi + (x[L.head_m] - mi) * decay_m
-            x[L.head_h] = hi + (x[L.head_h] - hi) * decay_h
+            inf = 1.0 / (1.0 + np.exp((x[L.v_head] - self._car_half) / self._car_slope))  # car_steady_state
+            gates = x[L.head_m.start : L.head_h.stop].reshape(2, -1)
+            gates[:] = inf + (gates - inf) * self._static(dt_ms)[6]
 
     def decay_synapses(self, x: np.ndarray, dt_ms: float) -> None:
         """Exact exponential decay of the four synaptic state variables."""
@@ -220,7 +238,10 @@ class TreeSolver:
         i_tree[0] += self.soma_current(x, blk)[0]
         i_tree[0] -= self.g_series_uS * (command - v[0]) if mode == "VC" else command * 1e-3
         neck = t.g_neck_uS * (vh - v[t.spine_parent])
-        np.add.at(i_tree, t.spine_parent, -neck)
+        if self._unique_parents:
+            i_tree[t.spine_parent] -= neck
+        else:
+            i_tree -= np.bincount(t.spine_parent, weights=neck, minlength=i_tree.size)
         i_head = t.head_g_leak_uS * (vh - t.e_leak_mV) + self.head_current(x, blk)[0] + neck
         out[L.v_tree] = -i_tree / t.cap_nF
         out[L.v_head] = -i_head / t.head_cap_nF
@@ -236,6 +257,78 @@ class TreeSolver:
         out[L.nmda_r] = -x[L.nmda_r] / syn.nmda_tau_rise_ms
         out[L.nmda_d] = -x[L.nmda_d] / syn.nmda_tau_decay_ms
         return out
+
+    def rhs_sparsity(self) -> np.ndarray:
+        """(n, n) bool: True where dx_r/dt (row r of `rhs`) may depend on x_c (column c)."""
+        L, t = self.layout, self.tree
+        n_tree, s = 1 + t.n_dend, t.n_spines
+        dep = np.eye(L.size, dtype=bool)
+        tree = np.arange(n_tree)
+        dep[tree[1:], tree[:-1]] = dep[tree[:-1], tree[1:]] = True  # axial neighbours
+        dep[0, L.soma_gates] = dep[L.soma_gates, 0] = True  # soma current and gates
+        heads = np.arange(L.v_head.start, L.v_head.stop)
+        dep[heads, t.spine_parent] = dep[t.spine_parent, heads] = True  # necks
+        for sl in (L.head_m, L.head_h):
+            gates = np.arange(sl.start, sl.stop)
+            dep[heads, gates] = dep[gates, heads] = True
+        for sl in (L.ampa_r, L.ampa_d, L.nmda_r, L.nmda_d):
+            dep[heads, np.arange(sl.start, sl.stop)] = True  # synaptic states drive the head only
+        assert dep.shape == (L.size, L.size) and s == heads.size
+        return dep
+
+    def fd_column_groups(self) -> list[np.ndarray]:
+        """Columns of the RHS Jacobian that share no row (Curtis, Powell & Reid 1974), greedily grouped:
+        one pair of RHS evaluations differences a whole group."""
+        if not hasattr(self, "_fd_groups"):
+            dep = self.rhs_sparsity()
+            groups: list[list[int]] = []
+            used: list[np.ndarray] = []
+            for c in range(dep.shape[1]):
+                rows = dep[:, c]
+                for g, u in zip(groups, used):
+                    if not np.any(u & rows):
+                        g.append(c)
+                        u |= rows
+                        break
+                else:
+                    groups.append([c])
+                    used.append(rows.copy())
+            self._fd_pattern = dep
+            self._fd_groups = [np.array(g) for g in groups]
+        return self._fd_groups
+
+    def passive_conductance_uS(self, mode: ClampMode) -> np.ndarray:
+        """d(net membrane + axial + neck + clamp current)/dV of every node, ion channels left out (uS)."""
+        t, L = self.tree, self.layout
+        n_tree, n = 1 + t.n_dend, L.n_nodes
+        g = np.zeros((n, n))
+        g[:n_tree, :n_tree] = np.diag(t.g_leak_uS + self._axial_sum)
+        idx = np.arange(n_tree - 1)
+        g[idx, idx + 1] = g[idx + 1, idx] = -t.g_axial_uS
+        heads = np.arange(n_tree, n)
+        np.add.at(g, (t.spine_parent, t.spine_parent), t.g_neck_uS)
+        g[heads, heads] = t.head_g_leak_uS + t.g_neck_uS
+        g[heads, t.spine_parent] = g[t.spine_parent, heads] = -t.g_neck_uS
+        if mode == "VC":
+            g[0, 0] += self.g_series_uS
+        return g
+
+    def local_slope_uS(self, x: np.ndarray, blk: Blockers) -> np.ndarray:
+        """dI/dV of each node's own ionic current with its gates at their steady state (uS, leak excluded).
+
+        Every node's current depends only on its own voltage, so one central difference of all nodes at
+        once gives every slope."""
+        L = self.layout
+        v = x[L.v]
+        h = 1e-6 * np.maximum(1.0, np.abs(v))
+        out = np.zeros(L.n_nodes)
+        for sign in (1.0, -1.0):
+            y = x.copy()
+            y[L.v] = v + sign * h
+            y = self.with_gates_at_steady_state(y)
+            out[0] += sign * self.soma_current(y, blk)[0]
+            out[L.v_head] += sign * self.head_current(y, blk)[0]
+        return out / (2.0 * h)
 
     def with_gates_at_steady_state(self, x: np.ndarray) -> np.ndarray:
         """Copy of x with every gate at its steady-state value for the present voltages."""

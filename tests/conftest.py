@@ -55,6 +55,7 @@ SLOW_FILES = frozenset({
     "test_reversal_search.py", "test_paired_transient_kinetics.py", "test_na_ca_camera.py",
     "test_fuzz_inputs.py", "test_neuron_passive_comparison.py", "test_electrical_model.py", "test_export.py",
     "test_stopping_rules.py", "test_session_budgets.py", "test_gui_camera.py",
+    "test_sim_regression.py",
 })
 
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from scipy import stats
 
 TREND_ALPHA = 0.05  # nominal; the Birge-scaled t test is conservative (0.7 % false alarms, tests/test_combine.py)
 SEGMENT_ALPHA = 0.05  # a segment is "one straight line" unless its residuals reject that at this level
@@ -72,6 +71,7 @@ def _fit_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> _Line:
 
 def _segment_ok(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> bool:
     """True when a straight line describes these sweeps (residual chi-square not rejected)."""
+    from scipy import stats  # imported on first use: `rig validate` needs none of scipy.stats
     if x.size <= 2:
         return True
     line = _fit_line(x, y, w)
@@ -82,6 +82,7 @@ def _segment_ok(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> bool:
 def trend_test(values: Sequence[float], lows: Sequence[float], highs: Sequence[float], z: float = 1.96,
                sweeps: Sequence[int] | None = None) -> tuple[float, float]:
     """(fold change of the fitted line from first to last sweep, two-sided p of its slope)."""
+    from scipy import stats  # imported on first use: `rig validate` needs none of scipy.stats
     x, y, w = _arrays(values, lows, highs, z, sweeps)
     if x.size < MIN_TREND_SWEEPS or np.ptp(x) == 0:
         return 1.0, 1.0
@@ -107,6 +108,7 @@ def combine_log_normal(values: list[float], lows: list[float], highs: list[float
     `name` words the trend sentence; `sweeps` (default 0, 1, ...) are the sweep numbers (0-based) the
     values come from, for the trend's slope and its wording (shown 1-based).
     """
+    from scipy import stats  # imported on first use: `rig validate` needs none of scipy.stats
     x, logs, w = _arrays(values, lows, highs, z, sweeps)
     mean = float(np.sum(w * logs) / np.sum(w))
     sd = math.sqrt(1.0 / float(np.sum(w)))

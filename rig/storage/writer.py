@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Mapping
 import logging
 import sys
 import time
@@ -200,6 +201,9 @@ class Hdf5RunWriter:
         self._appenders: dict[str, ChunkAppender] = {}
         self._tables: dict[str, TableAppender] = {}
         self._sweep_meta: dict[int, tuple[SweepStarted, dict[str, int]]] = {}
+        # Simulated truth still being computed (off the acquisition path): written once resolved, never waited
+        # for during the run, so computing it never holds up storage and, through it, the next sweep.
+        self._pending_truth: list[tuple[int, Mapping[str, float]]] = []
         self.failed = False
         self._failure = ""
         self._captured = io.StringIO()
@@ -231,9 +235,11 @@ class Hdf5RunWriter:
             if len(plan_json) > 16384:
                 log.warning("sweep %d plan summary truncated in the file", record.sweep_index)
             self._append("sweep_plans", (record.sweep_index, plan_json[:16384]))
-            truth = [(record.sweep_index, _text(name, 64), value) for name, value in (record.truth or {}).items()]
-            self._append_rows("truth", truth)
+            if record.truth is not None:
+                self._pending_truth.append((record.sweep_index, record.truth))
+            self._write_truth(wait=False)
         elif isinstance(record, SweepEnded):
+            self._write_truth(wait=False)
             self._end_sweep(record)
         elif isinstance(record, Feature):
             self._append("features", (record.sweep_index, _text(record.step_name, 64), _text(record.name, 64),
@@ -350,9 +356,20 @@ class Hdf5RunWriter:
                                 plan.sample_rate_hz, started.started_unix, end.ended_unix, int(end.completed)))
         self._file.flush()  # type: ignore[union-attr]
 
+    def _write_truth(self, wait: bool) -> None:
+        """Append the truth rows of sweeps whose truth has resolved (all of them, waiting, when `wait`)."""
+        still = []
+        for sweep, truth in self._pending_truth:
+            if wait or getattr(truth, "resolved", True):
+                self._append_rows("truth", [(sweep, _text(name, 64), value) for name, value in truth.items()])
+            else:
+                still.append((sweep, truth))
+        self._pending_truth = still
+
     def _finish(self, end: RunEnded) -> None:
         if self._file is None:
             return
+        self._write_truth(wait=True)
         record = {"status": end.status, "message": end.message, "ended_utc": _utc(end.ended_unix),
                   "ended_unix": end.ended_unix, "safety": list(end.safety)}
         if end.n_planned_sweeps >= 0:

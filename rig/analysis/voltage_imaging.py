@@ -1,9 +1,13 @@
 """Voltage-sensitive-dye line scans: dF/F in ROIs, AP alignment, calibration to mV, isolated spine response.
 
 Calibration (SCIENCE.md section 3, voltage imaging): each ROI's dF/F is first normalized by that ROI's own
-dF/F during the steady state of a long hyperpolarizing step (a DC change spreads almost without loss, so this
-removes per-ROI differences in dye sensitivity and resting fluorescence); the normalized signals are then
-converted to mV with one scale, set by the bAP in the parent-dendrite ROI having a known amplitude.
+dF/F during the steady state of a long hyperpolarizing step (at steady state no current flows through the neck,
+so head and dendrite see the same step: this removes per-ROI differences in dye sensitivity and resting
+fluorescence); one normalized unit is then converted to mV by one of two scales (`MvScale`):
+- "step": the step's steady state at the imaged site, i.e. the recorded somatic steady state times the
+  soma-to-site steady-state attenuation (a passive sealed-end cable of length L and space constant lambda at
+  distance x: cosh((L - x)/lambda)/cosh(L/lambda), Rall; Stuart & Spruston 1998 J Neurosci 18:3501 measured it);
+- "bap": the bAP in the parent-dendrite ROI has a known amplitude (Palmer & Stuart 2009 J Neurosci 29:6897).
 """
 
 from __future__ import annotations
@@ -81,12 +85,21 @@ Trace = tuple[np.ndarray, np.ndarray]  # (times from the aligning event in ms, v
 
 
 @dataclass(frozen=True)
+class MvScale:
+    """What one normalized unit is in mV: kind "step" (value: the site's steady-state step in mV, negative) or
+    "bap" (value: the bAP amplitude in the parent dendrite in mV)."""
+
+    kind: str
+    value_mV: float
+
+
+@dataclass(frozen=True)
 class Calibration:
-    """How each ROI's dF/F becomes mV: divided by its hyperpolarization dF/F, times one bAP scale."""
+    """How each ROI's dF/F becomes mV: divided by its hyperpolarization dF/F, times one mV scale."""
 
     hyp_dff: Mapping[str, float]  # steady-state dF/F of each ROI during the hyperpolarizing step (signed)
     bap_normalized: Mapping[str, float]  # bAP peak of each ROI in units of its hyperpolarization response
-    mV_per_normalized: float  # the bAP scale: bap_amplitude_mV / bAP peak of the reference ROI (normalized)
+    mV_per_normalized: float  # mV of one normalized unit (the site's step, or the bAP scale)
 
     def to_mV(self, roi: str, dff: np.ndarray) -> np.ndarray:
         """A dF/F trace of an ROI in mV (depolarization positive)."""
@@ -101,8 +114,9 @@ def normalize(dff: np.ndarray, hyp_dff: float) -> np.ndarray:
 
 
 def calibrate(hyp_dff: Mapping[str, float], ap: Mapping[str, Trace], ap_window_ms: tuple[float, float],
-              bap_amplitude_mV: float, reference_roi: str) -> Calibration:
-    """Normalize each ROI by its hyperpolarization response; scale so the reference ROI's bAP is bap_amplitude_mV."""
+              scale: MvScale, reference_roi: str = "dendrite") -> Calibration:
+    """Normalize each ROI by its hyperpolarization response; one normalized unit is the site's step (scale "step")
+    or the unit that makes the reference ROI's bAP scale.value_mV (scale "bap")."""
     peaks = {}
     for roi, (t, y) in ap.items():
         sel = (t >= ap_window_ms[0]) & (t <= ap_window_ms[1]) & np.isfinite(y)
@@ -113,12 +127,17 @@ def calibrate(hyp_dff: Mapping[str, float], ap: Mapping[str, Trace], ap_window_m
     if ref <= 0:
         raise ValueError(f"the bAP gives no depolarizing optical signal in the {reference_roi} ROI (or the "
                          "hyperpolarizing step and the AP have the same sign)")
-    return Calibration(dict(hyp_dff), peaks, bap_amplitude_mV / ref)
+    if scale.kind == "step":
+        if not scale.value_mV < 0:
+            raise ValueError(f"the hyperpolarizing step does not hyperpolarize the soma ({scale.value_mV:.2f} mV)")
+        return Calibration(dict(hyp_dff), peaks, -scale.value_mV)
+    return Calibration(dict(hyp_dff), peaks, scale.value_mV / ref)
 
 
 @dataclass(frozen=True)
 class Response:
-    """A calibrated averaged response: peak, baseline noise, detection, 10-90 % rise time and half-width."""
+    """A calibrated averaged response: peak, baseline noise, detection, 10-90 % rise time (and the bound the lines
+    give it) and half-width."""
 
     amplitude_mV: float
     peak_ms: float
@@ -126,6 +145,19 @@ class Response:
     clear: bool
     rise_10_90_ms: float
     half_width_ms: float
+    rise_10_90_bound_ms: float = math.nan
+
+
+def rise_upper_bound_ms(t_ms: np.ndarray, y: np.ndarray, peak: float) -> float:
+    """An upper bound of the 10-90 % rise of a sampled monotonic rise: from the last line at or below 10 % of the
+    peak to the first later line at or above 90 % (the true crossings lie between them); NaN without such lines."""
+    t, v = np.asarray(t_ms, float), np.asarray(y, float)
+    k = int(np.argmax(v))
+    low = np.flatnonzero(v[:k + 1] <= 0.1 * peak)
+    if peak <= 0 or low.size == 0:
+        return math.nan
+    high = low[-1] + np.flatnonzero(v[low[-1]:] >= 0.9 * peak)
+    return float(t[high[0]] - t[low[-1]]) if high.size else math.nan
 
 
 def measure_response(t_ms: np.ndarray, trace_mV: np.ndarray, window_ms: tuple[float, float],
@@ -145,7 +177,8 @@ def measure_response(t_ms: np.ndarray, trace_mV: np.ndarray, window_ms: tuple[fl
     span = (t >= -2.0) & (t <= 2 * window_ms[1] - window_ms[0])  # kinetics: the response and as long again
     rise = rise_time_10_90(t[span], y[span] - b)
     half = half_width(t[span], y[span] - b)
-    return Response(peak, peak_ms, noise, peak > threshold_sd * noise, rise, half)
+    bound = rise_upper_bound_ms(t[span], y[span] - b, peak)
+    return Response(peak, peak_ms, noise, peak > threshold_sd * noise, rise, half, bound)
 
 
 def bootstrap(groups: Sequence[np.ndarray], statistic: Callable[..., Mapping[str, float]], n_boot: int,
@@ -200,33 +233,38 @@ class VoltageResult:
     """Calibrated averaged responses of head, dendrite and the isolated spine response (head - dendrite)."""
 
     calibration: Calibration
-    bap_amplitude_mV: float
-    soma_hyp_mV: float
-    responses: Mapping[str, Response]  # bAP scale
+    responses: Mapping[str, Response]
     traces_mV: Mapping[str, Trace]
+
+    @property
+    def bap_amplitude_mV(self) -> float:
+        """The bAP peak in the parent-dendrite ROI in mV (the operator's value itself on the "bap" scale)."""
+        return self.calibration.bap_normalized["dendrite"] * self.calibration.mV_per_normalized
 
     def values(self) -> dict[str, float]:
         """Every number as a flat name -> value mapping (what the bootstrap resamples)."""
         out = {"bap_amplitude_mV": self.bap_amplitude_mV,
                "bap_head_to_dendrite_ratio": self.calibration.bap_normalized["head"]
                / self.calibration.bap_normalized["dendrite"]}
-        hyp_scale = abs(self.soma_hyp_mV) / self.calibration.mV_per_normalized
         for name, r in self.responses.items():
             out[f"{name}_mV"] = r.amplitude_mV
-            out[f"{name}_mV_hyp_scale"] = r.amplitude_mV * hyp_scale
             out[f"{name}_rise_10_90_ms"] = r.rise_10_90_ms
+            out[f"{name}_rise_10_90_upper_bound_ms"] = r.rise_10_90_bound_ms
             out[f"{name}_half_width_ms"] = r.half_width_ms
         dend = self.responses["dendrite"].amplitude_mV
         out["head_to_dendrite_ratio"] = self.responses["head"].amplitude_mV / dend if dend > 0 else math.nan
         return out
 
 
+MV_VALUES = ("head_mV", "dendrite_mV", "spine_minus_dendrite_mV", "bap_amplitude_mV")  # scale with the mV scale
+
+
 def voltage_responses(synaptic: Mapping[str, Trace], ap: Mapping[str, Trace], hyp_dff: Mapping[str, float],
-                      soma_hyp_mV: float, bap_amplitude_mV: float, ap_window_ms: tuple[float, float],
-                      response_window_ms: tuple[float, float], threshold_sd: float) -> VoltageResult:
-    """Averaged 'head' and 'dendrite' dF/F traces -> mV (hyperpolarization-normalized, bAP-scaled at the
-    dendrite) -> peaks, detection and kinetics of head, dendrite and spine_minus_dendrite."""
-    cal = calibrate(hyp_dff, ap, ap_window_ms, bap_amplitude_mV, "dendrite")
+                      scale: MvScale, ap_window_ms: tuple[float, float], response_window_ms: tuple[float, float],
+                      threshold_sd: float) -> VoltageResult:
+    """Averaged 'head' and 'dendrite' dF/F traces -> mV (hyperpolarization-normalized, one mV scale) -> peaks,
+    detection and kinetics of head, dendrite and spine_minus_dendrite."""
+    cal = calibrate(hyp_dff, ap, ap_window_ms, scale)
     traces: dict[str, Trace] = {}
     for roi in ("head", "dendrite"):
         t, y = synaptic[roi]
@@ -237,4 +275,4 @@ def voltage_responses(synaptic: Mapping[str, Trace], ap: Mapping[str, Trace], hy
     ok = np.isfinite(v_dend)
     traces["spine_minus_dendrite"] = (t_head[ok], v_head[ok] - v_dend[ok])
     responses = {name: measure_response(t, v, response_window_ms, threshold_sd) for name, (t, v) in traces.items()}
-    return VoltageResult(cal, bap_amplitude_mV, soma_hyp_mV, responses, traces)
+    return VoltageResult(cal, responses, traces)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
+from scipy import stats
 
 from rig.analysis.calcium_signal import head_roi_counts
 from rig.analysis.kinetics import half_width, rise_time_10_90
@@ -160,12 +161,37 @@ def rise_upper_bound_ms(t_ms: np.ndarray, y: np.ndarray, peak: float) -> float:
     return float(t[high[0]] - t[low[-1]]) if high.size else math.nan
 
 
+BROAD_LINES = 3.0  # a response at least this many lines wide at half maximum is picked on a 3-line smoothed half
+PICK_SMOOTHING = np.array([0.25, 0.5, 0.25])
+
+
+def cross_validated_peak(t_ms: np.ndarray, halves: tuple[np.ndarray, np.ndarray], smooth: bool = False) -> float:
+    """Peak of a response from two independent halves of its sweeps: the peak line is chosen on one half and read
+    (with the parabolic refinement of its neighbours) on the other, both ways, averaged. Taking the maximum of a
+    noisy average reads high by the largest noise excursion near the peak; a line chosen on independent sweeps has
+    no such bias (it can only pick a line off the true peak, i.e. read low when the response is buried in noise).
+    `smooth`: pick on the half smoothed over 3 lines (for a broad response: fewer picks of a noise spike)."""
+    t = np.asarray(t_ms, float)
+    out = []
+    for pick, read in (halves, halves[::-1]):
+        k = int(np.argmax(np.convolve(pick, PICK_SMOOTHING, mode="same") if smooth else pick))
+        value = float(read[k])
+        if 0 < k < t.size - 1:
+            a, b, c = float(read[k - 1]), float(read[k]), float(read[k + 1])
+            denom = a - 2 * b + c
+            if denom < 0 and abs(0.5 * (a - c) / denom) <= 0.5:
+                value = b - 0.125 * (a - c) ** 2 / denom
+        out.append(value)
+    return float(np.mean(out))
+
+
 def measure_response(t_ms: np.ndarray, trace_mV: np.ndarray, window_ms: tuple[float, float],
-                     threshold_sd: float) -> Response:
+                     threshold_sd: float, halves_mV: tuple[np.ndarray, np.ndarray] | None = None) -> Response:
     """Peak in the window above the pre-event baseline (t < 0); clear when above threshold_sd x baseline SD.
 
-    Rise time and half-width are computed either way (NaN when a crossing is missing); report them only
-    for a clear response."""
+    With `halves_mV` (the averages of two independent halves of the sweeps, on t_ms) the peak is the
+    cross-validated one (`cross_validated_peak`), else the parabolic maximum of the average. Rise time and
+    half-width are computed either way (NaN when a crossing is missing); report them only for a clear response."""
     t, y = np.asarray(t_ms, float), np.asarray(trace_mV, float)
     base = t < 0
     win = (t >= window_ms[0]) & (t <= window_ms[1])
@@ -177,6 +203,12 @@ def measure_response(t_ms: np.ndarray, trace_mV: np.ndarray, window_ms: tuple[fl
     span = (t >= -2.0) & (t <= 2 * window_ms[1] - window_ms[0])  # kinetics: the response and as long again
     rise = rise_time_10_90(t[span], y[span] - b)
     half = half_width(t[span], y[span] - b)
+    if halves_mV is not None:
+        parts = tuple(np.asarray(h, float) for h in halves_mV)
+        line_ms = float(np.median(np.diff(t)))
+        peak = cross_validated_peak(t[win], (parts[0][win] - np.mean(parts[0][base]),
+                                             parts[1][win] - np.mean(parts[1][base])),
+                                    smooth=bool(half >= BROAD_LINES * line_ms))
     bound = rise_upper_bound_ms(t[span], y[span] - b, peak)
     return Response(peak, peak_ms, noise, peak > threshold_sd * noise, rise, half, bound)
 
@@ -261,18 +293,74 @@ MV_VALUES = ("head_mV", "dendrite_mV", "spine_minus_dendrite_mV", "bap_amplitude
 
 def voltage_responses(synaptic: Mapping[str, Trace], ap: Mapping[str, Trace], hyp_dff: Mapping[str, float],
                       scale: MvScale, ap_window_ms: tuple[float, float], response_window_ms: tuple[float, float],
-                      threshold_sd: float) -> VoltageResult:
+                      threshold_sd: float,
+                      synaptic_halves: tuple[Mapping[str, Trace], Mapping[str, Trace]] | None = None) -> VoltageResult:
     """Averaged 'head' and 'dendrite' dF/F traces -> mV (hyperpolarization-normalized, one mV scale) -> peaks,
-    detection and kinetics of head, dendrite and spine_minus_dendrite."""
+    detection and kinetics of head, dendrite and spine_minus_dendrite. With `synaptic_halves` (the averages of two
+    independent halves of the synaptic sweeps, on the same grids) the peaks are cross-validated."""
     cal = calibrate(hyp_dff, ap, ap_window_ms, scale)
-    traces: dict[str, Trace] = {}
-    for roi in ("head", "dendrite"):
-        t, y = synaptic[roi]
-        ok = np.isfinite(y)
-        traces[roi] = (t[ok], cal.to_mV(roi, y[ok]))
-    t_head, v_head = traces["head"]
-    v_dend = np.interp(t_head, *traces["dendrite"], left=np.nan, right=np.nan)
-    ok = np.isfinite(v_dend)
-    traces["spine_minus_dendrite"] = (t_head[ok], v_head[ok] - v_dend[ok])
-    responses = {name: measure_response(t, v, response_window_ms, threshold_sd) for name, (t, v) in traces.items()}
+
+    def in_mV(traces_dff: Mapping[str, Trace]) -> dict[str, Trace]:
+        out: dict[str, Trace] = {}
+        for roi in ("head", "dendrite"):
+            t, y = traces_dff[roi]
+            ok = np.isfinite(y)
+            out[roi] = (t[ok], cal.to_mV(roi, y[ok]))
+        t_head, v_head = out["head"]
+        v_dend = np.interp(t_head, *out["dendrite"], left=np.nan, right=np.nan)
+        ok = np.isfinite(v_dend)
+        out["spine_minus_dendrite"] = (t_head[ok], v_head[ok] - v_dend[ok])
+        return out
+
+    traces = in_mV(synaptic)
+    halves = None if synaptic_halves is None else (in_mV(synaptic_halves[0]), in_mV(synaptic_halves[1]))
+    responses = {}
+    for name, (t, v) in traces.items():
+        pair = None
+        if halves is not None:
+            pair = tuple(np.interp(t, *h[name], left=np.nan, right=np.nan) for h in halves)
+        responses[name] = measure_response(t, v, response_window_ms, threshold_sd, pair)  # type: ignore[arg-type]
     return VoltageResult(cal, responses, traces)
+
+
+@dataclass(frozen=True)
+class AmplitudeTrend:
+    """A straight line of per-sweep response size on sweep number: its two-sided p, the fold change it makes over
+    the sweeps, and the present (last sweep's) size relative to the average over the sweeps, with that ratio's SE."""
+
+    p_value: float
+    fold: float
+    present_factor: float
+    present_rel_se: float
+    first_sweep: int
+    last_sweep: int
+
+
+def amplitude_trend(t_ms: np.ndarray, rows_mV: np.ndarray, sweeps: Sequence[int],
+                    window_ms: tuple[float, float]) -> AmplitudeTrend | None:
+    """Per-sweep size of a response as its projection on the average response (the baseline of each subtracted)
+    over the response window, and an ordinary least-squares line of it on sweep number (slope t test);
+    None with fewer than 4 sweeps or no average response to project on."""
+    t, y = np.asarray(t_ms, float), np.asarray(rows_mV, float)
+    x = np.asarray(sweeps, float)
+    if y.shape[0] < 4 or np.ptp(x) == 0:
+        return None
+    y = y - np.nanmean(y[:, t < 0], axis=1, keepdims=True)
+    win = (t >= window_ms[0]) & (t <= window_ms[1]) & np.all(np.isfinite(y), axis=0)
+    mean = y[:, win].mean(axis=0)
+    norm = float(np.dot(mean, mean))
+    if norm <= 0:
+        return None
+    size = y[:, win] @ mean / norm  # 1 on average
+    fit = stats.linregress(x, size)
+    centre = float(np.mean(size))
+    if not centre > 0 or not math.isfinite(fit.pvalue):
+        return None
+    resid_sd = float(np.std(size - (fit.intercept + fit.slope * x), ddof=2))
+    sxx = float(np.sum((x - x.mean()) ** 2))
+    at_last = fit.intercept + fit.slope * x[-1]
+    at_first = fit.intercept + fit.slope * x[0]
+    se_last = resid_sd * math.sqrt(1.0 / x.size + (x[-1] - x.mean()) ** 2 / sxx)
+    fold = at_last / at_first if at_first > 0 and at_last > 0 else math.nan
+    return AmplitudeTrend(float(fit.pvalue), float(fold), float(at_last / centre), float(se_last / centre),
+                          int(x[0]), int(x[-1]))

@@ -7,10 +7,12 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats
 
 from rig.analysis.ap_calcium import epsp_amplitude_mV
-from rig.analysis.voltage_imaging import (MV_VALUES, MvScale, VoltageResult, align, bootstrap, delta_f_over_f,
-                                          detect_ap, percentile_interval, roi_trace, voltage_responses)
+from rig.analysis.voltage_imaging import (MV_VALUES, AmplitudeTrend, MvScale, VoltageResult, align, amplitude_trend,
+                                          bootstrap, delta_f_over_f, detect_ap, percentile_interval, roi_trace,
+                                          voltage_responses)
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
 from rig.protocols.common import AnalysisUpdate
@@ -19,6 +21,7 @@ from rig.protocols.vsd.schema import ROLES, VsdStep
 log = logging.getLogger(__name__)
 ROIS = ("head", "dendrite")
 _RESPONSES = ("head", "dendrite", "spine_minus_dendrite")
+TREND_ALPHA = 0.05  # a per-sweep size slope this significant: the spine changed (reported, present value published)
 RESOLVED_LINES = 4  # a rise whose bound is this many line periods (in nearly every resampling) is resolved: also
 # published two-sided
 _LABEL = {"head": "spine head", "dendrite": "parent dendrite", "spine_minus_dendrite": "isolated spine (head - dendrite)"}
@@ -136,9 +139,12 @@ class VsdAnalysis:
         then the extras: somatic AP amplitude; steady head dF/F, dendrite dF/F, somatic mV of the step)."""
         s = self.step
         hyp_mean = hyp.mean(axis=0)
-        return voltage_responses(self.roles["synaptic"].split(syn.mean(axis=0)), self.roles["ap"].split(ap.mean(axis=0)),
+        split = self.roles["synaptic"].split
+        halves = (split(syn[0::2].mean(axis=0)), split(syn[1::2].mean(axis=0))) if syn.shape[0] >= 2 else None
+        return voltage_responses(split(syn.mean(axis=0)), self.roles["ap"].split(ap.mean(axis=0)),
                                  {"head": float(hyp_mean[-3]), "dendrite": float(hyp_mean[-2])}, self.scale(hyp),
-                                 s.calibration.ap_window_ms, s.analysis.response_window_ms, s.analysis.threshold_sd)
+                                 s.calibration.ap_window_ms, s.analysis.response_window_ms, s.analysis.threshold_sd,
+                                 halves)
 
     def _scale_basis(self, hyp: np.ndarray, n_hyp: int) -> str:
         c = self.step.calibration
@@ -174,12 +180,19 @@ class VsdAnalysis:
                  f"{_pct(a.confidence_level)} bootstrap interval over sweeps ({a.bootstrap_samples} resamplings, "
                  "with the scale's uncertainty)")
 
-        def emit(key: str, unit: str, text: str) -> None:
+        def emit(key: str, unit: str, text: str, trend: AmplitudeTrend | None = None) -> None:
             lo, hi = percentile_interval(reps.get(key, np.empty(0)), a.confidence_level)
             value = values[key]
             if math.isfinite(value) and math.isfinite(lo) and math.isfinite(hi):
-                update.estimates.append(Estimate(sweep_index, name, key, value, min(lo, value), max(hi, value), unit,
-                                                 text))
+                lo, hi = min(lo, value), max(hi, value)
+                sentence = ""
+                if (trend is not None and trend.p_value < TREND_ALPHA and math.isfinite(trend.fold)
+                        and trend.present_factor > 0 and lo > 0):
+                    value, lo, hi, sentence = _present(key, value, lo, hi, trend, a.confidence_level)
+                    text += (f"; the response changed over the sweeps (per-sweep size on sweep number, slope p = "
+                             f"{trend.p_value:.2g}): the value is the present one, the line's at the last synaptic "
+                             "sweep")
+                update.estimates.append(Estimate(sweep_index, name, key, value, lo, hi, unit, text, trend=sentence))
             else:
                 self._notice(update, sweep_index, key, f"no interval for {key} yet (fewer than 80 % of the "
                              "bootstrap resamplings give a value)", final)
@@ -196,9 +209,11 @@ class VsdAnalysis:
                 self._notice(update, sweep_index, key, f"no bound for {key} yet (fewer than 80 % of the "
                              "bootstrap resamplings give one)", final)
 
+        trends = self._trends(full, groups[0])
         for resp in _RESPONSES:
             r = full.responses[resp]
-            emit(f"{resp}_mV", "mV", f"peak EPSP of the {_LABEL[resp]}: {basis}; noise SD {r.noise_sd_mV:.2f} mV")
+            emit(f"{resp}_mV", "mV", f"peak EPSP of the {_LABEL[resp]}: {basis}; noise SD {r.noise_sd_mV:.2f} mV",
+                 trends.get(resp))
             self._detection(sweep_index, resp, r.amplitude_mV, r.noise_sd_mV, r.clear, n["synaptic"], final, update)
             if r.clear:
                 line_ms = 1000.0 / s.imaging.line_rate_hz
@@ -220,6 +235,24 @@ class VsdAnalysis:
         emit("bap_head_to_dendrite_ratio", "1", "bAP in the head / in the dendrite, each in units of its own "
              "steady-state hyperpolarization response (1: the bAP invades the head undiminished)")
 
+    def _trends(self, full: VoltageResult, syn: np.ndarray) -> dict[str, AmplitudeTrend | None]:
+        """The per-sweep size trend of each response (synaptic rows in mV on the calibration of `full`)."""
+        split, cal = self.roles["synaptic"].split, full.calibration
+        per_roi: dict[str, list[np.ndarray]] = {"head": [], "dendrite": [], "spine_minus_dendrite": []}
+        grids = self.roles["synaptic"].grids
+        for row in syn:
+            parts = split(row)
+            head = cal.to_mV("head", parts["head"][1])
+            dend = cal.to_mV("dendrite", parts["dendrite"][1])
+            per_roi["head"].append(head)
+            per_roi["dendrite"].append(dend)
+            per_roi["spine_minus_dendrite"].append(head - np.interp(grids["head"], grids["dendrite"], dend,
+                                                                    left=np.nan, right=np.nan))
+        sweeps = self.roles["synaptic"].sweeps
+        window = self.step.analysis.response_window_ms
+        return {resp: amplitude_trend(grids["dendrite" if resp == "dendrite" else "head"], np.array(rows), sweeps,
+                                      window) for resp, rows in per_roi.items()}
+
     def _detection(self, sweep_index: int, resp: str, peak: float, noise: float, clear: bool, n_syn: int,
                    final: bool, update: AnalysisUpdate) -> None:
         """A notice when a response is not (or no longer) clear, and at the last sweep for every unclear one."""
@@ -239,6 +272,21 @@ class VsdAnalysis:
         if key not in self._warned or final:
             self._warned.add(key)
             update.notices.append(Notice("warning", "vsd", message, sweep_index))
+
+
+def _present(key: str, value: float, lo: float, hi: float, trend: AmplitudeTrend,
+             level: float) -> tuple[float, float, float, str]:
+    """An average over a changing spine moved to the present (the trend line at the last sweep): the value scaled by
+    the line's present / average ratio, the interval's log half-widths widened by that ratio's SE (in quadrature)."""
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    f = trend.present_factor
+    extra = z * trend.present_rel_se / f
+    down = math.hypot(math.log(value / lo), extra)
+    up = math.hypot(math.log(hi / value), extra)
+    verb, factor = ("rose", trend.fold) if trend.fold > 1 else ("fell", 1.0 / trend.fold)
+    sentence = f"{key} {verb} x{factor:.2f} over sweeps {trend.first_sweep + 1}-{trend.last_sweep + 1}"
+    present = value * f
+    return present, present * math.exp(-down), present * math.exp(up), sentence
 
 
 def _pct(level: float) -> str:

@@ -73,7 +73,9 @@ class VsdCalibrationSpec(StrictModel):
 class VsdAnalysisSpec(StrictModel):
     """Detection and intervals of the averaged responses."""
 
-    response_window_ms: tuple[float, float] = Field(default=(0.5, 25.0), description="EPSP peak search after the stimulus")
+    response_window_ms: tuple[float, float] = Field(
+        default=(0.5, 8.0), description="EPSP peak search after the stimulus (AMPA EPSPs in head and dendrite peak "
+                                        "within ~3 ms; a longer window only adds noise lines to pick from)")
     threshold_sd: float = Field(default=2.5, gt=0, description="clear response: peak above this x baseline-noise SD")
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1)
     bootstrap_samples: int = Field(default=200, ge=20, le=10000, description="resamplings of the sweeps (intervals)")

@@ -273,7 +273,7 @@ def test_short_run_on_the_vsd_rig_matches_the_specimen_truth(tmp_path):
     print(f"vsd run: {elapsed:.1f} s; estimate, truth, tolerance: {report}")  # speed: benchmarks/, not here
 
 
-def test_the_bap_scale_needs_its_amplitude_and_publishes_no_bap_estimate():
+def test_the_bap_scale_needs_its_amplitude():
     with pytest.raises(InvalidInput) as err:
         prepare_run(PROTOCOL, VSD_PROFILE, ["calibration.scale=bap"])
     assert "bap_amplitude_mV" in str(err.value) and len(str(err.value).splitlines()) == 1

@@ -240,11 +240,12 @@ def test_short_run_on_the_vsd_rig_matches_the_specimen_truth(tmp_path):
     """40 sweeps (24 synaptic, 8 AP, 8 step) of spine 'slow' on the step's scale, with the soma-to-site attenuation
     set to the specimen's own, so the analysis chain (dF/F, normalization, calibration, averaging) is what is tested
     against the run's truths of the same names. Tolerance per response: 3 x the baseline-noise SD of its averaged
-    trace (peak of a noisy average, including the upward bias of taking a maximum) + 10 % (step noise, sampling)."""
+    trace (peak of a noisy average) + 10 % (step noise, sampling). It is the one test of the whole chain on the
+    simulated rig; its time is the 40 simulated sweeps (43 s measured on the shared machine at load ~25)."""
     attenuation = _true_attenuation(VSD_PROFILE, spine=1)
     assert 0.8 < attenuation < 0.95  # 175 um out on a 250 um passive cable
     overrides = ["sweeps=40", "sweep_rate_hz=2", "cycle=[synaptic,synaptic,synaptic,ap,hyperpolarizing]",
-                 f"calibration.steady_state_attenuation={attenuation:.4f}", "analysis.bootstrap_samples=100"]
+                 f"calibration.steady_state_attenuation={attenuation:.4f}", "analysis.bootstrap_samples=40"]
     t0 = time.perf_counter()
     result = run_protocol(PROTOCOL, VSD_PROFILE, overrides, out_dir=tmp_path)
     elapsed = time.perf_counter() - t0

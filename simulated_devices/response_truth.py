@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import optimize
 
-from rig.analysis.kinetics import half_decay_time, half_width, rise_time_10_90
+from rig.analysis.kinetics import half_decay_time, rise_time_10_90
 from rig.engine.sweep_plan import SweepPlan
 from simulated_devices.ions import HeadCalcium, HeadSodium, uM_per_ms_per_pA
 from simulated_devices.release import ca_release_scale
@@ -204,30 +204,6 @@ def hyperpolarizing_truth(specimen: "Specimen", state: SpineState, plan: SweepPl
     reversal = reversal_truth(specimen, state).get("reversal_mV")
     if reversal is not None:
         out[f"response_ratio_expected_{tag}"] = (reversal - v_hyp) / (reversal - v_rest)
-    return out
-
-
-# ----- voltage imaging ------------------------------------------------------------------------------------------
-def vsd_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) -> dict[str, float]:
-    """VSD truths of the synaptic response at the imaged spine (every sweep of the step carries them).
-
-    <site>_mV (and <site>_mV_hyp_scale, the same quantity on another scale): peak of the expected EPSP above rest
-    in the spine head, in the parent dendrite at its base, and of head minus dendrite (spine_minus_dendrite);
-    <site>_rise_10_90_ms, <site>_half_width_ms: 10-90 % rise and full width at half maximum of those responses;
-    head_to_dendrite_ratio: peak head / peak dendrite."""
-    onset = float(plan.parameters["event_ms"])
-    command = np.full(plan.n_samples, float(_command(plan, "CC")[0]))
-    r = replay(specimen, state, "CC", command, plan.sample_rate_hz, expected_events(specimen, state, [onset]))
-    after = r.t_ms >= onset
-    t = r.t_ms[after]
-    out: dict[str, float] = {}
-    head, base = r.v_head_mV - r.v_head_mV[0], r.v_base_mV - r.v_base_mV[0]
-    for site, v in (("head", head), ("dendrite", base), ("spine_minus_dendrite", head - base)):
-        y = v[after]
-        out[f"{site}_mV"] = out[f"{site}_mV_hyp_scale"] = float(np.max(y))
-        out[f"{site}_rise_10_90_ms"] = rise_time_10_90(t, y)
-        out[f"{site}_half_width_ms"] = half_width(t, y)
-    out["head_to_dendrite_ratio"] = out["head_mV"] / out["dendrite_mV"] if out["dendrite_mV"] > 0 else math.nan
     return out
 
 

@@ -22,9 +22,10 @@ import numpy as np
 
 from rig.engine.sweep_plan import SweepPlan
 from simulated_devices.response_truth import (bap_calcium_truth, hyperpolarizing_truth, paired_ap_truth,
-                                              sodium_truth, theta_burst_truth, vsd_truth)
+                                              sodium_truth, theta_burst_truth)
 from simulated_devices.specimen import Specimen
 from simulated_devices.truth import SpineState, calcium_truth_of, epsp_truth_of, reversal_truth, snapshot
+from simulated_devices.vsd_truth import vsd_plan_key, vsd_truth
 
 # Estimate names each step kind's online analysis publishes (rig/protocols/**, grep "Estimate(");
 # `{tag}` is the step amplitude of a hyperpolarizing-steps sweep ("-300pA"), `{r}` a VSD response.
@@ -44,7 +45,7 @@ STEP_ESTIMATES: dict[str, tuple[str, ...]] = {
     "hyperpolarizing_steps": ("input_resistance_MOhm", "response_ratio_expected_{tag}",
                               "response_ratio_measured_{tag}"),
     "epsp_ap_pairing": ("supralinearity_index", "supralinearity_index_after"),
-    "vsd": tuple(f"{r}_{q}" for r in _VSD_RESPONSES for q in ("mV", "mV_hyp_scale", "rise_10_90_ms",
+    "vsd": tuple(f"{r}_{q}" for r in _VSD_RESPONSES for q in ("mV", "rise_10_90_ms", "rise_10_90_upper_bound_ms",
                                                                "half_width_ms"))
     + ("head_to_dendrite_ratio", "bap_amplitude_mV", "bap_head_to_dendrite_ratio"),
 }
@@ -84,7 +85,7 @@ GROUPS: dict[str, TruthGroup] = {g.name: g for g in (
     TruthGroup("sodium", sodium_truth, _stimulus_key),
     TruthGroup("hyperpolarizing", hyperpolarizing_truth, _stimulus_key, cell_level=True,
                state_key=SpineState.cell_key),
-    TruthGroup("vsd", vsd_truth, _stimulus_key),
+    TruthGroup("vsd", vsd_truth, vsd_plan_key),
     TruthGroup("theta_burst", theta_burst_truth, _stimulus_key, cell_level=True, state_key=SpineState.cell_key),
     TruthGroup("paired_ap", paired_ap_truth, _stimulus_key),
     TruthGroup("bap", bap_calcium_truth, _stimulus_key),
@@ -102,9 +103,9 @@ _GROUP_OF: dict[str, str] = {
     "feller_ratio": "paired_ap", "ca_per_ap_nM": "paired_ap", "ca_decay_ms": "bap",
 } | {name: "vsd" for name in STEP_ESTIMATES["vsd"]}
 # Published names with no truth yet (see docs/specimen.md, "Truth of every estimate"): amplitudes in dG/R need the
-# optics' head G/R model, and the EPSP-AP pairing index and the VSD bAP calibration need other sweeps' drives.
+# optics' head G/R model, and the EPSP-AP pairing index needs other sweeps' drives.
 NO_TRUTH_YET = {"potency", "ca_amplitude_per_ap", "ca_amplitude_first_ap", "supralinearity_index",
-                "supralinearity_index_after", "bap_amplitude_mV", "bap_head_to_dendrite_ratio"}
+                "supralinearity_index_after"}
 # Groups whose values another group also gives: fcat's calcium truth includes the reversal.
 _COVERED_BY = {"reversal": "calcium"}
 

@@ -1,9 +1,13 @@
 """Voltage-sensitive-dye line scans: dF/F in ROIs, AP alignment, calibration to mV, isolated spine response.
 
 Calibration (SCIENCE.md section 3, voltage imaging): each ROI's dF/F is first normalized by that ROI's own
-dF/F during the steady state of a long hyperpolarizing step (a DC change spreads almost without loss, so this
-removes per-ROI differences in dye sensitivity and resting fluorescence); the normalized signals are then
-converted to mV with one scale, set by the bAP in the parent-dendrite ROI having a known amplitude.
+dF/F during the steady state of a long hyperpolarizing step (at steady state no current flows through the neck,
+so head and dendrite see the same step: this removes per-ROI differences in dye sensitivity and resting
+fluorescence); one normalized unit is then converted to mV by one of two scales (`MvScale`):
+- "step": the step's steady state at the imaged site, i.e. the recorded somatic steady state times the
+  soma-to-site steady-state attenuation (a passive sealed-end cable of length L and space constant lambda at
+  distance x: cosh((L - x)/lambda)/cosh(L/lambda), Rall; Stuart & Spruston 1998 J Neurosci 18:3501 measured it);
+- "bap": the bAP in the parent-dendrite ROI has a known amplitude (Palmer & Stuart 2009 J Neurosci 29:6897).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
+from scipy import stats
 
 from rig.analysis.calcium_signal import head_roi_counts
 from rig.analysis.kinetics import half_width, rise_time_10_90
@@ -81,12 +86,21 @@ Trace = tuple[np.ndarray, np.ndarray]  # (times from the aligning event in ms, v
 
 
 @dataclass(frozen=True)
+class MvScale:
+    """What one normalized unit is in mV: kind "step" (value: the site's steady-state step in mV, negative) or
+    "bap" (value: the bAP amplitude in the parent dendrite in mV)."""
+
+    kind: str
+    value_mV: float
+
+
+@dataclass(frozen=True)
 class Calibration:
-    """How each ROI's dF/F becomes mV: divided by its hyperpolarization dF/F, times one bAP scale."""
+    """How each ROI's dF/F becomes mV: divided by its hyperpolarization dF/F, times one mV scale."""
 
     hyp_dff: Mapping[str, float]  # steady-state dF/F of each ROI during the hyperpolarizing step (signed)
     bap_normalized: Mapping[str, float]  # bAP peak of each ROI in units of its hyperpolarization response
-    mV_per_normalized: float  # the bAP scale: bap_amplitude_mV / bAP peak of the reference ROI (normalized)
+    mV_per_normalized: float  # mV of one normalized unit (the site's step, or the bAP scale)
 
     def to_mV(self, roi: str, dff: np.ndarray) -> np.ndarray:
         """A dF/F trace of an ROI in mV (depolarization positive)."""
@@ -101,8 +115,9 @@ def normalize(dff: np.ndarray, hyp_dff: float) -> np.ndarray:
 
 
 def calibrate(hyp_dff: Mapping[str, float], ap: Mapping[str, Trace], ap_window_ms: tuple[float, float],
-              bap_amplitude_mV: float, reference_roi: str) -> Calibration:
-    """Normalize each ROI by its hyperpolarization response; scale so the reference ROI's bAP is bap_amplitude_mV."""
+              scale: MvScale, reference_roi: str = "dendrite") -> Calibration:
+    """Normalize each ROI by its hyperpolarization response; one normalized unit is the site's step (scale "step")
+    or the unit that makes the reference ROI's bAP scale.value_mV (scale "bap")."""
     peaks = {}
     for roi, (t, y) in ap.items():
         sel = (t >= ap_window_ms[0]) & (t <= ap_window_ms[1]) & np.isfinite(y)
@@ -113,12 +128,17 @@ def calibrate(hyp_dff: Mapping[str, float], ap: Mapping[str, Trace], ap_window_m
     if ref <= 0:
         raise ValueError(f"the bAP gives no depolarizing optical signal in the {reference_roi} ROI (or the "
                          "hyperpolarizing step and the AP have the same sign)")
-    return Calibration(dict(hyp_dff), peaks, bap_amplitude_mV / ref)
+    if scale.kind == "step":
+        if not scale.value_mV < 0:
+            raise ValueError(f"the hyperpolarizing step does not hyperpolarize the soma ({scale.value_mV:.2f} mV)")
+        return Calibration(dict(hyp_dff), peaks, -scale.value_mV)
+    return Calibration(dict(hyp_dff), peaks, scale.value_mV / ref)
 
 
 @dataclass(frozen=True)
 class Response:
-    """A calibrated averaged response: peak, baseline noise, detection, 10-90 % rise time and half-width."""
+    """A calibrated averaged response: peak, baseline noise, detection, 10-90 % rise time (and the bound the lines
+    give it) and half-width."""
 
     amplitude_mV: float
     peak_ms: float
@@ -126,14 +146,52 @@ class Response:
     clear: bool
     rise_10_90_ms: float
     half_width_ms: float
+    rise_10_90_bound_ms: float = math.nan
+
+
+def rise_upper_bound_ms(t_ms: np.ndarray, y: np.ndarray, peak: float) -> float:
+    """An upper bound of the 10-90 % rise of a sampled monotonic rise: from the last line at or below 10 % of the
+    peak to the first later line at or above 90 % (the true crossings lie between them); NaN without such lines."""
+    t, v = np.asarray(t_ms, float), np.asarray(y, float)
+    k = int(np.argmax(v))
+    low = np.flatnonzero(v[:k + 1] <= 0.1 * peak)
+    if peak <= 0 or low.size == 0:
+        return math.nan
+    high = low[-1] + np.flatnonzero(v[low[-1]:] >= 0.9 * peak)
+    return float(t[high[0]] - t[low[-1]]) if high.size else math.nan
+
+
+BROAD_LINES = 3.0  # a response at least this many lines wide at half maximum is picked on a 3-line smoothed half
+PICK_SMOOTHING = np.array([0.25, 0.5, 0.25])
+
+
+def cross_validated_peak(t_ms: np.ndarray, halves: tuple[np.ndarray, np.ndarray], smooth: bool = False) -> float:
+    """Peak of a response from two independent halves of its sweeps: the peak line is chosen on one half and read
+    (with the parabolic refinement of its neighbours) on the other, both ways, averaged. Taking the maximum of a
+    noisy average reads high by the largest noise excursion near the peak; a line chosen on independent sweeps has
+    no such bias (it can only pick a line off the true peak, i.e. read low when the response is buried in noise).
+    `smooth`: pick on the half smoothed over 3 lines (for a broad response: fewer picks of a noise spike)."""
+    t = np.asarray(t_ms, float)
+    out = []
+    for pick, read in (halves, halves[::-1]):
+        k = int(np.argmax(np.convolve(pick, PICK_SMOOTHING, mode="same") if smooth else pick))
+        value = float(read[k])
+        if 0 < k < t.size - 1:
+            a, b, c = float(read[k - 1]), float(read[k]), float(read[k + 1])
+            denom = a - 2 * b + c
+            if denom < 0 and abs(0.5 * (a - c) / denom) <= 0.5:
+                value = b - 0.125 * (a - c) ** 2 / denom
+        out.append(value)
+    return float(np.mean(out))
 
 
 def measure_response(t_ms: np.ndarray, trace_mV: np.ndarray, window_ms: tuple[float, float],
-                     threshold_sd: float) -> Response:
+                     threshold_sd: float, halves_mV: tuple[np.ndarray, np.ndarray] | None = None) -> Response:
     """Peak in the window above the pre-event baseline (t < 0); clear when above threshold_sd x baseline SD.
 
-    Rise time and half-width are computed either way (NaN when a crossing is missing); report them only
-    for a clear response."""
+    With `halves_mV` (the averages of two independent halves of the sweeps, on t_ms) the peak is the
+    cross-validated one (`cross_validated_peak`), else the parabolic maximum of the average. Rise time and
+    half-width are computed either way (NaN when a crossing is missing); report them only for a clear response."""
     t, y = np.asarray(t_ms, float), np.asarray(trace_mV, float)
     base = t < 0
     win = (t >= window_ms[0]) & (t <= window_ms[1])
@@ -145,7 +203,14 @@ def measure_response(t_ms: np.ndarray, trace_mV: np.ndarray, window_ms: tuple[fl
     span = (t >= -2.0) & (t <= 2 * window_ms[1] - window_ms[0])  # kinetics: the response and as long again
     rise = rise_time_10_90(t[span], y[span] - b)
     half = half_width(t[span], y[span] - b)
-    return Response(peak, peak_ms, noise, peak > threshold_sd * noise, rise, half)
+    if halves_mV is not None:
+        parts = tuple(np.asarray(h, float) for h in halves_mV)
+        line_ms = float(np.median(np.diff(t)))
+        peak = cross_validated_peak(t[win], (parts[0][win] - np.mean(parts[0][base]),
+                                             parts[1][win] - np.mean(parts[1][base])),
+                                    smooth=bool(half >= BROAD_LINES * line_ms))
+    bound = rise_upper_bound_ms(t[span], y[span] - b, peak)
+    return Response(peak, peak_ms, noise, peak > threshold_sd * noise, rise, half, bound)
 
 
 def bootstrap(groups: Sequence[np.ndarray], statistic: Callable[..., Mapping[str, float]], n_boot: int,
@@ -200,41 +265,102 @@ class VoltageResult:
     """Calibrated averaged responses of head, dendrite and the isolated spine response (head - dendrite)."""
 
     calibration: Calibration
-    bap_amplitude_mV: float
-    soma_hyp_mV: float
-    responses: Mapping[str, Response]  # bAP scale
+    responses: Mapping[str, Response]
     traces_mV: Mapping[str, Trace]
+
+    @property
+    def bap_amplitude_mV(self) -> float:
+        """The bAP peak in the parent-dendrite ROI in mV (the operator's value itself on the "bap" scale)."""
+        return self.calibration.bap_normalized["dendrite"] * self.calibration.mV_per_normalized
 
     def values(self) -> dict[str, float]:
         """Every number as a flat name -> value mapping (what the bootstrap resamples)."""
         out = {"bap_amplitude_mV": self.bap_amplitude_mV,
                "bap_head_to_dendrite_ratio": self.calibration.bap_normalized["head"]
                / self.calibration.bap_normalized["dendrite"]}
-        hyp_scale = abs(self.soma_hyp_mV) / self.calibration.mV_per_normalized
         for name, r in self.responses.items():
             out[f"{name}_mV"] = r.amplitude_mV
-            out[f"{name}_mV_hyp_scale"] = r.amplitude_mV * hyp_scale
             out[f"{name}_rise_10_90_ms"] = r.rise_10_90_ms
+            out[f"{name}_rise_10_90_upper_bound_ms"] = r.rise_10_90_bound_ms
             out[f"{name}_half_width_ms"] = r.half_width_ms
         dend = self.responses["dendrite"].amplitude_mV
         out["head_to_dendrite_ratio"] = self.responses["head"].amplitude_mV / dend if dend > 0 else math.nan
         return out
 
 
+MV_VALUES = ("head_mV", "dendrite_mV", "spine_minus_dendrite_mV", "bap_amplitude_mV")  # scale with the mV scale
+
+
 def voltage_responses(synaptic: Mapping[str, Trace], ap: Mapping[str, Trace], hyp_dff: Mapping[str, float],
-                      soma_hyp_mV: float, bap_amplitude_mV: float, ap_window_ms: tuple[float, float],
-                      response_window_ms: tuple[float, float], threshold_sd: float) -> VoltageResult:
-    """Averaged 'head' and 'dendrite' dF/F traces -> mV (hyperpolarization-normalized, bAP-scaled at the
-    dendrite) -> peaks, detection and kinetics of head, dendrite and spine_minus_dendrite."""
-    cal = calibrate(hyp_dff, ap, ap_window_ms, bap_amplitude_mV, "dendrite")
-    traces: dict[str, Trace] = {}
-    for roi in ("head", "dendrite"):
-        t, y = synaptic[roi]
-        ok = np.isfinite(y)
-        traces[roi] = (t[ok], cal.to_mV(roi, y[ok]))
-    t_head, v_head = traces["head"]
-    v_dend = np.interp(t_head, *traces["dendrite"], left=np.nan, right=np.nan)
-    ok = np.isfinite(v_dend)
-    traces["spine_minus_dendrite"] = (t_head[ok], v_head[ok] - v_dend[ok])
-    responses = {name: measure_response(t, v, response_window_ms, threshold_sd) for name, (t, v) in traces.items()}
-    return VoltageResult(cal, bap_amplitude_mV, soma_hyp_mV, responses, traces)
+                      scale: MvScale, ap_window_ms: tuple[float, float], response_window_ms: tuple[float, float],
+                      threshold_sd: float,
+                      synaptic_halves: tuple[Mapping[str, Trace], Mapping[str, Trace]] | None = None) -> VoltageResult:
+    """Averaged 'head' and 'dendrite' dF/F traces -> mV (hyperpolarization-normalized, one mV scale) -> peaks,
+    detection and kinetics of head, dendrite and spine_minus_dendrite. With `synaptic_halves` (the averages of two
+    independent halves of the synaptic sweeps, on the same grids) the peaks are cross-validated."""
+    cal = calibrate(hyp_dff, ap, ap_window_ms, scale)
+
+    def in_mV(traces_dff: Mapping[str, Trace]) -> dict[str, Trace]:
+        out: dict[str, Trace] = {}
+        for roi in ("head", "dendrite"):
+            t, y = traces_dff[roi]
+            ok = np.isfinite(y)
+            out[roi] = (t[ok], cal.to_mV(roi, y[ok]))
+        t_head, v_head = out["head"]
+        v_dend = np.interp(t_head, *out["dendrite"], left=np.nan, right=np.nan)
+        ok = np.isfinite(v_dend)
+        out["spine_minus_dendrite"] = (t_head[ok], v_head[ok] - v_dend[ok])
+        return out
+
+    traces = in_mV(synaptic)
+    halves = None if synaptic_halves is None else (in_mV(synaptic_halves[0]), in_mV(synaptic_halves[1]))
+    responses = {}
+    for name, (t, v) in traces.items():
+        pair = None
+        if halves is not None:
+            pair = tuple(np.interp(t, *h[name], left=np.nan, right=np.nan) for h in halves)
+        responses[name] = measure_response(t, v, response_window_ms, threshold_sd, pair)  # type: ignore[arg-type]
+    return VoltageResult(cal, responses, traces)
+
+
+@dataclass(frozen=True)
+class AmplitudeTrend:
+    """A straight line of per-sweep response size on sweep number: its two-sided p, the fold change it makes over
+    the sweeps, and the present (last sweep's) size relative to the average over the sweeps, with that ratio's SE."""
+
+    p_value: float
+    fold: float
+    present_factor: float
+    present_rel_se: float
+    first_sweep: int
+    last_sweep: int
+
+
+def amplitude_trend(t_ms: np.ndarray, rows_mV: np.ndarray, sweeps: Sequence[int],
+                    window_ms: tuple[float, float]) -> AmplitudeTrend | None:
+    """Per-sweep size of a response as its projection on the average response (the baseline of each subtracted)
+    over the response window, and an ordinary least-squares line of it on sweep number (slope t test);
+    None with fewer than 4 sweeps or no average response to project on."""
+    t, y = np.asarray(t_ms, float), np.asarray(rows_mV, float)
+    x = np.asarray(sweeps, float)
+    if y.shape[0] < 4 or np.ptp(x) == 0:
+        return None
+    y = y - np.nanmean(y[:, t < 0], axis=1, keepdims=True)
+    win = (t >= window_ms[0]) & (t <= window_ms[1]) & np.all(np.isfinite(y), axis=0)
+    mean = y[:, win].mean(axis=0)
+    norm = float(np.dot(mean, mean))
+    if norm <= 0:
+        return None
+    size = y[:, win] @ mean / norm  # 1 on average
+    fit = stats.linregress(x, size)
+    centre = float(np.mean(size))
+    if not centre > 0 or not math.isfinite(fit.pvalue):
+        return None
+    resid_sd = float(np.std(size - (fit.intercept + fit.slope * x), ddof=2))
+    sxx = float(np.sum((x - x.mean()) ** 2))
+    at_last = fit.intercept + fit.slope * x[-1]
+    at_first = fit.intercept + fit.slope * x[0]
+    se_last = resid_sd * math.sqrt(1.0 / x.size + (x[-1] - x.mean()) ** 2 / sxx)
+    fold = at_last / at_first if at_first > 0 and at_last > 0 else math.nan
+    return AmplitudeTrend(float(fit.pvalue), float(fold), float(at_last / centre), float(se_last / centre),
+                          int(x[0]), int(x[-1]))

@@ -7,10 +7,12 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats
 
 from rig.analysis.ap_calcium import epsp_amplitude_mV
-from rig.analysis.voltage_imaging import (VoltageResult, align, bootstrap, delta_f_over_f, detect_ap,
-                                          percentile_interval, roi_trace, voltage_responses)
+from rig.analysis.voltage_imaging import (MV_VALUES, AmplitudeTrend, MvScale, VoltageResult, align, amplitude_trend,
+                                          bootstrap, delta_f_over_f, detect_ap, percentile_interval, roi_trace,
+                                          voltage_responses)
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
 from rig.protocols.common import AnalysisUpdate
@@ -19,6 +21,9 @@ from rig.protocols.vsd.schema import ROLES, VsdStep
 log = logging.getLogger(__name__)
 ROIS = ("head", "dendrite")
 _RESPONSES = ("head", "dendrite", "spine_minus_dendrite")
+TREND_ALPHA = 0.05  # a per-sweep size slope this significant: the spine changed (reported, present value published)
+RESOLVED_LINES = 4  # a rise whose bound is this many line periods (in nearly every resampling) is resolved: also
+# published two-sided
 _LABEL = {"head": "spine head", "dendrite": "parent dendrite", "spine_minus_dendrite": "isolated spine (head - dendrite)"}
 
 
@@ -122,16 +127,34 @@ class VsdAnalysis:
     def _statistic(self, syn: np.ndarray, ap: np.ndarray, hyp: np.ndarray) -> dict[str, float]:
         return self.result(syn, ap, hyp).values()
 
+    def scale(self, hyp: np.ndarray) -> MvScale:
+        """The mV scale of the step's calibration for these hyperpolarizing sweeps (the assumption's central value)."""
+        c = self.step.calibration
+        if c.scale == "bap":
+            return MvScale("bap", float(c.bap_amplitude_mV))  # type: ignore[arg-type]
+        return MvScale("step", float(hyp.mean(axis=0)[-1]) * c.steady_state_attenuation)
+
     def result(self, syn: np.ndarray, ap: np.ndarray, hyp: np.ndarray) -> VoltageResult:
         """Calibrated responses of the mean of the given sweep stacks (rows as RoleSweeps keeps them: ROI values,
         then the extras: somatic AP amplitude; steady head dF/F, dendrite dF/F, somatic mV of the step)."""
         s = self.step
-        ap_mean, hyp_mean = ap.mean(axis=0), hyp.mean(axis=0)
-        bap = s.calibration.bap_amplitude_mV if s.calibration.bap_amplitude_mV is not None else float(ap_mean[-1])
-        return voltage_responses(self.roles["synaptic"].split(syn.mean(axis=0)), self.roles["ap"].split(ap_mean),
-                                 {"head": float(hyp_mean[-3]), "dendrite": float(hyp_mean[-2])}, float(hyp_mean[-1]),
-                                 bap, s.calibration.ap_window_ms, s.analysis.response_window_ms,
-                                 s.analysis.threshold_sd)
+        hyp_mean = hyp.mean(axis=0)
+        split = self.roles["synaptic"].split
+        halves = (split(syn[0::2].mean(axis=0)), split(syn[1::2].mean(axis=0))) if syn.shape[0] >= 2 else None
+        return voltage_responses(split(syn.mean(axis=0)), self.roles["ap"].split(ap.mean(axis=0)),
+                                 {"head": float(hyp_mean[-3]), "dendrite": float(hyp_mean[-2])}, self.scale(hyp),
+                                 s.calibration.ap_window_ms, s.analysis.response_window_ms, s.analysis.threshold_sd,
+                                 halves)
+
+    def _scale_basis(self, hyp: np.ndarray, n_hyp: int) -> str:
+        c = self.step.calibration
+        if c.scale == "bap":
+            return (f"mV scale: the bAP in the parent dendrite is {c.bap_amplitude_mV:g} mV (operator's value, "
+                    f"{_pct(c.bap_amplitude_rel_sd)} SD)")
+        soma = float(hyp.mean(axis=0)[-1])
+        return (f"mV scale: the step's steady state at the imaged site, {soma:.1f} mV at the soma (mean of {n_hyp} "
+                f"steps) x {c.steady_state_attenuation:g} soma-to-site attenuation (operator's value, "
+                f"{_pct(c.steady_state_attenuation_rel_sd)} SD)")
 
     def _publish(self, sweep_index: int, name: str, final: bool, update: AnalysisUpdate) -> None:
         s, a = self.step, self.step.analysis
@@ -141,45 +164,94 @@ class VsdAnalysis:
         except ValueError as exc:
             self._notice(update, sweep_index, "calibration", f"no voltage estimate yet: {exc}", final)
             return
-        reps = bootstrap(groups, self._statistic, a.bootstrap_samples, np.random.default_rng(a.seed))
+        rng = np.random.default_rng(a.seed)
+        reps = bootstrap(groups, self._statistic, a.bootstrap_samples, rng)
+        # the mV scale's assumption: one log-normal factor per resampling on every value in mV
+        factor = np.exp(rng.normal(0.0, s.calibration.rel_sd, a.bootstrap_samples))
+        for key in MV_VALUES:
+            if key in reps:
+                reps[key] = reps[key] * factor[:reps[key].size]
         values = full.values()
         n = {r: len(self.roles[r].rows) for r in ROLES}
-        assumed = (f"bAP amplitude {s.calibration.bap_amplitude_mV:g} mV in the parent dendrite (operator's value)"
-                   if s.calibration.bap_amplitude_mV is not None else
-                   f"bAP amplitude in the parent dendrite assumed equal to the recorded somatic AP "
-                   f"({full.bap_amplitude_mV:.1f} mV, mean of {n['ap']} AP sweeps)")
+        scale_basis = self._scale_basis(groups[2], n["hyperpolarizing"])
         basis = (f"averages of {n['synaptic']} synaptic sweeps (aligned to the stimulus), {n['ap']} AP sweeps "
                  f"(aligned to the somatic AP peak), {n['hyperpolarizing']} hyperpolarizing steps; dF/F of each ROI "
-                 f"normalized by its steady-state step response; mV scale from the {assumed}; "
-                 f"{_pct(a.confidence_level)} bootstrap interval over sweeps ({a.bootstrap_samples} resamplings)")
-        hyp_basis = (f"as *_mV but in units of the recorded somatic steady-state hyperpolarization "
-                     f"({full.soma_hyp_mV:.1f} mV; assumes it reaches the imaged site undiminished)")
+                 f"normalized by its steady-state step response; {scale_basis}; "
+                 f"{_pct(a.confidence_level)} bootstrap interval over sweeps ({a.bootstrap_samples} resamplings, "
+                 "with the scale's uncertainty)")
 
-        def emit(key: str, unit: str, text: str) -> None:
+        def emit(key: str, unit: str, text: str, trend: AmplitudeTrend | None = None) -> None:
             lo, hi = percentile_interval(reps.get(key, np.empty(0)), a.confidence_level)
             value = values[key]
             if math.isfinite(value) and math.isfinite(lo) and math.isfinite(hi):
-                update.estimates.append(Estimate(sweep_index, name, key, value, min(lo, value), max(hi, value), unit,
-                                                 text))
+                lo, hi = min(lo, value), max(hi, value)
+                sentence = ""
+                if (trend is not None and trend.p_value < TREND_ALPHA and math.isfinite(trend.fold)
+                        and trend.present_factor > 0 and lo > 0):
+                    value, lo, hi, sentence = _present(key, value, lo, hi, trend, a.confidence_level)
+                    text += (f"; the response changed over the sweeps (per-sweep size on sweep number, slope p = "
+                             f"{trend.p_value:.2g}): the value is the present one, the line's at the last synaptic "
+                             "sweep")
+                update.estimates.append(Estimate(sweep_index, name, key, value, lo, hi, unit, text, trend=sentence))
             else:
                 self._notice(update, sweep_index, key, f"no interval for {key} yet (fewer than 80 % of the "
                              "bootstrap resamplings give a value)", final)
 
+        def emit_bound(key: str, unit: str, text: str) -> None:
+            r = reps.get(key, np.empty(0))
+            finite = r[np.isfinite(r)]
+            value = values[key]
+            if math.isfinite(value) and finite.size >= 0.8 * max(r.size, 1):
+                hi = max(float(np.percentile(finite, 100 * a.confidence_level)), value)
+                update.estimates.append(Estimate(sweep_index, name, key, value, math.nan, hi, unit, text,
+                                                 bound="upper"))
+            else:
+                self._notice(update, sweep_index, key, f"no bound for {key} yet (fewer than 80 % of the "
+                             "bootstrap resamplings give one)", final)
+
+        trends = self._trends(full, groups[0])
         for resp in _RESPONSES:
             r = full.responses[resp]
-            emit(f"{resp}_mV", "mV", f"peak EPSP of the {_LABEL[resp]}: {basis}; noise SD {r.noise_sd_mV:.2f} mV")
-            emit(f"{resp}_mV_hyp_scale", "mV", hyp_basis)
+            emit(f"{resp}_mV", "mV", f"peak EPSP of the {_LABEL[resp]}: {basis}; noise SD {r.noise_sd_mV:.2f} mV",
+                 trends.get(resp))
             self._detection(sweep_index, resp, r.amplitude_mV, r.noise_sd_mV, r.clear, n["synaptic"], final, update)
             if r.clear:
-                emit(f"{resp}_rise_10_90_ms", "ms", f"10-90 % rise time of the averaged {_LABEL[resp]} response "
-                     f"(line period {1000.0 / s.imaging.line_rate_hz:.2f} ms)")
+                line_ms = 1000.0 / s.imaging.line_rate_hz
+                emit_bound(f"{resp}_rise_10_90_upper_bound_ms", "ms", f"upper bound of the 10-90 % rise time of the "
+                           f"averaged {_LABEL[resp]} response: from the last line below 10 % to the first line above "
+                           f"90 % of the peak (line period {line_ms:.2f} ms; {_pct(a.confidence_level)} one-sided "
+                           "bootstrap bound)")
+                bounds = reps.get(f"{resp}_rise_10_90_upper_bound_ms", np.empty(0))
+                bounds = bounds[np.isfinite(bounds)]
+                if bounds.size and float(np.percentile(bounds, 100 * (1 - a.confidence_level))) >= RESOLVED_LINES * line_ms:
+                    emit(f"{resp}_rise_10_90_ms", "ms", f"10-90 % rise time of the averaged {_LABEL[resp]} response "
+                         f"(resolved: the rise spans {r.rise_10_90_bound_ms / line_ms:.0f} lines of {line_ms:.2f} ms)")
                 emit(f"{resp}_half_width_ms", "ms", f"full width at half maximum of the averaged {_LABEL[resp]} "
                      "response")
         if full.responses["dendrite"].clear:
             emit("head_to_dendrite_ratio", "1", "peak head / peak dendrite EPSP (independent of the mV scale)")
-        emit("bap_amplitude_mV", "mV", "the bAP amplitude that sets the mV scale: " + assumed)
+        if s.calibration.scale == "step":  # on the "bap" scale the bAP amplitude is the operator's, not measured
+            emit("bap_amplitude_mV", "mV", f"peak of the bAP in the parent dendrite (averaged AP sweeps): {basis}")
         emit("bap_head_to_dendrite_ratio", "1", "bAP in the head / in the dendrite, each in units of its own "
              "steady-state hyperpolarization response (1: the bAP invades the head undiminished)")
+
+    def _trends(self, full: VoltageResult, syn: np.ndarray) -> dict[str, AmplitudeTrend | None]:
+        """The per-sweep size trend of each response (synaptic rows in mV on the calibration of `full`)."""
+        split, cal = self.roles["synaptic"].split, full.calibration
+        per_roi: dict[str, list[np.ndarray]] = {"head": [], "dendrite": [], "spine_minus_dendrite": []}
+        grids = self.roles["synaptic"].grids
+        for row in syn:
+            parts = split(row)
+            head = cal.to_mV("head", parts["head"][1])
+            dend = cal.to_mV("dendrite", parts["dendrite"][1])
+            per_roi["head"].append(head)
+            per_roi["dendrite"].append(dend)
+            per_roi["spine_minus_dendrite"].append(head - np.interp(grids["head"], grids["dendrite"], dend,
+                                                                    left=np.nan, right=np.nan))
+        sweeps = self.roles["synaptic"].sweeps
+        window = self.step.analysis.response_window_ms
+        return {resp: amplitude_trend(grids["dendrite" if resp == "dendrite" else "head"], np.array(rows), sweeps,
+                                      window) for resp, rows in per_roi.items()}
 
     def _detection(self, sweep_index: int, resp: str, peak: float, noise: float, clear: bool, n_syn: int,
                    final: bool, update: AnalysisUpdate) -> None:
@@ -200,6 +272,21 @@ class VsdAnalysis:
         if key not in self._warned or final:
             self._warned.add(key)
             update.notices.append(Notice("warning", "vsd", message, sweep_index))
+
+
+def _present(key: str, value: float, lo: float, hi: float, trend: AmplitudeTrend,
+             level: float) -> tuple[float, float, float, str]:
+    """An average over a changing spine moved to the present (the trend line at the last sweep): the value scaled by
+    the line's present / average ratio, the interval's log half-widths widened by that ratio's SE (in quadrature)."""
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    f = trend.present_factor
+    extra = z * trend.present_rel_se / f
+    down = math.hypot(math.log(value / lo), extra)
+    up = math.hypot(math.log(hi / value), extra)
+    verb, factor = ("rose", trend.fold) if trend.fold > 1 else ("fell", 1.0 / trend.fold)
+    sentence = f"{key} {verb} x{factor:.2f} over sweeps {trend.first_sweep + 1}-{trend.last_sweep + 1}"
+    present = value * f
+    return present, present * math.exp(-down), present * math.exp(up), sentence
 
 
 def _pct(level: float) -> str:

@@ -39,24 +39,43 @@ class HyperpolarizingStepSpec(StrictModel):
 
 
 class VsdCalibrationSpec(StrictModel):
-    """The bAP that converts normalized signals to mV."""
+    """How normalized signals become mV: the hyperpolarizing step's steady state at the imaged site, or a bAP of
+    known amplitude in the parent dendrite (each an assumption with its uncertainty, carried into the intervals)."""
 
+    scale: Literal["step", "bap"] = Field(
+        default="step", description="step: 1 normalized unit is the somatic steady-state step times "
+                                    "steady_state_attenuation; bap: the dendrite's bAP is bap_amplitude_mV")
+    steady_state_attenuation: float = Field(
+        default=0.9, gt=0, le=1, description="steady-state step at the imaged site / at the soma (a passive sealed-end "
+                                             "cable: cosh((L - x)/lambda)/cosh(L/lambda); ~0.85-0.95 at 150-200 um)")
+    steady_state_attenuation_rel_sd: float = Field(default=0.05, ge=0, le=0.5,
+                                                   description="relative SD of steady_state_attenuation")
     bap_amplitude_mV: float | None = Field(
-        default=None, gt=0, le=200, description="bAP amplitude in the parent dendrite; null: the recorded somatic "
-                                                "AP amplitude (assumes the bAP reaches the dendrite undiminished)")
+        default=None, gt=0, le=200, description="bAP amplitude in the parent dendrite (scale: bap), e.g. from a "
+                                                "dendritic recording at the same distance")
+    bap_amplitude_rel_sd: float = Field(default=0.1, ge=0, le=0.5, description="relative SD of bap_amplitude_mV")
     ap_window_ms: tuple[float, float] = Field(default=(-1.0, 6.0), description="bAP search window from the somatic peak")
 
     @model_validator(mode="after")
     def _window(self) -> "VsdCalibrationSpec":
         if self.ap_window_ms[0] >= self.ap_window_ms[1]:
             raise ValueError("ap_window_ms must be [start, stop] with start < stop")
+        if self.scale == "bap" and self.bap_amplitude_mV is None:
+            raise ValueError("scale 'bap' needs bap_amplitude_mV (the bAP amplitude in the parent dendrite)")
         return self
+
+    @property
+    def rel_sd(self) -> float:
+        """Relative SD of the mV scale's assumption."""
+        return self.steady_state_attenuation_rel_sd if self.scale == "step" else self.bap_amplitude_rel_sd
 
 
 class VsdAnalysisSpec(StrictModel):
     """Detection and intervals of the averaged responses."""
 
-    response_window_ms: tuple[float, float] = Field(default=(0.5, 25.0), description="EPSP peak search after the stimulus")
+    response_window_ms: tuple[float, float] = Field(
+        default=(0.5, 8.0), description="EPSP peak search after the stimulus (AMPA EPSPs in head and dendrite peak "
+                                        "within ~3 ms; a longer window only adds noise lines to pick from)")
     threshold_sd: float = Field(default=2.5, gt=0, description="clear response: peak above this x baseline-noise SD")
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1)
     bootstrap_samples: int = Field(default=200, ge=20, le=10000, description="resamplings of the sweeps (intervals)")

@@ -92,13 +92,23 @@ def k_inactivation(v_mV: float, spec: SomaChannelSpec) -> tuple[float, float]:
     return floor + (1.0 - floor) / (1.0 + math.exp(min(x, 700.0))), spec.k_inactivation_tau_ms
 
 
+NA_SLOW_HALF = 0.05  # gate value at which half the Na channels are slow-inactivated (see na_slow_availability)
+
+
+def na_slow_availability(l: float) -> float:
+    """Fraction of Na channels not slow-inactivated, l (1 + K) / (l + K) with K = NA_SLOW_HALF: ~1 at rest (0.998 at
+    l = 0.96, -70 mV) so spikes and bAPs are unchanged, ~l / K once the slow gate has closed (0.008 near -16 mV,
+    4e-4 at 0 mV): Na slow inactivation needs prolonged depolarization and recovers with the gate."""
+    return l * (1.0 + NA_SLOW_HALF) / (l + NA_SLOW_HALF)
+
+
 def hh_conductances_uS(
     m: float, h: float, n: float, area_um2: float, spec: SomaChannelSpec, l: float = 1.0
 ) -> tuple[float, float]:
     """Na and K conductances (uS) of a compartment of the given area (l: the slow inactivation gate of K, and of
     Na when `spec.na_slow_inactivation`)."""
     scale = area_um2 * 1e-5  # mS/cm^2 * um^2 -> uS
-    slow_na = l if spec.na_slow_inactivation else 1.0
+    slow_na = na_slow_availability(l) if spec.na_slow_inactivation else 1.0
     return spec.gna_mS_per_cm2 * scale * m**3 * h * slow_na, spec.gk_mS_per_cm2 * scale * n**4 * l
 
 

@@ -204,7 +204,7 @@ def next_holding(levels: list[Level], step: ReversalStep, ceiling_mV: float, amp
     """The next holding of the search, or None when it has converged; StepFailed when it cannot succeed.
 
     While no level is outward: bisect between the highest holding measured and the ceiling, moving at most
-    step_mV. Once bracketed: bisect the bracket (the side of a level is the sign of its sweeps, which release
+    step_mV (the ceiling itself once within step_mV / 4 of it). Once bracketed: bisect the bracket (the side of a level is the sign of its sweeps, which release
     fluctuations do not flip; their sizes do fluctuate, so false position on them wanders); converged when the
     bracket is within tolerance_mV or at max_levels.
     """
@@ -225,8 +225,9 @@ def next_holding(levels: list[Level], step: ReversalStep, ceiling_mV: float, amp
             raise StepFailed(f"reversal search: the evoked current never reversed up to {top.holding_mV:g} mV "
                              f"({where}); mean {top.mean_pA:.2f} pA there: the reversal lies above "
                              f"{top.holding_mV:g} mV, the steps that need it are not run")
-        target = min(0.5 * (top.holding_mV + ceiling_mV), top.holding_mV + s.step_mV)
-        return round(max(target, min(top.holding_mV + s.tolerance_mV, ceiling_mV)), 3)
+        if ceiling_mV - top.holding_mV <= max(s.step_mV / 4, 2 * s.tolerance_mV):
+            return round(ceiling_mV, 3)  # close to the limit: test the limit itself
+        return round(min(0.5 * (top.holding_mV + ceiling_mV), top.holding_mV + s.step_mV), 3)
     low, high = found
     width = high.holding_mV - low.holding_mV
     if width <= s.tolerance_mV or len(levels) >= s.max_levels:

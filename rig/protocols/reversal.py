@@ -292,8 +292,15 @@ class ReversalAnalysis:
         rev = reversal_from_sweeps(holdings, currents, floor_mV=self.step.tolerance_mV)
         span = f"{holdings.min():g} to {holdings.max():g} mV"
         if math.isfinite(rev.low_mV) and math.isfinite(rev.high_mV):
-            return rev, (f"zero of a straight line through the evoked currents of the {rev.sweeps} sweeps from "
-                         f"{span}, Fieller interval from their scatter")
+            inward = [v.holding_mV for k, v in enumerate(levels) if v.sign < 0 or k == 0]
+            outward = [v.holding_mV for v in levels if v.sign > 0]
+            floor, top = max(inward), min(outward, default=math.inf)
+            how = (f"zero of a straight line through the evoked currents of the {rev.sweeps} sweeps from {span}, "
+                   "Fieller interval from their scatter")
+            if floor < top and (rev.low_mV < floor or rev.high_mV > top):  # the signs of single sweeps bound it
+                how += f", cut to [{floor:g}, {top:g}] mV where single sweeps were clearly inward / outward"
+                rev = ReversalEstimate(rev.value_mV, max(rev.low_mV, floor), min(rev.high_mV, top), rev.sweeps)
+            return rev, how
         value = fitted_zero(levels, low, high, self.step.fit_window_mV, self.step.tolerance_mV)
         return (ReversalEstimate(value, low.holding_mV, high.holding_mV, int(holdings.size)),
                 f"zero of the straight line through the {holdings.size} sweeps from {span}; interval: the "

@@ -1,7 +1,10 @@
-"""Synaptic reversal search (adaptive): step up in VC until the evoked current reverses, then false position to zero.
+"""Synaptic reversal search (adaptive): bisect on the sign of single sweeps' evoked currents, then false position.
 
-The search is short on purpose: holdings near 0 mV drive neck plasticity (SCIENCE.md), so every
-sweep held above -20 mV counts against the spine, and the time is reported.
+A sweep's current counts as inward or outward only when it lies beyond SIGN_Z baseline SDs of zero: release
+fails often, so a level's mean over two sweeps says little, but the sign of any sweep that released does
+(every synapse's current reverses at the same holding, within ~0.3 mV on the simulated rig). The reversal is
+the zero of a straight line through the single sweeps near it (Fieller's interval). The search is short on
+purpose: holdings near 0 mV drive neck plasticity (SCIENCE.md), so the time held above -20 mV is reported.
 """
 
 from __future__ import annotations
@@ -24,23 +27,29 @@ from rig.protocols.calcium_scan import (DEPOLARIZED_ABOVE_MV, StimulusSpec, calc
 from rig.protocols.common import AnalysisUpdate, StepBase, StepProblem, resolve_device
 
 
+SIGN_Z = 3.0  # a sweep's evoked current has a known sign beyond this many baseline SDs from zero
+
+
 class ReversalStep(StepBase):
     """Find the potential at which stimulation evokes zero synaptic current; later steps read `reversal_mV`."""
 
     kind: Literal["reversal"]
     start_mV: float = Field(default=-70.0, description="first holding (the evoked current must be inward here)")
-    step_mV: float = Field(default=40.0, gt=0, description="depolarizing increment until the current reverses")
+    step_mV: float = Field(default=40.0, gt=0, description="largest depolarizing move while no holding has shown an "
+                           "outward current (the search bisects towards the highest holding allowed)")
     max_mV: float | None = Field(default=None, description="highest holding; default the profile's limit")
-    tolerance_mV: float = Field(default=1.0, gt=0, description="stop when the next holding moves less than half this, "
-                                "or the bracket is this narrow")
-    sweeps_per_level: int = Field(default=2, ge=1, le=50)
+    tolerance_mV: float = Field(default=1.0, gt=0, description="stop when the next holding moves less than half this "
+                                "from one measured, or the bracket is this narrow")
+    sweeps_per_level: int = Field(default=2, ge=1, le=50, description="measuring sweeps at each holding")
     max_levels: int = Field(default=6, ge=2, le=30, description="most holdings the search may visit")
+    fit_window_mV: float = Field(default=15.0, gt=0, description="sweeps within this distance of the reversal enter "
+                                 "the straight-line fit (the evoked current is close to linear in the holding there)")
     stimulus: StimulusSpec = StimulusSpec()
     stimulus_ms: float = Field(default=60.0, gt=0)
     sweep_ms: float = Field(default=120.0, gt=0)
     window_ms: tuple[float, float] = Field(default=(1.0, 25.0), description="response window after the stimulus")
     baseline_ms: float = Field(default=30.0, gt=0)
-    min_response_pA: float = Field(default=3.0, ge=0, description="smallest inward current at start_mV")
+    min_response_pA: float = Field(default=3.0, ge=0, description="smallest mean inward current at start_mV")
     interval_s: float = Field(default=2.0, ge=0)
     sample_rate_hz: float = Field(default=10_000.0, gt=0)
     condition: str = "control"
@@ -61,28 +70,49 @@ def _ceiling(step: ReversalStep, profile: HardwareProfile, amp: str) -> float:
 
 @dataclass(frozen=True)
 class Level:
-    """The evoked current at one holding: mean over its sweeps and the standard error of that mean."""
+    """The single sweeps' evoked currents at one holding, with their baseline SDs."""
 
     holding_mV: float
-    mean_pA: float
-    se_pA: float
-    sweeps: int
+    currents_pA: tuple[float, ...]
+    sds_pA: tuple[float, ...]
+
+    @property
+    def sweeps(self) -> int:
+        """Measuring sweeps at this holding."""
+        return len(self.currents_pA)
+
+    @property
+    def mean_pA(self) -> float:
+        """Mean evoked current over the sweeps."""
+        return float(np.mean(self.currents_pA))
+
+    @property
+    def sign(self) -> int:
+        """-1 when some sweep is inward beyond SIGN_Z SDs and none outward, +1 the reverse, 0 otherwise (every
+        sweep within the noise of zero, or sweeps of both signs: the level sits at the reversal as far as the
+        noise tells)."""
+        i, sd = np.asarray(self.currents_pA), np.asarray(self.sds_pA)
+        inward, outward = bool(np.any(i < -SIGN_Z * sd)), bool(np.any(i > SIGN_Z * sd))
+        return -1 if inward and not outward else 1 if outward and not inward else 0
 
 
-def significant(level: Level) -> bool:
-    """True when the level's mean current is more than 2 standard errors from zero (its sign is known)."""
-    return abs(level.mean_pA) > 2 * level.se_pA
+def side(level: Level) -> int:
+    """The side of the reversal the level lies on for the bisection: its sign, or for a level within the noise of
+    zero the sign of its mean (a wrong guess there costs little: the level lies within the noise of the reversal)."""
+    return level.sign if level.sign else (1 if level.mean_pA > 0 else -1)
 
 
 def bracket(levels: list[Level]) -> tuple[Level, Level] | None:
-    """(highest inward level, lowest outward level above it) once the current has reversed; only levels whose
-    sign is significant count (a current within the noise of zero may lie on either side)."""
-    inward = [v for v in levels if v.mean_pA < 0 and significant(v)]
+    """(highest inward level below the lowest outward one, lowest outward level) once some level is outward; the
+    first level counts as inward (the search starts only where the mean current is inward)."""
+    outward = [v for k, v in enumerate(levels) if side(v) > 0 and k > 0]
+    if not outward:
+        return None
+    high = min(outward, key=lambda v: v.holding_mV)
+    inward = [v for k, v in enumerate(levels) if (side(v) < 0 or k == 0) and v.holding_mV < high.holding_mV]
     if not inward:
         return None
-    low = max(inward, key=lambda v: v.holding_mV)
-    above = [v for v in levels if v.mean_pA > 0 and significant(v) and v.holding_mV > low.holding_mV]
-    return (low, min(above, key=lambda v: v.holding_mV)) if above else None
+    return max(inward, key=lambda v: v.holding_mV), high
 
 
 @dataclass(frozen=True)
@@ -103,20 +133,40 @@ def zero_crossing(low: Level, high: Level) -> float:
     return low.holding_mV - low.mean_pA * width / rise
 
 
-def reversal_from_sweeps(holdings_mV: np.ndarray, currents_pA: np.ndarray, level: float = 0.95) -> ReversalEstimate:
-    """Zero of the straight line I = c + b (V - mean V) fitted to single sweeps near the reversal; Fieller's
-    interval for V0 = mean V - c/b with the residual scatter (release fluctuations included) and t quantiles."""
+def reversal_from_sweeps(holdings_mV: np.ndarray, currents_pA: np.ndarray, level: float = 0.95,
+                         floor_mV: float = 0.0) -> ReversalEstimate:
+    """Zero of the straight line I = c + b (V - V_w) fitted to single sweeps near the reversal, with Fieller's
+    interval for V0 = V_w - c/b and t quantiles (Fieller 1954).
+
+    With floor_mV > 0 the fit is weighted for release fluctuations: a sweep's current is the released charge
+    times (V - V0), so its scatter grows with the distance from the zero; weights 1 / ((V - V0)^2 + floor^2)
+    at the zero of the previous pass (three passes from the unweighted fit), the scale from the weighted
+    residuals. floor_mV = 0: ordinary least squares.
+    """
     v, i = np.asarray(holdings_mV, float), np.asarray(currents_pA, float)
-    centre = float(v.mean())
-    x = v - centre
-    sxx = float(np.sum(x**2))
-    if v.size < 3 or sxx <= 0:
+    if v.size < 3 or float(np.ptp(v)) <= 0:
         return ReversalEstimate(math.nan, math.nan, math.nan, int(v.size))
-    b = float(np.sum(x * i) / sxx)
-    c = float(i.mean())
+    est = _weighted_fieller(v, i, np.ones_like(v), level)
+    for _ in range(3 if floor_mV > 0 else 0):
+        zero = est.value_mV if math.isfinite(est.value_mV) else float(np.mean(v))
+        zero = min(max(zero, float(v.min())), float(v.max()))
+        est = _weighted_fieller(v, i, 1.0 / ((v - zero) ** 2 + floor_mV**2), level)
+    return est
+
+
+def _weighted_fieller(v: np.ndarray, i: np.ndarray, w: np.ndarray, level: float) -> ReversalEstimate:
+    """Fieller's interval for the zero of a weighted straight-line fit (weights up to a common scale)."""
+    sw = float(np.sum(w))
+    centre = float(np.sum(w * v) / sw)
+    x = v - centre
+    sxx = float(np.sum(w * x**2))
+    if sxx <= 0:
+        return ReversalEstimate(math.nan, math.nan, math.nan, int(v.size))
+    b = float(np.sum(w * x * i) / sxx)
+    c = float(np.sum(w * i) / sw)
     dof = v.size - 2
-    s2 = float(np.sum((i - c - b * x) ** 2)) / dof if dof > 0 else math.nan
-    var_c, var_b = s2 / v.size, s2 / sxx
+    s2 = float(np.sum(w * (i - c - b * x) ** 2)) / dof
+    var_c, var_b = s2 / sw, s2 / sxx
     if b <= 0 or not math.isfinite(s2):
         return ReversalEstimate(math.nan, math.nan, math.nan, int(v.size))
     r = c / b
@@ -129,15 +179,34 @@ def reversal_from_sweeps(holdings_mV: np.ndarray, currents_pA: np.ndarray, level
     return ReversalEstimate(centre - r, centre - r_high, centre - r_low, int(v.size))
 
 
+def _fit_sweeps(levels: list[Level], low: Level, high: Level, window_mV: float) -> tuple[np.ndarray, np.ndarray]:
+    """Holdings and currents of the single sweeps of the bracket's ends and of every level within window_mV of
+    its centre (the evoked current is close to linear in the holding there)."""
+    centre = 0.5 * (low.holding_mV + high.holding_mV)
+    reach = max(window_mV, 0.5 * (high.holding_mV - low.holding_mV))
+    chosen = [v for v in levels if abs(v.holding_mV - centre) <= reach]
+    holdings = np.array([v.holding_mV for v in chosen for _ in v.currents_pA])
+    currents = np.array([i for v in chosen for i in v.currents_pA])
+    return holdings, currents
+
+
+def fitted_zero(levels: list[Level], low: Level, high: Level, window_mV: float, floor_mV: float) -> float:
+    """The straight line's zero through the sweeps near the bracket, kept within the bracket (its ends' zero
+    crossing when the line has no positive slope)."""
+    holdings, currents = _fit_sweeps(levels, low, high, window_mV)
+    value = reversal_from_sweeps(holdings, currents, 0.95, floor_mV).value_mV
+    if not math.isfinite(value):
+        value = zero_crossing(low, high)
+    return min(max(value, low.holding_mV), high.holding_mV)
+
+
 def next_holding(levels: list[Level], step: ReversalStep, ceiling_mV: float, amplifier: str) -> float | None:
     """The next holding of the search, or None when it has converged; StepFailed when it cannot succeed.
 
-    Below the reversal: step up by step_mV, or to the zero the two highest inward levels extrapolate to
-    (plus 2 x tolerance_mV, so that it crosses). Once bracketed: the false-position point (linear zero
-    crossing), kept 5 % of the bracket from its ends; converged when the bracket is within tolerance_mV,
-    when the newest level's current is within 2 standard errors of zero and the bracket within 5 x
-    tolerance_mV (it sits at the reversal as far as the noise tells), when the next point lies within tolerance_mV / 2 of a level already measured, or at
-    max_levels.
+    While no level is outward: bisect between the highest holding measured and the ceiling, moving at most
+    step_mV (the ceiling itself once within step_mV / 4 of it). Once bracketed: bisect the bracket (the side of a level is the sign of its sweeps, which release
+    fluctuations do not flip; their sizes do fluctuate, so false position on them wanders); converged when the
+    bracket is within tolerance_mV or at max_levels.
     """
     s = step
     if not levels:
@@ -154,27 +223,16 @@ def next_holding(levels: list[Level], step: ReversalStep, ceiling_mV: float, amp
             where = (f"the profile's holding limit, devices.{amplifier}.limits.holding_mV" if top.holding_mV >= ceiling_mV
                      else f"max_levels {s.max_levels} reached")
             raise StepFailed(f"reversal search: the evoked current never reversed up to {top.holding_mV:g} mV "
-                             f"({where}); mean {top.mean_pA:.2f} pA there")
-        target = top.holding_mV + s.step_mV
-        below = sorted((v for v in levels if v.mean_pA < 0), key=lambda v: v.holding_mV)[-2:]
-        if not significant(top):  # near zero within the noise: climb until the sign is clear
-            target = top.holding_mV + max(2 * s.tolerance_mV, s.step_mV / 4)
-        elif len(below) == 2 and below[1].mean_pA > below[0].mean_pA:
-            slope = (below[1].mean_pA - below[0].mean_pA) / (below[1].holding_mV - below[0].holding_mV)
-            extrapolated = below[1].holding_mV - below[1].mean_pA / slope + 2 * s.tolerance_mV
-            target = min(max(extrapolated, top.holding_mV + s.tolerance_mV), target)
-        return round(min(target, ceiling_mV), 3)
+                             f"({where}); mean {top.mean_pA:.2f} pA there: the reversal lies above "
+                             f"{top.holding_mV:g} mV, the steps that need it are not run")
+        if ceiling_mV - top.holding_mV <= max(s.step_mV / 4, 2 * s.tolerance_mV):
+            return round(ceiling_mV, 3)  # close to the limit: test the limit itself
+        return round(min(0.5 * (top.holding_mV + ceiling_mV), top.holding_mV + s.step_mV), 3)
     low, high = found
     width = high.holding_mV - low.holding_mV
-    newest = levels[-1]
-    at_zero = not significant(newest) and width <= 5 * s.tolerance_mV
-    if width <= s.tolerance_mV or len(levels) >= s.max_levels or at_zero:
+    if width <= s.tolerance_mV or len(levels) >= s.max_levels:
         return None
-    guess = zero_crossing(low, high)
-    guess = min(max(guess, low.holding_mV + 0.05 * width), high.holding_mV - 0.05 * width)
-    if min(abs(guess - v.holding_mV) for v in levels) < 0.5 * s.tolerance_mV:
-        return None
-    return round(guess, 3)
+    return round(0.5 * (low.holding_mV + high.holding_mV), 3)
 
 
 class ReversalAnalysis:
@@ -191,13 +249,7 @@ class ReversalAnalysis:
 
     def levels(self) -> list[Level]:
         """Every holding measured so far, in the order first measured."""
-        out = []
-        for holding, values in self.currents.items():
-            n = len(values)
-            within = float(np.sqrt(np.mean(np.square(self.noise[holding])))) / math.sqrt(n)
-            between = float(np.std(values, ddof=1)) / math.sqrt(n) if n > 1 else 0.0
-            out.append(Level(holding, float(np.mean(values)), max(within, between), n))
-        return out
+        return [Level(holding, tuple(values), tuple(self.noise[holding])) for holding, values in self.currents.items()]
 
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict) -> AnalysisUpdate:
         """Measure this sweep's evoked current; publish the reversal once bracketed (and when the search ends)."""
@@ -219,7 +271,7 @@ class ReversalAnalysis:
         found = bracket(levels)
         if found is None:
             return update
-        rev, how = self.estimate(found)
+        rev, how = self.estimate(levels, found)
         held = (f"held above {DEPOLARIZED_ABOVE_MV:g} mV for {self.depolarized_ms / 1000:.1f} s "
                 "(sweeps and the intervals after them)")
         update.estimates.append(Estimate(sweep_index, plan.step_name, "reversal_mV", rev.value_mV, rev.low_mV,
@@ -232,22 +284,28 @@ class ReversalAnalysis:
                                          sweep_index))
         return update
 
-    def estimate(self, found: tuple[Level, Level]) -> tuple[ReversalEstimate, str]:
-        """The reversal from the single sweeps of the bracket's ends and the levels between them; the bracket
-        itself as the interval while the straight line's interval is unbounded (few sweeps)."""
+    def estimate(self, levels: list[Level], found: tuple[Level, Level]) -> tuple[ReversalEstimate, str]:
+        """The reversal from the single sweeps near the bracket (its ends, the levels between them and those within
+        fit_window_mV); the bracket itself as the interval while the straight line's interval is unbounded."""
         low, high = found
-        pairs = [(v, i) for v, values in self.currents.items() if low.holding_mV <= v <= high.holding_mV
-                 for i in values]
-        rev = reversal_from_sweeps(np.array([v for v, _ in pairs]), np.array([i for _, i in pairs]))
-        value = rev.value_mV if math.isfinite(rev.value_mV) else zero_crossing(low, high)
+        holdings, currents = _fit_sweeps(levels, low, high, self.step.fit_window_mV)
+        rev = reversal_from_sweeps(holdings, currents, floor_mV=self.step.tolerance_mV)
+        span = f"{holdings.min():g} to {holdings.max():g} mV"
         if math.isfinite(rev.low_mV) and math.isfinite(rev.high_mV):
-            return rev, (f"zero of a straight line through the evoked currents of the {rev.sweeps} sweeps from "
-                         f"{low.holding_mV:g} to {high.holding_mV:g} mV, Fieller interval from their scatter")
-        value = min(max(value, low.holding_mV), high.holding_mV)
-        return (ReversalEstimate(value, low.holding_mV, high.holding_mV, len(pairs)),
-                f"zero of the straight line through the {len(pairs)} sweeps from {low.holding_mV:g} to "
-                f"{high.holding_mV:g} mV; interval: the bracket (mean current inward at its low end, outward at "
-                "its high end), since the line's own interval is unbounded with so few sweeps")
+            inward = [v.holding_mV for k, v in enumerate(levels) if v.sign < 0 or k == 0]
+            outward = [v.holding_mV for v in levels if v.sign > 0]
+            floor, top = max(inward), min(outward, default=math.inf)
+            how = (f"zero of a straight line through the evoked currents of the {rev.sweeps} sweeps from {span}, "
+                   "Fieller interval from their scatter")
+            if floor < top and (rev.low_mV < floor or rev.high_mV > top):  # the signs of single sweeps bound it
+                how += f", cut to [{floor:g}, {top:g}] mV where single sweeps were clearly inward / outward"
+                rev = ReversalEstimate(rev.value_mV, max(rev.low_mV, floor), min(rev.high_mV, top), rev.sweeps)
+            return rev, how
+        value = fitted_zero(levels, low, high, self.step.fit_window_mV, self.step.tolerance_mV)
+        return (ReversalEstimate(value, low.holding_mV, high.holding_mV, int(holdings.size)),
+                f"zero of the straight line through the {holdings.size} sweeps from {span}; interval: the "
+                f"bracket (inward at {low.holding_mV:g} mV, outward at {high.holding_mV:g} mV), since the line's "
+                "own interval is unbounded with so few sweeps")
 
     def _converged(self, levels: list[Level]) -> bool:
         try:
@@ -257,7 +315,7 @@ class ReversalAnalysis:
 
 
 class ReversalProgram:
-    """Sweeps chosen from the currents measured so far: step up, then false position; reversal_mV into the context."""
+    """Sweeps chosen from the currents measured so far (bisection on their signs); reversal_mV into the context."""
 
     adaptive = True
 
@@ -304,7 +362,7 @@ class ReversalProgram:
             level = next_holding(levels, self.step, self.ceiling, self.amp)
             if level is None:
                 self.done = True
-                context.set("reversal_mV", a.estimate(bracket(levels))[0].value_mV,  # type: ignore[arg-type]
+                context.set("reversal_mV", a.estimate(levels, bracket(levels))[0].value_mV,  # type: ignore[arg-type]
                             self.step.name or "reversal")
                 return None
             self.queue = [(level, True)] + [(level, False)] * self.step.sweeps_per_level

@@ -36,6 +36,10 @@ class SomaChannelSpec:
     k_inactivation_slope_mV: float = 6.0
     #: Fraction of the K conductance that never inactivates (Kv2 inactivation is incomplete).
     k_inactivation_floor: float = 0.0
+    #: The slow gate l also inactivates the Na conductance (slow Na inactivation, recovery in seconds: Mickus,
+    #: Jung & Spruston 1999). Without it the HH Na window current (~4.5 nA near -16 mV) holds the soma there
+    #: through R_s once K has inactivated (the 'soma latch') and pushes it above depolarized commands.
+    na_slow_inactivation: bool = True
 
     @property
     def rate_factor(self) -> float:
@@ -80,7 +84,7 @@ def hh_rates(v_mV: float, spec: SomaChannelSpec) -> tuple[float, float, float, f
 
 
 def k_inactivation(v_mV: float, spec: SomaChannelSpec) -> tuple[float, float]:
-    """(l_inf, tau_l) of the slow K inactivation gate; (1, inf) when disabled."""
+    """(l_inf, tau_l) of the slow inactivation gate (K, and Na when `na_slow_inactivation`); (1, inf) when disabled."""
     if spec.k_inactivation_tau_ms <= 0:
         return 1.0, math.inf
     x = (float(v_mV) - spec.k_inactivation_half_mV) / spec.k_inactivation_slope_mV
@@ -88,12 +92,24 @@ def k_inactivation(v_mV: float, spec: SomaChannelSpec) -> tuple[float, float]:
     return floor + (1.0 - floor) / (1.0 + math.exp(min(x, 700.0))), spec.k_inactivation_tau_ms
 
 
+NA_SLOW_HALF = 0.05  # gate value at which half the Na channels are slow-inactivated (see na_slow_availability)
+
+
+def na_slow_availability(l: float) -> float:
+    """Fraction of Na channels not slow-inactivated, l (1 + K) / (l + K) with K = NA_SLOW_HALF: ~1 at rest (0.998 at
+    l = 0.96, -70 mV) so spikes and bAPs are unchanged, ~l / K once the slow gate has closed (0.008 near -16 mV,
+    4e-4 at 0 mV): Na slow inactivation needs prolonged depolarization and recovers with the gate."""
+    return l * (1.0 + NA_SLOW_HALF) / (l + NA_SLOW_HALF)
+
+
 def hh_conductances_uS(
     m: float, h: float, n: float, area_um2: float, spec: SomaChannelSpec, l: float = 1.0
 ) -> tuple[float, float]:
-    """Na and K conductances (uS) of a compartment of the given area (l: K inactivation gate)."""
+    """Na and K conductances (uS) of a compartment of the given area (l: the slow inactivation gate of K, and of
+    Na when `spec.na_slow_inactivation`)."""
     scale = area_um2 * 1e-5  # mS/cm^2 * um^2 -> uS
-    return spec.gna_mS_per_cm2 * scale * m**3 * h, spec.gk_mS_per_cm2 * scale * n**4 * l
+    slow_na = na_slow_availability(l) if spec.na_slow_inactivation else 1.0
+    return spec.gna_mS_per_cm2 * scale * m**3 * h * slow_na, spec.gk_mS_per_cm2 * scale * n**4 * l
 
 
 def car_steady_state(v_mV: np.ndarray, spec: HeadChannelSpec) -> tuple[np.ndarray, np.ndarray]:

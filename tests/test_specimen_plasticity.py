@@ -25,9 +25,10 @@ STEP_DEPOL = Path(__file__).resolve().parents[1] / "protocols" / "frap_step_depo
 SHORT = ["steps.0.sweeps=2", "steps.4.sweeps=2"]
 POPULATION = {"count": 17, "seed": 7}  # 3 listed spines + 17 drawn: 20
 THETA_TRAIN = [(b * 200 + a * 10 + 5, 2, 1500) for b in range(10) for a in range(5)]  # 10 bursts at 5 Hz of 5 at 100 Hz
-# A reversal search by bisection: 12 sweeps of 300 ms, each level held 2 s after its sweep.
-REVERSAL_LEVELS_MV = [-70, -30, 10, -10, 0, 5, 2.5, 3.75, 3.1, 3.4, 3.25, 3.3]
-REVERSAL_SWEEP_S = 2.3
+# The reversal search of protocols/fcat.yaml by bisection (rig/protocols/reversal.py): 6 levels, each its sweeps
+# and the intervals after them (5.26 s); the reversal of the default cell is near +16 mV at the soma.
+REVERSAL_LEVELS_MV = [-70, -30, 5, 22.5, 13.75, 18.125]
+REVERSAL_SWEEP_S = 5.26
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +78,7 @@ def test_no_plasticity_in_calcium_free_saline(population: Specimen) -> None:
 
 
 def test_reversal_search_changes_the_neck_little(population: Specimen) -> None:
-    """12 bisection sweeps (300 ms, each level held 2 s) between -70 and +10 mV: at most x1.5 on any spine;
+    """A bisection search (6 levels of 5.26 s between -70 and +22.5 mV): at most x1.5 on any spine;
     the whole search held at +40 mV would be less still (less Ca current up there)."""
     fold = _fold_after_steady(population, [("VC", v, REVERSAL_SWEEP_S) for v in REVERSAL_LEVELS_MV])
     high = _fold_after_steady(population, [("VC", 40.0, REVERSAL_SWEEP_S * len(REVERSAL_LEVELS_MV))])

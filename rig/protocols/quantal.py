@@ -1,18 +1,22 @@
 """Optical quantal analysis: hundreds of single-shock sweeps, success/failure of the head CaT per sweep.
 
-A sweep succeeds when its template amplitude exceeds `threshold_sd` x the SD the same template gives on
-its baseline noise (the 2.5 SD rule with the template as matched filter, as in fCaT). Release probability
-= successes / sweeps with an exact (Clopper-Pearson) binomial interval.
+Every sweep's head CaT is scaled by a template (matched filter, as in fCaT; the template is fitted to the
+sweeps above `threshold_sd` x their baseline-noise SD, the 2.5 SD rule). The release probability is fitted to
+every sweep's amplitude as a failure/release mixture (rig/analysis/quantal_mixture.py) with a profile-likelihood
+interval, so releases that do not stand out of one sweep's noise are neither lost nor invented by a threshold;
+a spine whose releases cannot be told from its failures gets a notice instead of an estimate.
 """
 
 from __future__ import annotations
 
 import math
+
+import numpy as np
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from rig.analysis.responses import release_probability
+from rig.analysis.quantal_mixture import fit_release_probability
 from rig.config.profile import HardwareProfile
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
@@ -42,17 +46,24 @@ def _events(step: QuantalStep) -> list[SweepEvents]:
     return [SweepEvents("shock", stimuli_ms=[step.stimulus_ms]) for _ in range(step.sweeps)]
 
 
+# The mixture is refitted on every sweep up to this count, then every REFIT_EVERY sweeps and on the last one.
+REFIT_ALWAYS_UP_TO = 20
+REFIT_EVERY = 10
+MAX_RESOLVED_WIDTH = 0.5  # a release probability interval wider than this says the calls cannot be made
+
+
 class QuantalAnalysis:
-    """Template of the average, amplitude and success of every sweep, release probability."""
+    """Template of the successes, amplitude of every sweep, release probability from a failure/release mixture."""
 
     def __init__(self, step: QuantalStep):
         self.step = step
         self.collector = TraceCollector(step, "quantal")
         self.transients = ConditionTransients(step.stimulus_ms, threshold_sd=step.threshold_sd, model="free")
         self._warned = False
+        self._warned_unresolved = False
 
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict) -> AnalysisUpdate:
-        """Add the sweep, rebuild the template from the successes, re-decide every sweep, publish p with its interval."""
+        """Add the sweep, rebuild the template from the successes, re-score every sweep, publish p with its interval."""
         update = AnalysisUpdate()
         trace = self.collector.add(sweep_index, plan, data, update)
         if trace is None:
@@ -61,23 +72,36 @@ class QuantalAnalysis:
         t.add(sweep_index, trace)
         if not t.fitted and not self._warned:
             self._warned = True
-            update.notices.append(Notice("warning", "quantal", f"sweep {sweep_index + 1}: no success detected yet; "
+            update.notices.append(Notice("info", "quantal", f"sweep {sweep_index + 1}: no success detected yet; "
                                          f"calls use the {t.source or 'prior shape'} "
                                          "until one is", sweep_index))
         s, name = self.step, plan.step_name
-        amplitudes, successes = t.amplitudes(), t.successes(s.threshold_sd)
+        amplitudes, noise = t.amplitudes(), t.noise_sd()
+        successes = amplitudes > s.threshold_sd * noise
         update.features += [Feature(sweep_index, name, "amplitude", float(amplitudes[-1]), math.nan, math.nan, "dG/R"),
                             Feature(sweep_index, name, "success", float(successes[-1]), math.nan, math.nan, "1")]
-        p = release_probability(int(successes.sum()), successes.size, s.confidence_level)
-        update.estimates.append(Estimate(sweep_index, name, "release_probability", p.value, p.low, p.high, "1",
-                                         f"{p.successes}/{p.trials} sweeps with a CaT above {s.threshold_sd:g} x "
-                                         "baseline-noise SD (template as matched filter); exact binomial interval"))
-        if successes.sum() >= 2:
-            hits = amplitudes[successes]
-            half = 2 * float(hits.std(ddof=1)) / math.sqrt(hits.size)
-            update.estimates.append(Estimate(sweep_index, name, "potency", float(hits.mean()),
-                                             float(hits.mean()) - half, float(hits.mean()) + half, "dG/R",
-                                             "mean amplitude of the successes (mean +- 2 SE)"))
+        n = amplitudes.size
+        last = int(plan.sweep_in_step) == s.sweeps - 1
+        if n < 2 or not (n <= REFIT_ALWAYS_UP_TO or n % REFIT_EVERY == 0 or last):
+            return update
+        pooled = float(np.sqrt(np.mean(noise**2)))  # one baseline of ~15 lines is a noisy SD; the noise is stationary
+        fit = fit_release_probability(amplitudes, np.full(n, pooled), s.confidence_level)
+        calls = f"{int(successes.sum())}/{n} sweeps with a CaT above {s.threshold_sd:g} x baseline-noise SD"
+        if not fit.resolved or fit.high - fit.low > MAX_RESOLVED_WIDTH:
+            if not self._warned_unresolved and n >= REFIT_ALWAYS_UP_TO:
+                self._warned_unresolved = True
+                update.notices.append(Notice(
+                    "warning", "quantal", f"sweep {sweep_index + 1}: releases cannot be told from failures here: "
+                    f"the mean response per release is {fit.separation:.1f} x one sweep's noise SD and the release "
+                    f"probability could be anywhere in [{fit.low:.2f}, {fit.high:.2f}] ({calls}); no "
+                    "release_probability (a Ca-silent spine at rest? try condition Mg-free, or more light)",
+                    sweep_index))
+            return update
+        update.estimates.append(Estimate(
+            sweep_index, name, "release_probability", fit.value, fit.low, fit.high, "1",
+            f"{calls} (template as matched filter); probability from a failure/release mixture over every sweep's "
+            f"amplitude (mean release {fit.mean_per_release:.3g} dG/R, {fit.separation:.1f} x the noise SD), "
+            "profile-likelihood interval"))
         return update
 
 

@@ -36,7 +36,7 @@ STEP_ESTIMATES: dict[str, tuple[str, ...]] = {
              "neck_resistance_lower_bound_MOhm", "fcat", "fcat_upper_bound", "peak_head_epsp_mV", "reversal_mV"),
     "na_ca": ("tau_na_ms", "na_half_decay_ms", "na_rise_10_90_ms", "na_peak_mM", "neck_resistance_MOhm",
               "success_probability"),
-    "quantal": ("release_probability", "potency"),
+    "quantal": ("release_probability",),
     "paired_ap": ("feller_ratio", "ca_per_ap_nM"),
     "bap_train": ("ca_amplitude_per_ap", "ca_amplitude_first_ap", "ca_decay_ms"),
     "theta_burst": ("ap_success_fraction",),
@@ -102,7 +102,7 @@ _GROUP_OF: dict[str, str] = {
 } | {name: "vsd" for name in STEP_ESTIMATES["vsd"]}
 # Published names with no truth yet (see docs/specimen.md, "Truth of every estimate"): amplitudes in dG/R need the
 # optics' head G/R model, and the EPSP-AP pairing index and the VSD bAP calibration need other sweeps' drives.
-NO_TRUTH_YET = {"potency", "ca_amplitude_per_ap", "ca_amplitude_first_ap", "supralinearity_index",
+NO_TRUTH_YET = {"ca_amplitude_per_ap", "ca_amplitude_first_ap", "supralinearity_index",
                 "supralinearity_index_after", "bap_amplitude_mV", "bap_head_to_dendrite_ratio"}
 # Groups whose values another group also gives: fcat's calcium truth includes the reversal.
 _COVERED_BY = {"reversal": "calcium"}

@@ -87,16 +87,15 @@ class QuantalAnalysis:
         pooled = float(np.sqrt(np.mean(noise**2)))  # one baseline of ~15 lines is a noisy SD; the noise is stationary
         fit = fit_release_probability(amplitudes, np.full(n, pooled), s.confidence_level)
         calls = f"{int(successes.sum())}/{n} sweeps with a CaT above {s.threshold_sd:g} x baseline-noise SD"
-        if not fit.resolved or fit.high - fit.low > MAX_RESOLVED_WIDTH:
-            if not self._warned_unresolved and n >= REFIT_ALWAYS_UP_TO:
-                self._warned_unresolved = True
-                update.notices.append(Notice(
-                    "warning", "quantal", f"sweep {sweep_index + 1}: releases cannot be told from failures here: "
-                    f"the mean response per release is {fit.separation:.1f} x one sweep's noise SD and the release "
-                    f"probability could be anywhere in [{fit.low:.2f}, {fit.high:.2f}] ({calls}); no "
-                    "release_probability (a Ca-silent spine at rest? try condition Mg-free, or more light)",
-                    sweep_index))
-            return update
+        if (not fit.resolved or fit.high - fit.low > MAX_RESOLVED_WIDTH) and not self._warned_unresolved \
+                and n >= REFIT_ALWAYS_UP_TO:
+            self._warned_unresolved = True
+            update.notices.append(Notice(
+                "warning", "quantal", f"sweep {sweep_index + 1}: releases cannot be told from failures here: the "
+                f"mean response per release is {fit.separation:.1f} x one sweep's noise SD and the release "
+                f"probability could be anywhere in [{fit.low:.2f}, {fit.high:.2f}] ({calls}); its interval stays "
+                "that wide (a Ca-silent spine at rest? condition Mg-free+QX-314 makes every release an NMDA CaT)",
+                sweep_index))
         update.estimates.append(Estimate(
             sweep_index, name, "release_probability", fit.value, fit.low, fit.high, "1",
             f"{calls} (template as matched filter); probability from a failure/release mixture over every sweep's "

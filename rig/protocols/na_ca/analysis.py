@@ -191,7 +191,7 @@ class NaCaAnalysis:
         values, dist_px = line_profile(delta, p0, p1, 200)
         return half_width(dist_px, values) * cam.pixel_size_um * cam.binning
 
-    def _kinetics_resolved(self, plan: SweepPlan, fit: PairedTransientFit, spread: float) -> str:
+    def _kinetics_resolved(self, fit: PairedTransientFit, spread: float) -> str:
         """Empty when the fit resolves the Na+ decay; else why not (for the notice)."""
         frame_ms = len(self.step.leds) * 1000.0 / self.step.frame_rate_hz  # one frame of each LED per cycle
         if not math.isfinite(spread) or spread > MAX_KINETICS_SPREAD:
@@ -214,7 +214,7 @@ class NaCaAnalysis:
         tau = fit.tau_decay_ms
         spread = _spread(z, fit.tau_decay_log_sd)
         out = [self._success_estimate(sweep_index, step, peaks, peak_sds, level)]
-        why = self._kinetics_resolved(plan, fit, spread)
+        why = self._kinetics_resolved(fit, spread)
         if why:
             if not self._warned_unresolved:
                 self._warned_unresolved = True

@@ -20,6 +20,7 @@ from scipy import stats
 
 PROFILE_POINTS = 99  # p grid of the profile likelihood (interior points of (0, 1); the bounds interpolate)
 MIN_RESOLVED_SEPARATION = 2.0  # mean release / noise SD below which single trials cannot be called
+MAX_FAILURE_OFFSET_SD = 2.0  # failures' mean amplitude beyond this many SEs above 0: releases hide among them
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,18 @@ class ReleaseProbabilityFit:
     release_sd: float  # sqrt(v): spread of the release amplitudes beyond the noise
     separation: float  # mu / median noise SD: how far a mean release stands out of one trial's noise
     trials: int
+    failure_offset_sd: float  # mean amplitude of the trials called failures, in SEs of that mean (0 if none)
 
     @property
     def resolved(self) -> bool:
         """True when a mean release stands at least MIN_RESOLVED_SEPARATION noise SDs out of a failure."""
         return self.separation >= MIN_RESOLVED_SEPARATION
+
+    @property
+    def releases_hidden(self) -> bool:
+        """True when the trials called failures are on average raised beyond their noise: smaller releases than
+        the fitted ones hide among them, so the fitted p counts only the releases that stand out (a lower bound)."""
+        return self.failure_offset_sd > MAX_FAILURE_OFFSET_SD
 
 
 def _log_normal(x: np.ndarray, var: np.ndarray, mean: np.ndarray | float = 0.0) -> np.ndarray:
@@ -88,8 +96,13 @@ def fit_release_probability(amplitudes: np.ndarray, noise_sd: np.ndarray | float
     best = int(np.argmax(ll))
     # Profile over the grid: mu from the trial mean at that p (the moment start), v from the free fit.
     mu0 = np.maximum(np.maximum(a.mean(), 0.0) / grid, float(np.sqrt(s2.mean())))
-    _, mu_g, v_g, ll_g = _em(np.broadcast_to(a, (grid.size, a.size)), np.broadcast_to(s2, (grid.size, a.size)),
-                             grid, mu0, np.full(grid.size, v[best]), True, iterations)
+    # Two starts of the release spread (the free fit's, and the whole spread of the trials): a trial between the
+    # failures and the releases can switch the fit between two local maxima, and the profile needs the higher.
+    rows = (np.broadcast_to(a, (grid.size, a.size)), np.broadcast_to(s2, (grid.size, a.size)))
+    _, mu_g, v_g, ll_g = _em(*rows, grid, mu0, np.full(grid.size, v[best]), True, iterations)
+    _, mu_w, v_w, ll_w = _em(*rows, grid, mu0, np.full(grid.size, float(np.var(a))), True, iterations)
+    wider = ll_w > ll_g
+    mu_g, v_g, ll_g = np.where(wider, mu_w, mu_g), np.where(wider, v_w, v_g), np.where(wider, ll_w, ll_g)
     top = max(float(ll[best]), float(ll_g.max()))
     if ll_g.max() > ll[best]:
         k = int(np.argmax(ll_g))
@@ -101,4 +114,11 @@ def fit_release_probability(amplitudes: np.ndarray, noise_sd: np.ndarray | float
     high = 1.0 if inside[-1] else float(grid[grid.size - 1 - np.argmax(inside[::-1])] + 0.5 / (PROFILE_POINTS + 1))
     low, high = min(max(low, 0.0), value), max(min(high, 1.0), value)
     separation = mean / float(np.median(s)) if mean > 0 else 0.0
-    return ReleaseProbabilityFit(value, low, high, mean, math.sqrt(spread), separation, int(a.size))
+    var = s2 + spread
+    log_hit = math.log(value) + _log_normal(a, var, mean)
+    log_miss = math.log1p(-value) + _log_normal(a, s2)
+    failures = log_miss >= log_hit
+    offset = 0.0
+    if failures.sum() >= 5:
+        offset = float(np.sum(a[failures]) / np.sqrt(np.sum(s2[failures])))
+    return ReleaseProbabilityFit(value, low, high, mean, math.sqrt(spread), separation, int(a.size), offset)

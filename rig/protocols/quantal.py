@@ -87,21 +87,33 @@ class QuantalAnalysis:
         pooled = float(np.sqrt(np.mean(noise**2)))  # one baseline of ~15 lines is a noisy SD; the noise is stationary
         fit = fit_release_probability(amplitudes, np.full(n, pooled), s.confidence_level)
         calls = f"{int(successes.sum())}/{n} sweeps with a CaT above {s.threshold_sd:g} x baseline-noise SD"
-        if (not fit.resolved or fit.high - fit.low > MAX_RESOLVED_WIDTH) and not self._warned_unresolved \
-                and n >= REFIT_ALWAYS_UP_TO:
-            self._warned_unresolved = True
-            update.notices.append(Notice(
-                "warning", "quantal", f"sweep {sweep_index + 1}: releases cannot be told from failures here: the "
-                f"mean response per release is {fit.separation:.1f} x one sweep's noise SD and the release "
-                f"probability could be anywhere in [{fit.low:.2f}, {fit.high:.2f}] ({calls}); its interval stays "
-                "that wide (a Ca-silent spine at rest? condition Mg-free+QX-314 makes every release an NMDA CaT)",
-                sweep_index))
-        update.estimates.append(Estimate(
-            sweep_index, name, "release_probability", fit.value, fit.low, fit.high, "1",
-            f"{calls} (template as matched filter); probability from a failure/release mixture over every sweep's "
-            f"amplitude (mean release {fit.mean_per_release:.3g} dG/R, {fit.separation:.1f} x the noise SD), "
-            "profile-likelihood interval"))
+        basis = (f"{calls} (template as matched filter); failure/release mixture over every sweep's amplitude "
+                 f"(mean release {fit.mean_per_release:.3g} dG/R, {fit.separation:.1f} x the noise SD), "
+                 "profile-likelihood interval")
+        if fit.releases_hidden:  # the sweeps called failures are raised: smaller releases hide among them
+            self._warn_once(update, sweep_index, n, f"sweep {sweep_index + 1}: releases smaller than the ones that "
+                            f"stand out hide among the failures (the sweeps called failures are raised by "
+                            f"{fit.failure_offset_sd:.1f} SE of their mean): only a lower bound on the release "
+                            f"probability, release_probability_lower_bound ({calls})")
+            update.estimates.append(Estimate(sweep_index, name, "release_probability_lower_bound", fit.value,
+                                             fit.low, math.nan, "1", "releases that stand out of the noise only; "
+                                             + basis, bound="lower"))
+            return update
+        if not fit.resolved or fit.high - fit.low > MAX_RESOLVED_WIDTH:
+            self._warn_once(update, sweep_index, n, f"sweep {sweep_index + 1}: releases cannot be told from "
+                            f"failures here: the mean response per release is {fit.separation:.1f} x one sweep's "
+                            f"noise SD and the release probability could be anywhere in [{fit.low:.2f}, "
+                            f"{fit.high:.2f}] ({calls}); its interval stays that wide")
+        update.estimates.append(Estimate(sweep_index, name, "release_probability", fit.value, fit.low, fit.high, "1",
+                                         basis))
         return update
+
+
+    def _warn_once(self, update: AnalysisUpdate, sweep_index: int, n: int, message: str) -> None:
+        """One warning per run about what the sweeps cannot tell (once enough sweeps are in to say it)."""
+        if not self._warned_unresolved and n >= REFIT_ALWAYS_UP_TO:
+            self._warned_unresolved = True
+            update.notices.append(Notice("warning", "quantal", message, sweep_index))
 
 
 class QuantalKind:

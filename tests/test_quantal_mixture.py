@@ -47,3 +47,18 @@ def test_releases_hidden_in_the_noise_give_no_tight_interval():
     fit = fit_release_probability(a, np.ones(a.size))
     assert not fit.resolved or fit.high - fit.low > 0.5
     assert fit.low <= 0.3 <= fit.high
+
+
+def test_small_releases_hidden_among_the_failures_are_flagged():
+    """Releases of two sizes (a quarter plateau far out of the noise, the rest at 1 noise SD): the mixture sees
+    only the large ones, and says the failures are raised, so the protocol publishes only a lower bound."""
+    rng = np.random.default_rng(11)
+    n, p = 200, 0.4
+    released = rng.random(n) < p
+    large = rng.random(n) < 0.25
+    a = rng.normal(0.0, 1.0, n) + released * np.where(large, 40.0, 1.0)
+    fit = fit_release_probability(a, np.ones(n))
+    assert fit.releases_hidden
+    assert fit.low <= p
+    clean, _ = _trials(rng, p, 40.0)
+    assert not fit_release_probability(clean, np.ones(n)).releases_hidden

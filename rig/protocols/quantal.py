@@ -49,6 +49,9 @@ def _events(step: QuantalStep) -> list[SweepEvents]:
 # The mixture is refitted on every sweep up to this count, then every REFIT_EVERY sweeps and on the last one.
 REFIT_ALWAYS_UP_TO = 20
 REFIT_EVERY = 10
+# Release probabilities in 2 mM Ca range 0.09-0.5 (SCIENCE.md, section 4): a spine whose visible responses are
+# rarer than the lower end most likely has releases that give no CaT, so they only bound p from below.
+MIN_PLAUSIBLE_RELEASE_PROBABILITY = 0.09
 MAX_RESOLVED_WIDTH = 0.5  # a release probability interval wider than this says the calls cannot be made
 
 
@@ -90,28 +93,35 @@ class QuantalAnalysis:
         basis = (f"{calls} (template as matched filter); failure/release mixture over every sweep's amplitude "
                  f"(mean release {fit.mean_per_release:.3g} dG/R, {fit.separation:.1f} x the noise SD), "
                  "profile-likelihood interval")
-        if fit.releases_hidden:  # the sweeps called failures are raised: smaller releases hide among them
-            self._warn_once(update, sweep_index, n, f"sweep {sweep_index + 1}: releases smaller than the ones that "
-                            f"stand out hide among the failures (the sweeps called failures are raised by "
-                            f"{fit.failure_offset_sd:.1f} SE of their mean): only a lower bound on the release "
-                            f"probability, release_probability_lower_bound ({calls})")
-            update.estimates.append(Estimate(sweep_index, name, "release_probability_lower_bound", fit.value,
-                                             fit.low, math.nan, "1", "releases that stand out of the noise only; "
-                                             + basis, bound="lower"))
+        # The releases that stand out bound p from below at any sweep count; p itself once enough sweeps show
+        # that every release stands out (no raised failures, a plausible rate).
+        update.estimates.append(Estimate(sweep_index, name, "release_probability_lower_bound", fit.value, fit.low,
+                                         math.nan, "1", "releases that stand out of the noise; " + basis,
+                                         bound="lower"))
+        if n < REFIT_ALWAYS_UP_TO:
             return update
-        if not fit.resolved or fit.high - fit.low > MAX_RESOLVED_WIDTH:
-            self._warn_once(update, sweep_index, n, f"sweep {sweep_index + 1}: releases cannot be told from "
-                            f"failures here: the mean response per release is {fit.separation:.1f} x one sweep's "
-                            f"noise SD and the release probability could be anywhere in [{fit.low:.2f}, "
-                            f"{fit.high:.2f}] ({calls}); its interval stays that wide")
+        why = ""
+        if fit.releases_hidden:  # the sweeps called failures are raised: smaller releases hide among them
+            why = (f"releases smaller than the ones that stand out hide among the failures (the sweeps called "
+                   f"failures are raised by {fit.failure_offset_sd:.1f} SE of their mean)")
+        elif fit.high < MIN_PLAUSIBLE_RELEASE_PROBABILITY:
+            why = (f"the responses that stand out are rarer than any synapse releases (p < {fit.high:.3f}, below the "
+                   f"{MIN_PLAUSIBLE_RELEASE_PROBABILITY:g} of the least reliable synapses, SCIENCE.md): most releases "
+                   "here give no CaT at rest (a Ca-silent spine?)")
+        elif not fit.resolved or fit.high - fit.low > MAX_RESOLVED_WIDTH:
+            why = (f"releases cannot be told from failures: the mean response per release is {fit.separation:.1f} x "
+                   f"one sweep's noise SD and p could be anywhere in [{fit.low:.2f}, {fit.high:.2f}]")
+        if why:
+            self._warn_once(update, sweep_index, f"sweep {sweep_index + 1}: {why}; no release_probability, only "
+                            f"release_probability_lower_bound ({calls})")
+            return update
         update.estimates.append(Estimate(sweep_index, name, "release_probability", fit.value, fit.low, fit.high, "1",
-                                         basis))
+                                         "every release stands out (failures at the noise level); " + basis))
         return update
 
-
-    def _warn_once(self, update: AnalysisUpdate, sweep_index: int, n: int, message: str) -> None:
-        """One warning per run about what the sweeps cannot tell (once enough sweeps are in to say it)."""
-        if not self._warned_unresolved and n >= REFIT_ALWAYS_UP_TO:
+    def _warn_once(self, update: AnalysisUpdate, sweep_index: int, message: str) -> None:
+        """One warning per run about what the sweeps cannot tell."""
+        if not self._warned_unresolved:
             self._warned_unresolved = True
             update.notices.append(Notice("warning", "quantal", message, sweep_index))
 

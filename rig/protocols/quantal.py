@@ -52,6 +52,7 @@ REFIT_EVERY = 10
 # Release probabilities in 2 mM Ca range 0.09-0.5 (SCIENCE.md, section 4): a spine whose visible responses are
 # rarer than the lower end most likely has releases that give no CaT, so they only bound p from below.
 MIN_PLAUSIBLE_RELEASE_PROBABILITY = 0.09
+MIN_SWEEPS_FOR_P = 10  # before this only the lower bound (the checks below need failures to look at)
 MAX_RESOLVED_WIDTH = 0.5  # a release probability interval wider than this says the calls cannot be made
 
 
@@ -64,6 +65,7 @@ class QuantalAnalysis:
         self.transients = ConditionTransients(step.stimulus_ms, threshold_sd=step.threshold_sd, model="free")
         self._warned = False
         self._warned_unresolved = False
+        self._published_p = False
 
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict) -> AnalysisUpdate:
         """Add the sweep, rebuild the template from the successes, re-score every sweep, publish p with its interval."""
@@ -98,13 +100,13 @@ class QuantalAnalysis:
         update.estimates.append(Estimate(sweep_index, name, "release_probability_lower_bound", fit.value, fit.low,
                                          math.nan, "1", "releases that stand out of the noise; " + basis,
                                          bound="lower"))
-        if n < REFIT_ALWAYS_UP_TO:
+        if n < MIN_SWEEPS_FOR_P:
             return update
         why = ""
         if fit.releases_hidden:  # the sweeps called failures are raised: smaller releases hide among them
             why = (f"releases smaller than the ones that stand out hide among the failures (the sweeps called "
                    f"failures are raised by {fit.failure_offset_sd:.1f} SE of their mean)")
-        elif fit.high < MIN_PLAUSIBLE_RELEASE_PROBABILITY:
+        elif n >= REFIT_ALWAYS_UP_TO and fit.high < MIN_PLAUSIBLE_RELEASE_PROBABILITY:
             why = (f"the responses that stand out are rarer than any synapse releases (p < {fit.high:.3f}, below the "
                    f"{MIN_PLAUSIBLE_RELEASE_PROBABILITY:g} of the least reliable synapses, SCIENCE.md): most releases "
                    "here give no CaT at rest (a Ca-silent spine?)")
@@ -114,7 +116,12 @@ class QuantalAnalysis:
         if why:
             self._warn_once(update, sweep_index, f"sweep {sweep_index + 1}: {why}; no release_probability, only "
                             f"release_probability_lower_bound ({calls})")
+            if self._published_p:  # withdraw the earlier sweeps' value: it is not what the sweeps show now
+                self._published_p = False
+                update.estimates.append(Estimate(sweep_index, name, "release_probability", math.nan, math.nan,
+                                                 math.nan, "1", f"withdrawn: {why}"))
             return update
+        self._published_p = True
         update.estimates.append(Estimate(sweep_index, name, "release_probability", fit.value, fit.low, fit.high, "1",
                                          "every release stands out (failures at the noise level); " + basis))
         return update

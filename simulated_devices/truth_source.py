@@ -23,6 +23,7 @@ import numpy as np
 from rig.engine.sweep_plan import SweepPlan
 from simulated_devices.response_truth import (bap_calcium_truth, hyperpolarizing_truth, paired_ap_truth,
                                               sodium_truth, theta_burst_truth)
+from simulated_devices.quantal_truth import quantal_truth
 from simulated_devices.specimen import Specimen
 from simulated_devices.truth import SpineState, calcium_truth_of, epsp_truth_of, reversal_truth, snapshot
 from simulated_devices.vsd_truth import vsd_plan_key, vsd_truth
@@ -38,7 +39,7 @@ STEP_ESTIMATES: dict[str, tuple[str, ...]] = {
              "neck_resistance_lower_bound_MOhm", "fcat", "fcat_upper_bound", "peak_head_epsp_mV", "reversal_mV"),
     "na_ca": ("tau_na_ms", "na_half_decay_ms", "na_rise_10_90_ms", "na_peak_mM", "neck_resistance_MOhm",
               "success_probability"),
-    "quantal": ("release_probability", "potency"),
+    "quantal": ("release_probability", "release_probability_lower_bound"),
     "paired_ap": ("feller_ratio", "ca_per_ap_nM"),
     "bap_train": ("ca_amplitude_per_ap", "ca_amplitude_first_ap", "ca_decay_ms"),
     "theta_burst": ("ap_success_fraction",),
@@ -89,6 +90,7 @@ GROUPS: dict[str, TruthGroup] = {g.name: g for g in (
     TruthGroup("theta_burst", theta_burst_truth, _stimulus_key, cell_level=True, state_key=SpineState.cell_key),
     TruthGroup("paired_ap", paired_ap_truth, _stimulus_key),
     TruthGroup("bap", bap_calcium_truth, _stimulus_key),
+    TruthGroup("quantal", lambda sp, st, plan: quantal_truth(st), _no_plan),
 )}
 
 # The group that computes each estimate's truth; names not listed are in the cheap spine truth (always there).
@@ -101,10 +103,11 @@ _GROUP_OF: dict[str, str] = {
     "response_ratio_measured_{tag}": "hyperpolarizing",
     "ap_success_fraction": "theta_burst",
     "feller_ratio": "paired_ap", "ca_per_ap_nM": "paired_ap", "ca_decay_ms": "bap",
+    "release_probability_lower_bound": "quantal",
 } | {name: "vsd" for name in STEP_ESTIMATES["vsd"]}
 # Published names with no truth yet (see docs/specimen.md, "Truth of every estimate"): amplitudes in dG/R need the
 # optics' head G/R model, and the EPSP-AP pairing index needs other sweeps' drives.
-NO_TRUTH_YET = {"potency", "ca_amplitude_per_ap", "ca_amplitude_first_ap", "supralinearity_index",
+NO_TRUTH_YET = {"ca_amplitude_per_ap", "ca_amplitude_first_ap", "supralinearity_index",
                 "supralinearity_index_after"}
 # Groups whose values another group also gives: fcat's calcium truth includes the reversal.
 _COVERED_BY = {"reversal": "calcium"}

@@ -10,12 +10,16 @@ from rig.analysis.calibration import concentration_change_from_dff
 from rig.analysis.imaging import (darkest_corner, footprint_copies, line_profile, matched_head_weights, normalise_by_corner,
                                   normalise_by_reference, register, roi_delta_f_over_f, split_by_led)
 from rig.analysis.kinetics import PairedTransientFit, fit_paired_transients, half_width
+from rig.analysis.quantal_mixture import fit_release_probability
 from rig.analysis.responses import release_probability
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan, rising_edges
 from rig.model.neck_resistance import Interval, NeckAssumptions, neck_resistance_interval
 from rig.protocols.common import AnalysisUpdate
 from rig.protocols.na_ca.schema import CALCIUM_INDICATORS, SODIUM_INDICATORS, NaCaStep
+
+# The decay counts as resolved while its 95 % interval lies within this factor of the fitted value.
+MAX_KINETICS_SPREAD = 10.0
 
 
 def frame_leds(plan: SweepPlan, frame_numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -49,8 +53,7 @@ class NaCaAnalysis:
         self._bleaching: dict[str, np.ndarray] = {}
         self._na_traces: list[np.ndarray] = []
         self._na_times: list[np.ndarray] = []
-        self._successes = 0
-        self._stimuli = 0
+        self._warned_unresolved = False
 
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
         """Process one sweep's frames."""
@@ -157,8 +160,6 @@ class NaCaAnalysis:
             return
         peaks = [self._peak_and_sd(fit, k) for k in range(len(self._na_traces))]
         amplitude, amplitude_sd = peaks[-1]
-        self._successes = sum(int(p > 2.5 * sd) for p, sd in peaks)
-        self._stimuli = len(peaks)
         update.features += [
             Feature(sweep_index, step, "na_peak_mM", amplitude, amplitude - 1.96 * amplitude_sd,
                     amplitude + 1.96 * amplitude_sd, "mM"),
@@ -166,7 +167,8 @@ class NaCaAnalysis:
             Feature(sweep_index, step, "na_spatial_extent_um", self._spatial_extent(plan, fit), math.nan, math.nan,
                     "um"),
         ]
-        update.estimates += self._estimates(sweep_index, step, fit, np.array([p for p, _ in peaks]))
+        update.estimates += self._estimates(sweep_index, step, fit, np.array([p for p, _ in peaks]),
+                                            np.array([sd for _, sd in peaks]), plan, update)
 
     @staticmethod
     def _peak_and_sd(fit: PairedTransientFit, sweep: int) -> tuple[float, float]:
@@ -189,25 +191,50 @@ class NaCaAnalysis:
         values, dist_px = line_profile(delta, p0, p1, 200)
         return half_width(dist_px, values) * cam.pixel_size_um * cam.binning
 
-    def _estimates(self, sweep_index: int, step: str, fit: PairedTransientFit, peaks: np.ndarray) -> list[Estimate]:
-        """Spine estimates from the joint fit: decay, half-decay, rise, mean peak, R_neck, success probability."""
+    def _kinetics_resolved(self, fit: PairedTransientFit, spread: float) -> str:
+        """Empty when the fit resolves the Na+ decay; else why not (for the notice)."""
+        frame_ms = len(self.step.leds) * 1000.0 / self.step.frame_rate_hz  # one frame of each LED per cycle
+        if not math.isfinite(spread) or spread > MAX_KINETICS_SPREAD:
+            return (f"its 95 % interval is wider than a factor {MAX_KINETICS_SPREAD:g} (fitted tau_Na "
+                    f"{fit.tau_decay_ms:.3g} ms, one sodium frame every {frame_ms:g} ms)")
+        if fit.tau_decay_ms < frame_ms:
+            return (f"the fitted tau_Na {fit.tau_decay_ms:.3g} ms is shorter than the {frame_ms:g} ms between sodium "
+                    "frames")
+        return ""
+
+    def _estimates(self, sweep_index: int, step: str, fit: PairedTransientFit, peaks: np.ndarray,
+                   peak_sds: np.ndarray, plan: SweepPlan, update: AnalysisUpdate) -> list[Estimate]:
+        """Spine estimates from the joint fit: decay, half-decay, rise, mean peak, R_neck, success probability.
+
+        The kinetics (and the peak and R_neck, which rest on them) are published only while the fit resolves the
+        decay; a decay faster than the sodium frames is reported once as too fast to resolve at this frame rate."""
         level = self.spec.confidence_level
         z = float(stats.norm.ppf(0.5 + level / 2))
         n = len(self._na_traces)
         tau = fit.tau_decay_ms
-        spread = math.exp(z * fit.tau_decay_log_sd) if np.isfinite(fit.tau_decay_log_sd) else math.inf
+        spread = _spread(z, fit.tau_decay_log_sd)
+        out = [self._success_estimate(sweep_index, step, peaks, peak_sds, level)]
+        why = self._kinetics_resolved(fit, spread)
+        if why:
+            if not self._warned_unresolved:
+                self._warned_unresolved = True
+                update.notices.append(Notice(
+                    "warning", "na_ca", f"sweep {sweep_index + 1}: sodium decay too fast to resolve at this frame rate "
+                    f"({self.step.frame_rate_hz:g} Hz, {len(self.step.leds)} LEDs): {why}; no tau_na_ms, "
+                    "na_half_decay_ms, na_rise_10_90_ms, na_peak_mM or neck_resistance_MOhm until it is resolved "
+                    "(image faster, or a single LED)", sweep_index))
+            return out
         rise, half = fit.kinetics(fit.amplitudes.mean(axis=0))
-        rise_spread, half_spread = (math.exp(z * sd) if np.isfinite(sd) else math.inf
-                                    for sd in (fit.rise_log_sd, fit.half_decay_log_sd))
+        rise_spread, half_spread = (_spread(z, sd) for sd in (fit.rise_log_sd, fit.half_decay_log_sd))
         if peaks.size > 1:
             half_width_peak = float(stats.t.ppf(0.5 + level / 2, peaks.size - 1) * peaks.std(ddof=1)
                                     / np.sqrt(peaks.size))
         else:
-            half_width_peak = z * self._peak_and_sd(fit, 0)[1]
+            half_width_peak = z * float(peak_sds[0])
         peak = float(peaks.mean())
         basis = (f"influx model (shared delay, rise, decay; amplitudes per stimulus and sweep) fitted jointly to "
                  f"{n} sweep(s) at mid-exposure times")
-        out = [
+        out += [
             Estimate(sweep_index, step, "tau_na_ms", tau, tau / spread, tau * spread, "ms", basis),
             Estimate(sweep_index, step, "na_half_decay_ms", half, half / half_spread, half * half_spread, "ms", basis),
             Estimate(sweep_index, step, "na_rise_10_90_ms", rise, rise / rise_spread, rise * rise_spread, "ms",
@@ -215,15 +242,37 @@ class NaCaAnalysis:
             Estimate(sweep_index, step, "na_peak_mM", peak, peak - half_width_peak, peak + half_width_peak, "mM",
                      f"peak of the fitted model in each of {peaks.size} sweep(s); Grynkiewicz calibration"),
         ]
-        if math.isfinite(spread):
-            a = self.spec
-            assumptions = NeckAssumptions(a.cytoplasm_resistivity_ohm_cm, a.resistivity_rel_sd,
-                                          a.sodium_diffusion_um2_per_ms, 0.0, a.head_volume_um3, a.head_volume_rel_sd,
-                                          a.head_volume_source)
-            r = neck_resistance_interval(Interval(tau, tau / spread, tau * spread, "ms"), assumptions, z)
-            out.append(Estimate(sweep_index, step, "neck_resistance_MOhm", r.value, r.low, r.high, "MOhm",
-                                "R = rho_i tau_Na D_Na / V; " + assumptions.describe()))
-        p = release_probability(self._successes, self._stimuli, level)
-        out.append(Estimate(sweep_index, step, "success_probability", p.value, p.low, p.high, "1",
-                            f"{p.successes}/{p.trials} sweeps whose head Na+ peak exceeds 2.5 SD"))
+        a = self.spec
+        assumptions = NeckAssumptions(a.cytoplasm_resistivity_ohm_cm, a.resistivity_rel_sd,
+                                      a.sodium_diffusion_um2_per_ms, 0.0, a.head_volume_um3, a.head_volume_rel_sd,
+                                      a.head_volume_source)
+        r = neck_resistance_interval(Interval(tau, tau / spread, tau * spread, "ms"), assumptions, z)
+        out.append(Estimate(sweep_index, step, "neck_resistance_MOhm", r.value, r.low, r.high, "MOhm",
+                            "R = rho_i tau_Na D_Na / V; " + assumptions.describe()))
         return out
+
+    def _success_estimate(self, sweep_index: int, step: str, peaks: np.ndarray, peak_sds: np.ndarray,
+                          level: float) -> Estimate:
+        """Fraction of sweeps whose stimuli released at the head: a failure/release mixture over every sweep's
+        model peak and its SD (rig/analysis/quantal_mixture.py), not a count of peaks above 2.5 SD, which misses
+        releases that do not stand out of one sweep's noise."""
+        sds = np.where(np.isfinite(peak_sds) & (peak_sds > 0), peak_sds, np.inf)
+        if not np.all(np.isfinite(sds)) or peaks.size < 2:
+            p = release_probability(int(np.sum(peaks > 2.5 * sds)), peaks.size, level)
+            return Estimate(sweep_index, step, "success_probability", p.value, 0.0, 1.0, "1",
+                            f"{peaks.size} sweep(s); the peaks' noise is not known yet: no interval narrower than "
+                            "[0, 1]")
+        fit = fit_release_probability(peaks, sds, level)
+        return Estimate(sweep_index, step, "success_probability", fit.value, fit.low, fit.high, "1",
+                        f"{int(np.sum(peaks > 2.5 * sds))}/{peaks.size} sweeps with a head Na+ peak above 2.5 SD; "
+                        "probability from a failure/release mixture over every sweep's peak (mean release "
+                        f"{fit.mean_per_release:.3g} mM, {fit.separation:.1f} x its noise SD), profile-likelihood "
+                        "interval")
+
+
+def _spread(z: float, log_sd: float) -> float:
+    """Factor exp(z sd) of a log-normal interval; inf when sd is not finite or the factor overflows a float
+    (math.exp raises OverflowError, "math range error", beyond ~1e308)."""
+    if not math.isfinite(log_sd) or z * log_sd > math.log(float(np.finfo(float).max)):
+        return math.inf
+    return math.exp(z * log_sd)

@@ -229,20 +229,21 @@ class FcatAnalysis:
             return math.nan, math.nan, math.nan, how
         if chosen not in self._decay_fits:
             rest = self._resting_ratio(rev)
-            ys = [t.dg_over_r for t, h in zip(rev.traces, hits) if h]
-            if a.calibrate_to_calcium:
-                ys = [calcium_change_uM(y, rest, a.indicator_kd_uM, a.indicator_dynamic_range, a.rest_ca_uM)
-                      for y in ys]
-            ys_arr = np.array(ys)
+            ys_arr = np.array([t.dg_over_r for t, h in zip(rev.traces, hits) if h])
             times = rev.traces[0].times_ms
 
             def log_tau(rows: np.ndarray) -> float:
-                fit = fit_calcium_decay_known_influx(times, rows.mean(axis=0), self.step.stimulus_ms,
+                # Average the successes' dG/R first, then calibrate: the inverse binding curve is convex, and
+                # single noisy lines through it come out biased (larger where the CaT is larger).
+                mean = rows.mean(axis=0)
+                if a.calibrate_to_calcium:
+                    mean = calcium_change_uM(mean, rest, a.indicator_kd_uM, a.indicator_dynamic_range, a.rest_ca_uM)
+                fit = fit_calcium_decay_known_influx(times, mean, self.step.stimulus_ms,
                                                      a.nmda_tau_rise_ms, a.nmda_tau_decay_ms)
                 return math.log(fit.tau_ms) if fit.converged else math.nan
 
             full = log_tau(ys_arr)
-            n = len(ys)
+            n = len(ys_arr)
             leave_out = np.array([log_tau(np.delete(ys_arr, k, axis=0)) for k in range(n)])
             if not math.isfinite(full) or not np.all(np.isfinite(leave_out)):
                 self._decay_fits[chosen] = None

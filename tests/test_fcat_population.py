@@ -62,7 +62,7 @@ def _neck_radius_um(r_neck_MOhm: float, length_um: float = 1.0) -> float:
 # The protocol population: the profile's four spines, each given a neck (1 um long, radius for R_neck) from
 # 30 MOhm (Ca-silent) through the plateau threshold (800 MOhm) to 2 GOhm, all with head volume 0.1 um3 (head
 # centre 1.788 um from the dendrite axis), imaged one after the other in one run (one fCaT step per spine at a
-# known reversal holding, so that the run's fixed costs are paid once). Release probability 0.6 and 8 sweeps per
+# known reversal holding, so that the run's fixed costs are paid once). Release probability 0.5 and 10 sweeps per
 # condition give ~5 releases per condition: what the estimator's statistics depend on is the number of releases,
 # and its behaviour with p 0.1-0.3 and many failures is the synthetic test above. Four spines suffice for what
 # this test adds to the synthetic one: the physics chain (templates, calibration to Ca, AP exclusion, the
@@ -73,8 +73,8 @@ POPULATION = {  # name: (R_neck MOhm, y_um, side)
     "slow": (1300.0, 8.0, 1),
     "stubby": (2000.0, -6.0, -1),
 }
-POPULATION_P = 0.6
-POPULATION_SWEEPS = 8
+POPULATION_P = 0.5
+POPULATION_SWEEPS = 10
 HEAD_X_UM = 1.788  # dendrite radius 0.5 + neck 1.0 + head radius of 0.1 um3
 
 
@@ -118,30 +118,41 @@ def population_run(tmp_path_factory):
     return result, summary, truths
 
 
-@pytest.mark.slow
-def test_fcat_protocol_on_a_population_delivers_with_intervals_holding_the_truth(population_run):
-    """Every spine: fcat with an interval holding the truth and fcat_upper_bound above it; a silent spine is
-    said to be silent; every non-silent spine: the head depolarization with an interval holding the truth, and
-    its point within 20 % or 3 mV of the truth in the median over the non-silent spines (issue 11)."""
+def _spine_rows(population_run, name: str) -> tuple[dict, dict[str, float]]:
     result, summary, truths = population_run
     assert result.outcome.status == "completed", result.outcome.message
+    est, truth = summary["estimates_by_step"].get(name, {}), truths[name]
+    print(f"\n{name} R_neck {POPULATION[name][0]:g} MOhm: " + ", ".join(
+        f"{k} {e['value']:.3g} [{e['low']}, {e['high']}] / {truth.get(k, math.nan):.3g}" for k, e in est.items()))
+    return est, truth
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(POPULATION))
+def test_fcat_protocol_on_a_population_delivers_with_intervals_holding_the_truth(population_run, name):
+    """fcat with an interval holding the truth and fcat_upper_bound above it; a silent spine said to be silent;
+    a non-silent spine: the head depolarization with an interval holding the truth."""
+    est, truth = _spine_rows(population_run, name)
+    assert "fcat" in est, [n["message"] for n in population_run[1]["notices"]]
+    f, bound = est["fcat"], est["fcat_upper_bound"]
+    assert f["low"] <= truth["fcat"] <= f["high"]
+    assert truth["fcat"] <= bound["high"] and bound["bound"] == "upper"
+    if truth["fcat"] < 0.05:
+        if f["value"] < 0.05:
+            assert any("calcium-silent" in n["message"] for n in population_run[1]["notices"])
+        return
+    head = est["peak_head_epsp_mV"]
+    assert head["low"] <= truth["peak_head_epsp_mV"] <= head["high"]
+
+
+@pytest.mark.slow
+def test_fcat_head_depolarization_within_20_percent_or_3_mV_in_the_median(population_run):
+    """Issue 11's target on the non-silent spines: the median error of the head depolarization's point."""
     errors = []
-    for name, (r_neck, _, _) in POPULATION.items():
-        est, truth = summary["estimates_by_step"][name], truths[name]
-        print(f"\n{name} R_neck {r_neck:g} MOhm: " + ", ".join(
-            f"{k} {e['value']:.3g} [{e['low']:.3g}, {e['high']:.3g}] / {truth.get(k, math.nan):.3g}"
-            for k, e in est.items()))
-        assert "fcat" in est, [n["message"] for n in summary["notices"]]
-        f, bound = est["fcat"], est["fcat_upper_bound"]
-        assert f["low"] <= truth["fcat"] <= f["high"], name
-        assert truth["fcat"] <= bound["high"] and bound["bound"] == "upper", name
-        if truth["fcat"] < 0.05:
-            if f["value"] < 0.05:
-                assert any("calcium-silent" in n["message"] for n in summary["notices"]), name
-            continue
-        head, head_truth = est["peak_head_epsp_mV"], truth["peak_head_epsp_mV"]
-        assert head["low"] <= head_truth <= head["high"], name
-        errors.append((head["value"] - head_truth, head_truth))
-    assert len(errors) >= 2, "too few non-silent spines"
+    for name in POPULATION:
+        est, truth = _spine_rows(population_run, name)
+        if truth.get("fcat", 0.0) >= 0.05 and "peak_head_epsp_mV" in est:
+            errors.append((est["peak_head_epsp_mV"]["value"] - truth["peak_head_epsp_mV"], truth["peak_head_epsp_mV"]))
+    assert len(errors) >= 2, "too few non-silent spines with a head depolarization"
     error, at = sorted(errors, key=lambda e: abs(e[0]))[len(errors) // 2]
     assert abs(error) <= max(3.0, 0.2 * at), errors

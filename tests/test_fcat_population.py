@@ -128,10 +128,7 @@ def _spine_rows(population_run, name: str) -> tuple[dict, dict[str, float]]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
-    strict=True, reason="the plateau-threshold spine: fcat 0.604 [0.245, 1.07] holds its truth 0.256, but the head "
-    "depolarization inverted from it, 78.1 [52.3, 83.2] mV, misses the mean quantum's 26.4 mV: trials mix plateaus "
-    "and non-plateaus (docs/calcium_protocols.md, open points)")) if n == "medium" else n for n in POPULATION])
+@pytest.mark.parametrize("name", list(POPULATION))
 def test_fcat_protocol_on_a_population_delivers_with_intervals_holding_the_truth(population_run, name):
     """fcat with an interval holding the truth and fcat_upper_bound above it; a silent spine said to be silent;
     a non-silent spine: the head depolarization with an interval holding the truth."""

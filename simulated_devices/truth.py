@@ -7,10 +7,13 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
+from rig.analysis.transients import fit_calcium_decay_known_influx
+from rig.protocols.fcat.schema import FcatAnalysisSpec
 from simulated_devices.electrical import Blockers
 from simulated_devices.epsp_probe import CellState
+from simulated_devices.fcat_probe import FCAT_DT_MS
 from simulated_devices.ions import HeadCalcium
 
 if TYPE_CHECKING:
@@ -191,27 +194,28 @@ def calcium_truth_of(specimen: "Specimen", state: SpineState) -> dict[str, float
     return out
 
 
+# What the fCaT analysis fits tau_decay_quantum_ms with (rig/protocols/fcat/schema.py FcatAnalysisSpec defaults, and
+# the window of protocols/fcat.yaml: stimulus at 30 ms of a 300 ms sweep, 500 Hz lines). The calcium truth group is
+# computed without the plan (truth_source.GROUPS), so the window is this constant, not the plan's.
+QUANTUM_FIT_BASELINE_MS = 30.0
+QUANTUM_FIT_AFTER_MS = 270.0
+QUANTUM_FIT_LINE_MS = 2.0
+
+
 def quantum_decay_tau_ms(specimen: "Specimen", state: SpineState, weight: float, reversal_mV: float) -> float:
-    """The one Ca decay time constant that best describes one mean quantum's head free-Ca transient at the
-    reversal, given its true Ca entry: least squares of free - rest against a * (entry convolved with
-    exp(-t/tau)), the model the fCaT analysis fits (there with the NMDA conductance's time course as the entry)."""
-    ev = specimen.fcat_probe.evoked(state.index, weight, "VC", reversal_mV, state.cell)
-    quiet = specimen.fcat_probe.evoked(state.index, 0.0, "VC", reversal_mV, state.cell)
+    """tau_decay_quantum_ms as the analysis measures it, on the true noiseless signal: one mean quantum's head
+    free-Ca change at the reversal, sampled like the line scan (QUANTUM_FIT_*), fitted by the analysis's own
+    fit (`fit_calcium_decay_known_influx`: the NMDA conductance's time course, FcatAnalysisSpec's
+    nmda_tau_rise_ms/nmda_tau_decay_ms, convolved with one Ca decay). NaN when that fit fails."""
+    spec = FcatAnalysisSpec()
     free, rest = _free_ca_response(specimen, state, weight, "VC", reversal_mV)
-    entry = -(ev.i_ca_nmda_pA + ev.i_ca_vgcc_pA - quiet.i_ca_nmda_pA - quiet.i_ca_vgcc_pA)
-    k = max(1, int(round(specimen.sim.ion_dt_ms / ev.dt_ms)))
-    m = min(entry.size // k, free.size)
-    entry, y = entry[: m * k].reshape(m, k).mean(axis=1), free[:m] - rest
-    dt = k * ev.dt_ms
-    t = np.arange(m) * dt
-
-    def misfit(log_tau: float) -> float:
-        model = np.convolve(entry, np.exp(-t / math.exp(log_tau)))[:m]
-        a = float(np.dot(model, y) / np.dot(model, model))
-        return float(np.sum((y - a * model) ** 2))
-
-    fit = optimize.minimize_scalar(misfit, bounds=(math.log(1.0), math.log(5000.0)), method="bounded")
-    return float(math.exp(fit.x))
+    dt = max(1, int(round(specimen.sim.ion_dt_ms / FCAT_DT_MS))) * FCAT_DT_MS  # _free_ca_response's step
+    after = np.arange(free.size) * dt
+    t = np.arange(0.0, QUANTUM_FIT_BASELINE_MS + QUANTUM_FIT_AFTER_MS, QUANTUM_FIT_LINE_MS) + QUANTUM_FIT_LINE_MS / 2
+    y = np.where(t < QUANTUM_FIT_BASELINE_MS, 0.0,
+                 np.interp(t - QUANTUM_FIT_BASELINE_MS, after, free - rest, right=float(free[-1] - rest)))
+    fit = fit_calcium_decay_known_influx(t, y, QUANTUM_FIT_BASELINE_MS, spec.nmda_tau_rise_ms, spec.nmda_tau_decay_ms)
+    return float(fit.tau_ms) if fit.converged else math.nan
 
 
 def calcium_truth(specimen: "Specimen", index: int) -> dict[str, float]:

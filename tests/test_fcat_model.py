@@ -59,3 +59,51 @@ def test_conditions_map_to_blockers_and_unknown_ones_are_named():
     assert bath_of("Ca-free") == {"external_ca_mM": 0.0}
     with pytest.raises(ValueError, match="unknown condition aspirin"):
         bath_of("NBQX+aspirin")
+
+
+def _noise_traces(rng: np.random.Generator, n: int, shape: np.ndarray, amplitudes: np.ndarray):
+    from rig.analysis.calcium_signal import RatioTrace
+
+    times = np.arange(shape.size) * 2.0 + 1.0
+    return [RatioTrace(times, a * shape + rng.normal(0, 1, shape.size), 1.0, 100.0) for a in amplitudes]
+
+
+def test_a_condition_keeps_the_borrowed_shape_until_its_detections_beat_false_positives():
+    """One noise excursion past 2.5 SD in 30 failures must not give the condition a noise-fitted shape of its own
+    (it raised every CC amplitude: fCaT x2-10 high on low-fCaT spines); three large releases do."""
+    from rig.analysis.transients import InfluxTemplate
+    from rig.protocols.calcium_transients import ConditionTransients
+
+    times = np.arange(150) * 2.0 + 1.0
+    borrowed = InfluxTemplate(32.0, 13.0, 70.0, 100.0, "fitted")
+    shape = borrowed.shape(times)
+    failures = _noise_traces(np.random.default_rng(0), 30, shape, np.zeros(30))
+    without_rule = ConditionTransients(30.0)
+    without_rule.fallback = borrowed
+    for k, trace in enumerate(failures):
+        without_rule.add(k, trace)
+    assert without_rule.fitted  # this seed's noise fools the plain 2.5 SD rule (9 of 12 seeds do)
+    group = ConditionTransients(30.0, own_shape_alpha=0.01)
+    group.fallback = borrowed
+    for k, trace in enumerate(failures):
+        group.add(k, trace)
+    assert not group.fitted and group.template is borrowed, group.source
+    rng = np.random.default_rng(3)
+    for k, trace in enumerate(_noise_traces(rng, 3, shape, np.full(3, 12.0)), start=30):
+        group.add(k, trace)
+    assert group.fitted and group.successes_used >= 3
+
+
+def test_release_trend_reports_a_run_down_and_not_quantal_scatter():
+    from rig.protocols.fcat.trend import release_trend
+
+    rng = np.random.default_rng(5)
+    sweeps = np.arange(20)
+    released = np.ones(20, bool)
+    sd = np.full(20, 1.0)
+    scatter = rng.gamma(16.0, 1 / 16.0, 20)  # quantal CV 0.25
+    assert release_trend(sweeps, 20.0 * scatter, sd, released, 1.96, "at the reversal") is None
+    falling = 20.0 * scatter * np.linspace(1.0, 0.4, 20)
+    trend = release_trend(sweeps, falling, sd, released, 1.96, "at the reversal")
+    assert trend is not None and trend.fold < 0.7
+    assert trend.sentence.startswith("CaT per release at the reversal fell x") and "over sweeps 1-20" in trend.sentence

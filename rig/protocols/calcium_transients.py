@@ -5,6 +5,12 @@ shape is an influx time course (the NMDA conductance) convolved with one Ca deca
 then fitted to the average of the *detected successes* (2.5 SD rule, SCIENCE.md), so failures neither hide
 the response nor distort its shape. Every trial, failures included, is then scaled by that shape (linear:
 the mean amplitude over trials is the amplitude of the mean trace, unbiased by the detection).
+
+A shape refitted to "successes" that are noise excursions fits the noise: it raises the selected trials'
+amplitudes and, through the shape, every trial's (fCaT read x2-10 high on spines whose CC response is below
+the noise, issue 11). With `own_shape_alpha` set, a condition fits its own shape only when its detections are
+more than false positives explain (binomial test at that level against the threshold's one-sided normal tail);
+until then it keeps the fallback (the other condition's) shape or the prior.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import numpy as np
+from scipy import stats
 
 from rig.analysis.calcium_signal import RatioTrace, matched_amplitude_sd
 from rig.analysis.release_mixture import DETECTION_SD
@@ -47,6 +54,15 @@ class ConditionTransients:
     source: str = ""  # how the template was found (for the estimates' basis)
     fallback: Shape | None = None  # shape to use while this condition has no success of its own
     successes_used: int = 0  # detected successes the template was fitted to (0: a starting shape)
+    own_shape_alpha: float | None = None  # fit an own shape only when detections beat false positives at this level
+
+    def detections_significant(self, detected: int) -> bool:
+        """True when `detected` of this condition's sweeps are more than noise excursions past the threshold
+        explain (always True without `own_shape_alpha`)."""
+        if self.own_shape_alpha is None:
+            return detected > 0
+        false_rate = float(stats.norm.sf(self.threshold_sd))
+        return detected > 0 and float(stats.binom.sf(detected - 1, len(self.traces), false_rate)) < self.own_shape_alpha
 
     def add(self, sweep_index: int, trace: RatioTrace) -> None:
         """Keep one sweep and rebuild the template from the successes so far."""
@@ -99,7 +115,7 @@ class ConditionTransients:
         found = False
         for _ in range(rounds):
             hits = self._amplitudes(template) > self.threshold_sd * self._noise(template)
-            if not hits.any():
+            if not self.detections_significant(int(hits.sum())):
                 break
             fitted = self._fit(np.mean(self._matrix()[:, hits], axis=1))
             if fitted is None:
@@ -161,8 +177,6 @@ class ConditionTransients:
 
 def z_of(level: float) -> float:
     """Two-sided normal quantile of a confidence level."""
-    from scipy import stats
-
     return float(stats.norm.ppf(0.5 + level / 2))
 
 

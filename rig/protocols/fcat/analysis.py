@@ -17,9 +17,11 @@ from rig.engine.sweep_plan import SweepPlan
 from rig.model.head_depolarization import FcatModel, head_depolarization
 from rig.model.neck_resistance import Interval, neck_resistance_interval
 from rig.protocols.calcium_scan import DEPOLARIZED_ABOVE_MV, depolarized_ms
+from rig.protocols.calcium_steps import count_spikes
 from rig.protocols.calcium_transients import ConditionTransients, finite, z_of
 from rig.protocols.common import AnalysisUpdate
 from rig.protocols.fcat.schema import FcatStep
+from rig.protocols.fcat.trend import StepTrend, release_trend
 
 
 class FcatAnalysis:
@@ -30,10 +32,12 @@ class FcatAnalysis:
         a = step.analysis
         self.spec = a
         self.conditions = {c: ConditionTransients(step.stimulus_ms, a.nmda_tau_rise_ms, a.nmda_tau_decay_ms,
-                                                  a.prior_ca_decay_ms, a.threshold_sd) for c in ("reversal", "cc")}
+                                                  a.prior_ca_decay_ms, a.threshold_sd,
+                                                  own_shape_alpha=a.own_shape_alpha) for c in ("reversal", "cc")}
         self.assumptions = a.neck_assumptions()
         self._warned: set[str] = set()
         self._cc_rest_mV: list[float] = []
+        self.cc_ap_sweeps: list[int] = []  # CC sweeps left out: a somatic AP fired
         self.depolarized_ms = 0.0
         # set of success sweeps -> (tau, low, high) of their average's decay (None: the fit failed)
         self._decay_fits: dict[tuple[int, ...], tuple[float, float, float] | None] = {}
@@ -52,6 +56,16 @@ class FcatAnalysis:
         if role == "cc" and f"{plan.amplifier}.primary" in data:
             vm = np.asarray(data[f"{plan.amplifier}.primary"], float)
             before = vm[: max(1, int(self.step.stimulus_ms * plan.sample_rate_hz / 1000.0))]
+            aps = count_spikes(vm)
+            if aps:
+                # A somatic AP's bAP unblocks the bound NMDA receptors and opens the head's channels: that CaT
+                # measures the AP, not the synapse's depolarization of the head (what fCaT and its truth are).
+                self.cc_ap_sweeps.append(sweep_index)
+                return AnalysisUpdate(
+                    features=[Feature(sweep_index, plan.step_name, "aps_cc", float(aps), math.nan, math.nan, "1")],
+                    notices=[Notice("warning", "fcat", f"sweep {sweep_index + 1}: {aps} AP(s) in current clamp; "
+                                    "excluded from fCaT (the bAP's Ca is not the synapse's head depolarization)",
+                                    sweep_index)])
             self._cc_rest_mV.append(float(np.median(before)))
         rev, cc = self.conditions["reversal"], self.conditions["cc"]
         self.conditions[role].add(sweep_index, trace)
@@ -96,7 +110,7 @@ class FcatAnalysis:
         update.estimates.append(Estimate(sweep_index, name, "tau_decay_quantum_ms", tau, low, high, "ms",
                                          f"{how}: the decay of one quantum's CaT at the reversal with the dye loaded "
                                          "(faster than the small-signal decay: the dye buffers less at the peak; "
-                                         "and than diffusion: pumps)"))
+                                         "and than diffusion: pumps)", trend=self._trend().sentence))
         # one-sided: the two-sided interval's log half-width at the one-sided quantile
         one_sided = float(stats.norm.ppf(self.spec.confidence_level))
         z = z_of(self.spec.confidence_level)
@@ -108,7 +122,7 @@ class FcatAnalysis:
                                          "R >= rho_i tau D / V with tau = tau_decay_quantum_ms: a lower bound, since "
                                          "extrusion and dye saturation shorten the Ca decay below the diffusional tau "
                                          f"(one-sided {self.spec.confidence_level:.0%}); "
-                                         + self.assumptions.describe(), bound="lower"))
+                                         + self.assumptions.describe(), bound="lower", trend=self._trend().sentence))
 
     def _fcat_estimates(self, sweep_index: int, name: str, update: AnalysisUpdate) -> None:
         rev, cc = self.conditions["reversal"], self.conditions["cc"]
@@ -125,17 +139,25 @@ class FcatAnalysis:
             return
         held = (f"cell held above {DEPOLARIZED_ABOVE_MV:g} mV for {self.depolarized_ms / 1000:.1f} s in this step "
                 "(sweeps at the reversal and the intervals after them)")
-        basis = (f"mean CaT per release, CC / reversal ({len(cc.traces)} / {len(rev.traces)} sweeps, failures "
+        aps = (f", {len(self.cc_ap_sweeps)} CC sweeps with an AP left out" if self.cc_ap_sweeps else "")
+        basis = (f"mean CaT per release, CC / reversal ({len(cc.traces)} / {len(rev.traces)} sweeps{aps}, failures "
                  f"included: failure/release mixture with a shared release probability {ratio.release_probability:.2f}), "
                  + (f"amplitudes as d[Ca] through the indicator's binding (Kd {a.indicator_kd_uM:g} uM, Fmax/Fmin "
                     f"{a.indicator_dynamic_range:g}, rest {a.rest_ca_uM:g} uM), " if a.calibrate_to_calcium
                     else "amplitudes in dG/R, ")
                  + f"expanded-percentile bootstrap over trials ({ratio.resamples}); {held}")
-        update.estimates.append(Estimate(sweep_index, name, "fcat", ratio.value, ratio.low, ratio.high, "1", basis))
+        trend = self._trend()
+        if trend.sentence:
+            # The conditions were recorded at different times of a changing spine: the ratio of the two means is
+            # uncertain by as much as a condition's CaT per release changed over the step.
+            ratio = trend.widen(ratio)
+            basis += (f"; the spine changed during the step ({trend.sentence}): interval widened x{trend.factor:.2f}")
+        update.estimates.append(Estimate(sweep_index, name, "fcat", ratio.value, ratio.low, ratio.high, "1", basis,
+                                         trend=trend.sentence))
         update.estimates.append(Estimate(sweep_index, name, "fcat_upper_bound", ratio.value, math.nan,
                                          ratio.upper_bound, "1", f"one-sided {a.confidence_level:.0%} upper bound "
                                          "of fcat (same bootstrap); a spine is calcium-silent when fcat < "
-                                         f"{a.silent_below:g}", bound="upper"))
+                                         f"{a.silent_below:g}", bound="upper", trend=trend.sentence))
         if ratio.value < a.silent_below:
             self._silent(sweep_index, name, ratio, update)
             return
@@ -146,7 +168,20 @@ class FcatAnalysis:
         e = est.estimate
         update.estimates.append(Estimate(sweep_index, name, "peak_head_epsp_mV", e.value, e.low, e.high, "mV",
                                          "inverted from fCaT; " + model.describe()
-                                         + (f"; {est.note}" if est.note else "")))
+                                         + (f"; {est.note}" if est.note else ""), trend=trend.sentence))
+
+    def _trend(self) -> "StepTrend":
+        """Trends of the CaT per release: at the reversal always, in CC once it has releases of its own."""
+        z = z_of(self.spec.confidence_level)
+        found = []
+        for role, label in (("reversal", "at the reversal"), ("cc", "in CC")):
+            group = self.conditions[role]
+            if not group.traces or not group.fitted:
+                continue
+            amplitudes, noise = self._amplitudes(group)
+            found.append(release_trend(np.array(group.sweeps), amplitudes, noise,
+                                       group.successes(self.spec.threshold_sd), z, label))
+        return StepTrend(tuple(t for t in found if t is not None))
 
     def _silent(self, sweep_index: int, name: str, ratio: RatioEstimate, update: AnalysisUpdate) -> None:
         """A Ca-silent spine: said so, with a one-sided upper bound on fCaT (and what it allows of the head)."""
@@ -194,20 +229,21 @@ class FcatAnalysis:
             return math.nan, math.nan, math.nan, how
         if chosen not in self._decay_fits:
             rest = self._resting_ratio(rev)
-            ys = [t.dg_over_r for t, h in zip(rev.traces, hits) if h]
-            if a.calibrate_to_calcium:
-                ys = [calcium_change_uM(y, rest, a.indicator_kd_uM, a.indicator_dynamic_range, a.rest_ca_uM)
-                      for y in ys]
-            ys_arr = np.array(ys)
+            ys_arr = np.array([t.dg_over_r for t, h in zip(rev.traces, hits) if h])
             times = rev.traces[0].times_ms
 
             def log_tau(rows: np.ndarray) -> float:
-                fit = fit_calcium_decay_known_influx(times, rows.mean(axis=0), self.step.stimulus_ms,
+                # Average the successes' dG/R first, then calibrate: the inverse binding curve is convex, and
+                # single noisy lines through it come out biased (larger where the CaT is larger).
+                mean = rows.mean(axis=0)
+                if a.calibrate_to_calcium:
+                    mean = calcium_change_uM(mean, rest, a.indicator_kd_uM, a.indicator_dynamic_range, a.rest_ca_uM)
+                fit = fit_calcium_decay_known_influx(times, mean, self.step.stimulus_ms,
                                                      a.nmda_tau_rise_ms, a.nmda_tau_decay_ms)
                 return math.log(fit.tau_ms) if fit.converged else math.nan
 
             full = log_tau(ys_arr)
-            n = len(ys)
+            n = len(ys_arr)
             leave_out = np.array([log_tau(np.delete(ys_arr, k, axis=0)) for k in range(n)])
             if not math.isfinite(full) or not np.all(np.isfinite(leave_out)):
                 self._decay_fits[chosen] = None

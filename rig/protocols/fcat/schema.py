@@ -30,6 +30,9 @@ class FcatAnalysisSpec(NeckAssumptionFields):
     nmda_tau_decay_ms: float = Field(default=70.0, gt=0)
     prior_ca_decay_ms: float = Field(default=100.0, gt=0, description="Ca decay of the template before any "
                                      "success is detected (then fitted to the successes)")
+    own_shape_alpha: float = Field(
+        default=0.01, gt=0, lt=1, description="a condition's CaTs get a template shape of their own only when its "
+        "detections beat false positives at this level; else the reversal's shape (noise-fitted shapes biased fCaT)")
     bootstrap_resamples: int = Field(default=400, ge=100, le=20000, description="resamples of the fCaT interval")
     depolarization_tau_rise_ms: float = Field(default=10.0, gt=0, description="head depolarization during the NMDA conductance")
     depolarization_tau_decay_ms: float = Field(default=90.0, gt=0)

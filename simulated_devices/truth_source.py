@@ -20,8 +20,8 @@ from typing import Callable
 import numpy as np
 
 from rig.engine.sweep_plan import SweepPlan
-from simulated_devices.response_truth import (bap_calcium_truth, hyperpolarizing_truth, paired_ap_truth,
-                                              sodium_truth, theta_burst_truth, vsd_truth)
+from simulated_devices.response_truth import (bap_calcium_truth, epsp_ap_pairing_truth, hyperpolarizing_truth,
+                                              paired_ap_truth, sodium_truth, theta_burst_truth, vsd_truth)
 from simulated_devices.specimen import Specimen
 from simulated_devices.truth import SpineState, calcium_truth_of, epsp_truth_of, reversal_truth, snapshot
 
@@ -75,6 +75,16 @@ def _stimulus_key(plan: SweepPlan) -> tuple[object, ...]:
             tuple(sorted((k, v) for k, v in plan.parameters.items() if isinstance(v, (int, float, str)))))
 
 
+def _pairing_key(plan: SweepPlan) -> tuple[object, ...]:
+    """What the EPSP-AP pairing truth depends on: the step's four conditions and its windows, not the sweep's own
+    condition (every sweep of the step carries the same index)."""
+    p = plan.parameters
+    conditions = tuple((role, tuple(ev["ap_ms"]), tuple(ev["stimuli_ms"])) for role, ev in
+                       sorted(dict(p.get("conditions", {})).items()))
+    keys = ("window_ms", "first_event_ms", "ap_pulse_width_ms", "ap_pulse_pA", "holding", "bath", "condition")
+    return (plan.kind, plan.n_samples, plan.sample_rate_hz, conditions, tuple(str(p.get(k)) for k in keys))
+
+
 GROUPS: dict[str, TruthGroup] = {g.name: g for g in (
     TruthGroup("epsp", lambda sp, st, plan: epsp_truth_of(sp, st), _no_plan, state_key=SpineState.epsp_key),
     TruthGroup("reversal", lambda sp, st, plan: reversal_truth(sp, st), _no_plan, cell_level=True,
@@ -87,6 +97,7 @@ GROUPS: dict[str, TruthGroup] = {g.name: g for g in (
     TruthGroup("theta_burst", theta_burst_truth, _stimulus_key, cell_level=True, state_key=SpineState.cell_key),
     TruthGroup("paired_ap", paired_ap_truth, _stimulus_key),
     TruthGroup("bap", bap_calcium_truth, _stimulus_key),
+    TruthGroup("epsp_ap_pairing", epsp_ap_pairing_truth, _pairing_key),
 )}
 
 # The group that computes each estimate's truth; names not listed are in the cheap spine truth (always there).
@@ -99,11 +110,12 @@ _GROUP_OF: dict[str, str] = {
     "response_ratio_measured_{tag}": "hyperpolarizing",
     "ap_success_fraction": "theta_burst",
     "feller_ratio": "paired_ap", "ca_per_ap_nM": "paired_ap", "ca_decay_ms": "bap",
+    "ca_amplitude_per_ap": "bap", "ca_amplitude_first_ap": "bap",
+    "supralinearity_index": "epsp_ap_pairing", "supralinearity_index_after": "epsp_ap_pairing",
 } | {name: "vsd" for name in STEP_ESTIMATES["vsd"]}
-# Published names with no truth yet (see docs/specimen.md, "Truth of every estimate"): amplitudes in dG/R need the
-# optics' head G/R model, and the EPSP-AP pairing index and the VSD bAP calibration need other sweeps' drives.
-NO_TRUTH_YET = {"potency", "ca_amplitude_per_ap", "ca_amplitude_first_ap", "supralinearity_index",
-                "supralinearity_index_after", "bap_amplitude_mV", "bap_head_to_dendrite_ratio"}
+# Published names with no truth yet (see docs/specimen.md, "Truth of every estimate"): the VSD bAP calibration
+# needs other sweeps' drives.
+NO_TRUTH_YET = {"potency", "bap_amplitude_mV", "bap_head_to_dendrite_ratio"}
 # Groups whose values another group also gives: fcat's calcium truth includes the reversal.
 _COVERED_BY = {"reversal": "calcium"}
 

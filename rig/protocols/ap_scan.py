@@ -64,8 +64,11 @@ def check_cc_scan(step: CcScanStep, profile: HardwareProfile, events: list[Sweep
 
 
 def compile_cc_scan(step: CcScanStep, step_index: int, profile: HardwareProfile, kind: str,
-                    events: list[SweepEvents]) -> list[SweepPlan]:
-    """One line-scan CC sweep per entry of `events` (AP pulses and stimuli as given)."""
+                    events: list[SweepEvents], analysis: dict[str, object] | None = None) -> list[SweepPlan]:
+    """One line-scan CC sweep per entry of `events` (AP pulses and stimuli as given).
+
+    Every plan records the head ROI radius and `analysis` (the step's analysis windows), so the simulated rig's
+    truth measures the noise-free signal with the same windows."""
     amp = resolve_device(profile, "patch_amplifier", step.amplifier, "amplifier")[0] or ""
     plans = []
     for k, ev in enumerate(events):
@@ -76,7 +79,9 @@ def compile_cc_scan(step: CcScanStep, step_index: int, profile: HardwareProfile,
             current_pulses=ap_pulses(ev.ap_ms, step.ap_pulse), condition=step.condition,
             interval_after_s=step.interval_s,
             parameters={"role": ev.role, "ap_ms": list(ev.ap_ms), "stimuli_ms": list(ev.stimuli_ms),
-                        "baseline_end_ms": ev.first_ms}))
+                        "baseline_end_ms": ev.first_ms, "head_roi_radius_um": step.imaging.head_roi_radius_um,
+                        "ap_pulse_width_ms": step.ap_pulse.width_ms, "ap_pulse_pA": step.ap_pulse.amplitude_pA}
+            | dict(analysis or {})))
     return plans
 
 

@@ -111,7 +111,8 @@ class BapTrainKind:
 
     def compile(self, step: BapTrainStep, step_index: int, profile: HardwareProfile) -> list[SweepPlan]:
         """One sweep per repeat, each with the same AP train."""
-        return compile_cc_scan(step, step_index, profile, "bap_train", _events(step))
+        return compile_cc_scan(step, step_index, profile, "bap_train", _events(step),
+                               {"rise_ms": step.rise_ms, "level_window_ms": step.level_window_ms})
 
     def analysis(self, step: BapTrainStep) -> BapTrainAnalysis:
         """A fresh online analysis."""

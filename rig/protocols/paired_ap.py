@@ -21,7 +21,8 @@ from rig.analysis.calcium_signal import calcium_change_uM
 from rig.config.profile import HardwareProfile
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
-from rig.protocols.ap_scan import CcScanStep, SweepEvents, TraceCollector, check_cc_scan, compile_cc_scan
+from rig.protocols.ap_scan import (CcScanStep, SweepEvents, TraceCollector, check_cc_scan, compile_cc_scan,
+                                   stack_estimate)
 from rig.protocols.common import AnalysisUpdate, StepProblem
 
 
@@ -102,18 +103,18 @@ class PairedApAnalysis:
         if math.isfinite(a) and math.isfinite(sd):
             update.estimates.append(Estimate(sweep_index, name, "feller_ratio", a, a - q * sd, a + q * sd, "1",
                                              basis + "a = (F3-F2)/(F1-F0)"))
-        ca, sd_ca = jackknife(list(stack), lambda y: self._calcium_nM(t, y, g0))
-        if not (math.isfinite(ca) and math.isfinite(sd_ca)):
-            self._notice(update, sweep_index, "no Delta[Ca] per AP yet: the first AP's dG/R step is not finite")
-            return update
         feller = ""
         if 0 < a < 1:
             feller = (f"; Feller's ([Ca]0 + Kd)(1-a)/(2a) would give {calcium_per_ap_from_ratio(a, s.rest_ca_nM, s.kd_nM):.0f}"
                       " nM (assumes equal free-Ca steps and no decay between the APs)")
-        update.estimates.append(Estimate(
-            sweep_index, name, "ca_per_ap_nM", ca, ca - q * sd_ca, ca + q * sd_ca, "nM",
-            basis + f"first AP's step F1 - F0 as free Ca through the indicator's binding (Kd {s.kd_nM:g} nM, "
-            f"F_max/F_min {s.indicator_dynamic_range:g}, [Ca]0 {s.rest_ca_nM:g} nM; assumed){feller}"))
+        est = stack_estimate(sweep_index, name, "ca_per_ap_nM", "nM", stack, lambda y: self._calcium_nM(t, y, g0),
+                             s.confidence_level, "first AP's step F1 - F0 of the head dG/R as free Ca through the "
+                             f"indicator's binding (Kd {s.kd_nM:g} nM, F_max/F_min {s.indicator_dynamic_range:g}, "
+                             f"[Ca]0 {s.rest_ca_nM:g} nM; assumed){feller}")
+        if est is None:
+            self._notice(update, sweep_index, "no Delta[Ca] per AP yet: the first AP's dG/R step is not finite")
+        else:
+            update.estimates.append(est)
         return update
 
     def _notice(self, update: AnalysisUpdate, sweep_index: int, message: str) -> None:

@@ -10,6 +10,7 @@ Which groups a step needs follows from the estimate names its kind publishes (`S
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -85,6 +86,17 @@ def _pairing_key(plan: SweepPlan) -> tuple[object, ...]:
     return (plan.kind, plan.n_samples, plan.sample_rate_hz, conditions, tuple(str(p.get(k)) for k in keys))
 
 
+PAIRING_SCALE_KEY_STEP = 0.02  # the pairing index (a ratio of Ca signals) is recomputed when the Ca-entry scale moved 2 %
+
+
+def _pairing_state_key(state: SpineState) -> tuple[object, ...]:
+    """The state the pairing truth is recomputed for: the spine, necks, blockers, the rounded quantal weight, bath Ca
+    and the Ca-entry scale in 2 % steps (photodamage moves it every sweep; 25 replays per recomputation, and the
+    index, a ratio of Ca signals that both scale with it, moves far less than the scale)."""
+    scale = int(round(math.log(state.ca_scale) / PAIRING_SCALE_KEY_STEP)) if state.ca_scale > 0 else None
+    return (state.index, state.cell.key(), state.weight, scale, state.external_ca_mM)
+
+
 GROUPS: dict[str, TruthGroup] = {g.name: g for g in (
     TruthGroup("epsp", lambda sp, st, plan: epsp_truth_of(sp, st), _no_plan, state_key=SpineState.epsp_key),
     TruthGroup("reversal", lambda sp, st, plan: reversal_truth(sp, st), _no_plan, cell_level=True,
@@ -97,7 +109,7 @@ GROUPS: dict[str, TruthGroup] = {g.name: g for g in (
     TruthGroup("theta_burst", theta_burst_truth, _stimulus_key, cell_level=True, state_key=SpineState.cell_key),
     TruthGroup("paired_ap", paired_ap_truth, _stimulus_key),
     TruthGroup("bap", bap_calcium_truth, _stimulus_key),
-    TruthGroup("epsp_ap_pairing", epsp_ap_pairing_truth, _pairing_key),
+    TruthGroup("epsp_ap_pairing", epsp_ap_pairing_truth, _pairing_key, state_key=_pairing_state_key),
 )}
 
 # The group that computes each estimate's truth; names not listed are in the cheap spine truth (always there).

@@ -86,15 +86,16 @@ def _pairing_key(plan: SweepPlan) -> tuple[object, ...]:
     return (plan.kind, plan.n_samples, plan.sample_rate_hz, conditions, tuple(str(p.get(k)) for k in keys))
 
 
-PAIRING_SCALE_KEY_STEP = 0.02  # the pairing index (a ratio of Ca signals) is recomputed when the Ca-entry scale moved 2 %
+PAIRING_SCALE_KEY_STEP = 0.05  # the pairing index (a ratio of Ca signals) is recomputed when the Ca-entry scale moved 5 %
 
 
 def _pairing_state_key(state: SpineState) -> tuple[object, ...]:
-    """The state the pairing truth is recomputed for: the spine, necks, blockers, the rounded quantal weight, bath Ca
-    and the Ca-entry scale in 2 % steps (photodamage moves it every sweep; 25 replays per recomputation, and the
-    index, a ratio of Ca signals that both scale with it, moves far less than the scale)."""
+    """The state the pairing truth is recomputed for: the spine, necks, blockers, bath Ca and the Ca-entry scale
+    (bath Ca x photodamage) in 5 % steps. Photodamage moves the scale and the quantal weight a little every sweep and
+    a recomputation costs 25 replays; the index, a ratio of Ca signals that all scale with the damage, moves far
+    less than the damage does (an approximation of the truth's state, not of its definition)."""
     scale = int(round(math.log(state.ca_scale) / PAIRING_SCALE_KEY_STEP)) if state.ca_scale > 0 else None
-    return (state.index, state.cell.key(), state.weight, scale, state.external_ca_mM)
+    return (state.index, state.cell.key(), scale, state.external_ca_mM)
 
 
 GROUPS: dict[str, TruthGroup] = {g.name: g for g in (

@@ -1,4 +1,5 @@
-"""Truth of the response estimates (Na/Ca, hyperpolarizing steps, VSD, theta burst, paired APs, bAP trains).
+"""Truth of the response estimates (Na/Ca, hyperpolarizing steps, VSD, theta burst, paired APs, bAP trains,
+EPSP-AP pairing).
 
 Each truth is the quantity its estimate names, computed from the noise-free expected sweep: the sweep's own
 amplifier command replayed in the private copy of the cell (`EpspProbe.model_for`, the spine state copied at
@@ -17,10 +18,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import optimize
 
+from rig.analysis.ap_calcium import feller_levels, fit_decay, increments_per_event
+from rig.analysis.calcium_signal import RatioTrace
 from rig.analysis.kinetics import half_decay_time, rise_time_10_90
 from rig.engine.sweep_plan import SweepPlan
+from rig.protocols.calcium_steps import window_mean
+from rig.protocols.sweep_building import pulse_train
+from simulated_devices.line_scan_truth import expected_ratio_trace
 from simulated_devices.ions import HeadCalcium, HeadSodium, uM_per_ms_per_pA
 from simulated_devices.release import ca_release_scale
 from simulated_devices.truth import SpineState, reversal_truth
@@ -29,6 +34,7 @@ if TYPE_CHECKING:
     from simulated_devices.specimen import Specimen
 
 MAX_ENUMERATED_PULSES = 6  # success/failure patterns enumerated exactly up to this many stimuli per sweep
+PLAN_TAIL_SAMPLES = 2  # rig/protocols/calcium_scan._TAIL: the last samples of a sweep hold the safe outputs
 SPIKE_THRESHOLD_MV = 0.0  # a somatic AP crosses this (as rig/protocols/calcium_steps.count_spikes counts)
 
 
@@ -117,18 +123,6 @@ def head_calcium_uM(specimen: "Specimen", state: SpineState, r: Replay) -> tuple
                         np.array([tau_dye]))[:, 0]
     times = (np.arange(m) + 1) * k * r.dt_ms
     return times, free, c_ss
-
-
-def _exp_decay_tau_ms(t_ms: np.ndarray, y: np.ndarray) -> float:
-    """Time constant of a single exponential (with offset) fitted to a noise-free decay."""
-    y0, y1 = float(y[0]), float(y[-1])
-    guess = max(float(t_ms[np.argmin(np.abs(y - (y1 + (y0 - y1) / math.e)))] - t_ms[0]), 1e-3)
-
-    def f(t: np.ndarray, a: float, tau: float, c: float) -> np.ndarray:
-        return a * np.exp(-(t - t_ms[0]) / tau) + c
-
-    params, _ = optimize.curve_fit(f, t_ms, y, p0=(y0 - y1, guess, y1), maxfev=5000)
-    return float(params[1])
 
 
 # ----- Na/Ca imaging --------------------------------------------------------------------------------------------
@@ -232,40 +226,105 @@ def theta_burst_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) 
     return {"ap_success_fraction": min(spikes, pulses) / pulses}
 
 
-def _ap_onsets_ms(plan: SweepPlan) -> list[float]:
-    """Onsets of the sweep's depolarizing current pulses (rising edges of the CC command above its holding)."""
-    cmd = _command(plan, "CC")
-    high = cmd > cmd[0] + 1.0
-    edges = np.flatnonzero(high & ~np.concatenate(([False], high[:-1])))
-    return [float(k) / plan.sample_rate_hz * 1000.0 for k in edges]
+def _line_trace(specimen: "Specimen", state: SpineState, plan: SweepPlan, r: Replay) -> RatioTrace:
+    """Noise-free head dG/R of a line-scan sweep whose head Ca is the replay's (line_scan_truth)."""
+    times, free, c0 = head_calcium_uM(specimen, state, r)
+    return expected_ratio_trace(specimen, plan, state.index, times, free, c0)
 
 
 def paired_ap_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) -> dict[str, float]:
     """Paired-AP truths of the imaged head. ca_per_ap_nM: the rise of head free Ca from before the first AP to
-    its peak before the second (nM); feller_ratio: a = (b(c0+2d) - b(c0+d)) / (b(c0+d) - b(c0)) with b the
-    indicator's bound fraction, c0 the resting free Ca and d that rise (the levels the method's model assumes)."""
-    onsets = _ap_onsets_ms(plan)
+    its peak before the second (nM); feller_ratio: a = (F3 - F2)/(F1 - F0) of the noise-free head dG/R, the levels
+    taken in the step's windows (rig.analysis.ap_calcium.feller_levels, as the analysis takes them)."""
+    onsets = [float(t) for t in plan.parameters["ap_ms"]]
     r = replay(specimen, state, "CC", _command(plan, "CC"), plan.sample_rate_hz, [])
     times, free, c0 = head_calcium_uM(specimen, state, r)
     first = (times > onsets[0]) & (times < (onsets[1] if len(onsets) > 1 else times[-1] + 1.0))
-    d = float(np.max(free[first]) - c0)
-    kd = specimen.calcium.params.kd_uM
-
-    def b(c: float) -> float:
-        return c / (c + kd)
-
-    out = {"ca_per_ap_nM": d * 1e3}
-    if d > 0:
-        out["feller_ratio"] = (b(c0 + 2 * d) - b(c0 + d)) / (b(c0 + d) - b(c0))
+    out = {"ca_per_ap_nM": float(np.max(free[first]) - c0) * 1e3}
+    p = plan.parameters
+    if len(onsets) == 2 and "rise_ms" in p:
+        trace = expected_ratio_trace(specimen, plan, state.index, times, free, c0)
+        levels = feller_levels(trace.times_ms, trace.dg_over_r, onsets[0], onsets[1], float(p["rise_ms"]),
+                               float(p["level_window_ms"]))
+        if levels.f1 != levels.f0:
+            out["feller_ratio"] = levels.ratio
     return out
 
 
 def bap_calcium_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) -> dict[str, float]:
-    """bAP-train truths of the imaged head. ca_decay_ms: time constant of a single exponential fitted to the
-    noise-free head free Ca after its peak following the last AP (to the end of the sweep)."""
-    onsets = _ap_onsets_ms(plan)
+    """bAP-train truths of the imaged head, measured on the noise-free head dG/R as the analysis measures them:
+    ca_amplitude_per_ap and ca_amplitude_first_ap: the mean step at the APs and the step at the first
+    (rig.analysis.ap_calcium.increments_per_event, the step's windows); ca_decay_ms: the time constant of the
+    exponential (with offset) fitted from the last AP + rise_ms to the end of the sweep (fit_decay)."""
+    p = plan.parameters
+    onsets = [float(t) for t in p["ap_ms"]]
     r = replay(specimen, state, "CC", _command(plan, "CC"), plan.sample_rate_hz, [])
-    times, free, _ = head_calcium_uM(specimen, state, r)
-    after = times >= onsets[-1]
-    k = int(np.argmax(np.where(after, free, -np.inf)))
-    return {"ca_decay_ms": _exp_decay_tau_ms(times[k:], free[k:])} if times.size - k > 5 else {}
+    trace = _line_trace(specimen, state, plan, r)
+    t, y = trace.times_ms, trace.dg_over_r
+    rise, window = float(p["rise_ms"]), float(p["level_window_ms"])
+    steps = increments_per_event(t, y, onsets, rise, window)
+    out = {"ca_amplitude_per_ap": float(steps.mean()), "ca_amplitude_first_ap": float(steps[0])}
+    try:
+        fit = fit_decay(t, y, onsets[-1] + rise)
+    except ValueError:
+        return out
+    if fit.converged:
+        out["ca_decay_ms"] = fit.tau_ms
+    return out
+
+
+def _pairing_command(plan: SweepPlan, ap_ms: list[float]) -> np.ndarray:
+    """The CC command of a pairing sweep with these AP pulses (as rig/protocols/calcium_scan.calcium_sweep builds
+    it: holding plus one rectangular pulse per AP, the last samples back at the holding)."""
+    own = _command(plan, "CC")
+    holding = float(own[0])
+    p = plan.parameters
+    command = np.full(own.size, holding)
+    for onset in ap_ms:
+        command += pulse_train(own.size, plan.sample_rate_hz, [onset], float(p["ap_pulse_width_ms"]),
+                               float(p["ap_pulse_pA"]))
+    command[own.size - PLAN_TAIL_SAMPLES:] = holding
+    return command.astype(np.float32)
+
+
+def _expected_window_mean(specimen: "Specimen", state: SpineState, plan: SweepPlan, command: np.ndarray,
+                          stimuli_ms: list[float], start_ms: float, stop_ms: float) -> float:
+    """Expected mean noise-free head dG/R over [start, stop) of a sweep: every success/failure pattern of the
+    target's synapse at the stimuli weighted by its probability (one mean quantum x photodamage per success), the
+    other recruited synapses at their expected release. The sweep is replayed only up to the window's end."""
+    i = state.index
+    last = min(command.size, int(math.ceil(stop_ms * plan.sample_rate_hz / 1000.0)) + 1)  # nothing later matters
+    p = pulse_probabilities(specimen, state, stimuli_ms)
+    others = [(t, int(j), float(p[k, j] * state.health[j])) for k, t in enumerate(stimuli_ms)
+              for j in np.flatnonzero(p[k] > 0) if j != i]
+    total = 0.0
+    for pattern in itertools.product((0, 1), repeat=len(stimuli_ms)):
+        prob = float(np.prod([p[k, i] if s else 1.0 - p[k, i] for k, s in enumerate(pattern)]))
+        if prob <= 0:
+            continue
+        target = [(t, i, float(state.health[i])) for t, s in zip(stimuli_ms, pattern) if s]
+        r = replay(specimen, state, "CC", command[:last], plan.sample_rate_hz, others + target)
+        trace = _line_trace(specimen, state, plan, r)
+        total += prob * window_mean(trace.times_ms, trace.dg_over_r, start_ms, stop_ms)
+    return total
+
+
+def epsp_ap_pairing_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) -> dict[str, float]:
+    """EPSP-AP pairing truths (every sweep of the step carries them): supralinearity_index and
+    supralinearity_index_after = E[amplitude] of EPSPs before (after) the APs / (E[amplitude] of EPSPs alone +
+    E[amplitude] of APs alone), an amplitude the mean noise-free head dG/R over window_ms from the first event, each
+    condition's sweep built from the step's events (plan parameter `conditions`), release as in
+    _expected_window_mean."""
+    p = plan.parameters
+    start = float(p["first_event_ms"])
+    stop = start + float(p["window_ms"])
+    amp = {}
+    for role, ev in p["conditions"].items():
+        command = _command(plan, "CC") if role == p["role"] else _pairing_command(plan, list(ev["ap_ms"]))
+        amp[role] = _expected_window_mean(specimen, state, plan, command, [float(t) for t in ev["stimuli_ms"]],
+                                          start, stop)
+    single = amp["epsp"] + amp["ap"]
+    if single <= 0:
+        return {}
+    return {"supralinearity_index": amp["epsp_before_ap"] / single,
+            "supralinearity_index_after": amp["epsp_after_ap"] / single}

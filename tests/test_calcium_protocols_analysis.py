@@ -8,11 +8,13 @@ import math
 import numpy as np
 import pytest
 
-from conftest import PROFILE
+from conftest import PROFILE, ROOT
 from rig.analysis.ap_calcium import (calcium_per_ap_from_ratio, driving_force_check, epsp_amplitude_mV, feller_levels,
                                      fit_decay, increments_per_event, supralinearity_index)
+from rig.analysis.calcium_signal import calcium_change_uM
 from rig.analysis.transients import difference_of_exponentials
 from rig.config.profile import load_profile
+from rig.protocols.ap_scan import stack_estimate
 from rig.protocols.paired_ap import PairedApAnalysis, PairedApKind, PairedApStep
 from rig.protocols.quantal import QuantalAnalysis, QuantalKind, QuantalStep
 
@@ -52,9 +54,9 @@ def test_paired_ap_analysis_recovers_delta_ca_from_noisy_synthetic_sweeps():
     kd, c0, delta = 800.0, 75.0, 400.0
     rng = np.random.default_rng(3)
 
-    def green(t_ms: float) -> float:
+    def green(t_ms: float) -> float:  # F_min 30, F_max/F_min 15 (the step's default), Ca steps at both APs
         ca = c0 + delta * ((t_ms > 40) + (t_ms > 60))
-        return 30 + 200 * ca / (ca + kd)
+        return 30 * (1 + 14 * ca / (ca + kd))
 
     for k, plan in enumerate(plans):
         update = analysis.analyze(k, plan, synthetic_sweep(plan, green, 50.0, rng, 2.0))
@@ -62,7 +64,45 @@ def test_paired_ap_analysis_recovers_delta_ca_from_noisy_synthetic_sweeps():
     ca = est["ca_per_ap_nM"]
     assert ca.low <= delta <= ca.high
     assert ca.value == pytest.approx(delta, rel=0.1)
+    assert not ca.trend
     assert 0 < est["feller_ratio"].value < 1
+
+
+def test_a_stack_estimate_reports_a_trend_and_the_present_value_not_the_average():
+    rng = np.random.default_rng(5)
+    t = np.arange(0, 100, 2.0)
+    step_of = lambda y: float(np.mean(y[t >= 50]) - np.mean(y[t < 50]))  # noqa: E731
+    shape = (t >= 50).astype(float)
+    falling = np.array([(1.0 - 0.06 * k) * shape + rng.normal(0, 0.02, t.size) for k in range(10)])
+    est = stack_estimate(9, "s", "amp", "dG/R", falling, step_of, 0.95, "step")
+    assert est is not None and "amp fell x" in est.trend and "sweeps 1-10" in est.trend
+    assert est.low <= 1.0 - 0.06 * 9 <= est.high  # the last sweep's spine, not the mean (0.73)
+    assert est.high < 0.73
+    stable = np.array([shape + rng.normal(0, 0.02, t.size) for _ in range(10)])
+    est = stack_estimate(9, "s", "amp", "dG/R", stable, step_of, 0.95, "step")
+    assert est is not None and est.trend == "" and est.low <= 1.0 <= est.high
+    assert "Student t on 9 df" in est.basis
+
+
+def test_the_noise_free_line_scan_signal_converts_back_to_its_calcium_step():
+    """The truth's optics (line_scan_truth) and the analysis' calibration agree: a head Ca step of 200 nM, imaged
+    through the PSF and the ROI, comes back through calcium_change_uM within the dendrite's dilution of dG/R."""
+    from rig.api import prepare_run
+    from rig.engine.rig import build_rig
+    from simulated_devices.line_scan_truth import expected_ratio_trace
+
+    prepared = prepare_run(ROOT / "protocols" / "paired_ap.yaml", PROFILE, ["sweeps=1"])
+    specimen = build_rig(prepared.profile).extras["specimen"]
+    plan = prepared.compiled.plans[0]
+    index = specimen.nearest_spine(plan.target_um)
+    rest = specimen.sim.calcium.rest_uM
+    t = np.arange(0.0, 200.0, 0.5)
+    trace = expected_ratio_trace(specimen, plan, index, t, rest + 0.2 * (t >= 60.0), rest)  # baseline ends at 40
+    after = trace.dg_over_r[trace.times_ms > 65].mean()
+    assert abs(trace.dg_over_r[trace.times_ms < 55]).max() < 1e-9
+    ca = specimen.ca_indicator
+    back = calcium_change_uM(after, trace.g_over_r_baseline, ca.kd_uM, ca.dynamic_range, rest)
+    assert 0.17 < back <= 0.2001
 
 
 def test_increments_and_decay_of_a_synthetic_ap_train():

@@ -53,7 +53,7 @@ def test_paired_ap_end_to_end_feller_ratio_in_0_1(tmp_path):
     assert 0 < est["feller_ratio"].value < 1
     ca = est["ca_per_ap_nM"]
     assert ca.value > 0 and ca.low >= 0
-    assert "Kd = 800 nM" in ca.basis
+    assert "Kd 800 nM" in ca.basis and "F_max/F_min 15" in ca.basis
 
 
 def test_hyperpolarizing_steps_end_to_end_report_both_ratios(tmp_path):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
-from scipy import optimize
+from scipy import optimize, stats
 
 from rig.analysis.calibration import driving_force_ratio
 
@@ -166,3 +166,33 @@ def driving_force_check(response_rest: float, response_hyp: float, v_rest_mV: fl
         raise ValueError("no response at rest to compare with")
     return DrivingForceCheck(response_hyp / response_rest, driving_force_ratio(e_syn_mV, v_hyp_mV, v_rest_mV),
                              v_rest_mV, v_hyp_mV)
+
+
+@dataclass(frozen=True)
+class LinearTrend:
+    """Ordinary least-squares line of per-sweep values on sweep number (0-based sweeps of the step)."""
+
+    slope: float  # per sweep
+    p_value: float  # two-sided, Student t on n - 2 df
+    first: float  # the line at the first sweep
+    last: float  # the line at the last sweep (the present value)
+    last_se: float
+    n: int
+
+
+def linear_trend(values: Sequence[float]) -> LinearTrend | None:
+    """The OLS line through per-sweep values (scipy.stats.linregress) with the SE of its value at the last sweep;
+    None with fewer than 6 finite values (a slope from a few noisy sweeps says little)."""
+    y = np.asarray(values, float)
+    x = np.arange(y.size, dtype=float)
+    ok = np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if y.size < 6 or np.ptp(y) == 0:
+        return None
+    fit = stats.linregress(x, y)
+    resid = y - (fit.intercept + fit.slope * x)
+    s2 = float(np.sum(resid**2)) / (y.size - 2)
+    xl = float(x[-1])
+    se_last = math.sqrt(s2 * (1.0 / y.size + (xl - x.mean()) ** 2 / float(np.sum((x - x.mean()) ** 2))))
+    return LinearTrend(float(fit.slope), float(fit.pvalue), float(fit.intercept + fit.slope * x[0]),
+                       float(fit.intercept + fit.slope * xl), se_last, int(y.size))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 from pydantic import Field
+from scipy import stats
 
+from rig.analysis.ap_calcium import jackknife, linear_trend
 from rig.analysis.calcium_signal import RatioTrace
 from rig.config.profile import HardwareProfile
-from rig.engine.records import Notice
+from rig.engine.records import Estimate, Notice
 from rig.engine.sweep_plan import SweepPlan
 from rig.protocols.calcium_scan import (ImagingSpec, StimulusSpec, calcium_sweep, check_condition, check_current,
                                         check_imaging, check_stimulus)
@@ -64,8 +68,11 @@ def check_cc_scan(step: CcScanStep, profile: HardwareProfile, events: list[Sweep
 
 
 def compile_cc_scan(step: CcScanStep, step_index: int, profile: HardwareProfile, kind: str,
-                    events: list[SweepEvents]) -> list[SweepPlan]:
-    """One line-scan CC sweep per entry of `events` (AP pulses and stimuli as given)."""
+                    events: list[SweepEvents], analysis: dict[str, object] | None = None) -> list[SweepPlan]:
+    """One line-scan CC sweep per entry of `events` (AP pulses and stimuli as given).
+
+    Every plan records the head ROI radius and `analysis` (the step's analysis windows), so the simulated rig's
+    truth measures the noise-free signal with the same windows."""
     amp = resolve_device(profile, "patch_amplifier", step.amplifier, "amplifier")[0] or ""
     plans = []
     for k, ev in enumerate(events):
@@ -76,7 +83,9 @@ def compile_cc_scan(step: CcScanStep, step_index: int, profile: HardwareProfile,
             current_pulses=ap_pulses(ev.ap_ms, step.ap_pulse), condition=step.condition,
             interval_after_s=step.interval_s,
             parameters={"role": ev.role, "ap_ms": list(ev.ap_ms), "stimuli_ms": list(ev.stimuli_ms),
-                        "baseline_end_ms": ev.first_ms}))
+                        "baseline_end_ms": ev.first_ms, "head_roi_radius_um": step.imaging.head_roi_radius_um,
+                        "ap_pulse_width_ms": step.ap_pulse.width_ms, "ap_pulse_pA": step.ap_pulse.amplitude_pA}
+            | dict(analysis or {})))
     return plans
 
 
@@ -126,3 +135,40 @@ class TraceCollector:
         if expected and seen and seen[-1] < expected:
             update.notices.append(Notice("warning", self.source, f"sweep {sweep_index + 1}: {seen[-1]} AP(s) for "
                                          f"{expected} current pulses (raise ap_pulse.amplitude_pA?)", sweep_index))
+
+
+TREND_ALPHA = 0.05  # a per-sweep line whose slope is significant at this level marks the spine as changing
+
+
+def stack_estimate(sweep_index: int, step_name: str, name: str, unit: str, stack: np.ndarray,
+                   statistic: Callable[[np.ndarray], float], level: float, basis: str) -> Estimate | None:
+    """The statistic of the averaged sweeps with a jackknife interval (Student t on n - 1 df), or, when the
+    statistic of the single sweeps trends (OLS slope, p < TREND_ALPHA), the line's present value (at the last
+    sweep, t interval on n - 2 df) with a trend sentence: a changing spine is not averaged. None when not finite."""
+    n = stack.shape[0]
+    if n < 2:
+        return None
+    value, sd = jackknife(list(stack), statistic)
+    if not (math.isfinite(value) and math.isfinite(sd)):
+        return None
+    q = float(stats.t.ppf(0.5 + level / 2, n - 1))
+    per_sweep = []
+    for y in stack:
+        try:
+            per_sweep.append(statistic(y))
+        except (ValueError, ZeroDivisionError):
+            per_sweep.append(math.nan)
+    line = linear_trend(per_sweep)
+    if line is None or line.p_value >= TREND_ALPHA:
+        return Estimate(sweep_index, step_name, name, value, value - q * sd, value + q * sd, unit,
+                        basis + f" ({n} sweeps averaged, jackknife interval, Student t on {n - 1} df)")
+    if line.first > 0 and line.last > 0:
+        fold = line.last / line.first
+        change = f"{'rose' if fold > 1 else 'fell'} x{max(fold, 1 / fold):.2f}"
+    else:
+        change = f"changed by {line.last - line.first:+.3g} {unit}"
+    q = float(stats.t.ppf(0.5 + level / 2, line.n - 2))
+    return Estimate(sweep_index, step_name, name, line.last, line.last - q * line.last_se,
+                    line.last + q * line.last_se, unit,
+                    basis + f" (per-sweep values trend, p = {line.p_value:.2g}: the line's value at the last of {n} "
+                    f"sweeps, t interval on {line.n - 2} df)", trend=f"{name} {change} over sweeps 1-{n} of the step")

@@ -7,11 +7,12 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from rig.analysis.ap_calcium import fit_decay, increments_per_event, jackknife
+from rig.analysis.ap_calcium import fit_decay, increments_per_event
 from rig.config.profile import HardwareProfile
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
-from rig.protocols.ap_scan import CcScanStep, SweepEvents, TraceCollector, check_cc_scan, compile_cc_scan
+from rig.protocols.ap_scan import (CcScanStep, SweepEvents, TraceCollector, check_cc_scan, compile_cc_scan,
+                                   stack_estimate)
 from rig.protocols.calcium_steps import train_onsets_ms
 from rig.protocols.calcium_transients import z_of
 from rig.protocols.common import AnalysisUpdate, StepProblem
@@ -70,15 +71,15 @@ class BapTrainAnalysis:
         def mean_increment(y):
             return float(increments_per_event(t, y, onsets, s.rise_ms, s.level_window_ms).mean())
 
-        value, sd = jackknife(list(stack), mean_increment)
-        if math.isfinite(sd):
-            update.estimates.append(Estimate(sweep_index, name, "ca_amplitude_per_ap", value, value - z * sd,
-                                             value + z * sd, "dG/R", f"mean step of the averaged head dG/R at each of "
-                                             f"{s.n_aps} APs ({stack.shape[0]} sweeps), jackknife interval"))
-            first, sd1 = jackknife(list(stack), lambda y: float(increments_per_event(
-                t, y, onsets[:1], s.rise_ms, s.level_window_ms)[0]))
-            update.estimates.append(Estimate(sweep_index, name, "ca_amplitude_first_ap", first, first - z * sd1,
-                                             first + z * sd1, "dG/R", "step at the first AP, jackknife interval"))
+        def first_increment(y):
+            return float(increments_per_event(t, y, onsets[:1], s.rise_ms, s.level_window_ms)[0])
+
+        for est_name, statistic, what in (("ca_amplitude_per_ap", mean_increment,
+                                           f"mean step of the head dG/R at each of {s.n_aps} APs"),
+                                          ("ca_amplitude_first_ap", first_increment, "step at the first AP")):
+            est = stack_estimate(sweep_index, name, est_name, "dG/R", stack, statistic, s.confidence_level, what)
+            if est is not None:
+                update.estimates.append(est)
         self._decay(sweep_index, name, t, stack.mean(axis=0), onsets[-1] + s.rise_ms, z, update)
         return update
 
@@ -111,7 +112,8 @@ class BapTrainKind:
 
     def compile(self, step: BapTrainStep, step_index: int, profile: HardwareProfile) -> list[SweepPlan]:
         """One sweep per repeat, each with the same AP train."""
-        return compile_cc_scan(step, step_index, profile, "bap_train", _events(step))
+        return compile_cc_scan(step, step_index, profile, "bap_train", _events(step),
+                               {"rise_ms": step.rise_ms, "level_window_ms": step.level_window_ms})
 
     def analysis(self, step: BapTrainStep) -> BapTrainAnalysis:
         """A fresh online analysis."""

@@ -108,7 +108,10 @@ class EpspApPairingKind:
 
     def compile(self, step: EpspApPairingStep, step_index: int, profile: HardwareProfile) -> list[SweepPlan]:
         """`sweeps` rounds of the four conditions, interleaved."""
-        return compile_cc_scan(step, step_index, profile, "epsp_ap_pairing", _events(step))
+        conditions = {c: {"ap_ms": (e := step.events(c)).ap_ms, "stimuli_ms": e.stimuli_ms} for c in CONDITIONS}
+        return compile_cc_scan(step, step_index, profile, "epsp_ap_pairing", _events(step),
+                               {"window_ms": step.window_ms, "first_event_ms": step.first_event_ms,
+                                "conditions": conditions})
 
     def analysis(self, step: EpspApPairingStep) -> EpspApPairingAnalysis:
         """A fresh online analysis."""

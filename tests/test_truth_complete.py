@@ -36,7 +36,7 @@ CASES: dict[str, tuple[str, str, dict[str, object]]] = {
     "theta_burst": ("theta_burst_frap", "simulated", {"trains": 1, "bursts_per_train": 2}),
     "hyperpolarizing_steps": ("hyperpolarizing_steps", "simulated", {"sweeps": 2, "interval_s": 0,
                                                                       "steps_pA": [-300]}),
-    "epsp_ap_pairing": ("epsp_ap_pairing", "simulated", {"sweeps": 8, "interval_s": 0}),
+    "epsp_ap_pairing": ("epsp_ap_pairing", "simulated", {"sweeps": 2, "interval_s": 0}),
     "vsd": ("vsd_spine", "simulated_vsd", {"sweeps": 12, "sweep_rate_hz": 5,
                                            "cycle": ["synaptic", "ap", "hyperpolarizing"],
                                            "analysis": {"bootstrap_samples": 20}}),

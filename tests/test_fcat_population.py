@@ -74,13 +74,14 @@ POPULATION = {  # name: (R_neck MOhm, y_um, side)
     "stubby": (2000.0, -6.0, -1),
 }
 POPULATION_P = 0.5
+REVERSAL_HOLDING_MV = 16.0  # the somatic holding at which the evoked current reverses on this cell (truth 15.9-16.2)
 POPULATION_SWEEPS = 10
 HEAD_X_UM = 1.788  # dendrite radius 0.5 + neck 1.0 + head radius of 0.1 um3
 
 
 @pytest.fixture(scope="module")
 def population_run(tmp_path_factory):
-    """One run: an fCaT step (CC block first, reversal held at 3.25 mV) on each spine of POPULATION."""
+    """One run: an fCaT step (CC block first, reversal held at its known value) on each spine of POPULATION."""
     tmp = tmp_path_factory.mktemp("fcat_population")
     profile = yaml.safe_load(FCAT_PROFILE.read_text())
     sim = profile["simulation"]
@@ -99,7 +100,7 @@ def population_run(tmp_path_factory):
                                          "spine_um": [x, y]}
         if side < 0:
             imaging["start_um"], imaging["end_um"] = imaging["end_um"], imaging["start_um"]
-        steps.append(template | {"name": name, "reversal_holding": 3.25, "sweeps_per_condition": POPULATION_SWEEPS,
+        steps.append(template | {"name": name, "reversal_holding": REVERSAL_HOLDING_MV, "sweeps_per_condition": POPULATION_SWEEPS,
                                  "imaging": imaging})
     protocol["steps"] = steps
     (tmp / "fcat.yaml").write_text(yaml.safe_dump(protocol))

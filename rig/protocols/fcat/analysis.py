@@ -208,7 +208,7 @@ class FcatAnalysis:
             return None
         template = self.conditions["reversal"].template
         ca_decay_ms = template.tau_decay_ms if template is not None and math.isfinite(template.tau_decay_ms) else None
-        return FcatModel(rest_mV=rest_mV, reversal_mV=self._reversal_mV(), mg_mM=a.mg_mM, e_ca_mV=a.e_ca_mV,
+        return FcatModel(rest_mV=rest_mV, reversal_mV=a.synaptic_reversal_mV, mg_mM=a.mg_mM, e_ca_mV=a.e_ca_mV,
                          ca_decay_ms=ca_decay_ms,
                          nmda_tau_rise_ms=a.nmda_tau_rise_ms, nmda_tau_decay_ms=a.nmda_tau_decay_ms,
                          depolarization_tau_rise_ms=a.depolarization_tau_rise_ms,
@@ -279,11 +279,7 @@ class FcatAnalysis:
         sweep's baseline is a few lines of photon noise, and the resting Ca does not change between sweeps)."""
         return float(np.mean([t.g_over_r_baseline for t in group.traces]))
 
-    def _reversal_mV(self) -> float:
-        holding = self.step.reversal_holding
-        return float(holding) if holding != "reversal" else self.reversal_mV
-
-    reversal_mV = 0.0  # set from the sweeps' holding when the reversal comes from the run
+    reversal_mV = 0.0  # the somatic holding of the reversal block (set from its sweeps); not the head's potential
 
     def _notice_once(self, update: AnalysisUpdate, sweep_index: int, key: str, message: str) -> None:
         if key not in self._warned:

@@ -26,6 +26,10 @@ class FcatAnalysisSpec(NeckAssumptionFields):
         default=None, description="resting potential of the head in CC; None: the CC sweeps' pre-stimulus Vm")
     mg_mM: float = Field(default=1.0, ge=0, description="bath Mg (the NMDA block the inversion assumes)")
     e_ca_mV: float = 130.0
+    synaptic_reversal_mV: float = Field(
+        default=0.0, ge=-30, le=30, description="the head's potential in the reversal block: the synaptic "
+        "(AMPA/NMDA) reversal, ~0 mV. The somatic holding that nulls the evoked current differs from it by the "
+        "dendrite's space-clamp error (about +16 mV on the simulated cell), so it is not the head's potential")
     nmda_tau_rise_ms: float = Field(default=13.0, gt=0, description="NMDA conductance: the CaT template's influx")
     nmda_tau_decay_ms: float = Field(default=70.0, gt=0)
     prior_ca_decay_ms: float = Field(default=100.0, gt=0, description="Ca decay of the template before any "

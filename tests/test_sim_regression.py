@@ -3,7 +3,8 @@
 The speed work (eigenmode fast path, analytic steady-state Jacobian, leaner implicit steps) must not change
 what the simulator simulates: the same seeds give the same sweeps within numerical tolerance. The reference,
 tests/data/sim_reference.npz, was written by `python tests/test_sim_regression.py --write` on the code before
-that work (commit fa34f82) and is not rewritten by the faster code.
+that work and is not rewritten by the faster code: first on fa34f82, then (2026-12-02, after the soma's slow Na
+inactivation changed the physics on purpose) on branch rev, fc878ea: that physics without the speed work.
 Tolerances: voltages within 1e-6 mV, Ca within 1e-6 relative, fluorescence fractions within 1e-9, truths
 within 1e-6 relative (steady states are solved to 1e-11 mV; the implicit steps and exact propagation agree
 to round-off, so anything larger is a changed physics, not arithmetic). Measured after the speed work: <= 1e-10 mV,
@@ -111,8 +112,13 @@ def test_sweeps_match_reference(now: dict[str, np.ndarray], reference: dict[str,
 
 def test_truth_and_steady_states_match_reference(now: dict[str, np.ndarray],
                                                  reference: dict[str, np.ndarray]) -> None:
-    """fCaT truth of the 'slow' spine and two steady states are within tolerance of the stored ones."""
-    np.testing.assert_allclose(now["truth_values"], reference["truth_values"], rtol=1e-6, atol=1e-9)
+    """fCaT truth of the 'slow' spine and two steady states are within tolerance of the stored ones.
+
+    `tau_decay_quantum_ms` is left out: its definition changed after the reference was written (it is now the
+    analysis' own fit on the true free Ca of one quantum, simulated_devices/truth.py), not the physics."""
+    names = list(reference["truth_names"])
+    keep = np.array([n != "tau_decay_quantum_ms" for n in names])
+    np.testing.assert_allclose(now["truth_values"][keep], reference["truth_values"][keep], rtol=1e-6, atol=1e-9)
     for k in ("steady_vc_0", "steady_cc_50"):
         np.testing.assert_allclose(now[k], reference[k], rtol=1e-7, atol=1e-9, err_msg=k)
 

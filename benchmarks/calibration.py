@@ -29,15 +29,14 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from rig.config.problems import InvalidInput  # noqa: E402
-from rig.protocols.protocol_file import load_protocol  # noqa: E402
-
 from calibration_bench.kinds import KINDS, KindSpec, default_kinds, parse_kinds  # noqa: E402
 from calibration_bench.population import DrawnSpine, PopulationRanges, draw_spines  # noqa: E402
 from calibration_bench.report import RunInfo, markdown_document, print_table  # noqa: E402
 from calibration_bench.runner import jobs_for, run_jobs  # noqa: E402
 from calibration_bench.spine_rig import KindTarget, find_target  # noqa: E402
 from calibration_bench.summary import FAIL, Row, SpineResult, summarise  # noqa: E402
+from rig.config.problems import InvalidInput  # noqa: E402
+from rig.protocols.protocol_file import load_protocol  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SEED = 11

@@ -19,15 +19,15 @@ import rig
 from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import LoadedProfile, load_profile
 from rig.engine.online import OnlineModel
+from rig.engine.program import planned_sweeps
 from rig.engine.records import Estimate, Notice, Record, RunStarted
 from rig.engine.rig import Rig, build_rig
-from rig.engine.program import planned_sweeps
-from rig.engine.runner import RunOutcome, Runner, StopFlags
+from rig.engine.runner import Runner, RunOutcome, StopFlags
 from rig.engine.stream import Stream
 from rig.protocols import STEP_KINDS, step_program
+from rig.protocols.protocol_file import CompiledProtocol, compile_protocol, load_protocol
 from rig.protocols.stopping import with_stopping
 from rig.session.budget import RECORD_NAME, BudgetedProgram, RunBudget, SessionRecord
-from rig.protocols.protocol_file import CompiledProtocol, compile_protocol, load_protocol
 from rig.storage.space import estimate_run_bytes, free_bytes
 from rig.storage.writer import Hdf5RunWriter, create_run_file
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from rig.cli_export import EXPORT_COMMANDS, add_export_commands, run_export_command
-from rig.cli_signals import SignalGuard, signal_exit_code, signal_name, deciding_signal
+from rig.cli_signals import SignalGuard, deciding_signal, signal_exit_code, signal_name
 from rig.engine.stop_flags import StopFlags
 
 if TYPE_CHECKING:
@@ -235,8 +235,8 @@ def _cmd_run(args: argparse.Namespace, flags: StopFlags) -> int:
         return _interrupted_before_start(flags)
     from rig.api import RunInterrupted, execute, prepare_run
     from rig.cli_progress import RunProgress
-    from rig.config.problems import InvalidInput
     from rig.cli_signals import Announcer
+    from rig.config.problems import InvalidInput
 
     prepared = prepare_run(args.protocol, args.profile, args.overrides, args.sweeps)
     if args.pace is not None:

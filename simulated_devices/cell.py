@@ -14,9 +14,19 @@ from typing import Sequence
 import numpy as np
 
 from rig.config.simulation import PharmacologySpec, SimulationSpec
-from simulated_devices.electrical import (Blockers, CellModel, CellSpec, DendriteSpec, ElectricalTrace,
-                                          HeadChannelSpec, PassiveSpec, SomaChannelSpec, SomaSpec, SpineSpec,
-                                          SynapseSpec)
+from simulated_devices.electrical import (
+    Blockers,
+    CellModel,
+    CellSpec,
+    DendriteSpec,
+    ElectricalTrace,
+    HeadChannelSpec,
+    PassiveSpec,
+    SomaChannelSpec,
+    SomaSpec,
+    SpineSpec,
+    SynapseSpec,
+)
 from simulated_devices.population import SpineGeometry
 
 BACKGROUND_NECK_MOHM = 100.0

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from rig.config.profile import (GalvoScannerSpec, LedSourceSpec, PatchAmplifierSpec, PockelsLaserSpec,
-                                ShutterSpec, StimulusIsolatorSpec)
+from rig.config.profile import (
+    GalvoScannerSpec,
+    LedSourceSpec,
+    PatchAmplifierSpec,
+    PockelsLaserSpec,
+    ShutterSpec,
+    StimulusIsolatorSpec,
+)
 from rig.engine.sweep_plan import SweepPlan
 from rig.hal.interfaces import SafetyReport
 from simulated_devices.daq import SimulatedDaq

@@ -25,8 +25,8 @@ from rig.analysis.kinetics import half_decay_time, rise_time_10_90
 from rig.engine.sweep_plan import SweepPlan
 from rig.protocols.calcium_steps import window_mean
 from rig.protocols.sweep_building import pulse_train
-from simulated_devices.line_scan_truth import expected_ratio_trace
 from simulated_devices.ions import HeadCalcium, HeadSodium, uM_per_ms_per_pA
+from simulated_devices.line_scan_truth import expected_ratio_trace
 from simulated_devices.release import ca_release_scale
 from simulated_devices.truth import SpineState, reversal_truth
 

@@ -23,8 +23,14 @@ import numpy as np
 
 from rig.engine.sweep_plan import SweepPlan
 from simulated_devices.quantal_truth import quantal_truth
-from simulated_devices.response_truth import (bap_calcium_truth, epsp_ap_pairing_truth, hyperpolarizing_truth,
-                                              paired_ap_truth, sodium_truth, theta_burst_truth)
+from simulated_devices.response_truth import (
+    bap_calcium_truth,
+    epsp_ap_pairing_truth,
+    hyperpolarizing_truth,
+    paired_ap_truth,
+    sodium_truth,
+    theta_burst_truth,
+)
 from simulated_devices.specimen import Specimen
 from simulated_devices.truth import SpineState, calcium_truth_of, epsp_truth_of, reversal_truth, snapshot
 from simulated_devices.vsd_truth import vsd_plan_key, vsd_truth

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from simulated_devices.journal import final_outputs as journal_outputs, read_events
+from simulated_devices.journal import final_outputs as journal_outputs
+from simulated_devices.journal import read_events
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / "hardware_profiles" / "simulated.yaml"

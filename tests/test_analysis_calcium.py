@@ -7,8 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from rig.analysis.calibration import (concentration_change_from_dff, driving_force_ratio, feller_calcium_change,
-                                      grynkiewicz_concentration, nmda_mg_block)
+from rig.analysis.calibration import (
+    concentration_change_from_dff,
+    driving_force_ratio,
+    feller_calcium_change,
+    grynkiewicz_concentration,
+    nmda_mg_block,
+)
 from rig.analysis.kinetics import half_decay_time, half_width, rise_time_10_90
 from rig.analysis.responses import ratio_of_means, release_probability, response_detected
 from rig.analysis.transients import difference_of_exponentials, fit_template, scale_template

@@ -5,9 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rig.analysis.imaging import (correct_bleaching, darkest_corner, estimate_shift, footprint_copies, line_profile,
-                                  matched_head_weights, normalise_by_corner, register, roi_delta_f_over_f,
-                                  split_by_led)
+from rig.analysis.imaging import (
+    correct_bleaching,
+    darkest_corner,
+    estimate_shift,
+    footprint_copies,
+    line_profile,
+    matched_head_weights,
+    normalise_by_corner,
+    register,
+    roi_delta_f_over_f,
+    split_by_led,
+)
 from rig.analysis.kinetics import half_width
 
 

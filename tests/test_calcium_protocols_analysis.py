@@ -9,8 +9,15 @@ import numpy as np
 import pytest
 
 from conftest import PROFILE, ROOT
-from rig.analysis.ap_calcium import (calcium_per_ap_from_ratio, driving_force_check, epsp_amplitude_mV, feller_levels,
-                                     fit_decay, increments_per_event, supralinearity_index)
+from rig.analysis.ap_calcium import (
+    calcium_per_ap_from_ratio,
+    driving_force_check,
+    epsp_amplitude_mV,
+    feller_levels,
+    fit_decay,
+    increments_per_event,
+    supralinearity_index,
+)
 from rig.analysis.calcium_signal import calcium_change_uM
 from rig.analysis.transients import difference_of_exponentials
 from rig.config.profile import load_profile

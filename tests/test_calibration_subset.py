@@ -14,17 +14,16 @@ from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import calibration  # noqa: E402  (benchmarks/calibration.py)
+
 from calibration_bench.kinds import KINDS, parse_kinds  # noqa: E402
 from calibration_bench.population import PopulationRanges, draw_spines  # noqa: E402
 from calibration_bench.report import RunInfo, markdown_document  # noqa: E402
 from calibration_bench.scoring import RunScore, ScoredEstimate, StepTruth, comparison_truth  # noqa: E402
-from calibration_bench.spine_rig import (DRAWN_SPINE_NAME, find_target, protocol_overrides,  # noqa: E402
-                                         write_spine_profile)
+from calibration_bench.spine_rig import DRAWN_SPINE_NAME, find_target, protocol_overrides, write_spine_profile  # noqa: E402
 from calibration_bench.summary import FAIL, NOT_SIGNIFICANT, PASS, SpineResult, judge_coverage, summarise  # noqa: E402
 from rig.config.profile import load_profile  # noqa: E402
 from simulated_devices.population import spine_geometry  # noqa: E402
-
-import calibration  # noqa: E402  (benchmarks/calibration.py)
 
 
 def _estimate(value: float, low: float, high: float, truth: float | None, bound: str = "") -> ScoredEstimate:

@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pytest
 import yaml
+from test_specimen_fcat_physics import population
 
 from conftest import ROOT
 from rig.api import run_protocol
@@ -23,7 +24,6 @@ from rig.model.head_depolarization import FcatModel, head_depolarization
 from rig.model.neck_resistance import Interval
 from rig.storage.reader import RunFile
 from simulated_devices.specimen import Specimen
-from test_specimen_fcat_physics import population
 
 FCAT_PROFILE = ROOT / "hardware_profiles" / "simulated_fcat.yaml"
 FCAT = ROOT / "protocols" / "fcat.yaml"

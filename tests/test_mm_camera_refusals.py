@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from test_mm_backend import MODULE
+from test_mm_camera_frames import camera_spec, collect, fire, frame_plan, numbered
 
 from rig.backends.micromanager.camera import CameraRefused, MmCamera, open_simulated_camera
 from rig.backends.micromanager.devices import build_device
 from rig.backends.micromanager.session import MicroManagerError, open_core
 from rig.config.profile import MicroManagerDeviceRef, MicroManagerLoadSpec, MicroManagerSpec
-from test_mm_backend import MODULE
-from test_mm_camera_frames import camera_spec, collect, fire, frame_plan, numbered
 
 CONFIG = """# a rig's Micro-Manager config: the camera is the Python CCD
 #py pyDevice,CCD,rig.backends.micromanager.python_camera,TriggeredPythonCamera

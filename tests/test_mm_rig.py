@@ -6,14 +6,14 @@ from unittest import mock
 
 import pytest
 from nidaqmx._base_interpreter import BaseInterpreter
+from test_mm_backend import MODULE
+from test_ni_driver import FakeDaqmx
 
 from rig.backends.micromanager.devices import MmShutter
 from rig.backends.ni.backend import build_rig
 from rig.backends.ni.devices import NiLeds
 from rig.config.problems import InvalidInput
 from rig.config.profile import load_profile
-from test_mm_backend import MODULE
-from test_ni_driver import FakeDaqmx
 
 PROFILE = f"""
 name: mixed rig

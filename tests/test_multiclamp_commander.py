@@ -13,6 +13,7 @@ from unittest import mock
 import pytest
 import yaml
 from nidaqmx._base_interpreter import BaseInterpreter
+from test_ni_driver import FakeDaqmx  # the nidaqmx interpreter stand-in (shared with the NI tests)
 
 from rig.backends.multiclamp.commander import Commander, CommanderError
 from rig.backends.ni.backend import build_rig
@@ -20,7 +21,6 @@ from rig.backends.ni.devices import AmplifierStateError
 from rig.config.problems import InvalidInput
 from rig.config.profile import load_profile
 from rig.protocols.protocol_file import compile_protocol, load_protocol
-from test_ni_driver import FakeDaqmx  # the nidaqmx interpreter stand-in (shared with the NI tests)
 
 ROOT = Path(__file__).resolve().parents[1]
 TWO_PHOTON = ROOT / "hardware_profiles" / "two_photon_rig.yaml"

@@ -13,8 +13,17 @@ from unittest import mock
 import numpy as np
 import pytest
 from nidaqmx._base_interpreter import BaseInterpreter
-from nidaqmx.constants import (AcquisitionType, ChannelType, Edge, FillMode, Level, LineGrouping,
-                               RegenerationMode, TerminalConfiguration, VoltageUnits)
+from nidaqmx.constants import (
+    AcquisitionType,
+    ChannelType,
+    Edge,
+    FillMode,
+    Level,
+    LineGrouping,
+    RegenerationMode,
+    TerminalConfiguration,
+    VoltageUnits,
+)
 from nidaqmx.errors import DaqNotFoundError
 
 from rig.backends.ni.backend import build_rig

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from nidaqmx.constants import Level, WatchdogAOExpirState, WDTTaskAction
+from test_ni_driver import CCD, TWO_PHOTON, FakeDaqmx, daqmx, frap_plan, interpreter  # noqa: F401 - fixtures
 
 from rig.backends.ni.backend import build_rig
 from rig.backends.ni.channel_map import ChannelMap
@@ -20,7 +21,6 @@ from rig.config.problems import InvalidInput
 from rig.config.profile import load_profile
 from rig.engine.sweep_plan import SweepPlan
 from rig.hal.watchdog import DEFAULT_TIMEOUT_MS, WatchdogExpired, guarded_outputs
-from test_ni_driver import CCD, TWO_PHOTON, FakeDaqmx, daqmx, frap_plan, interpreter  # noqa: F401 - fixtures
 
 RESET, CLEAR = WDTTaskAction.RESET_TIMER.value, WDTTaskAction.CLEAR_EXPIRATION.value
 

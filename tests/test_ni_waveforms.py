@@ -5,9 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rig.engine.galvo_waveforms import FrameScanSpec, ScanLineSpec, frame_waveform_um, hermite, line_fraction, line_waveform_um
 from rig.backends.ni.reconstruction import fold_frames, fold_lines, phase_samples, pmt_signal
 from rig.backends.ni.scanner_calibration import ImageGeometry, ScannerCalibration, image_line_to_volts
+from rig.engine.galvo_waveforms import (
+    FrameScanSpec,
+    ScanLineSpec,
+    frame_waveform_um,
+    hermite,
+    line_fraction,
+    line_waveform_um,
+)
 
 
 def test_line_geometry_from_fill_fraction_and_binning():

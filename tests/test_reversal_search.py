@@ -13,8 +13,16 @@ import yaml
 from conftest import PROFILE
 from rig.api import run_protocol
 from rig.engine.program import StepFailed
-from rig.protocols.reversal import (SIGN_Z, Level, ReversalAnalysis, ReversalStep, bracket, next_holding,
-                                    reversal_from_sweeps, zero_crossing)
+from rig.protocols.reversal import (
+    SIGN_Z,
+    Level,
+    ReversalAnalysis,
+    ReversalStep,
+    bracket,
+    next_holding,
+    reversal_from_sweeps,
+    zero_crossing,
+)
 from rig.storage.reader import RunFile
 
 
@@ -73,8 +81,8 @@ def test_no_response_fails_before_searching(tmp_path, steady_profile):
 
 
 def test_search_range_outside_the_holding_limits_is_refused_before_the_run(tmp_path):
-    from rig.config.problems import InvalidInput
     from rig.api import prepare_run
+    from rig.config.problems import InvalidInput
 
     with pytest.raises(InvalidInput, match="start_mV"):
         prepare_run(_protocol(tmp_path, start_mV=-150.0), PROFILE)

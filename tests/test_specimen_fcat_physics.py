@@ -17,10 +17,10 @@ import pytest
 
 from conftest import PROFILE
 from rig.config.simulation import SimulationSpec
-from simulated_devices.truth_source import SpecimenTruth
 from simulated_devices.electrical import mg_block
 from simulated_devices.specimen import ChunkDrive, Specimen
 from simulated_devices.sweeps import simulated_rig
+from simulated_devices.truth_source import SpecimenTruth
 
 RHO_OHM_UM = 150.0 * 1e4  # cytoplasm 150 Ohm cm
 N_SPINES = 24

@@ -18,8 +18,8 @@ from conftest import PROFILE
 from rig.api import run_protocol
 from rig.storage.reader import RunFile
 from simulated_devices.plasticity import NeckPlasticity
-from simulated_devices.sweeps import SweepSpec, run_sweep, simulated_rig
 from simulated_devices.specimen import Specimen
+from simulated_devices.sweeps import SweepSpec, run_sweep, simulated_rig
 
 STEP_DEPOL = Path(__file__).resolve().parents[1] / "protocols" / "frap_step_depolarization.yaml"
 # 2 FRAP sweeps each side; the 5-min consolidation cut to 20 s (the neck settles within a second of the step's end,

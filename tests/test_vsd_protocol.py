@@ -12,9 +12,17 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from rig.analysis.voltage_imaging import (MvScale, amplitude_trend, bootstrap, cross_validated_peak, detect_ap,
-                                          parabolic_peak, percentile_interval, rise_upper_bound_ms,
-                                          voltage_responses)
+from rig.analysis.voltage_imaging import (
+    MvScale,
+    amplitude_trend,
+    bootstrap,
+    cross_validated_peak,
+    detect_ap,
+    parabolic_peak,
+    percentile_interval,
+    rise_upper_bound_ms,
+    voltage_responses,
+)
 from rig.api import prepare_run, run_protocol
 from rig.config.problems import InvalidInput
 from rig.config.profile import load_profile

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from rig.api import execute, prepare_run
-from rig.config.problems import InvalidInput
-
 from calibration_bench.kinds import KindSpec
 from calibration_bench.population import DrawnSpine
 from calibration_bench.scoring import score_run
 from calibration_bench.spine_rig import KindTarget, protocol_overrides, write_spine_profile
 from calibration_bench.summary import SpineResult
+from rig.api import execute, prepare_run
+from rig.config.problems import InvalidInput
 
 log = logging.getLogger(__name__)
 

@@ -14,15 +14,14 @@ from pathlib import Path
 
 import yaml
 
+from calibration_bench.kinds import KindSpec
+from calibration_bench.population import DrawnSpine
 from rig.api import prepare_run
 from rig.config.profile import DaqSpec, load_profile
 from rig.config.simulation import SimulationSpec, SpineSpec
 from rig.config.yaml_loading import read_yaml
 from rig.protocols.protocol_file import load_protocol
 from simulated_devices.population import spine_geometry, spine_with_head_at
-
-from calibration_bench.kinds import KindSpec
-from calibration_bench.population import DrawnSpine
 
 DRAWN_SPINE_NAME = "calibrated"
 # The simulated DAQ's watchdog counts wall time; on a shared machine a worker can stall longer than the

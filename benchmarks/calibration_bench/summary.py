@@ -16,8 +16,15 @@ from scipy import stats
 
 from calibration_bench.population import DrawnSpine
 from calibration_bench.scoring import RunScore, ScoredEstimate
-from calibration_bench.targets import (BOUND_COVERAGE_TARGET, COVERAGE_TARGET, DELIVERY_TARGET, HEADLINE,
-                                       bias_target, is_headline, strata_for)
+from calibration_bench.targets import (
+    BOUND_COVERAGE_TARGET,
+    COVERAGE_TARGET,
+    DELIVERY_TARGET,
+    HEADLINE,
+    bias_target,
+    is_headline,
+    strata_for,
+)
 
 PASS, FAIL, NOT_SIGNIFICANT, NO_CHECK = "PASS", "FAIL", "n.s.", "-"
 

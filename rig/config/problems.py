@@ -8,7 +8,6 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ValidationError
 
-
 MAX_LINE_CHARS = 200  # one problem, one readable line (issue 12 item 6)
 
 

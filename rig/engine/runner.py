@@ -8,7 +8,6 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-
 from typing import Iterator, Sequence
 
 from rig.engine.limits import check_plan

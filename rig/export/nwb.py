@@ -14,8 +14,13 @@ from hdmf.common import DynamicTable, VectorData
 from pynwb import NWBHDF5IO, NWBFile, TimeSeries
 from pynwb.epoch import TimeIntervals
 from pynwb.file import Subject
-from pynwb.icephys import (CurrentClampSeries, CurrentClampStimulusSeries, IntracellularElectrode,
-                           VoltageClampSeries, VoltageClampStimulusSeries)
+from pynwb.icephys import (
+    CurrentClampSeries,
+    CurrentClampStimulusSeries,
+    IntracellularElectrode,
+    VoltageClampSeries,
+    VoltageClampStimulusSeries,
+)
 from pynwb.ophys import ImagingPlane, OnePhotonSeries, OpticalChannel
 
 from rig.analysis.line_scan import fold_lines, line_times_ms

@@ -14,8 +14,8 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from rig.analysis.line_scan import fold_lines, line_times_ms, roi_mask_near  # noqa: E402
 from rig.analysis.frap_kinetics import fit_frap_kinetics, fitted_counts  # noqa: E402
+from rig.analysis.line_scan import fold_lines, line_times_ms, roi_mask_near  # noqa: E402
 from rig.export.run_view import RunView, StoredEstimate, SweepView  # noqa: E402
 from rig.protocols.frap.analysis import head_counts, recovery_lines  # noqa: E402
 

@@ -9,7 +9,7 @@ from rig.config.problems import InvalidInput
 from rig.engine.limits import check_plan
 from rig.engine.records import Record, RunStarted
 from rig.engine.rig import Rig
-from rig.engine.runner import RunOutcome, Runner
+from rig.engine.runner import Runner, RunOutcome
 from rig.engine.stream import Stream
 from rig.engine.sweep_plan import SweepPlan
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from PyQt5.QtCore import pyqtSignal
-from PyQt5.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QVBoxLayout, QWidget)
+from PyQt5.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 
 def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:

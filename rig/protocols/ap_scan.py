@@ -15,10 +15,23 @@ from rig.analysis.calcium_signal import RatioTrace
 from rig.config.profile import HardwareProfile
 from rig.engine.records import Estimate, Notice
 from rig.engine.sweep_plan import SweepPlan
-from rig.protocols.calcium_scan import (ImagingSpec, StimulusSpec, calcium_sweep, check_condition, check_current,
-                                        check_imaging, check_stimulus)
-from rig.protocols.calcium_steps import (ApPulseSpec, ap_pulses, check_ap_current, check_fits, count_spikes,
-                                         sweep_ratio_trace)
+from rig.protocols.calcium_scan import (
+    ImagingSpec,
+    StimulusSpec,
+    calcium_sweep,
+    check_condition,
+    check_current,
+    check_imaging,
+    check_stimulus,
+)
+from rig.protocols.calcium_steps import (
+    ApPulseSpec,
+    ap_pulses,
+    check_ap_current,
+    check_fits,
+    count_spikes,
+    sweep_ratio_trace,
+)
 from rig.protocols.common import AnalysisUpdate, StepBase, StepProblem, resolve_device
 
 

@@ -11,8 +11,14 @@ from rig.analysis.ap_calcium import fit_decay, increments_per_event
 from rig.config.profile import HardwareProfile
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
-from rig.protocols.ap_scan import (CcScanStep, SweepEvents, TraceCollector, check_cc_scan, compile_cc_scan,
-                                   stack_estimate)
+from rig.protocols.ap_scan import (
+    CcScanStep,
+    SweepEvents,
+    TraceCollector,
+    check_cc_scan,
+    compile_cc_scan,
+    stack_estimate,
+)
 from rig.protocols.calcium_steps import train_onsets_ms
 from rig.protocols.calcium_transients import z_of
 from rig.protocols.common import AnalysisUpdate, StepProblem

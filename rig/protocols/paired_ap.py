@@ -21,8 +21,14 @@ from rig.analysis.calcium_signal import calcium_change_uM
 from rig.config.profile import HardwareProfile
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
-from rig.protocols.ap_scan import (CcScanStep, SweepEvents, TraceCollector, check_cc_scan, compile_cc_scan,
-                                   stack_estimate)
+from rig.protocols.ap_scan import (
+    CcScanStep,
+    SweepEvents,
+    TraceCollector,
+    check_cc_scan,
+    compile_cc_scan,
+    stack_estimate,
+)
 from rig.protocols.common import AnalysisUpdate, StepProblem
 
 

@@ -15,8 +15,13 @@ from rig.config.bounds import MAX_COUNT
 from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import BudgetSpec, HardwareProfile, LoadedProfile
 from rig.config.yaml_loading import parse_yaml_text, read_yaml, validate_data
-from rig.engine.limits import (MAX_PLANNED_BYTES, check_planned_memory, check_plans, estimate_step_bytes,
-                               segments_problem)
+from rig.engine.limits import (
+    MAX_PLANNED_BYTES,
+    check_planned_memory,
+    check_plans,
+    estimate_step_bytes,
+    segments_problem,
+)
 from rig.engine.sweep_plan import SweepPlan
 from rig.protocols import STEP_KINDS, step_program
 from rig.protocols.stopping import until_problem

@@ -10,10 +10,9 @@ a spine whose releases cannot be told from its failures gets a notice instead of
 from __future__ import annotations
 
 import math
-
-import numpy as np
 from typing import Literal
 
+import numpy as np
 from pydantic import Field, model_validator
 
 from rig.analysis.quantal_mixture import fit_release_probability

@@ -22,10 +22,15 @@ from rig.config.profile import HardwareProfile
 from rig.engine.program import RunContext, StepFailed
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
-from rig.protocols.calcium_scan import (DEPOLARIZED_ABOVE_MV, StimulusSpec, calcium_sweep, check_condition,
-                                        check_stimulus, depolarized_ms)
+from rig.protocols.calcium_scan import (
+    DEPOLARIZED_ABOVE_MV,
+    StimulusSpec,
+    calcium_sweep,
+    check_condition,
+    check_stimulus,
+    depolarized_ms,
+)
 from rig.protocols.common import AnalysisUpdate, StepBase, StepProblem, resolve_device
-
 
 SIGN_Z = 3.0  # a sweep's evoked current has a known sign beyond this many baseline SDs from zero
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping
 import logging
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,17 @@ import h5py
 import numpy as np
 from h5py import h5s
 
-from rig.engine.records import (DataChunk, Estimate, Feature, Notice, Record, RunEnded, RunStarted, SweepEnded,
-                                SweepStarted)
+from rig.engine.records import (
+    DataChunk,
+    Estimate,
+    Feature,
+    Notice,
+    Record,
+    RunEnded,
+    RunStarted,
+    SweepEnded,
+    SweepStarted,
+)
 from rig.storage.layout import FORMAT, FORMAT_VERSION, RUN_END, RUN_END_BYTES, SPAN_ROW, TABLES, channel_group
 from rig.storage.lock import LOCK_SUFFIX, create_lock, mark_lock, remove_lock
 

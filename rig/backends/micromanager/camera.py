@@ -8,8 +8,12 @@ from typing import Any, Callable
 import numpy as np
 from pymmcore_plus import DeviceType
 
-from rig.backends.micromanager.python_camera import (FRAME_NUMBER_KEY, MAX_RATE_PROPERTY, TIMESTAMP_KEY,
-                                                     find_python_camera)
+from rig.backends.micromanager.python_camera import (
+    FRAME_NUMBER_KEY,
+    MAX_RATE_PROPERTY,
+    TIMESTAMP_KEY,
+    find_python_camera,
+)
 from rig.backends.micromanager.session import MicroManagerError, new_core, require_device
 from rig.config.profile import CameraSpec, MicroManagerDeviceRef
 from rig.engine.sweep_plan import CameraAcquisition, SweepPlan, rising_edges

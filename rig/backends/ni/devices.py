@@ -6,8 +6,7 @@ import logging
 import math
 from typing import Any, Protocol
 
-from rig.backends.multiclamp.commander import (Commander, CommanderError, CommanderReading, check_reading,
-                                               load_library)
+from rig.backends.multiclamp.commander import Commander, CommanderError, CommanderReading, check_reading, load_library
 from rig.backends.ni import telegraph
 from rig.backends.ni.clock import NiDaqClock
 from rig.backends.ni.multiclamp import safe_command

@@ -7,8 +7,18 @@ import math
 import time
 
 from PyQt5.QtCore import QTimer, pyqtSignal
-from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                             QPushButton, QSpinBox, QWidget)
+from PyQt5.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
 
 from rig.config.profile import HardwareProfile
 from rig.engine.sweep_plan import SweepPlan

@@ -11,10 +11,19 @@ from typing import Any, Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtCore import QTimer, pyqtSignal
-from PyQt5.QtWidgets import (QComboBox, QGridLayout, QLabel, QListWidget, QPlainTextEdit, QPushButton, QSpinBox,
-                             QSplitter, QVBoxLayout, QWidget)
-from PyQt5.QtCore import Qt
+from PyQt5.QtCore import Qt, QTimer, pyqtSignal
+from PyQt5.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QLabel,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from rig.gui import theme
 from rig.gui.run_reader import read_summary, read_sweep

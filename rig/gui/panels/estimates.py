@@ -8,9 +8,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtWidgets import (QAbstractItemView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
-                             QVBoxLayout, QWidget)
 from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import (
+    QAbstractItemView,
+    QLabel,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from rig.engine.records import Estimate, Record, RunStarted, SweepStarted
 from rig.gui import theme

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import math
+
 import numpy as np
 from scipy import stats
 
 from rig.analysis.calibration import concentration_change_from_dff
-from rig.analysis.imaging import (darkest_corner, footprint_copies, line_profile, matched_head_weights, normalise_by_corner,
-                                  normalise_by_reference, register, roi_delta_f_over_f, split_by_led)
+from rig.analysis.imaging import (
+    darkest_corner,
+    footprint_copies,
+    line_profile,
+    matched_head_weights,
+    normalise_by_corner,
+    normalise_by_reference,
+    register,
+    roi_delta_f_over_f,
+    split_by_led,
+)
 from rig.analysis.kinetics import PairedTransientFit, fit_paired_transients, half_width
 from rig.analysis.quantal_mixture import fit_release_probability
 from rig.analysis.responses import release_probability

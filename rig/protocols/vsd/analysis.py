@@ -10,9 +10,20 @@ import numpy as np
 from scipy import stats
 
 from rig.analysis.ap_calcium import epsp_amplitude_mV
-from rig.analysis.voltage_imaging import (MV_VALUES, AmplitudeTrend, MvScale, VoltageResult, align, amplitude_trend,
-                                          bootstrap, delta_f_over_f, detect_ap, percentile_interval, roi_trace,
-                                          voltage_responses)
+from rig.analysis.voltage_imaging import (
+    MV_VALUES,
+    AmplitudeTrend,
+    MvScale,
+    VoltageResult,
+    align,
+    amplitude_trend,
+    bootstrap,
+    delta_f_over_f,
+    detect_ap,
+    percentile_interval,
+    roi_trace,
+    voltage_responses,
+)
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
 from rig.protocols.common import AnalysisUpdate

@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -100,31 +101,35 @@ class _Collector:
             self.notices.append(record)
 
 
+def replay(view: RunView) -> tuple[dict[int, Any], _Collector]:
+    """Every stored sweep replayed through today's step analyses (the OnlineModel's path); the analyses after the
+    last sweep (their internal state, e.g. fCaT templates) and what they published."""
+    steps = stored_protocol(view).protocol.steps
+    analyses = {i: STEP_KINDS[step.kind].analysis(step) for i, step in enumerate(steps)}
+    stream = Stream()
+    collector = _Collector()
+    stream.attach("model", OnlineModel(stream, analyses.get))
+    stream.attach("collector", collector)
+    try:
+        for sweep, stored in zip(view.sweeps, view.run.plans()):
+            plan = replayed_plan(view, sweep, stored)
+            stream.publish(SweepStarted(sweep.index, plan, 0.0))
+            for name in (*plan.inputs, *_camera_channels(plan)):
+                if view.has(sweep, f"in:{name}"):
+                    stream.publish(DataChunk(sweep.index, f"in:{name}", 0, view.data(sweep, f"in:{name}")))
+            stream.publish(SweepEnded(sweep.index, sweep.n_samples, True, 0.0))
+        stream.drain({"model"})
+        stream.drain({"collector"})
+    finally:
+        stream.close()
+    return analyses, collector
+
+
 def reanalyse_file(path: str) -> FileResult:
     """Replay one run file through today's online analysis (a top-level function, so dask can ship it)."""
     try:
         with RunView(Path(path)) as view:
-            steps = stored_protocol(view).protocol.steps
-            analyses = {i: STEP_KINDS[step.kind].analysis(step) for i, step in enumerate(steps)}
-            stream = Stream()
-            collector = _Collector()
-            stream.attach("model", OnlineModel(stream, analyses.get))
-            stream.attach("collector", collector)
-            try:
-                for sweep, stored in zip(view.sweeps, view.run.plans()):
-                    plan = replayed_plan(view, sweep, stored)
-                    stream.publish(SweepStarted(sweep.index, plan, 0.0))
-                    for channel in plan.inputs:
-                        if view.has(sweep, f"in:{channel}"):
-                            stream.publish(DataChunk(sweep.index, f"in:{channel}", 0, view.data(sweep, f"in:{channel}")))
-                    for name in _camera_channels(plan):
-                        if view.has(sweep, f"in:{name}"):
-                            stream.publish(DataChunk(sweep.index, f"in:{name}", 0, view.data(sweep, f"in:{name}")))
-                    stream.publish(SweepEnded(sweep.index, sweep.n_samples, True, 0.0))
-                stream.drain({"model"})
-                stream.drain({"collector"})
-            finally:
-                stream.close()
+            _, collector = replay(view)
             online = {(e.step, e.name): e for e in view.final_estimates()}
             rows = []
             for (step, name), e in collector.estimates.items():

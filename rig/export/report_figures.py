@@ -210,6 +210,38 @@ def calcium_transients(view: RunView) -> bytes | None:
     return _png(fig)
 
 
+def calcium_templates(view: RunView) -> bytes | None:
+    """fCaT: each condition's sweeps (mean dG/R) and the template the analysis fitted, replayed through today's
+    analysis from the stored sweeps (the template is the analysis' state, not stored in the run file)."""
+    if not any(s.kind == "fcat" for s in view.sweeps):
+        return None
+    from rig.analysis.transients import scale_shape
+    from rig.export.reanalyze import replay
+
+    analyses, _ = replay(view)
+    panels = [(i, role, group) for i, a in analyses.items() for role, group in getattr(a, "conditions", {}).items()
+              if group.traces]
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.4), squeeze=False)
+    for ax, (i, role, group) in zip(axes.flat, panels):
+        n = min(len(t.dg_over_r) for t in group.traces)
+        t = group.traces[0].times_ms[:n]
+        mean = np.mean([tr.dg_over_r[:n] for tr in group.traces], axis=0)
+        ax.plot(t, mean, color="0.4", lw=1, label=f"mean of {len(group.traces)} sweeps")
+        if group.template is not None:
+            shape = group.template.shape(t)  # the template is on the sweep's own time axis
+            ax.plot(t, shape * float(scale_shape(shape, mean)), color="C3", lw=1.5,
+                    label=f"template x least-squares amplitude (decay {group.template.tau_decay_ms:.0f} ms)")
+        ax.axvline(group.stimulus_ms, color="C0", lw=0.8, ls=":", label="stimulus")
+        ax.set_title(f"step {i}: {role}", fontsize=9)
+        ax.set_xlabel("time in sweep (ms)")
+        ax.set_ylabel("head dG/R")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _png(fig)
+
+
 def camera_channels(view: RunView) -> bytes | None:
     """The mean camera image with the ROIs, and the head dF/F per LED channel (mean over stimulated sweeps)."""
     sweeps = [s for s in view.sweeps if s.camera is not None and view.has(s, f"in:{s.camera.camera}.frames")]
@@ -300,4 +332,5 @@ def light_dose(view: RunView) -> bytes | None:
 
 FIGURES = (("Estimates over sweeps", estimates_over_sweeps), ("FRAP recoveries", frap_recoveries),
            ("Kymographs", kymograph), ("Calcium transients", calcium_transients),
+           ("fCaT: sweeps and templates", calcium_templates),
            ("Camera: ROIs and dF/F per LED", camera_channels), ("Light dose", light_dose))

@@ -98,8 +98,10 @@ def run(state_path: Path, timeout_ms: float, journal: Path | None, safe: dict[st
         now = time.monotonic()
         since_ms = (now - last_feed(now)) * 1000.0
         held = {n: view[HELD + i] for i, n in enumerate(names)}
-        _journal(journal, "watchdog_expired", cause=cause, timeout_ms=timeout_ms, since_feed_ms=round(since_ms, 3),
-                 last_feed_t=time.time() - since_ms / 1000.0, held_before=held, applied=safe, pid=os.getpid())
+        wall = time.time()  # one clock reading for t and last_feed_t: they must differ by exactly since_feed_ms
+        _journal(journal, "watchdog_expired", t=wall, cause=cause, timeout_ms=timeout_ms,
+                 since_feed_ms=round(since_ms, 3), last_feed_t=wall - since_ms / 1000.0, held_before=held,
+                 applied=safe, pid=os.getpid())
         for i, n in enumerate(names):
             view[HELD + i] = safe[n]
         view[EXPIRIES] += 1

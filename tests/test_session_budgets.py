@@ -16,7 +16,7 @@ from rig.config.profile import load_profile
 from rig.engine.sweep_plan import SweepPlan
 from rig.protocols.protocol_file import compile_protocol, load_protocol
 from rig.session.budget import RECORD_NAME
-from rig.session.dose import sweep_dose
+from rig.session.dose import spine_dose_p2ms, sweep_dose
 
 BUDGET = "budgets={two_photon_fraction2_s: %g, on_exceed: %s}"
 
@@ -28,12 +28,17 @@ def _two_photon(folder) -> float:
 
 
 def test_dose_of_a_plan_is_power_squared_times_time_led_power_and_depolarized_time() -> None:
-    """The FRAP plan's 2P dose is sum(power^2) dt; an LED at 2 mW on 10 ms is 0.02 mJ; VC at 0 mV counts."""
+    """The FRAP plan's 2P dose is power^2 dt while the beam is on the spine; an LED at 2 mW on 10 ms is 0.02 mJ;
+    VC above the threshold counts, with the interval after a sweep that ends there."""
     profile = load_profile(PROFILE).profile
     plan = compile_protocol(load_protocol(FRAP, ["sweeps=1"]), load_profile(PROFILE)).plans[0]
-    power = plan.outputs["laser.power"]
-    dose = sweep_dose(plan, profile, -20.0)
-    assert dose.two_photon_fraction2_s == pytest.approx(float((power.astype(float) ** 2).sum()) / 50_000.0)
+    power = plan.outputs["laser.power"].astype(float)
+    everywhere = float((power**2).sum()) / 50_000.0
+    dose = sweep_dose(plan, profile, -20.0, plan.target_um)
+    # only the light on the spine counts (the bleach pulse parks there; the scan passes it once a line)
+    assert 0.0 < dose.two_photon_fraction2_s < 0.8 * everywhere
+    assert dose.two_photon_fraction2_s == pytest.approx(spine_dose_p2ms(plan, plan.target_um) / 1000.0)
+    assert sweep_dose(plan, profile, -20.0).two_photon_fraction2_s == pytest.approx(everywhere)  # no target: all
     assert dose.depolarized_s == 0.0  # FRAP holds -70 mV
     led = profile.devices["leds"].leds["uv385"].model_copy(update={"power_mW": 2.0})
     leds = profile.devices["leds"].model_copy(update={"leds": {"uv385": led}})

@@ -201,7 +201,8 @@ def compile_protocol(loaded: LoadedProtocol, profile: LoadedProfile) -> Compiled
         for p in kind.check(step, profile.profile):
             message = p.message.replace("(devices.", f"({profile.path}: devices.")
             problems.append(Problem(source, f"steps.{i}.{p.field}", message))
-        until = until_problem(step, getattr(kind, "program", None) is not None, kind.analysis(step) is not None)
+        until = None if getattr(step, "until", None) is None else \
+            until_problem(step, getattr(kind, "program", None) is not None, kind.analysis(step) is not None)
         if until is not None:
             problems.append(Problem(source, f"steps.{i}.until", until))
     problems += _bound_problems_before_compile(steps, profile.profile, source)

@@ -118,9 +118,11 @@ class RunBudget:
         """Spines the whole run's plans would take over a budget (each with what it had before)."""
         added: dict[int, tuple[SpineDose, Dose]] = {}
         for plan in plans:
-            spine = self.record.spine(self.target_of(plan))
+            target = self.target_of(plan)
+            spine = self.record.spine(target)
             before = added.get(id(spine), (spine, Dose()))[1]
-            added[id(spine)] = (spine, before + sweep_dose(plan, self.profile, self.budget.depolarized_above_mV))
+            added[id(spine)] = (spine, before + sweep_dose(plan, self.profile, self.budget.depolarized_above_mV,
+                                                           target))
         self._last_target = None
         problems = []
         for spine, run_dose in added.values():
@@ -130,8 +132,9 @@ class RunBudget:
 
     def charge(self, plan: SweepPlan) -> None:
         """Add a sweep about to start to its spine; StepFailed (the sweep does not start) if it exceeds a budget."""
-        spine = self.record.spine(self.target_of(plan))
-        after = spine.dose + sweep_dose(plan, self.profile, self.budget.depolarized_above_mV)
+        target = self.target_of(plan)
+        spine = self.record.spine(target)
+        after = spine.dose + sweep_dose(plan, self.profile, self.budget.depolarized_above_mV, target)
         exceeded = over_budget(self.budget, after)
         if exceeded:
             raise StepFailed(f"budget reached for the {spine.label}: the next sweep would bring "

@@ -30,8 +30,35 @@ class Dose:
                     self.depolarized_s + other.depolarized_s)
 
 
-def sweep_dose(plan: SweepPlan, profile: HardwareProfile, depolarized_above_mV: float) -> Dose:
-    """The dose of one planned sweep, from its output waveforms."""
+def spine_dose_p2ms(plan: SweepPlan, target_um: tuple[float, float], radius_um: float = 0.5,
+                    n_samples: int | None = None) -> float:
+    """Sum of power^2 x dt over samples with the beam within radius of the target and the shutter open."""
+    n = plan.n_samples if n_samples is None else min(n_samples, plan.n_samples)
+    power = np.zeros(n)
+    x = y = None
+    gate = np.ones(n)
+    for name, wave in plan.outputs.items():
+        role = name.rpartition(".")[2]
+        if role == "power":
+            power = power + np.asarray(wave[:n], dtype=float)
+        elif role == "open":
+            gate = gate * np.asarray(wave[:n], dtype=float)
+        elif role == "x":
+            x = np.asarray(wave[:n], dtype=float)
+        elif role == "y":
+            y = np.asarray(wave[:n], dtype=float)
+    if x is None or y is None:
+        return 0.0
+    near = np.hypot(x - target_um[0], y - target_um[1]) <= radius_um
+    return float(np.sum((power * gate) ** 2 * near) * 1000.0 / plan.sample_rate_hz)
+
+
+def sweep_dose(plan: SweepPlan, profile: HardwareProfile, depolarized_above_mV: float,
+               target_um: tuple[float, float] | None = None) -> Dose:
+    """The dose of one planned sweep on the spine at `target_um`, from its output waveforms.
+
+    Two-photon light counts where the beam is on the spine with the shutter open (`spine_dose_p2ms`, the
+    window's meter); with no target (sweeps charged to the whole cell) every sample of the Pockels command."""
     dt_s = 1.0 / plan.sample_rate_hz
     two_photon = led = depolarized = 0.0
     for channel, wave in plan.outputs.items():
@@ -40,7 +67,7 @@ def sweep_dose(plan: SweepPlan, profile: HardwareProfile, depolarized_above_mV: 
         if spec is None:
             continue
         samples = np.asarray(wave, dtype=np.float64)
-        if spec.kind == "pockels_laser":
+        if spec.kind == "pockels_laser" and target_um is None:
             two_photon += float(np.sum(samples * samples)) * dt_s
         elif spec.kind == "led_source" and role in spec.leds:
             power = spec.leds[role].power_mW if spec.leds[role].power_mW is not None else 1.0
@@ -51,4 +78,6 @@ def sweep_dose(plan: SweepPlan, profile: HardwareProfile, depolarized_above_mV: 
             depolarized += float(np.count_nonzero(above)) * dt_s
             if samples.size and above[-1]:
                 depolarized += plan.interval_after_s
+    if target_um is not None:
+        two_photon = spine_dose_p2ms(plan, target_um) / 1000.0
     return Dose(two_photon, led, depolarized)

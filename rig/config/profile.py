@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, TypeVar, Union
 
 from pydantic import Field, field_validator, model_validator
 
@@ -343,6 +343,9 @@ DeviceSpec = Annotated[
     Field(discriminator="kind"),
 ]
 
+SpecT = TypeVar("SpecT", PatchAmplifierSpec, GalvoScannerSpec, PockelsLaserSpec, ShutterSpec, LedSourceSpec,
+                StimulusIsolatorSpec, CameraSpec)
+
 
 class DaqTimingSpec(StrictModel):
     """How the one sample clock of a sweep is made: the AI sample clock, or a counter dividing a timebase."""
@@ -424,6 +427,41 @@ class HardwareProfile(StrictModel):
     def devices_of_kind(self, kind: str) -> dict[str, DeviceSpec]:
         """Devices of one kind, by name."""
         return {n: d for n, d in self.devices.items() if d.kind == kind}
+
+    def device(self, name: str, spec_type: type[SpecT]) -> SpecT:
+        """The named device's spec, typed; KeyError if absent, TypeError if it is another kind."""
+        spec = self.devices[name]
+        if not isinstance(spec, spec_type):
+            raise TypeError(f"device '{name}' is a {spec.kind}, not a {spec_type.__name__}")
+        return spec
+
+    def amplifier(self, name: str) -> PatchAmplifierSpec:
+        """The named patch amplifier's spec."""
+        return self.device(name, PatchAmplifierSpec)
+
+    def scanner(self, name: str) -> GalvoScannerSpec:
+        """The named galvo scanner's spec."""
+        return self.device(name, GalvoScannerSpec)
+
+    def laser(self, name: str) -> PockelsLaserSpec:
+        """The named Pockels-gated laser's spec."""
+        return self.device(name, PockelsLaserSpec)
+
+    def led_source(self, name: str) -> LedSourceSpec:
+        """The named LED source's spec."""
+        return self.device(name, LedSourceSpec)
+
+    def camera(self, name: str) -> CameraSpec:
+        """The named camera's spec."""
+        return self.device(name, CameraSpec)
+
+    def stimulator(self, name: str) -> StimulusIsolatorSpec:
+        """The named stimulus isolator's spec."""
+        return self.device(name, StimulusIsolatorSpec)
+
+    def shutter(self, name: str) -> ShutterSpec:
+        """The named shutter's spec."""
+        return self.device(name, ShutterSpec)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from rig.analysis.line_scan import fold_lines, line_times_ms, roi_mask_near
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import LineScanLayout, SweepPlan
 from rig.model.neck_resistance import Interval, neck_resistance_interval
-from rig.protocols.common import AnalysisUpdate
 from rig.protocols.frap.schema import FrapStep
+from rig.protocols.shared.common import AnalysisUpdate
 
 
 def head_counts_per_line(plan: SweepPlan, counts: np.ndarray, roi_radius_um: float

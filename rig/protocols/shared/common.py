@@ -1,4 +1,4 @@
-"""Pieces every protocol step shares: clamp settings, device resolution, step-kind contract."""
+"""Pieces every protocol step shares: clamp settings, neck assumptions, the step base, device resolution, problems and analysis updates (the kind contract is in kind.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pieces every protocol step shares: clamp settings, neck assumptions, the step base, device resolution, problems and analysis updates (the kind contract is in kind.py)."""
+"""What every step shares: clamp settings, neck assumptions, step base, device resolution, problems, updates."""
 
 from __future__ import annotations
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any
 
-from rig.backends.ni.channel_map import ChannelMap
-from rig.backends.ni.driver import load_nidaqmx
+from rig.backends.ni.driver import NiDriver
 from rig.config.channels import logical_channels
 from rig.config.problems import Problem
 from rig.config.profile import HardwareProfile
+from rig.devices.channel_map import ChannelMap
+from rig.devices.driver import AnalogExpirationState, DaqDriver, LineExpirationState, WatchdogTimer
 from rig.hal.watchdog import WatchdogExpired, guarded_outputs, watchdog_timeout_ms
 
 log = logging.getLogger(__name__)
@@ -151,12 +151,13 @@ def light_warnings(plan: WatchdogPlan, profile: HardwareProfile) -> list[str]:
 
 
 class NiWatchdog:
-    """A DAQmx watchdog timer task (nidaqmx.system.WatchdogTask), created at the first arm and kept until close."""
+    """The DAQ board's watchdog timer task (through the driver seam), created at the first arm and kept until close."""
 
-    def __init__(self, plan: WatchdogPlan):
+    def __init__(self, plan: WatchdogPlan, driver: DaqDriver | None = None):
         self.plan = plan
+        self.driver: DaqDriver = driver if driver is not None else NiDriver()
         self.timeout_ms = plan.timeout_ms
-        self._task: Any = None
+        self._task: WatchdogTimer | None = None
         self._armed = False
         self.expiries = 0  # expirations found (and cleared) since the rig was built
 
@@ -165,23 +166,11 @@ class NiWatchdog:
         """True while the timer runs."""
         return self._armed
 
-    def _create(self) -> Any:
-        ni = load_nidaqmx()
-        from nidaqmx.types import AOExpirationState, DOExpirationState
-
-        c = ni.constants
-        task = ni.system.WatchdogTask(self.plan.device, TASK_NAME, timeout=self.plan.timeout_s)
-        try:
-            if self.plan.lines:
-                task.cfg_watchdog_do_expir_states([DOExpirationState(e.physical, c.Level.HIGH if e.high else
-                                                                     c.Level.LOW) for e in self.plan.lines])
-            if self.plan.analog:
-                task.cfg_watchdog_ao_expir_states([AOExpirationState(e.physical, e.volts, c.WatchdogAOExpirState.VOLTAGE)
-                                                   for e in self.plan.analog])
-        except Exception:
-            task.close()
-            raise
-        return task
+    def _create(self) -> WatchdogTimer:
+        return self.driver.watchdog_timer(
+            self.plan.device, TASK_NAME, self.plan.timeout_s,
+            tuple(LineExpirationState(e.physical, e.high) for e in self.plan.lines),
+            tuple(AnalogExpirationState(e.physical, e.volts) for e in self.plan.analog))
 
     def _clear_expiry(self) -> bool:
         """Clear an expired state (ours or one an earlier process left); True if there was one."""

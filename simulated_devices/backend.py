@@ -8,6 +8,7 @@ from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import LoadedProfile
 from rig.devices.registry import DEVICE_CLASSES
 from rig.engine.rig import Rig
+from rig.hal.interfaces import Device
 from rig.hal.watchdog import guarded_outputs, watchdog_timeout_ms
 from simulated_devices.camera_feed import CameraFeed
 from simulated_devices.daq import SimulatedDaq, journal_from_env
@@ -38,7 +39,7 @@ def build_rig(loaded: LoadedProfile) -> Rig:
     specimen = Specimen(profile.simulation)
     optics = TwoPhotonOptics(specimen, profile.simulation)
     daq = SimulatedDaq(profile, specimen, optics, profile.simulation.seed, watchdog)
-    devices = {}
+    devices: dict[str, Device] = {}
     for name, spec in profile.devices.items():
         if spec.kind == "camera":
             # the simulated CCD is a Python camera in the real Micro-Manager core: acquisition goes through MMCore,

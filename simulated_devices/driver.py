@@ -17,7 +17,7 @@ import numpy as np
 from rig.backends.ni.multiclamp import command_units
 from rig.backends.ni.pockels import PockelsCalibration
 from rig.backends.ni.scanner_calibration import ScannerCalibration
-from rig.config.profile import HardwareProfile, PatchAmplifierSpec
+from rig.config.profile import GalvoScannerSpec, HardwareProfile, PatchAmplifierSpec
 from rig.devices.channel_map import ChannelMap
 from rig.devices.driver import AnalogChannel, DigitalChannel
 
@@ -54,7 +54,7 @@ class SimulatedDriver:
         if ch.io_type == "do":
             return raw.astype(bool).astype(np.float64)
         volts = raw.astype(np.float64)
-        if spec.kind == "galvo_scanner":
+        if isinstance(spec, GalvoScannerSpec):
             true = self.calibration.galvo_um(info.device, info.role, volts) if self.calibration else None
             if true is not None:
                 return true
@@ -77,12 +77,14 @@ class SimulatedDriver:
 
     def telegraph_volts(self, address: str) -> float:
         """The voltage a simulated amplifier puts on a telegraph address (its mode, its primary gain); else 0 V."""
-        for name, spec in self.profile.devices_of_kind("patch_amplifier").items():
-            telegraph = getattr(spec, "telegraph", None)
+        for name, spec in self.profile.devices.items():
+            telegraph = spec.telegraph if isinstance(spec, PatchAmplifierSpec) else None
             if telegraph is None:
                 continue
+            assert isinstance(spec, PatchAmplifierSpec)
             if telegraph.mode is not None and telegraph.mode.lstrip("/") == address:
-                return float(telegraph.mode_levels_V.get(self.amplifier_modes.get(name, spec.safe_mode), 0.0))
+                mode = self.amplifier_modes.get(name, spec.safe_mode)
+                return next((float(v) for m, v in telegraph.mode_levels_V.items() if m == mode), 0.0)
             if telegraph.gain is not None and telegraph.gain.lstrip("/") == address:
                 levels = dict(telegraph.gain_levels_V)
                 return float(levels.get(spec.scaling.primary_gain, 0.0))

@@ -114,20 +114,21 @@ class PatchAmplifier(DaqDevice[PatchAmplifierSpec]):
     def _actual_mode(self) -> Mode:
         """The mode the amplifier is really in (Commander, else telegraphs, else the last known); scaled for it."""
         state = self.state
+        reported: str | None
         if self.spec.commander is not None and self._commander is not None:
             try:
-                mode = self._commander.read().mode
+                reported = self._commander.read().mode
             except CommanderError as exc:
                 log.warning("%s: Commander unreadable (%s); assuming %s", self.name, exc, state.mode)
                 return state.mode
         else:
             try:
-                mode = self.read_telegraphs().mode
+                reported = self.read_telegraphs().mode
             except (telegraph.TelegraphError, RuntimeError) as exc:
                 log.warning("%s: telegraphs unreadable (%s); assuming %s", self.name, exc, state.mode)
                 return state.mode
-        if mode in ("VC", "CC") and mode != state.mode:
-            self.set_mode(mode)  # type: ignore[arg-type]
+        if reported in ("VC", "CC") and reported != state.mode:
+            self.set_mode("VC" if reported == "VC" else "CC")
         return self.state.mode
 
     def _safe_value(self) -> float:

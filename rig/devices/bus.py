@@ -17,8 +17,13 @@ Mode = Literal["VC", "CC"]
 class DeviceBus(Protocol):
     """Static outputs and inputs of the DAQ, with what each output is known to hold."""
 
-    held: Mapping[str, float]  # what each output holds, in its unit (NaN when not known)
-    switches_amplifier_mode: bool  # True when the rig itself sets the amplifier's mode (simulated amplifier)
+    @property
+    def held(self) -> Mapping[str, float]:
+        """What each output holds, in its unit (NaN when not known)."""
+
+    @property
+    def switches_amplifier_mode(self) -> bool:
+        """True when the rig itself sets the amplifier's mode (the simulated amplifier); False on a DAQ."""
 
     def device_outputs(self, device: str) -> list[str]:
         """The DAQ-wired output channels of one device."""

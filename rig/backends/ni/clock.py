@@ -9,7 +9,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from rig.backends.ni.driver import NiDriver
-from rig.backends.ni.timing import plan_sweep_timing
+from rig.backends.ni.timing import Role, plan_sweep_timing
 from rig.backends.ni.ttl import led_states_per_frame
 from rig.backends.ni.watchdog import NiWatchdog, WatchdogPlan, plan_watchdog
 from rig.config.profile import HardwareProfile
@@ -87,7 +87,8 @@ class NiDaqClock:
         ao_data = np.stack([self.channels.to_hardware(c, plan.outputs[c]) for c in ao]) if ao else None
         do_data = np.stack([self.channels.to_hardware(c, plan.outputs[c]) for c in do]) if do else None
         t = self.profile.daq.timing
-        roles = (["ai"] if self._inputs else []) + (["ao"] if ao else []) + (["do"] if do else [])
+        present: dict[Role, bool] = {"ai": bool(self._inputs), "ao": bool(ao), "do": bool(do)}
+        roles = [role for role, used in present.items() if used]
         timing = plan_sweep_timing(self.profile.daq.device, t.clock, roles, plan.sample_rate_hz, plan.n_samples,
                                    continuous, t.counter, t.timebase, t.timebase_hz)
         tasks = self.driver.sweep_tasks(
@@ -118,8 +119,10 @@ class NiDaqClock:
         if plan.camera is None:
             raise ValueError(f"{', '.join(channels)} are clocked by the camera's exposure, but the plan has no camera")
         pattern = led_states_per_frame(plan.outputs[plan.camera.trigger_channel], {c: plan.outputs[c] for c in channels})
-        source = self.profile.devices[self.channels.channels[channels[0]].info.device]
-        camera = self.profile.devices[plan.camera.camera]
+        source = self.profile.led_source(self.channels.channels[channels[0]].info.device)
+        camera = self.profile.camera(plan.camera.camera)
+        if source.exposure_out_terminal is None:  # refused by the profile schema; kept for the type checker
+            raise ValueError(f"{', '.join(channels)}: clock: camera_exposure needs exposure_out_terminal")
         return self.driver.exposure_clocked_lines(
             [DigitalChannel(self.channels.channels[c].physical.name, c) for c in channels],
             source.exposure_out_terminal, pattern, camera.max_frame_rate_hz)

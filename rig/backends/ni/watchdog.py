@@ -172,13 +172,20 @@ class NiWatchdog:
             tuple(LineExpirationState(e.physical, e.high) for e in self.plan.lines),
             tuple(AnalogExpirationState(e.physical, e.volts) for e in self.plan.analog))
 
+    def _timer(self) -> WatchdogTimer:
+        """The timer task (it exists once armed)."""
+        if self._task is None:
+            raise RuntimeError("the watchdog timer has not been created (arm first)")
+        return self._task
+
     def _clear_expiry(self) -> bool:
         """Clear an expired state (ours or one an earlier process left); True if there was one."""
-        if not self._task.expired:
+        timer = self._timer()
+        if not timer.expired:
             return False
         self.expiries += 1  # an expiry during a sweep was raised by feed(); this one happened while idle
         log.info("the DAQ watchdog had expired (its lines were forced to their safe states); clearing it")
-        self._task.clear_expiration()
+        timer.clear_expiration()
         return True
 
     def arm(self) -> None:
@@ -191,16 +198,17 @@ class NiWatchdog:
             self._task.start()
             self._armed = True
         self._clear_expiry()
-        self._task.reset_timer()
+        self._timer().reset_timer()
 
     def feed(self) -> None:
         """Reset the timer; WatchdogExpired if it has expired since the last feed."""
         if not self._armed:
             return
-        if self._task.expired:
+        timer = self._timer()
+        if timer.expired:
             raise WatchdogExpired(f"the DAQ watchdog expired (no feed for {self.timeout_ms:g} ms): the guarded "
                                   "lines were forced to their safe states")
-        self._task.reset_timer()
+        timer.reset_timer()
 
     def disarm(self) -> None:
         """Stop the timer; an expired state is cleared first so that the lines accept writes again."""
@@ -210,7 +218,7 @@ class NiWatchdog:
             self._clear_expiry()
         finally:
             self._armed = False
-            self._task.stop()
+            self._timer().stop()
 
     def close(self) -> None:
         """Disarm and release the task."""

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from nidaqmx.constants import Level, WatchdogAOExpirState, WDTTaskAction
 from nidaqmx_boundary import FakeDaqmx, daqmx, interpreter  # noqa: F401 - fixtures
-from test_ni_driver import CCD, TWO_PHOTON, frap_plan
 
 from rig.backends.ni.backend import build_rig
 from rig.backends.ni.clock import NiDaqClock
@@ -22,6 +21,17 @@ from rig.config.profile import load_profile
 from rig.devices.channel_map import ChannelMap
 from rig.engine.sweep_plan import SweepPlan
 from rig.hal.watchdog import DEFAULT_TIMEOUT_MS, WatchdogExpired, guarded_outputs
+from rig.protocols.protocol_file import compile_protocol, load_protocol
+
+ROOT = Path(__file__).resolve().parents[1]
+TWO_PHOTON = ROOT / "hardware_profiles" / "two_photon_rig.yaml"
+CCD = ROOT / "hardware_profiles" / "ccd_rig.yaml"
+
+
+def frap_plan() -> SweepPlan:
+    """The shipped FRAP protocol compiled for the two-photon profile."""
+    return compile_protocol(load_protocol(ROOT / "protocols" / "frap.yaml", ["sweeps=1"]),
+                            load_profile(TWO_PHOTON)).plans[0]
 
 RESET, CLEAR = WDTTaskAction.RESET_TIMER.value, WDTTaskAction.CLEAR_EXPIRATION.value
 

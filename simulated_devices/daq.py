@@ -15,7 +15,7 @@ from rig.config.channels import logical_channels
 from rig.config.profile import HardwareProfile, PatchAmplifierSpec
 from rig.devices.bus import Mode
 from rig.devices.channel_map import AmplifierState, ChannelMap
-from rig.devices.driver import AnalogChannel, DigitalChannel
+from rig.devices.driver import AnalogChannel
 from rig.engine.sweep_plan import SweepPlan
 from rig.hal.watchdog import WatchdogExpired
 from simulated_devices.driver import NOMINAL_POCKELS, SimulatedDriver, TrueCalibration
@@ -200,10 +200,8 @@ class SimulatedDaq:
             self.watchdog.disarm()  # type: ignore[union-attr]
         if ch is None:  # not a DAQ address: the command is the physics
             self.physical[channel] = float(value)
-        elif ch.io_type == "do":
-            self.driver.write_digital(DigitalChannel(ch.physical.name, channel), bool(level))
         else:
-            self.driver.write_analog(AnalogChannel(ch.physical.name, channel, ch.min_V, ch.max_V), float(level))
+            ch.write_static(self.driver, level)
         self.held[channel] = float(value)
         self.journal("static", channel=channel, value=float(value))
         self._light_on = any(self.held[c] != v for c, v in self._safe_values().items())

@@ -19,6 +19,7 @@ from rig.backends.ni.scanner_calibration import ScannerCalibration
 from rig.backends.ni.ttl import to_ttl, ttl_volts
 from rig.config.channels import ChannelInfo, logical_channels
 from rig.config.profile import HardwareProfile
+from rig.devices.driver import AnalogChannel, DigitalChannel, StaticIo
 
 
 @dataclass
@@ -43,6 +44,21 @@ class DaqChannel:
     def io_type(self) -> str:
         """'ai', 'ao' or 'do'."""
         return self.physical.io_type
+
+    def analog_line(self) -> AnalogChannel:
+        """This channel as the driver seam names an analog channel."""
+        return AnalogChannel(self.physical.name, self.info.name, self.min_V, self.max_V)
+
+    def digital_line(self) -> DigitalChannel:
+        """This channel as the driver seam names a digital line."""
+        return DigitalChannel(self.physical.name, self.info.name)
+
+    def write_static(self, driver: StaticIo, level: float | bool) -> None:
+        """Drive this output to a level (volts on an AO, high/low on a DO) through the driver, now."""
+        if self.io_type == "do":
+            driver.write_digital(self.digital_line(), bool(level))
+        else:
+            driver.write_analog(self.analog_line(), float(level))
 
 
 def effective_backend(profile: HardwareProfile, device: str) -> str:

@@ -14,17 +14,12 @@ from rig.backends.ni.ttl import led_states_per_frame
 from rig.backends.ni.watchdog import NiWatchdog, WatchdogPlan, plan_watchdog
 from rig.config.profile import HardwareProfile
 from rig.devices.bus import Mode
-from rig.devices.channel_map import AmplifierState, ChannelMap, DaqChannel
-from rig.devices.driver import AnalogChannel, ClockedLines, DaqDriver, DigitalChannel, SweepTaskGroup
+from rig.devices.channel_map import AmplifierState, ChannelMap
+from rig.devices.driver import AnalogChannel, ClockedLines, DaqDriver, SweepTaskGroup
 from rig.engine.sweep_plan import SweepPlan
 from rig.hal.watchdog import Watchdog, WatchdogExpired
 
 log = logging.getLogger(__name__)
-
-
-def analog(ch: DaqChannel) -> AnalogChannel:
-    """Driver description of an analog channel."""
-    return AnalogChannel(ch.physical.name, ch.info.name, ch.min_V, ch.max_V)
 
 
 class NiDaqClock:
@@ -92,9 +87,9 @@ class NiDaqClock:
         timing = plan_sweep_timing(self.profile.daq.device, t.clock, roles, plan.sample_rate_hz, plan.n_samples,
                                    continuous, t.counter, t.timebase, t.timebase_hz)
         tasks = self.driver.sweep_tasks(
-            timing, [analog(self.channels.channels[c]) for c in self._inputs],
-            [analog(self.channels.channels[c]) for c in ao],
-            [DigitalChannel(self.channels.channels[c].physical.name, c) for c in do],
+            timing, [self.channels.channels[c].analog_line() for c in self._inputs],
+            [self.channels.channels[c].analog_line() for c in ao],
+            [self.channels.channels[c].digital_line() for c in do],
             t.ai_terminal_config, f"{self.profile.daq.device}/{t.counter}")
         leds = None
         try:
@@ -124,7 +119,7 @@ class NiDaqClock:
         if source.exposure_out_terminal is None:  # refused by the profile schema; kept for the type checker
             raise ValueError(f"{', '.join(channels)}: clock: camera_exposure needs exposure_out_terminal")
         return self.driver.exposure_clocked_lines(
-            [DigitalChannel(self.channels.channels[c].physical.name, c) for c in channels],
+            [self.channels.channels[c].digital_line() for c in channels],
             source.exposure_out_terminal, pattern, camera.max_frame_rate_hz)
 
     def start(self) -> None:
@@ -207,10 +202,7 @@ class NiDaqClock:
         except WatchdogExpired:  # the lines ignore writes until the expiry is cleared; the program is alive again
             log.warning("the DAQ watchdog expired during the last sweep; disarming it to make the rig safe")
             self.watchdog.disarm()
-        if ch.io_type == "do":
-            self.driver.write_digital(DigitalChannel(ch.physical.name, channel), bool(level))
-        else:
-            self.driver.write_analog(analog(ch), float(level))
+        ch.write_static(self.driver, level)
         self.held[channel] = float(value)
         self._disarm_if_safe({})
 

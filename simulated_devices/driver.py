@@ -45,6 +45,7 @@ class SimulatedDriver:
         self.amplifier_modes = amplifier_modes  # the simulated amplifiers' own modes (shared with the DAQ)
         self.calibration = calibration
         self.physical: dict[str, float] = {}  # what each output line makes the hardware do now, after static writes
+        self.levels: dict[str, float | bool] = {}  # the last static volts/level on each physical line, as a board holds
 
     def to_physical(self, channel: str, levels: np.ndarray | float | bool) -> np.ndarray:
         """Volts (AO) or levels (DO) on a channel -> the physical command the simulated hardware follows."""
@@ -93,10 +94,12 @@ class SimulatedDriver:
     # ----- StaticIo (rig.devices.driver) -----------------------------------------------
     def write_analog(self, channel: AnalogChannel, volts: float) -> None:
         """Drive one AO channel: the hardware behind it follows at once."""
+        self.levels[channel.physical] = float(volts)
         self.physical[channel.name] = float(self.to_physical(channel.name, volts)[0])
 
     def write_digital(self, channel: DigitalChannel, level: bool) -> None:
         """Drive one DO line."""
+        self.levels[channel.physical] = bool(level)
         self.physical[channel.name] = float(self.to_physical(channel.name, level)[0])
 
     def read_analog(self, channel: AnalogChannel, n_samples: int, rate_hz: float,

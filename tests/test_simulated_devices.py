@@ -137,3 +137,30 @@ def test_the_simulated_amplifier_answers_on_its_telegraphs(tmp_path):
         amp.configure(plan)
     amp.make_safe()
     assert amp.safety().safe and rig.clock.amplifier_modes["amplifier"] == "VC"
+
+
+def test_the_same_device_calls_put_the_same_volts_on_an_ni_board_and_on_the_simulated_one(tmp_path):
+    """The two-photon profile built once for NI (fake board at the seam) and once simulated: same volts."""
+    from daq_seam_fakes import VC_GAIN_1, FakeBoard
+
+    from rig.backends.ni.backend import build_rig as build_ni_rig
+
+    data = yaml.safe_load((ROOT / "hardware_profiles" / "two_photon_rig.yaml").read_text())
+    data["backend"] = "simulated"
+    data["simulation"] = yaml.safe_load(SIMULATED.read_text())["simulation"]
+    path = tmp_path / "two_photon_simulated.yaml"
+    path.write_text(yaml.safe_dump(data))
+    board = FakeBoard(VC_GAIN_1)
+    rigs = (build_ni_rig(load_profile(ROOT / "hardware_profiles" / "two_photon_rig.yaml"), driver=board),
+            build_rig(load_profile(path)))
+    for rig in rigs:
+        for device in rig.devices_in_safe_order():
+            device.make_safe()
+        rig.devices["scanner"].park(40.0, -8.0)
+        rig.devices["laser"].set_power(0.1)
+        rig.devices["shutter"].set_open(True)
+        rig.devices["amplifier"].set_holding(-60.0)
+    assert rigs[1].clock.driver.levels == board.levels
+    assert board.levels["Dev1/ao1"] == pytest.approx(0.5) and board.levels["Dev1/ao0"] == pytest.approx(-3.0)
+    for device in rigs[1].devices_in_safe_order():
+        device.make_safe()

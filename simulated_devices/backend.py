@@ -1,4 +1,4 @@
-"""Build a simulated Rig from a profile: one specimen, one clock, every device."""
+"""Build a simulated Rig from a profile: one specimen, one simulated DAQ, the shared device classes on it."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import numpy as np
 
 from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import LoadedProfile
+from rig.devices.registry import DEVICE_CLASSES
 from rig.engine.rig import Rig
+from rig.hal.interfaces import Device
 from rig.hal.watchdog import guarded_outputs, watchdog_timeout_ms
 from simulated_devices.camera_feed import CameraFeed
 from simulated_devices.daq import SimulatedDaq, journal_from_env
-from simulated_devices.devices import DEVICE_CLASSES
 from simulated_devices.lazy_camera import LazySimulatedCamera
 from simulated_devices.optics import TwoPhotonOptics
 from simulated_devices.specimen import Specimen
@@ -38,7 +39,7 @@ def build_rig(loaded: LoadedProfile) -> Rig:
     specimen = Specimen(profile.simulation)
     optics = TwoPhotonOptics(specimen, profile.simulation)
     daq = SimulatedDaq(profile, specimen, optics, profile.simulation.seed, watchdog)
-    devices = {}
+    devices: dict[str, Device] = {}
     for name, spec in profile.devices.items():
         if spec.kind == "camera":
             # the simulated CCD is a Python camera in the real Micro-Manager core: acquisition goes through MMCore,
@@ -47,6 +48,6 @@ def build_rig(loaded: LoadedProfile) -> Rig:
             daq.camera_feeds[name] = CameraFeed(name, spec, profile, specimen, camera.push_frame,
                                                 np.random.default_rng(profile.simulation.seed + 7919))
             devices[name] = camera
-        else:  # every other kind has a simulated device class
+        else:  # every other kind: the same device class as on an NI rig, over the simulated DAQ
             devices[name] = DEVICE_CLASSES[spec.kind](name, daq, spec)
     return Rig(loaded, devices, daq, SpecimenTruth(specimen), extras={"specimen": specimen, "optics": optics})

@@ -10,10 +10,15 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from rig.backends.ni.multiclamp import safe_command
 from rig.config.channels import logical_channels
-from rig.config.profile import HardwareProfile
+from rig.config.profile import HardwareProfile, PatchAmplifierSpec
+from rig.devices.bus import Mode
+from rig.devices.channel_map import AmplifierState, ChannelMap
+from rig.devices.driver import AnalogChannel
 from rig.engine.sweep_plan import SweepPlan
 from rig.hal.watchdog import WatchdogExpired
+from simulated_devices.driver import NOMINAL_POCKELS, SimulatedDriver, TrueCalibration
 from simulated_devices.fluorescence import emitter_weights
 from simulated_devices.optics import TwoPhotonOptics, pmt_counts
 from simulated_devices.release import pulse_onsets
@@ -40,17 +45,33 @@ class SimulatedDaq:
     A watchdog (simulated_devices.watchdog) is armed in `load` before anything moves, fed in
     the read/wait loops, and disarmed once every guarded output holds its safe value; if it
     expires, the guarded outputs hold their safe values and the sweep fails.
+
+    It is the DeviceBus (rig.devices.bus) of the same device classes as an NI rig: every output,
+    static or clocked, is scaled to volts by the shared ChannelMap (the profile's calibration and
+    limits) and turned back into physics by the simulated board (`driver.to_physical`). `held`
+    is what the program commanded, in channel units; `physical` is what the hardware does.
     """
 
+    switches_amplifier_mode = True  # the simulated amplifier follows the program's mode
+
     def __init__(self, profile: HardwareProfile, specimen: Specimen, optics: TwoPhotonOptics, seed: int,
-                 watchdog: SimulatedWatchdog | None = None):
+                 watchdog: SimulatedWatchdog | None = None, calibration: TrueCalibration | None = None):
         self.profile = profile
         self.specimen = specimen
         self.optics = optics
         self.rng = np.random.default_rng(seed)
         self.channels = logical_channels(profile)
+        self.channel_map = ChannelMap(profile, "simulated", pockels_default=NOMINAL_POCKELS, skip_unparsed=True)
         self.held: dict[str, float] = {n: 0.0 for n, c in self.channels.items() if c.direction == "out"}
         self.amplifier_modes: dict[str, str] = {}
+        for name, spec in profile.devices.items():  # amplifiers are switched on at their safe holding
+            if isinstance(spec, PatchAmplifierSpec):
+                self.amplifier_modes[name] = spec.safe_mode
+                self.held[f"{name}.command"] = safe_command(spec.safe_mode, spec.safe_holding_mV, spec.safe_holding_pA)
+        self.driver = SimulatedDriver(profile, self.channel_map, self.amplifier_modes, calibration)
+        self.physical = self.driver.physical
+        self.physical.update({c: float(self.to_physical(c, np.array([v]))[0]) for c, v in self.held.items()})
+        self._plan_physical: dict[str, np.ndarray] = {}
         self._plan: SweepPlan | None = None
         self._position = 0
         self._running = False
@@ -105,7 +126,9 @@ class SimulatedDaq:
         try:
             self.watchdog.feed()
         except WatchdogExpired:
-            self.held.update(self._safe_values())
+            for channel, value in self._safe_values().items():
+                self.held[channel] = value
+                self.physical[channel] = float(self.to_physical(channel, np.array([value]))[0])
             raise
 
     def _simulating(self, busy: bool) -> None:
@@ -138,6 +161,7 @@ class SimulatedDaq:
         self._plan = plan
         self._position = 0
         try:
+            self._plan_physical = {c: self._as_plan_dtype(self.to_physical(c, w), w) for c, w in plan.outputs.items()}
             self.load_hook()
             for feed in self.camera_feeds.values():
                 feed.start_sweep(plan)
@@ -159,16 +183,25 @@ class SimulatedDaq:
             self.journal("stop", held=self.held)
         self._running = False
         self._plan = None
+        self._plan_physical = {}
         self._disarm_if_safe()
 
     def write_static(self, channel: str, value: float) -> None:
         """Drive an output to a constant value."""
         if self._running:
             raise RuntimeError(f"static write to {channel} while a sweep is running")
+        ch = self.channel_map.channels.get(channel)
+        if ch is not None:
+            self._sync_amplifier_scaling()
+            level = self.channel_map.to_hardware(channel, value)[0]  # refused (ValueError) before anything moves
         try:
             self._feed()
         except WatchdogExpired:  # the program is in control again: clear the expiry so the write takes effect
             self.watchdog.disarm()  # type: ignore[union-attr]
+        if ch is None:  # not a DAQ address: the command is the physics
+            self.physical[channel] = float(value)
+        else:
+            ch.write_static(self.driver, level)
         self.held[channel] = float(value)
         self.journal("static", channel=channel, value=float(value))
         self._light_on = any(self.held[c] != v for c, v in self._safe_values().items())
@@ -204,21 +237,22 @@ class SimulatedDaq:
         start = self._position
         n = min(plan.n_samples - start, max(1, int(round(self.chunk_ms * plan.sample_rate_hz / 1000.0))))
         stop = start + n
-        outputs = {ch: (w[start:stop] if (w := plan.outputs.get(ch)) is not None else np.full(n, v))
-                   for ch, v in self.held.items()}
+        outputs = {ch: (w[start:stop] if (w := self._plan_physical.get(ch)) is not None else np.full(n, v))
+                   for ch, v in self.physical.items()}
         self._simulating(True)  # the board's work, not the program's: the watchdog does not count it
         try:
             data = self._simulate(plan, outputs, n, 1000.0 / plan.sample_rate_hz)
             for feed in self.camera_feeds.values():  # frames for the trigger edges of this chunk, into the camera
-                feed.on_chunk(start, outputs, self.held[feed.trigger], self.last_samples,
+                feed.on_chunk(start, outputs, self.physical[feed.trigger], self.last_samples,
                               1000.0 / plan.sample_rate_hz)
             if self.pace == "realtime":  # a real read blocks until the chunk is in
                 due = self._wall_start + stop / plan.sample_rate_hz
                 time.sleep(max(0.0, due - time.monotonic()))
         finally:
             self._simulating(False)
-        for ch in self.held:
-            self.held[ch] = float(outputs[ch][-1])
+        for ch, w in plan.outputs.items():
+            self.held[ch] = float(w[stop - 1])
+            self.physical[ch] = float(outputs[ch][-1])
         self._position = stop
         self._report()
         if stop >= plan.n_samples:
@@ -226,6 +260,44 @@ class SimulatedDaq:
         for observer in self.observers:  # instrumentation for tests and fault injection
             observer(self)
         return {ch: data[ch] for ch in plan.inputs}
+
+    # ----- DeviceBus (rig.devices.bus) and the volts the simulated board receives ----------
+    def device_outputs(self, device: str) -> list[str]:
+        """The output channels of one device."""
+        return [c for c, info in self.channels.items() if info.device == device and info.direction == "out"]
+
+    def amplifier_state(self, device: str) -> AmplifierState:
+        """Mode and gains the amplifier's channels are scaled with (its mode is the simulated amplifier's)."""
+        self._sync_amplifier_scaling()
+        return self.channel_map.amplifiers[device]
+
+    def set_amplifier_mode(self, device: str, mode: Mode) -> None:
+        """Switch the simulated amplifier (and the scaling of its channels) to VC or CC."""
+        self.amplifier_modes[device] = mode
+        self.channel_map.amplifiers[device].mode = mode
+        self.journal("mode", device=device, mode=mode)
+
+    def read_static_volts(self, address: str, n_samples: int = 100, rate_hz: float = 10_000.0) -> float:
+        """Mean volts of a short recording of an AI address (the simulated amplifier's telegraphs)."""
+        return float(np.mean(self.driver.read_analog(AnalogChannel(address.lstrip("/"), "", -10.0, 10.0),
+                                                     n_samples, rate_hz)))
+
+    def _sync_amplifier_scaling(self) -> None:
+        """Scale amplifier channels for the mode the simulated amplifier is in (its telegraph never lies)."""
+        for name, mode in self.amplifier_modes.items():
+            self.channel_map.amplifiers[name].mode = "VC" if mode == "VC" else "CC"
+
+    def to_physical(self, channel: str, values: np.ndarray) -> np.ndarray:
+        """Channel units -> volts (the program's scaling, limits checked) -> what the simulated hardware does."""
+        if channel not in self.channel_map.channels:
+            return np.asarray(values)
+        self._sync_amplifier_scaling()
+        return self.driver.to_physical(channel, self.channel_map.to_hardware(channel, values))
+
+    @staticmethod
+    def _as_plan_dtype(physical: np.ndarray, wave: np.ndarray) -> np.ndarray:
+        """Physical waveform in the plan's float dtype (a nominal round trip then gives the plan's numbers back)."""
+        return physical.astype(wave.dtype, copy=False) if np.issubdtype(wave.dtype, np.floating) else physical
 
     # ----- physics ----------------------------------------------------------------
     def load_hook(self) -> None:
@@ -274,7 +346,7 @@ class SimulatedDaq:
         threshold = self.profile.simulation.stimulation.threshold_V  # type: ignore[union-attr]
         for name, spec in devices.items():
             if spec.kind == "stimulus_isolator":
-                onsets = np.union1d(onsets, pulse_onsets(outputs[f"{name}.trigger"], self.held[f"{name}.trigger"],
+                onsets = np.union1d(onsets, pulse_onsets(outputs[f"{name}.trigger"], self.physical[f"{name}.trigger"],
                                                          threshold))
         drive = ChunkDrive(dt_ms, mode, command, onsets, self.optics.bleach_rate(overlap, power),
                            (power[:, None] ** 2 * overlap).sum(axis=0) * dt_ms, led_ms)

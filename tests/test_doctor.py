@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from unittest import mock
 
 import pytest
-from nidaqmx._base_interpreter import BaseInterpreter
-from nidaqmx.errors import DaqNotFoundError
+from nidaqmx_boundary import autospec_interpreter, install_missing_driver
 
 import rig.doctor as doctor_module
 from rig.doctor import doctor
@@ -18,20 +16,16 @@ PROFILES = ROOT / "hardware_profiles"
 
 @pytest.fixture
 def no_driver(monkeypatch):
-    def missing(*args, **kwargs):
-        raise DaqNotFoundError("Could not find an installation of NI-DAQmx.")
-
-    monkeypatch.setattr("nidaqmx.utils._select_interpreter", missing)
+    install_missing_driver(monkeypatch)
 
 
 @pytest.fixture
 def driver(monkeypatch):
     """An NI-DAQmx 24.5 driver that sees one PCIe-6363 named Dev1."""
-    interp = mock.create_autospec(BaseInterpreter, instance=True)
+    interp = autospec_interpreter(monkeypatch)
     interp.get_system_info_attribute_uint32.side_effect = lambda attr: {0x1272: 24, 0x1923: 5, 0x2F22: 0}[attr]
     interp.get_system_info_attribute_string.return_value = "Dev1"
     interp.get_device_attribute_string.return_value = "PCIe-6363"
-    monkeypatch.setattr("nidaqmx.utils._select_interpreter", mock.Mock(return_value=interp))
     return interp
 
 

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from unittest import mock
-
 import pytest
-from nidaqmx._base_interpreter import BaseInterpreter
+from nidaqmx_boundary import FakeDaqmx, autospec_interpreter
 from test_mm_backend import MODULE
-from test_ni_driver import FakeDaqmx
 
 from rig.backends.micromanager.devices import MmShutter
 from rig.backends.ni.backend import build_rig
-from rig.backends.ni.devices import NiLeds
 from rig.config.problems import InvalidInput
 from rig.config.profile import load_profile
+from rig.devices.roles import LedSource
 
 PROFILE = f"""
 name: mixed rig
@@ -42,9 +39,7 @@ devices:
 
 @pytest.fixture
 def daqmx(monkeypatch):
-    interp = mock.create_autospec(BaseInterpreter, instance=True)
-    monkeypatch.setattr("nidaqmx.utils._select_interpreter", mock.Mock(return_value=interp))
-    return FakeDaqmx(interp)
+    return FakeDaqmx(autospec_interpreter(monkeypatch))
 
 
 def write(tmp_path, text):
@@ -62,7 +57,7 @@ def test_mixed_rig_builds_applies_controller_properties_and_makes_safe(daqmx, tm
     rig = build_rig(write(tmp_path, PROFILE.split("  camera:")[0]))
     core = rig.extras["micromanager_core"]
     assert isinstance(rig.devices["lamp_shutter"], MmShutter)
-    assert isinstance(rig.devices["leds"], NiLeds)
+    assert isinstance(rig.devices["leds"], LedSource)
     assert core.getProperty("LEDs", "intensity") == "50"  # set when the rig is built
     core.setShutterOpen("Lamp", True)
     for device in rig.devices_in_safe_order():

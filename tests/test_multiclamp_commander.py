@@ -8,18 +8,16 @@ from __future__ import annotations
 import ctypes
 from ctypes import POINTER, c_bool, c_char_p, c_double, c_int, c_uint, c_void_p
 from pathlib import Path
-from unittest import mock
 
 import pytest
 import yaml
-from nidaqmx._base_interpreter import BaseInterpreter
-from test_ni_driver import FakeDaqmx  # the nidaqmx interpreter stand-in (shared with the NI tests)
+from nidaqmx_boundary import FakeDaqmx, autospec_interpreter  # the nidaqmx interpreter stand-in
 
 from rig.backends.multiclamp.commander import Commander, CommanderError
 from rig.backends.ni.backend import build_rig
-from rig.backends.ni.devices import AmplifierStateError
 from rig.config.problems import InvalidInput
 from rig.config.profile import load_profile
+from rig.devices.amplifier import AmplifierStateError
 from rig.protocols.protocol_file import compile_protocol, load_protocol
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,9 +155,7 @@ def test_commander_not_running_is_one_clear_error() -> None:
 @pytest.fixture
 def commander_rig(tmp_path, monkeypatch):
     """The two-photon NI rig (nidaqmx's interpreter faked) whose amplifier reads Commander's channel 1."""
-    interp = mock.create_autospec(BaseInterpreter, instance=True)
-    monkeypatch.setattr("nidaqmx.utils._select_interpreter", mock.Mock(return_value=interp))
-    FakeDaqmx(interp, {"Dev1/ai0": 0.1, "Dev1/ai1": -0.7})
+    FakeDaqmx(autospec_interpreter(monkeypatch), {"Dev1/ai0": 0.1, "Dev1/ai1": -0.7})
     data = yaml.safe_load(TWO_PHOTON.read_text())
     amp = data["devices"]["amplifier"]
     amp.pop("telegraph", None)
@@ -167,7 +163,7 @@ def commander_rig(tmp_path, monkeypatch):
     path = tmp_path / "rig.yaml"
     path.write_text(yaml.safe_dump(data))
     dll = FakeCommanderDll()
-    monkeypatch.setattr("rig.backends.ni.devices.load_library", lambda dll_path=None: dll)  # the DLL boundary
+    monkeypatch.setattr("rig.devices.amplifier.load_library", lambda dll_path=None: dll)  # the DLL boundary
     profile = load_profile(path)
     plan = compile_protocol(load_protocol(FRAP, ["sweeps=1"]), profile).plans[0]
     return build_rig(profile).devices["amplifier"], dll, plan

@@ -1,6 +1,6 @@
 """The DAQmx hardware watchdog: which lines it drives (pure), and the WatchdogTask calls through nidaqmx's real code.
 
-The driver boundary is faked as in test_ni_driver.py: nidaqmx's interpreter is an autospec and
+The driver boundary is faked as in test_ni_driver.py (tests/nidaqmx_boundary.py): nidaqmx's interpreter is an autospec and
 FakeDaqmx answers it, so nidaqmx.system.WatchdogTask runs its own code down to the driver call.
 """
 
@@ -11,16 +11,27 @@ from pathlib import Path
 import numpy as np
 import pytest
 from nidaqmx.constants import Level, WatchdogAOExpirState, WDTTaskAction
-from test_ni_driver import CCD, TWO_PHOTON, FakeDaqmx, daqmx, frap_plan, interpreter  # noqa: F401 - fixtures
+from nidaqmx_boundary import FakeDaqmx, daqmx, interpreter  # noqa: F401 - fixtures
 
 from rig.backends.ni.backend import build_rig
-from rig.backends.ni.channel_map import ChannelMap
 from rig.backends.ni.clock import NiDaqClock
 from rig.backends.ni.watchdog import check_watchdog, light_warnings, plan_watchdog
 from rig.config.problems import InvalidInput
 from rig.config.profile import load_profile
+from rig.devices.channel_map import ChannelMap
 from rig.engine.sweep_plan import SweepPlan
 from rig.hal.watchdog import DEFAULT_TIMEOUT_MS, WatchdogExpired, guarded_outputs
+from rig.protocols.protocol_file import compile_protocol, load_protocol
+
+ROOT = Path(__file__).resolve().parents[1]
+TWO_PHOTON = ROOT / "hardware_profiles" / "two_photon_rig.yaml"
+CCD = ROOT / "hardware_profiles" / "ccd_rig.yaml"
+
+
+def frap_plan() -> SweepPlan:
+    """The shipped FRAP protocol compiled for the two-photon profile."""
+    return compile_protocol(load_protocol(ROOT / "protocols" / "frap.yaml", ["sweeps=1"]),
+                            load_profile(TWO_PHOTON)).plans[0]
 
 RESET, CLEAR = WDTTaskAction.RESET_TIMER.value, WDTTaskAction.CLEAR_EXPIRATION.value
 

@@ -9,12 +9,15 @@ Lifecycle of one sweep (the Runner drives it, see docs/architecture.md):
   4. `clock.read()` repeatedly returns the next chunk of every input until None.
   5. `clock.stop()`: clocked tasks stop; outputs hold their last value (as a real DAQ does).
   6. Always, whatever happened: `device.make_safe()` for every device, light first.
+
+The DAQ-driven devices are one class per role (rig.devices) on either backend's clock; the
+board itself sits behind the driver seam rig.devices.driver.DaqDriver.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Mapping, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Callable, Literal, Mapping, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -51,8 +54,8 @@ class Device(Protocol):
 class PatchAmplifier(Device, Protocol):
     """Whole-cell patch amplifier: VC/CC mode and holding; command and readouts are clocked."""
 
-    def set_mode(self, mode: str) -> None:
-        """Switch between 'VC' and 'CC'."""
+    def set_mode(self, mode: Literal["VC", "CC"]) -> None:
+        """Switch between 'VC' and 'CC' (on a real rig: the mode the channels are scaled for; see rig.devices)."""
 
     def set_holding(self, value: float) -> None:
         """Holding potential (mV, VC) or current (pA, CC), applied on the command output."""

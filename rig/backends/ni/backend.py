@@ -1,18 +1,20 @@
-"""Build a real Rig from a profile: NI-DAQmx clock and devices, Micro-Manager devices where named."""
+"""Build a real Rig from a profile: the NI-DAQmx clock, the shared device classes on it, Micro-Manager devices where named."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from rig.backends.ni.channel_map import ChannelMap
 from rig.backends.ni.clock import NiDaqClock
-from rig.backends.ni.devices import DEVICE_CLASSES, NiLeds
-from rig.backends.ni.driver import NiUnavailable, load_nidaqmx
+from rig.backends.ni.driver import NiDriver, NiUnavailable, load_nidaqmx
 from rig.backends.ni.profile_check import check_ni_profile, device_backend
 from rig.backends.ni.watchdog import NiWatchdog, check_watchdog, light_warnings, plan_watchdog
 from rig.config.problems import InvalidInput, Problem
-from rig.config.profile import LoadedProfile
+from rig.config.profile import LedSourceSpec, LoadedProfile
+from rig.devices.channel_map import ChannelMap
+from rig.devices.driver import DaqDriver
+from rig.devices.registry import DEVICE_CLASSES
+from rig.devices.roles import LedSource
 from rig.engine.rig import Rig
 
 log = logging.getLogger(__name__)
@@ -49,10 +51,14 @@ def _micromanager_core(loaded: LoadedProfile) -> Any | None:
         raise InvalidInput([Problem(str(loaded.path), *exc.field_and_message("micromanager"))]) from None
 
 
-def build_rig(loaded: LoadedProfile) -> Rig:
-    """Every device of the profile on one NI master clock (plus Micro-Manager devices it names)."""
+def build_rig(loaded: LoadedProfile, driver: DaqDriver | None = None) -> Rig:
+    """Every device of the profile on one NI master clock (plus Micro-Manager devices it names).
+
+    `driver` is the board behind the driver seam: NI-DAQmx (checked to be installed) unless given.
+    """
     profile, source = loaded.profile, str(loaded.path)
-    problems = check_ni_profile(profile, source) or check_watchdog(profile, source) or check_driver(source)
+    problems = check_ni_profile(profile, source) or check_watchdog(profile, source) or (
+        check_driver(source) if driver is None else [])
     if problems:
         raise InvalidInput(problems)
     core = _micromanager_core(loaded)
@@ -60,7 +66,8 @@ def build_rig(loaded: LoadedProfile) -> Rig:
     watchdog_plan = plan_watchdog(profile, channels)
     for warning in light_warnings(watchdog_plan, profile):
         log.warning("hardware watchdog: %s", warning)
-    clock = NiDaqClock(profile, channels, NiWatchdog(watchdog_plan), watchdog_plan)
+    board = driver if driver is not None else NiDriver()
+    clock = NiDaqClock(profile, channels, NiWatchdog(watchdog_plan, board), watchdog_plan, board)
     devices: dict[str, Any] = {}
     for name, spec in profile.devices.items():
         if device_backend(profile, name) == "micromanager":
@@ -71,7 +78,7 @@ def build_rig(loaded: LoadedProfile) -> Rig:
                 devices[name] = build_device(name, spec, core, clock)
             except MicroManagerError as exc:
                 raise InvalidInput([Problem(source, *exc.field_and_message(f"devices.{name}"))]) from None
-        elif spec.kind == "led_source" and spec.micromanager is not None:
+        elif isinstance(spec, LedSourceSpec) and spec.micromanager is not None:
             from rig.backends.micromanager.devices import MmPropertySetter
             from rig.backends.micromanager.session import MicroManagerError, require_device
 
@@ -79,7 +86,7 @@ def build_rig(loaded: LoadedProfile) -> Rig:
                 require_device(core, spec.micromanager.device, f"devices.{name}.micromanager.device")
             except MicroManagerError as exc:
                 raise InvalidInput([Problem(source, *exc.field_and_message(f"devices.{name}.micromanager"))]) from None
-            devices[name] = NiLeds(name, clock, spec, MmPropertySetter(core, spec.micromanager.device))
+            devices[name] = LedSource(name, clock, spec, MmPropertySetter(core, spec.micromanager.device))
         else:
             devices[name] = DEVICE_CLASSES[spec.kind](name, clock, spec)
     return Rig(loaded, devices, clock, None, extras={"micromanager_core": core} if core is not None else {})

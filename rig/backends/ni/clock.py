@@ -8,43 +8,45 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from rig.backends.ni import driver
-from rig.backends.ni.channel_map import ChannelMap, NiChannel
-from rig.backends.ni.timing import plan_sweep_timing
+from rig.backends.ni.driver import NiDriver
+from rig.backends.ni.timing import Role, plan_sweep_timing
 from rig.backends.ni.ttl import led_states_per_frame
 from rig.backends.ni.watchdog import NiWatchdog, WatchdogPlan, plan_watchdog
 from rig.config.profile import HardwareProfile
+from rig.devices.bus import Mode
+from rig.devices.channel_map import AmplifierState, ChannelMap
+from rig.devices.driver import AnalogChannel, ClockedLines, DaqDriver, SweepTaskGroup
 from rig.engine.sweep_plan import SweepPlan
 from rig.hal.watchdog import Watchdog, WatchdogExpired
 
 log = logging.getLogger(__name__)
 
 
-def analog(ch: NiChannel) -> driver.AnalogChannel:
-    """Driver description of an analog channel."""
-    return driver.AnalogChannel(ch.physical.name, ch.info.name, ch.min_V, ch.max_V)
-
-
 class NiDaqClock:
     """Executes SweepPlans on NI-DAQmx: finite sweeps, or continuous regeneration for live scanning.
 
     Like the simulated DAQ, outputs hold their last value after a sweep: `held` records it in
-    the channel's unit (NaN when a sweep was cut short and the held value is unknown).
+    the channel's unit (NaN when a sweep was cut short and the held value is unknown). Every call to
+    the board goes through `driver` (rig.devices.driver.DaqDriver; NiDriver by default), and the
+    device classes (rig.devices) drive it as their DeviceBus.
 
     The hardware watchdog is armed before a sweep's outputs move (in `load`), fed in the
     read/wait loops, and disarmed once every guarded line is known to hold its safe value.
     """
 
+    switches_amplifier_mode = False  # the amplifier is switched in MultiClamp Commander, not by the DAQ
+
     def __init__(self, profile: HardwareProfile, channels: ChannelMap, watchdog: Watchdog | None = None,
-                 watchdog_plan: WatchdogPlan | None = None):
+                 watchdog_plan: WatchdogPlan | None = None, driver: DaqDriver | None = None):
         self.profile = profile
         self.channels = channels
+        self.driver: DaqDriver = driver if driver is not None else NiDriver()
         self.watchdog_plan = watchdog_plan or plan_watchdog(profile, channels)
-        self.watchdog: Watchdog = watchdog if watchdog is not None else NiWatchdog(self.watchdog_plan)
+        self.watchdog: Watchdog = watchdog if watchdog is not None else NiWatchdog(self.watchdog_plan, self.driver)
         self.held: dict[str, float] = {n: float("nan") for n, c in channels.channels.items()
                                        if c.info.direction == "out"}
-        self._tasks: driver.SweepTasks | None = None
-        self._led_task: driver.ExposureClockedLines | None = None
+        self._tasks: SweepTaskGroup | None = None
+        self._led_task: ClockedLines | None = None
         self._plan: SweepPlan | None = None
         self._inputs: list[str] = []
         self._outputs: list[str] = []
@@ -75,20 +77,20 @@ class NiDaqClock:
         self._led_task = leds
 
     def _configure(self, plan: SweepPlan, continuous: bool, ao: list[str], do: list[str],
-                   exposure_clocked: list[str]) -> tuple[driver.SweepTasks, "driver.ExposureClockedLines | None"]:
+                   exposure_clocked: list[str]) -> tuple[SweepTaskGroup, ClockedLines | None]:
         """Create the sweep's tasks and load their buffers (closing them again if anything fails)."""
         ao_data = np.stack([self.channels.to_hardware(c, plan.outputs[c]) for c in ao]) if ao else None
         do_data = np.stack([self.channels.to_hardware(c, plan.outputs[c]) for c in do]) if do else None
         t = self.profile.daq.timing
-        roles = (["ai"] if self._inputs else []) + (["ao"] if ao else []) + (["do"] if do else [])
+        present: dict[Role, bool] = {"ai": bool(self._inputs), "ao": bool(ao), "do": bool(do)}
+        roles = [role for role, used in present.items() if used]
         timing = plan_sweep_timing(self.profile.daq.device, t.clock, roles, plan.sample_rate_hz, plan.n_samples,
                                    continuous, t.counter, t.timebase, t.timebase_hz)
-        tasks = driver.SweepTasks(
-            timing, [analog(self.channels.channels[c]) for c in self._inputs],
-            [analog(self.channels.channels[c]) for c in ao],
-            [driver.DigitalChannel(self.channels.channels[c].physical.name, c) for c in do],
+        tasks = self.driver.sweep_tasks(
+            timing, [self.channels.channels[c].analog_line() for c in self._inputs],
+            [self.channels.channels[c].analog_line() for c in ao],
+            [self.channels.channels[c].digital_line() for c in do],
             t.ai_terminal_config, f"{self.profile.daq.device}/{t.counter}")
-        tasks.configure()
         leds = None
         try:
             tasks.write(ao_data, do_data)
@@ -107,18 +109,18 @@ class NiDaqClock:
                 out += [f"{name}.{led}" for led in spec.leds if f"{name}.{led}" in plan.outputs]
         return out
 
-    def _load_exposure_clocked(self, plan: SweepPlan, channels: list[str]) -> "driver.ExposureClockedLines":
+    def _load_exposure_clocked(self, plan: SweepPlan, channels: list[str]) -> ClockedLines:
         """One sample per frame for the exposure-clocked LEDs, from the plan's LED waveforms at each trigger."""
         if plan.camera is None:
             raise ValueError(f"{', '.join(channels)} are clocked by the camera's exposure, but the plan has no camera")
         pattern = led_states_per_frame(plan.outputs[plan.camera.trigger_channel], {c: plan.outputs[c] for c in channels})
-        source = self.profile.devices[self.channels.channels[channels[0]].info.device]
-        camera = self.profile.devices[plan.camera.camera]
-        task = driver.ExposureClockedLines([driver.DigitalChannel(self.channels.channels[c].physical.name, c)
-                                            for c in channels], source.exposure_out_terminal, pattern.shape[1],
-                                           camera.max_frame_rate_hz)
-        task.configure(pattern)
-        return task
+        source = self.profile.led_source(self.channels.channels[channels[0]].info.device)
+        camera = self.profile.camera(plan.camera.camera)
+        if source.exposure_out_terminal is None:  # refused by the profile schema; kept for the type checker
+            raise ValueError(f"{', '.join(channels)}: clock: camera_exposure needs exposure_out_terminal")
+        return self.driver.exposure_clocked_lines(
+            [self.channels.channels[c].digital_line() for c in channels],
+            source.exposure_out_terminal, pattern, camera.max_frame_rate_hz)
 
     def start(self) -> None:
         """Start followers, then the master clock."""
@@ -153,7 +155,7 @@ class NiDaqClock:
         self._position += n
         return {c: self.channels.from_hardware(c, volts[i]) for i, c in enumerate(self._inputs)}
 
-    def _wait_outputs(self, tasks: driver.SweepTasks, timeout_s: float) -> None:
+    def _wait_outputs(self, tasks: SweepTaskGroup, timeout_s: float) -> None:
         """Wait for the finite outputs in short slices, feeding the watchdog (a long sweep is not a hang)."""
         deadline = time.monotonic() + timeout_s
         while not tasks.outputs_done():
@@ -200,10 +202,7 @@ class NiDaqClock:
         except WatchdogExpired:  # the lines ignore writes until the expiry is cleared; the program is alive again
             log.warning("the DAQ watchdog expired during the last sweep; disarming it to make the rig safe")
             self.watchdog.disarm()
-        if ch.io_type == "do":
-            driver.write_static_digital(driver.DigitalChannel(ch.physical.name, channel), bool(level))
-        else:
-            driver.write_static_analog(analog(ch), float(level))
+        ch.write_static(self.driver, level)
         self.held[channel] = float(value)
         self._disarm_if_safe({})
 
@@ -211,9 +210,22 @@ class NiDaqClock:
         """Mean volts of a short recording of an AI address outside a sweep (telegraphs)."""
         if self._running:
             raise RuntimeError(f"static read of {address} while a sweep is running")
-        ch = driver.AnalogChannel(address.lstrip("/"), "", -10.0, 10.0)
-        return float(np.mean(driver.read_static_analog(ch, n_samples, rate_hz,
-                                                       self.profile.daq.timing.ai_terminal_config)))
+        ch = AnalogChannel(address.lstrip("/"), "", -10.0, 10.0)
+        return float(np.mean(self.driver.read_analog(ch, n_samples, rate_hz,
+                                                     self.profile.daq.timing.ai_terminal_config)))
+
+    # ----- DeviceBus (rig.devices.bus) -------------------------------------------------
+    def device_outputs(self, device: str) -> list[str]:
+        """The DAQ-wired output channels of one device."""
+        return self.channels.device_outputs(device)
+
+    def amplifier_state(self, device: str) -> AmplifierState:
+        """Mode and gains this amplifier's channels are scaled with."""
+        return self.channels.amplifiers[device]
+
+    def set_amplifier_mode(self, device: str, mode: Mode) -> None:
+        """Scale this amplifier's channels for a mode (the amplifier itself is switched in its own software)."""
+        self.channels.amplifiers[device].mode = mode
 
     def wait(self, duration_s: float, should_stop: Callable[[], bool]) -> None:
         """Let wall-clock time pass between sweeps, checking for a stop request every 50 ms."""

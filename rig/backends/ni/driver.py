@@ -1,15 +1,21 @@
-"""The thin NI-DAQmx layer: turn a SweepTiming and channel lists into nidaqmx tasks (nidaqmx imported lazily)."""
+"""The thin NI-DAQmx layer: NiDriver, the NI side of the driver seam (rig.devices.driver); nidaqmx imported lazily."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from rig.backends.ni.timing import Role, SweepTiming
+from rig.devices.driver import (
+    AnalogChannel,
+    AnalogExpirationState,
+    DigitalChannel,
+    LineExpirationState,
+    WatchdogTimer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,24 +33,6 @@ def load_nidaqmx() -> ModuleType:
     except ImportError as exc:
         raise NiUnavailable(f"the nidaqmx package cannot be imported ({exc}): pip install nidaqmx") from None
     return nidaqmx
-
-
-@dataclass(frozen=True)
-class AnalogChannel:
-    """An analog channel of a task: physical address, virtual name, voltage range."""
-
-    physical: str
-    name: str
-    min_V: float
-    max_V: float
-
-
-@dataclass(frozen=True)
-class DigitalChannel:
-    """A digital output line of a task."""
-
-    physical: str
-    name: str
 
 
 def _terminal_config(constants: Any, name: str) -> Any:
@@ -192,32 +180,70 @@ class ExposureClockedLines:
             task.close()
 
 
-def write_static_analog(channel: AnalogChannel, volts: float) -> None:
-    """Drive one AO channel to a constant voltage (an on-demand task, started on write)."""
-    ni = load_nidaqmx()
-    with ni.Task("spinerig-static-ao") as task:
-        task.ao_channels.add_ao_voltage_chan(channel.physical, name_to_assign_to_channel=channel.name,
-                                             min_val=channel.min_V, max_val=channel.max_V)
-        task.write(float(volts), auto_start=True)
+class NiDriver:
+    """NI-DAQmx behind the driver seam: every call goes to nidaqmx (imported on first use)."""
 
+    def write_analog(self, channel: AnalogChannel, volts: float) -> None:
+        """Drive one AO channel to a constant voltage (an on-demand task, started on write)."""
+        ni = load_nidaqmx()
+        with ni.Task("spinerig-static-ao") as task:
+            task.ao_channels.add_ao_voltage_chan(channel.physical, name_to_assign_to_channel=channel.name,
+                                                 min_val=channel.min_V, max_val=channel.max_V)
+            task.write(float(volts), auto_start=True)
 
-def write_static_digital(channel: DigitalChannel, level: bool) -> None:
-    """Drive one DO line high or low (an on-demand task)."""
-    ni = load_nidaqmx()
-    with ni.Task("spinerig-static-do") as task:
-        task.do_channels.add_do_chan(channel.physical, name_to_assign_to_lines=channel.name,
-                                     line_grouping=ni.constants.LineGrouping.CHAN_PER_LINE)
-        task.write(bool(level), auto_start=True)
+    def write_digital(self, channel: DigitalChannel, level: bool) -> None:
+        """Drive one DO line high or low (an on-demand task)."""
+        ni = load_nidaqmx()
+        with ni.Task("spinerig-static-do") as task:
+            task.do_channels.add_do_chan(channel.physical, name_to_assign_to_lines=channel.name,
+                                         line_grouping=ni.constants.LineGrouping.CHAN_PER_LINE)
+            task.write(bool(level), auto_start=True)
 
+    def read_analog(self, channel: AnalogChannel, n_samples: int, rate_hz: float, terminal_config: str = "default",
+                    timeout_s: float = 2.0) -> np.ndarray:
+        """A short finite AI recording of one channel (telegraphs, doctor checks); returns volts."""
+        ni = load_nidaqmx()
+        c = ni.constants
+        with ni.Task("spinerig-static-ai") as task:
+            task.ai_channels.add_ai_voltage_chan(channel.physical, name_to_assign_to_channel=channel.name,
+                                                 terminal_config=_terminal_config(c, terminal_config),
+                                                 min_val=channel.min_V, max_val=channel.max_V)
+            task.timing.cfg_samp_clk_timing(rate_hz, sample_mode=c.AcquisitionType.FINITE, samps_per_chan=n_samples)
+            return np.asarray(task.read(number_of_samples_per_channel=n_samples, timeout=timeout_s), dtype=np.float64)
 
-def read_static_analog(channel: AnalogChannel, n_samples: int, rate_hz: float, terminal_config: str = "default",
-                       timeout_s: float = 2.0) -> np.ndarray:
-    """A short finite AI recording of one channel (telegraphs, doctor checks); returns volts."""
-    ni = load_nidaqmx()
-    c = ni.constants
-    with ni.Task("spinerig-static-ai") as task:
-        task.ai_channels.add_ai_voltage_chan(channel.physical, name_to_assign_to_channel=channel.name,
-                                             terminal_config=_terminal_config(c, terminal_config),
-                                             min_val=channel.min_V, max_val=channel.max_V)
-        task.timing.cfg_samp_clk_timing(rate_hz, sample_mode=c.AcquisitionType.FINITE, samps_per_chan=n_samples)
-        return np.asarray(task.read(number_of_samples_per_channel=n_samples, timeout=timeout_s), dtype=np.float64)
+    def sweep_tasks(self, timing: SweepTiming, ai: list[AnalogChannel], ao: list[AnalogChannel],
+                    do: list[DigitalChannel], terminal_config: str = "default",
+                    counter_physical: str | None = None) -> SweepTasks:
+        """Create and configure the tasks of one sweep."""
+        tasks = SweepTasks(timing, ai, ao, do, terminal_config, counter_physical)
+        tasks.configure()
+        return tasks
+
+    def exposure_clocked_lines(self, lines: list[DigitalChannel], terminal: str, pattern: np.ndarray,
+                               max_rate_hz: float) -> ExposureClockedLines:
+        """A finite DO task clocked by a PFI terminal, loaded with one sample per edge."""
+        task = ExposureClockedLines(lines, terminal, int(np.shape(pattern)[1]), max_rate_hz)
+        task.configure(pattern)
+        return task
+
+    def watchdog_timer(self, device: str, task_name: str, timeout_s: float,
+                       lines: tuple[LineExpirationState, ...],
+                       analog: tuple[AnalogExpirationState, ...]) -> WatchdogTimer:
+        """A nidaqmx.system.WatchdogTask with its DO (and AO) expiration states configured."""
+        ni = load_nidaqmx()
+        from nidaqmx.types import AOExpirationState, DOExpirationState
+
+        c = ni.constants
+        task = ni.system.WatchdogTask(device, task_name, timeout=timeout_s)
+        try:
+            if lines:
+                task.cfg_watchdog_do_expir_states([DOExpirationState(e.physical, c.Level.HIGH if e.high else
+                                                                     c.Level.LOW) for e in lines])
+            if analog:
+                task.cfg_watchdog_ao_expir_states([AOExpirationState(e.physical, e.volts,
+                                                                     c.WatchdogAOExpirState.VOLTAGE) for e in analog])
+        except Exception:
+            task.close()
+            raise
+        timer: WatchdogTimer = task
+        return timer

@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any
 
-from rig.backends.ni.channel_map import ChannelMap
-from rig.backends.ni.driver import load_nidaqmx
+from rig.backends.ni.driver import NiDriver
 from rig.config.channels import logical_channels
 from rig.config.problems import Problem
 from rig.config.profile import HardwareProfile
+from rig.devices.channel_map import ChannelMap
+from rig.devices.driver import AnalogExpirationState, DaqDriver, LineExpirationState, WatchdogTimer
 from rig.hal.watchdog import WatchdogExpired, guarded_outputs, watchdog_timeout_ms
 
 log = logging.getLogger(__name__)
@@ -151,12 +151,13 @@ def light_warnings(plan: WatchdogPlan, profile: HardwareProfile) -> list[str]:
 
 
 class NiWatchdog:
-    """A DAQmx watchdog timer task (nidaqmx.system.WatchdogTask), created at the first arm and kept until close."""
+    """The DAQ board's watchdog timer task (through the driver seam), created at the first arm and kept until close."""
 
-    def __init__(self, plan: WatchdogPlan):
+    def __init__(self, plan: WatchdogPlan, driver: DaqDriver | None = None):
         self.plan = plan
+        self.driver: DaqDriver = driver if driver is not None else NiDriver()
         self.timeout_ms = plan.timeout_ms
-        self._task: Any = None
+        self._task: WatchdogTimer | None = None
         self._armed = False
         self.expiries = 0  # expirations found (and cleared) since the rig was built
 
@@ -165,31 +166,26 @@ class NiWatchdog:
         """True while the timer runs."""
         return self._armed
 
-    def _create(self) -> Any:
-        ni = load_nidaqmx()
-        from nidaqmx.types import AOExpirationState, DOExpirationState
+    def _create(self) -> WatchdogTimer:
+        return self.driver.watchdog_timer(
+            self.plan.device, TASK_NAME, self.plan.timeout_s,
+            tuple(LineExpirationState(e.physical, e.high) for e in self.plan.lines),
+            tuple(AnalogExpirationState(e.physical, e.volts) for e in self.plan.analog))
 
-        c = ni.constants
-        task = ni.system.WatchdogTask(self.plan.device, TASK_NAME, timeout=self.plan.timeout_s)
-        try:
-            if self.plan.lines:
-                task.cfg_watchdog_do_expir_states([DOExpirationState(e.physical, c.Level.HIGH if e.high else
-                                                                     c.Level.LOW) for e in self.plan.lines])
-            if self.plan.analog:
-                task.cfg_watchdog_ao_expir_states([AOExpirationState(e.physical, e.volts, c.WatchdogAOExpirState.VOLTAGE)
-                                                   for e in self.plan.analog])
-        except Exception:
-            task.close()
-            raise
-        return task
+    def _timer(self) -> WatchdogTimer:
+        """The timer task (it exists once armed)."""
+        if self._task is None:
+            raise RuntimeError("the watchdog timer has not been created (arm first)")
+        return self._task
 
     def _clear_expiry(self) -> bool:
         """Clear an expired state (ours or one an earlier process left); True if there was one."""
-        if not self._task.expired:
+        timer = self._timer()
+        if not timer.expired:
             return False
         self.expiries += 1  # an expiry during a sweep was raised by feed(); this one happened while idle
         log.info("the DAQ watchdog had expired (its lines were forced to their safe states); clearing it")
-        self._task.clear_expiration()
+        timer.clear_expiration()
         return True
 
     def arm(self) -> None:
@@ -202,16 +198,17 @@ class NiWatchdog:
             self._task.start()
             self._armed = True
         self._clear_expiry()
-        self._task.reset_timer()
+        self._timer().reset_timer()
 
     def feed(self) -> None:
         """Reset the timer; WatchdogExpired if it has expired since the last feed."""
         if not self._armed:
             return
-        if self._task.expired:
+        timer = self._timer()
+        if timer.expired:
             raise WatchdogExpired(f"the DAQ watchdog expired (no feed for {self.timeout_ms:g} ms): the guarded "
                                   "lines were forced to their safe states")
-        self._task.reset_timer()
+        timer.reset_timer()
 
     def disarm(self) -> None:
         """Stop the timer; an expired state is cleared first so that the lines accept writes again."""
@@ -221,7 +218,7 @@ class NiWatchdog:
             self._clear_expiry()
         finally:
             self._armed = False
-            self._task.stop()
+            self._timer().stop()
 
     def close(self) -> None:
         """Disarm and release the task."""

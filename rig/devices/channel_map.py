@@ -1,4 +1,8 @@
-"""Logical channels -> NI physical channels with ranges and unit conversions, from the profile."""
+"""Logical channels -> DAQ physical channels with ranges, and the scaling between channel units and volts.
+
+One source of the unit <-> volt scaling for every backend that drives a DAQ: the NI clock writes its
+result to the board, the simulated DAQ hands it to the simulated board (simulated_devices/driver.py).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from rig.backends.ni.scanner_calibration import ScannerCalibration
 from rig.backends.ni.ttl import to_ttl, ttl_volts
 from rig.config.channels import ChannelInfo, logical_channels
 from rig.config.profile import HardwareProfile
+from rig.devices.driver import AnalogChannel, DigitalChannel, StaticIo
 
 
 @dataclass
@@ -27,8 +32,8 @@ class AmplifierState:
 
 
 @dataclass(frozen=True)
-class NiChannel:
-    """A logical channel on an NI physical channel with its voltage range."""
+class DaqChannel:
+    """A logical channel on a DAQ physical channel with its voltage range."""
 
     info: ChannelInfo
     physical: PhysicalChannel
@@ -39,6 +44,21 @@ class NiChannel:
     def io_type(self) -> str:
         """'ai', 'ao' or 'do'."""
         return self.physical.io_type
+
+    def analog_line(self) -> AnalogChannel:
+        """This channel as the driver seam names an analog channel."""
+        return AnalogChannel(self.physical.name, self.info.name, self.min_V, self.max_V)
+
+    def digital_line(self) -> DigitalChannel:
+        """This channel as the driver seam names a digital line."""
+        return DigitalChannel(self.physical.name, self.info.name)
+
+    def write_static(self, driver: StaticIo, level: float | bool) -> None:
+        """Drive this output to a level (volts on an AO, high/low on a DO) through the driver, now."""
+        if self.io_type == "do":
+            driver.write_digital(self.digital_line(), bool(level))
+        else:
+            driver.write_analog(self.analog_line(), float(level))
 
 
 def effective_backend(profile: HardwareProfile, device: str) -> str:
@@ -60,12 +80,19 @@ def ni_address(profile: HardwareProfile, info: ChannelInfo, backend_name: str = 
 
 @dataclass
 class ChannelMap:
-    """Every NI-wired logical channel of a profile, and the conversions between units and volts."""
+    """Every DAQ-wired logical channel of a profile, and the conversions between units and volts.
+
+    `pockels_default` is the power curve of a laser whose profile entry has none (the NI backend
+    refuses such a profile; the simulated rig uses a nominal linear cell). `skip_unparsed` leaves out
+    channels whose address is not a DAQ address instead of raising (the simulated rig takes any label).
+    """
 
     profile: HardwareProfile
     backend_name: str = "ni"
     amplifiers: dict[str, AmplifierState] = field(default_factory=dict)
-    channels: dict[str, NiChannel] = field(default_factory=dict)
+    channels: dict[str, DaqChannel] = field(default_factory=dict)
+    pockels_default: PockelsCalibration | None = None
+    skip_unparsed: bool = False
 
     def __post_init__(self) -> None:
         for name, spec in self.profile.devices.items():
@@ -73,11 +100,16 @@ class ChannelMap:
                 self.amplifiers[name] = AmplifierState(spec.safe_mode, spec.scaling.primary_gain,
                                                        spec.scaling.secondary_gain)
         for name, info in logical_channels(self.profile).items():
-            physical = ni_address(self.profile, info, self.backend_name)
+            try:
+                physical = ni_address(self.profile, info, self.backend_name)
+            except ValueError:
+                if not self.skip_unparsed:
+                    raise
+                physical = None
             if physical is None:
                 continue
             low, high = self._range(info, physical)
-            self.channels[name] = NiChannel(info, physical, low, high)
+            self.channels[name] = DaqChannel(info, physical, low, high)
 
     def _range(self, info: ChannelInfo, physical: PhysicalChannel) -> tuple[float, float]:
         spec = self.profile.devices[info.device]
@@ -88,12 +120,22 @@ class ChannelMap:
             if info.direction == "out":
                 return -spec.max_command_V, spec.max_command_V
             return tuple(spec.pmts[info.role].range_V)  # type: ignore[return-value]
-        if spec.kind == "pockels_laser" and spec.calibration is not None:
-            low, high = PockelsCalibration.from_spec(spec.calibration).range_V
+        if spec.kind == "pockels_laser" and (calibration := self.pockels(info.device)) is not None:
+            low, high = calibration.range_V
             return min(low, 0.0), max(high, 0.0)
         if spec.kind == "stimulus_isolator" and physical.io_type == "ao":
             return -spec.limits.max_amplitude_V, spec.limits.max_amplitude_V
         return 0.0, ttl_high
+
+    def pockels(self, device: str) -> PockelsCalibration | None:
+        """The power curve of a laser: its profile's table, else `pockels_default`."""
+        spec = self.profile.devices[device]
+        calibration = getattr(spec, "calibration", None)
+        return PockelsCalibration.from_spec(calibration) if calibration is not None else self.pockels_default
+
+    def device_outputs(self, device: str) -> list[str]:
+        """The DAQ-wired output channels of one device, in profile order."""
+        return [c for c, ch in self.channels.items() if ch.info.device == device and ch.info.direction == "out"]
 
     # ----- outputs ------------------------------------------------------------------
     def to_hardware(self, channel: str, values: np.ndarray | float) -> np.ndarray:
@@ -106,10 +148,11 @@ class ChannelMap:
         elif spec.kind == "galvo_scanner":
             out = ScannerCalibration.from_spec(spec).axis_to_volts(info.role, v)
         elif spec.kind == "pockels_laser":
-            if spec.calibration is None:
+            calibration = self.pockels(info.device)
+            if calibration is None:
                 raise ValueError(f"devices.{info.device}.calibration is missing: the NI backend needs the measured "
                                  "power curve to turn power fractions into volts")
-            out = PockelsCalibration.from_spec(spec.calibration).to_volts(v)
+            out = calibration.to_volts(v)
         elif spec.kind == "stimulus_isolator" and ch.io_type == "ao":
             out = v
         elif spec.kind == "stimulus_isolator":

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from rig.calibrate.nominal import nominal_pockels_table
 from rig.config.hidden_calibration import HiddenCalibrationSpec
 from rig.config.profile import (
     GalvoScannerSpec,
@@ -32,9 +33,6 @@ from rig.config.profile import (
 
 if TYPE_CHECKING:
     from simulated_devices.daq import SimulatedDaq
-
-# A laser without a calibration table: the nominal cell the program assumes is linear, 0 V dark to 2 V full.
-NOMINAL_POCKELS_TOP_V = 2.0
 
 
 @dataclass(frozen=True)
@@ -124,6 +122,21 @@ class HiddenCalibration:
             return truth.mode_levels_V[mode]
         return truth.gain_levels_V[gain]
 
+    # ----- the same from volts (the devices branch's simulated_devices/driver.py TrueCalibration protocol) -----
+    def galvo_um(self, device: str, axis: str, volts: np.ndarray) -> np.ndarray | None:
+        """True beam position on one axis for galvo command volts; None: the profile's calibration holds."""
+        if self.identity or device not in self.galvos:
+            return None
+        galvo = self.galvos[device]
+        i = 0 if axis == "x" else 1
+        return (np.asarray(volts, dtype=np.float64) - galvo.offset_V[i]) * galvo.true_um_per_V[i]
+
+    def pockels_power(self, device: str, volts: np.ndarray) -> np.ndarray | None:
+        """True power fraction for Pockels command volts; None: the profile's calibration holds."""
+        if self.pockels_identity or device not in self.lasers:
+            return None
+        return self.lasers[device].true_fraction_at(volts)
+
     # ----- the truth a calibration should recover, in the profile's terms ---------------------------------
     def true_volts_per_um(self, scanner: str) -> tuple[float, float]:
         """The volts_per_um (x, y) a perfect calibration writes into the profile."""
@@ -168,11 +181,7 @@ def hidden_calibration(profile: HardwareProfile) -> HiddenCalibration:
             vy = device.volts_per_um_y if device.volts_per_um_y is not None else vx
             out.galvos[name] = GalvoTruth((vx, vy), tuple(device.offset_V), (gx / vx, gy / vy))  # type: ignore[arg-type]
         elif isinstance(device, PockelsLaserSpec):
-            if device.calibration is not None:
-                volts = tuple(v for v, _ in device.calibration.points)
-                fraction = tuple(p for _, p in device.calibration.points)
-            else:
-                volts, fraction = (0.0, NOMINAL_POCKELS_TOP_V), (0.0, 1.0)
+            volts, fraction = nominal_pockels_table(device)
             out.lasers[name] = PockelsTruth(volts, fraction, pockels * (volts[-1] - volts[0]), spec.laser_max_power_mW)
         elif isinstance(device, LedSourceSpec):
             for led, led_spec in device.leds.items():

@@ -48,6 +48,16 @@ def test_the_hidden_calibration_is_the_identity_unless_asked() -> None:
     x = np.linspace(-10, 10, 5)
     assert truth.identity and truth.beam_um(x, x)[0] is x and truth.beam_power(x) is x
     assert truth.true_volts_per_um("scanner") == pytest.approx((0.01, 0.01))
+    assert truth.galvo_um("scanner", "x", x) is None and truth.pockels_power("laser", x) is None
+
+
+def test_the_true_calibration_from_volts_agrees_with_commands(tmp_path) -> None:
+    """From commands (this branch's optics hook) or from volts (the driver seam): the same true positions/powers."""
+    truth = _rig(tmp_path, {"seed": 4}).extras["hidden_calibration"]
+    x_um = np.linspace(-20, 20, 9)
+    assert np.allclose(truth.beam_um(x_um, x_um)[0], truth.galvo_um("scanner", "x", x_um * 0.01))
+    fraction = np.linspace(0, 1, 9)
+    assert np.allclose(truth.beam_power(fraction), truth.pockels_power("laser", fraction * 1.0))
 
 
 def test_a_seed_draws_errors_of_a_few_to_twenty_percent(tmp_path) -> None:
@@ -81,7 +91,7 @@ def test_pockels_calibration_recovers_the_true_power_curve(tmp_path, seed, metho
     measured = np.array([f for _, f in result.points])
     true = rig.extras["hidden_calibration"].true_power_fraction("laser", volts)
     assert len(volts) >= 15 and np.max(np.abs(measured - true)) < 0.02
-    assert np.max(np.abs(np.interp(volts, [0, 2], [0, 1]) - true)) > 0.05  # the nominal linear cell is off
+    assert np.max(np.abs(np.interp(volts, [0, 1], [0, 1]) - true)) > 0.05  # the nominal linear cell is off
 
 
 def test_typed_power_readings_reach_the_table(tmp_path) -> None:

@@ -10,11 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from rig.calibrate.profile_copy import ProfileEdit
-    from rig.engine.rig import Rig
 
 SETUP_COMMANDS = ("calibrate", "check-wiring")
 CALIBRATIONS = ("galvo", "pockels", "leds", "telegraph")
@@ -52,123 +47,43 @@ def run_setup_command(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
 
 
-def _option_problems(args: argparse.Namespace) -> list:
-    from rig.calibrate.profile_copy import out_path_problems
-    from rig.config.problems import Problem
-
-    problems = out_path_problems(args.profile, args.out)
-    if args.what == "galvo" and not 1.0 <= args.pitch_um <= 200.0:
-        problems.append(Problem("rig calibrate", "--pitch-um", f"{args.pitch_um:g}; allowed 1 to 200 um"))
-    if not 3 <= args.steps <= 101:
-        problems.append(Problem("rig calibrate", "--steps", f"{args.steps}; allowed 3 to 101"))
-    if args.method == "pmt" and args.what == "leds":
-        problems.append(Problem("rig calibrate", "--method", "'pmt' is for pockels only; allowed for leds: meter, typed"))
-    if args.method is not None and args.what in ("galvo", "telegraph"):
-        problems.append(Problem("rig calibrate", "--method", f"{args.what} has no --method (allowed: leave it out)"))
-    return problems
-
-
 def _calibrate(args: argparse.Namespace) -> int:
     from rig.calibrate.acquisition import CalibrationRunFailed
     from rig.calibrate.galvo import GridNotFound
-    from rig.calibrate.profile_copy import write_calibrated_copy
+    from rig.calibrate.procedures import CalibrationRequest, request_problems, run_procedure
+    from rig.calibrate.profile_copy import out_path_problems, write_calibrated_copy
     from rig.config.problems import InvalidInput
     from rig.config.profile import load_profile
     from rig.engine.rig import build_rig
 
-    problems = _option_problems(args)
+    request = CalibrationRequest(args.what, args.method, args.pitch_um, args.steps)
+    problems = out_path_problems(args.profile, args.out) + request_problems(request)
     try:
         loaded = load_profile(args.profile)
     except InvalidInput as exc:
-        problems = exc.problems + problems
-        raise InvalidInput(problems) from None
+        raise InvalidInput(exc.problems + problems) from None
     if problems:
         raise InvalidInput(problems)
     rig = build_rig(loaded)
     try:
-        edits, lines = _measure(rig, args)
+        outcome = run_procedure(rig, request, input)
     except (GridNotFound, CalibrationRunFailed, ValueError) as exc:
         print(f"rig calibrate {args.what}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         rig.make_safe()
-    write_calibrated_copy(loaded, edits, args.out, args.what)
+    write_calibrated_copy(loaded, outcome.edits, args.out, args.what)
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"rig calibrate {args.what}: {args.profile.name} -> {args.out}")
     for column in ("value", "profile", "measured"):
         table.add_column(column)
-    for row in lines:
+    for row in outcome.rows:
         table.add_row(*row)
     Console().print(table)
     print(f"wrote {args.out} (the profile {args.profile} is unchanged)")
     return EXIT_OK
-
-
-def _readings(rig: Rig, args: argparse.Namespace):  # noqa: ANN202 - PowerReadings
-    from rig.calibrate.instruments import MeterReadings, TypedReadings, rig_power_meter
-    from rig.config.problems import InvalidInput, Problem
-
-    meter = rig_power_meter(rig)
-    method = args.method or ("meter" if meter is not None else "typed")
-    if method == "meter":
-        if meter is None:
-            raise InvalidInput([Problem(str(args.profile), "--method", "this rig has no power meter the software "
-                                        "reads; allowed: typed (type each reading in)")])
-        return MeterReadings(meter)
-    return TypedReadings(input)
-
-
-def _measure(rig: Rig, args: argparse.Namespace) -> tuple[list[ProfileEdit], list[tuple[str, str, str]]]:
-    """Run the chosen procedure: the profile edits and a table of (value, profile's, measured)."""
-    profile = rig.profile.profile
-    if args.what == "galvo":
-        from rig.calibrate.galvo import calibrate_galvo, galvo_edits
-
-        g = calibrate_galvo(rig, args.pitch_um)
-        return galvo_edits(g), [("volts_per_um (x)", f"{g.nominal_volts_per_um[0]:.6g}", f"{g.volts_per_um[0]:.6g}"),
-                                ("volts_per_um_y", f"{g.nominal_volts_per_um[1]:.6g}", f"{g.volts_per_um[1]:.6g}")]
-    if args.what == "pockels":
-        from rig.calibrate.nominal import nominal_pockels_table
-        from rig.calibrate.pockels import calibrate_pockels, pockels_edits
-
-        method = "pmt" if args.method == "pmt" else "meter"
-        p = calibrate_pockels(rig, method, None if method == "pmt" else _readings(rig, args), args.steps)
-        volts, fractions = nominal_pockels_table(profile.laser(p.laser))
-        import numpy as np
-
-        return pockels_edits(p), [(f"power fraction at {v:.3f} V", f"{float(np.interp(v, volts, fractions)):.4f}",
-                                   f"{f:.4f}") for v, f in p.points]
-    if args.what == "leds":
-        from rig.calibrate.leds import calibrate_leds, led_edits
-
-        r = calibrate_leds(rig, _readings(rig, args))
-        return led_edits(r), [(f"{p.source}.{p.led} power_mW", _mW(profile.led_source(p.source).leds[p.led].power_mW),
-                               f"{p.power_mW:.4g}") for p in r.leds]
-    from rig.calibrate.instruments import rig_telegraphs
-    from rig.calibrate.telegraph import (
-        OperatorStepper,
-        SimulatedStepper,
-        calibrate_telegraph,
-        telegraph_amplifier,
-        telegraph_edits,
-    )
-
-    amplifier = telegraph_amplifier(rig)
-    stepper = SimulatedStepper(rig, amplifier) if rig_telegraphs(rig) is not None else OperatorStepper(rig, input)
-    t = calibrate_telegraph(rig, stepper, amplifier)
-    spec = profile.amplifier(amplifier).telegraph
-    assert spec is not None
-    rows = [(f"mode {m} (V)", f"{spec.mode_levels_V.get(m, float('nan')):.4g}", f"{v:.4g}")  # type: ignore[call-overload]
-            for m, v in t.mode_levels_V.items()]
-    old_gains = dict(spec.gain_levels_V)
-    rows += [(f"gain {g:g} (V)", f"{old_gains.get(float(g), float('nan')):.4g}", f"{v:.4g}") for g, v in t.gain_levels_V]
-    return telegraph_edits(t), rows
-
-
-def _mW(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
 
 
 def _check_wiring(args: argparse.Namespace) -> int:

@@ -60,7 +60,7 @@ def build_rig(loaded: LoadedProfile) -> Rig:
             devices[name] = camera
         else:  # every other kind has a simulated device class
             devices[name] = DEVICE_CLASSES[spec.kind](name, daq, spec)
-    seed = profile.simulation.seed
+    seed = profile.simulation.seed + (profile.simulation.hidden_calibration.seed or 0)  # instruments' reading noise
     return Rig(loaded, devices, daq, SpecimenTruth(specimen), extras={
         "specimen": specimen, "optics": optics, "hidden_calibration": truth,
         "power_meter": SimulatedPowerMeter(daq, truth, seed + 104729),

@@ -89,6 +89,7 @@ class CalibrationDialog(QDialog):
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["value", "profile", "measured"])
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
         self.status = QLabel(wordWrap=True)
         self.run_button = QPushButton("Run")
         self.write_button = QPushButton("Write copy")
@@ -196,6 +197,7 @@ class CalibrationDialog(QDialog):
         for r, row in enumerate(rows):
             for c, text in enumerate(row):
                 self.table.setItem(r, c, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
         self.write_button.setEnabled(outcome is not None)
 
     def write_copy(self) -> Path | None:

@@ -87,15 +87,19 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _check_wiring(args: argparse.Namespace) -> int:
+    from rig.calibrate.acquisition import CalibrationRunFailed
     from rig.config.profile import load_profile
     from rig.engine.rig import build_rig
-    from rig.wiring.check import check_wiring
+    from rig.wiring.check import LightNotLockedOut, check_wiring
     from rig.wiring.report import print_wiring_report, wiring_json
 
     loaded = load_profile(args.profile)
     rig = build_rig(loaded)
     try:
         report = check_wiring(rig)
+    except (LightNotLockedOut, CalibrationRunFailed) as exc:
+        print(f"rig check-wiring: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     finally:
         rig.make_safe()
     if args.json:

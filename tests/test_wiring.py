@@ -124,8 +124,9 @@ def test_swapped_inputs_are_named(tmp_path) -> None:
     assert "the inputs SimDev1/ai2 and SimDev1/ai0 look swapped" in problems[0]
 
 
-def test_the_table_names_every_output_and_input(tmp_path) -> None:
+def test_the_table_names_every_output_and_input(tmp_path, monkeypatch) -> None:
     """The terminal table lists each driven output with its tone, the light held at 0, and every input."""
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps at 80 columns when the output is not a terminal
     code, out = _cli("check-wiring", "--profile", str(SIM))
     assert code == 0 and "wiring: ok" in out
     for name in ("amplifier.command", "scanner.x", "camera.trigger", "laser.power", "scanner.red"):

@@ -204,3 +204,22 @@ def test_a_grid_that_is_not_there_fails_in_one_line(tmp_path) -> None:
     assert code == 1 and ("grid line(s) found" in err or "do not form a grid" in err), err
     assert len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["two_photon_rig.yaml", "simulated.yaml", "ccd_rig.yaml"])
+def test_the_copy_changes_only_the_measured_lines(tmp_path, name) -> None:
+    """Every other line of the profile (comments, flow maps, list layout, nulls) is kept as it was."""
+    import difflib
+
+    from rig.calibrate.profile_copy import ProfileEdit, dated, write_calibrated_copy
+
+    loaded = load_profile(ROOT / "hardware_profiles" / name)
+    edit = ProfileEdit(("daq", "max_sample_rate_hz"), 123456, dated("a test"))
+    text = write_calibrated_copy(loaded, [edit], tmp_path / "copy.yaml", "daq")
+    diff = [line for line in difflib.unified_diff(loaded.text.splitlines(), text.splitlines(), n=0, lineterm="")
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    assert len(diff) == 3, diff  # the header, and the one value replaced
+    assert diff[0].startswith(f"+# Calibrated copy of {name}: daq measured ")
+    assert diff[1].startswith("-  max_sample_rate_hz:") and diff[2].startswith("+  max_sample_rate_hz: 123456")
+    assert "measured " in diff[2] and "a test" in diff[2]
+    assert load_profile(tmp_path / "copy.yaml").profile.daq.max_sample_rate_hz == 123456

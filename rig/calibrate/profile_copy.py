@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence, Union
@@ -97,6 +98,18 @@ def _set(root: CommentedMap, edit: ProfileEdit) -> None:
         parent.yaml_add_eol_comment(edit.comment, key, column=_comment_column(parent))
 
 
+def _list_indent(text: str) -> dict[str, int]:
+    """ruamel's list indentation matching the text's first block list: dashes under the key's first letter
+    (`sequence=2, offset=0`, PyYAML's style) or indented by two (`sequence=4, offset=2`, the shipped profiles')."""
+    lines = text.splitlines()
+    for key_line, item_line in zip(lines, lines[1:]):
+        key = re.match(r"^( *)[^\s#-][^#]*:\s*(#.*)?$", key_line)
+        item = re.match(r"^( *)- ", item_line)
+        if key and item:
+            return {"sequence": 2, "offset": 0} if len(item.group(1)) == len(key.group(1)) else {"sequence": 4, "offset": 2}
+    return {"sequence": 4, "offset": 2}
+
+
 def _indent(path: tuple[str, ...]) -> int:
     return 2 * (len(path) - 1)
 
@@ -113,7 +126,7 @@ def write_calibrated_copy(loaded: LoadedProfile, edits: Sequence[ProfileEdit], o
     yaml = YAML()
     yaml.preserve_quotes = True
     yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)  # the profiles indent lists under their key
+    yaml.indent(mapping=2, **_list_indent(loaded.text))  # block lists laid out as the original lays them out
     yaml.representer.add_representer(type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null"))
     root = yaml.load(loaded.text)
     for edit in edits:

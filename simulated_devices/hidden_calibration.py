@@ -172,17 +172,21 @@ def hidden_calibration(profile: HardwareProfile) -> HiddenCalibration:
     gx, gy = _ratio(spec.galvo_x_ratio, rng, spec), _ratio(spec.galvo_y_ratio, rng, spec)
     pockels = _ratio(spec.pockels_v_pi_ratio, rng, spec, positive=True)
     led_ratio, telegraph = _ratio(spec.led_power_ratio, rng, spec), _ratio(spec.telegraph_ratio, rng, spec)
-    identity = rng is None and all(g is None for g in given)
+    absolute = spec.galvo_um_per_V is not None or spec.pockels_v_pi_V is not None
+    identity = rng is None and all(g is None for g in given) and not absolute
     out = HiddenCalibration(spec, identity, ttl_high_V=profile.daq.timing.ttl_high_V,
-                            pockels_identity=identity or (rng is None and spec.pockels_v_pi_ratio is None))
+                            pockels_identity=identity or (rng is None and spec.pockels_v_pi_ratio is None
+                                                          and spec.pockels_v_pi_V is None))
     for name, device in profile.devices.items():
         if isinstance(device, GalvoScannerSpec):
             vx = device.volts_per_um
             vy = device.volts_per_um_y if device.volts_per_um_y is not None else vx
-            out.galvos[name] = GalvoTruth((vx, vy), tuple(device.offset_V), (gx / vx, gy / vy))  # type: ignore[arg-type]
+            true_um_per_V = spec.galvo_um_per_V if spec.galvo_um_per_V is not None else (gx / vx, gy / vy)
+            out.galvos[name] = GalvoTruth((vx, vy), tuple(device.offset_V), true_um_per_V)  # type: ignore[arg-type]
         elif isinstance(device, PockelsLaserSpec):
             volts, fraction = nominal_pockels_table(device)
-            out.lasers[name] = PockelsTruth(volts, fraction, pockels * (volts[-1] - volts[0]), spec.laser_max_power_mW)
+            v_pi = spec.pockels_v_pi_V if spec.pockels_v_pi_V is not None else pockels * (volts[-1] - volts[0])
+            out.lasers[name] = PockelsTruth(volts, fraction, v_pi, spec.laser_max_power_mW)
         elif isinstance(device, LedSourceSpec):
             for led, led_spec in device.leds.items():
                 nominal = led_spec.power_mW if led_spec.power_mW is not None else spec.led_power_mW

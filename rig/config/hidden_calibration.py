@@ -19,6 +19,7 @@ class HiddenCalibrationSpec(StrictModel):
     Each ratio is true / profile (galvo um per volt per axis, Pockels half-wave voltage over the table's top
     volts, LED power, telegraph volts). A ratio left out is drawn from `seed` (a magnitude between
     `min_error_fraction` and `max_error_fraction`, random sign) when a seed is given, else it is 1.
+    `galvo_um_per_V` and `pockels_v_pi_V` instead fix the hardware absolutely, whatever the profile says.
     """
 
     seed: int | None = Field(default=None, ge=0, description="draw the ratios not given from this seed")
@@ -30,6 +31,11 @@ class HiddenCalibrationSpec(StrictModel):
                                              description="true V_pi / the calibration's top volts (>= 1: monotonic)")
     led_power_ratio: float | None = Field(default=None, ge=0.5, le=2.0)
     telegraph_ratio: float | None = Field(default=None, ge=0.5, le=2.0)
+    galvo_um_per_V: tuple[float, float] | None = Field(
+        default=None, description="absolute true um per volt (x, y): the same hardware whatever the profile says "
+        "(replaces the galvo ratios; a calibrated copy keeping it simulates the same rig)")
+    pockels_v_pi_V: float | None = Field(default=None, gt=0, le=20, description="absolute true half-wave voltage, "
+                                         "at least the table's volts span (replaces pockels_v_pi_ratio)")
     laser_max_power_mW: float = Field(default=40.0, gt=0, le=10_000, description="at the sample, full transmission")
     led_power_mW: float = Field(default=5.0, gt=0, le=10_000, description="an LED's true power when the profile "
                                 "gives no power_mW")

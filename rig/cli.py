@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from rig.cli_export import EXPORT_COMMANDS, add_export_commands, run_export_command
+from rig.cli_setup import SETUP_COMMANDS, add_setup_commands, run_setup_command
 from rig.cli_signals import SignalGuard, deciding_signal, signal_exit_code, signal_name
 from rig.engine.stop_flags import StopFlags
 
@@ -75,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     gui.add_argument("--pace", choices=("fast", "realtime"), default=None,
                      help="simulated rig only (default realtime: sweeps shown as they would happen)")
     add_export_commands(sub)
+    add_setup_commands(sub)
     return parser
 
 
@@ -109,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_recover(args)
         if args.command in EXPORT_COMMANDS:
             return run_export_command(args)
+        if args.command in SETUP_COMMANDS:
+            return run_setup_command(args)
         if args.command == "doctor":
             from rig.doctor import doctor
 

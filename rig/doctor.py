@@ -171,7 +171,8 @@ def check_profile(report: Report, profile_path: Path, ni: Callable[[bool], NiSta
 
                 found = profile_problems(profile, read_config(cfg), str(profile_path))
                 report.add("Micro-Manager config vs profile", not found,
-                           "; ".join(found) if found else "every device label and property the profile uses agrees",
+                           "; ".join(map(str, found)) if found else "every device label, trigger mode and output "
+                           "the profile relies on agrees",
                            "" if not found else "correct the profile or the configuration")
         adapters = _adapter_names(folder)
         for label, device in spec.devices.items():

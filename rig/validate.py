@@ -37,6 +37,11 @@ def validate_files(files: Sequence[Path], profile_path: Path | None) -> tuple[li
                     found = check_ni_profile(loaded.profile, str(path))
                     if found:
                         raise InvalidInput(found)
+                if loaded.profile.micromanager is not None:  # the .cfg against the camera/trigger/exposure-out
+                    from rig.backends.micromanager.config_file import config_file_problems
+
+                    if cfg_found := config_file_problems(loaded.profile, path):
+                        raise InvalidInput(cfg_found)
             elif "steps" in data:
                 from rig.protocols.protocol_file import compile_protocol, protocol_from_data  # numpy, the kinds
 

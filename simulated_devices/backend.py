@@ -12,6 +12,12 @@ from rig.hal.interfaces import Device
 from rig.hal.watchdog import guarded_outputs, watchdog_timeout_ms
 from simulated_devices.camera_feed import CameraFeed
 from simulated_devices.daq import SimulatedDaq, journal_from_env
+from simulated_devices.hidden_calibration import (
+    Miswiring,
+    SimulatedPowerMeter,
+    SimulatedTelegraphs,
+    hidden_calibration,
+)
 from simulated_devices.lazy_camera import LazySimulatedCamera
 from simulated_devices.optics import TwoPhotonOptics
 from simulated_devices.specimen import Specimen
@@ -37,8 +43,14 @@ def build_rig(loaded: LoadedProfile) -> Rig:
     # waits until it runs; it exits with this process, or when the rig is garbage-collected
     watchdog = SimulatedWatchdog(guarded_outputs(profile), timeout_ms, journal_from_env())
     specimen = Specimen(profile.simulation)
+    truth = hidden_calibration(profile)  # the devices' true calibration (identity unless the profile asks)
+    # the true calibration acts where the simulated board turns volts into physics (SimulatedDriver.to_physical)
     optics = TwoPhotonOptics(specimen, profile.simulation)
-    daq = SimulatedDaq(profile, specimen, optics, profile.simulation.seed, watchdog)
+    daq = SimulatedDaq(profile, specimen, optics, profile.simulation.seed, watchdog, calibration=truth)
+    try:
+        daq.miswiring = Miswiring(profile)
+    except ValueError as exc:
+        raise InvalidInput([Problem(source, "simulation.hidden_calibration.swapped_channels", str(exc))]) from None
     devices: dict[str, Device] = {}
     for name, spec in profile.devices.items():
         if spec.kind == "camera":
@@ -50,4 +62,8 @@ def build_rig(loaded: LoadedProfile) -> Rig:
             devices[name] = camera
         else:  # every other kind: the same device class as on an NI rig, over the simulated DAQ
             devices[name] = DEVICE_CLASSES[spec.kind](name, daq, spec)
-    return Rig(loaded, devices, daq, SpecimenTruth(specimen), extras={"specimen": specimen, "optics": optics})
+    seed = profile.simulation.seed + (profile.simulation.hidden_calibration.seed or 0)  # instruments' reading noise
+    return Rig(loaded, devices, daq, SpecimenTruth(specimen), extras={
+        "specimen": specimen, "optics": optics, "hidden_calibration": truth,
+        "power_meter": SimulatedPowerMeter(daq, truth, seed + 104729),
+        "telegraphs": SimulatedTelegraphs(daq, truth, seed + 130363)})

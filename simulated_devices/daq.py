@@ -90,6 +90,7 @@ class SimulatedDaq:
         self.watchdog = watchdog
         self._watchdog_armed_once = False
         self._light_on = False
+        self.miswiring: Any = None  # simulated_devices.hidden_calibration.Miswiring: cables crossed vs the profile
 
     @property
     def position(self) -> int:
@@ -239,11 +240,14 @@ class SimulatedDaq:
         stop = start + n
         outputs = {ch: (w[start:stop] if (w := self._plan_physical.get(ch)) is not None else np.full(n, v))
                    for ch, v in self.physical.items()}
+        physical = self.miswiring.cross(outputs) if self.miswiring is not None else outputs
         self._simulating(True)  # the board's work, not the program's: the watchdog does not count it
         try:
-            data = self._simulate(plan, outputs, n, 1000.0 / plan.sample_rate_hz)
+            data = self._simulate(plan, physical, n, 1000.0 / plan.sample_rate_hz)
+            if self.miswiring is not None:
+                data = self.miswiring.cross(data)
             for feed in self.camera_feeds.values():  # frames for the trigger edges of this chunk, into the camera
-                feed.on_chunk(start, outputs, self.physical[feed.trigger], self.last_samples,
+                feed.on_chunk(start, physical, self.physical[feed.trigger], self.last_samples,
                               1000.0 / plan.sample_rate_hz)
             if self.pace == "realtime":  # a real read blocks until the chunk is in
                 due = self._wall_start + stop / plan.sample_rate_hz

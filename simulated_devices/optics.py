@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from rig.config.simulation import SimulationSpec
+from simulated_devices.hidden_calibration import HiddenCalibration, slide_excitation
 from simulated_devices.specimen import Specimen
 
 
@@ -15,10 +16,14 @@ class TwoPhotonOptics:
 
     Emission is in units of Alexa 594 at its loaded concentration: a weight of 1 on the
     dendrite gives `dendrite_peak_photons_per_ms` at the dendrite centre at the reference power.
+    Commanded beam positions and powers become true ones through `hidden` (the devices' true calibration,
+    identity by default); a calibration slide (`simulation.hidden_calibration.sample`) replaces the cell.
     """
 
-    def __init__(self, specimen: Specimen, sim: SimulationSpec):
+    def __init__(self, specimen: Specimen, sim: SimulationSpec, hidden: HiddenCalibration | None = None):
         self.specimen = specimen
+        self.hidden = hidden
+        self._slide = sim.hidden_calibration if sim.hidden_calibration.sample != "cell" else None
         optics = sim.optics
         self.optics = optics
         sxy, sz = optics.psf_sigma_xy_um, optics.psf_sigma_z_um
@@ -39,6 +44,10 @@ class TwoPhotonOptics:
 
     def head_overlap(self, x_um: np.ndarray, y_um: np.ndarray) -> np.ndarray:
         """PSF overlap of the beam with each head, 1 when centred; shape (n, spines)."""
+        if self._slide is not None:  # the cell is not under the objective
+            return np.zeros((len(x_um), len(self.specimen.spines)))
+        if self.hidden is not None:
+            x_um, y_um = self.hidden.beam_um(x_um, y_um)
         dx = x_um[:, None] - self._heads[None, :, 0]
         dy = y_um[:, None] - self._heads[None, :, 1]
         return np.exp(-(dx**2 + dy**2) / (2 * self._head_sx[None, :] ** 2))
@@ -46,10 +55,16 @@ class TwoPhotonOptics:
     def bleach_rate(self, overlap: np.ndarray, power: np.ndarray) -> np.ndarray:
         """Bleach rate (1/ms) of each head's fluorophore; multiphoton in power."""
         o = self.optics
+        if self.hidden is not None:
+            power = self.hidden.beam_power(power)
         return o.bleach_rate_per_ms_at_full_power * (power[:, None] ** o.bleach_power_order) * overlap
 
     def dendrite_profile(self, x_um: np.ndarray, y_um: np.ndarray) -> np.ndarray:
         """Excitation of the dendrite's dye at each beam position (weight-1 units)."""
+        if self.hidden is not None:
+            x_um, y_um = self.hidden.beam_um(x_um, y_um)
+        if self._slide is not None:
+            return slide_excitation(self._slide, x_um, y_um, self.optics.psf_sigma_xy_um, self._dend_peak)
         dx = x_um - self._dend_x
         along = np.abs(y_um) <= self._dend_half_len
         return self._dend_peak * np.exp(-dx**2 / (2 * self._dend_sx**2)) * along
@@ -59,6 +74,8 @@ class TwoPhotonOptics:
         """Expected photons per ms at each sample (2P: proportional to power squared)."""
         if not np.any(power):
             return np.zeros(power.shape)
+        if self.hidden is not None:
+            power = self.hidden.beam_power(power)
         heads = np.einsum("ij,ij->i", overlap, head_weight * self._head_norm[None, :])
         return self._scale * power**2 * (dendrite * dendrite_weight + heads)
 

@@ -47,12 +47,72 @@ def test_missing_label_conflicting_trigger_and_bad_lines_are_named(tmp_path) -> 
     path = _profile_with(tmp_path, text, {"TriggerMode": "Internal"})
     profile = load_profile(path).profile
     problems = profile_problems(profile, read_config(config_path(profile, path)), str(path))
-    assert len(problems) == 4, problems
-    assert any(":3: Device needs 4 fields" in p for p in problems)
-    assert any(":4: unknown command 'Bogus'" in p for p in problems)
-    assert any("devices.lamp_shutter.micromanager.device: 'TransmittedShutter' is not loaded" in p for p in problems)
-    assert any("devices.camera.micromanager.properties.TriggerMode: the profile sets 'Internal'" in p
+    assert len(problems) == 5, problems
+    assert any(":3: Device: needs 4 comma-separated fields" in str(p) for p in problems)
+    assert any(":4: unknown command 'Bogus'" in str(p) for p in problems)
+    assert any("devices.lamp_shutter.micromanager.device: 'TransmittedShutter' is not loaded" in str(p) for p in problems)
+    assert any("devices.camera.micromanager.properties.TriggerMode: the profile sets 'Internal'" in str(p)
                for p in problems)
+    assert any(p.field == "devices.camera.micromanager.properties.TriggerMode" and p.message.startswith(
+        "the profile sets 'Internal' (own clock); allowed: an external mode") for p in problems)
     report = run_checks(path)
     finding = next(f for f in report.findings if f.subject == "Micro-Manager config vs profile")
     assert not finding.ok and "TransmittedShutter" in finding.detail
+
+
+def _validate(path: Path) -> tuple[int, list[str]]:
+    import contextlib
+    import io
+
+    from rig.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["validate", str(path)])
+    return code, err.getvalue().splitlines()
+
+
+def test_validate_refuses_a_cfg_that_runs_the_camera_on_its_own_clock(tmp_path) -> None:
+    """A .cfg whose start-up preset puts the camera on its internal trigger: `rig validate` names file, field, allowed."""
+    text = GOOD.replace("Property,Camera,TriggerMode,External\n", "") + "ConfigGroup,System,Startup,Camera,TriggerMode,Internal\n"
+    path = _profile_with(tmp_path, text)
+    code, lines = _validate(path)
+    assert code == 2 and len(lines) == 1, lines
+    assert "devices.camera.micromanager.properties.TriggerMode: ccd_rig_micromanager.cfg sets 'Internal'" in lines[0]
+    assert "allowed:" in lines[0] and lines[0].endswith("Edge Trigger)")
+
+
+def test_validate_refuses_a_cfg_that_sets_no_trigger_mode_or_another_core_camera(tmp_path) -> None:
+    """No trigger property at all, and Core,Camera naming another label: two lines, exit 2."""
+    text = GOOD.replace("Property,Camera,TriggerMode,External\n", "").replace(
+        "Property,Core,Camera,Camera", "Device,Cam2,DemoCamera,DCam\nProperty,Core,Camera,Cam2")
+    code, lines = _validate(_profile_with(tmp_path, text))
+    assert code == 2 and len(lines) == 2, lines
+    assert any("devices.camera.micromanager.properties: no trigger mode set for 'Camera'" in line for line in lines)
+    assert any("micromanager.config_file: ccd_rig_micromanager.cfg makes 'Cam2' the core camera" in line for line in lines)
+
+
+def test_exposure_clocked_leds_need_the_cameras_exposure_output(tmp_path) -> None:
+    """LEDs stepped by the camera's exposure-out: the .cfg must switch that output on (absent or off: named)."""
+    data = yaml.safe_load(CCD.read_text())
+    data["devices"]["leds"]["clock"] = "camera_exposure"
+    data["devices"]["leds"]["exposure_out_terminal"] = "/Dev1/PFI0"
+    profile = tmp_path / "rig.yaml"
+    profile.write_text(yaml.safe_dump(data))
+    cfg = tmp_path / data["micromanager"]["config_file"]
+    cfg.write_text(GOOD)
+    code, lines = _validate(profile)
+    assert code == 2 and len(lines) == 1 and "devices.leds.clock is camera_exposure but no exposure output" in lines[0]
+    cfg.write_text(GOOD + "Property,Camera,OUTPUT TRIGGER KIND[0],LOW\n")
+    code, lines = _validate(profile)
+    assert code == 2 and len(lines) == 1 and "properties.OUTPUT TRIGGER KIND[0]: 'LOW' turns the exposure output off" \
+        in lines[0], lines
+    cfg.write_text(GOOD + "Property,Camera,OUTPUT TRIGGER KIND[0],EXPOSURE\n")
+    assert _validate(profile) == (0, [])
+
+
+def test_validate_accepts_a_matching_cfg_and_a_profile_whose_cfg_is_elsewhere(tmp_path) -> None:
+    """The agreeing .cfg passes; an absent .cfg is left to `rig doctor` (a profile may be checked off the rig PC)."""
+    path = _profile_with(tmp_path, GOOD)
+    assert _validate(path) == (0, [])
+    assert _validate(CCD) == (0, [])

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from rig.config.base import StrictModel
+from rig.config.hidden_calibration import HiddenCalibrationSpec
 
 
 class DendriteSpec(StrictModel):
@@ -224,6 +225,7 @@ class SimulationSpec(StrictModel):
     damage: DamageSpec = DamageSpec()
     optics: OpticsSpec = OpticsSpec()
     widefield: WidefieldSpec = WidefieldSpec()
+    hidden_calibration: HiddenCalibrationSpec = HiddenCalibrationSpec()  # identity unless asked (rig calibrate)
 
     @model_validator(mode="after")
     def _has_spines(self) -> "SimulationSpec":

@@ -12,7 +12,9 @@ from PyQt5.QtGui import QCloseEvent
 from PyQt5.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QWidget
 
 from rig.api import PreparedRun, RunResult
+from rig.calibrate.procedures import PROCEDURES
 from rig.engine.records import Notice, Record, SweepEnded, SweepStarted
+from rig.gui.calibration_dialog import CalibrationDialog
 from rig.gui.panels.data import DataPanel
 from rig.gui.panels.devices import MEMBRANE_JOB, DevicesPanel
 from rig.gui.panels.estimates import EstimatesPanel
@@ -92,6 +94,10 @@ class MainWindow(QMainWindow):
         self._default_state = self.saveState()
         self._view_menu.addSeparator()
         self._view_menu.addAction("Reset layout", self.reset_layout)
+        calibrate_menu = self.menuBar().addMenu("&Calibrate")  # modal dialog on this rig, only while idle
+        for what in PROCEDURES:
+            calibrate_menu.addAction(f"{what.capitalize()}...", lambda w=what: self.session.busy or CalibrationDialog(
+                self.session.rig, self, w).exec_())
         self.last_result: RunResult | None = None
         self.errors: list[str] = []
         self.stats = RedrawStats()

@@ -9,10 +9,12 @@ otherwise at start-up.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rig.config.profile import HardwareProfile
+from rig.config.problems import Problem
+from rig.config.profile import CameraSpec, HardwareProfile, LedSourceSpec
 
 # Each command and how many comma-separated fields its line has at least (Micro-Manager's MMCore.cpp writer).
 _FIELDS = {"Device": 4, "Property": 3, "Parent": 3, "Delay": 3, "Label": 4, "Group": 2, "Preset": 3,
@@ -38,7 +40,7 @@ class MicroManagerConfig:
     path: Path
     devices: dict[str, ConfiguredDevice] = field(default_factory=dict)
     startup: dict[tuple[str, str], str] = field(default_factory=dict)  # (label, property) -> value
-    problems: list[str] = field(default_factory=list)  # lines that do not parse
+    problems: list[Problem] = field(default_factory=list)  # lines that do not parse
 
 
 def read_config(path: Path) -> MicroManagerConfig:
@@ -46,7 +48,7 @@ def read_config(path: Path) -> MicroManagerConfig:
     config = MicroManagerConfig(path)
     size = path.stat().st_size
     if size > _MAX_BYTES:
-        config.problems.append(f"{path}: {size} bytes; a hardware configuration is at most {_MAX_BYTES} bytes")
+        config.problems.append(Problem(str(path), "", f"{size} bytes; a hardware configuration is at most {_MAX_BYTES} bytes"))
         return config
     for number, raw in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
         line = raw.strip()
@@ -56,47 +58,108 @@ def read_config(path: Path) -> MicroManagerConfig:
         command = parts[0]
         need = _FIELDS.get(command)
         if need is None:
-            config.problems.append(f"{path}:{number}: unknown command {command!r}")
+            config.problems.append(Problem(f"{path}:{number}", "", f"unknown command {command!r} (allowed: {', '.join(_FIELDS)})"))
             continue
         if len(parts) < need:
-            config.problems.append(f"{path}:{number}: {command} needs {need} fields, has {len(parts)}")
+            config.problems.append(Problem(f"{path}:{number}", command, f"needs {need} comma-separated fields, has {len(parts)}"))
             continue
         if command == "Device":
             if parts[1] in config.devices:
-                config.problems.append(f"{path}:{number}: device label {parts[1]!r} defined twice")
+                config.problems.append(Problem(f"{path}:{number}", "Device", f"label {parts[1]!r} defined twice (allowed: one Device line per label)"))
             config.devices[parts[1]] = ConfiguredDevice(parts[1], parts[2], parts[3], number)
         elif command == "Property":
             config.startup[(parts[1], parts[2])] = ",".join(parts[3:]) if len(parts) > 3 else ""
+        elif command == "ConfigGroup" and parts[1:3] == ["System", "Startup"] and len(parts) >= 6:
+            # the System/Startup preset is applied when the configuration loads, like a Property line
+            config.startup[(parts[3], parts[4])] = ",".join(parts[5:])
     return config
 
 
-def profile_problems(profile: HardwareProfile, config: MicroManagerConfig, source: str) -> list[str]:
-    """One line per way the profile relies on something this configuration does not provide."""
+# Camera trigger properties differ by adapter (TriggerMode, Trigger, TRIGGER SOURCE, TriggerSource, ...); output
+# lines (OUTPUT TRIGGER KIND[0], ExposeOutMode, AuxOutSignal, ...) name an output.
+_TRIGGER_PROPERTY = re.compile(r"trigger", re.IGNORECASE)
+_OUTPUT_PROPERTY = re.compile(r"out", re.IGNORECASE)
+_INTERNAL_TRIGGER = {"internal", "software", "off", "free run", "freerun", "internal trigger", "timed", "none",
+                     "bulb off", "continuous"}
+_OUTPUT_OFF = {"off", "disabled", "none", "low", "0", "false"}
+EXTERNAL_TRIGGER = "an external mode (External, Edge Trigger)"
+EXPOSURE_OUT = "an exposure signal (e.g. OUTPUT TRIGGER KIND[0]=EXPOSURE, ExposeOutMode=All Rows)"
+
+
+def profile_problems(profile: HardwareProfile, config: MicroManagerConfig, source: str) -> list[Problem]:
+    """One Problem per way the profile relies on something this configuration does not provide."""
     problems = list(config.problems)
     by_label = set(config.devices) | set(profile.micromanager.devices if profile.micromanager else {})
     for name, spec in profile.devices.items():
         ref = getattr(spec, "micromanager", None)
         if ref is None:
             continue
-        where = f"{source}: devices.{name}.micromanager"
+        where = f"devices.{name}.micromanager"
         if ref.device not in by_label:
             known = ", ".join(sorted(by_label)) or "none"
-            problems.append(f"{where}.device: {ref.device!r} is not loaded by {config.path.name} (its devices: "
-                            f"{known})")
+            problems.append(Problem(source, f"{where}.device", f"{ref.device!r} is not loaded by {config.path.name} "
+                                    f"(its devices: {known})"))
             continue
         for prop, value in ref.properties.items():
             fixed = config.startup.get((ref.device, prop))
             if fixed is not None and fixed != value:
-                problems.append(f"{where}.properties.{prop}: the profile sets {value!r} but {config.path.name} sets "
-                                f"{fixed!r} at start-up; make them agree (the profile's is applied after loading)")
+                problems.append(Problem(source, f"{where}.properties.{prop}", f"the profile sets {value!r} but "
+                                        f"{config.path.name} sets {fixed!r} at start-up; make them agree (the "
+                                        "profile's is applied after loading)"))
+        if isinstance(spec, CameraSpec):
+            problems += _camera_problems(profile, name, spec, config, source)
     if profile.micromanager is not None:
-        camera_labels = [getattr(s, "micromanager").device for s in profile.devices.values()
-                         if s.kind == "camera" and getattr(s, "micromanager", None) is not None]
+        camera_labels = [s.micromanager.device for s in profile.devices.values()
+                         if isinstance(s, CameraSpec) and s.micromanager is not None]
         core_camera = config.startup.get(("Core", "Camera"))
         if camera_labels and core_camera is not None and core_camera not in camera_labels:
-            problems.append(f"{source}: {config.path.name} makes {core_camera!r} the core camera, the profile's camera "
-                            f"is {camera_labels[0]!r}")
+            problems.append(Problem(source, "micromanager.config_file", f"{config.path.name} makes {core_camera!r} the "
+                                    f"core camera, the profile's camera is {camera_labels[0]!r} (allowed: "
+                                    f"Property,Core,Camera,{camera_labels[0]})"))
     return problems
+
+
+def _camera_problems(profile: HardwareProfile, name: str, spec: CameraSpec, config: MicroManagerConfig,
+                     source: str) -> list[Problem]:
+    """The trigger mode and exposure output the profile relies on, as the camera will have them after loading."""
+    assert spec.micromanager is not None
+    label = spec.micromanager.device
+    effective = {prop: value for (dev, prop), value in config.startup.items() if dev == label}
+    effective |= spec.micromanager.properties  # the profile's are applied after the configuration
+    where = f"devices.{name}.micromanager.properties"
+    problems: list[Problem] = []
+    triggers = {p: v for p, v in effective.items() if _TRIGGER_PROPERTY.search(p) and not _OUTPUT_PROPERTY.search(p)}
+    if not triggers:
+        problems.append(Problem(source, where, f"no trigger mode set for {label!r} (here or in {config.path.name}); "
+                                f"allowed: {EXTERNAL_TRIGGER}"))
+    for prop, value in triggers.items():
+        if value.strip().lower() in _INTERNAL_TRIGGER:
+            origin = "the profile" if prop in spec.micromanager.properties else config.path.name
+            problems.append(Problem(source, f"{where}.{prop}", f"{origin} sets {value!r} (own clock); "
+                                    f"allowed: {EXTERNAL_TRIGGER}"))
+    exposure_clocked = [n for n, s in profile.devices.items()
+                        if isinstance(s, LedSourceSpec) and s.clock == "camera_exposure"]
+    if exposure_clocked:
+        outputs = {p: v for p, v in effective.items() if _OUTPUT_PROPERTY.search(p)
+                   and re.search(r"trigger|expos|signal", p, re.IGNORECASE)}
+        led = exposure_clocked[0]
+        if not outputs:
+            problems.append(Problem(source, where, f"devices.{led}.clock is camera_exposure but no exposure output is "
+                                    f"set for {label!r}; allowed: {EXPOSURE_OUT}"))
+        for prop, value in outputs.items():
+            if value.strip().lower() in _OUTPUT_OFF:
+                problems.append(Problem(source, f"{where}.{prop}", f"{value!r} turns the exposure output off "
+                                        f"(devices.{led}.clock is camera_exposure); allowed: {EXPOSURE_OUT}"))
+    return problems
+
+
+def config_file_problems(profile: HardwareProfile, profile_path: Path) -> list[Problem]:
+    """Problems of the profile's .cfg against the profile; none when it names no .cfg or the file is absent
+    (`rig doctor` reports an absent file: a profile may be validated away from the rig PC)."""
+    cfg = config_path(profile, profile_path)
+    if cfg is None or not cfg.is_file():
+        return []
+    return profile_problems(profile, read_config(cfg), str(profile_path))
 
 
 def config_path(profile: HardwareProfile, profile_path: Path) -> Path | None:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from rig.config.simulation import PopulationSpec, SimulationSpec, SpineSpec
+from rig.model.biophysics import neck_diffusion_tau_ms, neck_geometry_resistance_MOhm
 
 _MIN_SPACING_UM = 1.5
 
@@ -43,11 +44,11 @@ class SpineGeometry:
 
     def diffusion_tau_ms(self, diffusion_um2_per_ms: float) -> float:
         """Head-neck exchange time constant tau = V L / (D A) of a species."""
-        return self.head_volume_um3 * self.neck_length_um / (diffusion_um2_per_ms * self.neck_area_um2)
+        return neck_diffusion_tau_ms(self.head_volume_um3, self.neck_length_um, self.neck_area_um2, diffusion_um2_per_ms)
 
     def neck_resistance_MOhm(self, resistivity_ohm_cm: float) -> float:
         """Neck resistance rho L / A."""
-        return resistivity_ohm_cm * 1e4 * self.neck_length_um / self.neck_area_um2 / 1e6
+        return neck_geometry_resistance_MOhm(resistivity_ohm_cm, self.neck_length_um, self.neck_area_um2)
 
 
 def _log_uniform(rng: np.random.Generator, bounds: tuple[float, float], n: int) -> np.ndarray:

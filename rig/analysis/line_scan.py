@@ -1,4 +1,4 @@
-"""Fold PMT samples of a line-scan sweep into lines, and sum regions of interest."""
+"""Fold PMT samples of a line-scan sweep into lines, place points on the line, and sum regions of interest."""
 
 from __future__ import annotations
 
@@ -24,3 +24,11 @@ def line_times_ms(first_sample: int, samples_per_line: int, pixels_per_line: int
 def roi_mask_near(pixel_positions_um: np.ndarray, centre_um: float, radius_um: float) -> np.ndarray:
     """Boolean mask of pixels within radius of a position along the line."""
     return np.abs(pixel_positions_um - centre_um) <= radius_um
+
+
+def along_line_um(start_um: tuple[float, float], end_um: tuple[float, float], line_length_um: float,
+                  point_um: tuple[float, float]) -> float:
+    """Distance (um) from the line's start to a point's orthogonal projection onto the scan line."""
+    start = np.asarray(start_um, float)
+    direction = (np.asarray(end_um, float) - start) / line_length_um
+    return float(np.dot(np.asarray(point_um, float) - start, direction))

@@ -21,7 +21,7 @@ from scipy import stats
 
 from rig.analysis.calcium_signal import head_roi_counts
 from rig.analysis.kinetics import half_width, rise_time_10_90
-from rig.analysis.line_scan import roi_mask_near
+from rig.analysis.line_scan import along_line_um, roi_mask_near
 
 
 def delta_f_over_f(counts: np.ndarray, dark: float, baseline: np.ndarray) -> np.ndarray:
@@ -249,9 +249,7 @@ class RoiTrace:
 def roi_trace(samples: np.ndarray, layout, sample_rate_hz: float, point_um: tuple[float, float],
               radius_um: float) -> RoiTrace:
     """ROI counts per line of a line-scan sweep (LineScanLayout), timed at the ROI's own pixels."""
-    start = np.asarray(layout.start_um, float)
-    direction = (np.asarray(layout.end_um, float) - start) / layout.line_length_um
-    along = float(np.dot(np.asarray(point_um, float) - start, direction))
+    along = along_line_um(layout.start_um, layout.end_um, layout.line_length_um, point_um)
     positions = layout.pixel_positions_um()
     counts, dark = head_roi_counts(np.asarray(samples, float), layout.first_sample, layout.samples_per_line,
                                    layout.pixels_per_line, layout.n_slots, positions, along, radius_um)

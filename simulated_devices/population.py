@@ -77,7 +77,7 @@ def draw_population(spec: PopulationSpec, seed: int, taken_y_um: list[float]) ->
         else:
             raise ValueError(f"no room for {n} spines {_MIN_SPACING_UM} um apart in y_range_um {spec.y_range_um}")
         taken.append(y)
-        spines.append(SpineSpec(name=f"p{i:03d}", y_um=round(y, 3), side=int(sides[i]),
+        spines.append(SpineSpec(name=f"p{i:03d}", y_um=round(y, 3), side=1 if sides[i] > 0 else -1,
                                 neck_length_um=float(lengths[i]), neck_radius_um=float(radii[i]),
                                 head_volume_um3=float(volumes[i]), release_probability=float(p_release[i]),
                                 ampa_scale=float(ampa[i]), nmda_scale=0.05 if silent[i] else 1.0))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rig.analysis.calibration import bound_fraction
-from rig.analysis.line_scan import along_line_um, fold_lines, line_times_ms, roi_mask_near
+from rig.analysis.line_scan import LineScanGeometry, along_line_um, fold_lines, line_times_ms, roi_mask_near
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def dg_over_r(green: np.ndarray, red: np.ndarray, times_ms: np.ndarray, dark_gre
     return RatioTrace(np.asarray(times_ms, float), (g - g0) / r, g0 / r, r)
 
 
-def line_ratio_trace(samples_green: np.ndarray, samples_red: np.ndarray, layout, target_um: tuple[float, float],
+def line_ratio_trace(samples_green: np.ndarray, samples_red: np.ndarray, layout: LineScanGeometry, target_um: tuple[float, float],
                      radius_um: float, sample_rate_hz: float, baseline_end_ms: float) -> RatioTrace:
     """dG/R per line of a sweep, from its LineScanLayout and the head position."""
     along = along_line_um(layout.start_um, layout.end_um, layout.line_length_um, target_um)

@@ -295,11 +295,10 @@ def fit_frap_kinetics(t_base_ms: np.ndarray, base_counts: np.ndarray, t_post_ms:
     if profiled:
         # Outside the design where log tau is near-normal: the profile-likelihood interval (parametrisation-free,
         # k_i and the amplitudes re-fitted at every tau) replaces the Wald one.
-        found = [_profile_limit(model, y, best, cov, z * z, d, reach) for d in (-1.0, 1.0)]
-        if found[0] is None or found[1] is None:
+        low_s, high_s = (_profile_limit(model, y, best, cov, z * z, d, reach) for d in (-1.0, 1.0))
+        if low_s is None or high_s is None:
             sd_log_tau = math.inf
         else:
-            low_s, high_s = found
             sd_log_tau = (high_s - low_s) / (2 * z)
     tau = math.exp(theta[2])
     q = float(theta[3])

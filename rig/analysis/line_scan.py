@@ -2,7 +2,44 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
+
+
+class LineScanGeometry(Protocol):
+    """What the analysis reads of a sweep's line-scan layout (rig.engine.sweep_plan.LineScanLayout provides it)."""
+
+    @property
+    def first_sample(self) -> int:
+        """Sample index where the first line slot starts."""
+
+    @property
+    def samples_per_line(self) -> int:
+        """Samples per line slot: the pixels, then the flyback."""
+
+    @property
+    def pixels_per_line(self) -> int:
+        """Pixels of one line."""
+
+    @property
+    def n_slots(self) -> int:
+        """Line slots in the sweep."""
+
+    @property
+    def start_um(self) -> tuple[float, float]:
+        """Where the line starts in the sample plane."""
+
+    @property
+    def end_um(self) -> tuple[float, float]:
+        """Where the line ends in the sample plane."""
+
+    @property
+    def line_length_um(self) -> float:
+        """Length of the scan line."""
+
+    def pixel_positions_um(self) -> np.ndarray:
+        """Distance along the line of each pixel centre."""
 
 
 def fold_lines(samples: np.ndarray, first_sample: int, samples_per_line: int, pixels_per_line: int,

@@ -33,7 +33,7 @@ class ReleaseMixture:
     var_b: np.ndarray
 
 
-def _log_normal(x: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
+def _log_normal(x: np.ndarray, mean: np.ndarray | float, var: np.ndarray) -> np.ndarray:
     return -0.5 * (np.log(2 * np.pi * var) + (x - mean) ** 2 / var)
 
 

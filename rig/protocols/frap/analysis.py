@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
 
+from rig.analysis.confidence import two_sided_z
 from rig.analysis.frap_combine import SweepTau, combine_sweep_taus
 from rig.analysis.frap_kinetics import FrapKineticFit, fit_frap_kinetics
 from rig.analysis.line_scan import along_line_um, fold_lines, line_times_ms, roi_mask_near
@@ -143,4 +143,4 @@ class _SweepEnd:
 
 
 def _z(level: float) -> float:
-    return NormalDist().inv_cdf(0.5 + level / 2.0)
+    return two_sided_z(level)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from rig.config.simulation import PopulationSpec, SimulationSpec, SpineSpec
-from rig.model.biophysics import neck_diffusion_tau_ms, neck_geometry_resistance_MOhm
+from rig.model.biophysics import neck_diffusion_tau_ms, neck_geometry_resistance_MOhm, neck_radius_for_resistance_um
 
 _MIN_SPACING_UM = 1.5
 
@@ -115,8 +115,7 @@ def spine_with_head_at(name: str, head_center_um: tuple[float, float], side: Lit
     if length <= 0.05:
         raise ValueError(f"a {head_volume_um3:g} um3 head cannot sit at x = {x_um:g} um on side {side}: "
                          f"neck length would be {length:.3f} um")
-    rho_ohm_um = sim.cytoplasm_resistivity_ohm_cm * 1e4
-    radius = math.sqrt(rho_ohm_um * length / (math.pi * neck_resistance_MOhm * 1e6))
+    radius = neck_radius_for_resistance_um(sim.cytoplasm_resistivity_ohm_cm, length, neck_resistance_MOhm)
     return SpineSpec(name=name, y_um=y_um, side=side, neck_length_um=length, neck_radius_um=radius,
                      head_volume_um3=head_volume_um3, **synapse)
 

@@ -22,6 +22,7 @@ from rig.model.biophysics import (
     MG_BLOCK_MM,
     neck_diffusion_tau_ms,
     neck_geometry_resistance_MOhm,
+    neck_radius_for_resistance_um,
     neck_resistance_MOhm,
     nmda_unblocked_fraction,
 )
@@ -45,6 +46,8 @@ def test_neck_resistance_from_tau_equals_the_geometric_resistance() -> None:
         neck_geometry_resistance_MOhm(rho, length, area), rel=1e-12)
     # 150 ohm cm through 0.8 um of a 0.14 um wide neck: 1.5e6 ohm um * 0.8 um / 0.0154 um2 = 78 MOhm
     assert neck_geometry_resistance_MOhm(rho, length, area) == pytest.approx(1.5e6 * 0.8 / area / 1e6, rel=1e-12)
+    r = neck_geometry_resistance_MOhm(rho, length, area)
+    assert neck_radius_for_resistance_um(rho, length, r) == pytest.approx(radius, rel=1e-12)
 
 
 def test_grynkiewicz_inverts_the_binding_curve() -> None:

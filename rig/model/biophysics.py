@@ -6,6 +6,8 @@ NMDA Mg block (Jahr & Stevens 1990) and the neck's diffusional and electrical co
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -47,3 +49,9 @@ def neck_diffusion_tau_ms(head_volume_um3: float, neck_length_um: float, neck_ar
 def neck_geometry_resistance_MOhm(resistivity_ohm_cm: float, neck_length_um: float, neck_area_um2: float) -> float:
     """Neck resistance R = rho_i L / A in MOhm (a cylinder; Svoboda, Tank & Denk 1996)."""
     return resistivity_ohm_cm * _OHM_CM_TO_OHM_UM * neck_length_um / neck_area_um2 / _OHM_PER_MOHM
+
+
+def neck_radius_for_resistance_um(resistivity_ohm_cm: float, neck_length_um: float, neck_resistance_MOhm: float) -> float:
+    """Radius a of a cylindrical neck of length L with resistance R: R = rho_i L / (pi a^2) solved for a."""
+    rho_ohm_um = resistivity_ohm_cm * _OHM_CM_TO_OHM_UM
+    return math.sqrt(rho_ohm_um * neck_length_um / (math.pi * neck_resistance_MOhm * _OHM_PER_MOHM))

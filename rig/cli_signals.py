@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Callable
+from types import FrameType
+from typing import Any, Callable, Union
 
 from rig.engine.stop_flags import StopFlags
+
+_Handler = Union[Callable[[int, Union[FrameType, None]], Any], int, signal.Handlers, None]  # what signal.signal returns
 
 STOP_SIGNAL_NAMES = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGBREAK")
 
@@ -27,7 +30,7 @@ class SignalGuard:
 
     def __init__(self, flags: StopFlags):
         self.flags = flags
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, _Handler] = {}
 
     def install(self) -> None:
         """Route every stop signal to the flags (only possible on the main thread; elsewhere a no-op)."""
@@ -54,7 +57,7 @@ class SignalGuard:
     def restore(self) -> None:
         """Put back the handlers that were installed before."""
         for signum, handler in self._previous.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+            signal.signal(signum, handler)
         self._previous.clear()
 
 

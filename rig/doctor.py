@@ -180,15 +180,15 @@ def check_profile(report: Report, profile_path: Path, ni: Callable[[bool], NiSta
             report.add(f"Micro-Manager device {label}", ok, f"library '{device.library}'" +
                        ("" if ok else " not found"), "" if ok else "install the adapter with Micro-Manager or "
                        "correct micromanager.devices.<label>.library")
-    for name, spec in profile.devices.items():
-        commander = getattr(spec, "commander", None)
+    for name, device_spec in profile.devices.items():
+        commander = getattr(device_spec, "commander", None)
         if commander is not None:
             check_commander(report, name, commander)
-    for name, spec in profile.devices.items():
+    for name, device_spec in profile.devices.items():
         backend = backends[name]
         ok = backend in ("ni", "micromanager", "simulated")
         reach = {"ni": status.driver_ok, "micromanager": folder is not None, "simulated": True}.get(backend, False)
-        detail = f"{spec.kind} on backend '{backend}'" + ("" if reach else " (not reachable here)")
+        detail = f"{device_spec.kind} on backend '{backend}'" + ("" if reach else " (not reachable here)")
         hint = {"ni": "the NI-DAQmx driver or board above is missing",
                 "micromanager": "Micro-Manager above is missing"}.get(backend, f"unknown backend '{backend}'")
         report.add(f"device {name}", ok and reach, detail, "" if ok and reach else hint)

@@ -15,6 +15,8 @@ from typing import Literal
 
 import numpy as np
 
+from rig.analysis.calibration import bound_fraction
+
 
 @dataclass(frozen=True)
 class Indicator:
@@ -34,9 +36,8 @@ class Indicator:
         return (1.0, 1.0 / r) if r >= 1.0 else (r, 1.0)
 
     def bound_fraction(self, conc_uM: np.ndarray | float) -> np.ndarray:
-        """Equilibrium bound fraction at a free ion concentration (uM)."""
-        c = np.asarray(conc_uM, dtype=float)
-        return c / (c + self.kd_uM)
+        """Equilibrium bound fraction at a free ion concentration (uM) (rig.analysis.calibration.bound_fraction)."""
+        return bound_fraction(conc_uM, self.kd_uM)
 
     def fluorescence_per_uM(self, bound_fraction: np.ndarray | float) -> np.ndarray:
         """Relative emission per uM of indicator (brightness 1 at the brighter form)."""

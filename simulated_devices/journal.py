@@ -22,11 +22,11 @@ def wait_for_event(path: Path, found: Callable[[dict], bool], proc: subprocess.P
     """Poll the journal until an event matches; AssertionError at the deadline or when `proc` ends without it."""
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
-        ended = proc is not None and proc.poll() is not None
+        ended = proc.poll() if proc is not None else None
         for event in read_events(path):
             if found(event):
                 return event
-        if ended:
+        if proc is not None and ended is not None:
             raise AssertionError(f"process exited with {proc.returncode} before the event: {proc.communicate()}")
         time.sleep(poll_s)
     raise AssertionError(f"no matching journal event within {deadline_s} s: {read_events(path)[-5:]}")

@@ -78,7 +78,7 @@ class LazySimulatedCamera:
     def safety(self) -> SafetyReport:
         """Safe and idle until opened; then the camera's own report."""
         if self.opened:
-            return self._camera.safety()  # type: ignore[no-any-return]
+            return self._camera.safety()
         return SafetyReport(self.name, True, f"{self._label}: idle")
 
     def __getattr__(self, name: str) -> Any:  # anything else (core, label, check_plan, ...) is the real camera's

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from rig.config.simulation import PopulationSpec, SimulationSpec, SpineSpec
+from rig.model.biophysics import neck_diffusion_tau_ms, neck_geometry_resistance_MOhm, neck_radius_for_resistance_um
 
 _MIN_SPACING_UM = 1.5
 
@@ -43,11 +44,11 @@ class SpineGeometry:
 
     def diffusion_tau_ms(self, diffusion_um2_per_ms: float) -> float:
         """Head-neck exchange time constant tau = V L / (D A) of a species."""
-        return self.head_volume_um3 * self.neck_length_um / (diffusion_um2_per_ms * self.neck_area_um2)
+        return neck_diffusion_tau_ms(self.head_volume_um3, self.neck_length_um, self.neck_area_um2, diffusion_um2_per_ms)
 
     def neck_resistance_MOhm(self, resistivity_ohm_cm: float) -> float:
         """Neck resistance rho L / A."""
-        return resistivity_ohm_cm * 1e4 * self.neck_length_um / self.neck_area_um2 / 1e6
+        return neck_geometry_resistance_MOhm(resistivity_ohm_cm, self.neck_length_um, self.neck_area_um2)
 
 
 def _log_uniform(rng: np.random.Generator, bounds: tuple[float, float], n: int) -> np.ndarray:
@@ -76,7 +77,7 @@ def draw_population(spec: PopulationSpec, seed: int, taken_y_um: list[float]) ->
         else:
             raise ValueError(f"no room for {n} spines {_MIN_SPACING_UM} um apart in y_range_um {spec.y_range_um}")
         taken.append(y)
-        spines.append(SpineSpec(name=f"p{i:03d}", y_um=round(y, 3), side=int(sides[i]),
+        spines.append(SpineSpec(name=f"p{i:03d}", y_um=round(y, 3), side=1 if sides[i] > 0 else -1,
                                 neck_length_um=float(lengths[i]), neck_radius_um=float(radii[i]),
                                 head_volume_um3=float(volumes[i]), release_probability=float(p_release[i]),
                                 ampa_scale=float(ampa[i]), nmda_scale=0.05 if silent[i] else 1.0))
@@ -114,8 +115,7 @@ def spine_with_head_at(name: str, head_center_um: tuple[float, float], side: Lit
     if length <= 0.05:
         raise ValueError(f"a {head_volume_um3:g} um3 head cannot sit at x = {x_um:g} um on side {side}: "
                          f"neck length would be {length:.3f} um")
-    rho_ohm_um = sim.cytoplasm_resistivity_ohm_cm * 1e4
-    radius = math.sqrt(rho_ohm_um * length / (math.pi * neck_resistance_MOhm * 1e6))
+    radius = neck_radius_for_resistance_um(sim.cytoplasm_resistivity_ohm_cm, length, neck_resistance_MOhm)
     return SpineSpec(name=name, y_um=y_um, side=side, neck_length_um=length, neck_radius_um=radius,
                      head_volume_um3=head_volume_um3, **synapse)
 

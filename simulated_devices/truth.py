@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import special
 
+from rig.analysis.calibration import bound_fraction
 from rig.analysis.transients import fit_calcium_decay_known_influx
 from rig.protocols.fcat.schema import FcatAnalysisSpec
 from simulated_devices.electrical import Blockers
@@ -190,7 +191,7 @@ def calcium_truth_of(specimen: "Specimen", state: SpineState) -> dict[str, float
         peak = float(free_vc.max())
         kd = head.params.kd_uM
         out["peak_ca_at_reversal_uM"] = peak
-        out["peak_indicator_bound_fraction"] = peak / (peak + kd)
+        out["peak_indicator_bound_fraction"] = float(bound_fraction(peak, kd))
     return out
 
 

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 READY_TIMEOUT_S = 30.0  # generous: the machine may be loaded; the process is only polled at the first arm
 
 
-def _shutdown(proc: subprocess.Popen, view: memoryview, mm: mmap.mmap, path: Path) -> None:
+def _shutdown(proc: subprocess.Popen[bytes], view: memoryview[float], mm: mmap.mmap, path: Path) -> None:
     """Tell the process to exit (expire now if still armed, as a board would once nobody feeds it) and reap it."""
     try:
         command = wp.EXPIRE_NOW if view[wp.ARMED] == 1.0 and view[wp.EXPIRED] == 0.0 else wp.QUIT

@@ -10,7 +10,9 @@ from typing import Callable, Sequence
 import numpy as np
 from scipy import optimize, stats
 
-from rig.analysis.calibration import driving_force_ratio
+from rig.analysis.calibration import calcium_per_ap_from_ratio as calcium_per_ap_from_ratio  # re-exported
+from rig.analysis.calibration import driving_force_ratio, feller_ratio
+from rig.analysis.confidence import least_squares_covariance
 
 
 def _mean_in(t: np.ndarray, y: np.ndarray, start_ms: float, stop_ms: float) -> float:
@@ -31,8 +33,8 @@ class FellerLevels:
 
     @property
     def ratio(self) -> float:
-        """a = (F3 - F2) / (F1 - F0): below 1 when the indicator saturates."""
-        return (self.f3 - self.f2) / (self.f1 - self.f0)
+        """a = (F3 - F2) / (F1 - F0): below 1 when the indicator saturates (rig.analysis.calibration)."""
+        return feller_ratio(self.f0, self.f1, self.f2, self.f3)
 
 
 def feller_levels(t_ms: np.ndarray, f: np.ndarray, ap1_ms: float, ap2_ms: float, rise_ms: float,
@@ -45,13 +47,6 @@ def feller_levels(t_ms: np.ndarray, f: np.ndarray, ap1_ms: float, ap2_ms: float,
     return FellerLevels(_mean_in(t, y, ap1_ms - window_ms, ap1_ms), _mean_in(t, y, ap1_ms + rise_ms,
                         ap1_ms + rise_ms + window_ms), _mean_in(t, y, ap2_ms - window_ms, ap2_ms),
                         _mean_in(t, y, ap2_ms + rise_ms, ap2_ms + rise_ms + window_ms))
-
-
-def calcium_per_ap_from_ratio(a: float, rest_ca_nM: float, kd_nM: float) -> float:
-    """Delta[Ca] per AP = ([Ca]0 + Kd)(1 - a)/(2a) (Feller), in nM; ValueError unless 0 < a < 1."""
-    if not 0 < a < 1:
-        raise ValueError(f"paired-AP ratio a={a:.3f} must lie in (0, 1) for a saturating indicator")
-    return (rest_ca_nM + kd_nM) * (1 - a) / (2 * a)
 
 
 def jackknife(values: Sequence[np.ndarray], statistic: Callable[[np.ndarray], float]) -> tuple[float, float]:
@@ -101,7 +96,7 @@ def fit_decay(t_ms: np.ndarray, f: np.ndarray, start_ms: float) -> DecayFit:
                                                         [np.inf, math.log(50 * span), np.inf]))
     sigma2 = float(np.sum(res.fun**2)) / max(1, yy.size - 3)
     try:
-        cov = np.linalg.inv(res.jac.T @ res.jac) * sigma2
+        cov = least_squares_covariance(res.jac, sigma2)
         tau = float(np.exp(res.x[1]))
         sd = tau * float(math.sqrt(cov[1, 1]))
     except np.linalg.LinAlgError:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rig.analysis.line_scan import fold_lines, line_times_ms, roi_mask_near
+from rig.analysis.calibration import bound_fraction
+from rig.analysis.line_scan import LineScanGeometry, along_line_um, fold_lines, line_times_ms, roi_mask_near
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,10 @@ def dg_over_r(green: np.ndarray, red: np.ndarray, times_ms: np.ndarray, dark_gre
     return RatioTrace(np.asarray(times_ms, float), (g - g0) / r, g0 / r, r)
 
 
-def line_ratio_trace(samples_green: np.ndarray, samples_red: np.ndarray, layout, target_um: tuple[float, float],
+def line_ratio_trace(samples_green: np.ndarray, samples_red: np.ndarray, layout: LineScanGeometry, target_um: tuple[float, float],
                      radius_um: float, sample_rate_hz: float, baseline_end_ms: float) -> RatioTrace:
     """dG/R per line of a sweep, from its LineScanLayout and the head position."""
-    start = np.asarray(layout.start_um)
-    direction = (np.asarray(layout.end_um) - start) / layout.line_length_um
-    along = float(np.dot(np.asarray(target_um) - start, direction))
+    along = along_line_um(layout.start_um, layout.end_um, layout.line_length_um, target_um)
     args = (layout.first_sample, layout.samples_per_line, layout.pixels_per_line, layout.n_slots,
             layout.pixel_positions_um(), along, radius_um)
     g, dark_g = head_roi_counts(np.asarray(samples_green, float), *args)
@@ -80,7 +79,7 @@ def calcium_change_uM(delta_g_over_r: np.ndarray | float, g_over_r_rest: np.ndar
     f0 = np.asarray(g_over_r_rest, float)
     if np.any(f0 <= 0):
         raise ValueError("no green (indicator) signal above the dark level at rest: cannot calibrate")
-    b_rest = rest_uM / (rest_uM + kd_uM)
+    b_rest = float(bound_fraction(rest_uM, kd_uM))
     f_min = f0 / (1.0 + (dynamic_range - 1.0) * b_rest)
     bound = np.clip(((f0 + np.asarray(delta_g_over_r, float)) / f_min - 1.0) / (dynamic_range - 1.0), 0.0, 0.995)
     return kd_uM * bound / (1.0 - bound) - rest_uM

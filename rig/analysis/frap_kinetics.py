@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
+
+from rig.analysis.confidence import two_sided_z
 
 MAX_INTERVAL_RATIO = 10.0  # a sweep whose tau interval spans more than this factor carries no estimate
 MIN_BLEACHED_FRACTION = 0.02  # a smaller drop is no bleach
@@ -45,7 +46,6 @@ PROFILE_BELOW_RECOVERY_TAUS = 0.5  # recoveries shorter than this many tau get t
 PROFILE_ABOVE_SD = 0.3  # and so do fits whose Wald SD of log tau exceeds this
 _MIN_EXPONENT = -300.0  # exp() below this is 0 for the fit; keeps products out of (slow) subnormal numbers
 _DECREMENT_TOL = 1e-2  # last step when 2 NLL can drop by less than this (its statistical scale is 1)
-_Z = {0.95: 1.959963984540054}
 
 
 @dataclass(frozen=True)
@@ -66,13 +66,6 @@ class FrapKineticFit:
     end_fraction: float = math.nan  # unbleached fraction at the last post-bleach line (model)
     profiled: bool = False  # the interval is the profile-likelihood one (short recovery or wide interval)
     theta: tuple[float, float, float, float] = (math.nan,) * 4  # (log H, f_b, log tau, q = k_i tau) at the optimum
-
-
-def _z(level: float) -> float:
-    """Two-sided normal quantile of a confidence level."""
-    if level in _Z:
-        return _Z[level]
-    return NormalDist().inv_cdf(0.5 + level / 2.0)
 
 
 class _Model:
@@ -293,7 +286,7 @@ def fit_frap_kinetics(t_base_ms: np.ndarray, base_counts: np.ndarray, t_post_ms:
         sd_log_tau = float(math.sqrt(cov[2, 2])) if cov[2, 2] > 0 else math.inf
     except (np.linalg.LinAlgError, ValueError):
         sd_log_tau = math.inf
-    z = _z(level)
+    z = two_sided_z(level)
     tau_wald = math.exp(theta[2])
     reach = math.log(MAX_INTERVAL_RATIO)
     low_s, high_s = theta[2] - z * sd_log_tau, theta[2] + z * sd_log_tau
@@ -302,11 +295,10 @@ def fit_frap_kinetics(t_base_ms: np.ndarray, base_counts: np.ndarray, t_post_ms:
     if profiled:
         # Outside the design where log tau is near-normal: the profile-likelihood interval (parametrisation-free,
         # k_i and the amplitudes re-fitted at every tau) replaces the Wald one.
-        found = [_profile_limit(model, y, best, cov, z * z, d, reach) for d in (-1.0, 1.0)]
-        if found[0] is None or found[1] is None:
+        low_s, high_s = (_profile_limit(model, y, best, cov, z * z, d, reach) for d in (-1.0, 1.0))
+        if low_s is None or high_s is None:
             sd_log_tau = math.inf
         else:
-            low_s, high_s = found
             sd_log_tau = (high_s - low_s) / (2 * z)
     tau = math.exp(theta[2])
     q = float(theta[3])

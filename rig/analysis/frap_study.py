@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rig.analysis.confidence import Z_95
 from rig.analysis.frap_kinetics import FrapKineticFit, fit_frap_kinetics
 
 
@@ -81,7 +82,7 @@ def fit_sweeps(design: SweepDesign, base: np.ndarray, post: np.ndarray, level: f
     return [fit_frap_kinetics(t_base, b, t_post, p, design.dark_counts_per_line, level) for b, p in zip(base, post)]
 
 
-def score(design: SweepDesign, fits: list[FrapKineticFit], group: int = 10, z: float = 1.959963984540054) -> StudyRow:
+def score(design: SweepDesign, fits: list[FrapKineticFit], group: int = 10, z: float = Z_95) -> StudyRow:
     """Per-sweep bias and coverage of the delivered fits, and coverage of groups of `group` sweeps combined
     as the online analysis combines them (rig.analysis.frap_combine)."""
     from rig.analysis.frap_combine import SweepTau, combine_sweep_taus

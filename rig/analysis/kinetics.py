@@ -9,6 +9,8 @@ from typing import Sequence
 import numpy as np
 from scipy import optimize
 
+from rig.analysis.confidence import least_squares_covariance
+
 
 def _crossing(t: np.ndarray, y: np.ndarray, level: float, start: int, step: int) -> float:
     """Time where y crosses level walking from index start in direction step (linear interpolation)."""
@@ -145,7 +147,7 @@ def fit_paired_transients(times_ms: Sequence[np.ndarray], traces: Sequence[np.nd
     weighted = np.concatenate([w * r for w, r in zip(weights, resid)])
     sigma2 = float(np.sum(weighted**2)) / dof  # variance of a weight-1 sample
     try:
-        cov = np.linalg.inv(best.jac.T @ best.jac) * sigma2
+        cov = least_squares_covariance(best.jac, sigma2)
         log_sd = float(np.sqrt(cov[2, 2])) if cov[2, 2] >= 0 else float("nan")
     except np.linalg.LinAlgError:
         log_sd = float("nan")
@@ -160,7 +162,7 @@ def fit_paired_transients(times_ms: Sequence[np.ndarray], traces: Sequence[np.nd
     for (t, _), w in zip(data, weights):  # amplitude SDs at the fitted kinetics, each sweep at its own noise
         design = _design(t, onsets, delay, tr, td, free_baseline)
         try:
-            c = np.linalg.inv(design.T @ design) * sigma2 / w**2
+            c = least_squares_covariance(design, sigma2) / w**2
             amp_sd.append(np.sqrt(np.clip(np.diag(c)[int(free_baseline):], 0.0, None)))
         except np.linalg.LinAlgError:
             amp_sd.append(np.full(len(onsets), np.nan))

@@ -15,7 +15,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+from rig.analysis.confidence import two_sided_t, two_sided_z
 
 DETECTION_SD = 2.5  # SCIENCE.md: a response is detected when it exceeds 2.5 x the baseline-noise SD
 BOOTSTRAP_ITERATIONS = 150  # EM steps per resample
@@ -32,7 +33,7 @@ class ReleaseMixture:
     var_b: np.ndarray
 
 
-def _log_normal(x: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
+def _log_normal(x: np.ndarray, mean: np.ndarray | float, var: np.ndarray) -> np.ndarray:
     return -0.5 * (np.log(2 * np.pi * var) + (x - mean) ** 2 / var)
 
 
@@ -129,7 +130,7 @@ def release_ratio(a: np.ndarray, sd_a: np.ndarray, b: np.ndarray, sd_b: np.ndarr
     k = p * min(a.size, b.size)
     factor = 1.0
     if k > 2:
-        factor = float(stats.t.ppf(0.5 + level / 2, k - 1) / stats.norm.ppf(0.5 + level / 2) * math.sqrt(k / (k - 1)))
+        factor = two_sided_t(level, k - 1) / two_sided_z(level) * math.sqrt(k / (k - 1))
     elif k <= 2:
         factor = math.inf  # at most two releases expected: no honest interval yet
     tail = (1 - level) / 2

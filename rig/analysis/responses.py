@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from rig.analysis.confidence import two_sided_t
+
 
 def response_detected(trace: np.ndarray, baseline: slice, window: slice, threshold_sd: float = 2.5,
                       sign: int = 1) -> bool:
@@ -51,7 +53,7 @@ def ratio_of_means(numerator: np.ndarray, denominator: np.ndarray, level: float 
     ma, mb = a.mean(), b.mean()
     va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
     dof = max(1, min(a.size, b.size) - 1)
-    t = float(stats.t.ppf(0.5 + level / 2, dof))
+    t = two_sided_t(level, dof)
     r = ma / mb
     g = t**2 * vb / mb**2
     if g >= 1:  # denominator not significantly non-zero: the interval is unbounded

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
+from rig.analysis.confidence import least_squares_covariance
+
 
 def difference_of_exponentials(t_ms: np.ndarray, onset_ms: float, tau_rise_ms: float, tau_decay_ms: float
                                ) -> np.ndarray:
@@ -81,7 +83,7 @@ def fit_template(t_ms: np.ndarray, mean_response: np.ndarray, stimulus_ms: float
     sigma2 = float(np.sum(res.fun**2)) / dof
     sd_amplitude = np.nan
     try:
-        cov = np.linalg.inv(res.jac.T @ res.jac) * sigma2
+        cov = least_squares_covariance(res.jac, sigma2)
         sd_amplitude = float(np.sqrt(cov[0, 0])) if cov[0, 0] >= 0 else np.nan
         # d(decay)/d(p2, p3) for the SD of tau_decay (delta method)
         if ratio is None:
@@ -117,7 +119,7 @@ def scale_template(template: TransientTemplate, t_ms: np.ndarray, response: np.n
     coef, residual, *_ = np.linalg.lstsq(design, np.asarray(response, float), rcond=None)
     dof = max(1, len(shape) - 2)
     sigma2 = float(residual[0]) / dof if residual.size else float(np.var(response - design @ coef))
-    cov = np.linalg.inv(design.T @ design) * sigma2
+    cov = least_squares_covariance(design, sigma2)
     return float(coef[1]), float(np.sqrt(cov[1, 1]))
 
 
@@ -214,7 +216,7 @@ def fit_calcium_decay_known_influx(t_ms: np.ndarray, mean_response: np.ndarray, 
     tau = float(np.exp(res.x[2]))
     sigma2 = float(np.sum(res.fun**2)) / max(1, y.size - 4)
     try:
-        cov = np.linalg.inv(res.jac.T @ res.jac) * sigma2
+        cov = least_squares_covariance(res.jac, sigma2)
         sd_log = float(np.sqrt(cov[2, 2])) if cov[2, 2] >= 0 else np.nan
     except np.linalg.LinAlgError:
         sd_log = np.nan

@@ -21,7 +21,7 @@ from scipy import stats
 
 from rig.analysis.calcium_signal import head_roi_counts
 from rig.analysis.kinetics import half_width, rise_time_10_90
-from rig.analysis.line_scan import roi_mask_near
+from rig.analysis.line_scan import LineScanGeometry, along_line_um, roi_mask_near
 
 
 def delta_f_over_f(counts: np.ndarray, dark: float, baseline: np.ndarray) -> np.ndarray:
@@ -246,12 +246,10 @@ class RoiTrace:
     dark: float
 
 
-def roi_trace(samples: np.ndarray, layout, sample_rate_hz: float, point_um: tuple[float, float],
+def roi_trace(samples: np.ndarray, layout: LineScanGeometry, sample_rate_hz: float, point_um: tuple[float, float],
               radius_um: float) -> RoiTrace:
     """ROI counts per line of a line-scan sweep (LineScanLayout), timed at the ROI's own pixels."""
-    start = np.asarray(layout.start_um, float)
-    direction = (np.asarray(layout.end_um, float) - start) / layout.line_length_um
-    along = float(np.dot(np.asarray(point_um, float) - start, direction))
+    along = along_line_um(layout.start_um, layout.end_um, layout.line_length_um, point_um)
     positions = layout.pixel_positions_um()
     counts, dark = head_roi_counts(np.asarray(samples, float), layout.first_sample, layout.samples_per_line,
                                    layout.pixels_per_line, layout.n_slots, positions, along, radius_um)
@@ -316,10 +314,11 @@ def voltage_responses(synaptic: Mapping[str, Trace], ap: Mapping[str, Trace], hy
     halves = None if synaptic_halves is None else (in_mV(synaptic_halves[0]), in_mV(synaptic_halves[1]))
     responses = {}
     for name, (t, v) in traces.items():
-        pair = None
+        pair: tuple[np.ndarray, np.ndarray] | None = None
         if halves is not None:
-            pair = tuple(np.interp(t, *h[name], left=np.nan, right=np.nan) for h in halves)
-        responses[name] = measure_response(t, v, response_window_ms, threshold_sd, pair)  # type: ignore[arg-type]
+            first, second = (np.interp(t, *h[name], left=np.nan, right=np.nan) for h in halves)
+            pair = (first, second)
+        responses[name] = measure_response(t, v, response_window_ms, threshold_sd, pair)
     return VoltageResult(cal, responses, traces)
 
 

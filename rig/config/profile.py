@@ -428,6 +428,10 @@ class HardwareProfile(StrictModel):
         """Devices of one kind, by name."""
         return {n: d for n, d in self.devices.items() if d.kind == kind}
 
+    def devices_of_type(self, spec_type: type[SpecT]) -> dict[str, SpecT]:
+        """Devices whose spec is of one type, by name: devices_of_kind, typed."""
+        return {n: d for n, d in self.devices.items() if isinstance(d, spec_type)}
+
     def device(self, name: str, spec_type: type[SpecT]) -> SpecT:
         """The named device's spec, typed; KeyError if absent, TypeError if it is another kind."""
         spec = self.devices[name]

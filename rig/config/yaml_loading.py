@@ -10,7 +10,7 @@ kilobytes and a handful of levels deep, so these bounds only ever stop a broken 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -25,13 +25,19 @@ MAX_ALIASES = 100
 MAX_NODES = 20_000  # values, counted as composed and again with every alias expanded
 
 
+class _Mark(Protocol):
+    """Where in the document an event or node starts (PyYAML's and libyaml's Mark), 0-based."""
+
+    line: int
+    column: int
+
+
 class _LimitExceeded(Exception):
     """A document beyond one of the loader's bounds; the message says which and what is allowed."""
 
-    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+    def __init__(self, message: str, mark: _Mark | None = None):
         super().__init__(message)
-        self.line = line
-        self.column = column
+        self.where = f"line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -48,26 +54,26 @@ class _BoundedLoader(yaml.SafeLoader):
         # quadratic in the flow level, so waiting for the composer to see the depth costs ~1 s
         if self.flow_level >= MAX_DEPTH:
             mark = self.get_mark()
-            raise _LimitExceeded(f"nested deeper than {MAX_DEPTH} levels", mark.line, mark.column)
+            raise _LimitExceeded(f"nested deeper than {MAX_DEPTH} levels", mark)
         super().fetch_flow_collection_start(TokenClass)
 
     def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102 - PyYAML hook
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # the hook is untyped in types-PyYAML
         if isinstance(event, yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
                 mark = event.start_mark
                 raise _LimitExceeded(f"more than {MAX_ALIASES} aliases (*name); write the values out",
-                                     mark.line, mark.column)
+                                     mark)
         self._nodes += 1
         if self._nodes > MAX_NODES:
             mark = event.start_mark
-            raise _LimitExceeded(f"more than {MAX_NODES:,} values", mark.line, mark.column)
+            raise _LimitExceeded(f"more than {MAX_NODES:,} values", mark)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
                 mark = event.start_mark
-                raise _LimitExceeded(f"nested deeper than {MAX_DEPTH} levels", mark.line, mark.column)
+                raise _LimitExceeded(f"nested deeper than {MAX_DEPTH} levels", mark)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -88,20 +94,18 @@ def _expanded_size(root: yaml.Node) -> int:
             total = 1 + sum(sizes[id(c)] for c in children)
             if total > MAX_NODES:
                 raise _LimitExceeded(f"expands to more than {MAX_NODES:,} values (aliases of aliases)",
-                                     node.start_mark.line, node.start_mark.column)
+                                     node.start_mark)
             sizes[key] = total
             continue
         if key in sizes:
             continue
         if key in on_path:
-            raise _LimitExceeded("a recursive alias (a value that contains itself)", node.start_mark.line,
-                                 node.start_mark.column)
+            raise _LimitExceeded("a recursive alias (a value that contains itself)", node.start_mark)
         on_path.add(key)
         stack.append((node, True))
         for child in _children(node):
             if id(child) in on_path:
-                raise _LimitExceeded("a recursive alias (a value that contains itself)", child.start_mark.line,
-                                     child.start_mark.column)
+                raise _LimitExceeded("a recursive alias (a value that contains itself)", child.start_mark)
             if id(child) not in sizes:
                 stack.append((child, False))
     return sizes[id(root)]
@@ -121,7 +125,8 @@ _CLoader = getattr(yaml, "CSafeLoader", None)  # libyaml: ~5x faster than the pu
 def _check_events(text: str) -> int:
     """Walk libyaml's event stream once (no nodes built), refuse depth, aliases and size beyond the
     bounds; return the number of aliases."""
-    loader = _CLoader(text)  # type: ignore[misc]
+    assert _CLoader is not None, "called only with libyaml"
+    loader = _CLoader(text)
     depth = aliases = nodes = 0
     try:
         while True:
@@ -136,16 +141,16 @@ def _check_events(text: str) -> int:
             nodes += 1
             mark = event.start_mark
             if nodes > MAX_NODES:
-                raise _LimitExceeded(f"more than {MAX_NODES:,} values", mark.line, mark.column)
+                raise _LimitExceeded(f"more than {MAX_NODES:,} values", mark)
             if isinstance(event, yaml.AliasEvent):
                 aliases += 1
                 if aliases > MAX_ALIASES:
                     raise _LimitExceeded(f"more than {MAX_ALIASES} aliases (*name); write the values out",
-                                         mark.line, mark.column)
+                                         mark)
             elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise _LimitExceeded(f"nested deeper than {MAX_DEPTH} levels", mark.line, mark.column)
+                    raise _LimitExceeded(f"nested deeper than {MAX_DEPTH} levels", mark)
     finally:
         loader.dispose()
 
@@ -169,8 +174,7 @@ def parse_yaml_text(text: str, source: str) -> Any:
             _expanded_size(node)
         return loader.construct_document(node)
     except _LimitExceeded as exc:
-        where = f"line {exc.line + 1} column {exc.column + 1}" if exc.line is not None else ""
-        raise InvalidInput([Problem(source, where, f"YAML refused: {exc}")]) from None
+        raise InvalidInput([Problem(source, exc.where, f"YAML refused: {exc}")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""

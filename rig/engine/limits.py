@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from rig.config.bounds import MAX_COUNT, MAX_SWEEP_MS
 from rig.config.channels import ChannelInfo, logical_channels
 from rig.config.problems import Problem
-from rig.config.profile import HardwareProfile
+from rig.config.profile import GalvoScannerSpec, HardwareProfile
 from rig.engine.sweep_plan import SweepPlan, rising_edges
 
 MAX_SWEEP_S = MAX_SWEEP_MS / 1000.0
@@ -70,8 +70,7 @@ def estimate_step_bytes(step: BaseModel, profile: HardwareProfile) -> StepMemory
             duration_s += 1.0 / vals[0]  # one period of a train/burst/sweep rate
     rates = [float(v) for n, v in fields if n == "sample_rate_hz" and isinstance(v, (int, float))]
     rate_from = "sample_rate_hz"
-    scan_rates = [_line_scan_rate(m) for m in _models(step)]
-    scan_rates = [r for r in scan_rates if r is not None]
+    scan_rates = [r for r in (_line_scan_rate(m) for m in _models(step)) if r is not None]
     if not rates and scan_rates:
         rates, rate_from = scan_rates, "line-scan pixel clock"
     if not rates:
@@ -121,9 +120,10 @@ def _line_scan_rate(model: BaseModel) -> float | None:
     pixels = getattr(model, "pixels_per_line", None)
     fill = getattr(model, "fill_fraction", None)
     line_rate = getattr(model, "line_rate_hz", None)
-    if not all(isinstance(v, (int, float)) for v in (pixels, fill, line_rate)) or not fill:
+    if not (isinstance(pixels, (int, float)) and isinstance(fill, (int, float)) and isinstance(line_rate, (int, float))
+            and fill):
         return None
-    return float(round(pixels / fill)) * float(line_rate)  # type: ignore[operator]
+    return float(round(pixels / fill)) * float(line_rate)
 
 
 def segments_problem(step: BaseModel) -> str | None:
@@ -212,7 +212,7 @@ def check_plan(plan: SweepPlan, profile: HardwareProfile, source: str) -> list[P
     if plan.camera is not None:
         problems.extend(Problem(source, where, m) for m in _check_camera(plan, profile))
     if plan.line_scan is not None:
-        scanner = next(iter(profile.devices_of_kind("galvo_scanner").values()), None)
+        scanner = next(iter(profile.devices_of_type(GalvoScannerSpec).values()), None)
         if scanner is not None and plan.line_scan.line_rate_hz > scanner.limits.max_line_rate_hz:
             fail(
                 f"line rate {plan.line_scan.line_rate_hz:g} Hz exceeds the scanner limit "
@@ -262,14 +262,14 @@ def _check_output(info: ChannelInfo, wave: np.ndarray, plan: SweepPlan, profile:
                 msgs.append(f"{info.name}: LED duty {duty:.3f} exceeds devices.{info.device}.leds.{info.role}."
                             f"max_duty_fraction = {allowed:g}")
     elif spec.kind == "stimulus_isolator":
-        lim = spec.limits
-        if max(abs(lo), abs(hi)) > lim.max_amplitude_V:
+        stim = spec.limits
+        if max(abs(lo), abs(hi)) > stim.max_amplitude_V:
             msgs.append(f"{info.name}: amplitude {max(abs(lo), abs(hi)):g} V exceeds devices.{info.device}."
-                        f"limits.max_amplitude_V = {lim.max_amplitude_V:g}")
+                        f"limits.max_amplitude_V = {stim.max_amplitude_V:g}")
         pulse_ms = longest_run_above(np.abs(wave), 0.0) * dt_ms
-        if pulse_ms > lim.max_pulse_ms + 1e-9:
+        if pulse_ms > stim.max_pulse_ms + 1e-9:
             msgs.append(f"{info.name}: pulse of {pulse_ms:g} ms exceeds devices.{info.device}.limits.max_pulse_ms = "
-                        f"{lim.max_pulse_ms:g}")
+                        f"{stim.max_pulse_ms:g}")
     return msgs
 
 

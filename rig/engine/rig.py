@@ -64,4 +64,8 @@ def build_rig(loaded: LoadedProfile) -> Rig:
         builder = load_backend(name)
     except BackendLoadError as exc:
         raise InvalidInput([Problem(str(loaded.path), "backend", str(exc))]) from None
-    return builder(loaded)  # type: ignore[return-value]
+    rig = builder(loaded)
+    if not isinstance(rig, Rig):
+        raise InvalidInput([Problem(str(loaded.path), "backend", f"backend '{name}' built a {type(rig).__name__}, "
+                                                                 "not a Rig")])
+    return rig

@@ -19,13 +19,22 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from enum import Enum
+from typing import Callable, Final, Protocol
 
 from rig.engine.records import Notice, Record, SweepEnded
 
 log = logging.getLogger(__name__)
 
-_CLOSE = object()
+
+
+class _Sentinel(Enum):
+    """The end-of-stream marker a lane receives after the last record."""
+
+    CLOSE = "close"
+
+
+_CLOSE: Final = _Sentinel.CLOSE  # put after the last record: the lane closes its consumer and ends
 
 
 def describe_error(exc: BaseException) -> str:
@@ -56,15 +65,15 @@ class ConsumerFailure:
 class _Lane:
     """One consumer's queue and thread."""
 
-    def __init__(self, name: str, consumer: Consumer, lossless: bool, critical: bool, on_fail: Callable):
+    def __init__(self, name: str, consumer: Consumer, lossless: bool, critical: bool, on_fail: Callable[[_Lane, str], None]):
         self.name = name
         self.consumer = consumer
         self.lossless = lossless
         self.critical = critical
         self.failed = False
         self._on_fail = on_fail
-        self._queue: queue.Queue | None = queue.Queue() if lossless else None
-        self._latest: collections.deque = collections.deque(maxlen=256)
+        self._queue: queue.Queue[Record | _Sentinel] | None = queue.Queue() if lossless else None
+        self._latest: collections.deque[Record] = collections.deque(maxlen=256)
         self._wake = threading.Condition()
         self._closed = False
         self.processed = 0  # records taken off the queue (progress, for close)
@@ -72,7 +81,7 @@ class _Lane:
         self.progress = threading.Condition()
         self.thread = threading.Thread(target=self._loop, name=f"consumer-{name}", daemon=True)
 
-    def put(self, record: object) -> None:
+    def put(self, record: Record | _Sentinel) -> None:
         if self.failed and record is not _CLOSE:
             return
         if self._queue is not None:
@@ -85,7 +94,7 @@ class _Lane:
                     self._latest.append(record)
                 self._wake.notify()
 
-    def _next(self) -> object:
+    def _next(self) -> Record | _Sentinel:
         if self._queue is not None:
             return self._queue.get()
         with self._wake:
@@ -107,7 +116,7 @@ class _Lane:
                         close()  # also after a failure: release files and handles
                     return
                 if not self.failed:
-                    self.consumer.handle(record)  # type: ignore[arg-type]
+                    self.consumer.handle(record)
             except Exception as exc:  # a consumer fault must be reported, never kill acquisition
                 self.failed = True
                 message = describe_error(exc)

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from rig.analysis.frap_kinetics import fit_frap_kinetics, fitted_counts  # noqa: E402
-from rig.analysis.line_scan import fold_lines, line_times_ms, roi_mask_near  # noqa: E402
+from rig.analysis.line_scan import along_line_um, fold_lines, line_times_ms, roi_mask_near  # noqa: E402
 from rig.export.run_view import RunView, StoredEstimate, SweepView  # noqa: E402
 from rig.protocols.frap.analysis import head_counts, recovery_lines  # noqa: E402
 
@@ -89,8 +89,7 @@ def _head_trace(view: RunView, sweep: SweepView, channel: str) -> tuple[np.ndarr
     lines = fold_lines(view.data(sweep, f"in:{channel}"), ls.first_sample, ls.samples_per_line, ls.pixels_per_line,
                        ls.n_slots)
     times = line_times_ms(ls.first_sample, ls.samples_per_line, ls.pixels_per_line, ls.n_slots, sweep.sample_rate_hz)
-    start, end = np.asarray(ls.start_um), np.asarray(ls.end_um)
-    along = float(np.dot(np.asarray(sweep.target_um) - start, (end - start) / ls.line_length_um))
+    along = along_line_um(ls.start_um, ls.end_um, ls.line_length_um, sweep.target_um)
     mask = roi_mask_near(ls.pixel_positions_um(), along, HEAD_ROI_RADIUS_UM)
     keep = np.setdiff1d(np.arange(ls.n_slots), ls.park_slots)
     return times[keep], lines[keep][:, mask].sum(axis=1), lines

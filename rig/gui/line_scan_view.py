@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rig.analysis.line_scan import line_times_ms, roi_mask_near
+from rig.analysis.line_scan import along_line_um, line_times_ms, roi_mask_near
 from rig.engine.sweep_plan import SweepPlan
 
 
@@ -29,9 +29,7 @@ def head_trace(samples: np.ndarray, plan: SweepPlan, roi_radius_um: float) -> tu
     if plan.target_um is None:
         along = layout.line_length_um / 2
     else:
-        start = np.asarray(layout.start_um)
-        direction = (np.asarray(layout.end_um) - start) / layout.line_length_um
-        along = float(np.dot(np.asarray(plan.target_um) - start, direction))
+        along = along_line_um(layout.start_um, layout.end_um, layout.line_length_um, plan.target_um)
     mask = roi_mask_near(layout.pixel_positions_um(), along, roi_radius_um)
     counts = lines[:, mask].sum(axis=1).astype(np.float64)
     counts[list(layout.park_slots)] = np.nan

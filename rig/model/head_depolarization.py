@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, signal
 
+from rig.model.biophysics import nmda_unblocked_fraction
 from rig.model.neck_resistance import Interval
 
 
@@ -15,8 +16,8 @@ from rig.model.neck_resistance import Interval
 class FcatModel:
     """What the inversion assumes: the NMDA conductance and head depolarization time courses, Mg, E_Ca.
 
-    NMDA Ca influx is g(t) B(V) (E_Ca - V), B(V) = 1/(1 + [Mg]/3.57 exp(-0.062 V)). The head potential is
-    V(t) = V_rest + dV * s(t) with s a unit-peak difference of exponentials that follows the NMDA
+    NMDA Ca influx is g(t) B(V) (E_Ca - V), B(V) = 1/(1 + [Mg]/3.57 exp(-0.062 V)) (Jahr & Stevens 1990,
+    rig.model.biophysics). The head potential is V(t) = V_rest + dV * s(t) with s a unit-peak difference of exponentials that follows the NMDA
     conductance (rise `depolarization_tau_rise_ms`, decay `depolarization_tau_decay_ms`, slower than g
     because the unblocked NMDA current sustains itself). Only depolarization during the NMDA conductance
     moves fCaT: a 2 ms AMPA peak of 24 mV changes it by < 0.005 (docs/specimen.md, "fCaT physics"), so
@@ -55,19 +56,15 @@ def _dexp(t: np.ndarray, rise: float, decay: float) -> np.ndarray:
     return shape / shape.max()
 
 
-def mg_unblock(v_mV: np.ndarray | float, mg_mM: float) -> np.ndarray:
-    """Unblocked NMDA fraction B(V)."""
-    return 1.0 / (1.0 + mg_mM / 3.57 * np.exp(-0.062 * np.asarray(v_mV, float)))
-
-
 def predicted_fcat(model: FcatModel, peak_mV: float) -> float:
     """fCaT the model predicts for a peak head depolarization of peak_mV above rest."""
     dt = 0.05
     t = np.arange(0.0, 8 * max(model.nmda_tau_decay_ms, model.depolarization_tau_decay_ms), dt)
     g = _dexp(t, model.nmda_tau_rise_ms, model.nmda_tau_decay_ms)
     v = model.rest_mV + peak_mV * _dexp(t, model.depolarization_tau_rise_ms, model.depolarization_tau_decay_ms)
-    influx = g * mg_unblock(v, model.mg_mM) * (model.e_ca_mV - v)
-    reference = g * float(mg_unblock(model.reversal_mV, model.mg_mM)) * (model.e_ca_mV - model.reversal_mV)
+    influx = g * nmda_unblocked_fraction(v, model.mg_mM) * (model.e_ca_mV - v)
+    reference = (g * float(nmda_unblocked_fraction(model.reversal_mV, model.mg_mM))
+                 * (model.e_ca_mV - model.reversal_mV))
     if not model.ca_decay_ms:
         return float(influx.sum() / reference.sum())
     decay = math.exp(-dt / model.ca_decay_ms)  # Ca(t) = influx * exp(-t/tau): a first-order recursive filter

@@ -1,9 +1,12 @@
-"""Neck resistance from a diffusional time constant: R_neck = rho_i * tau * D / V (Svoboda et al.)."""
+"""Neck resistance from a diffusional time constant with its interval: R_neck = rho_i tau D / V (rig.model.biophysics)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from rig.analysis.confidence import Z_95
+from rig.model.biophysics import neck_resistance_MOhm
 
 
 @dataclass(frozen=True)
@@ -35,14 +38,7 @@ class Interval:
     unit: str
 
 
-def neck_resistance_MOhm(tau_ms: float, resistivity_ohm_cm: float, diffusion_um2_per_ms: float,
-                         head_volume_um3: float) -> float:
-    """R_neck in MOhm from tau (ms), rho_i (ohm cm), D (um2/ms) and head volume (um3)."""
-    rho_ohm_um = resistivity_ohm_cm * 1e4
-    return rho_ohm_um * tau_ms * diffusion_um2_per_ms / head_volume_um3 / 1e6
-
-
-def neck_resistance_interval(tau: Interval, assumptions: NeckAssumptions, z: float = 1.96) -> Interval:
+def neck_resistance_interval(tau: Interval, assumptions: NeckAssumptions, z: float = Z_95) -> Interval:
     """R_neck with an interval propagating tau's interval and the assumptions' uncertainties (log-normal)."""
     a = assumptions
     value = neck_resistance_MOhm(tau.value, a.resistivity_ohm_cm, a.diffusion_um2_per_ms, a.head_volume_um3)

@@ -70,7 +70,8 @@ def sweep_dose(plan: SweepPlan, profile: HardwareProfile, depolarized_above_mV: 
         if spec.kind == "pockels_laser" and target_um is None:
             two_photon += float(np.sum(samples * samples)) * dt_s
         elif spec.kind == "led_source" and role in spec.leds:
-            power = spec.leds[role].power_mW if spec.leds[role].power_mW is not None else 1.0
+            power_mW = spec.leds[role].power_mW
+            power = power_mW if power_mW is not None else 1.0
             led += float(np.count_nonzero(samples > 0.5)) * dt_s * power  # mW x s = mJ
         elif spec.kind == "patch_amplifier" and role == "command" and plan.amplifier_mode == "VC" \
                 and plan.amplifier == device:

@@ -17,6 +17,8 @@ from typing import Literal
 import numpy as np
 from scipy.linalg import lapack
 
+from rig.model.biophysics import MG_BLOCK_MM, MG_BLOCK_PER_MV
+
 from .channels import car_steady_state, hh_conductances_uS, hh_rates, k_inactivation
 from .morphology import CellSpec, CompartmentTree
 from .synapses import exp2_peak_factor
@@ -81,7 +83,7 @@ class TreeSolver:
         self._unique_parents = len(set(tree.spine_parent.tolist())) == tree.n_spines
         self._dt_cache: dict[float, tuple[np.ndarray, ...]] = {}
         self._g_car_max_uS = spec.head_channels.g_car_mS_per_cm2 * tree.head_area_um2 * 1e-5
-        self._mg_over_357 = syn.mg_mM / 3.57
+        self._mg_over_357 = syn.mg_mM / MG_BLOCK_MM
         hc = spec.head_channels
         # R-type m and h steady states in one expression: 1 / (1 + exp((V - half) / slope)), m's slope negated
         self._car_half = np.array([[hc.m_half_mV], [hc.h_half_mV]])
@@ -118,7 +120,7 @@ class TreeSolver:
                 g[0] = syn.ampa_g_nS * 1e-3 * self.ampa_scale
             if not blk.nmda:
                 g[1] = syn.nmda_g_nS * 1e-3 * self.nmda_scale
-            self._blk_cache[key] = (g, self._mg_over_357 if blk.mg_mM is None else blk.mg_mM / 3.57)
+            self._blk_cache[key] = (g, self._mg_over_357 if blk.mg_mM is None else blk.mg_mM / MG_BLOCK_MM)
         return self._blk_cache[key]
 
     def head_current(self, x: np.ndarray, blk: Blockers) -> tuple[np.ndarray, np.ndarray]:
@@ -133,12 +135,12 @@ class TreeSolver:
         g_max, mg_over_357 = self._synapse_constants(blk)
         states = x[L.ampa_r.start : L.nmda_d.stop].reshape(4, -1)  # ampa rise, decay, nmda rise, decay
         g_ampa, g_nmda = g_max * (states[1::2] - states[0::2])
-        b = 1.0 / (1.0 + mg_over_357 * np.exp(-0.062 * v))
+        b = 1.0 / (1.0 + mg_over_357 * np.exp(-MG_BLOCK_PER_MV * v))  # Jahr & Stevens (rig.model.biophysics)
         drive = v - syn.e_syn_mV
         g_nmda_b = g_nmda * b
         i = g_car * (v - hc.e_ca_mV) + (g_ampa + g_nmda_b) * drive
         # The negative-slope part of the Mg block is left explicit so the matrix stays an M-matrix.
-        slope_nmda = np.maximum(g_nmda_b * (1.0 + 0.062 * (1.0 - b) * drive), 0.0)
+        slope_nmda = np.maximum(g_nmda_b * (1.0 + MG_BLOCK_PER_MV * (1.0 - b) * drive), 0.0)
         return i, g_car + g_ampa + slope_nmda
 
     # ----- time stepping -----------------------------------------------------------

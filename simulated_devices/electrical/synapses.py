@@ -14,7 +14,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
+from rig.model.biophysics import nmda_unblocked_fraction
+
+mg_block = nmda_unblocked_fraction  # the one Mg-block formula (Jahr & Stevens 1990), under the simulator's name
 
 
 @dataclass(frozen=True)
@@ -44,17 +46,6 @@ def exp2_peak_factor(tau_rise_ms: float, tau_decay_ms: float) -> float:
         tau_decay_ms / tau_rise_ms
     )
     return 1.0 / (math.exp(-t_peak / tau_decay_ms) - math.exp(-t_peak / tau_rise_ms))
-
-
-def mg_block(v_mV: np.ndarray, mg_mM: float) -> np.ndarray:
-    """Fraction of NMDA conductance not blocked by Mg: 1 / (1 + [Mg]/3.57 exp(-0.062 V))."""
-    return 1.0 / (1.0 + (mg_mM / 3.57) * np.exp(-0.062 * np.asarray(v_mV, dtype=float)))
-
-
-def mg_block_slope(v_mV: np.ndarray, mg_mM: float) -> np.ndarray:
-    """dB/dV (1/mV) of the Mg block."""
-    b = mg_block(v_mV, mg_mM)
-    return 0.062 * b * (1.0 - b)
 
 
 @dataclass(frozen=True)

@@ -100,8 +100,8 @@ def load_library(dll_path: str | None = None) -> Any:
     candidates = [Path(dll_path)] if dll_path else [Path(d) / DLL_NAME for d in DEFAULT_DLL_DIRS]
     for path in candidates:
         if path.is_file():
-            os.add_dll_directory(str(path.parent))  # type: ignore[attr-defined]  # Windows-only API
-            return ctypes.WinDLL(str(path))  # type: ignore[attr-defined]
+            os.add_dll_directory(str(path.parent))  # Windows-only API
+            return ctypes.WinDLL(str(path))
     raise CommanderError(f"{DLL_NAME} not found (looked in {', '.join(str(p.parent) for p in candidates)}); "
                          "install MultiClamp 700B Commander or set the profile's commander.dll_path")
 

@@ -6,6 +6,7 @@ from typing import Literal
 
 import numpy as np
 
+from rig.analysis.line_scan import fold_lines as fold_active_samples
 from rig.engine.galvo_waveforms import FrameScanSpec, ScanLineSpec
 
 
@@ -33,7 +34,7 @@ def fold_lines(samples: np.ndarray, spec: ScanLineSpec, n_lines: int, first_samp
     stop = begin + n_lines * spl
     if begin < 0 or stop > samples.shape[0]:
         raise ValueError(f"lines need samples [{begin}, {stop}) but the record has {samples.shape[0]}")
-    slots = np.asarray(samples[begin:stop], dtype=np.float64).reshape(n_lines, spl)[:, :a]
+    slots = np.asarray(fold_active_samples(samples, begin, spl, a, n_lines), dtype=np.float64)
     binned = slots.reshape(n_lines, spec.pixels_per_line, spp)
     pixels = binned.sum(axis=2) if reduce == "sum" else binned.mean(axis=2)
     if spec.bidirectional:

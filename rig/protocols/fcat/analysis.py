@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 from rig.analysis.calcium_signal import calcium_change_uM, line_ratio_trace
+from rig.analysis.confidence import one_sided_z, two_sided_t
 from rig.analysis.release_mixture import RatioEstimate, release_ratio
 from rig.analysis.responses import release_probability
 from rig.analysis.transients import fit_calcium_decay_known_influx
@@ -112,7 +112,7 @@ class FcatAnalysis:
                                          "(faster than the small-signal decay: the dye buffers less at the peak; "
                                          "and than diffusion: pumps)", trend=self._trend().sentence))
         # one-sided: the two-sided interval's log half-width at the one-sided quantile
-        one_sided = float(stats.norm.ppf(self.spec.confidence_level))
+        one_sided = one_sided_z(self.spec.confidence_level)
         z = z_of(self.spec.confidence_level)
         half = (math.log(high) - math.log(low)) / 2 * one_sided / z
         r = neck_resistance_interval(Interval(tau, tau * math.exp(-half), tau * math.exp(half), "ms"),
@@ -249,7 +249,7 @@ class FcatAnalysis:
                 self._decay_fits[chosen] = None
             else:
                 se = math.sqrt((n - 1) / n * float(np.sum((leave_out - leave_out.mean()) ** 2)))
-                t = float(stats.t.ppf(0.5 + a.confidence_level / 2, n - 1))
+                t = two_sided_t(a.confidence_level, n - 1)
                 self._decay_fits[chosen] = (math.exp(full), math.exp(full - t * se), math.exp(full + t * se))
         result = self._decay_fits[chosen]
         if result is None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
 
+from rig.analysis.confidence import two_sided_z
 from rig.analysis.frap_combine import SweepTau, combine_sweep_taus
 from rig.analysis.frap_kinetics import FrapKineticFit, fit_frap_kinetics
-from rig.analysis.line_scan import fold_lines, line_times_ms, roi_mask_near
+from rig.analysis.line_scan import along_line_um, fold_lines, line_times_ms, roi_mask_near
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import LineScanLayout, SweepPlan
 from rig.model.neck_resistance import Interval, neck_resistance_interval
@@ -36,9 +36,7 @@ def head_counts(layout: LineScanLayout, sample_rate_hz: float, target_um: tuple[
     lines = fold_lines(counts, layout.first_sample, layout.samples_per_line, layout.pixels_per_line, layout.n_slots)
     times = line_times_ms(layout.first_sample, layout.samples_per_line, layout.pixels_per_line, layout.n_slots,
                           sample_rate_hz)
-    start = np.asarray(layout.start_um)
-    direction = (np.asarray(layout.end_um) - start) / layout.line_length_um
-    along = float(np.dot(np.asarray(target_um) - start, direction))
+    along = along_line_um(layout.start_um, layout.end_um, layout.line_length_um, target_um)
     mask = roi_mask_near(layout.pixel_positions_um(), along, roi_radius_um)
     imaged = np.setdiff1d(np.arange(layout.n_slots), layout.park_slots)
     dark_per_sample = float(np.mean(slots[imaged, layout.pixels_per_line:])) if layout.samples_per_line > \
@@ -145,4 +143,4 @@ class _SweepEnd:
 
 
 def _z(level: float) -> float:
-    return NormalDist().inv_cdf(0.5 + level / 2.0)
+    return two_sided_z(level)

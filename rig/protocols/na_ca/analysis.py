@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 from rig.analysis.calibration import concentration_change_from_dff
+from rig.analysis.confidence import two_sided_t, two_sided_z
 from rig.analysis.imaging import (
     darkest_corner,
     footprint_copies,
@@ -177,9 +177,10 @@ class NaCaAnalysis:
             return
         peaks = [self._peak_and_sd(fit, k) for k in range(len(self._na_traces))]
         amplitude, amplitude_sd = peaks[-1]
+        z = two_sided_z(self.spec.confidence_level)
         update.features += [
-            Feature(sweep_index, step, "na_peak_mM", amplitude, amplitude - 1.96 * amplitude_sd,
-                    amplitude + 1.96 * amplitude_sd, "mM"),
+            Feature(sweep_index, step, "na_peak_mM", amplitude, amplitude - z * amplitude_sd,
+                    amplitude + z * amplitude_sd, "mM"),
             Feature(sweep_index, step, "na_success", float(amplitude > 2.5 * amplitude_sd), math.nan, math.nan, "1"),
             Feature(sweep_index, step, "na_spatial_extent_um", self._spatial_extent(plan, fit), math.nan, math.nan,
                     "um"),
@@ -226,7 +227,7 @@ class NaCaAnalysis:
         The kinetics (and the peak and R_neck, which rest on them) are published only while the fit resolves the
         decay; a decay faster than the sodium frames is reported once as too fast to resolve at this frame rate."""
         level = self.spec.confidence_level
-        z = float(stats.norm.ppf(0.5 + level / 2))
+        z = two_sided_z(level)
         n = len(self._na_traces)
         tau = fit.tau_decay_ms
         spread = _spread(z, fit.tau_decay_log_sd)
@@ -244,7 +245,7 @@ class NaCaAnalysis:
         rise, half = fit.kinetics(fit.amplitudes.mean(axis=0))
         rise_spread, half_spread = (_spread(z, sd) for sd in (fit.rise_log_sd, fit.half_decay_log_sd))
         if peaks.size > 1:
-            half_width_peak = float(stats.t.ppf(0.5 + level / 2, peaks.size - 1) * peaks.std(ddof=1)
+            half_width_peak = float(two_sided_t(level, peaks.size - 1) * peaks.std(ddof=1)
                                     / np.sqrt(peaks.size))
         else:
             half_width_peak = z * float(peak_sds[0])

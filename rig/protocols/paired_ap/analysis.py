@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 from rig.analysis.ap_calcium import FellerLevels, calcium_per_ap_from_ratio, feller_levels, jackknife
 from rig.analysis.calcium_signal import calcium_change_uM
+from rig.analysis.confidence import two_sided_t
 from rig.engine.records import Estimate, Feature, Notice
 from rig.engine.sweep_plan import SweepPlan
 from rig.protocols.paired_ap.schema import PairedApStep
@@ -58,7 +58,7 @@ class PairedApAnalysis:
         n = stack.shape[0]
         if n < 2:
             return update
-        q = float(stats.t.ppf(0.5 + s.confidence_level / 2, n - 1))  # jackknife SD on n - 1 degrees of freedom
+        q = two_sided_t(s.confidence_level, n - 1)  # jackknife SD on n - 1 degrees of freedom
         g0 = float(np.mean([tr.g_over_r_baseline for tr in self.collector.traces["paired_ap"]]))
         basis = f"levels of the averaged head dG/R ({n} sweeps, jackknife interval, Student t on {n - 1} df); "
         a, sd = jackknife(list(stack), lambda y: self._ratio(t, y))

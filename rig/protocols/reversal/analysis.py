@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from rig.analysis.confidence import Z_95, two_sided_t
 from rig.analysis.evoked_current import evoked_current
 from rig.engine.program import StepFailed
 from rig.engine.records import Estimate, Feature, Notice
@@ -124,7 +124,7 @@ def _weighted_fieller(v: np.ndarray, i: np.ndarray, w: np.ndarray, level: float)
     if b <= 0 or not math.isfinite(s2):
         return ReversalEstimate(math.nan, math.nan, math.nan, int(v.size))
     r = c / b
-    t = float(stats.t.ppf(0.5 + level / 2, dof))
+    t = two_sided_t(level, dof)
     g = t**2 * var_b / b**2
     if g >= 1:  # the slope is not significantly positive: the zero is unbounded
         return ReversalEstimate(centre - r, math.nan, math.nan, int(v.size))
@@ -218,7 +218,7 @@ class ReversalAnalysis:
         self.noise.setdefault(level, []).append(current.sd_pA)
         self.analysed += 1
         update = AnalysisUpdate([Feature(sweep_index, plan.step_name, "evoked_current_pA", current.mean_pA,
-                                         current.mean_pA - 1.96 * current.sd_pA, current.mean_pA + 1.96 * current.sd_pA,
+                                         current.mean_pA - Z_95 * current.sd_pA, current.mean_pA + Z_95 * current.sd_pA,
                                          "pA"),
                                  Feature(sweep_index, plan.step_name, "holding_mV", level, level, level, "mV")])
         levels = self.levels()

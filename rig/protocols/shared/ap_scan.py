@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from pydantic import Field
-from scipy import stats
 
 from rig.analysis.ap_calcium import jackknife, linear_trend
 from rig.analysis.calcium_signal import RatioTrace
+from rig.analysis.confidence import two_sided_t
 from rig.config.profile import HardwareProfile
 from rig.engine.records import Estimate, Notice
 from rig.engine.sweep_plan import SweepPlan
@@ -166,7 +166,7 @@ def stack_estimate(sweep_index: int, step_name: str, name: str, unit: str, stack
     value, sd = jackknife(list(stack), statistic)
     if not (math.isfinite(value) and math.isfinite(sd)):
         return None
-    q = float(stats.t.ppf(0.5 + level / 2, n - 1))
+    q = two_sided_t(level, n - 1)
     per_sweep = []
     for y in stack:
         try:
@@ -182,7 +182,7 @@ def stack_estimate(sweep_index: int, step_name: str, name: str, unit: str, stack
         change = f"{'rose' if fold > 1 else 'fell'} x{max(fold, 1 / fold):.2f}"
     else:
         change = f"changed by {line.last - line.first:+.3g} {unit}"
-    q = float(stats.t.ppf(0.5 + level / 2, line.n - 2))
+    q = two_sided_t(level, line.n - 2)
     return Estimate(sweep_index, step_name, name, line.last, line.last - q * line.last_se,
                     line.last + q * line.last_se, unit,
                     basis + f" (per-sweep values trend, p = {line.p_value:.2g}: the line's value at the last of {n} "

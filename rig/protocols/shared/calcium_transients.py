@@ -23,6 +23,7 @@ import numpy as np
 from scipy import stats
 
 from rig.analysis.calcium_signal import RatioTrace, matched_amplitude_sd
+from rig.analysis.confidence import two_sided_z
 from rig.analysis.release_mixture import DETECTION_SD
 from rig.analysis.transients import InfluxTemplate, fit_calcium_decay_known_influx, fit_template, scale_shape
 
@@ -177,7 +178,7 @@ class ConditionTransients:
 
 def z_of(level: float) -> float:
     """Two-sided normal quantile of a confidence level."""
-    return float(stats.norm.ppf(0.5 + level / 2))
+    return two_sided_z(level)
 
 
 def finite(*values: float) -> bool:

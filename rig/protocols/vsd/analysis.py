@@ -7,9 +7,9 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from rig.analysis.ap_calcium import epsp_amplitude_mV
+from rig.analysis.confidence import two_sided_z
 from rig.analysis.voltage_imaging import (
     MV_VALUES,
     AmplitudeTrend,
@@ -289,7 +289,7 @@ def _present(key: str, value: float, lo: float, hi: float, trend: AmplitudeTrend
              level: float) -> tuple[float, float, float, str]:
     """An average over a changing spine moved to the present (the trend line at the last sweep): the value scaled by
     the line's present / average ratio, the interval's log half-widths widened by that ratio's SE (in quadrature)."""
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = two_sided_z(level)
     f = trend.present_factor
     extra = z * trend.present_rel_se / f
     down = math.hypot(math.log(value / lo), extra)

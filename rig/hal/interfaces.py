@@ -51,6 +51,7 @@ class Device(Protocol):
         """Report whether the device is in its safe state now."""
 
 
+@runtime_checkable
 class PatchAmplifier(Device, Protocol):
     """Whole-cell patch amplifier: VC/CC mode and holding; command and readouts are clocked."""
 
@@ -61,6 +62,7 @@ class PatchAmplifier(Device, Protocol):
         """Holding potential (mV, VC) or current (pA, CC), applied on the command output."""
 
 
+@runtime_checkable
 class GalvoScanner(Device, Protocol):
     """Galvo scanner with PMTs; line and frame waveforms are clocked outputs."""
 
@@ -68,6 +70,7 @@ class GalvoScanner(Device, Protocol):
         """Move the beam to a point in the sample plane (used outside sweeps)."""
 
 
+@runtime_checkable
 class PockelsLaser(Device, Protocol):
     """Laser power through a Pockels cell; the power waveform is a clocked output."""
 
@@ -75,6 +78,7 @@ class PockelsLaser(Device, Protocol):
         """Set a static power fraction (0 is off)."""
 
 
+@runtime_checkable
 class Shutter(Device, Protocol):
     """A light shutter."""
 
@@ -82,6 +86,7 @@ class Shutter(Device, Protocol):
         """Open or close the shutter."""
 
 
+@runtime_checkable
 class LedSource(Device, Protocol):
     """TTL-switched LEDs."""
 
@@ -89,6 +94,7 @@ class LedSource(Device, Protocol):
         """Switch one LED statically."""
 
 
+@runtime_checkable
 class StimulusIsolator(Device, Protocol):
     """Stimulus isolator; pulses are clocked outputs."""
 
@@ -102,6 +108,7 @@ class FrameBatch:
     timestamps_ms: np.ndarray  # (k,) camera time of each frame (NaN where the camera gives none)
 
 
+@runtime_checkable
 class Camera(Device, Protocol):
     """A camera acquiring hardware-triggered frames (one per trigger from the master clock).
 

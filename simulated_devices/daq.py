@@ -12,7 +12,7 @@ import numpy as np
 
 from rig.config.channels import logical_channels
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.hal.watchdog import WatchdogExpired
 from simulated_devices.fluorescence import emitter_weights
 from simulated_devices.optics import TwoPhotonOptics, pmt_counts

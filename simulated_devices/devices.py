@@ -10,7 +10,7 @@ from rig.config.profile import (
     ShutterSpec,
     StimulusIsolatorSpec,
 )
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.hal.interfaces import SafetyReport
 from simulated_devices.daq import SimulatedDaq
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rig.analysis.calcium_signal import RatioTrace, line_ratio_trace
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from simulated_devices.fluorescence import emitter_weights
 from simulated_devices.optics import TwoPhotonOptics
 from simulated_devices.specimen import ChunkSamples

@@ -22,7 +22,7 @@ import numpy as np
 from rig.analysis.ap_calcium import feller_levels, fit_decay, increments_per_event
 from rig.analysis.calcium_signal import RatioTrace
 from rig.analysis.kinetics import half_decay_time, rise_time_10_90
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.calcium_steps import window_mean
 from rig.protocols.sweep_building import pulse_train
 from simulated_devices.ions import HeadCalcium, HeadSodium, uM_per_ms_per_pA

@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from simulated_devices.quantal_truth import quantal_truth
 from simulated_devices.response_truth import (
     bap_calcium_truth,

@@ -9,7 +9,7 @@ import pytest
 from conftest import PROFILE, ROOT
 from rig.api import prepare_run, run_protocol
 from rig.config.problems import InvalidInput
-from rig.engine.sweep_plan import rising_edges
+from rig.datatypes.sweep_plan import rising_edges
 
 FILES = ["bap_train", "paired_ap", "theta_burst_frap", "hyperpolarizing_steps", "epsp_ap_pairing", "quantal",
          "composite_spine"]

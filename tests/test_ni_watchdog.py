@@ -19,7 +19,7 @@ from rig.backends.ni.clock import NiDaqClock
 from rig.backends.ni.watchdog import check_watchdog, light_warnings, plan_watchdog
 from rig.config.problems import InvalidInput
 from rig.config.profile import load_profile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.hal.watchdog import DEFAULT_TIMEOUT_MS, WatchdogExpired, guarded_outputs
 
 RESET, CLEAR = WDTTaskAction.RESET_TIMER.value, WDTTaskAction.CLEAR_EXPIRATION.value

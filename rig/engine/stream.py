@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from rig.engine.records import Notice, Record, SweepEnded
+from rig.datatypes.records import Notice, Record, SweepEnded
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
+from rig.datatypes.records import DataChunk, Estimate, Notice, Record, SweepEnded, SweepStarted
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.online import OnlineModel
-from rig.engine.records import DataChunk, Estimate, Notice, Record, SweepEnded, SweepStarted
 from rig.engine.stream import Stream
-from rig.engine.sweep_plan import SweepPlan
 from rig.export.run_view import RunView, SweepView
 from rig.protocols import STEP_KINDS
 from rig.protocols.protocol_file import LoadedProtocol, protocol_from_data

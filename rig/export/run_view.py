@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from rig.config.channels import ChannelInfo, logical_channels
 from rig.config.problems import InvalidInput
 from rig.config.profile import HardwareProfile, profile_from_data
-from rig.engine.sweep_plan import CameraAcquisition, LineScanLayout
+from rig.datatypes.layouts import CameraAcquisition, LineScanLayout
 from rig.storage.reader import RunFile, ValueWithInterval
 
 

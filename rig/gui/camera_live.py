@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from rig.config.profile import HardwareProfile
-from rig.engine.records import DataChunk, Record, SweepStarted
-from rig.engine.sweep_plan import CameraAcquisition, SweepPlan
+from rig.datatypes.layouts import CameraAcquisition
+from rig.datatypes.records import DataChunk, Record, SweepStarted
+from rig.datatypes.sweep_plan import SweepPlan
 
 LIVE_RATE_HZ = 10.0        # frames per second of the live view
 LIVE_FRAMES_PER_SWEEP = 3  # a sweep is short, so 'stop' ends the view within ~0.3 s

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from rig.analysis.imaging import line_profile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.na_ca.analysis import disc_mask, frame_leds
 
 _PROFILE_POINTS = 48

@@ -12,7 +12,7 @@ from PyQt5.QtGui import QCloseEvent
 from PyQt5.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QWidget
 
 from rig.api import PreparedRun, RunResult
-from rig.engine.records import Notice, Record, SweepEnded, SweepStarted
+from rig.datatypes.records import Notice, Record, SweepEnded, SweepStarted
 from rig.gui.panels.data import DataPanel
 from rig.gui.panels.devices import MEMBRANE_JOB, DevicesPanel
 from rig.gui.panels.estimates import EstimatesPanel

@@ -8,7 +8,7 @@ from collections import deque
 import numpy as np
 
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 
 _SAMPLE_RATE_HZ = 20_000.0
 _LEAD_MS = 5.0

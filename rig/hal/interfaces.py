@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Callable, Mapping, Protocol, runtime_checkable
 import numpy as np
 
 if TYPE_CHECKING:
-    from rig.engine.sweep_plan import SweepPlan
+    from rig.datatypes.sweep_plan import SweepPlan
 
 
 @dataclass(frozen=True)

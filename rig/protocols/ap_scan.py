@@ -13,8 +13,8 @@ from scipy import stats
 from rig.analysis.ap_calcium import jackknife, linear_trend
 from rig.analysis.calcium_signal import RatioTrace
 from rig.config.profile import HardwareProfile
-from rig.engine.records import Estimate, Notice
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.records import Estimate, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.calcium_scan import (
     ImagingSpec,
     StimulusSpec,

@@ -9,8 +9,8 @@ from pydantic import Field, model_validator
 
 from rig.analysis.ap_calcium import fit_decay, increments_per_event
 from rig.config.profile import HardwareProfile
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.ap_scan import (
     CcScanStep,
     SweepEvents,

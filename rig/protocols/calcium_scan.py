@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 
 from rig.config.base import StrictModel
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.common import StepProblem, resolve_device
 from rig.protocols.conditions import bath_of, parse_condition
 from rig.protocols.sweep_building import gate, line_scan, pulse_train

@@ -8,7 +8,7 @@ from pydantic import Field
 from rig.analysis.calcium_signal import RatioTrace, line_ratio_trace
 from rig.config.base import StrictModel
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.calcium_scan import check_current
 from rig.protocols.common import StepProblem
 

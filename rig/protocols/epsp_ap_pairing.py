@@ -13,8 +13,8 @@ from pydantic import Field
 
 from rig.analysis.ap_calcium import supralinearity_index
 from rig.config.profile import HardwareProfile
-from rig.engine.records import Estimate, Feature
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.records import Estimate, Feature
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.ap_scan import CcScanStep, SweepEvents, TraceCollector, check_cc_scan, compile_cc_scan
 from rig.protocols.calcium_steps import train_onsets_ms, window_mean
 from rig.protocols.calcium_transients import z_of

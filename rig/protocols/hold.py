@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import Field
 
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.common import ClampSpec, StepBase, StepProblem, check_clamp, resolve_device
 
 

@@ -18,9 +18,9 @@ from rig.analysis.ap_calcium import epsp_amplitude_mV
 from rig.analysis.calibration import driving_force_ratio
 from rig.analysis.responses import ratio_of_means
 from rig.config.profile import HardwareProfile
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.program import RunContext
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
 from rig.protocols.calcium_scan import StimulusSpec, calcium_sweep, check_condition, check_current, check_stimulus
 from rig.protocols.calcium_transients import finite
 from rig.protocols.common import AnalysisUpdate, StepBase, StepProblem, resolve_device

@@ -19,8 +19,8 @@ from scipy import stats
 from rig.analysis.ap_calcium import FellerLevels, calcium_per_ap_from_ratio, feller_levels, jackknife
 from rig.analysis.calcium_signal import calcium_change_uM
 from rig.config.profile import HardwareProfile
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.ap_scan import (
     CcScanStep,
     SweepEvents,

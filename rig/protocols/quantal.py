@@ -17,8 +17,8 @@ from pydantic import Field, model_validator
 
 from rig.analysis.quantal_mixture import fit_release_probability
 from rig.config.profile import HardwareProfile
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.ap_scan import CcScanStep, SweepEvents, TraceCollector, check_cc_scan, compile_cc_scan
 from rig.protocols.calcium_transients import ConditionTransients
 from rig.protocols.common import AnalysisUpdate, StepProblem

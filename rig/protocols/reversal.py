@@ -19,9 +19,9 @@ from scipy import stats
 
 from rig.analysis.evoked_current import evoked_current
 from rig.config.profile import HardwareProfile
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.program import RunContext, StepFailed
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
 from rig.protocols.calcium_scan import (
     DEPOLARIZED_ABOVE_MV,
     StimulusSpec,

@@ -14,8 +14,8 @@ from pydantic import Field, model_validator
 
 from rig.analysis.responses import release_probability
 from rig.config.profile import HardwareProfile
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.calcium_scan import calcium_sweep, check_condition, check_current
 from rig.protocols.calcium_steps import ApPulseSpec, ap_pulses, check_ap_current, count_spikes, train_onsets_ms
 from rig.protocols.common import AnalysisUpdate, StepBase, StepProblem, resolve_device

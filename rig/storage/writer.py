@@ -30,7 +30,8 @@ import h5py
 import numpy as np
 from h5py import h5s
 
-from rig.engine.records import (
+from rig.datatypes.channels import ChannelSpec
+from rig.datatypes.records import (
     DataChunk,
     Estimate,
     Feature,
@@ -316,15 +317,16 @@ class Hdf5RunWriter:
                          dtype=_STR)
         if run.specimen is not None:
             f.create_dataset("specimen_json", data=json.dumps(run.specimen, default=_jsonable), dtype=_STR)
-        channels: dict[str, tuple[str, tuple[int, ...]]] = {}
+        channels: dict[str, ChannelSpec] = {}
         for plan in run.plans:
             channels |= plan.recorded_channels()
-        for channel, (dtype, item_shape) in channels.items():
+        for channel, spec in channels.items():
+            dtype, item_shape = spec.dtype, spec.item_shape
             g = f.create_group(channel_group(channel))
+            g.attrs["unit"] = spec.unit
             # chunks of the bytes of chunk_samples float32 samples (256 KiB by default) whatever the item:
             # 20 frames of 80x80 per chunk, not 10, halves the whole-chunk writes of a camera channel
-            item_bytes = (int(np.prod(item_shape)) if item_shape else 1) * np.dtype(dtype).itemsize
-            rows = max(1, (self._chunk * 4) // item_bytes)
+            rows = max(1, (self._chunk * 4) // spec.item_bytes)
             samples = g.create_dataset("samples", shape=(0, *item_shape), maxshape=(None, *item_shape), dtype=dtype,
                                        chunks=(rows, *item_shape))
             self._datasets[f"{channel}/samples"] = samples

@@ -14,7 +14,7 @@ from rig.backends.ni.timing import plan_sweep_timing
 from rig.backends.ni.ttl import led_states_per_frame
 from rig.backends.ni.watchdog import NiWatchdog, WatchdogPlan, plan_watchdog
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.hal.watchdog import Watchdog, WatchdogExpired
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from rig.backends.ni import telegraph
 from rig.backends.ni.clock import NiDaqClock
 from rig.backends.ni.multiclamp import safe_command
 from rig.config.profile import PatchAmplifierSpec
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.hal.interfaces import SafetyReport
 
 log = logging.getLogger(__name__)

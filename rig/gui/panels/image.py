@@ -19,7 +19,7 @@ from PyQt5.QtWidgets import (
 )
 
 from rig.config.profile import HardwareProfile
-from rig.engine.records import DataChunk, Record, SweepStarted
+from rig.datatypes.records import DataChunk, Record, SweepStarted
 from rig.gui import theme
 from rig.gui.camera_live import LatestFrame
 from rig.gui.frame_scan import FrameLayout, FrameSettings, check_frame, fold_frame, frame_scan_plan

@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PyQt5.QtCore import QRectF
 from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from rig.engine.records import DataChunk, Record, RunStarted, SweepEnded, SweepStarted
+from rig.datatypes.records import DataChunk, Record, RunStarted, SweepEnded, SweepStarted
 from rig.gui import theme
 from rig.gui.camera_sweep import CameraSweep
 from rig.gui.line_scan_view import head_trace, kymograph

@@ -12,8 +12,8 @@ from rig.analysis.calcium_signal import calcium_change_uM, line_ratio_trace
 from rig.analysis.release_mixture import RatioEstimate, release_ratio
 from rig.analysis.responses import release_probability
 from rig.analysis.transients import fit_calcium_decay_known_influx
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.model.head_depolarization import FcatModel, head_depolarization
 from rig.model.neck_resistance import Interval, neck_resistance_interval
 from rig.protocols.calcium_scan import DEPOLARIZED_ABOVE_MV, depolarized_ms

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from rig.config.profile import HardwareProfile
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.program import RunContext, StepFailed
-from rig.engine.sweep_plan import SweepPlan
 from rig.protocols.calcium_scan import calcium_sweep, check_condition, check_current, check_imaging, check_stimulus
 from rig.protocols.common import StepProblem, resolve_device
 from rig.protocols.fcat.analysis import FcatAnalysis

@@ -11,8 +11,9 @@ import numpy as np
 from rig.analysis.frap_combine import SweepTau, combine_sweep_taus
 from rig.analysis.frap_kinetics import FrapKineticFit, fit_frap_kinetics
 from rig.analysis.line_scan import fold_lines, line_times_ms, roi_mask_near
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import LineScanLayout, SweepPlan
+from rig.datatypes.layouts import LineScanLayout
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.model.neck_resistance import Interval, neck_resistance_interval
 from rig.protocols.common import AnalysisUpdate
 from rig.protocols.frap.schema import FrapStep

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.common import StepProblem, check_clamp, resolve_device
 from rig.protocols.frap.schema import FrapStep
 from rig.protocols.sweep_building import gate, line_scan

@@ -22,8 +22,8 @@ from rig.analysis.imaging import (
 from rig.analysis.kinetics import PairedTransientFit, fit_paired_transients, half_width
 from rig.analysis.quantal_mixture import fit_release_probability
 from rig.analysis.responses import release_probability
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan, rising_edges
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan, rising_edges
 from rig.model.neck_resistance import Interval, NeckAssumptions, neck_resistance_interval
 from rig.protocols.common import AnalysisUpdate
 from rig.protocols.na_ca.schema import CALCIUM_INDICATORS, SODIUM_INDICATORS, NaCaStep

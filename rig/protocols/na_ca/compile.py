@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import CameraAcquisition, SweepPlan
+from rig.datatypes.layouts import CameraAcquisition
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.common import StepProblem, check_clamp, resolve_device
 from rig.protocols.conditions import bath_of
 from rig.protocols.na_ca.analysis import NaCaAnalysis

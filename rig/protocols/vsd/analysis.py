@@ -24,8 +24,8 @@ from rig.analysis.voltage_imaging import (
     roi_trace,
     voltage_responses,
 )
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.common import AnalysisUpdate
 from rig.protocols.vsd.schema import ROLES, VsdStep
 

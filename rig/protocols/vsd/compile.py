@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.calcium_scan import calcium_sweep, check_condition, check_current, check_imaging, check_stimulus
 from rig.protocols.calcium_steps import ap_pulses, check_ap_current
 from rig.protocols.common import StepProblem, resolve_device

@@ -23,8 +23,8 @@ from rig.analysis.ap_calcium import feller_levels, fit_decay, increments_per_eve
 from rig.analysis.calcium_signal import RatioTrace
 from rig.analysis.kinetics import half_decay_time, rise_time_10_90
 from rig.datatypes.sweep_plan import SweepPlan
-from rig.protocols.calcium_steps import window_mean
-from rig.protocols.sweep_building import pulse_train
+from rig.protocols.shared.calcium_steps import window_mean
+from rig.protocols.shared.sweep_building import pulse_train
 from simulated_devices.ions import HeadCalcium, HeadSodium, uM_per_ms_per_pA
 from simulated_devices.line_scan_truth import expected_ratio_trace
 from simulated_devices.release import ca_release_scale
@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from simulated_devices.specimen import Specimen
 
 MAX_ENUMERATED_PULSES = 6  # success/failure patterns enumerated exactly up to this many stimuli per sweep
-PLAN_TAIL_SAMPLES = 2  # rig/protocols/calcium_scan._TAIL: the last samples of a sweep hold the safe outputs
-SPIKE_THRESHOLD_MV = 0.0  # a somatic AP crosses this (as rig/protocols/calcium_steps.count_spikes counts)
+PLAN_TAIL_SAMPLES = 2  # rig/protocols/shared/calcium_scan._TAIL: the last samples of a sweep hold the safe outputs
+SPIKE_THRESHOLD_MV = 0.0  # a somatic AP crosses this (as rig/protocols/shared/calcium_steps.count_spikes counts)
 
 
 @dataclass(frozen=True)
@@ -274,7 +274,7 @@ def bap_calcium_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) 
 
 
 def _pairing_command(plan: SweepPlan, ap_ms: list[float]) -> np.ndarray:
-    """The CC command of a pairing sweep with these AP pulses (as rig/protocols/calcium_scan.calcium_sweep builds
+    """The CC command of a pairing sweep with these AP pulses (as rig/protocols/shared/calcium_scan.calcium_sweep builds
     it: holding plus one rectangular pulse per AP, the last samples back at the holding)."""
     own = _command(plan, "CC")
     holding = float(own[0])

@@ -18,7 +18,7 @@ import numpy as np
 
 from rig.analysis.kinetics import half_width, rise_time_10_90
 from rig.datatypes.sweep_plan import SweepPlan
-from rig.protocols.sweep_building import pulse_train
+from rig.protocols.shared.sweep_building import pulse_train
 from simulated_devices.response_truth import _command, expected_events, replay
 from simulated_devices.truth import SpineState
 

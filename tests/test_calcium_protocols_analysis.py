@@ -21,9 +21,9 @@ from rig.analysis.ap_calcium import (
 from rig.analysis.calcium_signal import calcium_change_uM
 from rig.analysis.transients import difference_of_exponentials
 from rig.config.profile import load_profile
-from rig.protocols.ap_scan import stack_estimate
 from rig.protocols.paired_ap import PairedApAnalysis, PairedApKind, PairedApStep
 from rig.protocols.quantal import QuantalAnalysis, QuantalKind, QuantalStep
+from rig.protocols.shared.ap_scan import stack_estimate
 
 IMAGING = {"start_um": [-1.0, 8.0], "end_um": [2.6, 8.0], "spine_um": [1.788, 8.0]}
 

@@ -8,7 +8,7 @@ import pytest
 from rig.analysis.calcium_signal import dg_over_r, matched_amplitude_sd
 from rig.model.head_depolarization import FcatModel, head_depolarization, predicted_fcat
 from rig.model.neck_resistance import Interval
-from rig.protocols.conditions import bath_of
+from rig.protocols.shared.conditions import bath_of
 
 
 def test_predicted_fcat_rises_with_depolarization_and_starts_at_the_mg_block_ratio():
@@ -72,7 +72,7 @@ def test_a_condition_keeps_the_borrowed_shape_until_its_detections_beat_false_po
     """One noise excursion past 2.5 SD in 30 failures must not give the condition a noise-fitted shape of its own
     (it raised every CC amplitude: fCaT x2-10 high on low-fCaT spines); three large releases do."""
     from rig.analysis.transients import InfluxTemplate
-    from rig.protocols.calcium_transients import ConditionTransients
+    from rig.protocols.shared.calcium_transients import ConditionTransients
 
     times = np.arange(150) * 2.0 + 1.0
     borrowed = InfluxTemplate(32.0, 13.0, 70.0, 100.0, "fitted")

@@ -13,16 +13,16 @@ import yaml
 from conftest import PROFILE
 from rig.api import run_protocol
 from rig.engine.program import StepFailed
-from rig.protocols.reversal import (
+from rig.protocols.reversal.analysis import (
     SIGN_Z,
     Level,
     ReversalAnalysis,
-    ReversalStep,
     bracket,
     next_holding,
     reversal_from_sweeps,
     zero_crossing,
 )
+from rig.protocols.reversal.schema import ReversalStep
 from rig.storage.reader import RunFile
 
 

@@ -27,7 +27,7 @@ STEP_DEPOL = Path(__file__).resolve().parents[1] / "protocols" / "frap_step_depo
 SHORT = ["steps.0.sweeps=2", "steps.4.sweeps=2", "steps.3.duration_s=20"]
 POPULATION = {"count": 17, "seed": 7}  # 3 listed spines + 17 drawn: 20
 THETA_TRAIN = [(b * 200 + a * 10 + 5, 2, 1500) for b in range(10) for a in range(5)]  # 10 bursts at 5 Hz of 5 at 100 Hz
-# The reversal search of protocols/fcat.yaml by bisection (rig/protocols/reversal.py): 6 levels, each its sweeps
+# The reversal search of protocols/fcat.yaml by bisection (rig/protocols/reversal/): 6 levels, each its sweeps
 # and the intervals after them (5.26 s); the reversal of the default cell is near +16 mV at the soma.
 REVERSAL_LEVELS_MV = [-70, -30, 5, 22.5, 13.75, 18.125]
 REVERSAL_SWEEP_S = 5.26

@@ -50,7 +50,7 @@ def estimate_step_bytes(step: BaseModel, profile: HardwareProfile) -> StepMemory
     `*_ms` times (the largest of a list of onsets), its `*_s` times other than intervals and one
     period of each event rate (`*_rate_hz` other than sample, line and frame rates);
     the rate is the step's largest `sample_rate_hz`, else a line scan's pixel clock
-    (pixels_per_line / fill_fraction x line_rate_hz, as rig.protocols.sweep_building.line_scan
+    (pixels_per_line / fill_fraction x line_rate_hz, as rig.protocols.shared.sweep_building.line_scan
     makes it), else the DAQ's maximum; channels are every channel of the profile, plus one
     working copy. Camera frames add frame_rate_hz x duration x ROI pixels x 2 bytes.
     """

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rig.config.profile import HardwareProfile
     from rig.engine.program import StepProgram
-    from rig.protocols.common import StepKind
+    from rig.protocols.shared.common import StepKind
 
-# Kind name -> module whose KIND implements it (rig.protocols.common.StepKind).
+# Kind name -> module whose KIND implements it (rig.protocols.shared.common.StepKind).
 _KIND_MODULES: dict[str, str] = {
     "frap": "rig.protocols.frap", "hold": "rig.protocols.hold", "reversal": "rig.protocols.reversal",
     "fcat": "rig.protocols.fcat", "na_ca": "rig.protocols.na_ca",

@@ -16,12 +16,12 @@ from rig.datatypes.records import Estimate, Feature, Notice
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.model.head_depolarization import FcatModel, head_depolarization
 from rig.model.neck_resistance import Interval, neck_resistance_interval
-from rig.protocols.calcium_scan import DEPOLARIZED_ABOVE_MV, depolarized_ms
-from rig.protocols.calcium_steps import count_spikes
-from rig.protocols.calcium_transients import ConditionTransients, finite, z_of
-from rig.protocols.common import AnalysisUpdate
 from rig.protocols.fcat.schema import FcatStep
 from rig.protocols.fcat.trend import StepTrend, release_trend
+from rig.protocols.shared.calcium_scan import DEPOLARIZED_ABOVE_MV, depolarized_ms
+from rig.protocols.shared.calcium_steps import count_spikes
+from rig.protocols.shared.calcium_transients import ConditionTransients, finite, z_of
+from rig.protocols.shared.common import AnalysisUpdate
 
 
 class FcatAnalysis:

@@ -5,10 +5,16 @@ from __future__ import annotations
 from rig.config.profile import HardwareProfile
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.program import RunContext, StepFailed
-from rig.protocols.calcium_scan import calcium_sweep, check_condition, check_current, check_imaging, check_stimulus
-from rig.protocols.common import StepProblem, resolve_device
 from rig.protocols.fcat.analysis import FcatAnalysis
 from rig.protocols.fcat.schema import FcatStep
+from rig.protocols.shared.calcium_scan import (
+    calcium_sweep,
+    check_condition,
+    check_current,
+    check_imaging,
+    check_stimulus,
+)
+from rig.protocols.shared.common import StepProblem, resolve_device
 
 
 def condition_order(step: FcatStep) -> list[str]:

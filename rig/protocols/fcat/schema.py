@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from rig.protocols.calcium_scan import ImagingSpec, StimulusSpec
-from rig.protocols.common import NeckAssumptionFields, StepBase
+from rig.protocols.shared.calcium_scan import ImagingSpec, StimulusSpec
+from rig.protocols.shared.common import NeckAssumptionFields, StepBase
 
 
 class FcatAnalysisSpec(NeckAssumptionFields):

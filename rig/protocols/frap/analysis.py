@@ -15,8 +15,8 @@ from rig.datatypes.layouts import LineScanLayout
 from rig.datatypes.records import Estimate, Feature, Notice
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.model.neck_resistance import Interval, neck_resistance_interval
-from rig.protocols.common import AnalysisUpdate
 from rig.protocols.frap.schema import FrapStep
+from rig.protocols.shared.common import AnalysisUpdate
 
 
 def head_counts_per_line(plan: SweepPlan, counts: np.ndarray, roi_radius_um: float

@@ -9,9 +9,9 @@ import numpy as np
 
 from rig.config.profile import HardwareProfile
 from rig.datatypes.sweep_plan import SweepPlan
-from rig.protocols.common import StepProblem, check_clamp, resolve_device
 from rig.protocols.frap.schema import FrapStep
-from rig.protocols.sweep_building import gate, line_scan
+from rig.protocols.shared.common import StepProblem, check_clamp, resolve_device
+from rig.protocols.shared.sweep_building import gate, line_scan
 
 if TYPE_CHECKING:
     from rig.protocols.frap.analysis import FrapAnalysis

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from rig.config.base import StrictModel
-from rig.protocols.common import ClampSpec, NeckAssumptionFields, StepBase
+from rig.protocols.shared.common import ClampSpec, NeckAssumptionFields, StepBase
 
 Point = tuple[float, float]
 

@@ -25,8 +25,8 @@ from rig.analysis.responses import release_probability
 from rig.datatypes.records import Estimate, Feature, Notice
 from rig.datatypes.sweep_plan import SweepPlan, rising_edges
 from rig.model.neck_resistance import Interval, NeckAssumptions, neck_resistance_interval
-from rig.protocols.common import AnalysisUpdate
 from rig.protocols.na_ca.schema import CALCIUM_INDICATORS, SODIUM_INDICATORS, NaCaStep
+from rig.protocols.shared.common import AnalysisUpdate
 
 # The decay counts as resolved while its 95 % interval lies within this factor of the fitted value.
 MAX_KINETICS_SPREAD = 10.0

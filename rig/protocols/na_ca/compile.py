@@ -7,11 +7,11 @@ import numpy as np
 from rig.config.profile import HardwareProfile
 from rig.datatypes.layouts import CameraAcquisition
 from rig.datatypes.sweep_plan import SweepPlan
-from rig.protocols.common import StepProblem, check_clamp, resolve_device
-from rig.protocols.conditions import bath_of
 from rig.protocols.na_ca.analysis import NaCaAnalysis
 from rig.protocols.na_ca.schema import NaCaStep
-from rig.protocols.sweep_building import gate, pulse_train
+from rig.protocols.shared.common import StepProblem, check_clamp, resolve_device
+from rig.protocols.shared.conditions import bath_of
+from rig.protocols.shared.sweep_building import gate, pulse_train
 
 _LEAD_MS = 5.0
 _TAIL = 2

@@ -7,8 +7,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from rig.config.base import StrictModel
-from rig.protocols.common import ClampSpec, StepBase
-from rig.protocols.conditions import parse_condition
+from rig.protocols.shared.common import ClampSpec, StepBase
+from rig.protocols.shared.conditions import parse_condition
 
 Point = tuple[float, float]
 

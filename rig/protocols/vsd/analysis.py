@@ -26,7 +26,7 @@ from rig.analysis.voltage_imaging import (
 )
 from rig.datatypes.records import Estimate, Feature, Notice
 from rig.datatypes.sweep_plan import SweepPlan
-from rig.protocols.common import AnalysisUpdate
+from rig.protocols.shared.common import AnalysisUpdate
 from rig.protocols.vsd.schema import ROLES, VsdStep
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,15 @@ import numpy as np
 
 from rig.config.profile import HardwareProfile
 from rig.datatypes.sweep_plan import SweepPlan
-from rig.protocols.calcium_scan import calcium_sweep, check_condition, check_current, check_imaging, check_stimulus
-from rig.protocols.calcium_steps import ap_pulses, check_ap_current
-from rig.protocols.common import StepProblem, resolve_device
+from rig.protocols.shared.calcium_scan import (
+    calcium_sweep,
+    check_condition,
+    check_current,
+    check_imaging,
+    check_stimulus,
+)
+from rig.protocols.shared.calcium_steps import ap_pulses, check_ap_current
+from rig.protocols.shared.common import StepProblem, resolve_device
 from rig.protocols.vsd.analysis import VsdAnalysis
 from rig.protocols.vsd.schema import VsdStep
 

@@ -7,9 +7,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from rig.config.base import StrictModel
-from rig.protocols.calcium_scan import ImagingSpec, StimulusSpec
-from rig.protocols.calcium_steps import ApPulseSpec
-from rig.protocols.common import StepBase
+from rig.protocols.shared.calcium_scan import ImagingSpec, StimulusSpec
+from rig.protocols.shared.calcium_steps import ApPulseSpec
+from rig.protocols.shared.common import StepBase
 
 SweepRole = Literal["synaptic", "ap", "hyperpolarizing"]
 ROLES: tuple[str, ...] = ("synaptic", "ap", "hyperpolarizing")

@@ -1,76 +1,25 @@
-"""Synaptic reversal search (adaptive): bisect on the sign of single sweeps' evoked currents, then false position.
-
-A sweep's current counts as inward or outward only when it lies beyond SIGN_Z baseline SDs of zero: release
-fails often, so a level's mean over two sweeps says little, but the sign of any sweep that released does
-(every synapse's current reverses at the same holding, within ~0.3 mV on the simulated rig). The reversal is
-the zero of a straight line through the single sweeps near it (Fieller's interval). The search is short on
-purpose: holdings near 0 mV drive neck plasticity (SCIENCE.md), so the time held above -20 mV is reported.
-"""
+"""Online analysis of the reversal step."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
-from pydantic import Field, model_validator
 from scipy import stats
 
 from rig.analysis.evoked_current import evoked_current
-from rig.config.profile import HardwareProfile
 from rig.datatypes.records import Estimate, Feature, Notice
 from rig.datatypes.sweep_plan import SweepPlan
-from rig.engine.program import RunContext, StepFailed
-from rig.protocols.calcium_scan import (
+from rig.engine.program import StepFailed
+from rig.protocols.reversal.schema import ReversalStep
+from rig.protocols.shared.calcium_scan import (
     DEPOLARIZED_ABOVE_MV,
-    StimulusSpec,
-    calcium_sweep,
-    check_condition,
-    check_stimulus,
     depolarized_ms,
 )
-from rig.protocols.common import AnalysisUpdate, StepBase, StepProblem, resolve_device
+from rig.protocols.shared.common import AnalysisUpdate
 
 SIGN_Z = 3.0  # a sweep's evoked current has a known sign beyond this many baseline SDs from zero
-
-
-class ReversalStep(StepBase):
-    """Find the potential at which stimulation evokes zero synaptic current; later steps read `reversal_mV`."""
-
-    kind: Literal["reversal"]
-    start_mV: float = Field(default=-70.0, description="first holding (the evoked current must be inward here)")
-    step_mV: float = Field(default=40.0, gt=0, description="largest depolarizing move while no holding has shown an "
-                           "outward current (the search bisects towards the highest holding allowed)")
-    max_mV: float | None = Field(default=None, description="highest holding; default the profile's limit")
-    tolerance_mV: float = Field(default=1.0, gt=0, description="stop when the next holding moves less than half this "
-                                "from one measured, or the bracket is this narrow")
-    sweeps_per_level: int = Field(default=2, ge=1, le=50, description="measuring sweeps at each holding")
-    max_levels: int = Field(default=6, ge=2, le=30, description="most holdings the search may visit")
-    fit_window_mV: float = Field(default=15.0, gt=0, description="sweeps within this distance of the reversal enter "
-                                 "the straight-line fit (the evoked current is close to linear in the holding there)")
-    stimulus: StimulusSpec = StimulusSpec()
-    stimulus_ms: float = Field(default=60.0, gt=0)
-    sweep_ms: float = Field(default=120.0, gt=0)
-    window_ms: tuple[float, float] = Field(default=(1.0, 25.0), description="response window after the stimulus")
-    baseline_ms: float = Field(default=30.0, gt=0)
-    min_response_pA: float = Field(default=3.0, ge=0, description="smallest mean inward current at start_mV")
-    interval_s: float = Field(default=2.0, ge=0)
-    sample_rate_hz: float = Field(default=10_000.0, gt=0)
-    condition: str = "control"
-
-    @model_validator(mode="after")
-    def _windows(self) -> "ReversalStep":
-        if self.stimulus_ms + self.window_ms[1] >= self.sweep_ms or self.window_ms[0] >= self.window_ms[1]:
-            raise ValueError("window_ms must be increasing and end before sweep_ms")
-        if self.baseline_ms >= self.stimulus_ms:
-            raise ValueError("baseline_ms must fit before stimulus_ms")
-        return self
-
-
-def _ceiling(step: ReversalStep, profile: HardwareProfile, amp: str) -> float:
-    high = profile.devices[amp].limits.holding_mV[1]  # type: ignore[union-attr]
-    return min(high, step.max_mV) if step.max_mV is not None else high
 
 
 @dataclass(frozen=True)
@@ -317,96 +266,3 @@ class ReversalAnalysis:
             return next_holding(levels, self.step, self.ceiling_mV, self.amplifier) is None
         except StepFailed:
             return False
-
-
-class ReversalProgram:
-    """Sweeps chosen from the currents measured so far (bisection on their signs); reversal_mV into the context."""
-
-    adaptive = True
-
-    def __init__(self, step: ReversalStep, step_index: int, profile: HardwareProfile, analysis: ReversalAnalysis):
-        self.step, self.step_index, self.profile, self.analysis = step, step_index, profile, analysis
-        self.amp = resolve_device(profile, "patch_amplifier", step.amplifier, "amplifier")[0] or ""
-        self.ceiling = _ceiling(step, profile, self.amp)
-        analysis.ceiling_mV, analysis.amplifier = self.ceiling, self.amp
-        self.issued = 0  # measuring sweeps handed out
-        self.sweeps = 0
-        self.queue: list[tuple[float, bool]] = []
-        self.done = False
-
-    @property
-    def planned_sweeps(self) -> int:
-        """The most sweeps the search can take: max_levels levels of one settle and sweeps_per_level sweeps."""
-        return self.step.max_levels * (1 + self.step.sweeps_per_level)
-
-    def plan_at(self, holding_mV: float, sweep: int, settle: bool = False) -> SweepPlan:
-        """A sweep at one holding with one stimulus; a settle sweep (no stimulus, not analysed) moves the holding."""
-        s = self.step
-        return calcium_sweep(self.profile, step_index=self.step_index, step_name=s.name or "reversal", kind="reversal",
-                             sweep_in_step=sweep, amplifier=self.amp, mode="VC", holding=holding_mV,
-                             duration_ms=20.0 if settle else s.sweep_ms, stimulus=None if settle else s.stimulus,
-                             stimuli_ms=() if settle else (s.stimulus_ms,), condition=s.condition,
-                             parameters={"role": "settle" if settle else "measure"},
-                             interval_after_s=max(s.interval_s, 1.0) if settle else s.interval_s,
-                             sample_rate_hz=s.sample_rate_hz)
-
-    def envelope(self) -> list[SweepPlan]:
-        """The lowest and highest holding the search may use."""
-        return [self.plan_at(self.step.start_mV, 0), self.plan_at(self.ceiling, 1)]
-
-    def next_plan(self, context: RunContext) -> SweepPlan | None:
-        """The next sweep: repeat the level, move to the next holding, or finish (reversal_mV into the context)."""
-        if self.done:
-            return None
-        if not self.queue:
-            a = self.analysis
-            if a.analysed < self.issued:
-                raise StepFailed(f"reversal search: {self.issued - a.analysed} sweep(s) could not be analysed "
-                                 "(see the notices); the search cannot continue")
-            levels = a.levels()
-            level = next_holding(levels, self.step, self.ceiling, self.amp)
-            if level is None:
-                self.done = True
-                context.set("reversal_mV", a.estimate(levels, bracket(levels))[0].value_mV,  # type: ignore[arg-type]
-                            self.step.name or "reversal")
-                return None
-            self.queue = [(level, True)] + [(level, False)] * self.step.sweeps_per_level
-        level, settle = self.queue.pop(0)
-        self.sweeps += 1
-        self.issued += 0 if settle else 1
-        return self.plan_at(level, self.sweeps - 1, settle)
-
-
-class ReversalKind:
-    """The reversal step kind."""
-
-    schema = ReversalStep
-
-    def check(self, step: ReversalStep, profile: HardwareProfile) -> list[StepProblem]:
-        """Amplifier and stimulator exist; the search range lies within the holding limits."""
-        amp, problems = resolve_device(profile, "patch_amplifier", step.amplifier, "amplifier")
-        problems += check_stimulus(profile, step.stimulus) + check_condition(step.condition)
-        if amp is not None:
-            low, high = profile.devices[amp].limits.holding_mV  # type: ignore[union-attr]
-            if not low <= step.start_mV <= high:
-                problems.append(StepProblem("start_mV", f"{step.start_mV:g} mV is outside the profile limit "
-                                            f"[{low:g}, {high:g}] mV (devices.{amp}.limits.holding_mV)"))
-            if step.max_mV is not None and step.max_mV <= step.start_mV:
-                problems.append(StepProblem("max_mV", "must be above start_mV"))
-        return problems
-
-    def compile(self, step: ReversalStep, step_index: int, profile: HardwareProfile) -> list[SweepPlan]:
-        """The envelope (the real sweeps are chosen during the run)."""
-        return ReversalProgram(step, step_index, profile, ReversalAnalysis(step)).envelope()
-
-    def analysis(self, step: ReversalStep) -> ReversalAnalysis:
-        """A fresh online analysis."""
-        return ReversalAnalysis(step)
-
-    def program(self, step: ReversalStep, step_index: int, profile: HardwareProfile,
-                analysis: ReversalAnalysis) -> ReversalProgram:
-        """The adaptive search."""
-        return ReversalProgram(step, step_index, profile, analysis)
-
-
-KIND = ReversalKind()

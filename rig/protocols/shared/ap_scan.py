@@ -15,7 +15,7 @@ from rig.analysis.calcium_signal import RatioTrace
 from rig.config.profile import HardwareProfile
 from rig.datatypes.records import Estimate, Notice
 from rig.datatypes.sweep_plan import SweepPlan
-from rig.protocols.calcium_scan import (
+from rig.protocols.shared.calcium_scan import (
     ImagingSpec,
     StimulusSpec,
     calcium_sweep,
@@ -24,7 +24,7 @@ from rig.protocols.calcium_scan import (
     check_imaging,
     check_stimulus,
 )
-from rig.protocols.calcium_steps import (
+from rig.protocols.shared.calcium_steps import (
     ApPulseSpec,
     ap_pulses,
     check_ap_current,
@@ -32,7 +32,7 @@ from rig.protocols.calcium_steps import (
     count_spikes,
     sweep_ratio_trace,
 )
-from rig.protocols.common import AnalysisUpdate, StepBase, StepProblem, resolve_device
+from rig.protocols.shared.common import AnalysisUpdate, StepBase, StepProblem, resolve_device
 
 
 class CcScanStep(StepBase):

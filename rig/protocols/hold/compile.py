@@ -1,26 +1,15 @@
-"""Hold step: keep the cell clamped at a holding value for a time (e.g. 4 min at 0 mV)."""
+"""The hold step kind: checks, compile to plans, analysis."""
 
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import numpy as np
-from pydantic import Field
 
 from rig.config.profile import HardwareProfile
 from rig.datatypes.sweep_plan import SweepPlan
-from rig.protocols.common import ClampSpec, StepBase, StepProblem, check_clamp, resolve_device
-
-
-class HoldStep(StepBase):
-    """Hold the soma at a potential or current, recording the amplifier, in segments."""
-
-    kind: Literal["hold"]
-    duration_s: float = Field(gt=0, le=3600)
-    clamp: ClampSpec = ClampSpec()
-    sample_rate_hz: float = Field(default=1000.0, gt=0)
-    segment_s: float = Field(default=10.0, gt=0, description="recorded in sweeps of this length")
+from rig.protocols.hold.schema import HoldStep
+from rig.protocols.shared.common import StepProblem, check_clamp, resolve_device
 
 
 class HoldKind:
@@ -57,6 +46,3 @@ class HoldKind:
     def analysis(self, step: HoldStep) -> None:
         """No online analysis for a hold."""
         return None
-
-
-KIND = HoldKind()

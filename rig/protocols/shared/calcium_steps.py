@@ -9,8 +9,8 @@ from rig.analysis.calcium_signal import RatioTrace, line_ratio_trace
 from rig.config.base import StrictModel
 from rig.config.profile import HardwareProfile
 from rig.datatypes.sweep_plan import SweepPlan
-from rig.protocols.calcium_scan import check_current
-from rig.protocols.common import StepProblem
+from rig.protocols.shared.calcium_scan import check_current
+from rig.protocols.shared.common import StepProblem
 
 
 class ApPulseSpec(StrictModel):

@@ -1,66 +1,22 @@
-"""Paired APs: the Feller ratio a = (F3-F2)/(F1-F0) of a saturating indicator, and Delta[Ca] per AP.
-
-Delta[Ca] per AP is the first AP's dG/R step converted to free Ca through the indicator's binding (Kd, F_max/F_min,
-resting Ca: `calcium_signal.calcium_change_uM`), not Feller's ([Ca]0 + Kd)(1 - a)/(2a): that formula assumes equal
-free-Ca steps at both APs and no decay between them, and with a dye-dominated buffer the second AP's free-Ca step is
-larger (the dye buffers less when partly bound), so a overstates saturation (on the simulated 'slow' spine the
-noise-free formula gave +7 % at rise 2/window 6 and -47 % at rise 4/window 4, against -2 % for the conversion).
-"""
+"""Online analysis of the paired_ap step."""
 
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import numpy as np
-from pydantic import Field, model_validator
 from scipy import stats
 
 from rig.analysis.ap_calcium import FellerLevels, calcium_per_ap_from_ratio, feller_levels, jackknife
 from rig.analysis.calcium_signal import calcium_change_uM
-from rig.config.profile import HardwareProfile
 from rig.datatypes.records import Estimate, Feature, Notice
 from rig.datatypes.sweep_plan import SweepPlan
-from rig.protocols.ap_scan import (
-    CcScanStep,
-    SweepEvents,
+from rig.protocols.paired_ap.schema import PairedApStep
+from rig.protocols.shared.ap_scan import (
     TraceCollector,
-    check_cc_scan,
-    compile_cc_scan,
     stack_estimate,
 )
-from rig.protocols.common import AnalysisUpdate, StepProblem
-
-
-class PairedApStep(CcScanStep):
-    """Two bAPs per sweep, spacing_ms apart; the second increment over the first calibrates the indicator."""
-
-    kind: Literal["paired_ap"]
-    first_ap_ms: float = Field(default=40.0, gt=0)
-    spacing_ms: float = Field(default=20.0, gt=0)
-    rise_ms: float = Field(default=4.0, ge=0, description="from an AP pulse onset to its level window: the bAP "
-                           "and the head Ca rise take ~4 ms (the window must start on the plateau)")
-    level_window_ms: float = Field(default=4.0, gt=0)
-    rest_ca_nM: float = Field(default=75.0, ge=0, description="resting [Ca] (assumed)")
-    kd_nM: float = Field(default=800.0, gt=0, description="indicator Kd (fluo-5F 0.8 uM)")
-    indicator_dynamic_range: float = Field(default=15.0, gt=1, description="F_max/F_min of the indicator as imaged")
-    confidence_level: float = Field(default=0.95, gt=0.5, lt=1)
-
-    @model_validator(mode="after")
-    def _windows(self) -> "PairedApStep":
-        if self.rise_ms + 2 * self.level_window_ms > self.spacing_ms:
-            raise ValueError("spacing_ms must hold rise_ms + two level windows (F1 after AP1, F2 before AP2)")
-        if self.level_window_ms > self.first_ap_ms:
-            raise ValueError("level_window_ms must fit before the first AP")
-        return self
-
-    def onsets_ms(self) -> list[float]:
-        """The two AP pulse onsets."""
-        return [self.first_ap_ms, self.first_ap_ms + self.spacing_ms]
-
-
-def _events(step: PairedApStep) -> list[SweepEvents]:
-    return [SweepEvents("paired_ap", ap_ms=step.onsets_ms()) for _ in range(step.sweeps)]
+from rig.protocols.shared.common import AnalysisUpdate
 
 
 class PairedApAnalysis:
@@ -127,25 +83,3 @@ class PairedApAnalysis:
         if not self._warned:
             self._warned = True
             update.notices.append(Notice("warning", "paired_ap", message, sweep_index))
-
-
-class PairedApKind:
-    """The paired_ap step kind."""
-
-    schema = PairedApStep
-
-    def check(self, step: PairedApStep, profile: HardwareProfile) -> list[StepProblem]:
-        """Devices, imaging, AP current (holding_pA limits) and timing."""
-        return check_cc_scan(step, profile, _events(step)[:1])
-
-    def compile(self, step: PairedApStep, step_index: int, profile: HardwareProfile) -> list[SweepPlan]:
-        """One sweep per repeat with two AP pulses."""
-        return compile_cc_scan(step, step_index, profile, "paired_ap", _events(step),
-                               {"rise_ms": step.rise_ms, "level_window_ms": step.level_window_ms})
-
-    def analysis(self, step: PairedApStep) -> PairedApAnalysis:
-        """A fresh online analysis."""
-        return PairedApAnalysis(step)
-
-
-KIND = PairedApKind()

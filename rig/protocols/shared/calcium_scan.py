@@ -11,9 +11,9 @@ from pydantic import Field, field_validator
 from rig.config.base import StrictModel
 from rig.config.profile import HardwareProfile
 from rig.datatypes.sweep_plan import SweepPlan
-from rig.protocols.common import StepProblem, resolve_device
-from rig.protocols.conditions import bath_of, parse_condition
-from rig.protocols.sweep_building import gate, line_scan, pulse_train
+from rig.protocols.shared.common import StepProblem, resolve_device
+from rig.protocols.shared.conditions import bath_of, parse_condition
+from rig.protocols.shared.sweep_building import gate, line_scan, pulse_train
 
 Point = tuple[float, float]
 _TAIL = 2  # dark, closed, stimulator idle at the end: the held outputs are safe

@@ -1,57 +1,34 @@
-"""Optical quantal analysis: hundreds of single-shock sweeps, success/failure of the head CaT per sweep.
-
-Every sweep's head CaT is scaled by a template (matched filter, as in fCaT; the template is fitted to the
-sweeps above `threshold_sd` x their baseline-noise SD, the 2.5 SD rule). The release probability is fitted to
-every sweep's amplitude as a failure/release mixture (rig/analysis/quantal_mixture.py) with a profile-likelihood
-interval, so releases that do not stand out of one sweep's noise are neither lost nor invented by a threshold;
-a spine whose releases cannot be told from its failures gets a notice instead of an estimate.
-"""
+"""Online analysis of the quantal step."""
 
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import numpy as np
-from pydantic import Field, model_validator
 
 from rig.analysis.quantal_mixture import fit_release_probability
-from rig.config.profile import HardwareProfile
 from rig.datatypes.records import Estimate, Feature, Notice
 from rig.datatypes.sweep_plan import SweepPlan
-from rig.protocols.ap_scan import CcScanStep, SweepEvents, TraceCollector, check_cc_scan, compile_cc_scan
-from rig.protocols.calcium_transients import ConditionTransients
-from rig.protocols.common import AnalysisUpdate, StepProblem
-
-
-class QuantalStep(CcScanStep):
-    """Single synaptic stimuli, one per sweep, many sweeps."""
-
-    kind: Literal["quantal"]
-    sweeps: int = Field(default=200, ge=2, le=10000)
-    stimulus_ms: float = Field(default=30.0, gt=0)
-    sweep_ms: float = Field(default=150.0, gt=0)
-    threshold_sd: float = Field(default=2.5, gt=0)
-    confidence_level: float = Field(default=0.95, gt=0.5, lt=1)
-
-    @model_validator(mode="after")
-    def _timing(self) -> "QuantalStep":
-        if self.stimulus_ms + 20 > self.sweep_ms:
-            raise ValueError("sweep_ms must leave at least 20 ms after stimulus_ms")
-        return self
-
-
-def _events(step: QuantalStep) -> list[SweepEvents]:
-    return [SweepEvents("shock", stimuli_ms=[step.stimulus_ms]) for _ in range(step.sweeps)]
-
+from rig.protocols.quantal.schema import QuantalStep
+from rig.protocols.shared.ap_scan import TraceCollector
+from rig.protocols.shared.calcium_transients import ConditionTransients
+from rig.protocols.shared.common import AnalysisUpdate
 
 # The mixture is refitted on every sweep up to this count, then every REFIT_EVERY sweeps and on the last one.
 REFIT_ALWAYS_UP_TO = 20
+
+
 REFIT_EVERY = 10
+
+
 # Release probabilities in 2 mM Ca range 0.09-0.5 (SCIENCE.md, section 4): a spine whose visible responses are
 # rarer than the lower end most likely has releases that give no CaT, so they only bound p from below.
 MIN_PLAUSIBLE_RELEASE_PROBABILITY = 0.09
+
+
 MIN_SWEEPS_FOR_P = 10  # before this only the lower bound (the checks below need failures to look at)
+
+
 MAX_RESOLVED_WIDTH = 0.5  # a release probability interval wider than this says the calls cannot be made
 
 
@@ -130,24 +107,3 @@ class QuantalAnalysis:
         if not self._warned_unresolved:
             self._warned_unresolved = True
             update.notices.append(Notice("warning", "quantal", message, sweep_index))
-
-
-class QuantalKind:
-    """The quantal step kind."""
-
-    schema = QuantalStep
-
-    def check(self, step: QuantalStep, profile: HardwareProfile) -> list[StepProblem]:
-        """Devices, imaging, stimulus and timing against the profile."""
-        return check_cc_scan(step, profile, _events(step)[:1])
-
-    def compile(self, step: QuantalStep, step_index: int, profile: HardwareProfile) -> list[SweepPlan]:
-        """One single-shock sweep per repeat."""
-        return compile_cc_scan(step, step_index, profile, "quantal", _events(step))
-
-    def analysis(self, step: QuantalStep) -> QuantalAnalysis:
-        """A fresh online analysis."""
-        return QuantalAnalysis(step)
-
-
-KIND = QuantalKind()

@@ -230,10 +230,10 @@ class SimulatedDaq:
     # ----- physics ----------------------------------------------------------------
     def load_hook(self) -> None:
         """Sweep boundary: apply the plan's bath (pharmacology as data), push plasticity and blockers into the cell."""
-        bath = self._plan.parameters.get("bath") if self._plan is not None else None
+        bath = self._plan.meta.bath if self._plan is not None else None
         if bath is not None or self._bath_applied:
             baseline = self.profile.simulation.pharmacology.model_dump()  # type: ignore[union-attr]
-            for field, value in (baseline | dict(bath or {})).items():
+            for field, value in (baseline | (bath.changes() if bath is not None else {})).items():
                 setattr(self.specimen.pharmacology, field, value)
             self._bath_applied = bath is not None
         self.specimen.sync_cell()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Literal, Mapping
 
 import numpy as np
 
 from rig.datatypes.channels import OUTPUT_ROLE_UNITS, PMT_UNIT, ChannelSpec, amplifier_unit
 from rig.datatypes.layouts import CameraAcquisition, LineScanLayout
+from rig.datatypes.sweep_meta import SweepMeta
 
 
 def rising_edges(ttl: np.ndarray) -> np.ndarray:
@@ -40,37 +41,13 @@ class SweepPlan:
     line_scan: LineScanLayout | None = None
     events_ms: Mapping[str, float] = field(default_factory=dict)
     target_um: tuple[float, float] | None = None
-    parameters: Mapping[str, Any] = field(default_factory=dict)
+    meta: SweepMeta = field(default_factory=SweepMeta)
     camera: CameraAcquisition | None = None
 
     @property
     def duration_s(self) -> float:
         """Sweep duration in seconds."""
         return self.n_samples / self.sample_rate_hz
-
-    def summary(self) -> dict[str, Any]:
-        """A JSON-able description of the plan (waveforms as ranges; the arrays are stored as data)."""
-        return {
-            "step_index": self.step_index,
-            "step_name": self.step_name,
-            "kind": self.kind,
-            "sweep_in_step": self.sweep_in_step,
-            "sample_rate_hz": self.sample_rate_hz,
-            "n_samples": self.n_samples,
-            "duration_s": self.duration_s,
-            "amplifier": self.amplifier,
-            "amplifier_mode": self.amplifier_mode,
-            "interval_after_s": self.interval_after_s,
-            "inputs": list(self.inputs),
-            "outputs": {
-                name: {"min": float(np.min(w)), "max": float(np.max(w))} for name, w in self.outputs.items()
-            },
-            "line_scan": None if self.line_scan is None else self.line_scan.__dict__ | {},
-            "events_ms": dict(self.events_ms),
-            "target_um": self.target_um,
-            "parameters": dict(self.parameters),
-            "camera": None if self.camera is None else self.camera.__dict__ | {},
-        }
 
     def channel_unit(self, channel: str) -> str:
         """Physical unit of one of the plan's logical channels (the conventions of this class's docstring)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rig.config.profile import HardwareProfile
+from rig.datatypes.kind_meta import ApLevelsMeta
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.bap_train.analysis import BapTrainAnalysis
 from rig.protocols.bap_train.schema import BapTrainStep
@@ -29,8 +30,8 @@ class BapTrainKind:
 
     def compile(self, step: BapTrainStep, step_index: int, profile: HardwareProfile) -> list[SweepPlan]:
         """One sweep per repeat, each with the same AP train."""
-        return compile_cc_scan(step, step_index, profile, "bap_train", _events(step),
-                               {"rise_ms": step.rise_ms, "level_window_ms": step.level_window_ms})
+        return compile_cc_scan(step, step_index, profile, "bap_train", _events(step), ApLevelsMeta,
+                               rise_ms=step.rise_ms, level_window_ms=step.level_window_ms)
 
     def analysis(self, step: BapTrainStep) -> BapTrainAnalysis:
         """A fresh online analysis."""

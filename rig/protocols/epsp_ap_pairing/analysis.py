@@ -27,7 +27,7 @@ class EpspApPairingAnalysis:
         if trace is None:
             return update
         self.collector.ap_notice(sweep_index, plan, update)
-        role, first = str(plan.parameters["role"]), float(plan.parameters["baseline_end_ms"])
+        role, first = plan.meta.role, float(plan.meta.baseline_end_ms)  # type: ignore[arg-type]  # every AP scan has one
         amp = window_mean(trace.times_ms, trace.dg_over_r, first, first + self.step.window_ms)
         self.amplitudes[role].append(amp)
         update.features.append(Feature(sweep_index, plan.step_name, f"amplitude_{role}", amp, float("nan"),

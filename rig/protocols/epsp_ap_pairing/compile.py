@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rig.config.profile import HardwareProfile
+from rig.datatypes.kind_meta import PairingCondition, PairingMeta
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.epsp_ap_pairing.analysis import EpspApPairingAnalysis
 from rig.protocols.epsp_ap_pairing.schema import CONDITIONS, EpspApPairingStep
@@ -31,10 +32,10 @@ class EpspApPairingKind:
 
     def compile(self, step: EpspApPairingStep, step_index: int, profile: HardwareProfile) -> list[SweepPlan]:
         """`sweeps` rounds of the four conditions, interleaved."""
-        conditions = {c: {"ap_ms": (e := step.events(c)).ap_ms, "stimuli_ms": e.stimuli_ms} for c in CONDITIONS}
-        return compile_cc_scan(step, step_index, profile, "epsp_ap_pairing", _events(step),
-                               {"window_ms": step.window_ms, "first_event_ms": step.first_event_ms,
-                                "conditions": conditions})
+        conditions = tuple(PairingCondition(c, tuple((e := step.events(c)).ap_ms), tuple(e.stimuli_ms))
+                           for c in CONDITIONS)
+        return compile_cc_scan(step, step_index, profile, "epsp_ap_pairing", _events(step), PairingMeta,
+                               window_ms=step.window_ms, first_event_ms=step.first_event_ms, conditions=conditions)
 
     def analysis(self, step: EpspApPairingStep) -> EpspApPairingAnalysis:
         """A fresh online analysis."""

@@ -45,13 +45,13 @@ class FcatAnalysis:
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
         """Add this sweep to its condition and update every estimate that the data now support."""
         self.depolarized_ms += depolarized_ms(plan)
-        role = plan.parameters.get("role")
+        role = plan.meta.role
         if role not in self.conditions:
             return AnalysisUpdate()
-        p = plan.parameters
+        m = plan.meta
         if role == "reversal":
-            self.reversal_mV = float(p["holding"])
-        trace = line_ratio_trace(data[p["green_channel"]], data[p["red_channel"]], plan.line_scan, plan.target_um,
+            self.reversal_mV = float(m.holding)  # type: ignore[arg-type]  # calcium sweeps have one
+        trace = line_ratio_trace(data[m.green_channel], data[m.red_channel], plan.line_scan, plan.target_um,
                                  self.step.imaging.head_roi_radius_um, plan.sample_rate_hz, self.step.stimulus_ms)
         if role == "cc" and f"{plan.amplifier}.primary" in data:
             vm = np.asarray(data[f"{plan.amplifier}.primary"], float)

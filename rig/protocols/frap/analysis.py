@@ -74,7 +74,7 @@ class FrapAnalysis:
         """Fit this sweep and update the combined estimate."""
         update = AnalysisUpdate()
         step = plan.step_name
-        channel = plan.parameters["pmt_channel"]
+        channel = plan.meta.pmt_channel
         counts, times, dark = head_counts_per_line(plan, data[channel], self.spec.head_roi_radius_um)
         layout = plan.line_scan
         assert layout is not None

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from rig.config.profile import HardwareProfile
+from rig.datatypes.sweep_meta import SweepMeta
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.hold.schema import HoldStep
 from rig.protocols.shared.common import StepProblem, check_clamp, resolve_device
@@ -39,7 +40,7 @@ class HoldKind:
                 sample_rate_hz=step.sample_rate_hz, n_samples=n,
                 outputs={f"{amp}.command": np.full(n, step.clamp.holding, dtype=np.float32)},
                 inputs=tuple(inputs), amplifier=amp, amplifier_mode=step.clamp.mode,
-                parameters=step.model_dump(mode="json"),
+                meta=SweepMeta(holding=step.clamp.holding),
             ))
         return plans
 

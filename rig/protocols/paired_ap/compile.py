@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rig.config.profile import HardwareProfile
+from rig.datatypes.kind_meta import ApLevelsMeta
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.paired_ap.analysis import PairedApAnalysis
 from rig.protocols.paired_ap.schema import PairedApStep
@@ -29,8 +30,8 @@ class PairedApKind:
 
     def compile(self, step: PairedApStep, step_index: int, profile: HardwareProfile) -> list[SweepPlan]:
         """One sweep per repeat with two AP pulses."""
-        return compile_cc_scan(step, step_index, profile, "paired_ap", _events(step),
-                               {"rise_ms": step.rise_ms, "level_window_ms": step.level_window_ms})
+        return compile_cc_scan(step, step_index, profile, "paired_ap", _events(step), ApLevelsMeta,
+                               rise_ms=step.rise_ms, level_window_ms=step.level_window_ms)
 
     def analysis(self, step: PairedApStep) -> PairedApAnalysis:
         """A fresh online analysis."""

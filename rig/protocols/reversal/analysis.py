@@ -209,11 +209,11 @@ class ReversalAnalysis:
         """Measure this sweep's evoked current; publish the reversal once bracketed (and when the search ends)."""
         s = self.step
         self.depolarized_ms += depolarized_ms(plan)
-        if plan.parameters.get("role") == "settle":
+        if plan.meta.role == "settle":
             return AnalysisUpdate()
         current = evoked_current(data[f"{plan.amplifier}.primary"], plan.sample_rate_hz, s.stimulus_ms, s.window_ms,
                                  s.baseline_ms)
-        level = float(plan.parameters["holding"])
+        level = float(plan.meta.holding)  # type: ignore[arg-type]  # every reversal sweep has one
         self.currents.setdefault(level, []).append(current.mean_pA)
         self.noise.setdefault(level, []).append(current.sd_pA)
         self.analysed += 1

@@ -20,13 +20,11 @@ from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import LoadedProfile, load_profile
 from rig.datatypes.records import Estimate, Notice, Record, RunStarted
 from rig.engine.online import OnlineModel
-from rig.engine.program import planned_sweeps
 from rig.engine.rig import Rig, build_rig
 from rig.engine.runner import Runner, RunOutcome, StopFlags
 from rig.engine.stream import Stream
-from rig.protocols import STEP_KINDS, step_program
 from rig.protocols.protocol_file import CompiledProtocol, compile_protocol, load_protocol
-from rig.protocols.stopping import with_stopping
+from rig.protocols.step_runs import build_step_run
 from rig.session.budget import RECORD_NAME, BudgetedProgram, RunBudget, SessionRecord
 from rig.storage.space import estimate_run_bytes, free_bytes
 from rig.storage.writer import Hdf5RunWriter, create_run_file
@@ -157,12 +155,10 @@ def execute(prepared: PreparedRun, out_dir: Path | str = "runs", rig_: Rig | Non
         raise InvalidInput([Problem("--out", str(out), "is not a folder")])
     loaded = prepared.compiled.loaded
     steps = loaded.protocol.steps
-    analyses, programs = {}, []
-    for i, step in enumerate(steps):
-        analysis = STEP_KINDS[step.kind].analysis(step)
-        program, analyses[i] = with_stopping(step, step_program(step, i, prepared.profile.profile, analysis), analysis)
-        programs.append(program)
-    check_output_room(out, prepared.compiled.plans, sum(planned_sweeps(p) for p in programs))
+    runs = [build_step_run(step, i, prepared.profile.profile) for i, step in enumerate(steps)]
+    analyses = {i: run.analysis for i, run in enumerate(runs)}
+    programs = [run.program for run in runs]
+    check_output_room(out, prepared.compiled.plans, sum(p.planned_sweeps for p in programs))
     run_budget = _session_budget(prepared, out)
     if run_budget is not None:
         programs = [BudgetedProgram(p, run_budget) for p in programs]

@@ -245,7 +245,7 @@ def _cmd_run(args: argparse.Namespace, flags: StopFlags) -> int:
         from rig.config.pace import with_pace
 
         prepared = replace(prepared, profile=with_pace(prepared.profile, args.pace))
-    progress = RunProgress(len(prepared.compiled.plans), enabled=not args.quiet)
+    progress = RunProgress(prepared.compiled.planned_sweeps, enabled=not args.quiet)
     runners: list = []
     try:
         with progress, Announcer(flags, progress.say):

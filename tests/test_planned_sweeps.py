@@ -37,20 +37,11 @@ class _LongerThanPlanned:
         return self._plan
 
 
-class _NoCount(_LongerThanPlanned):
-    """A program written before planned_sweeps existed."""
-
-    def __getattribute__(self, name):
-        if name == "planned_sweeps":
-            raise AttributeError(name)
-        return super().__getattribute__(name)
-
-
-def test_planned_sweeps_of_fixed_and_older_programs():
+def test_planned_sweeps_of_fixed_and_adaptive_programs():
     prepared = prepare_run(FRAP, PROFILE, ["recovery_ms=200"], sweeps=3)
     plans = list(prepared.compiled.plans)
     assert planned_sweeps(FixedProgram(0, plans)) == 3
-    assert planned_sweeps(_NoCount(plans[0], runs=2)) == 5  # falls back to the envelope
+    assert planned_sweeps(_LongerThanPlanned(plans[0], runs=2, planned=4)) == 4  # its own count, not its envelope's
 
 
 def test_adaptive_step_longer_than_planned_grows_the_total(tmp_path):

@@ -80,6 +80,5 @@ class FixedProgram:
 
 
 def planned_sweeps(program: StepProgram) -> int:
-    """The sweeps a program expects to run; the envelope's length for programs that do not say."""
-    planned = getattr(program, "planned_sweeps", None)
-    return int(planned) if planned is not None else len(program.envelope())
+    """The sweeps a program expects to run (adaptive programs may run more or fewer)."""
+    return int(program.planned_sweeps)

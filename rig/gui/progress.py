@@ -15,6 +15,12 @@ class RunProgress:
     plans: Sequence[SweepPlan] = ()
     done: int = 0
     started_wall_s: float = 0.0
+    planned: int = -1  # the Runner's planned sweep count (records carry it); -1: len(plans)
+
+    @property
+    def total(self) -> int:
+        """Sweeps planned now, never below those done (an adaptive step's count differs from its envelope's)."""
+        return max(self.planned if self.planned >= 0 else len(self.plans), self.done)
 
     def planned_s(self, first: int) -> float:
         """Planned seconds of sweeps and intervals from sweep index `first` to the end."""

@@ -1,6 +1,7 @@
-"""Protocol kinds (one module each: schema, compile, online analysis) and their registry.
+"""Protocol kinds (one package each under rig/protocols/<kind>/: schema, compile or program, analysis) and their
+registry.
 
-The registry imports a kind's module the first time the kind is looked up, so validating a FRAP
+The registry imports a kind's package the first time the kind is looked up, so validating a FRAP
 protocol does not import the analysis (and scipy modules) of every other kind.
 """
 
@@ -11,11 +12,9 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rig.config.profile import HardwareProfile
-    from rig.engine.program import StepProgram
-    from rig.protocols.shared.common import StepKind
+    from rig.protocols.shared.kind import StepKind
 
-# Kind name -> module whose KIND implements it (rig.protocols.shared.common.StepKind).
+# Kind name -> package whose KIND implements it (rig.protocols.shared.kind.StepKind).
 _KIND_MODULES: dict[str, str] = {
     "frap": "rig.protocols.frap", "hold": "rig.protocols.hold", "reversal": "rig.protocols.reversal",
     "fcat": "rig.protocols.fcat", "na_ca": "rig.protocols.na_ca",
@@ -27,20 +26,34 @@ _KIND_MODULES: dict[str, str] = {
 }
 
 
-class _KindRegistry(Mapping[str, "StepKind"]):
-    """Read-only mapping kind name -> StepKind that imports each kind's module on first lookup."""
+def register_kind(kind: str, module: str) -> None:
+    """Register a step kind: `module` is an importable package whose KIND implements it (e.g. a kind in tests)."""
+    if not kind.isidentifier():
+        raise ValueError(f"a kind's name is an identifier (got {kind!r})")
+    if _KIND_MODULES.get(kind, module) != module:
+        raise ValueError(f"kind {kind!r} is already registered to {_KIND_MODULES[kind]}")
+    _KIND_MODULES[kind] = module
 
-    def __getitem__(self, kind: str) -> "StepKind":
+
+def unregister_kind(kind: str) -> None:
+    """Forget a kind registered with register_kind (a test's own kind, when the test ends)."""
+    _KIND_MODULES.pop(kind, None)
+
+
+class _KindRegistry(Mapping[str, "StepKind[Any]"]):
+    """Read-only mapping kind name -> StepKind that imports each kind's package on first lookup."""
+
+    def __getitem__(self, kind: str) -> StepKind[Any]:
         if not isinstance(kind, str) or kind not in _KIND_MODULES:
             raise KeyError(kind)
-        module_name = _KIND_MODULES[kind]
-        return importlib.import_module(module_name).KIND  # type: ignore[no-any-return]
+        found: StepKind[Any] = importlib.import_module(_KIND_MODULES[kind]).KIND
+        return found
 
     def __contains__(self, kind: object) -> bool:
         return isinstance(kind, str) and kind in _KIND_MODULES
 
     def __iter__(self) -> Iterator[str]:
-        return iter(_KIND_MODULES)
+        return iter(list(_KIND_MODULES))
 
     def __len__(self) -> int:
         return len(_KIND_MODULES)
@@ -49,15 +62,4 @@ class _KindRegistry(Mapping[str, "StepKind"]):
         return f"STEP_KINDS({', '.join(_KIND_MODULES)})"
 
 
-STEP_KINDS: Mapping[str, "StepKind"] = _KindRegistry()
-
-
-def step_program(step: Any, step_index: int, profile: "HardwareProfile", analysis: Any) -> "StepProgram":
-    """The program of a step: the kind's own (adaptive) program, or its compiled plans in order."""
-    from rig.engine.program import FixedProgram
-
-    kind = STEP_KINDS[step.kind]
-    build = getattr(kind, "program", None)
-    if build is not None:
-        return build(step, step_index, profile, analysis)
-    return FixedProgram(step_index, kind.compile(step, step_index, profile))
+STEP_KINDS: Mapping[str, StepKind[Any]] = _KindRegistry()

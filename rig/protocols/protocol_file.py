@@ -23,7 +23,8 @@ from rig.engine.limits import (
     estimate_step_bytes,
     segments_problem,
 )
-from rig.protocols import STEP_KINDS, step_program
+from rig.protocols import STEP_KINDS
+from rig.protocols.step_runs import build_step_run
 from rig.protocols.stopping import until_problem
 
 MAX_STEPS = 1_000
@@ -107,10 +108,17 @@ class LoadedProtocol:
 
 @dataclass
 class CompiledProtocol:
-    """A checked protocol: every plan of fixed steps and the envelope of adaptive ones."""
+    """A checked protocol: every plan of fixed steps and the envelope of adaptive ones, and each step's planned
+    sweep count (for a step whose program chooses its sweeps, the count it expects, not its envelope's length)."""
 
     loaded: LoadedProtocol
     plans: list[SweepPlan] = field(default_factory=list)
+    step_planned_sweeps: list[int] = field(default_factory=list)
+
+    @property
+    def planned_sweeps(self) -> int:
+        """The sweeps the protocol is expected to run."""
+        return sum(self.step_planned_sweeps)
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -202,7 +210,7 @@ def compile_protocol(loaded: LoadedProtocol, profile: LoadedProfile) -> Compiled
             message = p.message.replace("(devices.", f"({profile.path}: devices.")
             problems.append(Problem(source, f"steps.{i}.{p.field}", message))
         until = None if getattr(step, "until", None) is None else \
-            until_problem(step, getattr(kind, "program", None) is not None, kind.analysis(step) is not None)
+            until_problem(step, not kind.fixed_plans, kind.analysis(step) is not None)
         if until is not None:
             problems.append(Problem(source, f"steps.{i}.until", until))
     problems += _bound_problems_before_compile(steps, profile.profile, source)
@@ -211,7 +219,9 @@ def compile_protocol(loaded: LoadedProtocol, profile: LoadedProfile) -> Compiled
     compiled = CompiledProtocol(loaded)
     for i, step in enumerate(steps):
         try:
-            compiled.plans += step_program(step, i, profile.profile, STEP_KINDS[step.kind].analysis(step)).envelope()
+            program = build_step_run(step, i, profile.profile).program
+            compiled.plans += program.envelope()
+            compiled.step_planned_sweeps.append(program.planned_sweeps)
         except MemoryError:  # the estimate above missed it; still no traceback and nothing moved
             raise InvalidInput([Problem(source, f"steps.{i}", "its plans do not fit in memory: shorten its "
                                                               "durations, lower its rates or counts")]) from None

@@ -157,7 +157,7 @@ class BudgetedProgram:
     @property
     def planned_sweeps(self) -> int:
         """The inner program's."""
-        return int(getattr(self.inner, "planned_sweeps", len(self.inner.envelope())))
+        return self.inner.planned_sweeps
 
     def envelope(self) -> list[SweepPlan]:
         """The inner program's."""

@@ -23,7 +23,7 @@ from PyQt5.QtWidgets import (
 from rig.api import PreparedRun
 from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import LoadedProfile
-from rig.datatypes.records import Record, RunStarted, SweepEnded, SweepStarted
+from rig.datatypes.records import Record, RunEnded, RunStarted, SweepEnded, SweepStarted
 from rig.gui.progress import RunProgress, format_duration
 from rig.gui.schema_form import SchemaForm
 from rig.protocols.protocol_file import compile_protocol, load_protocol
@@ -273,17 +273,26 @@ class ProtocolPanel(QWidget):
     def handle(self, record: Record) -> None:
         """Follow a protocol run's records (progress)."""
         if isinstance(record, RunStarted):
-            self.progress = RunProgress(record.plans, 0, time.monotonic())
-            self.bar.setRange(0, len(record.plans))
+            self.progress = RunProgress(record.plans, 0, time.monotonic(), record.planned_sweeps)
+            self.bar.setRange(0, self.progress.total)
             self.bar.setValue(0)
             self._sweep_running = False
         elif isinstance(record, SweepStarted):
             self._sweep_running = True
+            self._set_planned(record.n_planned_sweeps)
         elif isinstance(record, SweepEnded):
             self._sweep_running = False
             if record.completed:
                 self.progress.done = max(self.progress.done, record.sweep_index + 1)
+                self.bar.setMaximum(self.progress.total)
                 self.bar.setValue(self.progress.done)
+        elif isinstance(record, RunEnded):
+            self._set_planned(record.n_planned_sweeps)
+
+    def _set_planned(self, planned: int) -> None:
+        if planned >= 0:
+            self.progress.planned = planned
+            self.bar.setMaximum(self.progress.total)
 
     def tick(self) -> None:
         """Refresh the run's state and time remaining (called by the window's redraw timer)."""
@@ -296,13 +305,13 @@ class ProtocolPanel(QWidget):
         elif not self.progress.plans:
             text = "preparing the run (building the rig's first sweep) ..."
         elif self.pause_button.isChecked():
-            n = len(self.progress.plans)
+            n = self.progress.total
             text = (f"PAUSED after sweep {self.progress.done} of {n} (press Resume)" if self._between_sweeps() else
                     f"pausing after sweep {self.progress.done + 1} of {n} ...")
         else:
             left = self.progress.remaining_s(time.monotonic())
-            text = (f"sweep {min(self.progress.done + 1, len(self.progress.plans))} of "
-                    f"{len(self.progress.plans)} - {format_duration(left)} left")
+            text = (f"sweep {min(self.progress.done + 1, self.progress.total)} of "
+                    f"{self.progress.total} - {format_duration(left)} left")
         if text != self.remaining.text():
             self.remaining.setText(text)
             if not text.startswith("sweep "):  # the countdown changes every second; states are what matter
@@ -314,14 +323,16 @@ class ProtocolPanel(QWidget):
     def finished(self, status: str, sweeps_completed: int, message: str) -> str:
         """Show how a run ended (authoritative count from the run's outcome); returns the text shown."""
         self.progress.done = sweeps_completed
-        self.bar.setRange(0, max(len(self.progress.plans), 1))
+        if status == "completed":  # adaptive steps chose their own length: the plan was what ran
+            self.progress.planned = sweeps_completed
+        self.bar.setRange(0, max(self.progress.total, 1))
         self.bar.setValue(sweeps_completed)
         if self._requested == "abort" and status == "stopped":
             # the Runner ends a run aborted before any sweep began as 'stopped by request'; the operator aborted
             status, message = "aborted", "before sweep 1 started; nothing was acquired" if sweeps_completed == 0 \
                 else f"between sweeps, after sweep {sweeps_completed}"
         self._requested = ""
-        text = f"{status}: {sweeps_completed} of {len(self.progress.plans)} sweeps" + (f" ({message})" if message
+        text = f"{status}: {sweeps_completed} of {self.progress.total} sweeps" + (f" ({message})" if message
                                                                                         else "")
         self.remaining.setText(text)
         return text

@@ -12,6 +12,7 @@ from rig.datatypes.sweep_meta import SweepMeta
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.frap.schema import FrapStep
 from rig.protocols.shared.common import StepProblem, check_clamp, resolve_device
+from rig.protocols.shared.kind import FixedPlanKind
 from rig.protocols.shared.sweep_building import gate, line_scan
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def _layout_numbers(step: FrapStep) -> tuple[int, float]:
     return samples_per_line, samples_per_line * step.line_rate_hz
 
 
-class FrapKind:
+class FrapKind(FixedPlanKind[FrapStep]):
     """The FRAP step kind."""
 
     schema = FrapStep
@@ -47,8 +48,8 @@ class FrapKind:
     def check(self, step: FrapStep, profile: HardwareProfile) -> list[StepProblem]:
         """Devices exist; scan, light and clamp settings are within the profile's limits."""
         names, problems = _devices(step, profile)
-        scanner = profile.devices.get(names["scanner"] or "")
-        laser = profile.devices.get(names["laser"] or "")
+        scanner = profile.scanner(names["scanner"]) if names["scanner"] else None
+        laser = profile.laser(names["laser"]) if names["laser"] else None
         if scanner is not None:
             lim = scanner.limits
             where = f"devices.{names['scanner']}"
@@ -67,17 +68,17 @@ class FrapKind:
                     problems.append(StepProblem(field, f"{list(point)} is outside the scan field +-"
                                                 f"{lim.field_half_width_um:g} um ({where}.limits.field_half_width_um)"))
         if laser is not None:
-            lim = laser.limits
+            laser_lim = laser.limits
             where = f"devices.{names['laser']}.limits"
-            if step.imaging_power_fraction > lim.max_imaging_power_fraction:
+            if step.imaging_power_fraction > laser_lim.max_imaging_power_fraction:
                 problems.append(StepProblem("imaging_power_fraction", f"{step.imaging_power_fraction:g} exceeds "
-                                            f"{lim.max_imaging_power_fraction:g} ({where}.max_imaging_power_fraction)"))
-            if step.bleach.power_fraction > lim.max_bleach_power_fraction:
+                                            f"{laser_lim.max_imaging_power_fraction:g} ({where}.max_imaging_power_fraction)"))
+            if step.bleach.power_fraction > laser_lim.max_bleach_power_fraction:
                 problems.append(StepProblem("bleach.power_fraction", f"{step.bleach.power_fraction:g} exceeds "
-                                            f"{lim.max_bleach_power_fraction:g} ({where}.max_bleach_power_fraction)"))
-            if step.bleach.duration_ms > lim.max_bleach_duration_ms:
+                                            f"{laser_lim.max_bleach_power_fraction:g} ({where}.max_bleach_power_fraction)"))
+            if step.bleach.duration_ms > laser_lim.max_bleach_duration_ms:
                 problems.append(StepProblem("bleach.duration_ms", f"{step.bleach.duration_ms:g} ms exceeds "
-                                            f"{lim.max_bleach_duration_ms:g} ms ({where}.max_bleach_duration_ms)"))
+                                            f"{laser_lim.max_bleach_duration_ms:g} ms ({where}.max_bleach_duration_ms)"))
         _, rate = _layout_numbers(step)
         if rate > profile.daq.max_sample_rate_hz:
             problems.append(StepProblem("line_rate_hz", f"needs a pixel clock of {rate:g} Hz, above "
@@ -112,11 +113,11 @@ class FrapKind:
                    f"{laser}.power": power.astype(np.float32)}
         if shutter is not None:
             outputs[f"{shutter}.open"] = gate(n, _TAIL_SAMPLES).astype(np.float32)
-        inputs = [f"{scanner}.{p}" for p in profile.devices[scanner].pmts]  # type: ignore[union-attr]
+        inputs = [f"{scanner}.{p}" for p in profile.scanner(scanner or "").pmts]
         if amp is not None:
             outputs[f"{amp}.command"] = np.full(n, step.clamp.holding, dtype=np.float32)
-            amp_spec = profile.devices[amp]
-            inputs += [f"{amp}.primary"] + ([f"{amp}.secondary"] if amp_spec.channels.secondary else [])  # type: ignore[union-attr]
+            amp_spec = profile.amplifier(amp)
+            inputs += [f"{amp}.primary"] + ([f"{amp}.secondary"] if amp_spec.channels.secondary else [])
         events = {"bleach_start": b0 / rate * 1000.0, "bleach_end": (b0 + n_bleach) / rate * 1000.0,
                   "bleach_mid": (b0 + n_bleach / 2) / rate * 1000.0}
         return [SweepPlan(step_index=step_index, step_name=step.name or "frap", kind="frap", sweep_in_step=s,

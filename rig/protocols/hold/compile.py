@@ -11,9 +11,10 @@ from rig.datatypes.sweep_meta import SweepMeta
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.hold.schema import HoldStep
 from rig.protocols.shared.common import StepProblem, check_clamp, resolve_device
+from rig.protocols.shared.kind import FixedPlanKind
 
 
-class HoldKind:
+class HoldKind(FixedPlanKind[HoldStep]):
     """The hold step kind."""
 
     schema = HoldStep
@@ -26,7 +27,7 @@ class HoldKind:
     def compile(self, step: HoldStep, step_index: int, profile: HardwareProfile) -> list[SweepPlan]:
         """One plan per segment, back to back."""
         amp, _ = resolve_device(profile, "patch_amplifier", step.amplifier, "amplifier")
-        amp_spec = profile.devices[amp]  # type: ignore[index]
+        amp_spec = profile.amplifier(amp or "")
         n_segments = max(1, math.ceil(step.duration_s / step.segment_s - 1e-9))
         plans = []
         remaining = step.duration_s
@@ -43,7 +44,3 @@ class HoldKind:
                 meta=SweepMeta(holding=step.clamp.holding),
             ))
         return plans
-
-    def analysis(self, step: HoldStep) -> None:
-        """No online analysis for a hold."""
-        return None

@@ -17,6 +17,7 @@ class HyperpolarizingStepsKind:
     """The hyperpolarizing_steps step kind."""
 
     schema = HyperpolarizingStepsStep
+    fixed_plans = False  # the plans are stamped with the reversal an earlier step found when the step starts
 
     def check(self, step: HyperpolarizingStepsStep, profile: HardwareProfile) -> list[StepProblem]:
         """Amplifier, stimulus, condition and every step current within the holding_pA limits."""
@@ -46,6 +47,6 @@ class HyperpolarizingStepsKind:
         return HyperpolarizingStepsAnalysis(step)
 
     def program(self, step: HyperpolarizingStepsStep, step_index: int, profile: HardwareProfile,
-                analysis: object) -> "ReversalStampedProgram":
+                analysis: object) -> ReversalStampedProgram:
         """The compiled sweeps, each told the E_syn of the driving-force check when the step starts."""
         return ReversalStampedProgram(step, step_index, self.compile(step, step_index, profile))

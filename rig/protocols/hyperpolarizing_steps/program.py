@@ -19,6 +19,11 @@ class ReversalStampedProgram:
         self.step, self.step_index = step, step_index
         self._plans, self._next = list(plans), 0
 
+    @property
+    def planned_sweeps(self) -> int:
+        """Exactly its plans."""
+        return len(self._plans)
+
     def envelope(self) -> list[SweepPlan]:
         """All its plans (E_syn changes no output)."""
         return list(self._plans)

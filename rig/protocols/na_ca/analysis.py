@@ -23,6 +23,7 @@ from rig.analysis.kinetics import PairedTransientFit, fit_paired_transients, hal
 from rig.analysis.quantal_mixture import fit_release_probability
 from rig.analysis.responses import release_probability
 from rig.datatypes.kind_meta import NaCaMeta
+from rig.datatypes.layouts import CameraAcquisition
 from rig.datatypes.records import Estimate, Feature, Notice
 from rig.datatypes.sweep_plan import SweepPlan, rising_edges
 from rig.model.neck_resistance import Interval, NeckAssumptions, neck_resistance_interval
@@ -48,9 +49,16 @@ def frame_leds(plan: SweepPlan, frame_numbers: np.ndarray) -> tuple[np.ndarray, 
     return leds, edges[numbers] / plan.sample_rate_hz * 1000.0
 
 
+def camera_of(plan: SweepPlan) -> CameraAcquisition:
+    """The plan's camera acquisition (every na_ca sweep has one); ValueError for a sweep without."""
+    if plan.camera is None:
+        raise ValueError(f"sweep {plan.sweep_in_step + 1} of '{plan.step_name}' acquires no camera frames")
+    return plan.camera
+
+
 def disc_mask(plan: SweepPlan, centre_um: tuple[float, float], radius_um: float) -> np.ndarray:
     """Pixels whose centre is within radius of a sample-plane point."""
-    xs, ys = plan.camera.pixel_centers_um()  # type: ignore[union-attr]
+    xs, ys = camera_of(plan).pixel_centers_um()
     return (xs[None, :] - centre_um[0]) ** 2 + (ys[:, None] - centre_um[1]) ** 2 <= radius_um**2
 
 
@@ -134,11 +142,11 @@ class NaCaAnalysis:
         head = disc_mask(plan, rois.head_um, rois.radius_um)
         if not rois.local_background_um:
             return head, disc_mask(plan, rois.background_um, 2 * rois.radius_um)
-        cam = plan.camera
-        r0, c0 = cam.um_to_pixel(rois.head_um)  # type: ignore[union-attr]
+        cam = camera_of(plan)
+        r0, c0 = cam.um_to_pixel(rois.head_um)
         offsets = []
         for p in rois.local_background_um:
-            r, c = cam.um_to_pixel(p)  # type: ignore[union-attr]
+            r, c = cam.um_to_pixel(p)
             offsets.append((int(round(r - r0)), int(round(c - c0))))
         if image is not None and self.spec.weighted_head_roi:
             near = disc_mask(plan, rois.head_um, 2 * rois.radius_um)
@@ -163,7 +171,7 @@ class NaCaAnalysis:
         na = np.array([concentration_change_from_dff(v, self.spec.resting_sodium_mM, props["kd_mM"],
                                                      props["dynamic_range"]) for v in dff])
         self._na_traces.append(na)
-        self._na_times.append(np.asarray(t, float) + plan.camera.exposure_ms / 2)  # type: ignore[union-attr]
+        self._na_times.append(np.asarray(t, float) + camera_of(plan).exposure_ms / 2)
         fit = fit_paired_transients(self._na_times, self._na_traces, stim_ms)
         if not fit.converged:
             update.notices.append(Notice("warning", "na_ca", f"sweep {sweep_index + 1}: no sodium transient in "
@@ -196,7 +204,7 @@ class NaCaAnalysis:
         t_peak = fit.peak_time_ms(fit.amplitudes[-1])
         k_peak = int(np.argmin(np.abs(times - t_peak)))
         delta = frames[max(0, k_peak - 1):k_peak + 2].mean(axis=0) - frames[baseline].mean(axis=0)
-        cam = plan.camera
+        cam = camera_of(plan)
         p0 = cam.um_to_pixel(self.step.rois.profile_start_um)
         p1 = cam.um_to_pixel(self.step.rois.profile_end_um)
         values, dist_px = line_profile(delta, p0, p1, 200)

@@ -15,6 +15,7 @@ from rig.protocols.na_ca.analysis import NaCaAnalysis
 from rig.protocols.na_ca.schema import NaCaStep
 from rig.protocols.shared.common import StepProblem, check_clamp, resolve_device
 from rig.protocols.shared.conditions import bath_of
+from rig.protocols.shared.kind import FixedPlanKind
 from rig.protocols.shared.sweep_building import gate, pulse_train
 
 _LEAD_MS = 5.0
@@ -34,7 +35,7 @@ def _devices(step: NaCaStep, profile: HardwareProfile) -> tuple[dict[str, str | 
     return names, problems
 
 
-class NaCaKind:
+class NaCaKind(FixedPlanKind[NaCaStep]):
     """The Na/Ca imaging step kind."""
 
     schema = NaCaStep
@@ -42,20 +43,20 @@ class NaCaKind:
     def check(self, step: NaCaStep, profile: HardwareProfile) -> list[StepProblem]:
         """Devices, LED pair, frame rate, stimulus and clamp against the profile."""
         names, problems = _devices(step, profile)
-        leds = profile.devices.get(names["led_source"] or "")
+        leds = profile.led_source(names["led_source"]) if names["led_source"] else None
         if leds is not None:
             for i, li in enumerate(step.leds):
                 if li.led not in leds.leds:
                     problems.append(StepProblem(f"leds.{i}.led", f"the profile's LED source '{names['led_source']}' "
                                                 f"has no LED '{li.led}' (available: {', '.join(sorted(leds.leds))})"))
-        cam = profile.devices.get(names["camera"] or "")
+        cam = profile.camera(names["camera"]) if names["camera"] else None
         if cam is not None and step.frame_rate_hz > cam.max_frame_rate_hz:
             problems.append(StepProblem("frame_rate_hz", f"{step.frame_rate_hz:g} Hz exceeds the camera limit "
                                         f"{cam.max_frame_rate_hz:g} Hz (devices.{names['camera']}.max_frame_rate_hz)"))
         if step.exposure_ms >= 1000.0 / step.frame_rate_hz:
             problems.append(StepProblem("exposure_ms", f"{step.exposure_ms:g} ms does not fit in a frame interval of "
                                         f"{1000.0 / step.frame_rate_hz:g} ms"))
-        stim = profile.devices.get(names["stimulator"] or "")
+        stim = profile.stimulator(names["stimulator"]) if names["stimulator"] else None
         if stim is not None:
             if abs(step.stimulus.amplitude_V) > stim.limits.max_amplitude_V:
                 problems.append(StepProblem("stimulus.amplitude_V", f"{step.stimulus.amplitude_V:g} V exceeds "
@@ -94,11 +95,11 @@ class NaCaKind:
         amp = names["amplifier"]
         if amp is not None:
             outputs[f"{amp}.command"] = np.full(n, step.clamp.holding, dtype=np.float32)
-            inputs += [f"{amp}.primary"] + ([f"{amp}.secondary"] if profile.devices[amp].channels.secondary else [])  # type: ignore[union-attr]
-        cam_spec = profile.devices[names["camera"]]  # type: ignore[index]
+            inputs += [f"{amp}.primary"] + ([f"{amp}.secondary"] if profile.amplifier(amp).channels.secondary else [])
+        cam_spec = profile.camera(names["camera"] or "")
         camera = CameraAcquisition(names["camera"] or "", f"{names['camera']}.trigger", n_frames, step.exposure_ms,
-                                   step.binning, tuple(step.roi_px), cam_spec.pixel_size_um,  # type: ignore[union-attr]
-                                   tuple(cam_spec.sensor_px), tuple(step.field_center_um))  # type: ignore[union-attr]
+                                   step.binning, tuple(step.roi_px), cam_spec.pixel_size_um,
+                                   tuple(cam_spec.sensor_px), tuple(step.field_center_um))
         r = step.rois
         base = SweepMeta(condition=step.condition, bath=Bath(**bath_of(step.condition)),
                          holding=step.clamp.holding if amp else None,

@@ -7,8 +7,7 @@ the zero of a straight line through the single sweeps near it (Fieller's interva
 purpose: holdings near 0 mV drive neck plasticity (SCIENCE.md), so the time held above -20 mV is reported."""
 
 from rig.protocols.reversal.analysis import Level, ReversalAnalysis, ReversalEstimate
-from rig.protocols.reversal.compile import ReversalKind
-from rig.protocols.reversal.program import ReversalProgram
+from rig.protocols.reversal.program import ReversalKind, ReversalProgram
 from rig.protocols.reversal.schema import ReversalStep
 
 KIND = ReversalKind()

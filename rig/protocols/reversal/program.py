@@ -1,4 +1,4 @@
-"""The reversal step's program (sweeps chosen while it runs)."""
+"""The reversal step kind and its program: sweeps chosen while it runs (bisection on the current's sign)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from rig.protocols.reversal.analysis import ReversalAnalysis, bracket, next_hold
 from rig.protocols.reversal.schema import ReversalStep
 from rig.protocols.shared.calcium_scan import (
     calcium_sweep,
+    check_condition,
+    check_stimulus,
 )
-from rig.protocols.shared.common import resolve_device
+from rig.protocols.shared.common import StepProblem, resolve_device
 
 
 def _ceiling(step: ReversalStep, profile: HardwareProfile, amp: str) -> float:
-    high = profile.devices[amp].limits.holding_mV[1]  # type: ignore[union-attr]
+    high = profile.amplifier(amp).limits.holding_mV[1]
     return min(high, step.max_mV) if step.max_mV is not None else high
 
 
@@ -66,12 +68,43 @@ class ReversalProgram:
             levels = a.levels()
             level = next_holding(levels, self.step, self.ceiling, self.amp)
             if level is None:
+                found = bracket(levels)
+                if found is None:  # next_holding finishes only once the reversal is bracketed
+                    raise StepFailed("reversal search: finished without bracketing the reversal")
                 self.done = True
-                context.set("reversal_mV", a.estimate(levels, bracket(levels))[0].value_mV,  # type: ignore[arg-type]
-                            self.step.name or "reversal")
+                context.set("reversal_mV", a.estimate(levels, found)[0].value_mV, self.step.name or "reversal")
                 return None
             self.queue = [(level, True)] + [(level, False)] * self.step.sweeps_per_level
         level, settle = self.queue.pop(0)
         self.sweeps += 1
         self.issued += 0 if settle else 1
         return self.plan_at(level, self.sweeps - 1, settle)
+
+
+class ReversalKind:
+    """The reversal step kind."""
+
+    schema = ReversalStep
+    fixed_plans = False  # the search chooses each holding from the currents measured so far
+
+    def check(self, step: ReversalStep, profile: HardwareProfile) -> list[StepProblem]:
+        """Amplifier and stimulator exist; the search range lies within the holding limits."""
+        amp, problems = resolve_device(profile, "patch_amplifier", step.amplifier, "amplifier")
+        problems += check_stimulus(profile, step.stimulus) + check_condition(step.condition)
+        if amp is not None:
+            low, high = profile.amplifier(amp).limits.holding_mV
+            if not low <= step.start_mV <= high:
+                problems.append(StepProblem("start_mV", f"{step.start_mV:g} mV is outside the profile limit "
+                                            f"[{low:g}, {high:g}] mV (devices.{amp}.limits.holding_mV)"))
+            if step.max_mV is not None and step.max_mV <= step.start_mV:
+                problems.append(StepProblem("max_mV", "must be above start_mV"))
+        return problems
+
+    def analysis(self, step: ReversalStep) -> ReversalAnalysis:
+        """A fresh online analysis."""
+        return ReversalAnalysis(step)
+
+    def program(self, step: ReversalStep, step_index: int, profile: HardwareProfile,
+                analysis: ReversalAnalysis) -> ReversalProgram:
+        """The adaptive search."""
+        return ReversalProgram(step, step_index, profile, analysis)

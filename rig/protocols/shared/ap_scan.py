@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from pydantic import Field
@@ -40,6 +40,8 @@ from rig.protocols.shared.common import AnalysisUpdate, StepBase, StepProblem, r
 class CcScanStep(StepBase):
     """Fields of every line-scan CC calcium step: imaging, AP pulses, stimulus, CC holding, sweeps."""
 
+    if TYPE_CHECKING:  # each kind's schema declares `kind` as its Literal name (there, so its form keeps its order)
+        kind: str
     imaging: ImagingSpec
     ap_pulse: ApPulseSpec = ApPulseSpec()
     stimulus: StimulusSpec = StimulusSpec()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Literal
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -72,13 +73,13 @@ def check_imaging(profile: HardwareProfile, imaging: ImagingSpec, field: str = "
     problems += found
     problems += resolve_device(profile, "shutter", imaging.shutter, f"{field}.shutter", required=False)[1]
     if scanner is not None:
-        spec = profile.devices[scanner]
-        lim, where = spec.limits, f"devices.{scanner}.limits"  # type: ignore[union-attr]
+        spec = profile.scanner(scanner)
+        lim, where = spec.limits, f"devices.{scanner}.limits"
         for role in ("green_pmt", "red_pmt"):
             pmt = getattr(imaging, role)
-            if pmt not in spec.pmts:  # type: ignore[union-attr]
+            if pmt not in spec.pmts:
                 problems.append(StepProblem(f"{field}.{role}", f"scanner '{scanner}' has no PMT '{pmt}' "
-                                            f"(available: {', '.join(sorted(spec.pmts))})"))  # type: ignore[union-attr]
+                                            f"(available: {', '.join(sorted(spec.pmts))})"))
         if imaging.line_rate_hz > lim.max_line_rate_hz:
             problems.append(StepProblem(f"{field}.line_rate_hz", f"{imaging.line_rate_hz:g} Hz exceeds "
                                         f"{lim.max_line_rate_hz:g} Hz ({where}.max_line_rate_hz)"))
@@ -91,10 +92,10 @@ def check_imaging(profile: HardwareProfile, imaging: ImagingSpec, field: str = "
                 problems.append(StepProblem(f"{field}.{name}", f"{list(point)} is outside the scan field +-"
                                             f"{lim.field_half_width_um:g} um ({where}.field_half_width_um)"))
     if laser is not None:
-        lim = profile.devices[laser].limits  # type: ignore[union-attr]
-        if imaging.imaging_power_fraction > lim.max_imaging_power_fraction:
+        laser_lim = profile.laser(laser).limits
+        if imaging.imaging_power_fraction > laser_lim.max_imaging_power_fraction:
             problems.append(StepProblem(f"{field}.imaging_power_fraction", f"{imaging.imaging_power_fraction:g} "
-                                        f"exceeds {lim.max_imaging_power_fraction:g} "
+                                        f"exceeds {laser_lim.max_imaging_power_fraction:g} "
                                         f"(devices.{laser}.limits.max_imaging_power_fraction)"))
     rate = round(imaging.pixels_per_line / imaging.fill_fraction) * imaging.line_rate_hz
     if rate > profile.daq.max_sample_rate_hz:
@@ -109,7 +110,7 @@ def check_stimulus(profile: HardwareProfile, stimulus: StimulusSpec, field: str 
     """Stimulus amplitude and pulse width within the stimulus isolator's limits."""
     name, problems = resolve_device(profile, "stimulus_isolator", stimulus.stimulator, f"{field}.stimulator")
     if name is not None:
-        lim = profile.devices[name].limits  # type: ignore[union-attr]
+        lim = profile.stimulator(name).limits
         if abs(stimulus.amplitude_V) > lim.max_amplitude_V:
             problems.append(StepProblem(f"{field}.amplitude_V", f"|{stimulus.amplitude_V:g}| V exceeds "
                                         f"{lim.max_amplitude_V:g} V (devices.{name}.limits.max_amplitude_V)"))
@@ -124,7 +125,7 @@ def check_current(profile: HardwareProfile, amplifier: str | None, holding_pA: f
     """CC holding plus current pulses within the amplifier's holding_pA limits."""
     if amplifier is None:
         return []
-    low, high = profile.devices[amplifier].limits.holding_pA  # type: ignore[union-attr]
+    low, high = profile.amplifier(amplifier).limits.holding_pA
     total = holding_pA + pulse_pA
     if not (low <= holding_pA <= high and low <= total <= high):
         return [StepProblem(field, f"current reaches {total:g} pA, outside the profile limit [{low:g}, {high:g}] pA "
@@ -133,7 +134,7 @@ def check_current(profile: HardwareProfile, amplifier: str | None, holding_pA: f
 
 
 def calcium_sweep(profile: HardwareProfile, *, step_index: int, step_name: str, kind: str, sweep_in_step: int,
-                  amplifier: str, mode: str, holding: float, duration_ms: float,
+                  amplifier: str, mode: Literal["VC", "CC"], holding: float, duration_ms: float,
                   imaging: ImagingSpec | None = None, stimulus: StimulusSpec | None = None,
                   stimuli_ms: tuple[float, ...] = (), current_pulses: tuple[tuple[float, float, float], ...] = (),
                   condition: str = "control", meta: SweepMeta = SweepMeta(),
@@ -169,8 +170,8 @@ def calcium_sweep(profile: HardwareProfile, *, step_index: int, step_name: str, 
         command += pulse_train(n, rate, [onset], width, amplitude)
     command[n - _TAIL:] = holding
     outputs[f"{amplifier}.command"] = command
-    amp_spec = profile.devices[amplifier]
-    inputs += [f"{amplifier}.primary"] + ([f"{amplifier}.secondary"] if amp_spec.channels.secondary else [])  # type: ignore[union-attr]
+    amp_spec = profile.amplifier(amplifier)
+    inputs += [f"{amplifier}.primary"] + ([f"{amplifier}.secondary"] if amp_spec.channels.secondary else [])
     if stimulus is not None and stimuli_ms:
         stim = resolve_device(profile, "stimulus_isolator", stimulus.stimulator, "")[0]
         outputs[f"{stim}.trigger"] = pulse_train(n, rate, list(stimuli_ms), stimulus.pulse_ms, stimulus.amplitude_V)
@@ -180,7 +181,7 @@ def calcium_sweep(profile: HardwareProfile, *, step_index: int, step_name: str, 
     events = {f"stimulus_{k}": t for k, t in enumerate(stimuli_ms)}
     return SweepPlan(step_index=step_index, step_name=step_name, kind=kind, sweep_in_step=sweep_in_step,
                      sample_rate_hz=rate, n_samples=n, outputs={k: v.astype(np.float32) for k, v in outputs.items()},
-                     inputs=tuple(inputs), amplifier=amplifier, amplifier_mode=mode,  # type: ignore[arg-type]
+                     inputs=tuple(inputs), amplifier=amplifier, amplifier_mode=mode,
                      interval_after_s=interval_after_s, line_scan=layout, events_ms=events, target_um=target,
                      meta=meta)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+import numpy as np
 from pydantic import Field, model_validator
 
 from rig.config.base import StrictModel
@@ -90,23 +91,8 @@ class AnalysisUpdate:
 class SweepAnalysis(Protocol):
     """Online analysis of one step: fed each completed sweep, returns features and estimates."""
 
-    def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, "object"]) -> AnalysisUpdate:
+    def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
         """Analyse one sweep and update the spine estimate."""
-
-
-class StepKind(Protocol):
-    """What a protocol kind module provides (and, optionally, `program(...)` for adaptive steps)."""
-
-    schema: type[StrictModel]
-
-    def check(self, step: StrictModel, profile: HardwareProfile) -> list[StepProblem]:
-        """Problems of the step against the profile (devices, limits)."""
-
-    def compile(self, step: StrictModel, step_index: int, profile: HardwareProfile) -> list[SweepPlan]:
-        """The step's sweep plans."""
-
-    def analysis(self, step: StrictModel) -> SweepAnalysis | None:
-        """A fresh online analysis for the step, or None."""
 
 
 def resolve_device(profile: HardwareProfile, kind: str, requested: str | None, field: str,
@@ -129,7 +115,7 @@ def check_clamp(profile: HardwareProfile, amplifier: str | None, clamp: ClampSpe
     """Holding value within the amplifier's limits."""
     if amplifier is None:
         return []
-    limits = profile.devices[amplifier].limits  # type: ignore[union-attr]
+    limits = profile.amplifier(amplifier).limits
     low, high = limits.holding_mV if clamp.mode == "VC" else limits.holding_pA
     if not low <= clamp.holding <= high:
         unit = "mV" if clamp.mode == "VC" else "pA"

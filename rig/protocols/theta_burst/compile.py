@@ -11,11 +11,12 @@ from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.shared.calcium_scan import calcium_sweep, check_condition, check_current
 from rig.protocols.shared.calcium_steps import ap_pulses, check_ap_current
 from rig.protocols.shared.common import StepProblem, resolve_device
+from rig.protocols.shared.kind import FixedPlanKind
 from rig.protocols.theta_burst.analysis import ThetaBurstAnalysis
 from rig.protocols.theta_burst.schema import ThetaBurstStep
 
 
-class ThetaBurstKind:
+class ThetaBurstKind(FixedPlanKind[ThetaBurstStep]):
     """The theta_burst step kind."""
 
     schema = ThetaBurstStep

@@ -142,8 +142,8 @@ class VsdAnalysis:
     def scale(self, hyp: np.ndarray) -> MvScale:
         """The mV scale of the step's calibration for these hyperpolarizing sweeps (the assumption's central value)."""
         c = self.step.calibration
-        if c.scale == "bap":
-            return MvScale("bap", float(c.bap_amplitude_mV))  # type: ignore[arg-type]
+        if c.scale == "bap" and c.bap_amplitude_mV is not None:  # the schema requires the amplitude with 'bap'
+            return MvScale("bap", float(c.bap_amplitude_mV))
         return MvScale("step", float(hyp.mean(axis=0)[-1]) * c.steady_state_attenuation)
 
     def result(self, syn: np.ndarray, ap: np.ndarray, hyp: np.ndarray) -> VoltageResult:

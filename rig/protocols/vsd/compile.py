@@ -19,6 +19,7 @@ from rig.protocols.shared.calcium_scan import (
 )
 from rig.protocols.shared.calcium_steps import ap_pulses, check_ap_current
 from rig.protocols.shared.common import StepProblem, resolve_device
+from rig.protocols.shared.kind import FixedPlanKind
 from rig.protocols.vsd.analysis import VsdAnalysis
 from rig.protocols.vsd.schema import VsdStep
 
@@ -56,7 +57,7 @@ def check_rois(step: VsdStep) -> list[StepProblem]:
     return problems
 
 
-class VsdKind:
+class VsdKind(FixedPlanKind[VsdStep]):
     """The vsd step kind."""
 
     schema = VsdStep

@@ -1,4 +1,4 @@
-"""fCaT step -> sweeps at the reversal (VC) and free-running (CC); plans built when the reversal is known."""
+"""The fCaT step kind and its program: sweeps at the reversal (VC) and free-running (CC); plans built when the reversal is known."""
 
 from __future__ import annotations
 
@@ -68,7 +68,8 @@ class FcatProgram:
 
     def plans_for(self, reversal_mV: float) -> list[SweepPlan]:
         """Every sweep, with a settle sweep wherever the clamp mode or holding changes."""
-        plans, previous = [], None
+        plans: list[SweepPlan] = []
+        previous: str | None = None
         for condition in condition_order(self.step):
             if condition != previous:
                 plans.append(fcat_sweep(self.step, self.step_index, self.profile, len(plans), condition, reversal_mV,
@@ -94,6 +95,7 @@ class FcatKind:
     """The fCaT step kind."""
 
     schema = FcatStep
+    fixed_plans = False  # the VC holding is the reversal an earlier step finds
 
     def check(self, step: FcatStep, profile: HardwareProfile) -> list[StepProblem]:
         """Devices, imaging, stimulus, holding range and CC holding within the profile's limits."""
@@ -101,20 +103,16 @@ class FcatKind:
         problems += check_imaging(profile, step.imaging) + check_stimulus(profile, step.stimulus)
         problems += check_condition(step.condition) + check_current(profile, amp, step.cc_holding_pA, 0.0, "cc_holding_pA")
         if amp is not None:
-            low, high = profile.devices[amp].limits.holding_mV  # type: ignore[union-attr]
+            low, high = profile.amplifier(amp).limits.holding_mV
             if step.holding_range_mV[0] < low or step.holding_range_mV[1] > high:
                 problems.append(StepProblem("holding_range_mV", f"{list(step.holding_range_mV)} mV reaches outside "
                                             f"the profile limit [{low:g}, {high:g}] mV (devices.{amp}.limits.holding_mV)"))
         return problems
 
-    def compile(self, step: FcatStep, step_index: int, profile: HardwareProfile) -> list[SweepPlan]:
-        """The envelope (plans depend on the reversal found during the run)."""
-        return FcatProgram(step, step_index, profile).envelope()
-
     def analysis(self, step: FcatStep) -> FcatAnalysis:
         """A fresh online analysis."""
         return FcatAnalysis(step)
 
-    def program(self, step: FcatStep, step_index: int, profile: HardwareProfile, analysis: FcatAnalysis) -> FcatProgram:
+    def program(self, step: FcatStep, step_index: int, profile: HardwareProfile, analysis: object) -> FcatProgram:
         """Plans built when the step starts."""
         return FcatProgram(step, step_index, profile)

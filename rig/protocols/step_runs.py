@@ -1,0 +1,28 @@
+"""A step's program and online analysis for one run, built the one way the protocol check and the run share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rig.config.profile import HardwareProfile
+from rig.engine.program import StepProgram
+from rig.protocols import STEP_KINDS
+from rig.protocols.shared.common import SweepAnalysis
+from rig.protocols.stopping import with_stopping
+
+
+@dataclass(frozen=True)
+class StepRun:
+    """What runs one step: its program (with its `until:` rule applied) and its online analysis (or None)."""
+
+    program: StepProgram
+    analysis: SweepAnalysis | None
+
+
+def build_step_run(step: Any, step_index: int, profile: HardwareProfile) -> StepRun:
+    """A fresh program and analysis for a validated step: the kind's program, stopped early by `until:`."""
+    kind = STEP_KINDS[step.kind]
+    analysis = kind.analysis(step)
+    program, analysis = with_stopping(step, kind.program(step, step_index, profile, analysis), analysis)
+    return StepRun(program, analysis)

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from rig.config.simulation import SimulationSpec
 from simulated_devices.specimen import Specimen
+from simulated_devices.specimen_config import SimulationSpec
 
 
 class TwoPhotonOptics:

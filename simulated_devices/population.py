@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rig.config.simulation import PopulationSpec, SimulationSpec, SpineSpec
+from simulated_devices.specimen_config import PopulationSpec, SimulationSpec, SpineSpec
 
 _MIN_SPACING_UM = 1.5
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +14,10 @@ import pytest
 from conftest import FRAP, PROFILE, ROOT
 from rig.api import execute, prepare_run
 from rig.config.problems import InvalidInput
-from rig.datatypes.kind_meta import KindMeta
+from rig.datatypes.kind_meta import VsdMeta
 from rig.datatypes.plan_codec import PlanDecodeError, plan_from_data, plan_to_data
 from rig.datatypes.records import DataChunk, RunEnded, RunStarted, SweepEnded, SweepStarted
+from rig.datatypes.sweep_meta import KindMeta, SweepMeta
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.storage.reader import RunFile
 from rig.storage.writer import Hdf5RunWriter
@@ -133,3 +134,21 @@ def test_an_executed_plan_whose_samples_were_lost_is_not_rebuilt(tmp_path) -> No
     writer.handle(RunEnded("aborted", "", time.time()))
     with RunFile(path) as f, pytest.raises(PlanDecodeError):
         f.sweep_plan(0)
+
+
+@dataclass(frozen=True)
+class _ToyMeta(KindMeta):
+    """A new kind's own sweep metadata, defined outside rig/datatypes."""
+
+    tag = "toy_kind_for_codec_test"
+    pulse_ms: tuple[float, ...]
+    label: str
+
+
+def test_a_new_kinds_own_metadata_round_trips() -> None:
+    plan = replace(PLANS["frap.yaml"][0], kind="toy", meta=SweepMeta(role="probe", kind_meta=_ToyMeta((1.0, 2.5), "x")))
+    back = plan_from_data(json.loads(json.dumps(plan_to_data(plan))))
+    assert_same_plan(back, plan)
+    assert back.meta.kind_as(_ToyMeta).pulse_ms == (1.0, 2.5)
+    with pytest.raises(TypeError, match="not VsdMeta"):
+        back.meta.kind_as(VsdMeta)

@@ -14,6 +14,7 @@ from simulated_devices.devices import DEVICE_CLASSES
 from simulated_devices.lazy_camera import LazySimulatedCamera
 from simulated_devices.optics import TwoPhotonOptics
 from simulated_devices.specimen import Specimen
+from simulated_devices.specimen_config import simulation_of
 from simulated_devices.truth_source import SpecimenTruth
 from simulated_devices.watchdog import SimulatedWatchdog
 
@@ -37,7 +38,7 @@ def build_rig(loaded: LoadedProfile) -> Rig:
     watchdog = SimulatedWatchdog(guarded_outputs(profile), timeout_ms, journal_from_env())
     specimen = Specimen(profile.simulation)
     optics = TwoPhotonOptics(specimen, profile.simulation)
-    daq = SimulatedDaq(profile, specimen, optics, profile.simulation.seed, watchdog)
+    daq = SimulatedDaq(profile, specimen, optics, simulation_of(profile).seed, watchdog)
     devices = {}
     for name, spec in profile.devices.items():
         if spec.kind == "camera":
@@ -45,7 +46,7 @@ def build_rig(loaded: LoadedProfile) -> Rig:
             # opened when a plan first images with it (pymmcore-plus takes ~1 s to import)
             camera = LazySimulatedCamera(name, spec, clock=daq)
             daq.camera_feeds[name] = CameraFeed(name, spec, profile, specimen, camera.push_frame,
-                                                np.random.default_rng(profile.simulation.seed + 7919))
+                                                np.random.default_rng(simulation_of(profile).seed + 7919))
             devices[name] = camera
         else:  # every other kind has a simulated device class
             devices[name] = DEVICE_CLASSES[spec.kind](name, daq, spec)

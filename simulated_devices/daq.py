@@ -18,6 +18,7 @@ from simulated_devices.fluorescence import emitter_weights
 from simulated_devices.optics import TwoPhotonOptics, pmt_counts
 from simulated_devices.release import pulse_onsets
 from simulated_devices.specimen import ChunkDrive, ChunkSamples, Specimen
+from simulated_devices.specimen_config import simulation_of
 from simulated_devices.watchdog import SimulatedWatchdog
 
 JOURNAL_ENV = "SPINERIG_SIM_JOURNAL"
@@ -55,8 +56,7 @@ class SimulatedDaq:
         self._position = 0
         self._running = False
         self._wall_start = 0.0
-        sim = profile.simulation
-        assert sim is not None
+        sim = simulation_of(profile)
         self.pace = sim.pace
         self.chunk_ms = sim.chunk_ms
         self._journal_path = journal_from_env()

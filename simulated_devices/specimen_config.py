@@ -7,12 +7,15 @@ CA1-like cell of docs/specimen.md. Magnitudes and sources are listed there.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
 from rig.config.base import StrictModel
 from rig.config.sections import SimulatedRigSection
+
+if TYPE_CHECKING:
+    from rig.config.profile import HardwareProfile
 
 
 class DendriteSpec(StrictModel):
@@ -236,3 +239,11 @@ class SimulationSpec(SimulatedRigSection):
         if len(set(names)) != len(names):
             raise ValueError("spine names must be unique")
         return self
+
+
+def simulation_of(profile: HardwareProfile) -> SimulationSpec:
+    """The profile's `simulation:` section as the simulated backend's schema; TypeError when it has none."""
+    sim = profile.simulation
+    if not isinstance(sim, SimulationSpec):
+        raise TypeError(f"profile '{profile.name}' has no simulation section for the simulated backend")
+    return sim

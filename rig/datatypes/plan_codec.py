@@ -82,6 +82,7 @@ def is_full_plan(data: Mapping[str, Any]) -> bool:
 def _wave_from_data(name: str, spec: Mapping[str, Any],
                     stored: Callable[[str], np.ndarray] | None) -> np.ndarray:
     dtype, shape = np.dtype(str(spec["dtype"])), tuple(int(n) for n in spec["shape"])
+    wave: np.ndarray
     if "data_b64" in spec:
         wave = np.frombuffer(base64.b64decode(spec["data_b64"]), dtype=dtype).reshape(shape).copy()
     elif stored is None:

@@ -11,13 +11,12 @@ from rig.datatypes.kind_meta import (
     ApTrainMeta,
     CurrentStepMeta,
     FcatMeta,
-    KindMeta,
     NaCaMeta,
     PairingCondition,
     PairingMeta,
     VsdMeta,
 )
-from rig.datatypes.sweep_meta import Bath, CameraRois, FrameScanLayout, SweepMeta
+from rig.datatypes.sweep_meta import Bath, CameraRois, FrameScanLayout, KindMeta, SweepMeta
 
 AP_SCAN_KINDS = ("bap_train", "paired_ap", "quantal", "epsp_ap_pairing")
 
@@ -38,16 +37,16 @@ def _opt_float(value: object) -> float | None:
 
 def _kind_meta(kind: str, p: Mapping[str, Any]) -> KindMeta | None:
     if kind in AP_SCAN_KINDS and "ap_ms" in p:
-        scan = dict(ap_ms=_floats(p["ap_ms"]), stimuli_ms=_floats(p.get("stimuli_ms")),
-                    ap_pulse_width_ms=float(p.get("ap_pulse_width_ms", 0.0)), ap_pulse_pA=float(p.get("ap_pulse_pA", 0.0)))
+        ap_ms, stimuli_ms = _floats(p["ap_ms"]), _floats(p.get("stimuli_ms"))
+        width, amplitude = float(p.get("ap_pulse_width_ms", 0.0)), float(p.get("ap_pulse_pA", 0.0))
         if "conditions" in p:
             conditions = tuple(PairingCondition(str(role), _floats(ev.get("ap_ms")), _floats(ev.get("stimuli_ms")))
                                for role, ev in dict(p["conditions"]).items())
-            return PairingMeta(**scan, window_ms=float(p["window_ms"]), first_event_ms=float(p["first_event_ms"]),
-                               conditions=conditions)
+            return PairingMeta(ap_ms, stimuli_ms, width, amplitude, float(p["window_ms"]), float(p["first_event_ms"]),
+                               conditions)
         if "rise_ms" in p:
-            return ApLevelsMeta(**scan, rise_ms=float(p["rise_ms"]), level_window_ms=float(p["level_window_ms"]))
-        return ApScanMeta(**scan)
+            return ApLevelsMeta(ap_ms, stimuli_ms, width, amplitude, float(p["rise_ms"]), float(p["level_window_ms"]))
+        return ApScanMeta(ap_ms, stimuli_ms, width, amplitude)
     if kind == "theta_burst" and "ap_ms" in p:
         return ApTrainMeta(_floats(p["ap_ms"]))
     if kind == "hyperpolarizing_steps" and "step_pA" in p:
@@ -58,7 +57,8 @@ def _kind_meta(kind: str, p: Mapping[str, Any]) -> KindMeta | None:
         return VsdMeta(float(p["event_ms"]), int(p.get("sweeps_in_step", -1)), float(p.get("ap_pulse_pA", 0.0)),
                        float(p.get("ap_width_ms", 0.0)))
     if kind == "na_ca" and "led_channels" in p:
-        stimulus = p.get("stimulus") if isinstance(p.get("stimulus"), dict) else {}
+        raw_stimulus = p.get("stimulus")
+        stimulus: Mapping[str, Any] = raw_stimulus if isinstance(raw_stimulus, dict) else {}
         return NaCaMeta(tuple((str(k), str(v)) for k, v in dict(p["led_channels"]).items()), bool(p.get("stimulated")),
                         float(p.get("frame_lead_ms", 0.0)), _floats(stimulus.get("onsets_ms")))
     return None
@@ -73,9 +73,10 @@ def meta_from_parameters(kind: str, parameters: Mapping[str, Any], amplifier: st
         unit = "holding_mV" if clamp.get("mode") == "VC" else "holding_pA"  # a clamp dumped with both fields
         holding = _opt_float(clamp.get(unit, clamp.get("holding")))
     bath = p.get("bath")
-    rois = p.get("rois") if isinstance(p.get("rois"), dict) else None
-    analysis = p.get("analysis") if isinstance(p.get("analysis"), dict) else {}
-    frame = p.get("frame") if isinstance(p.get("frame"), dict) else None
+    raw_rois, raw_analysis, raw_frame = p.get("rois"), p.get("analysis"), p.get("frame")
+    rois: Mapping[str, Any] | None = raw_rois if isinstance(raw_rois, dict) else None
+    analysis: Mapping[str, Any] = raw_analysis if isinstance(raw_analysis, dict) else {}
+    frame: Mapping[str, Any] | None = raw_frame if isinstance(raw_frame, dict) else None
     head = _point(rois.get("head_um")) if rois is not None else None
     radius = _opt_float(p.get("head_roi_radius_um"))
     return SweepMeta(

@@ -27,7 +27,9 @@ class EpspApPairingAnalysis:
         if trace is None:
             return update
         self.collector.ap_notice(sweep_index, plan, update)
-        role, first = plan.meta.role, float(plan.meta.baseline_end_ms)  # type: ignore[arg-type]  # every AP scan has one
+        role, first = plan.meta.role, plan.meta.baseline_end_ms
+        if first is None:
+            raise ValueError("the pairing sweep names no baseline end")
         amp = window_mean(trace.times_ms, trace.dg_over_r, first, first + self.step.window_ms)
         self.amplitudes[role].append(amp)
         update.features.append(Feature(sweep_index, plan.step_name, f"amplitude_{role}", amp, float("nan"),

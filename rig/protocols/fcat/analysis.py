@@ -49,8 +49,8 @@ class FcatAnalysis:
         if role not in self.conditions:
             return AnalysisUpdate()
         m = plan.meta
-        if role == "reversal":
-            self.reversal_mV = float(m.holding)  # type: ignore[arg-type]  # calcium sweeps have one
+        if role == "reversal" and m.holding is not None:  # calcium sweeps have one
+            self.reversal_mV = m.holding
         trace = line_ratio_trace(data[m.green_channel], data[m.red_channel], plan.line_scan, plan.target_um,
                                  self.step.imaging.head_roi_radius_um, plan.sample_rate_hz, self.step.stimulus_ms)
         if role == "cc" and f"{plan.amplifier}.primary" in data:

@@ -213,7 +213,9 @@ class ReversalAnalysis:
             return AnalysisUpdate()
         current = evoked_current(data[f"{plan.amplifier}.primary"], plan.sample_rate_hz, s.stimulus_ms, s.window_ms,
                                  s.baseline_ms)
-        level = float(plan.meta.holding)  # type: ignore[arg-type]  # every reversal sweep has one
+        level = plan.meta.holding
+        if level is None:
+            raise ValueError("the reversal sweep names no holding")
         self.currents.setdefault(level, []).append(current.mean_pA)
         self.noise.setdefault(level, []).append(current.sd_pA)
         self.analysed += 1

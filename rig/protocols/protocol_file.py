@@ -90,7 +90,7 @@ def _kinds_in(data: Any) -> frozenset[str] | None:
     kinds: set[str] = set()
     for step in steps:
         kind = step.get("kind") if isinstance(step, dict) else None
-        if kind not in STEP_KINDS:
+        if not isinstance(kind, str) or kind not in STEP_KINDS:
             return None
         kinds.add(kind)
     return frozenset(kinds)

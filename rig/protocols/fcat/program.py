@@ -1,4 +1,4 @@
-"""The fCaT step kind and its program: sweeps at the reversal (VC) and free-running (CC); plans built when the reversal is known."""
+"""The fCaT step kind and its program: sweeps at the reversal (VC) and free-running (CC), built once it is known."""
 
 from __future__ import annotations
 

@@ -72,13 +72,16 @@ class FrapKind(FixedPlanKind[FrapStep]):
             where = f"devices.{names['laser']}.limits"
             if step.imaging_power_fraction > laser_lim.max_imaging_power_fraction:
                 problems.append(StepProblem("imaging_power_fraction", f"{step.imaging_power_fraction:g} exceeds "
-                                            f"{laser_lim.max_imaging_power_fraction:g} ({where}.max_imaging_power_fraction)"))
+                                            f"{laser_lim.max_imaging_power_fraction:g} "
+                                            f"({where}.max_imaging_power_fraction)"))
             if step.bleach.power_fraction > laser_lim.max_bleach_power_fraction:
                 problems.append(StepProblem("bleach.power_fraction", f"{step.bleach.power_fraction:g} exceeds "
-                                            f"{laser_lim.max_bleach_power_fraction:g} ({where}.max_bleach_power_fraction)"))
+                                            f"{laser_lim.max_bleach_power_fraction:g} "
+                                            f"({where}.max_bleach_power_fraction)"))
             if step.bleach.duration_ms > laser_lim.max_bleach_duration_ms:
                 problems.append(StepProblem("bleach.duration_ms", f"{step.bleach.duration_ms:g} ms exceeds "
-                                            f"{laser_lim.max_bleach_duration_ms:g} ms ({where}.max_bleach_duration_ms)"))
+                                            f"{laser_lim.max_bleach_duration_ms:g} ms "
+                                            f"({where}.max_bleach_duration_ms)"))
         _, rate = _layout_numbers(step)
         if rate > profile.daq.max_sample_rate_hz:
             problems.append(StepProblem("line_rate_hz", f"needs a pixel clock of {rate:g} Hz, above "

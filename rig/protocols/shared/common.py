@@ -1,4 +1,4 @@
-"""Pieces every protocol step shares: clamp settings, device resolution, step-kind contract."""
+"""What every step shares: clamp settings, neck assumptions, step base, device resolution, problems, updates."""
 
 from __future__ import annotations
 

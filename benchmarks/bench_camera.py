@@ -28,7 +28,8 @@ import numpy as np
 
 from rig.backends.micromanager.camera import MmCamera, open_simulated_camera
 from rig.config.profile import CameraSpec
-from rig.engine.sweep_plan import CameraAcquisition, SweepPlan
+from rig.datatypes.layouts import CameraAcquisition
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.storage.writer import ChunkAppender
 
 SENSOR = (80, 80)

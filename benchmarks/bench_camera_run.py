@@ -26,7 +26,8 @@ import numpy as np  # noqa: E402
 from rig.api import execute, prepare_run  # noqa: E402
 from rig.backends.micromanager.camera import open_simulated_camera  # noqa: E402
 from rig.config.profile import load_profile  # noqa: E402
-from rig.engine.sweep_plan import CameraAcquisition, SweepPlan  # noqa: E402
+from rig.datatypes.layouts import CameraAcquisition  # noqa: E402
+from rig.datatypes.sweep_plan import SweepPlan  # noqa: E402
 from rig.storage.reader import RunFile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

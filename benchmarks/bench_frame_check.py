@@ -15,10 +15,11 @@ import time
 
 import numpy as np
 
-from rig.engine.records import Notice
+from rig.datatypes.layouts import CameraAcquisition
+from rig.datatypes.records import Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.runner import _FrameCollector
 from rig.engine.stream import Stream
-from rig.engine.sweep_plan import CameraAcquisition, SweepPlan
 from rig.hal.interfaces import FrameBatch
 
 BATCH = 40

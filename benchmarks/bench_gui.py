@@ -22,7 +22,7 @@ if not os.environ.get("DISPLAY"):
 from PyQt5.QtCore import QEvent, QObject, QTimer  # noqa: E402
 from PyQt5.QtWidgets import QApplication  # noqa: E402
 
-from rig.engine.records import Record, RunEnded, SweepEnded, SweepStarted  # noqa: E402
+from rig.datatypes.records import Record, RunEnded, SweepEnded, SweepStarted  # noqa: E402
 from rig.gui.app import build_window  # noqa: E402
 from rig.gui.theme import apply_theme  # noqa: E402
 

@@ -21,8 +21,8 @@ import numpy as np  # noqa: E402
 
 from rig.api import prepare_run  # noqa: E402
 from rig.config.profile import LoadedProfile, load_profile  # noqa: E402
+from rig.datatypes.sweep_plan import SweepPlan  # noqa: E402
 from rig.engine.rig import build_rig  # noqa: E402
-from rig.engine.sweep_plan import SweepPlan  # noqa: E402
 from simulated_devices.ccd import CcdSpec, frame_weights, render_frames, scene_from_specimen  # noqa: E402
 from simulated_devices.specimen import ChunkSamples  # noqa: E402
 

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rig.engine.records import DataChunk, Estimate, Feature, Record, RunEnded, RunStarted, SweepEnded, SweepStarted
-from rig.engine.sweep_plan import CameraAcquisition, SweepPlan
+from rig.datatypes.layouts import CameraAcquisition
+from rig.datatypes.records import DataChunk, Estimate, Feature, Record, RunEnded, RunStarted, SweepEnded, SweepStarted
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.storage.writer import Hdf5RunWriter
 
 CHUNK_MS = 20.0  # the simulated and the NI clock deliver inputs in 20 ms chunks

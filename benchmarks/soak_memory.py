@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rig.api import execute, prepare_run  # noqa: E402
-from rig.engine.records import Record, SweepEnded  # noqa: E402
+from rig.datatypes.records import Record, SweepEnded  # noqa: E402
 
 
 def rss_mb() -> float:

@@ -18,8 +18,8 @@ import scipy
 import rig
 from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import LoadedProfile, load_profile
+from rig.datatypes.records import Estimate, Notice, Record, RunStarted
 from rig.engine.online import OnlineModel
-from rig.engine.records import Estimate, Notice, Record, RunStarted
 from rig.engine.rig import Rig, build_rig
 from rig.engine.runner import Runner, RunOutcome, StopFlags
 from rig.engine.stream import Stream

@@ -12,7 +12,7 @@ import threading
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from rig.engine.records import Estimate, Record, RunEnded, RunStarted, SweepEnded, SweepStarted
+from rig.datatypes.records import Estimate, Record, RunEnded, RunStarted, SweepEnded, SweepStarted
 
 
 class RunProgress:

@@ -21,6 +21,7 @@ from simulated_devices.hidden_calibration import (
 from simulated_devices.lazy_camera import LazySimulatedCamera
 from simulated_devices.optics import TwoPhotonOptics
 from simulated_devices.specimen import Specimen
+from simulated_devices.specimen_config import simulation_of
 from simulated_devices.truth_source import SpecimenTruth
 from simulated_devices.watchdog import SimulatedWatchdog
 
@@ -46,7 +47,7 @@ def build_rig(loaded: LoadedProfile) -> Rig:
     truth = hidden_calibration(profile)  # the devices' true calibration (identity unless the profile asks)
     # the true calibration acts where the simulated board turns volts into physics (SimulatedDriver.to_physical)
     optics = TwoPhotonOptics(specimen, profile.simulation)
-    daq = SimulatedDaq(profile, specimen, optics, profile.simulation.seed, watchdog, calibration=truth)
+    daq = SimulatedDaq(profile, specimen, optics, simulation_of(profile).seed, watchdog, calibration=truth)
     try:
         daq.miswiring = Miswiring(profile)
     except ValueError as exc:
@@ -58,11 +59,12 @@ def build_rig(loaded: LoadedProfile) -> Rig:
             # opened when a plan first images with it (pymmcore-plus takes ~1 s to import)
             camera = LazySimulatedCamera(name, spec, clock=daq)
             daq.camera_feeds[name] = CameraFeed(name, spec, profile, specimen, camera.push_frame,
-                                                np.random.default_rng(profile.simulation.seed + 7919))
+                                                np.random.default_rng(simulation_of(profile).seed + 7919))
             devices[name] = camera
         else:  # every other kind: the same device class as on an NI rig, over the simulated DAQ
             devices[name] = DEVICE_CLASSES[spec.kind](name, daq, spec)
-    seed = profile.simulation.seed + (profile.simulation.hidden_calibration.seed or 0)  # instruments' reading noise
+    sim = simulation_of(profile)
+    seed = sim.seed + (sim.hidden_calibration.seed or 0)  # instruments' reading noise
     return Rig(loaded, devices, daq, SpecimenTruth(specimen), extras={
         "specimen": specimen, "optics": optics, "hidden_calibration": truth,
         "power_meter": SimulatedPowerMeter(daq, truth, seed + 104729),

@@ -13,7 +13,6 @@ from typing import Sequence
 
 import numpy as np
 
-from rig.config.simulation import PharmacologySpec, SimulationSpec
 from simulated_devices.electrical import (
     Blockers,
     CellModel,
@@ -28,6 +27,7 @@ from simulated_devices.electrical import (
     SynapseSpec,
 )
 from simulated_devices.population import SpineGeometry
+from simulated_devices.specimen_config import PharmacologySpec, SimulationSpec
 
 BACKGROUND_NECK_MOHM = 100.0
 BACKGROUND_HEAD_UM3 = 0.1

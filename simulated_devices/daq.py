@@ -13,16 +13,17 @@ import numpy as np
 from rig.backends.ni.multiclamp import safe_command
 from rig.config.channels import logical_channels
 from rig.config.profile import HardwareProfile, PatchAmplifierSpec
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.devices.bus import Mode
 from rig.devices.channel_map import AmplifierState, ChannelMap
 from rig.devices.driver import AnalogChannel
-from rig.engine.sweep_plan import SweepPlan
 from rig.hal.watchdog import WatchdogExpired
 from simulated_devices.driver import NOMINAL_POCKELS, SimulatedDriver, TrueCalibration
 from simulated_devices.fluorescence import emitter_weights
 from simulated_devices.optics import TwoPhotonOptics, pmt_counts
 from simulated_devices.release import pulse_onsets
 from simulated_devices.specimen import ChunkDrive, ChunkSamples, Specimen
+from simulated_devices.specimen_config import simulation_of
 from simulated_devices.watchdog import SimulatedWatchdog
 
 JOURNAL_ENV = "SPINERIG_SIM_JOURNAL"
@@ -76,8 +77,7 @@ class SimulatedDaq:
         self._position = 0
         self._running = False
         self._wall_start = 0.0
-        sim = profile.simulation
-        assert sim is not None
+        sim = simulation_of(profile)
         self.pace = sim.pace
         self.chunk_ms = sim.chunk_ms
         self._journal_path = journal_from_env()
@@ -306,10 +306,10 @@ class SimulatedDaq:
     # ----- physics ----------------------------------------------------------------
     def load_hook(self) -> None:
         """Sweep boundary: apply the plan's bath (pharmacology as data), push plasticity and blockers into the cell."""
-        bath = self._plan.parameters.get("bath") if self._plan is not None else None
+        bath = self._plan.meta.bath if self._plan is not None else None
         if bath is not None or self._bath_applied:
             baseline = self.profile.simulation.pharmacology.model_dump()  # type: ignore[union-attr]
-            for field, value in (baseline | dict(bath or {})).items():
+            for field, value in (baseline | (bath.changes() if bath is not None else {})).items():
                 setattr(self.specimen.pharmacology, field, value)
             self._bath_applied = bath is not None
         self.specimen.sync_cell()

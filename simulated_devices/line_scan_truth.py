@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rig.analysis.calcium_signal import RatioTrace, line_ratio_trace
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from simulated_devices.fluorescence import emitter_weights
 from simulated_devices.optics import TwoPhotonOptics
 from simulated_devices.specimen import ChunkSamples
@@ -31,7 +31,7 @@ TWO_PHOTON_NM = 810.0  # every indicator's 2P excitation is flat over 700-1100 n
 
 def _beam(plan: SweepPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x, y, power) per sample of a line-scan plan: the scanner of its green channel, laser power x shutter."""
-    scanner = str(plan.parameters["green_channel"]).split(".")[0]
+    scanner = plan.meta.green_channel.split(".")[0]
     x = np.asarray(plan.outputs[f"{scanner}.x"], dtype=float)
     y = np.asarray(plan.outputs[f"{scanner}.y"], dtype=float)
     power = sum((np.asarray(v, dtype=float) for k, v in plan.outputs.items() if k.endswith(".power")),
@@ -47,7 +47,7 @@ def expected_ratio_trace(specimen: "Specimen", plan: SweepPlan, index: int, t_ms
     """Noise-free head dG/R per line of a line-scan sweep with spine `index`'s free Ca following (t_ms, uM).
 
     Before the first time of the trace the head is at rest_free_uM; the ROI radius and the baseline end are the
-    plan's (`head_roi_radius_um`, `baseline_end_ms` in its parameters)."""
+    plan's (`head_roi_radius_um`, `baseline_end_ms` of its metadata)."""
     if plan.line_scan is None or plan.target_um is None:
         raise ValueError("the plan has no line scan through a target")
     sim = specimen.sim
@@ -67,6 +67,8 @@ def expected_ratio_trace(specimen: "Specimen", plan: SweepPlan, index: int, t_ms
     for band in (GREEN_BAND, RED_BAND):
         w = emitter_weights(specimen, samples, band, TWO_PHOTON_NM)
         counts.append(optics.photon_rate(dendrite, power, overlap, w.dendrite, w.heads) * dt_ms + dark)
-    p = plan.parameters
-    return line_ratio_trace(counts[0], counts[1], plan.line_scan, plan.target_um, float(p["head_roi_radius_um"]),
-                            plan.sample_rate_hz, float(p["baseline_end_ms"]))
+    m = plan.meta
+    if m.head_roi_radius_um is None or m.baseline_end_ms is None:
+        raise ValueError("the plan names no head ROI radius or baseline end")
+    return line_ratio_trace(counts[0], counts[1], plan.line_scan, plan.target_um, m.head_roi_radius_um,
+                            plan.sample_rate_hz, m.baseline_end_ms)

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
-from rig.config.simulation import SimulationSpec
 from simulated_devices.hidden_calibration import HiddenCalibration, slide_excitation
 from simulated_devices.specimen import Specimen
+from simulated_devices.specimen_config import SimulationSpec
 
 
 class TwoPhotonOptics:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import lfilter
 
-from rig.config.simulation import DamageSpec, PlasticitySpec
+from simulated_devices.specimen_config import DamageSpec, PlasticitySpec
 
 _STEADY_STEP_MS = 5.0  # resolution of the sensor's approach to a held drive (accumulate_steady)
 

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rig.config.simulation import PopulationSpec, SimulationSpec, SpineSpec
 from rig.model.biophysics import neck_diffusion_tau_ms, neck_geometry_resistance_MOhm, neck_radius_for_resistance_um
+from simulated_devices.specimen_config import PopulationSpec, SimulationSpec, SpineSpec
 
 _MIN_SPACING_UM = 1.5
 

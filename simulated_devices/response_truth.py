@@ -22,7 +22,8 @@ import numpy as np
 from rig.analysis.ap_calcium import feller_levels, fit_decay, increments_per_event
 from rig.analysis.calcium_signal import RatioTrace
 from rig.analysis.kinetics import half_decay_time, rise_time_10_90
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.kind_meta import ApLevelsMeta, ApScanMeta, ApTrainMeta, CurrentStepMeta, NaCaMeta, PairingMeta
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.shared.calcium_steps import window_mean
 from rig.protocols.shared.sweep_building import pulse_train
 from simulated_devices.ions import HeadCalcium, HeadSodium, uM_per_ms_per_pA
@@ -130,8 +131,8 @@ def _na_onsets_ms(plan: SweepPlan) -> list[float]:
     """The step's stimulus onsets (the no-stimulus sweep: those of its stimulated sweeps)."""
     if plan.events_ms:
         return sorted(plan.events_ms.values())
-    p = plan.parameters
-    return sorted(float(t) + float(p.get("frame_lead_ms", 0.0)) for t in p["stimulus"]["onsets_ms"])
+    na_ca = plan.meta.kind_as(NaCaMeta)
+    return sorted(t + na_ca.frame_lead_ms for t in na_ca.stimulus_onsets_ms)
 
 
 def sodium_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) -> dict[str, float]:
@@ -201,7 +202,7 @@ def hyperpolarizing_truth(specimen: "Specimen", state: SpineState, plan: SweepPl
     rest, per pA of the step; response_ratio_measured_<tag>: the expected somatic EPSP (every recruited synapse's
     expected release) in the step over that at rest; response_ratio_expected_<tag>: the driving-force ratio
     (E - V_hyp)/(E - V_rest) with the true synaptic reversal E (reversal_mV) and the true potentials."""
-    level = float(plan.parameters["step_pA"])
+    level = plan.meta.kind_as(CurrentStepMeta).step_pA
     tag = f"{level:g}pA"
     stimuli = sorted(plan.events_ms.values())
     r = replay(specimen, state, "CC", _command(plan, "CC"), plan.sample_rate_hz,
@@ -222,7 +223,7 @@ def theta_burst_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) 
     r = replay(specimen, state, "CC", _command(plan, "CC"), plan.sample_rate_hz, [])
     above = r.v_soma_mV > SPIKE_THRESHOLD_MV
     spikes = int(np.count_nonzero(above[1:] & ~above[:-1]))
-    pulses = len(plan.parameters["ap_ms"])
+    pulses = len(plan.meta.kind_as(ApTrainMeta).ap_ms)
     return {"ap_success_fraction": min(spikes, pulses) / pulses}
 
 
@@ -236,16 +237,16 @@ def paired_ap_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) ->
     """Paired-AP truths of the imaged head. ca_per_ap_nM: the rise of head free Ca from before the first AP to
     its peak before the second (nM); feller_ratio: a = (F3 - F2)/(F1 - F0) of the noise-free head dG/R, the levels
     taken in the step's windows (rig.analysis.ap_calcium.feller_levels, as the analysis takes them)."""
-    onsets = [float(t) for t in plan.parameters["ap_ms"]]
+    kind = plan.meta.kind_as(ApScanMeta)
+    onsets = list(kind.ap_ms)
     r = replay(specimen, state, "CC", _command(plan, "CC"), plan.sample_rate_hz, [])
     times, free, c0 = head_calcium_uM(specimen, state, r)
     first = (times > onsets[0]) & (times < (onsets[1] if len(onsets) > 1 else times[-1] + 1.0))
     out = {"ca_per_ap_nM": float(np.max(free[first]) - c0) * 1e3}
-    p = plan.parameters
-    if len(onsets) == 2 and "rise_ms" in p:
+    if len(onsets) == 2 and isinstance(kind, ApLevelsMeta):
         trace = expected_ratio_trace(specimen, plan, state.index, times, free, c0)
-        levels = feller_levels(trace.times_ms, trace.dg_over_r, onsets[0], onsets[1], float(p["rise_ms"]),
-                               float(p["level_window_ms"]))
+        levels = feller_levels(trace.times_ms, trace.dg_over_r, onsets[0], onsets[1], kind.rise_ms,
+                               kind.level_window_ms)
         if levels.f1 != levels.f0:
             out["feller_ratio"] = levels.ratio
     return out
@@ -256,12 +257,12 @@ def bap_calcium_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) 
     ca_amplitude_per_ap and ca_amplitude_first_ap: the mean step at the APs and the step at the first
     (rig.analysis.ap_calcium.increments_per_event, the step's windows); ca_decay_ms: the time constant of the
     exponential (with offset) fitted from the last AP + rise_ms to the end of the sweep (fit_decay)."""
-    p = plan.parameters
-    onsets = [float(t) for t in p["ap_ms"]]
+    kind = plan.meta.kind_as(ApLevelsMeta)
+    onsets = list(kind.ap_ms)
     r = replay(specimen, state, "CC", _command(plan, "CC"), plan.sample_rate_hz, [])
     trace = _line_trace(specimen, state, plan, r)
     t, y = trace.times_ms, trace.dg_over_r
-    rise, window = float(p["rise_ms"]), float(p["level_window_ms"])
+    rise, window = kind.rise_ms, kind.level_window_ms
     steps = increments_per_event(t, y, onsets, rise, window)
     out = {"ca_amplitude_per_ap": float(steps.mean()), "ca_amplitude_first_ap": float(steps[0])}
     try:
@@ -278,11 +279,10 @@ def _pairing_command(plan: SweepPlan, ap_ms: list[float]) -> np.ndarray:
     it: holding plus one rectangular pulse per AP, the last samples back at the holding)."""
     own = _command(plan, "CC")
     holding = float(own[0])
-    p = plan.parameters
+    kind = plan.meta.kind_as(ApScanMeta)
     command = np.full(own.size, holding)
     for onset in ap_ms:
-        command += pulse_train(own.size, plan.sample_rate_hz, [onset], float(p["ap_pulse_width_ms"]),
-                               float(p["ap_pulse_pA"]))
+        command += pulse_train(own.size, plan.sample_rate_hz, [onset], kind.ap_pulse_width_ms, kind.ap_pulse_pA)
     command[own.size - PLAN_TAIL_SAMPLES:] = holding
     return command.astype(np.float32)
 
@@ -313,16 +313,15 @@ def epsp_ap_pairing_truth(specimen: "Specimen", state: SpineState, plan: SweepPl
     """EPSP-AP pairing truths (every sweep of the step carries them): supralinearity_index and
     supralinearity_index_after = E[amplitude] of EPSPs before (after) the APs / (E[amplitude] of EPSPs alone +
     E[amplitude] of APs alone), an amplitude the mean noise-free head dG/R over window_ms from the first event, each
-    condition's sweep built from the step's events (plan parameter `conditions`), release as in
+    condition's sweep built from the step's events (PairingMeta.conditions), release as in
     _expected_window_mean."""
-    p = plan.parameters
-    start = float(p["first_event_ms"])
-    stop = start + float(p["window_ms"])
+    pairing = plan.meta.kind_as(PairingMeta)
+    start = pairing.first_event_ms
+    stop = start + pairing.window_ms
     amp = {}
-    for role, ev in p["conditions"].items():
-        command = _command(plan, "CC") if role == p["role"] else _pairing_command(plan, list(ev["ap_ms"]))
-        amp[role] = _expected_window_mean(specimen, state, plan, command, [float(t) for t in ev["stimuli_ms"]],
-                                          start, stop)
+    for ev in pairing.conditions:
+        command = _command(plan, "CC") if ev.role == plan.meta.role else _pairing_command(plan, list(ev.ap_ms))
+        amp[ev.role] = _expected_window_mean(specimen, state, plan, command, list(ev.stimuli_ms), start, stop)
     single = amp["epsp"] + amp["ap"]
     if single <= 0:
         return {}

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rig.config.simulation import SimulationSpec
 from simulated_devices.cell import CellDriver, blockers_from, cell_spec, fit_soma
 from simulated_devices.electrical import CellModel, ElectricalTrace
 from simulated_devices.epsp_probe import EpspProbe
@@ -25,6 +24,7 @@ from simulated_devices.plasticity import NeckPlasticity, damage_factor
 from simulated_devices.population import SpineGeometry, all_spines, background_positions_um
 from simulated_devices.relaxation import relax
 from simulated_devices.release import ReleaseSites, ca_release_scale
+from simulated_devices.specimen_config import SimulationSpec
 from simulated_devices.truth import calcium_truth, describe, spine_truth, truth_weight
 
 log = logging.getLogger(__name__)

@@ -14,10 +14,10 @@ from typing import Literal, Sequence
 import numpy as np
 
 from rig.config.profile import LoadedProfile, load_profile
-from rig.config.simulation import SimulationSpec
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.rig import Rig, build_rig
-from rig.engine.sweep_plan import SweepPlan
 from simulated_devices.daq import SimulatedDaq
+from simulated_devices.specimen_config import SimulationSpec
 
 
 @dataclass

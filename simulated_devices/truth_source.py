@@ -21,7 +21,8 @@ from typing import Callable
 
 import numpy as np
 
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.kind_meta import PairingMeta
+from rig.datatypes.sweep_plan import SweepPlan
 from simulated_devices.quantal_truth import quantal_truth
 from simulated_devices.response_truth import (
     bap_calcium_truth,
@@ -77,22 +78,22 @@ def _no_plan(plan: SweepPlan) -> tuple[object, ...]:
 
 
 def _stimulus_key(plan: SweepPlan) -> tuple[object, ...]:
-    """What of a plan a replayed-sweep truth depends on: kind, stimuli, clamp, scalar parameters, the command."""
+    """What of a plan a replayed-sweep truth depends on: kind, stimuli, clamp, its metadata, the command."""
     command = plan.outputs.get(f"{plan.amplifier}.command") if plan.amplifier is not None else None
     drive = None if command is None else hash(np.ascontiguousarray(command).tobytes())
     return (plan.kind, tuple(sorted(plan.events_ms.items())), plan.amplifier_mode, plan.n_samples,
             plan.sample_rate_hz, drive,
-            tuple(sorted((k, v) for k, v in plan.parameters.items() if isinstance(v, (int, float, str)))))
+            plan.meta)
 
 
 def _pairing_key(plan: SweepPlan) -> tuple[object, ...]:
     """What the EPSP-AP pairing truth depends on: the step's four conditions and its windows, not the sweep's own
     condition (every sweep of the step carries the same index)."""
-    p = plan.parameters
-    conditions = tuple((role, tuple(ev["ap_ms"]), tuple(ev["stimuli_ms"])) for role, ev in
-                       sorted(dict(p.get("conditions", {})).items()))
-    keys = ("window_ms", "first_event_ms", "ap_pulse_width_ms", "ap_pulse_pA", "holding", "bath", "condition")
-    return (plan.kind, plan.n_samples, plan.sample_rate_hz, conditions, tuple(str(p.get(k)) for k in keys))
+    m = plan.meta
+    pairing = m.kind_as(PairingMeta)
+    conditions = tuple(sorted(pairing.conditions, key=lambda c: c.role))
+    return (plan.kind, plan.n_samples, plan.sample_rate_hz, conditions, pairing.window_ms, pairing.first_event_ms,
+            pairing.ap_pulse_width_ms, pairing.ap_pulse_pA, m.holding, m.bath, m.condition)
 
 
 PAIRING_SCALE_KEY_STEP = 0.05  # the pairing index (a ratio of Ca signals) is recomputed when the Ca-entry scale moved 5 %

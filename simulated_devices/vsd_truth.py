@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rig.analysis.kinetics import half_width, rise_time_10_90
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.kind_meta import VsdMeta
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.shared.sweep_building import pulse_train
 from simulated_devices.response_truth import _command, expected_events, replay
 from simulated_devices.truth import SpineState
@@ -30,22 +31,22 @@ SITES = ("head", "dendrite", "spine_minus_dendrite")
 
 def vsd_plan_key(plan: SweepPlan) -> tuple[object, ...]:
     """What of a vsd plan its truth depends on: the step's drives, not the sweep's role (one cache entry per state)."""
-    p = plan.parameters
-    return (plan.kind, plan.n_samples, plan.sample_rate_hz, float(p["event_ms"]), float(p.get("holding", 0.0)),
-            float(p["ap_pulse_pA"]), float(p["ap_width_ms"]))
+    vsd = plan.meta.kind_as(VsdMeta)
+    holding = 0.0 if plan.meta.holding is None else plan.meta.holding
+    return (plan.kind, plan.n_samples, plan.sample_rate_hz, vsd.event_ms, holding, vsd.ap_pulse_pA, vsd.ap_width_ms)
 
 
 def _held(plan: SweepPlan) -> np.ndarray:
     """The step's CC holding current on every sample (what a synaptic sweep's command is)."""
-    p = plan.parameters
-    return np.full(plan.n_samples, float(p.get("holding", _command(plan, "CC")[0])))
+    holding = plan.meta.holding
+    return np.full(plan.n_samples, float(_command(plan, "CC")[0] if holding is None else holding))
 
 
 def synaptic_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) -> dict[str, float]:
     """<site>_mV: peak of the expected EPSP above rest in the head, at the spine's base (dendrite) and of head minus
     base; <site>_rise_10_90_ms, <site>_half_width_ms: 10-90 % rise and FWHM of those responses (and the same rise
     under the upper bound's name); head_to_dendrite_ratio: head_mV / dendrite_mV."""
-    onset = float(plan.parameters["event_ms"])
+    onset = plan.meta.kind_as(VsdMeta).event_ms
     r = replay(specimen, state, "CC", _held(plan), plan.sample_rate_hz, expected_events(specimen, state, [onset]))
     after = r.t_ms >= onset
     t = r.t_ms[after]
@@ -63,10 +64,9 @@ def synaptic_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) -> 
 def bap_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) -> dict[str, float]:
     """bap_amplitude_mV: peak of the bAP above rest in the dendrite at the spine's base; bap_head_to_dendrite_ratio:
     peak of the bAP in the head over that at the base (each above its own rest)."""
-    p = plan.parameters
-    onset = float(p["event_ms"])
-    command = _held(plan) + pulse_train(plan.n_samples, plan.sample_rate_hz, [onset], float(p["ap_width_ms"]),
-                                        float(p["ap_pulse_pA"]))
+    vsd = plan.meta.kind_as(VsdMeta)
+    onset = vsd.event_ms
+    command = _held(plan) + pulse_train(plan.n_samples, plan.sample_rate_hz, [onset], vsd.ap_width_ms, vsd.ap_pulse_pA)
     r = replay(specimen, state, "CC", command, plan.sample_rate_hz, [])
     after = r.t_ms >= onset
     head = float(np.max(r.v_head_mV[after] - r.v_head_mV[0]))

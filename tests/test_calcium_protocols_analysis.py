@@ -37,8 +37,8 @@ def synthetic_sweep(plan, green_of_t, red: float, rng, noise: float) -> dict[str
         t_ms = (a + lay.pixels_per_line / 2) / plan.sample_rate_hz * 1000.0
         green[a:a + lay.pixels_per_line] = green_of_t(t_ms) + rng.normal(0, noise, lay.pixels_per_line)
         red_s[a:a + lay.pixels_per_line] = red
-    p = plan.parameters
-    return {p["green_channel"]: green, p["red_channel"]: red_s, f"{plan.amplifier}.primary": np.zeros(plan.n_samples)}
+    m = plan.meta
+    return {m.green_channel: green, m.red_channel: red_s, f"{plan.amplifier}.primary": np.zeros(plan.n_samples)}
 
 
 def test_feller_levels_recover_the_calcium_step_of_a_saturating_indicator():

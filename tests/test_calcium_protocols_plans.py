@@ -9,7 +9,8 @@ import pytest
 from conftest import PROFILE, ROOT
 from rig.api import prepare_run, run_protocol
 from rig.config.problems import InvalidInput
-from rig.engine.sweep_plan import rising_edges
+from rig.datatypes.kind_meta import CurrentStepMeta
+from rig.datatypes.sweep_plan import rising_edges
 
 FILES = ["bap_train", "paired_ap", "theta_burst_frap", "hyperpolarizing_steps", "epsp_ap_pairing", "quantal",
          "composite_spine"]
@@ -74,18 +75,18 @@ def test_bap_train_pulses():
 
 def test_hyperpolarizing_steps_interleave_150_ms_steps_with_two_stimuli():
     plans = _plans("hyperpolarizing_steps", ["sweeps=2"])
-    assert [p.parameters["step_pA"] for p in plans] == [-300, -400, -300, -400]
+    assert [p.meta.kind_as(CurrentStepMeta).step_pA for p in plans] == [-300, -400, -300, -400]
     for plan in plans:
         wave = np.asarray(plan.outputs["amplifier.command"])
         low = wave < -1
-        assert wave.min() == pytest.approx(plan.parameters["step_pA"])
+        assert wave.min() == pytest.approx(plan.meta.kind_as(CurrentStepMeta).step_pA)
         assert np.count_nonzero(low) / plan.sample_rate_hz * 1000 == pytest.approx(150.0, abs=0.2)
         assert _onsets_ms(plan, "stimulator.trigger") == pytest.approx([50.0, 250.0], abs=0.2)
 
 
 def test_epsp_ap_pairing_orders_the_trains_5_ms_apart():
     plans = _plans("epsp_ap_pairing", ["sweeps=1"])
-    by_role = {p.parameters["role"]: p for p in plans}
+    by_role = {p.meta.role: p for p in plans}
     assert set(by_role) == {"epsp", "ap", "epsp_before_ap", "epsp_after_ap"}
     before, after = by_role["epsp_before_ap"], by_role["epsp_after_ap"]
     e_b, a_b = _onsets_ms(before, "stimulator.trigger"), _onsets_ms(before, "amplifier.command")

@@ -6,8 +6,9 @@ import numpy as np
 
 from conftest import PROFILE
 from rig.config.profile import load_profile
+from rig.datatypes.layouts import CameraAcquisition
+from rig.datatypes.sweep_plan import SweepPlan, rising_edges
 from rig.engine.limits import check_plan
-from rig.engine.sweep_plan import CameraAcquisition, SweepPlan, rising_edges
 
 
 def _plan(rate_hz: float, n_frames: int, roi=(0, 0, 80, 80), exposure_ms=1.0, binning=1) -> SweepPlan:

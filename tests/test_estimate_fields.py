@@ -13,7 +13,7 @@ import pytest
 from conftest import FRAP, PROFILE
 from rig.api import prepare_run, software_versions
 from rig.cli import main
-from rig.engine.records import Estimate, RunEnded, RunStarted, SweepEnded, SweepStarted
+from rig.datatypes.records import Estimate, RunEnded, RunStarted, SweepEnded, SweepStarted
 from rig.storage.layout import ESTIMATE_ROW
 from rig.storage.reader import RunFile
 from rig.storage.writer import Hdf5RunWriter

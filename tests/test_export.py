@@ -83,7 +83,7 @@ def test_nwb_passes_the_inspector_and_holds_the_run(runs, tmp_path, kind) -> Non
         assert len(truth) == len(run.truth_rows())
         assert len(nwb.get_icephys_simultaneous_recordings()) == run.n_sweeps
         conditions = nwb.get_icephys_experimental_conditions().to_dataframe()
-        assert set(conditions["condition"]) == {p["parameters"].get("condition") or "control" for p in plans}
+        assert set(conditions["condition"]) == {p.meta.condition or "control" for p in run.sweep_plans()}
         if kind == "frap":
             bleach = nwb.intervals["bleach_epochs"].to_dataframe()
             assert list(bleach["sweep"]) == list(range(run.n_sweeps))

@@ -106,11 +106,11 @@ def population_run(tmp_path_factory):
     (tmp / "fcat.yaml").write_text(yaml.safe_dump(protocol))
     result = run_protocol(tmp / "fcat.yaml", tmp / "profile.yaml", out_dir=tmp)
     with RunFile(result.path) as f:
-        summary, rows, plans = f.summary(), f.truth_rows(), f.plans()
+        summary, rows, plans = f.summary(), f.truth_rows(), f.sweep_plans()
     truths: dict[str, dict[str, float]] = {}
     for name in POPULATION:
         measuring = {k for k, plan in enumerate(plans)
-                     if plan["step_name"] == name and plan["parameters"].get("role") != "settle"}
+                     if plan.step_name == name and plan.meta.role != "settle"}
         values: dict[str, list[float]] = {}
         for sweep, key, value in rows:
             if sweep in measuring:

@@ -11,6 +11,7 @@ import yaml
 from conftest import PROFILE, ROOT
 from rig.api import run_protocol
 from rig.config.problems import InvalidInput
+from rig.datatypes.sweep_meta import Bath
 from rig.storage.reader import RunFile
 
 FCAT = ROOT / "protocols" / "fcat.yaml"
@@ -35,22 +36,22 @@ def fcat_run(tmp_path_factory, steady_profile):
     out = tmp_path_factory.mktemp("runs")
     result = run_protocol(FCAT, steady_profile, ["steps.1.sweeps_per_condition=6"], out_dir=out)
     with RunFile(result.path) as f:
-        return result, f.summary(), f.plans(), f.features()
+        return result, f.summary(), f.sweep_plans(), f.features()
 
 
 def test_fcat_sweeps_run_at_the_reversal_found_by_the_search(fcat_run):
     result, summary, plans, _ = fcat_run
     assert result.outcome.status == "completed", result.outcome.message
     reversal = summary["estimates"]["reversal_mV"]["value"]
-    fcat_plans = [p for p in plans if p["kind"] == "fcat" and p["parameters"]["role"] != "settle"]
-    vc = [p for p in fcat_plans if p["amplifier_mode"] == "VC"]
-    cc = [p for p in fcat_plans if p["amplifier_mode"] == "CC"]
+    fcat_plans = [p for p in plans if p.kind == "fcat" and p.meta.role != "settle"]
+    vc = [p for p in fcat_plans if p.amplifier_mode == "VC"]
+    cc = [p for p in fcat_plans if p.amplifier_mode == "CC"]
     assert len(vc) == len(cc) == 6
     for p in vc:
-        assert p["outputs"]["amplifier.command"]["min"] == pytest.approx(reversal, abs=1e-3)
-        assert p["parameters"]["condition"] == "SNX-482" and p["parameters"]["bath"] == {"block_r_type_ca": True}
-    assert all(p["outputs"]["amplifier.command"]["max"] == 0.0 for p in cc)
-    assert all({"scanner.green", "scanner.red"} <= set(p["inputs"]) for p in fcat_plans)
+        assert p.outputs["amplifier.command"].min() == pytest.approx(reversal, abs=1e-3)
+        assert p.meta.condition == "SNX-482" and p.meta.bath == Bath(block_r_type_ca=True)
+    assert all(p.outputs["amplifier.command"].max() == 0.0 for p in cc)
+    assert all({"scanner.green", "scanner.red"} <= set(p.inputs) for p in fcat_plans)
 
 
 def test_fcat_estimates_are_finite_or_replaced_by_a_notice(fcat_run):

@@ -19,11 +19,11 @@ from test_specimen_fcat_physics import population
 
 from conftest import ROOT
 from rig.api import run_protocol
-from rig.config.simulation import SimulationSpec
 from rig.model.head_depolarization import FcatModel, head_depolarization
 from rig.model.neck_resistance import Interval
 from rig.storage.reader import RunFile
 from simulated_devices.specimen import Specimen
+from simulated_devices.specimen_config import SimulationSpec
 
 FCAT_PROFILE = ROOT / "hardware_profiles" / "simulated_fcat.yaml"
 FCAT = ROOT / "protocols" / "fcat.yaml"

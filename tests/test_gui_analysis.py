@@ -123,7 +123,7 @@ def test_sweep_buffers_average_only_complete_sweeps():
 
 
 def test_camera_plan_triggers_each_frame_with_the_led_only_in_exposures():
-    from rig.engine.sweep_plan import rising_edges
+    from rig.datatypes.sweep_plan import rising_edges
     from rig.gui.camera_live import CameraSettings, camera_plan, check_camera
     profile = load_profile(PROFILE).profile
     settings = CameraSettings(exposure_ms=3.0, roi_px=(8, 8, 64, 48), binning=2, led="uv385")

@@ -65,7 +65,7 @@ def test_placement_fills_every_kind_and_names_what_is_unused():
 
 
 def test_population_shows_every_kind_that_measures_r_neck(qapp):
-    from rig.engine.records import Estimate
+    from rig.datatypes.records import Estimate
     from rig.gui.panels.estimates import EstimatesPanel
 
     panel = EstimatesPanel()

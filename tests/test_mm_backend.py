@@ -14,7 +14,7 @@ from pymmcore_plus.experimental.unicore import GenericDevice, ShutterDevice, pym
 from rig.backends.micromanager.devices import MmPropertySetter, MmShutter, build_device
 from rig.backends.micromanager.session import MicroManagerError, open_core, require_device
 from rig.config.profile import CameraSpec, MicroManagerDeviceRef, MicroManagerLoadSpec, MicroManagerSpec, ShutterSpec
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 
 MODULE = __name__
 

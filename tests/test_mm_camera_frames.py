@@ -15,7 +15,8 @@ import pytest
 from rig.backends.micromanager.camera import MmCamera, open_simulated_camera
 from rig.backends.micromanager.python_camera import find_python_camera
 from rig.config.profile import CameraSpec
-from rig.engine.sweep_plan import CameraAcquisition, SweepPlan, rising_edges
+from rig.datatypes.layouts import CameraAcquisition
+from rig.datatypes.sweep_plan import SweepPlan, rising_edges
 from rig.hal.interfaces import FrameBatch
 
 SAMPLE_RATE_HZ = 100_000.0

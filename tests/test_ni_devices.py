@@ -16,10 +16,10 @@ from daq_seam_fakes import CC_GAIN_1, VC_GAIN_1, FakeBoard
 
 from rig.backends.ni.backend import build_rig
 from rig.config.profile import load_profile
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.devices.amplifier import AmplifierStateError, PatchAmplifier
 from rig.devices.driver import DaqDriver
 from rig.devices.registry import DEVICE_CLASSES
-from rig.engine.sweep_plan import SweepPlan
 from rig.hal.watchdog import WatchdogExpired
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -33,9 +33,9 @@ from rig.backends.ni.backend import build_rig
 from rig.backends.ni.clock import NiDaqClock
 from rig.config.problems import InvalidInput
 from rig.config.profile import load_profile
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.devices.amplifier import AmplifierStateError, PatchAmplifier
 from rig.devices.channel_map import ChannelMap
-from rig.engine.sweep_plan import SweepPlan
 from rig.hal.interfaces import Device
 from rig.protocols.protocol_file import compile_protocol, load_protocol
 
@@ -229,7 +229,7 @@ def test_gain_telegraph_mismatch_stops_the_sweep(interpreter):
 
 
 def test_runner_refuses_sweep_and_leaves_rig_safe_on_wrong_mode(interpreter, tmp_path):
-    from rig.engine.records import RunStarted
+    from rig.datatypes.records import RunStarted
     from rig.engine.runner import Runner
     from rig.engine.stream import Stream
 
@@ -259,7 +259,7 @@ def test_leds_clocked_by_the_camera_exposure_step_once_per_frame(daqmx, tmp_path
     for k in range(n // period):
         trigger[k * period:k * period + 10] = 1
         (uv if k % 2 == 0 else green)[k * period:k * period + exposure] = 1
-    from rig.engine.sweep_plan import CameraAcquisition
+    from rig.datatypes.layouts import CameraAcquisition
 
     camera = CameraAcquisition("camera", "camera.trigger", n // period, 1.0, 1, (0, 0, 80, 80))
     plan = SweepPlan(0, "nac", "na_ca", 0, 50_000.0, n, {"camera.trigger": trigger, "leds.uv385": uv,

@@ -18,8 +18,8 @@ from rig.backends.ni.clock import NiDaqClock
 from rig.backends.ni.watchdog import check_watchdog, light_warnings, plan_watchdog
 from rig.config.problems import InvalidInput
 from rig.config.profile import load_profile
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.devices.channel_map import ChannelMap
-from rig.engine.sweep_plan import SweepPlan
 from rig.hal.watchdog import DEFAULT_TIMEOUT_MS, WatchdogExpired, guarded_outputs
 from rig.protocols.protocol_file import compile_protocol, load_protocol
 

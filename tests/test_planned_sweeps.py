@@ -7,8 +7,8 @@ import time
 from conftest import FRAP, PROFILE
 from rig.api import prepare_run, software_versions
 from rig.cli_progress import RunProgress
+from rig.datatypes.records import RunEnded, RunStarted, SweepEnded, SweepStarted
 from rig.engine.program import FixedProgram, RunContext, planned_sweeps
-from rig.engine.records import RunEnded, RunStarted, SweepEnded, SweepStarted
 from rig.engine.rig import build_rig
 from rig.engine.runner import Runner
 from rig.engine.stream import Stream

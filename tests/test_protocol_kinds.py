@@ -14,8 +14,9 @@ import yaml
 from conftest import PROFILE, ROOT, assert_rig_safe
 from rig.api import prepare_run, run_protocol
 from rig.config.problems import InvalidInput
+from rig.datatypes.plan_codec import plan_to_data
+from rig.datatypes.records import RunEnded, RunStarted, SweepEnded, SweepStarted
 from rig.engine.program import FixedProgram
-from rig.engine.records import RunEnded, RunStarted, SweepEnded, SweepStarted
 from rig.gui.progress import RunProgress as GuiProgress
 from rig.protocols import STEP_KINDS, register_kind, unregister_kind
 from rig.protocols.shared.kind import FixedPlanKind
@@ -49,7 +50,7 @@ def test_fixed_kinds_run_their_compiled_plans_and_programmed_kinds_their_own():
     step = frap.compiled.loaded.protocol.steps[0]
     program = build_step_run(step, 0, frap.profile.profile).program
     assert isinstance(program, FixedProgram)
-    assert [p.summary() for p in program.envelope()] == [p.summary() for p in frap.compiled.plans]
+    assert [plan_to_data(p) for p in program.envelope()] == [plan_to_data(p) for p in frap.compiled.plans]
 
 
 def test_planned_sweeps_of_an_adaptive_protocol_are_its_sweeps_not_its_envelope():

@@ -151,7 +151,7 @@ def test_frame_check_names_dropped_and_duplicated_frames_in_linear_time():
 
     import numpy as np
 
-    from rig.engine.records import Notice
+    from rig.datatypes.records import Notice
     from rig.engine.runner import _FrameCollector
     from rig.engine.stream import Stream
 

@@ -13,7 +13,7 @@ from conftest import FRAP, PROFILE, assert_rig_safe
 from rig.api import run_protocol
 from rig.cli import main
 from rig.config.profile import load_profile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.protocol_file import compile_protocol, load_protocol
 from rig.session.budget import RECORD_NAME
 from rig.session.dose import spine_dose_p2ms, sweep_dose

@@ -15,10 +15,10 @@ import yaml
 
 from rig.api import prepare_run
 from rig.config.profile import load_profile
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.devices.amplifier import AmplifierStateError
 from rig.devices.registry import DEVICE_CLASSES
 from rig.engine.rig import build_rig
-from rig.engine.sweep_plan import SweepPlan
 
 ROOT = Path(__file__).resolve().parents[1]
 SIMULATED = ROOT / "hardware_profiles" / "simulated.yaml"

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from conftest import PROFILE
-from rig.config.simulation import SimulationSpec
 from simulated_devices.electrical.channels import SomaChannelSpec, na_slow_availability
 from simulated_devices.specimen import Specimen
+from simulated_devices.specimen_config import SimulationSpec
 
 
 @pytest.fixture(scope="module")

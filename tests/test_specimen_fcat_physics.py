@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from conftest import PROFILE
-from rig.config.simulation import SimulationSpec
 from simulated_devices.electrical import mg_block
 from simulated_devices.specimen import ChunkDrive, Specimen
+from simulated_devices.specimen_config import SimulationSpec
 from simulated_devices.sweeps import simulated_rig
 from simulated_devices.truth_source import SpecimenTruth
 

@@ -10,10 +10,10 @@ from pydantic import ValidationError
 
 from conftest import FRAP, PROFILE
 from rig.api import run_protocol
-from rig.config.simulation import SimulationSpec
 from rig.storage.reader import RunFile
 from simulated_devices.population import all_spines
 from simulated_devices.specimen import Specimen
+from simulated_devices.specimen_config import SimulationSpec
 
 
 def _sim(**fields: object) -> SimulationSpec:

@@ -9,7 +9,7 @@ import yaml
 
 from conftest import FRAP, PROFILE, assert_rig_safe
 from rig.api import execute, prepare_run
-from rig.engine.records import Record, SweepEnded
+from rig.datatypes.records import Record, SweepEnded
 from rig.engine.stream import Stream
 from rig.storage.reader import RunFile
 

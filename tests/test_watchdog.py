@@ -314,7 +314,7 @@ def test_the_profile_timeout_reaches_the_simulated_watchdog(tmp_path, journal):
 def test_a_watchdog_expiry_through_the_runner_ends_the_run_as_an_error_with_the_rig_safe(journal, tmp_path):
     """The Runner reports an expiry as a run error (status, Notice, safe devices), not as a crash."""
     from rig.api import execute, prepare_run
-    from rig.engine.records import Notice
+    from rig.datatypes.records import Notice
 
     prepared = prepare_run(FRAP, PROFILE, ["sweeps=2"])
     from rig.engine.rig import build_rig

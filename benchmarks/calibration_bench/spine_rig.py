@@ -18,10 +18,10 @@ from calibration_bench.kinds import KindSpec
 from calibration_bench.population import DrawnSpine
 from rig.api import prepare_run
 from rig.config.profile import DaqSpec, load_profile
-from rig.config.simulation import SimulationSpec, SpineSpec
 from rig.config.yaml_loading import read_yaml
 from rig.protocols.protocol_file import load_protocol
 from simulated_devices.population import spine_geometry, spine_with_head_at
+from simulated_devices.specimen_config import SimulationSpec, SpineSpec
 
 DRAWN_SPINE_NAME = "calibrated"
 # The simulated DAQ's watchdog counts wall time; on a shared machine a worker can stall longer than the

@@ -8,7 +8,7 @@ import numpy as np
 
 
 class LineScanGeometry(Protocol):
-    """What the analysis reads of a sweep's line-scan layout (rig.engine.sweep_plan.LineScanLayout provides it)."""
+    """What the analysis reads of a sweep's line-scan layout (rig.datatypes.layouts.LineScanLayout provides it)."""
 
     @property
     def first_sample(self) -> int:

@@ -10,11 +10,11 @@ from typing import Sequence
 
 import numpy as np
 
-from rig.engine.records import DataChunk, Record, RunEnded, RunStarted
+from rig.datatypes.records import DataChunk, Record, RunEnded, RunStarted
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.rig import Rig
 from rig.engine.runner import Runner
 from rig.engine.stream import Stream
-from rig.engine.sweep_plan import SweepPlan
 
 
 class CalibrationRunFailed(RuntimeError):

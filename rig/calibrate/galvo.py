@@ -19,8 +19,8 @@ from rig.calibrate.acquisition import run_calibration_sweeps
 from rig.calibrate.profile_copy import ProfileEdit, dated
 from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import HardwareProfile
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.rig import Rig
-from rig.engine.sweep_plan import SweepPlan
 
 FLYBACK_FRACTION = 0.1  # of each line's samples: the beam returns with the laser blanked
 MIN_LINES = 3  # grid lines per axis a pitch is fitted to

@@ -21,8 +21,8 @@ from rig.calibrate.nominal import nominal_pockels_table
 from rig.calibrate.profile_copy import ProfileEdit, dated
 from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import PockelsLaserSpec
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.rig import Rig
-from rig.engine.sweep_plan import SweepPlan
 from rig.hal.interfaces import PockelsLaser, Shutter
 
 DEFAULT_STEPS = 17

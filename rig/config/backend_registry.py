@@ -31,6 +31,13 @@ BUILTIN_BACKENDS: dict[str, str] = {
 }
 
 
+# Profile sections whose schema a backend supplies: section key -> "module:Model", imported only to validate a
+# profile that has the section (the simulated specimen's schema belongs to simulated_devices, not to rig).
+BUILTIN_SECTIONS: dict[str, str] = {
+    "simulation": "simulated_devices.specimen_config:SimulationSpec",
+}
+
+
 @dataclass(frozen=True)
 class BackendEntry:
     """One backend a profile may name: its target function and who provides it."""
@@ -73,6 +80,16 @@ def backend_problem(name: str) -> str | None:
         return None
     shown = name if len(name) <= 40 else name[:37] + "..."
     return f"unknown backend '{shown}' (known: {', '.join(sorted(known))})"
+
+
+def section_schema(key: str) -> object:
+    """The schema (a pydantic model class) a backend supplies for a profile section; BackendLoadError if it
+    cannot be imported, KeyError for a section no backend supplies."""
+    module_name, _, attr = BUILTIN_SECTIONS[key].partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise BackendLoadError(f"the schema of profile section '{key}' cannot be loaded: {exc}") from None
 
 
 def load_backend(name: str) -> Callable[..., object]:

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SerializeAsAny, field_validator, model_validator
 
 from rig.config.backend_registry import backend_problem
 from rig.config.base import StrictModel
-from rig.config.simulation import SimulationSpec
+from rig.config.problems import InvalidInput, Problem
+from rig.config.sections import SimulatedRigSection, validate_section
 from rig.config.yaml_loading import read_yaml, validate_data
 
 Range = tuple[float, float]
@@ -404,7 +405,7 @@ class HardwareProfile(StrictModel):
     backend: str = Field(description="default backend for every device, e.g. 'simulated' or 'ni'")
     daq: DaqSpec
     devices: dict[str, DeviceSpec]
-    simulation: SimulationSpec | None = None
+    simulation: SerializeAsAny[SimulatedRigSection] | None = None  # validated by the simulated backend's schema
     micromanager: MicroManagerSpec | None = None
     budgets: BudgetSpec | None = Field(default=None, description="per-spine light and depolarization budgets "
                                        "(a protocol's own budgets replace these)")
@@ -493,5 +494,25 @@ def load_profile(path: Path) -> LoadedProfile:
 
 
 def profile_from_data(path: Path, text: str, data: object) -> LoadedProfile:
-    """Validate a profile already read (by read_yaml) from `path`; raise InvalidInput on any fault."""
-    return LoadedProfile(path, text, validate_data(HardwareProfile, data, str(path)))
+    """Validate a profile already read (by read_yaml) from `path`; raise InvalidInput on any fault.
+
+    The `simulation:` section is validated by the simulated backend's own schema (rig.config.sections), the rest
+    by HardwareProfile; the problems of both are reported together."""
+    section = data.get("simulation") if isinstance(data, dict) else None
+    rest = {k: v for k, v in data.items() if k != "simulation"} if isinstance(data, dict) else data
+    problems: list[Problem] = []
+    profile = simulation = None
+    try:
+        profile = validate_data(HardwareProfile, rest, str(path))
+    except InvalidInput as exc:
+        problems += exc.problems
+    if section is not None:
+        try:
+            simulation = validate_section("simulation", section, str(path), SimulatedRigSection)
+        except InvalidInput as exc:
+            problems += exc.problems
+    if problems or profile is None:
+        raise InvalidInput(problems)
+    if simulation is not None:
+        profile = profile.model_copy(update={"simulation": simulation})
+    return LoadedProfile(path, text, profile)

@@ -16,10 +16,10 @@ from rig.backends.multiclamp.commander import Commander, CommanderError, Command
 from rig.backends.ni import telegraph
 from rig.backends.ni.multiclamp import safe_command
 from rig.config.profile import PatchAmplifierSpec
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.devices.base import DaqDevice
 from rig.devices.bus import DeviceBus, Mode
 from rig.devices.channel_map import AmplifierState
-from rig.engine.sweep_plan import SweepPlan
 from rig.hal.interfaces import SafetyReport
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.devices.bus import DeviceBus
-from rig.engine.sweep_plan import SweepPlan
 from rig.hal.interfaces import SafetyReport
 
 SpecT = TypeVar("SpecT")

@@ -13,7 +13,7 @@ from rig.config.bounds import MAX_COUNT, MAX_SWEEP_MS
 from rig.config.channels import ChannelInfo, logical_channels
 from rig.config.problems import Problem
 from rig.config.profile import GalvoScannerSpec, HardwareProfile
-from rig.engine.sweep_plan import SweepPlan, rising_edges
+from rig.datatypes.sweep_plan import SweepPlan, rising_edges
 
 MAX_SWEEP_S = MAX_SWEEP_MS / 1000.0
 # Waveforms (and camera frames) a protocol may plan: far below what a rig PC holds, far above any

@@ -7,9 +7,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from rig.engine.records import DataChunk, Notice, Record, SweepEnded, SweepStarted
+from rig.datatypes.records import DataChunk, Notice, Record, SweepEnded, SweepStarted
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.stream import Stream
-from rig.engine.sweep_plan import SweepPlan
 
 log = logging.getLogger(__name__)
 

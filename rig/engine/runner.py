@@ -10,13 +10,13 @@ import time
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
+from rig.datatypes.records import DataChunk, Notice, RunEnded, RunStarted, SweepEnded, SweepStarted
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.limits import check_plan
 from rig.engine.program import RunContext, StepFailed, StepProgram, planned_sweeps
-from rig.engine.records import DataChunk, Notice, RunEnded, RunStarted, SweepEnded, SweepStarted
 from rig.engine.rig import Rig
 from rig.engine.stop_flags import StopFlags
 from rig.engine.stream import Stream
-from rig.engine.sweep_plan import SweepPlan
 from rig.hal.interfaces import SafetyReport
 from rig.hal.watchdog import WatchdogExpired
 

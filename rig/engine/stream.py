@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Callable, Final, Protocol
 
-from rig.engine.records import Notice, Record, SweepEnded
+from rig.datatypes.records import Notice, Record, SweepEnded
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from pynwb.icephys import (
 from pynwb.ophys import ImagingPlane, OnePhotonSeries, OpticalChannel
 
 from rig.analysis.line_scan import fold_lines, line_times_ms
-from rig.engine.sweep_plan import rising_edges
+from rig.datatypes.sweep_plan import rising_edges
 from rig.export.run_view import RunView, SweepView
 
 log = logging.getLogger(__name__)

@@ -16,10 +16,12 @@ from typing import Any
 
 import yaml
 
+from rig.datatypes.plan_codec import is_full_plan
+from rig.datatypes.records import DataChunk, Estimate, Notice, Record, SweepEnded, SweepStarted
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.online import OnlineModel
-from rig.engine.records import DataChunk, Estimate, Notice, Record, SweepEnded, SweepStarted
 from rig.engine.stream import Stream
-from rig.engine.sweep_plan import SweepPlan
+from rig.export.legacy_plans import meta_from_parameters
 from rig.export.run_view import RunView, SweepView
 from rig.protocols import STEP_KINDS
 from rig.protocols.protocol_file import LoadedProtocol, protocol_from_data
@@ -72,19 +74,23 @@ def stored_protocol(view: RunView) -> LoadedProtocol:
     return protocol_from_data(path, original, yaml.safe_load(original), [s.strip() for s in sets])
 
 
-def replayed_plan(view: RunView, sweep: SweepView, stored: dict[str, object]) -> SweepPlan:
-    """A sweep's plan rebuilt from its stored summary and its recorded output waveforms."""
+def replayed_plan(view: RunView, sweep: SweepView, stored: dict[str, Any]) -> SweepPlan:
+    """The plan a sweep executed: exactly as stored (rig.datatypes.plan_codec) or, in files written before plans
+    were stored in full, rebuilt from its summary and its recorded output waveforms."""
+    if is_full_plan(stored):
+        return view.run.sweep_plan(sweep.index)
     outputs = {name: view.data(sweep, f"out:{name}") for name in sweep.outputs}
     mode = stored.get("amplifier_mode")
     interval = stored.get("interval_after_s")
     params = stored.get("parameters")
+    meta = meta_from_parameters(sweep.kind, params if isinstance(params, dict) else {}, sweep.amplifier)
     return SweepPlan(
         step_index=sweep.step_index, step_name=sweep.step_name, kind=sweep.kind, sweep_in_step=sweep.sweep_in_step,
         sample_rate_hz=sweep.sample_rate_hz, n_samples=sweep.n_samples, outputs=outputs, inputs=sweep.inputs,
         amplifier=sweep.amplifier, amplifier_mode="VC" if mode == "VC" else "CC" if mode == "CC" else None,
         interval_after_s=float(interval) if isinstance(interval, (int, float)) else 0.0,
         line_scan=sweep.line_scan, events_ms=dict(sweep.events_ms), target_um=sweep.target_um,
-        parameters=dict(params) if isinstance(params, dict) else {}, camera=sweep.camera)
+        meta=meta, camera=sweep.camera)
 
 
 class _Collector:
@@ -111,8 +117,9 @@ def replay(view: RunView) -> tuple[dict[int, Any], _Collector]:
     stream.attach("model", OnlineModel(stream, analyses.get))
     stream.attach("collector", collector)
     try:
-        for sweep, stored in zip(view.sweeps, view.run.plans()):
-            plan = replayed_plan(view, sweep, stored)
+        stored_plans = dict(enumerate(view.run.plans()))  # by sweep index; view.sweeps are the completed ones
+        for sweep in view.sweeps:
+            plan = replayed_plan(view, sweep, stored_plans[sweep.index])
             stream.publish(SweepStarted(sweep.index, plan, 0.0))
             for name in (*plan.inputs, *_camera_channels(plan)):
                 if view.has(sweep, f"in:{name}"):

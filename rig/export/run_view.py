@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -15,7 +15,10 @@ from pydantic import BaseModel
 from rig.config.channels import ChannelInfo, logical_channels
 from rig.config.problems import InvalidInput
 from rig.config.profile import HardwareProfile, profile_from_data
-from rig.engine.sweep_plan import CameraAcquisition, LineScanLayout
+from rig.datatypes.kind_meta import NaCaMeta
+from rig.datatypes.layouts import CameraAcquisition, LineScanLayout
+from rig.datatypes.plan_codec import is_full_plan
+from rig.datatypes.sweep_meta import SweepMeta, meta_from_json
 from rig.storage.reader import RunFile, ValueWithInterval
 
 
@@ -115,6 +118,46 @@ def _finite_or_nan(value: object) -> float:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(float(value)) else math.nan
 
 
+@dataclass(frozen=True)
+class _Details:
+    """What a SweepView takes from a plan's metadata."""
+
+    condition: str = "control"
+    led_channels: dict[str, str] = field(default_factory=dict)
+    rois_um: dict[str, tuple[float, float]] = field(default_factory=dict)
+    roi_radius_um: float | None = None
+    head_roi_radius_um: float | None = None
+    pmt_channel: str | None = None
+
+
+def _details(meta: SweepMeta) -> _Details:
+    """From the typed metadata of a plan stored in full."""
+    rois = {} if meta.rois is None else {f.name: getattr(meta.rois, f.name) for f in fields(meta.rois)}
+    kind = meta.kind_meta
+    return _Details(
+        condition=meta.condition or "control",
+        led_channels=dict(kind.led_channels) if isinstance(kind, NaCaMeta) else {},
+        rois_um={k: (float(v[0]), float(v[1])) for k, v in rois.items() if isinstance(v, tuple)},
+        roi_radius_um=None if meta.rois is None else meta.rois.radius_um,
+        head_roi_radius_um=_positive(meta.head_roi_radius_um), pmt_channel=meta.pmt_channel or None)
+
+
+def _summary_details(params: dict[str, object]) -> _Details:
+    """From the untyped `parameters` of a plan summary (files written before plans were stored in full)."""
+    raw_rois, raw_analysis = params.get("rois"), params.get("analysis")
+    rois: dict[str, object] = raw_rois if isinstance(raw_rois, dict) else {}
+    analysis: dict[str, object] = raw_analysis if isinstance(raw_analysis, dict) else {}
+    leds = params.get("led_channels")
+    pmt = params.get("pmt_channel")
+    return _Details(
+        condition=str(params.get("condition") or "control"),
+        led_channels={str(k): str(v) for k, v in leds.items()} if isinstance(leds, dict) else {},
+        rois_um={str(k): p for k, v in rois.items() if (p := _pair(v)) is not None},
+        roi_radius_um=_finite_or_nan(rois.get("radius_um")) if "radius_um" in rois else None,
+        head_roi_radius_um=_positive(analysis.get("head_roi_radius_um")),
+        pmt_channel=pmt if isinstance(pmt, str) else None)
+
+
 class RunView:
     """The parts of a run file the exporters need, as typed values (the file stays open until `close`)."""
 
@@ -153,27 +196,23 @@ class RunView:
         for row in self.run.sweeps():
             index = int(row["sweep"])
             plan = plans.get(index, {})
-            params = plan.get("parameters") or {}
             ls = plan.get("line_scan")
             cam = plan.get("camera")
-            rois = params.get("rois") if isinstance(params.get("rois"), dict) else {}
-            analysis = params.get("analysis") if isinstance(params.get("analysis"), dict) else {}
+            details = _details(meta_from_json(plan["meta"])) if is_full_plan(plan) else \
+                _summary_details(plan.get("parameters") or {})
             out.append(SweepView(
                 index=index, step_index=int(row["step_index"]), step_name=str(plan.get("step_name", "")),
                 kind=str(plan.get("kind", "")), sweep_in_step=int(row["sweep_in_step"]),
                 sample_rate_hz=float(row["sample_rate_hz"]), n_samples=int(row["n_samples"]),
                 start_s=max(0.0, float(row["started_unix"]) - started_unix),
                 amplifier=plan.get("amplifier"), amplifier_mode=plan.get("amplifier_mode"),
-                condition=str(params.get("condition") or "control"),
+                condition=details.condition,
                 events_ms={str(k): float(v) for k, v in (plan.get("events_ms") or {}).items()},
                 target_um=_pair(plan.get("target_um")), inputs=tuple(plan.get("inputs") or ()),
                 outputs=tuple((plan.get("outputs") or {}).keys()),
                 line_scan=_line_scan(ls) if ls else None, camera=_camera(cam) if cam else None,
-                led_channels={str(k): str(v) for k, v in (params.get("led_channels") or {}).items()},
-                rois_um={str(k): p for k, v in rois.items() if (p := _pair(v)) is not None},
-                roi_radius_um=_finite_or_nan(rois.get("radius_um")) if "radius_um" in rois else None,
-                head_roi_radius_um=_positive(analysis.get("head_roi_radius_um")),
-                pmt_channel=str(params["pmt_channel"]) if isinstance(params.get("pmt_channel"), str) else None,
+                led_channels=details.led_channels, rois_um=details.rois_um, roi_radius_um=details.roi_radius_um,
+                head_roi_radius_um=details.head_roi_radius_um, pmt_channel=details.pmt_channel,
             ))
         return out
 

@@ -6,12 +6,12 @@ import time
 from typing import Callable, Sequence
 
 from rig.config.problems import InvalidInput
+from rig.datatypes.records import Record, RunStarted
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.limits import check_plan
-from rig.engine.records import Record, RunStarted
 from rig.engine.rig import Rig
 from rig.engine.runner import Runner, RunOutcome
 from rig.engine.stream import Stream
-from rig.engine.sweep_plan import SweepPlan
 
 
 class _Forward:

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from rig.config.profile import HardwareProfile
-from rig.engine.records import DataChunk, Record, SweepStarted
-from rig.engine.sweep_plan import CameraAcquisition, SweepPlan
+from rig.datatypes.kind_meta import LiveCameraMeta
+from rig.datatypes.layouts import CameraAcquisition
+from rig.datatypes.records import DataChunk, Record, SweepStarted
+from rig.datatypes.sweep_meta import SweepMeta
+from rig.datatypes.sweep_plan import SweepPlan
 
 LIVE_RATE_HZ = 10.0        # frames per second of the live view
 LIVE_FRAMES_PER_SWEEP = 3  # a sweep is short, so 'stop' ends the view within ~0.3 s
@@ -85,7 +88,7 @@ def camera_plan(settings: CameraSettings, profile: HardwareProfile, camera: str,
                                     tuple(spec.sensor_px), tuple(settings.field_center_um))  # type: ignore[union-attr]
     return SweepPlan(step_index=0, step_name="camera_live", kind="camera_live", sweep_in_step=sweep_in_step,
                      sample_rate_hz=rate, n_samples=n, outputs=outputs, inputs=(), camera=acquisition,
-                     parameters={"led": settings.led, "rate_hz": settings.rate_hz})
+                     meta=SweepMeta(kind_meta=LiveCameraMeta(settings.led, settings.rate_hz)))
 
 
 class LatestFrame:
@@ -102,7 +105,8 @@ class LatestFrame:
         """Take a record; True when a new frame arrived."""
         if isinstance(record, SweepStarted):
             self.acquisition = record.plan.camera
-            self._led = str(record.plan.parameters.get("led", ""))
+            kind = record.plan.meta.kind_meta
+            self._led = kind.led if isinstance(kind, LiveCameraMeta) else ""
         elif isinstance(record, DataChunk) and self.acquisition is not None and \
                 record.channel == f"in:{self.acquisition.camera}.frames" and len(record.samples):
             self.frame = np.asarray(record.samples[-1])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from rig.analysis.imaging import line_profile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.na_ca.analysis import disc_mask, frame_leds
 
 _PROFILE_POINTS = 48
@@ -44,18 +44,18 @@ class CameraSweep:
 
     def start(self, plan: SweepPlan) -> None:
         """A new sweep: camera sweeps with `rois` parameters are followed, others switch the view off."""
-        rois = plan.parameters.get("rois") if plan.parameters else None
+        rois = plan.meta.rois
         self.signal, self.profiles, self.numbers = [], [], []
         self.version += 1
-        if plan.camera is None or not isinstance(rois, dict) or "head_um" not in rois:
+        if plan.camera is None or rois is None:
             self.plan = None
             return
         self.plan = plan
-        radius = float(rois.get("radius_um", 0.6))
-        self._head = disc_mask(plan, _point(rois["head_um"]), radius)
-        bg = rois.get("background_um")
+        radius = rois.radius_um
+        self._head = disc_mask(plan, _point(rois.head_um), radius)
+        bg = rois.background_um
         self._background = disc_mask(plan, _point(bg), radius) if bg is not None else None
-        start, end = rois.get("profile_start_um"), rois.get("profile_end_um")
+        start, end = rois.profile_start_um, rois.profile_end_um
         if start is not None and end is not None:
             a, b = _point(start), _point(end)
             self._profile_px = (plan.camera.um_to_pixel(a), plan.camera.um_to_pixel(b))

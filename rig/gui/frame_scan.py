@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_meta import FrameScanLayout, SweepMeta
+from rig.datatypes.sweep_plan import SweepPlan
 
 _TAIL_SAMPLES = 2
 
@@ -97,7 +98,7 @@ def frame_scan_plan(settings: FrameSettings, scanner: str, laser: str, shutter: 
     return SweepPlan(step_index=0, step_name="frame_scan", kind="frame_scan", sweep_in_step=sweep_in_step,
                      sample_rate_hz=spl * settings.line_rate_hz, n_samples=n, outputs=outputs,
                      inputs=(f"{scanner}.{settings.pmt}",), interval_after_s=settings.interval_s,
-                     parameters={"frame": layout.__dict__ | {}, "pmt_channel": f"{scanner}.{settings.pmt}"})
+                     meta=SweepMeta(frame=FrameScanLayout(**layout.__dict__), pmt_channel=f"{scanner}.{settings.pmt}"))
 
 
 def fold_frame(samples: np.ndarray, layout: FrameLayout) -> np.ndarray:

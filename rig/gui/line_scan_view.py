@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rig.analysis.line_scan import along_line_um, line_times_ms, roi_mask_near
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 
 
 def kymograph(samples: np.ndarray, plan: SweepPlan) -> np.ndarray:

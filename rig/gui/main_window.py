@@ -13,7 +13,7 @@ from PyQt5.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox,
 
 from rig.api import PreparedRun, RunResult
 from rig.calibrate.procedures import PROCEDURES
-from rig.engine.records import Notice, Record, SweepEnded, SweepStarted
+from rig.datatypes.records import Notice, Record, SweepEnded, SweepStarted
 from rig.gui.calibration_dialog import CalibrationDialog
 from rig.gui.panels.data import DataPanel
 from rig.gui.panels.devices import MEMBRANE_JOB, DevicesPanel

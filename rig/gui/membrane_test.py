@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.kind_meta import TestPulseMeta
+from rig.datatypes.sweep_meta import SweepMeta
+from rig.datatypes.sweep_plan import SweepPlan
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ def pulse_plan(profile: HardwareProfile, amplifier: str, pulse: PulseShape, swee
                      outputs={f"{amplifier}.command": command}, inputs=tuple(inputs), amplifier=amplifier,
                      amplifier_mode="VC", interval_after_s=pulse.interval_s,
                      events_ms={"pulse_start": pulse.baseline_ms, "pulse_end": pulse.baseline_ms + pulse.pulse_ms},
-                     parameters={"holding_mV": pulse.holding_mV, "step_mV": pulse.step_mV})
+                     meta=SweepMeta(holding=pulse.holding_mV, kind_meta=TestPulseMeta(pulse.holding_mV, pulse.step_mV)))
 
 
 def analyze_pulse(current_pA: np.ndarray, pulse: PulseShape) -> MembraneParameters:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 
 
 @dataclass

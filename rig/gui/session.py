@@ -12,10 +12,10 @@ from PyQt5.QtCore import QObject, pyqtSignal
 
 from rig.api import PreparedRun, execute
 from rig.config.profile import LoadedProfile
-from rig.engine.records import Record
+from rig.datatypes.records import Record
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.rig import Rig, build_rig
 from rig.engine.runner import Runner
-from rig.engine.sweep_plan import SweepPlan
 from rig.gui.acquire import acquire_plans
 from rig.hal.interfaces import SafetyReport
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from PyQt5.QtWidgets import QLabel, QStatusBar, QWidget
 
-from rig.engine.records import Record, SweepEnded, SweepStarted
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.records import Record, SweepEnded, SweepStarted
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.gui import theme
 from rig.gui.light_dose import spine_dose_p2ms, spine_key
 from rig.hal.interfaces import SafetyReport

@@ -8,7 +8,9 @@ from collections import deque
 import numpy as np
 
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.kind_meta import StimulusTestMeta
+from rig.datatypes.sweep_meta import SweepMeta
+from rig.datatypes.sweep_plan import SweepPlan
 
 _SAMPLE_RATE_HZ = 20_000.0
 _LEAD_MS = 5.0
@@ -44,7 +46,7 @@ def single_pulse_plan(profile: HardwareProfile, stimulator: str, amplitude_V: fl
     return SweepPlan(step_index=0, step_name="single_pulse", kind="single_pulse", sweep_in_step=0,
                      sample_rate_hz=rate, n_samples=n, outputs={f"{stimulator}.trigger": wave}, inputs=inputs,
                      events_ms={"stimulus_0": _LEAD_MS},
-                     parameters={"amplitude_V": amplitude_V, "width_ms": width_ms})
+                     meta=SweepMeta(kind_meta=StimulusTestMeta(amplitude_V, width_ms)))
 
 
 class DutyGuard:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Callable, Literal, Mapping, Protocol, runtime_
 import numpy as np
 
 if TYPE_CHECKING:
-    from rig.engine.sweep_plan import SweepPlan
+    from rig.datatypes.sweep_plan import SweepPlan
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from rig.config.bounds import MAX_COUNT
 from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import BudgetSpec, HardwareProfile, LoadedProfile
 from rig.config.yaml_loading import parse_yaml_text, read_yaml, validate_data
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.limits import (
     MAX_PLANNED_BYTES,
     check_planned_memory,
@@ -22,7 +23,6 @@ from rig.engine.limits import (
     estimate_step_bytes,
     segments_problem,
 )
-from rig.engine.sweep_plan import SweepPlan
 from rig.protocols import STEP_KINDS
 from rig.protocols.step_runs import build_step_run
 from rig.protocols.stopping import until_problem

@@ -17,9 +17,9 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from rig.config.base import StrictModel
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.program import FixedProgram, RunContext
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
 
 MAX_BUDGET_SWEEPS = 100_000
 

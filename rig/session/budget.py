@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rig.config.profile import BudgetSpec, HardwareProfile
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.program import RunContext, StepFailed, StepProgram
-from rig.engine.sweep_plan import SweepPlan
 from rig.session.dose import Dose, sweep_dose
 
 RECORD_NAME = "session_budget.json"

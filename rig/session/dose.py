@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,10 @@ ESTIMATE_ROW = np.dtype([("sweep", "i4"), ("step", "S64"), ("name", "S64"), ("va
 TRUTH_ROW = np.dtype([("sweep", "i4"), ("name", "S64"), ("value", "f8")])
 NOTICE_ROW = np.dtype([("sweep", "i4"), ("level", "S16"), ("source", "S64"), ("message", "S512")])
 
-SWEEP_PLAN_ROW = np.dtype([("sweep", "i4"), ("plan_json", "S16384")])
+PLAN_PART_BYTES = 16384
+# A sweep's plan JSON in one or more rows (in order; their bytes join to it). Files before plans were stored
+# in full have one row per sweep holding the plan's summary, cut at 16 kB.
+SWEEP_PLAN_ROW = np.dtype([("sweep", "i4"), ("plan_json", f"S{PLAN_PART_BYTES}")])
 RUN_END = "run_end_json"
 RUN_END_BYTES = 65536
 

@@ -11,6 +11,8 @@ from typing import Any
 import h5py
 import numpy as np
 
+from rig.datatypes.plan_codec import is_full_plan, plan_from_data
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.storage.layout import FORMAT, RUN_END, channel_group
 from rig.storage.lock import WriterLock, read_lock
 
@@ -121,9 +123,30 @@ class RunFile:
         return max(int(planned), self.n_sweeps)
 
     def plans(self) -> list[dict[str, Any]]:
-        """The plan each sweep executed, by sweep index (sweeps that started)."""
-        rows = self._f["sweep_plans"][:]
-        return [json.loads(_s(r["plan_json"])) for r in sorted(rows, key=lambda r: int(r["sweep"]))]
+        """The stored plan each sweep executed, by sweep index (sweeps that started), as JSON data: the full plan
+        (rig.datatypes.plan_codec; `sweep_plan` rebuilds it) or, in files written before, its summary."""
+        return [json.loads(raw.decode("utf-8")) for _, raw in sorted(self._plan_json().items())]
+
+    def _plan_json(self) -> dict[int, bytes]:
+        parts: dict[int, list[bytes]] = {}
+        for r in self._f["sweep_plans"][:]:  # rows in the order written: a long plan's parts follow each other
+            parts.setdefault(int(r["sweep"]), []).append(bytes(r["plan_json"]))
+        return {sweep: b"".join(p) for sweep, p in parts.items()}
+
+    def sweep_plan(self, sweep: int) -> SweepPlan:
+        """The plan a sweep executed, exactly (waveforms from its stored `out:` channels, checked by digest);
+        PlanDecodeError for a file written before plans were stored in full, KeyError for a sweep never started."""
+        raw = self._plan_json()[sweep]
+        return plan_from_data(json.loads(raw.decode("utf-8")), lambda name: self.sweep_data(sweep, f"out:{name}"))
+
+    def sweep_plans(self) -> list[SweepPlan]:
+        """Every executed plan, exactly, by sweep index (see sweep_plan)."""
+        return [self.sweep_plan(sweep) for sweep in sorted(self._plan_json())]
+
+    def stores_full_plans(self) -> bool:
+        """True when the file stores every executed plan in full (False: summaries of an older version)."""
+        raw = self._plan_json()
+        return bool(raw) and is_full_plan(json.loads(next(iter(raw.values())).decode("utf-8")))
 
     def planned(self) -> list[dict[str, Any]]:
         """The plans known before the run: every sweep of fixed steps, the envelope of adaptive ones."""
@@ -144,6 +167,10 @@ class RunFile:
             if direction in self._f["channels"]:
                 out += [f"{direction}:{n}" for n in self._f["channels"][direction]]
         return out
+
+    def channel_unit(self, channel: str) -> str:
+        """Physical unit stored with a channel ('in:...' / 'out:...'); "" in files written before units were."""
+        return _s(self._f[channel_group(channel)].attrs.get("unit", ""))
 
     def sweep_data(self, sweep: int, channel: str) -> np.ndarray:
         """Samples of one channel in one sweep."""

@@ -6,9 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.storage.layout import SWEEP_PLAN_ROW, TABLES
 
 PER_SWEEP_OVERHEAD_BYTES = SWEEP_PLAN_ROW.itemsize + sum(t.itemsize for t in TABLES.values()) * 8  # rows of tables
@@ -20,9 +18,9 @@ def sweep_bytes(plan: SweepPlan) -> int:
     """Bytes one sweep of this plan stores: every recorded channel's samples and frames."""
     total = 0
     camera = {f"in:{n}" for n in plan.camera.channels} if plan.camera is not None else set()
-    for channel, (dtype, item_shape) in plan.recorded_channels().items():
+    for channel, spec in plan.recorded_channels().items():
         n_items = plan.camera.n_frames if channel in camera else plan.n_samples  # type: ignore[union-attr]
-        total += n_items * np.dtype(dtype).itemsize * int(np.prod(item_shape) if item_shape else 1)
+        total += n_items * spec.item_bytes
     return total + PER_SWEEP_OVERHEAD_BYTES
 
 

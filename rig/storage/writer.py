@@ -30,7 +30,9 @@ import h5py
 import numpy as np
 from h5py import h5s
 
-from rig.engine.records import (
+from rig.datatypes.channels import ChannelSpec
+from rig.datatypes.plan_codec import plan_to_data
+from rig.datatypes.records import (
     DataChunk,
     Estimate,
     Feature,
@@ -41,7 +43,16 @@ from rig.engine.records import (
     SweepEnded,
     SweepStarted,
 )
-from rig.storage.layout import FORMAT, FORMAT_VERSION, RUN_END, RUN_END_BYTES, SPAN_ROW, TABLES, channel_group
+from rig.storage.layout import (
+    FORMAT,
+    FORMAT_VERSION,
+    PLAN_PART_BYTES,
+    RUN_END,
+    RUN_END_BYTES,
+    SPAN_ROW,
+    TABLES,
+    channel_group,
+)
 from rig.storage.lock import LOCK_SUFFIX, create_lock, mark_lock, remove_lock
 
 log = logging.getLogger(__name__)
@@ -240,10 +251,11 @@ class Hdf5RunWriter:
             self._start(record)
         elif isinstance(record, SweepStarted):
             self._sweep_meta[record.sweep_index] = (record, {})
-            plan_json = json.dumps(record.plan.summary(), default=_jsonable).encode("utf-8")
-            if len(plan_json) > 16384:
-                log.warning("sweep %d plan summary truncated in the file", record.sweep_index)
-            self._append("sweep_plans", (record.sweep_index, plan_json[:16384]))
+            # the executed plan in full: its waveforms by reference to this sweep's `out:` channels (float32, as
+            # stored), any other dtype inline; rows of PLAN_PART_BYTES, in order, whose bytes join to the JSON
+            plan_json = json.dumps(plan_to_data(record.plan, inline=_not_stored_exactly)).encode("utf-8")
+            self._append_rows("sweep_plans", [(record.sweep_index, plan_json[k:k + PLAN_PART_BYTES])
+                                              for k in range(0, max(1, len(plan_json)), PLAN_PART_BYTES)])
             if record.truth is not None:
                 self._pending_truth.append((record.sweep_index, record.truth))
             self._write_truth(wait=False)
@@ -312,19 +324,21 @@ class Hdf5RunWriter:
         })
         f.create_dataset("protocol_yaml", data=run.protocol_text, dtype=_STR)
         f.create_dataset("profile_yaml", data=run.profile_text, dtype=_STR)
-        f.create_dataset("plans_json", data=[json.dumps(p.summary(), default=_jsonable) for p in run.plans],
+        # the plans known at the start (their waveforms described by digest; executed ones are in sweep_plans)
+        f.create_dataset("plans_json", data=[json.dumps(plan_to_data(p, inline=False)) for p in run.plans],
                          dtype=_STR)
         if run.specimen is not None:
             f.create_dataset("specimen_json", data=json.dumps(run.specimen, default=_jsonable), dtype=_STR)
-        channels: dict[str, tuple[str, tuple[int, ...]]] = {}
+        channels: dict[str, ChannelSpec] = {}
         for plan in run.plans:
             channels |= plan.recorded_channels()
-        for channel, (dtype, item_shape) in channels.items():
+        for channel, spec in channels.items():
+            dtype, item_shape = spec.dtype, spec.item_shape
             g = f.create_group(channel_group(channel))
+            g.attrs["unit"] = spec.unit
             # chunks of the bytes of chunk_samples float32 samples (256 KiB by default) whatever the item:
             # 20 frames of 80x80 per chunk, not 10, halves the whole-chunk writes of a camera channel
-            item_bytes = (int(np.prod(item_shape)) if item_shape else 1) * np.dtype(dtype).itemsize
-            rows = max(1, (self._chunk * 4) // item_bytes)
+            rows = max(1, (self._chunk * 4) // spec.item_bytes)
             samples = g.create_dataset("samples", shape=(0, *item_shape), maxshape=(None, *item_shape), dtype=dtype,
                                        chunks=(rows, *item_shape))
             self._datasets[f"{channel}/samples"] = samples
@@ -401,6 +415,11 @@ def _first_line(text: str) -> str:
     if any(k in text for k in ("errno = 28", "errno = 27", "No space left", "File too large")):
         line += " (the disk is full or the file reached its size limit)"
     return line[:300]
+
+
+def _not_stored_exactly(name: str, wave: np.ndarray) -> bool:
+    """True when a plan output's `out:` samples (float32) would not be the waveform itself."""
+    return np.asarray(wave).dtype != np.float32 or np.ndim(wave) != 1
 
 
 def _jsonable(value: Any) -> Any:

@@ -7,8 +7,8 @@ import math
 import numpy as np
 
 from example_kind.schema import MembraneTestStep
-from rig.engine.records import Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.records import Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.shared.common import AnalysisUpdate
 
 

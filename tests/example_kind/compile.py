@@ -7,7 +7,7 @@ import numpy as np
 from example_kind.analysis import MembraneTestAnalysis
 from example_kind.schema import MembraneTestStep
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.shared.calcium_scan import check_current
 from rig.protocols.shared.common import StepProblem, resolve_device
 from rig.protocols.shared.kind import FixedPlanKind

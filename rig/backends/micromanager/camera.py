@@ -16,7 +16,8 @@ from rig.backends.micromanager.python_camera import (
 )
 from rig.backends.micromanager.session import MicroManagerError, new_core, require_device
 from rig.config.profile import CameraSpec, MicroManagerDeviceRef
-from rig.engine.sweep_plan import CameraAcquisition, SweepPlan, rising_edges
+from rig.datatypes.layouts import CameraAcquisition
+from rig.datatypes.sweep_plan import SweepPlan, rising_edges
 from rig.hal.interfaces import FrameBatch, SafetyReport
 
 log = logging.getLogger(__name__)

@@ -13,10 +13,10 @@ from rig.backends.ni.timing import Role, plan_sweep_timing
 from rig.backends.ni.ttl import led_states_per_frame
 from rig.backends.ni.watchdog import NiWatchdog, WatchdogPlan, plan_watchdog
 from rig.config.profile import HardwareProfile
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.devices.bus import Mode
 from rig.devices.channel_map import AmplifierState, ChannelMap
 from rig.devices.driver import AnalogChannel, ClockedLines, DaqDriver, SweepTaskGroup
-from rig.engine.sweep_plan import SweepPlan
 from rig.hal.watchdog import Watchdog, WatchdogExpired
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from PyQt5.QtWidgets import (
 )
 
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.gui.camera_live import BINNINGS, CameraSettings, camera_plan, check_camera
 from rig.gui.stimulus import DutyGuard, pulse_problems, single_pulse_plan
 

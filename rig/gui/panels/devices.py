@@ -26,7 +26,7 @@ from PyQt5.QtWidgets import (
 )
 
 from rig.config.profile import HardwareProfile
-from rig.engine.records import DataChunk, Record, SweepEnded, SweepStarted
+from rig.datatypes.records import DataChunk, Record, SweepEnded, SweepStarted
 from rig.gui import theme
 from rig.gui.membrane_test import MembraneParameters, PulseShape, analyze_pulse, pulse_plan
 from rig.gui.panels.camera_controls import CameraControls, LightStimControls

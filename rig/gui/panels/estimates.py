@@ -20,7 +20,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from rig.engine.records import Estimate, Record, RunStarted, SweepStarted
+from rig.datatypes.records import Estimate, Record, RunStarted, SweepStarted
 from rig.gui import theme
 from rig.gui.light_dose import spine_key
 

@@ -19,7 +19,7 @@ from PyQt5.QtWidgets import (
 )
 
 from rig.config.profile import HardwareProfile
-from rig.engine.records import DataChunk, Record, SweepStarted
+from rig.datatypes.records import DataChunk, Record, SweepStarted
 from rig.gui import theme
 from rig.gui.camera_live import LatestFrame
 from rig.gui.frame_scan import FrameLayout, FrameSettings, check_frame, fold_frame, frame_scan_plan
@@ -201,10 +201,10 @@ class ImagePanel(QWidget):
                 self.protocol_rois.setData([])
                 return
             self._camera_source = record.plan.step_name
-            rois = record.plan.parameters.get("rois") or {}
-            radius = float(rois.get("radius_um", 0.6))
-            spots = [{"pos": tuple(rois[k]), "size": 2 * radius, "symbol": "o"}
-                     for k in ("head_um", "neck_um", "dendrite_um", "background_um") if rois.get(k) is not None]
+            rois = record.plan.meta.rois
+            radius = rois.radius_um if rois is not None else 0.6
+            points = (rois.head_um, rois.neck_um, rois.dendrite_um, rois.background_um) if rois is not None else ()
+            spots = [{"pos": tuple(p), "size": 2 * radius, "symbol": "o"} for p in points if p is not None]
             self.protocol_rois.setData(spots)
         if self.camera.handle(record):
             self._cam_version += 1
@@ -212,10 +212,10 @@ class ImagePanel(QWidget):
     def handle(self, record: Record) -> None:
         """Take a record of a frame-scan job."""
         if isinstance(record, SweepStarted):
-            frame = record.plan.parameters["frame"]
-            self._layout = FrameLayout(frame["first_sample"], frame["samples_per_line"], frame["pixels"],
-                                       (float(frame["origin_um"][0]), float(frame["origin_um"][1])),
-                                       frame["pixel_um"])
+            frame = record.plan.meta.frame
+            assert frame is not None, "a frame-scan sweep carries its frame layout"
+            self._layout = FrameLayout(frame.first_sample, frame.samples_per_line, frame.pixels,
+                                       (float(frame.origin_um[0]), float(frame.origin_um[1])), frame.pixel_um)
             self._samples = np.full(record.plan.n_samples, np.nan, dtype=np.float32)
             self.frames += 1
         elif isinstance(record, DataChunk) and record.channel.startswith("in:") and self._samples is not None:

@@ -23,7 +23,7 @@ from PyQt5.QtWidgets import (
 from rig.api import PreparedRun
 from rig.config.problems import InvalidInput, Problem
 from rig.config.profile import LoadedProfile
-from rig.engine.records import Record, RunEnded, RunStarted, SweepEnded, SweepStarted
+from rig.datatypes.records import Record, RunEnded, RunStarted, SweepEnded, SweepStarted
 from rig.gui.progress import RunProgress, format_duration
 from rig.gui.schema_form import SchemaForm
 from rig.protocols.protocol_file import compile_protocol, load_protocol

@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PyQt5.QtCore import QRectF
 from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from rig.engine.records import DataChunk, Record, RunStarted, SweepEnded, SweepStarted
+from rig.datatypes.records import DataChunk, Record, RunStarted, SweepEnded, SweepStarted
 from rig.gui import theme
 from rig.gui.camera_sweep import CameraSweep
 from rig.gui.line_scan_view import head_trace, kymograph
@@ -132,8 +132,8 @@ class TracesPanel(QWidget):
             self.buffers.start_sweep(record.sweep_index, record.plan)
             self.camera_sweep.start(record.plan)
             self.info.setText(f"sweep {record.sweep_index + 1}: {record.plan.step_name} ({record.plan.kind})")
-            roi = record.plan.parameters.get("analysis", {}) if record.plan.parameters else {}
-            self.roi_radius_um = float(roi.get("head_roi_radius_um", 0.3)) if isinstance(roi, dict) else 0.3
+            radius = record.plan.meta.head_roi_radius_um
+            self.roi_radius_um = 0.3 if radius is None else radius
         elif isinstance(record, DataChunk) and record.channel.startswith("in:"):
             cam = self.camera_sweep.plan.camera if self.camera_sweep.plan is not None else None
             if cam is not None and record.channel == f"in:{cam.camera}.frames":
@@ -161,11 +161,11 @@ class TracesPanel(QWidget):
             self.ephys.plot.setXRange(0.0, plan.duration_s * 1000.0, padding=0.01)
         t = b.time_ms()
         ephys = b.channels.get(self.channel.currentText())
-        p = plan.parameters or {}
+        m = plan.meta
         line = plan.line_scan is not None
-        pmt = b.channels.get(p.get("pmt_channel", "")) if line else None
-        green = b.channels.get(p.get("green_channel", "")) if line else None
-        red = b.channels.get(p.get("red_channel", "")) if line else None
+        pmt = b.channels.get(m.pmt_channel) if line else None
+        green = b.channels.get(m.green_channel) if line else None
+        red = b.channels.get(m.red_channel) if line else None
         mode = "camera" if cam.active else "frap" if pmt is not None else "ratio" if green and red else ""
         self._set_fluor_mode(mode)
         if self._history_version != self._history_changed:

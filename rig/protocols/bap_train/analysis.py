@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from rig.analysis.ap_calcium import fit_decay, increments_per_event
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.bap_train.schema import BapTrainStep
 from rig.protocols.shared.ap_scan import (
     TraceCollector,

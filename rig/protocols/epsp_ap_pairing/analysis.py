@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from rig.analysis.ap_calcium import supralinearity_index
-from rig.engine.records import Estimate, Feature
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.records import Estimate, Feature
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.epsp_ap_pairing.schema import CONDITIONS, EpspApPairingStep
 from rig.protocols.shared.ap_scan import TraceCollector
 from rig.protocols.shared.calcium_steps import window_mean
@@ -27,7 +27,9 @@ class EpspApPairingAnalysis:
         if trace is None:
             return update
         self.collector.ap_notice(sweep_index, plan, update)
-        role, first = str(plan.parameters["role"]), float(plan.parameters["baseline_end_ms"])
+        role, first = plan.meta.role, plan.meta.baseline_end_ms
+        if first is None:
+            raise ValueError("the pairing sweep names no baseline end")
         amp = window_mean(trace.times_ms, trace.dg_over_r, first, first + self.step.window_ms)
         self.amplitudes[role].append(amp)
         update.features.append(Feature(sweep_index, plan.step_name, f"amplitude_{role}", amp, float("nan"),

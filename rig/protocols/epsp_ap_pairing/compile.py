@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rig.config.profile import HardwareProfile
+from rig.datatypes.kind_meta import PairingCondition, PairingMeta
 from rig.protocols.epsp_ap_pairing.analysis import EpspApPairingAnalysis
 from rig.protocols.epsp_ap_pairing.schema import CONDITIONS, EpspApPairingStep
 from rig.protocols.shared.ap_scan import SweepEvents
@@ -15,14 +18,16 @@ class EpspApPairingKind(CcScanKind[EpspApPairingStep]):
 
     schema = EpspApPairingStep
     analysis_type = EpspApPairingAnalysis
+    meta_type = PairingMeta
 
     def sweep_events(self, step: EpspApPairingStep) -> list[SweepEvents]:
         """`sweeps` rounds of the four conditions, interleaved."""
         return [step.events(c) for _ in range(step.sweeps) for c in CONDITIONS]
 
-    def analysis_windows(self, step: EpspApPairingStep) -> dict[str, object]:
+    def analysis_windows(self, step: EpspApPairingStep) -> dict[str, Any]:
         """The amplitude window and every condition's events."""
-        conditions = {c: {"ap_ms": (e := step.events(c)).ap_ms, "stimuli_ms": e.stimuli_ms} for c in CONDITIONS}
+        conditions = tuple(PairingCondition(c, tuple((e := step.events(c)).ap_ms), tuple(e.stimuli_ms))
+                           for c in CONDITIONS)
         return {"window_ms": step.window_ms, "first_event_ms": step.first_event_ms, "conditions": conditions}
 
     def check(self, step: EpspApPairingStep, profile: HardwareProfile) -> list[StepProblem]:

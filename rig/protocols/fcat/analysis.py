@@ -12,8 +12,8 @@ from rig.analysis.confidence import one_sided_z, two_sided_t
 from rig.analysis.release_mixture import RatioEstimate, release_ratio
 from rig.analysis.responses import release_probability
 from rig.analysis.transients import fit_calcium_decay_known_influx
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.model.head_depolarization import FcatModel, head_depolarization
 from rig.model.neck_resistance import Interval, neck_resistance_interval
 from rig.protocols.fcat.schema import FcatStep
@@ -45,13 +45,13 @@ class FcatAnalysis:
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
         """Add this sweep to its condition and update every estimate that the data now support."""
         self.depolarized_ms += depolarized_ms(plan)
-        role = plan.parameters.get("role")
+        role = plan.meta.role
         if role not in self.conditions:
             return AnalysisUpdate()
-        p = plan.parameters
-        if role == "reversal":
-            self.reversal_mV = float(p["holding"])
-        trace = line_ratio_trace(data[p["green_channel"]], data[p["red_channel"]], plan.line_scan, plan.target_um,
+        m = plan.meta
+        if role == "reversal" and m.holding is not None:  # calcium sweeps have one
+            self.reversal_mV = m.holding
+        trace = line_ratio_trace(data[m.green_channel], data[m.red_channel], plan.line_scan, plan.target_um,
                                  self.step.imaging.head_roi_radius_um, plan.sample_rate_hz, self.step.stimulus_ms)
         if role == "cc" and f"{plan.amplifier}.primary" in data:
             vm = np.asarray(data[f"{plan.amplifier}.primary"], float)

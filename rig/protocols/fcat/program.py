@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from rig.config.profile import HardwareProfile
+from rig.datatypes.kind_meta import FcatMeta
+from rig.datatypes.sweep_meta import SweepMeta
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.program import RunContext, StepFailed
-from rig.engine.sweep_plan import SweepPlan
 from rig.protocols.fcat.analysis import FcatAnalysis
 from rig.protocols.fcat.schema import FcatStep
 from rig.protocols.shared.calcium_scan import (
@@ -38,7 +40,8 @@ def fcat_sweep(step: FcatStep, step_index: int, profile: HardwareProfile, sweep:
                          duration_ms=20.0 if settle else step.sweep_ms, imaging=None if settle else step.imaging,
                          stimulus=None if settle else step.stimulus, stimuli_ms=() if settle else (step.stimulus_ms,),
                          condition=step.condition, interval_after_s=max(step.interval_s, 1.0) if settle else step.interval_s,
-                         parameters={"role": "settle" if settle else condition, "stimulus_ms": step.stimulus_ms})
+                         meta=SweepMeta(role="settle" if settle else condition,
+                                        kind_meta=FcatMeta(step.stimulus_ms)))
 
 
 class FcatProgram:

@@ -11,8 +11,9 @@ from rig.analysis.confidence import two_sided_z
 from rig.analysis.frap_combine import SweepTau, combine_sweep_taus
 from rig.analysis.frap_kinetics import FrapKineticFit, fit_frap_kinetics
 from rig.analysis.line_scan import along_line_um, fold_lines, line_times_ms, roi_mask_near
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import LineScanLayout, SweepPlan
+from rig.datatypes.layouts import LineScanLayout
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.model.neck_resistance import Interval, neck_resistance_interval
 from rig.protocols.frap.schema import FrapStep
 from rig.protocols.shared.common import AnalysisUpdate
@@ -71,7 +72,7 @@ class FrapAnalysis:
         """Fit this sweep and update the combined estimate."""
         update = AnalysisUpdate()
         step = plan.step_name
-        channel = plan.parameters["pmt_channel"]
+        channel = plan.meta.pmt_channel
         counts, times, dark = head_counts_per_line(plan, data[channel], self.spec.head_roi_radius_um)
         layout = plan.line_scan
         assert layout is not None

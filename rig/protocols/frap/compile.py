@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_meta import SweepMeta
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.frap.schema import FrapStep
 from rig.protocols.shared.common import StepProblem, check_clamp, resolve_device
 from rig.protocols.shared.kind import FixedPlanKind
@@ -122,12 +123,12 @@ class FrapKind(FixedPlanKind[FrapStep]):
             inputs += [f"{amp}.primary"] + ([f"{amp}.secondary"] if amp_spec.channels.secondary else [])
         events = {"bleach_start": b0 / rate * 1000.0, "bleach_end": (b0 + n_bleach) / rate * 1000.0,
                   "bleach_mid": (b0 + n_bleach / 2) / rate * 1000.0}
-        parameters = step.model_dump(mode="json") | {"pmt_channel": f"{scanner}.{step.pmt}"}
         return [SweepPlan(step_index=step_index, step_name=step.name or "frap", kind="frap", sweep_in_step=s,
                           sample_rate_hz=rate, n_samples=n, outputs=outputs, inputs=tuple(inputs), amplifier=amp,
                           amplifier_mode=step.clamp.mode if amp else None, interval_after_s=step.interval_s,
                           line_scan=layout, events_ms=events, target_um=tuple(step.bleach.point_um),
-                          parameters=parameters)
+                          meta=SweepMeta(pmt_channel=f"{scanner}.{step.pmt}", holding=step.clamp.holding if amp else None,
+                                         head_roi_radius_um=step.analysis.head_roi_radius_um))
                 for s in range(step.sweeps)]
 
     def analysis(self, step: FrapStep) -> "FrapAnalysis":

@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_meta import SweepMeta
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.hold.schema import HoldStep
 from rig.protocols.shared.common import StepProblem, check_clamp, resolve_device
 from rig.protocols.shared.kind import FixedPlanKind
@@ -40,6 +41,6 @@ class HoldKind(FixedPlanKind[HoldStep]):
                 sample_rate_hz=step.sample_rate_hz, n_samples=n,
                 outputs={f"{amp}.command": np.full(n, step.clamp.holding, dtype=np.float32)},
                 inputs=tuple(inputs), amplifier=amp, amplifier_mode=step.clamp.mode,
-                parameters=step.model_dump(mode="json"),
+                meta=SweepMeta(holding=step.clamp.holding),
             ))
         return plans

@@ -7,8 +7,9 @@ import numpy as np
 from rig.analysis.ap_calcium import epsp_amplitude_mV
 from rig.analysis.calibration import driving_force_ratio
 from rig.analysis.responses import ratio_of_means
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.kind_meta import CurrentStepMeta
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.hyperpolarizing_steps.schema import HyperpolarizingStepsStep
 from rig.protocols.shared.calcium_transients import finite
 from rig.protocols.shared.common import AnalysisUpdate
@@ -26,7 +27,7 @@ class HyperpolarizingStepsAnalysis:
         """Measure both EPSPs and potentials of this sweep; publish the check for its step amplitude."""
         s, update, name = self.step, AnalysisUpdate(), plan.step_name
         v = np.asarray(data[f"{plan.amplifier}.primary"], float)
-        level = float(plan.parameters["step_pA"])
+        level = plan.meta.kind_as(CurrentStepMeta).step_pA
         rest_ms, hyp_ms = s.stimuli_ms()
         try:
             epsp_rest, v_rest = epsp_amplitude_mV(v, plan.sample_rate_hz, rest_ms, s.baseline_ms, s.window_ms)
@@ -44,8 +45,9 @@ class HyperpolarizingStepsAnalysis:
         if arr.shape[0] < 2:
             return update
         v_rest_m, v_hyp_m = float(arr[:, 2].mean()), float(arr[:, 3].mean())
-        e_syn = plan.parameters.get("e_syn_mV", s.e_syn_mV)
-        source = plan.parameters.get("e_syn_source", "assumed")
+        kind = plan.meta.kind_as(CurrentStepMeta)
+        e_syn = s.e_syn_mV if kind.e_syn_mV is None else kind.e_syn_mV
+        source = kind.e_syn_source
         expected = driving_force_ratio(float(e_syn), v_hyp_m, v_rest_m)
         r_in = (arr[:, 3] - arr[:, 2]) / level * 1e3  # mV / pA -> MOhm
         half = float(2 * r_in.std(ddof=1) / np.sqrt(r_in.size))

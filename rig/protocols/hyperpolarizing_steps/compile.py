@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.kind_meta import CurrentStepMeta
+from rig.datatypes.sweep_meta import SweepMeta
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.hyperpolarizing_steps.analysis import HyperpolarizingStepsAnalysis
 from rig.protocols.hyperpolarizing_steps.program import ReversalStampedProgram
 from rig.protocols.hyperpolarizing_steps.schema import HyperpolarizingStepsStep
@@ -36,7 +38,7 @@ class HyperpolarizingStepsKind:
                 kind="hyperpolarizing_steps", sweep_in_step=k, amplifier=amp, mode="CC", holding=step.cc_holding_pA,
                 duration_ms=step.sweep_ms, stimulus=step.stimulus, stimuli_ms=step.stimuli_ms(),
                 current_pulses=((step.step_onset_ms, step.step_ms, level),), condition=step.condition,
-                parameters={"role": "step", "step_pA": level}, interval_after_s=step.interval_s,
+                meta=SweepMeta(role="step", kind_meta=CurrentStepMeta(level)), interval_after_s=step.interval_s,
                 sample_rate_hz=step.sample_rate_hz))
         return plans
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rig.datatypes.kind_meta import CurrentStepMeta
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.program import RunContext
-from rig.engine.sweep_plan import SweepPlan
 from rig.protocols.hyperpolarizing_steps.schema import HyperpolarizingStepsStep
 
 
@@ -31,8 +32,9 @@ class ReversalStampedProgram:
         """Plans in order; the first call reads the reversal potential when the step asks for it."""
         if self._next == 0 and self.step.e_syn_mV == "reversal":
             e_syn, source = context.get("reversal_mV"), f"from step '{context.found_by['reversal_mV']}'"
-            self._plans = [replace(p, parameters=dict(p.parameters) | {"e_syn_mV": e_syn, "e_syn_source": source})
-                           for p in self._plans]
+            e_syn_mV = None if e_syn is None else float(e_syn)
+            self._plans = [replace(p, meta=replace(p.meta, kind_meta=replace(
+                p.meta.kind_as(CurrentStepMeta), e_syn_mV=e_syn_mV, e_syn_source=source))) for p in self._plans]
         if self._next >= len(self._plans):
             return None
         self._next += 1

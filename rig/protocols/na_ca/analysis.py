@@ -22,8 +22,10 @@ from rig.analysis.imaging import (
 from rig.analysis.kinetics import PairedTransientFit, fit_paired_transients, half_width
 from rig.analysis.quantal_mixture import fit_release_probability
 from rig.analysis.responses import release_probability
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import CameraAcquisition, SweepPlan, rising_edges
+from rig.datatypes.kind_meta import NaCaMeta
+from rig.datatypes.layouts import CameraAcquisition
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan, rising_edges
 from rig.model.neck_resistance import Interval, NeckAssumptions, neck_resistance_interval
 from rig.protocols.na_ca.schema import CALCIUM_INDICATORS, SODIUM_INDICATORS, NaCaStep
 from rig.protocols.shared.common import AnalysisUpdate
@@ -42,7 +44,7 @@ def frame_leds(plan: SweepPlan, frame_numbers: np.ndarray) -> tuple[np.ndarray, 
         raise ValueError(f"frame numbers {numbers.min()}..{numbers.max()} do not match {edges.size} triggers")
     at = edges[numbers] + 1
     leds = np.empty(numbers.size, dtype=object)
-    for led, channel in plan.parameters["led_channels"].items():
+    for led, channel in plan.meta.kind_as(NaCaMeta).led_channels:
         leds[plan.outputs[channel][at] > 0.5] = led
     return leds, edges[numbers] / plan.sample_rate_hz * 1000.0
 
@@ -81,7 +83,7 @@ class NaCaAnalysis:
         numbers = np.asarray(data[f"{cam.camera}.frame_number"], dtype=int)
         channels = split_by_led(frames, leds, times)
         update = AnalysisUpdate()
-        if not plan.parameters["stimulated"]:  # the no-stimulus sweep: bleaching and registration reference
+        if not plan.meta.kind_as(NaCaMeta).stimulated:  # the no-stimulus sweep: bleaching and registration reference
             self._learn_reference(plan, channels, numbers)
             return update
         step = plan.step_name
@@ -153,7 +155,7 @@ class NaCaAnalysis:
 
     def _learn_reference(self, plan, channels, numbers) -> None:
         """From the no-stimulus sweep: the registration image and the bleaching drift of each LED channel."""
-        first_stim = self.step.stimulus.onsets_ms[0] + plan.parameters["frame_lead_ms"]
+        first_stim = self.step.stimulus.onsets_ms[0] + plan.meta.kind_as(NaCaMeta).frame_lead_ms
         for led, ch in channels.items():
             frames = self._normalise(plan, ch.frames)
             self._reference_image[led] = frames.mean(axis=0)

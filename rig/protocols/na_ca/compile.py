@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import CameraAcquisition, SweepPlan
+from rig.datatypes.kind_meta import NaCaMeta
+from rig.datatypes.layouts import CameraAcquisition
+from rig.datatypes.sweep_meta import Bath, CameraRois, SweepMeta
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.na_ca.analysis import NaCaAnalysis
 from rig.protocols.na_ca.schema import NaCaStep
 from rig.protocols.shared.common import StepProblem, check_clamp, resolve_device
@@ -95,9 +100,12 @@ class NaCaKind(FixedPlanKind[NaCaStep]):
         camera = CameraAcquisition(names["camera"] or "", f"{names['camera']}.trigger", n_frames, step.exposure_ms,
                                    step.binning, tuple(step.roi_px), cam_spec.pixel_size_um,
                                    tuple(cam_spec.sensor_px), tuple(step.field_center_um))
-        base = step.model_dump(mode="json") | {"led_channels": {li.led: f"{names['led_source']}.{li.led}"
-                                                                for li in step.leds},
-                                               "bath": bath_of(step.condition)}
+        r = step.rois
+        base = SweepMeta(condition=step.condition, bath=Bath(**bath_of(step.condition)),
+                         holding=step.clamp.holding if amp else None,
+                         rois=CameraRois(tuple(r.head_um), tuple(r.neck_um), tuple(r.dendrite_um), tuple(r.background_um),
+                                         r.radius_um, tuple(r.profile_start_um), tuple(r.profile_end_um)))
+        led_channels = tuple((li.led, f"{names['led_source']}.{li.led}") for li in step.leds)
         plans = []
         kinds = ([False] if step.no_stimulus_sweep else []) + [True] * step.sweeps
         for k, stimulated in enumerate(kinds):
@@ -109,7 +117,8 @@ class NaCaKind(FixedPlanKind[NaCaStep]):
                 amplifier_mode=step.clamp.mode if amp else None, interval_after_s=step.interval_s,
                 events_ms={f"stimulus_{i}": t for i, t in enumerate(onsets)} if stimulated else {},
                 target_um=tuple(step.rois.head_um), camera=camera,
-                parameters=base | {"stimulated": stimulated, "frame_lead_ms": _LEAD_MS}))
+                meta=replace(base, kind_meta=NaCaMeta(led_channels, stimulated, _LEAD_MS,
+                                                      tuple(step.stimulus.onsets_ms)))))
         return plans
 
     def analysis(self, step: NaCaStep) -> NaCaAnalysis:

@@ -9,8 +9,8 @@ import numpy as np
 from rig.analysis.ap_calcium import FellerLevels, calcium_per_ap_from_ratio, feller_levels, jackknife
 from rig.analysis.calcium_signal import calcium_change_uM
 from rig.analysis.confidence import two_sided_t
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.paired_ap.schema import PairedApStep
 from rig.protocols.shared.ap_scan import (
     TraceCollector,

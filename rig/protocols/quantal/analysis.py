@@ -7,8 +7,8 @@ import math
 import numpy as np
 
 from rig.analysis.quantal_mixture import fit_release_probability
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.quantal.schema import QuantalStep
 from rig.protocols.shared.ap_scan import TraceCollector
 from rig.protocols.shared.calcium_transients import ConditionTransients

@@ -9,9 +9,9 @@ import numpy as np
 
 from rig.analysis.confidence import Z_95, two_sided_t
 from rig.analysis.evoked_current import evoked_current
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.program import StepFailed
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
 from rig.protocols.reversal.schema import ReversalStep
 from rig.protocols.shared.calcium_scan import (
     DEPOLARIZED_ABOVE_MV,
@@ -209,11 +209,13 @@ class ReversalAnalysis:
         """Measure this sweep's evoked current; publish the reversal once bracketed (and when the search ends)."""
         s = self.step
         self.depolarized_ms += depolarized_ms(plan)
-        if plan.parameters.get("role") == "settle":
+        if plan.meta.role == "settle":
             return AnalysisUpdate()
         current = evoked_current(data[f"{plan.amplifier}.primary"], plan.sample_rate_hz, s.stimulus_ms, s.window_ms,
                                  s.baseline_ms)
-        level = float(plan.parameters["holding"])
+        level = plan.meta.holding
+        if level is None:
+            raise ValueError("the reversal sweep names no holding")
         self.currents.setdefault(level, []).append(current.mean_pA)
         self.noise.setdefault(level, []).append(current.sd_pA)
         self.analysed += 1

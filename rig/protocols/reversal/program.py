@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from rig.config.profile import HardwareProfile
+from rig.datatypes.sweep_meta import SweepMeta
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.program import RunContext, StepFailed
-from rig.engine.sweep_plan import SweepPlan
 from rig.protocols.reversal.analysis import ReversalAnalysis, bracket, next_holding
 from rig.protocols.reversal.schema import ReversalStep
 from rig.protocols.shared.calcium_scan import (
@@ -47,7 +48,7 @@ class ReversalProgram:
                              sweep_in_step=sweep, amplifier=self.amp, mode="VC", holding=holding_mV,
                              duration_ms=20.0 if settle else s.sweep_ms, stimulus=None if settle else s.stimulus,
                              stimuli_ms=() if settle else (s.stimulus_ms,), condition=s.condition,
-                             parameters={"role": "settle" if settle else "measure"},
+                             meta=SweepMeta(role="settle" if settle else "measure"),
                              interval_after_s=max(s.interval_s, 1.0) if settle else s.interval_s,
                              sample_rate_hz=s.sample_rate_hz)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from pydantic import Field
@@ -13,8 +13,10 @@ from rig.analysis.ap_calcium import jackknife, linear_trend
 from rig.analysis.calcium_signal import RatioTrace
 from rig.analysis.confidence import two_sided_t
 from rig.config.profile import HardwareProfile
-from rig.engine.records import Estimate, Notice
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.kind_meta import ApScanMeta, ApTrainMeta
+from rig.datatypes.records import Estimate, Notice
+from rig.datatypes.sweep_meta import SweepMeta
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.shared.calcium_scan import (
     ImagingSpec,
     StimulusSpec,
@@ -83,11 +85,13 @@ def check_cc_scan(step: CcScanStep, profile: HardwareProfile, events: list[Sweep
 
 
 def compile_cc_scan(step: CcScanStep, step_index: int, profile: HardwareProfile, kind: str,
-                    events: list[SweepEvents], analysis: dict[str, object] | None = None) -> list[SweepPlan]:
+                    events: list[SweepEvents], meta_type: type[ApScanMeta] = ApScanMeta,
+                    **windows: Any) -> list[SweepPlan]:
     """One line-scan CC sweep per entry of `events` (AP pulses and stimuli as given).
 
-    Every plan records the head ROI radius and `analysis` (the step's analysis windows), so the simulated rig's
-    truth measures the noise-free signal with the same windows."""
+    Every plan records the head ROI radius, the baseline end and a `meta_type` built with the step's AP drive and
+    `windows` (the fields meta_type adds: the step's analysis windows), so the simulated rig's truth measures the
+    noise-free signal with the same windows."""
     amp = resolve_device(profile, "patch_amplifier", step.amplifier, "amplifier")[0] or ""
     plans = []
     for k, ev in enumerate(events):
@@ -97,10 +101,11 @@ def compile_cc_scan(step: CcScanStep, step_index: int, profile: HardwareProfile,
             stimulus=step.stimulus if ev.stimuli_ms else None, stimuli_ms=tuple(ev.stimuli_ms),
             current_pulses=ap_pulses(ev.ap_ms, step.ap_pulse), condition=step.condition,
             interval_after_s=step.interval_s,
-            parameters={"role": ev.role, "ap_ms": list(ev.ap_ms), "stimuli_ms": list(ev.stimuli_ms),
-                        "baseline_end_ms": ev.first_ms, "head_roi_radius_um": step.imaging.head_roi_radius_um,
-                        "ap_pulse_width_ms": step.ap_pulse.width_ms, "ap_pulse_pA": step.ap_pulse.amplitude_pA}
-            | dict(analysis or {})))
+            meta=SweepMeta(role=ev.role, baseline_end_ms=ev.first_ms,
+                           head_roi_radius_um=step.imaging.head_roi_radius_um,
+                           kind_meta=meta_type(ap_ms=tuple(ev.ap_ms), stimuli_ms=tuple(ev.stimuli_ms),
+                                               ap_pulse_width_ms=step.ap_pulse.width_ms,
+                                               ap_pulse_pA=step.ap_pulse.amplitude_pA, **windows))))
     return plans
 
 
@@ -115,10 +120,11 @@ class TraceCollector:
     def add(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray],
             update: AnalysisUpdate) -> RatioTrace | None:
         """Read this sweep's head dG/R (baseline up to the first event); None with a Notice on failure."""
-        role = str(plan.parameters["role"])
+        role = plan.meta.role
         try:
-            trace = sweep_ratio_trace(plan, data, self.step.imaging.head_roi_radius_um,
-                                      float(plan.parameters["baseline_end_ms"]))
+            if plan.meta.baseline_end_ms is None:
+                raise ValueError("the plan has no baseline end")
+            trace = sweep_ratio_trace(plan, data, self.step.imaging.head_roi_radius_um, plan.meta.baseline_end_ms)
         except (ValueError, KeyError) as exc:
             update.notices.append(Notice("warning", self.source, f"sweep {sweep_index + 1}: no calcium trace ({exc})",
                                          sweep_index))
@@ -144,8 +150,9 @@ class TraceCollector:
 
     def ap_notice(self, sweep_index: int, plan: SweepPlan, update: AnalysisUpdate) -> None:
         """Warn when the somatic record shows fewer APs than pulses (pulse too weak)."""
-        role = str(plan.parameters["role"])
-        expected = len(plan.parameters.get("ap_ms", []))
+        role = plan.meta.role
+        kind = plan.meta.kind_meta
+        expected = len(kind.ap_ms) if isinstance(kind, ApTrainMeta) else 0
         seen = self.spikes.get(role, [])
         if expected and seen and seen[-1] < expected:
             update.notices.append(Notice("warning", self.source, f"sweep {sweep_index + 1}: {seen[-1]} AP(s) for "

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Literal
 
 import numpy as np
 from pydantic import Field, field_validator
 
 from rig.config.base import StrictModel
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_meta import Bath, SweepMeta
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.shared.common import StepProblem, resolve_device
 from rig.protocols.shared.conditions import bath_of, parse_condition
 from rig.protocols.shared.sweep_building import gate, line_scan, pulse_train
@@ -135,7 +137,7 @@ def calcium_sweep(profile: HardwareProfile, *, step_index: int, step_name: str, 
                   amplifier: str, mode: Literal["VC", "CC"], holding: float, duration_ms: float,
                   imaging: ImagingSpec | None = None, stimulus: StimulusSpec | None = None,
                   stimuli_ms: tuple[float, ...] = (), current_pulses: tuple[tuple[float, float, float], ...] = (),
-                  condition: str = "control", parameters: dict[str, Any] | None = None,
+                  condition: str = "control", meta: SweepMeta = SweepMeta(),
                   interval_after_s: float = 0.0, sample_rate_hz: float = 20_000.0) -> SweepPlan:
     """One sweep: clamp at a holding, optional line scan, stimulus pulses and (onset, width, amplitude) steps.
 
@@ -173,15 +175,15 @@ def calcium_sweep(profile: HardwareProfile, *, step_index: int, step_name: str, 
     if stimulus is not None and stimuli_ms:
         stim = resolve_device(profile, "stimulus_isolator", stimulus.stimulator, "")[0]
         outputs[f"{stim}.trigger"] = pulse_train(n, rate, list(stimuli_ms), stimulus.pulse_ms, stimulus.amplitude_V)
-    params = dict(parameters or {}) | {"condition": condition, "bath": bath_of(condition), "holding": holding}
+    meta = replace(meta, condition=condition, bath=Bath(**bath_of(condition)), holding=float(holding))
     if imaging is not None:
-        params |= {"green_channel": inputs[0], "red_channel": inputs[1]}
+        meta = replace(meta, green_channel=inputs[0], red_channel=inputs[1])
     events = {f"stimulus_{k}": t for k, t in enumerate(stimuli_ms)}
     return SweepPlan(step_index=step_index, step_name=step_name, kind=kind, sweep_in_step=sweep_in_step,
                      sample_rate_hz=rate, n_samples=n, outputs={k: v.astype(np.float32) for k, v in outputs.items()},
                      inputs=tuple(inputs), amplifier=amplifier, amplifier_mode=mode,
                      interval_after_s=interval_after_s, line_scan=layout, events_ms=events, target_um=target,
-                     parameters=params)
+                     meta=meta)
 
 
 DEPOLARIZED_ABOVE_MV = -20.0  # holdings above this count as 'held depolarized' (they drive neck plasticity)
@@ -189,7 +191,7 @@ DEPOLARIZED_ABOVE_MV = -20.0  # holdings above this count as 'held depolarized' 
 
 def depolarized_ms(plan: SweepPlan, above_mV: float = DEPOLARIZED_ABOVE_MV) -> float:
     """Time (ms) a VC sweep and the interval after it hold the cell above `above_mV` (0 for CC or lower holdings)."""
-    holding = plan.parameters.get("holding")
+    holding = plan.meta.holding
     if plan.amplifier_mode != "VC" or holding is None or float(holding) <= above_mV:
         return 0.0
     return 1000.0 * (plan.duration_s + plan.interval_after_s)

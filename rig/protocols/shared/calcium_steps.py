@@ -8,7 +8,7 @@ from pydantic import Field
 from rig.analysis.calcium_signal import RatioTrace, line_ratio_trace
 from rig.config.base import StrictModel
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.shared.calcium_scan import check_current
 from rig.protocols.shared.common import StepProblem
 
@@ -45,9 +45,9 @@ def check_fits(last_event_end_ms: float, sweep_ms: float, field: str = "sweep_ms
 
 def sweep_ratio_trace(plan: SweepPlan, data: dict[str, np.ndarray], radius_um: float,
                       baseline_end_ms: float) -> RatioTrace:
-    """dG/R per line in the head ROI of one line-scan sweep (channels named in the plan's parameters)."""
-    p = plan.parameters
-    return line_ratio_trace(data[p["green_channel"]], data[p["red_channel"]], plan.line_scan, plan.target_um,
+    """dG/R per line in the head ROI of one line-scan sweep (channels named in the plan's metadata)."""
+    m = plan.meta
+    return line_ratio_trace(data[m.green_channel], data[m.red_channel], plan.line_scan, plan.target_um,
                             radius_um, plan.sample_rate_hz, baseline_end_ms)
 
 

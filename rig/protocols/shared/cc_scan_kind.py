@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Callable, ClassVar, TypeVar
+from typing import Any, Callable, ClassVar, TypeVar
 
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.kind_meta import ApScanMeta
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.shared.ap_scan import CcScanStep, SweepEvents, check_cc_scan, compile_cc_scan
 from rig.protocols.shared.common import StepProblem, SweepAnalysis
 from rig.protocols.shared.kind import FixedPlanKind
@@ -19,13 +20,15 @@ class CcScanKind(FixedPlanKind[CcStepT]):
     """A line-scan CC calcium kind: one plan per entry of `sweep_events`, each checked against the profile."""
 
     analysis_type: ClassVar[Callable[..., SweepAnalysis]]
+    meta_type: ClassVar[type[ApScanMeta]] = ApScanMeta  # the kind's sweep metadata
 
     @abstractmethod
     def sweep_events(self, step: CcStepT) -> list[SweepEvents]:
         """What each sweep does (AP and stimulus onsets, role), in order."""
 
-    def analysis_windows(self, step: CcStepT) -> dict[str, object]:
-        """The analysis windows every plan records (the simulated truth measures with the same windows)."""
+    def analysis_windows(self, step: CcStepT) -> dict[str, Any]:
+        """The fields `meta_type` adds to the AP scan's: the analysis windows every plan records (the simulated
+        truth measures with the same windows)."""
         return {}
 
     def check(self, step: CcStepT, profile: HardwareProfile) -> list[StepProblem]:
@@ -37,8 +40,8 @@ class CcScanKind(FixedPlanKind[CcStepT]):
 
     def compile(self, step: CcStepT, step_index: int, profile: HardwareProfile) -> list[SweepPlan]:
         """One line-scan CC sweep per entry of `sweep_events`."""
-        return compile_cc_scan(step, step_index, profile, step.kind, self.sweep_events(step),
-                               self.analysis_windows(step))
+        return compile_cc_scan(step, step_index, profile, step.kind, self.sweep_events(step), self.meta_type,
+                               **self.analysis_windows(step))
 
     def analysis(self, step: CcStepT) -> SweepAnalysis:
         """A fresh online analysis."""

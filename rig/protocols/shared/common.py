@@ -10,8 +10,8 @@ from pydantic import Field, model_validator
 
 from rig.config.base import StrictModel
 from rig.config.profile import HardwareProfile
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.model.neck_resistance import NeckAssumptions
 from rig.protocols.stopping import StoppingRule
 

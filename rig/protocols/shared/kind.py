@@ -7,8 +7,8 @@ from typing import ClassVar, Generic, Protocol, TypeVar
 
 from rig.config.base import StrictModel
 from rig.config.profile import HardwareProfile
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.program import FixedProgram, StepProgram
-from rig.engine.sweep_plan import SweepPlan
 from rig.protocols.shared.common import StepProblem, SweepAnalysis
 
 StepT = TypeVar("StepT", bound=StrictModel)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rig.datatypes.layouts import LineScanLayout
 from rig.engine.galvo_waveforms import ScanLineSpec, line_waveform_um
-from rig.engine.sweep_plan import LineScanLayout
 
 Point = tuple[float, float]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from rig.analysis.responses import release_probability
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.shared.calcium_steps import count_spikes
 from rig.protocols.shared.common import AnalysisUpdate
 from rig.protocols.theta_burst.schema import ThetaBurstStep

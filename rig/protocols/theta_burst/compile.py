@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.kind_meta import ApTrainMeta
+from rig.datatypes.sweep_meta import SweepMeta
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.shared.calcium_scan import calcium_sweep, check_condition, check_current
 from rig.protocols.shared.calcium_steps import ap_pulses, check_ap_current
 from rig.protocols.shared.common import StepProblem, resolve_device
@@ -38,7 +40,7 @@ class ThetaBurstKind(FixedPlanKind[ThetaBurstStep]):
                 profile, step_index=step_index, step_name=step.name or "theta_burst", kind="theta_burst",
                 sweep_in_step=k, amplifier=amp, mode="CC", holding=step.cc_holding_pA, duration_ms=step.train_ms(),
                 current_pulses=pulses, condition=step.condition, sample_rate_hz=step.sample_rate_hz,
-                parameters={"role": "train", "ap_ms": step.ap_onsets_ms()})
+                meta=SweepMeta(role="train", kind_meta=ApTrainMeta(tuple(step.ap_onsets_ms()))))
             # trains start every 1/train_rate_hz: the pause is the period minus the sweep itself
             plans.append(replace(plan, interval_after_s=0.0 if last else max(0.0, period_s - plan.duration_s)))
         return plans

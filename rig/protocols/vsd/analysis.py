@@ -24,8 +24,9 @@ from rig.analysis.voltage_imaging import (
     roi_trace,
     voltage_responses,
 )
-from rig.engine.records import Estimate, Feature, Notice
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.kind_meta import VsdMeta
+from rig.datatypes.records import Estimate, Feature, Notice
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.shared.common import AnalysisUpdate
 from rig.protocols.vsd.schema import ROLES, VsdStep
 
@@ -82,7 +83,7 @@ class VsdAnalysis:
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
         """Add this sweep to its type; when every type has 2 sweeps, publish the calibrated estimates."""
         update = AnalysisUpdate()
-        role = str(plan.parameters.get("role"))
+        role = plan.meta.role
         if role not in self.roles:
             return update
         try:
@@ -91,7 +92,7 @@ class VsdAnalysis:
             update.notices.append(Notice("warning", "vsd", f"sweep {sweep_index + 1} ({role}): not used ({exc})",
                                          sweep_index))
             return update
-        final = int(plan.sweep_in_step) == int(plan.parameters.get("sweeps_in_step", -1)) - 1
+        final = plan.sweep_in_step == plan.meta.kind_as(VsdMeta).sweeps_in_step - 1
         missing = [r for r in ROLES if len(self.roles[r].rows) < 2]
         if missing:
             if final:
@@ -103,9 +104,9 @@ class VsdAnalysis:
 
     def _add(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray], role: str,
              update: AnalysisUpdate) -> None:
-        s, p, name = self.step, plan.parameters, plan.step_name
-        event = float(p["event_ms"])
-        channel = p["green_channel"] if s.rois.vsd_pmt == s.imaging.green_pmt else p["red_channel"]
+        s, m, name = self.step, plan.meta, plan.step_name
+        event = m.kind_as(VsdMeta).event_ms
+        channel = m.green_channel if s.rois.vsd_pmt == s.imaging.green_pmt else m.red_channel
         v = np.asarray(data[f"{plan.amplifier}.primary"], float)
         rate = plan.sample_rate_hz
         spots = {"head": (plan.target_um, s.imaging.head_roi_radius_um),

@@ -7,7 +7,9 @@ import math
 import numpy as np
 
 from rig.config.profile import HardwareProfile
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.kind_meta import VsdMeta
+from rig.datatypes.sweep_meta import SweepMeta
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.shared.calcium_scan import (
     calcium_sweep,
     check_condition,
@@ -89,9 +91,9 @@ class VsdKind(FixedPlanKind[VsdStep]):
                 amplifier=amp, mode="CC", holding=step.cc_holding_pA, duration_ms=step.sweep_ms, imaging=step.imaging,
                 stimulus=step.stimulus if stimuli else None, stimuli_ms=stimuli, current_pulses=pulses,
                 condition=step.condition, interval_after_s=step.interval_after_s,
-                parameters={"role": role, "event_ms": step.event_ms, "sweeps_in_step": step.sweeps,
-                            # the step's AP drive on every sweep: each sweep's truth replays both drives
-                            "ap_pulse_pA": step.ap_pulse.amplitude_pA, "ap_width_ms": step.ap_pulse.width_ms}))
+                # the step's AP drive on every sweep: each sweep's truth replays both drives
+                meta=SweepMeta(role=role, kind_meta=VsdMeta(step.event_ms, step.sweeps, step.ap_pulse.amplitude_pA,
+                                                            step.ap_pulse.width_ms))))
         return plans
 
     def analysis(self, step: VsdStep) -> VsdAnalysis:

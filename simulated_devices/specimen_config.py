@@ -1,4 +1,5 @@
-"""Description of the simulated specimen: the cell, its spines, ions, dyes, optics (pure data).
+"""Description of the simulated specimen: the cell, its spines, ions, dyes, optics (pure data, pydantic only:
+`rig validate` imports this module to check a profile's `simulation:` section, nothing else of the simulation).
 
 Every field has a default, so a profile only states what differs from the standard
 CA1-like cell of docs/specimen.md. Magnitudes and sources are listed there.
@@ -6,12 +7,16 @@ CA1-like cell of docs/specimen.md. Magnitudes and sources are listed there.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
 from rig.config.base import StrictModel
 from rig.config.hidden_calibration import HiddenCalibrationSpec
+from rig.config.sections import SimulatedRigSection
+
+if TYPE_CHECKING:
+    from rig.config.profile import HardwareProfile
 
 
 class DendriteSpec(StrictModel):
@@ -199,11 +204,12 @@ class WidefieldSpec(StrictModel):
         default=(0.3, -0.18), description="slow slice drift in simulated time (not per sweep: live view runs many)")
 
 
-class SimulationSpec(StrictModel):
-    """Everything the simulated rig needs: specimen, optics, noise seed and pacing."""
+class SimulationSpec(SimulatedRigSection):
+    """Everything the simulated rig needs: specimen, optics, noise seed and pacing (`pace`, the part rig reads).
+
+    The schema of a profile's `simulation:` section, supplied to rig/config through the backend registry."""
 
     seed: int = 0
-    pace: Literal["fast", "realtime"] = "fast"
     chunk_ms: float = Field(default=20.0, gt=0, le=1000)
     electrical_dt_ms: float = Field(default=0.1, gt=0, le=0.5, description="steps near command changes")
     coarse_dt_ms: float = Field(default=0.25, gt=0, le=1.0, description="steps around synaptic events")
@@ -235,3 +241,11 @@ class SimulationSpec(StrictModel):
         if len(set(names)) != len(names):
             raise ValueError("spine names must be unique")
         return self
+
+
+def simulation_of(profile: HardwareProfile) -> SimulationSpec:
+    """The profile's `simulation:` section as the simulated backend's schema; TypeError when it has none."""
+    sim = profile.simulation
+    if not isinstance(sim, SimulationSpec):
+        raise TypeError(f"profile '{profile.name}' has no simulation section for the simulated backend")
+    return sim

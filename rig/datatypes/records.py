@@ -7,7 +7,7 @@ from typing import Any, Mapping, Union
 
 import numpy as np
 
-from rig.engine.sweep_plan import SweepPlan
+from rig.datatypes.sweep_plan import SweepPlan
 
 
 @dataclass(frozen=True)

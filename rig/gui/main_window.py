@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from PyQt5.QtGui import QCloseEvent
 from PyQt5.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QWidget
 
 from rig.api import PreparedRun, RunResult
-from rig.engine.records import Notice, Record, SweepEnded, SweepStarted
+from rig.engine.records import Feature, Notice, Record, SweepEnded, SweepStarted
+from rig.gui.panels.budgets import budget_uses
 from rig.gui.panels.data import DataPanel
 from rig.gui.panels.devices import MEMBRANE_JOB, DevicesPanel
 from rig.gui.panels.estimates import EstimatesPanel
@@ -22,6 +24,7 @@ from rig.gui.panels.traces import TracesPanel
 from rig.gui.placement import LINE_END_FIELDS, LINE_START_FIELDS, SPINE_FIELDS, Placement, apply_placement
 from rig.gui.session import PROTOCOL_JOB, RigSession, repeated
 from rig.gui.status import DoseMeter, RigStatusBar
+from rig.session.dose import Dose
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,7 @@ class MainWindow(QMainWindow):
         self.image = ImagePanel(profile.profile)
         self.traces = TracesPanel()
         self.protocol = ProtocolPanel(profile, library_dir)
-        self.estimates = EstimatesPanel()
+        self.estimates = EstimatesPanel(session.out_dir)
         self.data = DataPanel(session.out_dir)
         self.dose = DoseMeter()
         self.status = RigStatusBar()
@@ -97,6 +100,7 @@ class MainWindow(QMainWindow):
         self.stats = RedrawStats()
         self.placement = Placement()
         self._wire()
+        self._budget_spec_changed()
         self._protocol_switched()
         self._redraw_timer = QTimer(self, interval=REDRAW_INTERVAL_MS)
         self._redraw_timer.timeout.connect(self._redraw)
@@ -141,6 +145,7 @@ class MainWindow(QMainWindow):
         self.protocol.abort_requested.connect(s.abort)
         self.protocol.pause_toggled.connect(s.set_paused)
         self.protocol.state_changed.connect(lambda _: self._refresh_status())
+        self.protocol.validated.connect(self._budget_spec_changed)
         self.protocol.library.currentIndexChanged.connect(lambda _: self._protocol_switched())
         for panel in (self.image, self.devices):
             panel.acquire_requested.connect(self._start_plans)
@@ -264,8 +269,10 @@ class MainWindow(QMainWindow):
             self.dose.handle(record)
             if isinstance(record, Notice):
                 self.status.showMessage(f"{record.level}: {record.message}", 10000)
-            elif isinstance(record, (SweepStarted, SweepEnded)):
-                self.status.show_dose(self.dose, self.devices.budget.value())
+            elif isinstance(record, SweepEnded):  # the run has charged the sweep to its spine's session record
+                self._show_budgets()
+            elif isinstance(record, (SweepStarted, Feature)):
+                self._show_budget_status()
         elif label == FRAME_JOB:
             self.image.handle(record)
         elif label == CAMERA_JOB:
@@ -294,7 +301,7 @@ class MainWindow(QMainWindow):
         for estimate in result.estimates.values():
             self.estimates.add(estimate)  # the display lane may skip; the final estimates are authoritative
         self.status.show_run_file(result.path, writing=False)
-        self.status.show_dose(self.dose, self.devices.budget.value())
+        self._show_budgets()
         for failure in result.consumer_failures:
             self._on_failed(label, failure)
         self.data.select(result.path.name)
@@ -307,6 +314,31 @@ class MainWindow(QMainWindow):
                           "its safe state.", QMessageBox.Ok, self)
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()
+
+    # ----- budgets ---------------------------------------------------------------------------
+    def _show_budgets(self) -> None:
+        """Read the session record again: the budget bars, the population's marks and the status bar."""
+        self.estimates.budgets.set_spec(*self.protocol.budget_spec())
+        self.estimates.budgets.reload()
+        self.estimates.set_refresh_needed()
+        self._show_budget_status()
+
+    def _budget_spec_changed(self) -> None:
+        view = self.estimates.budgets
+        spec = self.protocol.budget_spec()
+        if (view.spec, view.spec_source) != spec:
+            view.set_spec(*spec)
+            self.estimates.set_refresh_needed()
+            self._show_budget_status()
+
+    def _show_budget_status(self) -> None:
+        target = self.dose.target_um
+        view = self.estimates.budgets
+        spine = next((s for s in view.spines if target is not None and not math.isnan(s.x_um)
+                      and math.hypot(s.x_um - target[0], s.y_um - target[1]) <= view.tolerance_um), None)
+        uses = budget_uses(spine.dose if spine is not None else Dose(), view.spec)
+        prediction = self.protocol.prediction.text() if self.protocol.prediction is not None else ""
+        self.status.show_budget(self.dose, uses, prediction)
 
     # ----- timers ----------------------------------------------------------------------------
     def _redraw(self) -> None:

@@ -11,7 +11,6 @@ from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -82,12 +81,12 @@ class DevicesPanel(QWidget):
         for side in ("left", "bottom"):
             self.pulse_plot.getAxis(side).enableAutoSIPrefix(False)
         self.pulse_curve = self.pulse_plot.plot(pen=pg.mkPen(theme.CURRENT_PEN))
-        self.budget = QDoubleSpinBox()
-        self.budget.setRange(0.0, 1e6)
-        self.budget.setDecimals(2)
-        self.budget.setSuffix(" P²·ms")
-        self.budget.setSpecialValueText("no budget")
-        self.budget.setToolTip("light budget per spine: sum of (power fraction)^2 x ms with the beam on the head")
+        budgets = profile.budgets
+        self.budget = QLabel("set in the protocol or profile (`budgets:`); bars in Estimates > budgets" if budgets
+                             is None else "; ".join(f"{k} {v:g}" for k, v in budgets.model_dump().items()
+                                                    if isinstance(v, float) and k != "depolarized_above_mV"))
+        self.budget.setWordWrap(True)
+        self.budget.setToolTip("per-spine session budgets: enforced by every run (refused before light, or stopped)")
         self.states = QTableWidget(0, 3)
         self.states.setHorizontalHeaderLabels(("device", "kind", "state"))
         self.states.verticalHeader().setVisible(False)

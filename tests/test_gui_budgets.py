@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
+from PyQt5.QtCore import Qt  # noqa: E402
 
 from conftest import PROFILE, ROOT, assert_rig_safe  # noqa: E402
 from rig.config.profile import load_profile  # noqa: E402
@@ -94,7 +95,15 @@ def test_a_list_of_models_is_edited_as_fields(qtbot, qapp):
     assert "steps.0.leds" not in editors  # never a raw Python list of dicts in one text box
     other = editors["steps.0.leds.1.ion"].text()
     assert editors["steps.0.leds.0.ion"].text() != other
-    with qtbot.waitSignal(panel.validated, timeout=10000):  # both LEDs one ion: the step refuses, beside the field
+    with qtbot.waitSignal(panel.validated, timeout=10000):  # both LEDs one ion: the step refuses
         editors["steps.0.leds.0.ion"].set_text(other)
     assert panel.prepared is None
-    assert any(path.startswith("steps.0.leds") for path in panel.problem_texts()), panel.problem_texts()
+    assert "leds must pair one sodium and one calcium indicator" in panel.general.text()
+    first_ion = "sodium" if other == "calcium" else "calcium"
+    with qtbot.waitSignal(panel.validated, timeout=10000):
+        editors["steps.0.leds.0.ion"].set_text(first_ion)
+    assert panel.prepared is not None
+    with qtbot.waitSignal(panel.validated, timeout=10000):  # a nested field's own problem shows beside it
+        qtbot.keyClick(editors["steps.0.leds.0.indicator"].widget, "a", modifier=Qt.ControlModifier)
+        qtbot.keyClick(editors["steps.0.leds.0.indicator"].widget, Qt.Key_Delete)
+    assert panel.prepared is None and "steps.0.leds.0.indicator" in panel.problem_texts(), panel.general.text()

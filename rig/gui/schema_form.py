@@ -196,6 +196,9 @@ class SchemaForm(QWidget):
             if (problem_field == path or problem_field.startswith(path + ".")) and \
                     (best is None or len(path) > len(best.path)):
                 best = editor
+        if best is None and problem_field.startswith(self.prefix + ".") and problem_field != self.prefix:
+            # a problem of a group (e.g. 'steps.0.leds': the pair as a whole) shows at the group's first field
+            best = next((e for path, e in self.editors.items() if path.startswith(problem_field + ".")), None)
         return best
 
     def clear_problems(self) -> None:

@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
     def start_protocol(self, prepared: PreparedRun) -> bool:
         """Start a prepared protocol run unless the rig is busy."""
         self._static_leds_off()
+        self.traces.set_protocol(list(prepared.compiled.loaded.protocol.steps))
         if not self.session.start_protocol(prepared):
             self.status.showMessage(f"the rig is busy ({self.session.busy}); stop it first", 5000)
             return False

@@ -108,7 +108,7 @@ class BudgetsView(QWidget):
             self.note.setText(f"session record not read: {exc}")
             self._draw()
             return
-        where = f"budget from {self.spec_source}" if self.spec is not None else \
+        where = f"budget from {Path(self.spec_source).name}" if self.spec is not None else \
             "no budget set (protocol or profile `budgets:`)"
         self.note.setText(f"{len(self.spines)} spine(s) in this session's record; {where}")
         self._draw()

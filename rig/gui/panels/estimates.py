@@ -91,10 +91,10 @@ class EstimatesPanel(QWidget):
         self.table.itemSelectionChanged.connect(self._draw_history)
         self.history = pg.PlotWidget(title="history over sweeps")
         self.history.setLabel("bottom", "sweep of the run")
-        self.history.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        self.history.getAxis("bottom").setTickSpacing(major=1, minor=1)
         self.population_view = pg.GraphicsLayoutWidget()
         self.population = self.population_view.addPlot(row=0, col=0)
-        self.population_tau = self.population_view.addPlot(row=1, col=0)
+        self.population_tau = self.population_view.addPlot(row=0, col=1)  # side by side: the panel is wide, not tall
         for plot, quantity, unit in ((self.population, "R_neck", "MOhm"), (self.population_tau, "tau", "ms")):
             plot.setLabel("left", f"{quantity} ({unit})")
             plot.showGrid(y=True, alpha=0.15)
@@ -103,9 +103,9 @@ class EstimatesPanel(QWidget):
             axis.setStyle(maxTextLevel=0)  # decade labels only: the 2..9 labels of a log axis overlapped
             axis.enableAutoSIPrefix(False)
             axis.setWidth(52)
-        self.population_tau.setXLink(self.population)
-        self.population.setTitle("spines this session (o FRAP, \u25b3 Na/Ca, \u25c7 fCaT; \u25b2 a lower bound; "
-                                 "red ring: budget used up)", size="8pt")
+        self.population_view.setToolTip("every spine measured this session, one column per spine, one point per "
+                                        "step: o FRAP, \u25bd Na/Ca, \u25c7 fCaT, \u25b3 a lower bound; bars: 95 % "
+                                        "intervals; a red ring: the spine has used up a budget")
         self.budgets = BudgetsView(folder if folder is not None else Path("."))
         self.note = QLabel("estimates appear after the first analysed sweep")
         plots = QTabWidget()  # one plot at a time gets the panel's whole width
@@ -184,6 +184,7 @@ class EstimatesPanel(QWidget):
         self.table.blockSignals(True)
         self._fill_table()
         self.table.blockSignals(False)
+        self._fit_table()
         rows = [s for s in self.series.values()]
         self.note.setText(f"{len(rows)} estimate(s) in {len({(s.run, s.step) for s in rows})} step(s); select a "
                           "row for its history (every step of the run)")
@@ -238,6 +239,19 @@ class EstimatesPanel(QWidget):
                     item.setToolTip("inside the interval" if covered else "outside the interval")
                 self.table.setItem(r, c, item)
 
+    def _fit_table(self) -> None:
+        """Give the table the height its rows need (at most 60 % of the panel) when the row count changes."""
+        rows = self.table.rowCount()
+        if rows == getattr(self, "_fitted_rows", -1):
+            return
+        self._fitted_rows = rows
+        total = sum(self.splitter.sizes())
+        if total <= 0:
+            return
+        needed = self.table.horizontalHeader().height() + rows * self.table.verticalHeader().defaultSectionSize() + 6
+        table = max(self.table.minimumHeight(), min(needed, int(total * 0.6)))
+        self.splitter.setSizes([table, total - table])
+
     def _first_key(self) -> tuple[int, str, str] | None:
         for r in range(self.table.rowCount()):
             item = self.table.item(r, 0)
@@ -279,13 +293,14 @@ class EstimatesPanel(QWidget):
             self.history.addItem(pg.ErrorBarItem(x=x, y=y, top=high - y, bottom=y - low, beam=0.2,
                                                  pen=pg.mkPen(pen, width=1)))
             self.history.plot(x, y, pen=pg.mkPen(pen), symbol="o", symbolSize=6 if s is not chosen else 8,
-                              symbolBrush=pen, name=f"{s.step}")
+                              symbolBrush=pen)
             if s.truth is not None and math.isfinite(s.truth) and x.size:
                 self.history.plot([x[0] - 0.4, x[-1] + 0.4], [s.truth, s.truth],
-                                  pen=pg.mkPen(theme.OK_TEXT, width=2, style=Qt.DashLine),
-                                  name="truth (sim)" if k == 0 else None)
-        self.history.setTitle(f"{chosen.name} ({chosen.unit}), run {chosen.run}: "
-                              f"{' -> '.join(s.step for s in same)}", size="9pt")
+                                  pen=pg.mkPen(theme.OK_TEXT, width=2, style=Qt.DashLine))
+        steps = " -> ".join(f'<span style="color:{STEP_PENS[k % len(STEP_PENS)]}">{s.step}</span>'
+                            for k, s in enumerate(same))
+        self.history.setTitle(f"{chosen.name} ({chosen.unit}), run {chosen.run}: {steps}; "
+                              f'<span style="color:{theme.OK_TEXT}">- - truth (sim)</span>', size="8pt")
 
     def population_points(self) -> list[PopulationPoint]:
         """Every step's latest R_neck or tau this session, whatever its kind."""

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 from PyQt5.QtCore import QByteArray, QSettings, Qt, QTimer
-from PyQt5.QtGui import QCloseEvent
-from PyQt5.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QWidget
+from PyQt5.QtGui import QCloseEvent, QKeySequence
+from PyQt5.QtWidgets import QAction, QApplication, QDockWidget, QMainWindow, QMessageBox, QWidget
 
 from rig.api import PreparedRun, RunResult
 from rig.engine.records import Feature, Notice, Record, SweepEnded, SweepStarted
@@ -28,6 +28,13 @@ from rig.session.dose import Dose
 
 log = logging.getLogger(__name__)
 
+# (menu name, keys, MainWindow slot, what it does): the Run menu and Help > Keyboard shortcuts
+SHORTCUTS_TABLE = (
+    ("Run", "Ctrl+R", "run_selected", "run the selected protocol"),
+    ("Pause / resume", "Space", "toggle_pause", "hold before the next sweep, or go on"),
+    ("Stop after sweep", "Ctrl+.", "stop_after_sweep", "finish this sweep, then end the run"),
+    ("Abort now", "Esc", "abort_now", "stop mid-sweep; every device made safe"),
+)
 REDRAW_INTERVAL_MS = 16  # aim at ~60 redraws/s; the requirement is >= 30
 STIM_JOB = "single_pulse"
 _CAMERA_SWEEPS = 2000  # a camera live view ends by itself after ~10 min
@@ -95,6 +102,7 @@ class MainWindow(QMainWindow):
         self._default_state = self.saveState()
         self._view_menu.addSeparator()
         self._view_menu.addAction("Reset layout", self.reset_layout)
+        self._add_run_menu()
         self.last_result: RunResult | None = None
         self.errors: list[str] = []
         self.stats = RedrawStats()
@@ -110,6 +118,59 @@ class MainWindow(QMainWindow):
         self._status_timer.start()
         self._refresh_status()
         self._restore_settings()
+
+    def _add_run_menu(self) -> None:
+        """Run menu with the run shortcuts, and a Help menu that lists them."""
+        menu = self.menuBar().addMenu("&Run")
+        self.shortcut_actions: dict[str, QAction] = {}
+        for name, keys, slot, why in SHORTCUTS_TABLE:
+            action = QAction(name, self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.WindowShortcut)
+            action.triggered.connect(getattr(self, slot))
+            action.setToolTip(why)
+            menu.addAction(action)
+            self.addAction(action)  # active while the menu bar is hidden or a dock floats
+            self.shortcut_actions[name] = action
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("Keyboard shortcuts", self.show_shortcuts)
+
+    def shortcuts_text(self) -> str:
+        """The keyboard shortcuts, one a line (Help > Keyboard shortcuts)."""
+        lines = [f"{QKeySequence(keys).toString(QKeySequence.NativeText):<10} {name}: {why}"
+                 for name, keys, _, why in SHORTCUTS_TABLE]
+        return "\n".join(lines + ["", "Space and Esc act on the window; in a text field Space types a space."])
+
+    def show_shortcuts(self) -> None:
+        """Help > Keyboard shortcuts."""
+        box = QMessageBox(QMessageBox.Information, "Keyboard shortcuts", self.shortcuts_text(), QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+
+    def run_selected(self) -> None:
+        """Ctrl+R: run the selected protocol as its fields stand (checked first)."""
+        if self.session.busy:
+            self.status.showMessage(f"the rig is busy ({self.session.busy})", 5000)
+            return
+        if self.protocol.validate() is not None and self.protocol.run_button.isEnabled():
+            self.protocol.run_button.click()
+
+    def toggle_pause(self) -> None:
+        """Space: pause after this sweep, or resume."""
+        if self.session.busy == PROTOCOL_JOB:
+            self.protocol.pause_button.toggle()
+
+    def stop_after_sweep(self) -> None:
+        """Ctrl+.: stop after the current sweep."""
+        if self.session.busy == PROTOCOL_JOB:
+            self.protocol.stop_button.click()
+        elif self.session.busy:  # a live view or membrane test: ends after its sweep
+            self.session.request_stop()
+
+    def abort_now(self) -> None:
+        """Esc: abort the running protocol now, mid-sweep (devices made safe)."""
+        if self.session.busy == PROTOCOL_JOB:
+            self.protocol.abort_button.click()
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
         dock = QDockWidget(title, self)

@@ -45,11 +45,10 @@ def build_window(profile_path: Path | LoadedProfile | None = None, out_dir: Path
 
 def main(profile_path: Path | None, out_dir: Path = DEFAULT_OUT_DIR, pace: str | None = None) -> int:
     """Open the operator's window (run files into `out_dir`); returns the process exit status."""
+    from PyQt5.QtCore import QSettings
     from PyQt5.QtWidgets import QApplication
 
     from rig.gui.theme import apply_theme
-
-    from PyQt5.QtCore import QSettings
 
     settings = QSettings("spinerig", "gui")  # layout, geometry, last protocol and profile kept between sessions
     restored = last_profile(settings) if profile_path is None else None

@@ -43,6 +43,18 @@ def test_membrane_test_recovers_rs_rin_cm(rs, rin, cm):
     assert p.capacitance_pF == pytest.approx(cm, rel=0.08)
 
 
+def test_pulse_levels_give_the_holding_current_and_the_total_resistance():
+    from rig.gui.membrane_test import pulse_levels
+
+    pulse = PulseShape()
+    current = _passive_cell_current(pulse, 10.0, 190.0, 100.0, noise_pA=0.5) - 35.0  # a cell holding -35 pA
+    levels = pulse_levels(current, pulse)
+    assert levels.holding_pA == pytest.approx(-35.0, abs=0.5)
+    assert levels.resistance_MOhm(pulse.step_mV) == pytest.approx(200.0, rel=0.02)  # Rs + Rin
+    seal = _passive_cell_current(pulse, 2000.0, 1e6, 5.0)  # a gigaseal: 5 mV drives far less than 5 pA
+    assert pulse_levels(seal, pulse).resistance_MOhm(pulse.step_mV) > 1e3
+
+
 def test_membrane_test_rejects_a_trace_without_transient():
     pulse = PulseShape()
     with pytest.raises(ValueError):

@@ -154,6 +154,17 @@ def test_membrane_test_shows_rs_rin_cm_near_the_cell(qtbot, window, journal):
     # the whole cell (soma + dendrites) is seen through the pipette: Rin below the soma's alone, Cm above
     assert 20 < p.input_resistance_MOhm <= 1.15 * soma.input_resistance_MOhm
     assert 0.85 * soma.capacitance_pF < p.capacitance_pF < 5 * soma.capacitance_pF
+    # the seal test's trend: each pulse's total resistance (Rs + Rin) and holding current, over time
+    seal = window.devices.seal
+    qtbot.waitUntil(lambda: len(seal.points) >= 3 and seal.points[-1].cell is not None, timeout=20000)
+    last = seal.points[-1]
+    assert last.levels.resistance_MOhm(-5.0) == pytest.approx(last.cell.series_resistance_MOhm
+                                                              + last.cell.input_resistance_MOhm, rel=0.1)
+    assert seal.summary.text().startswith("Rs ") and "holding" in seal.summary.text()
+    assert [p.t_s for p in seal.points] == sorted(p.t_s for p in seal.points)
+    seal.stage.setCurrentText("seal")  # the next pulses are read as a seal: GOhm, no Rs/Rin/Cm
+    qtbot.waitUntil(lambda: seal.points[-1].stage == "seal", timeout=20000)
+    assert seal.points[-1].cell is None and seal.summary.text().startswith("seal ")
     qtbot.mouseClick(window.devices.test_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: not window.session.busy, timeout=5000)
     assert_rig_safe(journal)

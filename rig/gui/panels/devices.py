@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -27,8 +28,9 @@ from PyQt5.QtWidgets import (
 from rig.config.profile import HardwareProfile
 from rig.engine.records import DataChunk, Record, SweepEnded, SweepStarted
 from rig.gui import theme
-from rig.gui.membrane_test import MembraneParameters, PulseShape, analyze_pulse, pulse_plan
+from rig.gui.membrane_test import MembraneParameters, PulseShape, analyze_pulse, pulse_levels, pulse_plan
 from rig.gui.panels.camera_controls import CameraControls, LightStimControls
+from rig.gui.panels.seal_test import SealTestView
 from rig.gui.session import repeated
 from rig.hal.interfaces import SafetyReport
 
@@ -70,7 +72,7 @@ class DevicesPanel(QWidget):
         self.holding_error = QLabel()
         self.holding_error.setProperty("role", "error")
         self.apply_button = QPushButton("Apply holding")
-        self.test_button = QPushButton("Membrane test")
+        self.test_button = QPushButton("Seal / membrane test")
         self.test_button.setCheckable(True)
         self.rs, self.rin, self.cm = QLabel("-"), QLabel("-"), QLabel("-")
         for label in (self.rs, self.rin, self.cm):
@@ -97,6 +99,7 @@ class DevicesPanel(QWidget):
         self.light_stim = LightStimControls(profile, led_source,
                                             next(iter(profile.devices_of_kind("stimulus_isolator")), None))
         self.parameters: MembraneParameters | None = None
+        self.seal = SealTestView()  # the test pulse's trend between protocols: bath, seal, cell
         self._pulse = PulseShape()
         self._trace: np.ndarray | None = None
         self._fresh = False
@@ -124,6 +127,7 @@ class DevicesPanel(QWidget):
         form.addRow("Rin (input)", self.rin)
         form.addRow("Cm", self.cm)
         form.addRow(self.pulse_plot)
+        form.addRow(self.seal)
         light = QGroupBox("light")
         lform = QFormLayout(light)
         for name, spec in self.profile.devices_of_kind("pockels_laser").items():
@@ -209,6 +213,11 @@ class DevicesPanel(QWidget):
             except ValueError as exc:
                 log.info("membrane test: %s", exc)
                 self.parameters = None
+            try:
+                self.seal.add(time.monotonic(), pulse_levels(self._trace, self._pulse), self.parameters,
+                              self._pulse.step_mV)
+            except ValueError as exc:
+                log.info("seal test: %s", exc)
             self._fresh = True
 
     def redraw(self) -> bool:
@@ -218,6 +227,7 @@ class DevicesPanel(QWidget):
         self._fresh = False
         t = np.arange(self._trace.shape[0]) * 1000.0 / self._pulse.sample_rate_hz
         self.pulse_curve.setData(t, self._trace)
+        self.seal.redraw()
         p = self.parameters
         if p is None:
             self.rs.setText("no fit")

@@ -117,7 +117,7 @@ def main() -> int:
     window.data.sweep.setValue(2)
     window.data.channel.setCurrentText("in:scanner.red")
     window.data.show_sweep()
-    wait_until(app, lambda: window.data.status.text().endswith("samples"), 30)
+    wait_until(app, lambda: "kymograph," in window.data.status.text(), 30)
     save(app, window, "data", dock="Data")
     save(app, window, "status_bar", widget=window.statusBar())
 

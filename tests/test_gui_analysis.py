@@ -192,3 +192,21 @@ def test_roi_overrides_need_both_local_background_points():
     assert out == {"rois.head_um": "[1.5, 0]"}
     out = roi_overrides({"local bg 1": (1.5, -3.0), "local bg 2": (1.5, 3.0)})
     assert out == {"rois.local_background_um": "[[1.5, -3], [1.5, 3]]"}
+
+
+def test_stored_sweeps_are_drawn_in_their_units():
+    from rig.gui.stored_sweep import StoredKymograph, StoredTrace, ephys_unit, run_label, stored_view
+
+    assert ephys_unit("primary", "VC") == "pA" and ephys_unit("primary", "CC") == "mV"
+    assert ephys_unit("secondary", "VC") == "mV" and ephys_unit("secondary", "CC") == "pA"
+    meta = {"amplifier": "amplifier", "amplifier_mode": "VC",
+            "line_scan": {"first_sample": 10, "samples_per_line": 100, "pixels_per_line": 80, "n_slots": 5,
+                          "start_um": [0.0, 0.0], "end_um": [3.0, 4.0]}}
+    samples = np.arange(510, dtype=float)
+    view = stored_view(samples, "in:scanner.red", 1000.0, meta)
+    assert isinstance(view, StoredKymograph) and view.image.shape == (5, 80)
+    assert view.image[1, 0] == 110 and view.line_length_um == 5.0 and view.duration_ms == 510.0
+    trace = stored_view(samples, "in:amplifier.primary", 1000.0, meta)
+    assert isinstance(trace, StoredTrace) and trace.unit == "pA" and trace.time_ms[-1] == 509.0
+    assert run_label("20261202-020324_frap.h5", "completed 6/6 sweeps") == "02:03:24  frap  -  completed 6/6 sweeps"
+    assert run_label("odd.h5") == "odd.h5"

@@ -81,6 +81,21 @@ def test_frap_three_sweeps_on_the_drawn_line(qtbot, window, journal):
     with RunFile(result.path) as run:
         assert run.n_sweeps == 3
         assert "steps.0.line.start_um=[-1, 0]" in run.text("protocol_yaml")
+    # Data: the run listed by time, protocol and outcome; its PMT channel as a kymograph, ephys in pA
+    data = window.data
+    data.select(result.path.name)
+    qtbot.waitUntil(lambda: data.files.count() and "completed 3/3 sweeps" in data.files.item(0).text(),
+                    timeout=30000)
+    assert data.files.item(0).text().split("  ")[1] == "frap"
+    data.channel.setCurrentText("in:scanner.red")
+    data.show_sweep()
+    qtbot.waitUntil(lambda: "kymograph," in data.status.text(), timeout=30000)
+    layout = window.protocol.prepared.compiled.plans[0].line_scan
+    assert data.image.image.shape == (layout.n_slots, layout.pixels_per_line)  # lines x pixels, not 35k samples
+    data.channel.setCurrentText("in:amplifier.primary")
+    data.show_sweep()
+    qtbot.waitUntil(lambda: data.status.text().endswith("(pA)"), timeout=30000)
+    assert data.plot.getAxis("left").labelText == "primary (pA)"
     assert_rig_safe(journal)
 
 

@@ -164,6 +164,8 @@ class TracesPanel(QWidget):
             self.kymo_auto.setChecked(False)
 
     def _show_kymograph(self, image: np.ndarray, auto: tuple[float, float]) -> None:
+        if not np.isfinite(image).any():  # no line yet: nothing to show (nor to take a histogram of)
+            return
         self._setting_levels = True
         try:
             if self.kymo_auto.isChecked():
@@ -305,7 +307,7 @@ class TracesPanel(QWidget):
             image, led, t_first, t_last = kymo
             finite = image[np.isfinite(image)]
             high = max(1.0, float(np.percentile(finite, 99.5))) if finite.size else 1.0
-            self.kymo.setImage(image, autoLevels=False, levels=(0.0, high))
+            self._show_kymograph(image, (0.0, high))
             frame_ms = (t_last - t_first) / max(image.shape[1] - 1, 1)  # one column per frame of that LED
             self.kymo.setRect(QRectF(t_first - frame_ms / 2, 0, frame_ms * image.shape[1],
                                      self.camera_sweep.profile_length_um))

@@ -112,6 +112,7 @@ def main() -> int:
     settle(app, 0.3)
     save(app, window, "estimates_budgets", dock="Estimates")
     window.estimates.plots.setCurrentIndex(0)
+    before_after(app, window)
     window.docks["Data"].raise_()
     wait_until(app, lambda: window.data.summary is not None, 30)
     window.data.sweep.setValue(2)
@@ -152,6 +153,22 @@ def vsd_run(app: QApplication) -> None:
     window.protocol.abort_button.click()
     wait_until(app, lambda: not window.session.busy, 60)
     window.close()
+
+
+def before_after(app: QApplication, window: MainWindow) -> None:
+    """FRAP before and after a (shortened) step depolarization: the estimates grouped by step, and the history of
+    R_neck across both steps with each step's truth."""
+    window.protocol.select("frap_step_depolarization")
+    for field, value in (("duration_s", "2"), ("segment_s", "2"), ("recovery_ms", "400"), ("interval_s", "0.3")):
+        window.protocol.set_field(field, value)
+    prepared = window.protocol.validate()
+    assert prepared is not None, window.protocol.problem_texts()
+    window.start_protocol(prepared)
+    wait_until(app, lambda: not window.session.busy, 120)
+    settle(app, 0.5)
+    window.estimates.table.selectRow(1)
+    settle(app, 0.3)
+    save(app, window, "estimates_steps", dock="Estimates")
 
 
 def camera_shots(app: QApplication) -> None:

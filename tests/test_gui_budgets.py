@@ -107,3 +107,26 @@ def test_a_list_of_models_is_edited_as_fields(qtbot, qapp):
         qtbot.keyClick(editors["steps.0.leds.0.indicator"].widget, "a", modifier=Qt.ControlModifier)
         qtbot.keyClick(editors["steps.0.leds.0.indicator"].widget, Qt.Key_Delete)
     assert panel.prepared is None and "steps.0.leds.0.indicator" in panel.problem_texts(), panel.general.text()
+
+
+def test_estimates_by_step_before_and_after_conditioning(qtbot, window, journal):
+    window.protocol.select("frap_step_depolarization")
+    for field, value in (("duration_s", "1"), ("segment_s", "1"), ("recovery_ms", "400"), ("interval_s", "0.2")):
+        assert window.protocol.set_field(field, value) >= 2
+    assert window.protocol.validate() is not None, window.protocol.problem_texts()
+    with qtbot.waitSignal(window.session.job_finished, timeout=180000):
+        assert window.start_protocol(window.protocol.prepared)
+    qtbot.waitUntil(lambda: window.estimates.table.rowCount() == 6)
+    table = window.estimates.table
+    rows = [table.item(r, 0).text() for r in range(table.rowCount())]
+    assert rows[0].startswith("run 1 - step 1 'frap_before' (frap)") and rows[3].startswith("run 1 - step 5 'frap_after'")
+    assert rows[1:3] == rows[4:6] == ["neck_resistance_MOhm", "tau_frap_ms"]
+    truth = [table.item(r, 2).text() for r in (1, 2, 4, 5)]
+    assert all(truth), "the simulated truth is beside every estimate"
+    # the history of R_neck shows both steps, each with its truth line
+    window.estimates.table.selectRow(1)
+    curves = window.estimates.history.getPlotItem().listDataItems()
+    assert len(curves) == 4  # before and after: points and truth each
+    assert "frap_before" in window.estimates.history.getPlotItem().titleLabel.text
+    assert "frap_after" in window.estimates.history.getPlotItem().titleLabel.text
+    assert_rig_safe(journal)

@@ -83,6 +83,8 @@ class DevicesPanel(QWidget):
         for side in ("left", "bottom"):
             self.pulse_plot.getAxis(side).enableAutoSIPrefix(False)
         self.pulse_curve = self.pulse_plot.plot(pen=pg.mkPen(theme.CURRENT_PEN))
+        self.pulse_plot.setMinimumHeight(140)
+        self.pulse_plot.setMaximumHeight(220)
         budgets = profile.budgets
         self.budget = QLabel("set in the protocol or profile (`budgets:`); bars in Estimates > budgets" if budgets
                              is None else "; ".join(f"{k} {v:g}" for k, v in budgets.model_dump().items()
@@ -149,6 +151,7 @@ class DevicesPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(content)
+        self.scroll = scroll
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)

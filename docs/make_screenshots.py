@@ -84,7 +84,8 @@ def main() -> int:
     save(app, window, "devices", dock="Devices")
     window.devices.seal.stage.setCurrentText("cell")
     settle(app, 2.0)  # a couple of seconds of the seal test's trend
-    window.devices.scroll.ensureWidgetVisible(window.devices.seal.clear_button)
+    window.devices.scroll.verticalScrollBar().setValue(window.devices.seal.mapTo(
+        window.devices.scroll.widget(), window.devices.seal.rect().topLeft()).y() - 220)  # pulse plot and trend
     settle(app, 0.3)
     save(app, window, "devices_seal_test", dock="Devices")
     window.devices.test_button.click()
@@ -117,7 +118,6 @@ def main() -> int:
     settle(app, 0.3)
     save(app, window, "estimates_budgets", dock="Estimates")
     window.estimates.plots.setCurrentIndex(0)
-    before_after(app, window)
     window.docks["Data"].raise_()
     wait_until(app, lambda: window.data.summary is not None, 30)
     window.data.sweep.setValue(2)
@@ -133,6 +133,7 @@ def main() -> int:
         "steps.0.bleach.duration_ms"].widget)
     settle(app, 0.3)
     save(app, window, "protocol_invalid", dock="Protocol")
+    before_after(app, window)
     window.close()
     camera_shots(app)
     vsd_run(app)

@@ -66,9 +66,9 @@ def budget_uses(dose: Dose, spec: BudgetSpec | None) -> list[BudgetUse]:
 class BudgetsView(QWidget):
     """One row of bars per spine of the session record."""
 
-    def __init__(self, folder: Path, parent: QWidget | None = None):
+    def __init__(self, folder: Path | None, parent: QWidget | None = None):
         super().__init__(parent)
-        self.folder = Path(folder)
+        self.folder = Path(folder) if folder is not None else None  # None: no run folder, no record
         self.spec: BudgetSpec | None = None
         self.spec_source = ""
         self.spines: list[SpineDose] = []
@@ -100,6 +100,11 @@ class BudgetsView(QWidget):
 
     def reload(self) -> None:
         """Read the session record again and redraw the bars."""
+        if self.folder is None:
+            self.spines = []
+            self.note.setText("no run folder")
+            self._draw()
+            return
         try:
             self.spines = SessionRecord(self.folder, self.tolerance_um).spines
         except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged record: say so, draw nothing

@@ -134,9 +134,10 @@ class DevicesPanel(QWidget):
         lform = QFormLayout(light)
         for name, spec in self.profile.devices_of_kind("pockels_laser").items():
             lim = spec.limits
-            lform.addRow(name, QLabel(f"{spec.wavelength_nm:g} nm; imaging <= {lim.max_imaging_power_fraction:g}, "
-                                      f"bleach <= {lim.max_bleach_power_fraction:g} for <= "
-                                      f"{lim.max_bleach_duration_ms:g} ms"))
+            limits = QLabel(f"{spec.wavelength_nm:g} nm; imaging <= {lim.max_imaging_power_fraction:g}, "
+                            f"bleach <= {lim.max_bleach_power_fraction:g} for <= {lim.max_bleach_duration_ms:g} ms")
+            limits.setWordWrap(True)  # a long line must not widen the Devices column
+            lform.addRow(name, limits)
         lform.addRow("budget per spine", self.budget)
         content = QWidget()
         column = QVBoxLayout(content)

@@ -106,7 +106,7 @@ class EstimatesPanel(QWidget):
         self.population_view.setToolTip("every spine measured this session, one column per spine, one point per "
                                         "step: o FRAP, \u25bd Na/Ca, \u25c7 fCaT, \u25b3 a lower bound; bars: 95 % "
                                         "intervals; a red ring: the spine has used up a budget")
-        self.budgets = BudgetsView(folder if folder is not None else Path("."))
+        self.budgets = BudgetsView(folder)
         self.note = QLabel("estimates appear after the first analysed sweep")
         plots = QTabWidget()  # one plot at a time gets the panel's whole width
         plots.addTab(self.history, "history")
@@ -128,6 +128,7 @@ class EstimatesPanel(QWidget):
         column.addWidget(self.note)
         column.addWidget(splitter, 1)
         self._dirty = False
+        self._fitted_rows = -1
 
     # ----- records ------------------------------------------------------------------------
     def handle(self, record: Record) -> None:
@@ -242,7 +243,7 @@ class EstimatesPanel(QWidget):
     def _fit_table(self) -> None:
         """Give the table the height its rows need (at most 60 % of the panel) when the row count changes."""
         rows = self.table.rowCount()
-        if rows == getattr(self, "_fitted_rows", -1):
+        if rows == self._fitted_rows:
             return
         self._fitted_rows = rows
         total = sum(self.splitter.sizes())

@@ -69,7 +69,7 @@ def test_placed_line_and_spine_survive_protocol_switches(qtbot, window):
 def test_pause_and_abort_before_the_first_sweep_are_shown_as_such(qtbot, window, journal):
     window.protocol.select("frap")
     _type(qtbot, window, "sweeps", "2")
-    _type(qtbot, window, "recovery_ms", "200")
+    _type(qtbot, window, "recovery_ms", "2000")  # a 2.3 s sweep: the pause click lands in the first under load
     _type(qtbot, window, "interval_s", "0.1")
     qtbot.waitUntil(lambda: window.protocol.validate() is not None and window.protocol.run_button.isEnabled())
     qtbot.mouseClick(window.protocol.run_button, Qt.LeftButton)

@@ -65,8 +65,8 @@ def test_frap_three_sweeps_on_the_drawn_line(qtbot, window, journal):
     assert np.hypot(bleach[0] - FAST_SPINE_HEAD_UM[0], bleach[1] - FAST_SPINE_HEAD_UM[1]) < 0.15
     _set_short_run(qtbot, window, sweeps=3, recovery_ms=300)
     qtbot.mouseClick(window.protocol.run_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.session.busy == "protocol", timeout=2000)
-    qtbot.waitUntil(lambda: window.traces.buffers.sweep_index >= 0 and window.traces.redraws > 3, timeout=5000)
+    qtbot.waitUntil(lambda: window.session.busy == "protocol", timeout=30000)
+    qtbot.waitUntil(lambda: window.traces.buffers.sweep_index >= 0 and window.traces.redraws > 3, timeout=30000)
     assert window.session.busy, "traces must update during the sweep, not only after the run"
     qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
     result = window.last_result
@@ -103,7 +103,7 @@ def test_abort_now_leaves_the_rig_safe(qtbot, window, journal):
     window.protocol.select("frap")
     _set_short_run(qtbot, window, sweeps=3, recovery_ms=2000)
     qtbot.mouseClick(window.protocol.run_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.traces.buffers.sweep_index == 0 and window.traces.redraws > 2, timeout=5000)
+    qtbot.waitUntil(lambda: window.traces.buffers.sweep_index == 0 and window.traces.redraws > 2, timeout=30000)
     assert window.protocol.abort_button.isEnabled()
     qtbot.mouseClick(window.protocol.abort_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)
@@ -135,7 +135,7 @@ def test_closing_mid_run_aborts_waits_and_leaves_the_rig_safe(qtbot, window, jou
     _set_short_run(qtbot, window, sweeps=3, recovery_ms=2000)
     qtbot.mouseClick(window.protocol.run_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.session.current_run_file() is not None and window.traces.redraws > 2,
-                    timeout=5000)
+                    timeout=30000)
     path = window.session.current_run_file()
     window.close()
     assert not window.session.busy
@@ -148,21 +148,21 @@ def test_closing_mid_run_aborts_waits_and_leaves_the_rig_safe(qtbot, window, jou
 def test_bad_parameter_shows_an_inline_message_and_blocks_run(qtbot, window):
     window.protocol.select("frap")
     _type(qtbot, window, "bleach.duration_ms", "-1")
-    qtbot.waitUntil(lambda: "steps.0.bleach.duration_ms" in window.protocol.problem_texts(), timeout=3000)
+    qtbot.waitUntil(lambda: "steps.0.bleach.duration_ms" in window.protocol.problem_texts(), timeout=30000)
     assert "greater than 0" in window.protocol.problem_texts()["steps.0.bleach.duration_ms"]
     assert not window.protocol.run_button.isEnabled()
     _type(qtbot, window, "bleach.duration_ms", "5")  # valid number, but beyond the laser's limit
     qtbot.waitUntil(lambda: "max_bleach_duration_ms" in window.protocol.problem_texts().get(
-        "steps.0.bleach.duration_ms", ""), timeout=3000)
+        "steps.0.bleach.duration_ms", ""), timeout=30000)
     _type(qtbot, window, "bleach.duration_ms", "0.5")
     qtbot.waitUntil(lambda: not window.protocol.problem_texts() and window.protocol.run_button.isEnabled(),
-                    timeout=3000)
+                    timeout=30000)
 
 
 def test_membrane_test_shows_rs_rin_cm_near_the_cell(qtbot, window, journal):
     qtbot.mouseClick(window.devices.test_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.devices.parameters is not None, timeout=5000)
-    qtbot.waitUntil(lambda: window.devices.rs.text().endswith("MΩ"), timeout=2000)
+    qtbot.waitUntil(lambda: window.devices.parameters is not None, timeout=30000)  # returns at the first fit
+    qtbot.waitUntil(lambda: window.devices.rs.text().endswith("MΩ"), timeout=10000)
     p = window.devices.parameters
     soma = window.session.profile.profile.simulation.soma
     assert p.series_resistance_MOhm == pytest.approx(soma.series_resistance_MOhm, rel=0.15)
@@ -181,7 +181,7 @@ def test_membrane_test_shows_rs_rin_cm_near_the_cell(qtbot, window, journal):
     qtbot.waitUntil(lambda: seal.points[-1].stage == "seal", timeout=20000)
     assert seal.points[-1].cell is None and seal.summary.text().startswith("seal ")
     qtbot.mouseClick(window.devices.test_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: not window.session.busy, timeout=5000)
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
     assert_rig_safe(journal)
 
 
@@ -196,7 +196,7 @@ def test_frame_scan_images_the_dendrite_and_spine(qtbot, window):
     qtbot.mouseClick(window.image.snap_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: not window.session.busy and window.image.frames == 1, timeout=10000)
     qtbot.waitUntil(lambda: window.image.frame_image() is not None and
-                    np.isfinite(window.image.frame_image()).all(), timeout=3000)
+                    np.isfinite(window.image.frame_image()).all(), timeout=30000)
     img = window.image.frame_image()
     settings = window.image.settings()
     x = settings.centre_um[0] - settings.size_um / 2 + (np.arange(settings.pixels) + 0.5) * settings.size_um / settings.pixels

@@ -22,6 +22,7 @@ from rig.gui.panels.image import CAMERA_JOB, FRAME_JOB, ImagePanel
 from rig.gui.panels.protocol import ProtocolPanel
 from rig.gui.panels.traces import TracesPanel
 from rig.gui.placement import LINE_END_FIELDS, LINE_START_FIELDS, SPINE_FIELDS, Placement, apply_placement
+from rig.gui.population import same_spine
 from rig.gui.session import PROTOCOL_JOB, RigSession, repeated
 from rig.gui.status import DoseMeter, RigStatusBar
 from rig.session.dose import Dose
@@ -396,8 +397,8 @@ class MainWindow(QMainWindow):
     def _show_budget_status(self) -> None:
         target = self.dose.target_um
         view = self.estimates.budgets
-        spine = next((s for s in view.spines if target is not None and not math.isnan(s.x_um)
-                      and math.hypot(s.x_um - target[0], s.y_um - target[1]) <= view.tolerance_um), None)
+        spine = next((s for s in view.spines if not math.isnan(s.x_um)
+                      and same_spine((s.x_um, s.y_um), target, view.tolerance_um)), None) if target else None
         uses = budget_uses(spine.dose if spine is not None else Dose(), view.spec)
         prediction = self.protocol.prediction.text() if self.protocol.prediction is not None else ""
         self.status.show_budget(self.dose, uses, prediction)

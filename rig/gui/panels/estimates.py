@@ -110,7 +110,16 @@ class EstimatesPanel(QWidget):
         self.note = QLabel("estimates appear after the first analysed sweep")
         plots = QTabWidget()  # one plot at a time gets the panel's whole width
         plots.addTab(self.history, "history")
-        plots.addTab(self.population_view, "spines")
+        spines = QWidget()
+        spines_column = QVBoxLayout(spines)
+        spines_column.setContentsMargins(0, 0, 0, 0)
+        spines_column.setSpacing(0)
+        legend = QLabel("one column per spine, a point per step: o FRAP  \u25bd Na/Ca  \u25c7 fCaT  \u25b3 a bound; "
+                        f'<span style="color:{theme.ERROR_TEXT}">red ring: over budget</span>')
+        legend.setStyleSheet("font-size: 8pt;")
+        spines_column.addWidget(legend)
+        spines_column.addWidget(self.population_view, 1)
+        plots.addTab(spines, "spines")
         plots.addTab(self.budgets, "budgets")
         self.plots = plots
         splitter = QSplitter(Qt.Vertical)

@@ -33,7 +33,7 @@ def window(qtbot, qapp, tmp_path, journal):
 def _type_budget(qtbot, window, name: str, text: str) -> None:
     """Type a budget into the protocol's budgets tab, as an operator does, and wait for the check."""
     widget = next(f for f in window.protocol.forms if f.prefix == "budgets").editors[f"budgets.{name}"].widget
-    with qtbot.waitSignal(window.protocol.validated, timeout=10000):
+    with qtbot.waitSignal(window.protocol.validated, timeout=60000):
         widget.selectAll()
         qtbot.keyClicks(widget, text)
 
@@ -95,15 +95,15 @@ def test_a_list_of_models_is_edited_as_fields(qtbot, qapp):
     assert "steps.0.leds" not in editors  # never a raw Python list of dicts in one text box
     other = editors["steps.0.leds.1.ion"].text()
     assert editors["steps.0.leds.0.ion"].text() != other
-    with qtbot.waitSignal(panel.validated, timeout=10000):  # both LEDs one ion: the step refuses
+    with qtbot.waitSignal(panel.validated, timeout=60000):  # both LEDs one ion: the step refuses
         editors["steps.0.leds.0.ion"].set_text(other)
     assert panel.prepared is None
     assert "leds must pair one sodium and one calcium indicator" in panel.general.text()
     first_ion = "sodium" if other == "calcium" else "calcium"
-    with qtbot.waitSignal(panel.validated, timeout=10000):
+    with qtbot.waitSignal(panel.validated, timeout=60000):
         editors["steps.0.leds.0.ion"].set_text(first_ion)
     assert panel.prepared is not None
-    with qtbot.waitSignal(panel.validated, timeout=10000):  # a nested field's own problem shows beside it
+    with qtbot.waitSignal(panel.validated, timeout=60000):  # a nested field's own problem shows beside it
         qtbot.keyClick(editors["steps.0.leds.0.indicator"].widget, "a", modifier=Qt.ControlModifier)
         qtbot.keyClick(editors["steps.0.leds.0.indicator"].widget, Qt.Key_Delete)
     assert panel.prepared is None and "steps.0.leds.0.indicator" in panel.problem_texts(), panel.general.text()

@@ -29,7 +29,7 @@ def test_run_pause_and_abort_from_the_keyboard(qtbot, qapp, tmp_path, journal):
         window.protocol.set_field(field, value)
     qapp.setActiveWindow(window)  # shortcuts reach the active window only
     qtbot.waitUntil(lambda: qapp.activeWindow() is window)
-    with qtbot.waitSignal(window.session.busy_changed, timeout=20000):
+    with qtbot.waitSignal(window.session.busy_changed, timeout=60000):
         qtbot.keyClick(window, Qt.Key_R, Qt.ControlModifier)
     assert window.session.busy == "protocol"
     qtbot.keyClick(window, Qt.Key_Space)

@@ -127,8 +127,10 @@ class DataPanel(QWidget):
         split = QSplitter(Qt.Vertical)
         split.addWidget(top)
         split.addWidget(bottom)
-        split.setStretchFactor(0, 2)
+        split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 3)
+        self.files.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # long labels are elided; full in tooltips
+        self.files.setTextElideMode(Qt.ElideRight)
         QVBoxLayout(self).addWidget(split)
 
     def refresh(self) -> None:

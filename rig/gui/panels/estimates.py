@@ -40,6 +40,7 @@ from rig.gui.population import (
 )
 
 _COLUMNS = ("estimate", "value [95 % interval]", "truth", "unit")
+_DECADES = {"R_neck": (1.0, 3.0), "tau": (0.5, 2.5)}  # log10 of the axes' default spans
 STEP_PENS = ("#f0a060", "#6cb0d8", "#8cc084", "#c890d8", "#e0d070")
 
 
@@ -334,6 +335,13 @@ class EstimatesPanel(QWidget):
                 for j, p in enumerate(here):
                     self._draw_point(plot, k + 0.12 * (j - (len(here) - 1) / 2), p, over[k])
             plot.setXRange(-0.6, max(len(spines), 1) - 0.4, padding=0)
+            # at least the decades spines span (R_neck 10-1000 MOhm, tau 3-300 ms), widened to every interval
+            low, high = _DECADES[quantity]
+            for p in mine:
+                for v in (p.estimate.value, p.estimate.low, p.estimate.high):
+                    if math.isfinite(v) and v > 0:
+                        low, high = min(low, math.log10(v) - 0.1), max(high, math.log10(v) + 0.1)
+            plot.setYRange(low, high, padding=0)
 
     @staticmethod
     def _draw_point(plot: pg.PlotItem, x: float, p: PopulationPoint, over: bool) -> None:

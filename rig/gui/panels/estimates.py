@@ -40,6 +40,13 @@ from rig.gui.population import (
 )
 
 _COLUMNS = ("estimate", "value [95 % interval]", "truth", "unit")
+def _log_ticks(first: int = -1, last: int = 5) -> list[list[tuple[float, str]]]:
+    """Ticks of an axis in log10 units: labelled decades (0.1 ... 100000) and unlabelled 2..9 between them."""
+    major = [(float(k), f"{10.0 ** k:g}") for k in range(first, last + 1)]
+    minor = [(k + math.log10(m), "") for k in range(first, last) for m in range(2, 10)]
+    return [major, minor]
+
+
 _DECADES = {"R_neck": (1.0, 3.0), "tau": (0.5, 2.5)}  # log10 of the axes' default spans
 STEP_PENS = ("#f0a060", "#6cb0d8", "#8cc084", "#c890d8", "#e0d070")
 
@@ -100,8 +107,7 @@ class EstimatesPanel(QWidget):
             plot.setLabel("left", f"{quantity} ({unit})")
             plot.showGrid(y=True, alpha=0.15)
             axis = plot.getAxis("left")
-            axis.setLogMode(False, True)  # points are drawn at log10(value); the axis labels the decades
-            axis.setStyle(maxTextLevel=0)  # decade labels only: the 2..9 labels of a log axis overlapped
+            axis.setTicks(_log_ticks())  # points are drawn at log10(value); labels at the decades only
             axis.enableAutoSIPrefix(False)
             axis.setWidth(52)
         self.population_view.setToolTip("every spine measured this session, one column per spine, one point per "

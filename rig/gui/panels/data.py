@@ -103,6 +103,7 @@ class DataPanel(QWidget):
         files = QWidget()
         fcol = QVBoxLayout(files)
         fcol.setContentsMargins(0, 0, 0, 0)
+        fcol.setSpacing(2)
         fcol.addWidget(where)
         fcol.addWidget(self.files, 1)
         fcol.addWidget(refresh)
@@ -129,6 +130,7 @@ class DataPanel(QWidget):
         split.addWidget(bottom)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 3)
+        split.setSizes([100, 300])  # the stored sweep gets the height; the list and summary scroll
         self.files.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # long labels are elided; full in tooltips
         self.files.setTextElideMode(Qt.ElideRight)
         QVBoxLayout(self).addWidget(split)

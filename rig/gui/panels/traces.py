@@ -311,7 +311,7 @@ class TracesPanel(QWidget):
             frame_ms = (t_last - t_first) / max(image.shape[1] - 1, 1)  # one column per frame of that LED
             self.kymo.setRect(QRectF(t_first - frame_ms / 2, 0, frame_ms * image.shape[1],
                                      self.camera_sweep.profile_length_um))
-            self.kymo_plot.setTitle(f"kymograph ({led} frames along rois.profile_*)")
+            self.kymo_plot.setTitle(f"kymograph ({led} frames)")  # short: a title widens the plots
 
     def _draw_vsd(self, plan, rois: VsdRois, samples: np.ndarray) -> None:
         """dF/F of the head (the step's spine point) and the dendrite ROI of the sweep so far."""

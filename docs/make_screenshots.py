@@ -26,6 +26,7 @@ OUT = Path(os.environ.get("SPINERIG_SHOTS_DIR", Path(__file__).resolve().parent 
 # window size: SPINERIG_SHOTS_SIZE=1920x1080 (default 1366x768, the size of the committed screenshots)
 WINDOW_SIZE = tuple(int(v) for v in os.environ.get("SPINERIG_SHOTS_SIZE", "1366x768").split("x"))
 NA_CA_PROFILE = Path(__file__).resolve().parents[1] / "hardware_profiles" / "simulated_na_ca.yaml"
+VSD_PROFILE = Path(__file__).resolve().parents[1] / "hardware_profiles" / "simulated_vsd.yaml"
 NA_CA_ROIS = {"head": (1.49, 0.0), "neck": (0.85, 0.0), "dendrite": (0.0, 0.0), "background": (12.0, 12.0),
               "local bg 1": (1.49, -3.0), "local bg 2": (1.49, 3.0)}  # spine 'published' of that profile
 SPINE_HEAD_UM = (1.288, 0.0)  # spine 'fast' of the simulated profile
@@ -81,13 +82,23 @@ def main() -> int:
     wait_until(app, lambda: window.devices.parameters is not None)
     settle(app, 1.0)
     save(app, window, "devices", dock="Devices")
+    window.devices.seal.stage.setCurrentText("cell")
+    settle(app, 2.0)  # a couple of seconds of the seal test's trend
+    window.devices.scroll.verticalScrollBar().setValue(window.devices.seal.mapTo(
+        window.devices.scroll.widget(), window.devices.seal.rect().topLeft()).y() - 220)  # pulse plot and trend
+    settle(app, 0.3)
+    save(app, window, "devices_seal_test", dock="Devices")
     window.devices.test_button.click()
     wait_until(app, lambda: not window.session.busy)
     window.docks["Image"].raise_()
 
     window.protocol.select("frap")
-    for field, value in (("sweeps", "6"), ("recovery_ms", "600"), ("interval_s", "0.5")):
+    for field, value in (("sweeps", "6"), ("recovery_ms", "600"), ("interval_s", "0.5"),
+                         ("until.estimate", "neck_resistance_MOhm"), ("until.relative_half_width", "0.15"),
+                         ("until.min_sweeps", "2")):
         window.protocol.set_field(field, value)
+    budgets = next(f for f in window.protocol.forms if f.prefix == "budgets")
+    budgets.editors["budgets.two_photon_fraction2_s"].set_text("0.02")
     prepared = window.protocol.validate()
     assert prepared is not None, window.protocol.problem_texts()
     window.start_protocol(prepared)
@@ -100,12 +111,19 @@ def main() -> int:
     wait_until(app, lambda: not window.session.busy, 60)
     settle(app, 0.5)
     save(app, window, "estimates", dock="Estimates")
+    window.estimates.plots.setCurrentIndex(1)
+    settle(app, 0.3)
+    save(app, window, "estimates_spines", dock="Estimates")
+    window.estimates.plots.setCurrentIndex(2)
+    settle(app, 0.3)
+    save(app, window, "estimates_budgets", dock="Estimates")
+    window.estimates.plots.setCurrentIndex(0)
     window.docks["Data"].raise_()
     wait_until(app, lambda: window.data.summary is not None, 30)
     window.data.sweep.setValue(2)
     window.data.channel.setCurrentText("in:scanner.red")
     window.data.show_sweep()
-    wait_until(app, lambda: window.data.status.text().endswith("samples"), 30)
+    wait_until(app, lambda: "kymograph," in window.data.status.text(), 30)
     save(app, window, "data", dock="Data")
     save(app, window, "status_bar", widget=window.statusBar())
 
@@ -115,9 +133,48 @@ def main() -> int:
         "steps.0.bleach.duration_ms"].widget)
     settle(app, 0.3)
     save(app, window, "protocol_invalid", dock="Protocol")
+    before_after(app, window)
     window.close()
     camera_shots(app)
+    vsd_run(app)
     return 0
+
+
+def vsd_run(app: QApplication) -> None:
+    """A VSD run mid-sweep on the VSD profile: the dye's kymograph and dF/F of the head and dendrite ROIs."""
+    window = build_window(VSD_PROFILE, Path(tempfile.mkdtemp(prefix="rig-shots-")))
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    settle(app, 0.5)
+    window.protocol.select("vsd_spine")
+    window.protocol.set_field("sweeps", "4")
+    prepared = window.protocol.validate()
+    assert prepared is not None, window.protocol.problem_texts()
+    window.start_protocol(prepared)
+    # the second sweep (an AP sweep) 80 % through
+    wait_until(app, lambda: window.traces.buffers.sweep_index >= 1 and window.traces.buffers.channels and next(
+        iter(window.traces.buffers.channels.values())).filled > 0.8 * window.traces.buffers.plan.n_samples, 120)
+    settle(app, 0.1)
+    save(app, window, "vsd_traces", dock="Traces")
+    window.protocol.abort_button.click()
+    wait_until(app, lambda: not window.session.busy, 60)
+    window.close()
+
+
+def before_after(app: QApplication, window: MainWindow) -> None:
+    """FRAP before and after a (shortened) step depolarization: the estimates grouped by step, and the history of
+    R_neck across both steps with each step's truth."""
+    window.protocol.select("frap_step_depolarization")
+    for field, value in (("duration_s", "2"), ("segment_s", "2"), ("recovery_ms", "400"), ("interval_s", "0.3")):
+        window.protocol.set_field(field, value)
+    prepared = window.protocol.validate()
+    assert prepared is not None, window.protocol.problem_texts()
+    window.start_protocol(prepared)
+    wait_until(app, lambda: not window.session.busy, 120)
+    settle(app, 0.5)
+    window.estimates.table.selectRow(1)
+    settle(app, 0.3)
+    save(app, window, "estimates_steps", dock="Estimates")
 
 
 def camera_shots(app: QApplication) -> None:
@@ -168,4 +225,8 @@ def na_ca_run(app: QApplication, window: MainWindow) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    sys.stdout.flush()
+    # every window is closed and its rig safe; skip the interpreter's teardown of the three windows' Qt and
+    # pyqtgraph objects, whose destruction order after QApplication crashed under Xvfb
+    os._exit(status)

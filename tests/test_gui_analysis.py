@@ -43,6 +43,18 @@ def test_membrane_test_recovers_rs_rin_cm(rs, rin, cm):
     assert p.capacitance_pF == pytest.approx(cm, rel=0.08)
 
 
+def test_pulse_levels_give_the_holding_current_and_the_total_resistance():
+    from rig.gui.membrane_test import pulse_levels
+
+    pulse = PulseShape()
+    current = _passive_cell_current(pulse, 10.0, 190.0, 100.0, noise_pA=0.5) - 35.0  # a cell holding -35 pA
+    levels = pulse_levels(current, pulse)
+    assert levels.holding_pA == pytest.approx(-35.0, abs=0.5)
+    assert levels.resistance_MOhm(pulse.step_mV) == pytest.approx(200.0, rel=0.02)  # Rs + Rin
+    seal = _passive_cell_current(pulse, 2000.0, 1e6, 5.0)  # a gigaseal: 5 mV drives far less than 5 pA
+    assert pulse_levels(seal, pulse).resistance_MOhm(pulse.step_mV) > 1e3
+
+
 def test_membrane_test_rejects_a_trace_without_transient():
     pulse = PulseShape()
     with pytest.raises(ValueError):
@@ -180,3 +192,21 @@ def test_roi_overrides_need_both_local_background_points():
     assert out == {"rois.head_um": "[1.5, 0]"}
     out = roi_overrides({"local bg 1": (1.5, -3.0), "local bg 2": (1.5, 3.0)})
     assert out == {"rois.local_background_um": "[[1.5, -3], [1.5, 3]]"}
+
+
+def test_stored_sweeps_are_drawn_in_their_units():
+    from rig.gui.stored_sweep import StoredKymograph, StoredTrace, ephys_unit, run_label, stored_view
+
+    assert ephys_unit("primary", "VC") == "pA" and ephys_unit("primary", "CC") == "mV"
+    assert ephys_unit("secondary", "VC") == "mV" and ephys_unit("secondary", "CC") == "pA"
+    meta = {"amplifier": "amplifier", "amplifier_mode": "VC",
+            "line_scan": {"first_sample": 10, "samples_per_line": 100, "pixels_per_line": 80, "n_slots": 5,
+                          "start_um": [0.0, 0.0], "end_um": [3.0, 4.0]}}
+    samples = np.arange(510, dtype=float)
+    view = stored_view(samples, "in:scanner.red", 1000.0, meta)
+    assert isinstance(view, StoredKymograph) and view.image.shape == (5, 80)
+    assert view.image[1, 0] == 110 and view.line_length_um == 5.0 and view.duration_ms == 510.0
+    trace = stored_view(samples, "in:amplifier.primary", 1000.0, meta)
+    assert isinstance(trace, StoredTrace) and trace.unit == "pA" and trace.time_ms[-1] == 509.0
+    assert run_label("20261202-020324_frap.h5", "completed 6/6 sweeps") == "02:03:24  frap  -  completed 6/6 sweeps"
+    assert run_label("odd.h5") == "odd.h5"

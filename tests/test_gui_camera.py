@@ -40,8 +40,8 @@ def test_camera_live_shows_the_cell_and_stops_safe(qtbot, window, journal):
     window.devices.camera_controls.led.setCurrentText("uv385")  # bis-fura-2 fills the cell
     window.docks["Image"].raise_()
     qtbot.mouseClick(window.image.camera_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.session.busy == "camera_live", timeout=2000)
-    qtbot.waitUntil(lambda: window.image.camera.frames >= 4 and window.image._cam_drawn > 0, timeout=10000)
+    qtbot.waitUntil(lambda: window.session.busy == "camera_live", timeout=60000)
+    qtbot.waitUntil(lambda: window.image.camera.frames >= 4 and window.image._cam_drawn > 0, timeout=60000)
     frame = window.image.camera.frame.astype(float)
     xs, _ = window.image.camera.acquisition.pixel_centers_um()
     columns = frame.mean(axis=0)
@@ -50,7 +50,7 @@ def test_camera_live_shows_the_cell_and_stops_safe(qtbot, window, journal):
     assert columns[np.argmin(np.abs(xs))] > 1.5 * far
     assert window.image.image.image.shape == frame.shape  # the view shows that frame
     qtbot.mouseClick(window.image.camera_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: not window.session.busy, timeout=5000)
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
     assert window.image.camera_button.isEnabled() and not window.image.camera_button.isChecked()
     assert all(r.safe for r in window.session.safety())
     assert_rig_safe(journal)
@@ -95,7 +95,7 @@ def test_stimulus_pulse_beyond_the_limit_is_refused_inline(qtbot, window, journa
     stim.width_ms.selectAll()
     qtbot.keyClicks(stim.width_ms, "0.2")
     assert not stim.pulse_error.text()
-    with qtbot.waitSignal(window.session.job_finished, timeout=5000) as finished:
+    with qtbot.waitSignal(window.session.job_finished, timeout=60000) as finished:
         qtbot.mouseClick(stim.pulse_button, Qt.LeftButton)
     assert finished.args[0] == "single_pulse" and finished.args[1].status == "completed"
     assert_rig_safe(journal)

@@ -65,15 +65,38 @@ def test_placement_fills_every_kind_and_names_what_is_unused():
 
 
 def test_population_shows_every_kind_that_measures_r_neck(qapp):
-    from rig.datatypes.records import Estimate
+    from rig.datatypes.records import Estimate, SweepStarted
+    from rig.datatypes.sweep_plan import SweepPlan
     from rig.gui.panels.estimates import EstimatesPanel
 
     panel = EstimatesPanel()
-    for step, tau_name, tau, r in (("frap", "tau_frap_ms", 31.0, 56.0), ("na_ca", "tau_na_ms", 12.0, 80.0)):
-        panel.add(Estimate(0, step, tau_name, tau, tau * 0.8, tau * 1.2, "ms"))
-        panel.add(Estimate(0, step, "neck_resistance_MOhm", r, r * 0.7, r * 1.4, "MOhm"))
-    panel.add(Estimate(0, "fcat", "fcat", 0.4, 0.3, 0.5, "1"))  # no R_neck: not a population point
-    assert sorted(panel.population_points()) == [("FRAP", 31.0, 56.0), ("Na+ decay", 12.0, 80.0)]
+    steps = (("frap", "frap", (1.3, 0.0), "tau_frap_ms", 31.0, "neck_resistance_MOhm", 56.0),
+             ("na_ca", "na_ca", (5.0, 0.0), "tau_na_ms", 12.0, "neck_resistance_MOhm", 80.0),
+             ("fcat", "fcat", (1.3, 0.1), "tau_decay_quantum_ms", 20.0, "neck_resistance_lower_bound_MOhm", 40.0))
+    for k, (step, kind, target, tau_name, tau, r_name, r) in enumerate(steps):
+        plan = SweepPlan(kind=kind, step_index=k, step_name=step, sweep_in_step=0, sample_rate_hz=1000.0, n_samples=10,
+                         outputs={}, inputs=(),
+                         target_um=target)
+        panel.handle(SweepStarted(k, plan, 0.0, {tau_name: tau * 1.05}))
+        panel.add(Estimate(k, step, tau_name, tau, tau * 0.8, tau * 1.2, "ms"))
+        bound = "lower" if "bound" in r_name else ""
+        panel.add(Estimate(k, step, r_name, r, r * 0.7, float("nan") if bound else r * 1.4, "MOhm", bound=bound))
+    panel.add(Estimate(2, "fcat", "fcat", 0.4, 0.3, 0.5, "1"))  # neither R_neck nor tau: not a population point
+    points = panel.population_points()
+    assert sorted((p.spine.kind, p.quantity, p.estimate.value) for p in points) == [
+        ("fcat", "R_neck", 40.0), ("fcat", "tau", 20.0), ("frap", "R_neck", 56.0), ("frap", "tau", 31.0),
+        ("na_ca", "R_neck", 80.0), ("na_ca", "tau", 12.0)]
     assert panel.redraw()
-    drawn = [item for item in panel.population.getPlotItem().listDataItems()]
-    assert sum(len(item.getData()[0]) for item in drawn) == 2
+    import pyqtgraph as pg
+
+    def drawn(plot):
+        return [i for i in plot.items if isinstance(i, pg.ScatterPlotItem)]
+    assert len(drawn(panel.population)) == len(drawn(panel.population_tau)) == 3  # every step, whatever its kind
+    ticks = panel.population.getAxis("bottom")._tickLevels[0]
+    assert [t[1] for t in ticks] == ["(1.3, 0.0)", "(5.0, 0.0)"]  # fcat's target is within 1 um of frap's: one spine
+    # the table: one group row per step, then its estimates with truth beside them
+    texts = [panel.table.item(r, 0).text() for r in range(panel.table.rowCount())]
+    assert texts[0].startswith("run 0 - step 1 'frap' (frap)") and texts[1:3] == ["neck_resistance_MOhm", "tau_frap_ms"]
+    row = texts.index("tau_frap_ms")
+    assert panel.table.item(row, 2).text() == "32.55"  # truth 31 * 1.05, inside the interval: drawn green
+    assert panel.table.item(texts.index("neck_resistance_lower_bound_MOhm"), 1).text() == "40 (>= 28)"

@@ -69,24 +69,24 @@ def test_placed_line_and_spine_survive_protocol_switches(qtbot, window):
 def test_pause_and_abort_before_the_first_sweep_are_shown_as_such(qtbot, window, journal):
     window.protocol.select("frap")
     _type(qtbot, window, "sweeps", "2")
-    _type(qtbot, window, "recovery_ms", "200")
+    _type(qtbot, window, "recovery_ms", "2000")  # a 2.3 s sweep: the pause click lands in the first under load
     _type(qtbot, window, "interval_s", "0.1")
     qtbot.waitUntil(lambda: window.protocol.validate() is not None and window.protocol.run_button.isEnabled())
     qtbot.mouseClick(window.protocol.run_button, Qt.LeftButton)
     assert "preparing" in window.protocol.state_text() or window.protocol.progress.plans
-    qtbot.waitUntil(lambda: window.traces.buffers.sweep_index == 0, timeout=20000)
+    qtbot.waitUntil(lambda: window.traces.buffers.sweep_index == 0, timeout=60000)
     qtbot.mouseClick(window.protocol.pause_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.protocol.state_text().startswith("PAUSED after sweep 1 of 2"), timeout=20000)
+    qtbot.waitUntil(lambda: window.protocol.state_text().startswith("PAUSED after sweep 1 of 2"), timeout=60000)
     assert window.session.busy and window.traces.buffers.sweep_index == 0
     assert "paused" in window.status.devices.text()
     qtbot.mouseClick(window.protocol.abort_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: not window.session.busy, timeout=20000)
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
     assert window.protocol.state_text().startswith("aborted: 1 of 2 sweeps")
     # a second run aborted before its first sweep began
     qtbot.mouseClick(window.protocol.run_button, Qt.LeftButton)
     qtbot.mouseClick(window.protocol.abort_button, Qt.LeftButton)
     assert window.protocol.state_text() == "aborting ..."
-    qtbot.waitUntil(lambda: not window.session.busy, timeout=20000)
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
     assert window.last_result.outcome.sweeps_completed == 0
     assert window.protocol.state_text().startswith("aborted: 0 of 2 sweeps (before sweep 1 started")
     assert_rig_safe(journal)
@@ -100,7 +100,7 @@ def test_na_ca_sweeps_show_frames_led_traces_and_kymograph_while_running(qtbot, 
         _type(qtbot, window, "interval_s", "0.1")
         qtbot.waitUntil(lambda: window.protocol.validate() is not None and window.protocol.run_button.isEnabled())
         qtbot.mouseClick(window.protocol.run_button, Qt.LeftButton)
-        qtbot.waitUntil(lambda: window.session.busy == "protocol" and window.image.camera.frames > 0, timeout=30000)
+        qtbot.waitUntil(lambda: window.session.busy == "protocol" and window.image.camera.frames > 0, timeout=60000)
         qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
         assert window.last_result.outcome.status == "completed"
         traces = window.traces.camera_sweep.traces()
@@ -128,19 +128,19 @@ def test_na_ca_sweeps_show_frames_led_traces_and_kymograph_while_running(qtbot, 
 
 def test_operator_contrast_holds_over_new_frames(qtbot, window):
     qtbot.mouseClick(window.image.snap_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: not window.session.busy and window.image.frames == 1, timeout=20000)
+    qtbot.waitUntil(lambda: not window.session.busy and window.image.frames == 1, timeout=60000)
     qtbot.waitUntil(lambda: window.image.image.image is not None)
     assert window.image.auto_levels.isChecked()
     auto = tuple(window.image.image.getLevels())
     window.image.levels.item.region.setRegion((0.0, auto[1] / 4))  # what a drag of the region's edge does
     assert not window.image.auto_levels.isChecked()
     qtbot.mouseClick(window.image.snap_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: not window.session.busy and window.image.frames == 2, timeout=20000)
+    qtbot.waitUntil(lambda: not window.session.busy and window.image.frames == 2, timeout=60000)
     qtbot.waitUntil(lambda: window.image._drawn == window.image._version)
     assert tuple(window.image.image.getLevels()) == pytest.approx((0.0, auto[1] / 4))
     window.image.auto_levels.setChecked(True)
     qtbot.mouseClick(window.image.snap_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: not window.session.busy and window.image.frames == 3, timeout=20000)
+    qtbot.waitUntil(lambda: not window.session.busy and window.image.frames == 3, timeout=60000)
     qtbot.waitUntil(lambda: window.image._drawn == window.image._version)
     assert tuple(window.image.image.getLevels())[1] == pytest.approx(auto[1], rel=0.3)
 

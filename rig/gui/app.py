@@ -45,20 +45,37 @@ def build_window(profile_path: Path | LoadedProfile | None = None, out_dir: Path
 
 def main(profile_path: Path | None, out_dir: Path = DEFAULT_OUT_DIR, pace: str | None = None) -> int:
     """Open the operator's window (run files into `out_dir`); returns the process exit status."""
+    from PyQt5.QtCore import QSettings
     from PyQt5.QtWidgets import QApplication
 
     from rig.gui.theme import apply_theme
 
+    settings = QSettings("spinerig", "gui")  # layout, geometry, last protocol and profile kept between sessions
+    restored = last_profile(settings) if profile_path is None else None
     try:
-        loaded = window_profile(profile_path, pace)  # bad input is reported before any window (or display) is needed
+        loaded = window_profile(profile_path or restored, pace)  # bad input is reported before any window is needed
     except InvalidInput as exc:
         for problem in exc.problems:
             sys.stderr.write(f"{problem}\n")
         return 2
+    settings.setValue(LAST_PROFILE_KEY, str(loaded.path.resolve()))
     app = QApplication.instance() or QApplication(sys.argv[:1])
     apply_theme(app)
-    from PyQt5.QtCore import QSettings
-
-    window = build_window(loaded, out_dir, settings=QSettings("spinerig", "gui"))  # layout kept between sessions
+    window = build_window(loaded, out_dir, settings=settings)
     window.show()
+    if restored is not None:
+        window.status.showMessage(f"profile of the last session: {restored} (rig gui --profile FILE for another)", 15000)
     return int(app.exec_())
+
+
+LAST_PROFILE_KEY = "profile/last"
+
+
+def last_profile(settings) -> Path | None:
+    """The profile file of the last session (QSettings), if it still exists."""
+    value = settings.value(LAST_PROFILE_KEY)
+    path = Path(value) if isinstance(value, str) and value else None
+    if path is not None and path.is_file():
+        log.info("profile of the last session: %s", path)
+        return path
+    return None

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 
 import yaml
 from PyQt5.QtCore import QByteArray, QSettings, Qt, QTimer
-from PyQt5.QtGui import QCloseEvent
-from PyQt5.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QWidget
+from PyQt5.QtGui import QCloseEvent, QKeySequence
+from PyQt5.QtWidgets import QAction, QApplication, QDockWidget, QMainWindow, QMessageBox, QWidget
 
 from rig.api import PreparedRun, RunResult
 from rig.calibrate.procedures import PROCEDURES
-from rig.datatypes.records import Notice, Record, SweepEnded, SweepStarted
+from rig.datatypes.records import Feature, Notice, Record, SweepEnded, SweepStarted
 from rig.gui.calibration_dialog import CalibrationDialog
+from rig.gui.panels.budgets import budget_uses
 from rig.gui.panels.data import DataPanel
 from rig.gui.panels.devices import MEMBRANE_JOB, DevicesPanel
 from rig.gui.panels.estimates import EstimatesPanel
@@ -22,11 +24,20 @@ from rig.gui.panels.image import CAMERA_JOB, FRAME_JOB, ImagePanel
 from rig.gui.panels.protocol import ProtocolPanel
 from rig.gui.panels.traces import TracesPanel
 from rig.gui.placement import LINE_END_FIELDS, LINE_START_FIELDS, SPINE_FIELDS, Placement, apply_placement
+from rig.gui.population import same_spine
 from rig.gui.session import PROTOCOL_JOB, RigSession, repeated
 from rig.gui.status import DoseMeter, RigStatusBar
+from rig.session.dose import Dose
 
 log = logging.getLogger(__name__)
 
+# (menu name, keys, MainWindow slot, what it does): the Run menu and Help > Keyboard shortcuts
+SHORTCUTS_TABLE = (
+    ("Run", "Ctrl+R", "run_selected", "run the selected protocol"),
+    ("Pause / resume", "Space", "toggle_pause", "hold before the next sweep, or go on"),
+    ("Stop after sweep", "Ctrl+.", "stop_after_sweep", "finish this sweep, then end the run"),
+    ("Abort now", "Esc", "abort_now", "stop mid-sweep; every device made safe"),
+)
 REDRAW_INTERVAL_MS = 16  # aim at ~60 redraws/s; the requirement is >= 30
 STIM_JOB = "single_pulse"
 _CAMERA_SWEEPS = 2000  # a camera live view ends by itself after ~10 min
@@ -70,7 +81,7 @@ class MainWindow(QMainWindow):
         self.image = ImagePanel(profile.profile)
         self.traces = TracesPanel()
         self.protocol = ProtocolPanel(profile, library_dir)
-        self.estimates = EstimatesPanel()
+        self.estimates = EstimatesPanel(session.out_dir)
         self.data = DataPanel(session.out_dir)
         self.dose = DoseMeter()
         self.status = RigStatusBar()
@@ -94,6 +105,7 @@ class MainWindow(QMainWindow):
         self._default_state = self.saveState()
         self._view_menu.addSeparator()
         self._view_menu.addAction("Reset layout", self.reset_layout)
+        self._add_run_menu()
         calibrate_menu = self.menuBar().addMenu("&Calibrate")  # modal dialog on this rig, only while idle
         for what in PROCEDURES:
             calibrate_menu.addAction(f"{what.capitalize()}...", lambda w=what: self.session.busy or CalibrationDialog(
@@ -103,6 +115,7 @@ class MainWindow(QMainWindow):
         self.stats = RedrawStats()
         self.placement = Placement()
         self._wire()
+        self._budget_spec_changed()
         self._protocol_switched()
         self._redraw_timer = QTimer(self, interval=REDRAW_INTERVAL_MS)
         self._redraw_timer.timeout.connect(self._redraw)
@@ -112,6 +125,59 @@ class MainWindow(QMainWindow):
         self._status_timer.start()
         self._refresh_status()
         self._restore_settings()
+
+    def _add_run_menu(self) -> None:
+        """Run menu with the run shortcuts, and a Help menu that lists them."""
+        menu = self.menuBar().addMenu("&Run")
+        self.shortcut_actions: dict[str, QAction] = {}
+        for name, keys, slot, why in SHORTCUTS_TABLE:
+            action = QAction(name, self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.WindowShortcut)
+            action.triggered.connect(getattr(self, slot))
+            action.setToolTip(why)
+            menu.addAction(action)
+            self.addAction(action)  # active while the menu bar is hidden or a dock floats
+            self.shortcut_actions[name] = action
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("Keyboard shortcuts", self.show_shortcuts)
+
+    def shortcuts_text(self) -> str:
+        """The keyboard shortcuts, one a line (Help > Keyboard shortcuts)."""
+        lines = [f"{QKeySequence(keys).toString(QKeySequence.NativeText):<10} {name}: {why}"
+                 for name, keys, _, why in SHORTCUTS_TABLE]
+        return "\n".join(lines + ["", "Space and Esc act on the window; in a text field Space types a space."])
+
+    def show_shortcuts(self) -> None:
+        """Help > Keyboard shortcuts."""
+        box = QMessageBox(QMessageBox.Information, "Keyboard shortcuts", self.shortcuts_text(), QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+
+    def run_selected(self) -> None:
+        """Ctrl+R: run the selected protocol as its fields stand (checked first)."""
+        if self.session.busy:
+            self.status.showMessage(f"the rig is busy ({self.session.busy})", 5000)
+            return
+        if self.protocol.validate() is not None and self.protocol.run_button.isEnabled():
+            self.protocol.run_button.click()
+
+    def toggle_pause(self) -> None:
+        """Space: pause after this sweep, or resume."""
+        if self.session.busy == PROTOCOL_JOB:
+            self.protocol.pause_button.toggle()
+
+    def stop_after_sweep(self) -> None:
+        """Ctrl+.: stop after the current sweep."""
+        if self.session.busy == PROTOCOL_JOB:
+            self.protocol.stop_button.click()
+        elif self.session.busy:  # a live view or membrane test: ends after its sweep
+            self.session.request_stop()
+
+    def abort_now(self) -> None:
+        """Esc: abort the running protocol now, mid-sweep (devices made safe)."""
+        if self.session.busy == PROTOCOL_JOB:
+            self.protocol.abort_button.click()
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
         dock = QDockWidget(title, self)
@@ -147,6 +213,7 @@ class MainWindow(QMainWindow):
         self.protocol.abort_requested.connect(s.abort)
         self.protocol.pause_toggled.connect(s.set_paused)
         self.protocol.state_changed.connect(lambda _: self._refresh_status())
+        self.protocol.validated.connect(self._budget_spec_changed)
         self.protocol.library.currentIndexChanged.connect(lambda _: self._protocol_switched())
         for panel in (self.image, self.devices):
             panel.acquire_requested.connect(self._start_plans)
@@ -163,6 +230,7 @@ class MainWindow(QMainWindow):
     def start_protocol(self, prepared: PreparedRun) -> bool:
         """Start a prepared protocol run unless the rig is busy."""
         self._static_leds_off()
+        self.traces.set_protocol(list(prepared.compiled.loaded.protocol.steps))
         if not self.session.start_protocol(prepared):
             self.status.showMessage(f"the rig is busy ({self.session.busy}); stop it first", 5000)
             return False
@@ -270,8 +338,10 @@ class MainWindow(QMainWindow):
             self.dose.handle(record)
             if isinstance(record, Notice):
                 self.status.showMessage(f"{record.level}: {record.message}", 10000)
-            elif isinstance(record, (SweepStarted, SweepEnded)):
-                self.status.show_dose(self.dose, self.devices.budget.value())
+            elif isinstance(record, SweepEnded):  # the run has charged the sweep to its spine's session record
+                self._show_budgets()
+            elif isinstance(record, (SweepStarted, Feature)):
+                self._show_budget_status()
         elif label == FRAME_JOB:
             self.image.handle(record)
         elif label == CAMERA_JOB:
@@ -300,7 +370,7 @@ class MainWindow(QMainWindow):
         for estimate in result.estimates.values():
             self.estimates.add(estimate)  # the display lane may skip; the final estimates are authoritative
         self.status.show_run_file(result.path, writing=False)
-        self.status.show_dose(self.dose, self.devices.budget.value())
+        self._show_budgets()
         for failure in result.consumer_failures:
             self._on_failed(label, failure)
         self.data.select(result.path.name)
@@ -313,6 +383,31 @@ class MainWindow(QMainWindow):
                           "its safe state.", QMessageBox.Ok, self)
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()
+
+    # ----- budgets ---------------------------------------------------------------------------
+    def _show_budgets(self) -> None:
+        """Read the session record again: the budget bars, the population's marks and the status bar."""
+        self.estimates.budgets.set_spec(*self.protocol.budget_spec())
+        self.estimates.budgets.reload()
+        self.estimates.set_refresh_needed()
+        self._show_budget_status()
+
+    def _budget_spec_changed(self) -> None:
+        view = self.estimates.budgets
+        spec = self.protocol.budget_spec()
+        if (view.spec, view.spec_source) != spec:
+            view.set_spec(*spec)
+            self.estimates.set_refresh_needed()
+            self._show_budget_status()
+
+    def _show_budget_status(self) -> None:
+        target = self.dose.target_um
+        view = self.estimates.budgets
+        spine = next((s for s in view.spines if not math.isnan(s.x_um)
+                      and same_spine((s.x_um, s.y_um), target, view.tolerance_um)), None) if target else None
+        uses = budget_uses(spine.dose if spine is not None else Dose(), view.spec)
+        prediction = self.protocol.prediction.text() if self.protocol.prediction is not None else ""
+        self.status.show_budget(self.dose, uses, prediction)
 
     # ----- timers ----------------------------------------------------------------------------
     def _redraw(self) -> None:

@@ -98,3 +98,27 @@ def analyze_pulse(current_pA: np.ndarray, pulse: PulseShape) -> MembraneParamete
     parallel = rs * rin / (rs + rin) if rin > 0 else math.nan
     cm_pF = tau_ms / parallel * 1e3 if parallel > 0 else math.nan  # ms / MOhm = nF
     return MembraneParameters(rs, rin, cm_pF, tau_ms, (amplitude_pA + abs(steady)) * math.copysign(1.0, pulse.step_mV), steady)
+
+
+@dataclass(frozen=True)
+class PulseLevels:
+    """The baseline (holding) current and the steady current change of one test pulse."""
+
+    holding_pA: float
+    steady_step_pA: float
+
+    def resistance_MOhm(self, step_mV: float) -> float:
+        """Total resistance seen by the pulse, step / steady current change (pipette in the bath, seal, or
+        Rs + Rin with a cell); inf when the current does not change."""
+        return abs(step_mV) / abs(self.steady_step_pA) * 1e3 if self.steady_step_pA != 0 else math.inf
+
+
+def pulse_levels(current_pA: np.ndarray, pulse: PulseShape) -> PulseLevels:
+    """Holding current (median of the late baseline) and the steady step (mean of the last 30 % of the pulse)."""
+    i = np.asarray(current_pA, dtype=float)
+    on, n_pulse = pulse.onset_sample, pulse.pulse_samples
+    if i.shape[0] < on + n_pulse or on < 10 or n_pulse < 20 or not np.isfinite(i[:on + n_pulse]).all():
+        raise ValueError("trace too short for the test pulse")
+    baseline = float(np.median(i[int(0.6 * on):on]))
+    steady = float(np.mean(i[on + int(0.7 * n_pulse):on + n_pulse])) - baseline
+    return PulseLevels(baseline, steady)

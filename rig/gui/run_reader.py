@@ -26,6 +26,9 @@ def summary(path: Path) -> dict[str, Any]:
         out["channels"] = run.channels()
         out["sweep_indices"] = [int(s) for s in run.sweeps()["sweep"]]
         out["sample_rates_hz"] = [float(r) for r in run.sweeps()["sample_rate_hz"]]
+        # what the Data panel needs to draw a stored sweep in its units: the clamp and the line-scan layout
+        out["sweep_meta"] = [{k: p.get(k) for k in ("step_name", "kind", "amplifier", "amplifier_mode", "line_scan")}
+                             for p in run.plans()]
     return out
 
 

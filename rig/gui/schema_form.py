@@ -22,6 +22,24 @@ def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
     return annotation, False
 
 
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _model_items(annotation: Any, value: Any) -> tuple[type[BaseModel], list[tuple[str, dict[str, Any]]]] | None:
+    """(item model, [(index or key, item values)]) for a list or str-keyed mapping of models with values; else None.
+
+    The items are the file's (a form edits values, it does not add or remove items)."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is list and len(args) == 1 and _is_model(args[0]) and isinstance(value, list) and \
+            all(isinstance(v, dict) for v in value):
+        return args[0], [(str(i), v) for i, v in enumerate(value)]
+    if origin is dict and len(args) == 2 and args[0] is str and _is_model(args[1]) and isinstance(value, dict) and \
+            all(isinstance(v, dict) for v in value.values()):
+        return args[1], [(str(k), v) for k, v in value.items()]
+    return None
+
+
 def value_text(value: Any) -> str:
     """How a value is shown in an editor (and parsed back as YAML)."""
     if value is None:
@@ -104,11 +122,19 @@ class SchemaForm(QWidget):
             path = f"{prefix}.{name}"
             inner, _ = _unwrap_optional(info.annotation)
             value = values.get(name)
-            if isinstance(inner, type) and issubclass(inner, BaseModel):
-                group = QGroupBox(name)
-                group.setToolTip(inner.__doc__ or "")
-                QVBoxLayout(group).addWidget(self._build(inner, value or {}, path))
-                form.addRow(group)
+            if _is_model(inner):
+                form.addRow(self._group(name, inner, value or {}, path))
+                continue
+            items = _model_items(inner, value)
+            if items is not None:  # a list or mapping of models (e.g. a step's `leds`): one group per item
+                item_model, pairs = items
+                outer = QGroupBox(name)
+                outer.setToolTip(info.description or "")
+                column = QVBoxLayout(outer)
+                column.setContentsMargins(2, 2, 2, 2)
+                for key, item in pairs:
+                    column.addWidget(self._group(f"{name} {key}", item_model, item, f"{path}.{key}"))
+                form.addRow(outer)
                 continue
             choices = typing.get_args(inner) if typing.get_origin(inner) is typing.Literal else ()
             if name == "kind" and len(choices) == 1:
@@ -116,6 +142,12 @@ class SchemaForm(QWidget):
                 continue
             form.addRow(self._label(name, info), self._editor(path, inner, choices, value, info))
         return box
+
+    def _group(self, title: str, model: type[BaseModel], values: dict[str, Any], path: str) -> QGroupBox:
+        group = QGroupBox(title)
+        group.setToolTip(model.__doc__ or "")
+        QVBoxLayout(group).addWidget(self._build(model, values, path))
+        return group
 
     @staticmethod
     def _label(name: str, info: Any) -> QLabel:
@@ -164,6 +196,9 @@ class SchemaForm(QWidget):
             if (problem_field == path or problem_field.startswith(path + ".")) and \
                     (best is None or len(path) > len(best.path)):
                 best = editor
+        if best is None and problem_field.startswith(self.prefix + ".") and problem_field != self.prefix:
+            # a problem of a group (e.g. 'steps.0.leds': the pair as a whole) shows at the group's first field
+            best = next((e for path, e in self.editors.items() if path.startswith(problem_field + ".")), None)
         return best
 
     def clear_problems(self) -> None:

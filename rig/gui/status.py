@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt5.QtWidgets import QLabel, QStatusBar, QWidget
+from PyQt5.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
 from rig.datatypes.records import Record, SweepEnded, SweepStarted
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.gui import theme
 from rig.gui.light_dose import spine_dose_p2ms, spine_key
+from rig.gui.panels.budgets import BudgetUse
 from rig.hal.interfaces import SafetyReport
 
 
@@ -19,6 +20,7 @@ class DoseMeter:
     def __init__(self) -> None:
         self.dose_by_spine: dict[str, float] = {}
         self.current = ""
+        self.target_um: tuple[float, float] | None = None
         self._plan: SweepPlan | None = None
 
     def handle(self, record: Record) -> None:
@@ -27,6 +29,7 @@ class DoseMeter:
             self._plan = record.plan if record.plan.target_um is not None else None
             if self._plan is not None:
                 self.current = spine_key(self._plan.target_um)
+                self.target_um = (float(self._plan.target_um[0]), float(self._plan.target_um[1]))
         elif isinstance(record, SweepEnded) and self._plan is not None:
             plan, self._plan = self._plan, None
             dose = spine_dose_p2ms(plan, plan.target_um, n_samples=record.n_samples)  # type: ignore[arg-type]
@@ -45,7 +48,8 @@ class RigStatusBar(QStatusBar):
         self.devices = QLabel("devices: -")
         self.run_file = QLabel("run file: -")
         self.dose = QLabel("light: -")
-        for w, stretch in ((self.devices, 2), (self.run_file, 3), (self.dose, 2)):
+        for w, stretch in ((self.devices, 2), (self.run_file, 3), (self.dose, 3)):
+            w.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # long texts are cut, never widen the window
             self.addPermanentWidget(w, stretch)
 
     def show_devices(self, reports: list[SafetyReport], job: str) -> None:
@@ -66,15 +70,19 @@ class RigStatusBar(QStatusBar):
         if path is not None:
             self.run_file.setText(f"run file{' (writing)' if writing else ''}: {path}")
 
-    def show_dose(self, meter: DoseMeter, budget_p2ms: float) -> None:
-        """Dose on the current spine, against the budget if one is set."""
+    def show_budget(self, meter: DoseMeter, uses: list[BudgetUse], prediction: str = "") -> None:
+        """The current spine's session budgets (from the session record), or its light this session when none is set;
+        then the `until:` prediction, if any."""
         if not meter.current:
             return
-        dose = meter.current_dose()
-        if budget_p2ms > 0:
-            over = dose > budget_p2ms
-            self.dose.setText(f"light on {meter.current}: {dose:.3g} / {budget_p2ms:.3g} P²·ms"
-                              + (" OVER BUDGET" if over else ""))
-            self.dose.setStyleSheet(f"color: {theme.ERROR_TEXT if over else theme.TEXT};")
+        if any(u.allowed is not None for u in uses):
+            text = f"spine {meter.current}: " + "; ".join(u.text() for u in uses if u.allowed is not None)
+            over = any(u.used_up for u in uses)
         else:
-            self.dose.setText(f"light on {meter.current}: {dose:.3g} P²·ms (no budget set)")
+            text = f"light on {meter.current}: {meter.current_dose():.3g} P²·ms (no budget set)"
+            over = False
+        if prediction:
+            text += f" | {prediction}"
+        self.dose.setText(text)
+        self.dose.setToolTip(text)
+        self.dose.setStyleSheet(f"color: {theme.ERROR_TEXT if over else theme.TEXT};")

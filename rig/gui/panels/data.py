@@ -17,6 +17,7 @@ from PyQt5.QtWidgets import (
     QGridLayout,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -27,6 +28,7 @@ from PyQt5.QtWidgets import (
 
 from rig.gui import theme
 from rig.gui.run_reader import read_summary, read_sweep
+from rig.gui.stored_sweep import StoredKymograph, run_info, run_label, stored_view
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,17 @@ class DataPanel(QWidget):
         self.show_button = QPushButton("Show sweep")
         self.plot = pg.PlotWidget(title="stored sweep")
         self.plot.setMinimumHeight(60)
+        self.plot.setDownsampling(auto=True, mode="peak")
+        self.plot.setClipToView(True)
+        for side in ("left", "bottom"):
+            self.plot.getAxis(side).enableAutoSIPrefix(False)
+        self.image = pg.ImageItem()
+        self.image.setColorMap(pg.colormap.get("inferno"))
+        self.levels = pg.HistogramLUTItem(image=self.image)
+        self.levels.gradient.setColorMap(pg.colormap.get("inferno"))
+        self.plot.getPlotItem().layout.addItem(self.levels, 2, 3)  # contrast beside a stored kymograph
+        self.levels.setVisible(False)
+        self._info: dict[str, str] = {}  # file name -> 'completed 6/6 sweeps, ...' once its summary was read
         self.summary_text.setMinimumHeight(40)
         self.files.setMinimumHeight(40)
         self.status = QLabel("")
@@ -84,53 +97,76 @@ class DataPanel(QWidget):
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
         refresh.clicked.connect(self.read_selected)
-        left = QWidget()
-        lcol = QVBoxLayout(left)
         where = QLabel(f"run files in {self.folder}")
         where.setWordWrap(True)  # a long output folder must not widen the window
         where.setToolTip(str(self.folder))
-        lcol.addWidget(where)
-        lcol.addWidget(self.files, 1)
-        lcol.addWidget(refresh)
-        right = QWidget()
-        rcol = QVBoxLayout(right)
-        rcol.addWidget(self.summary_text, 1)
-        row = QGridLayout()  # two rows: fits the narrow column it shares with Estimates
+        files = QWidget()
+        fcol = QVBoxLayout(files)
+        fcol.setContentsMargins(0, 0, 0, 0)
+        fcol.setSpacing(2)
+        fcol.addWidget(where)
+        fcol.addWidget(self.files, 1)
+        fcol.addWidget(refresh)
+        top = QSplitter(Qt.Horizontal)  # the runs beside the chosen run's summary
+        top.addWidget(files)
+        top.addWidget(self.summary_text)
+        top.setStretchFactor(0, 1)
+        top.setStretchFactor(1, 1)
+        row = QGridLayout()
         row.addWidget(QLabel("sweep"), 0, 0)
         row.addWidget(self.sweep, 0, 1)
-        row.addWidget(self.show_button, 0, 2)
-        row.addWidget(QLabel("channel"), 1, 0)
-        row.addWidget(self.channel, 1, 1, 1, 2)
-        rcol.addLayout(row)
-        rcol.addWidget(self.plot, 2)
-        rcol.addWidget(self.status)
-        split = QSplitter(Qt.Horizontal)
-        split.addWidget(left)
-        split.addWidget(right)
+        row.addWidget(QLabel("channel"), 0, 2)
+        row.addWidget(self.channel, 0, 3)
+        row.addWidget(self.show_button, 0, 4)
+        row.setColumnStretch(3, 1)
+        bottom = QWidget()
+        bcol = QVBoxLayout(bottom)
+        bcol.setContentsMargins(0, 0, 0, 0)
+        bcol.addLayout(row)
+        bcol.addWidget(self.plot, 1)
+        bcol.addWidget(self.status)
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(top)
+        split.addWidget(bottom)
+        split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 3)
+        split.setSizes([100, 300])  # the stored sweep gets the height; the list and summary scroll
+        self.files.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # long labels are elided; full in tooltips
+        self.files.setTextElideMode(Qt.ElideRight)
         QVBoxLayout(self).addWidget(split)
 
     def refresh(self) -> None:
         """List the folder's run files, newest first, keeping the selection."""
         names = [p.name for p in sorted(self.folder.glob("*.h5"), key=lambda p: p.stat().st_mtime, reverse=True)] \
             if self.folder.exists() else []
-        if names == [self.files.item(i).text() for i in range(self.files.count())]:
+        labels = [run_label(n, self._info.get(n, "")) for n in names]
+        if labels == [self.files.item(i).text() for i in range(self.files.count())]:
             return
-        current = self.files.currentItem().text() if self.files.currentItem() else None
+        current = self.current_name()
         self.files.blockSignals(True)
         self.files.clear()
-        self.files.addItems(names)
+        for name, label in zip(names, labels):
+            item = QListWidgetItem(label)
+            item.setData(Qt.UserRole, name)
+            item.setToolTip(name)
+            self.files.addItem(item)
         if current in names:
             self.files.setCurrentRow(names.index(current))
         self.files.blockSignals(False)
 
+    def current_name(self) -> str | None:
+        """The selected run file's name."""
+        item = self.files.currentItem()
+        return str(item.data(Qt.UserRole)) if item is not None else None
+
     def select(self, name: str) -> None:
         """Select a run file by name and read it."""
         self.refresh()
-        items = self.files.findItems(name, Qt.MatchExactly)
-        if items:
-            self.files.setCurrentItem(items[0])
-            self.read_selected()
+        for i in range(self.files.count()):
+            if self.files.item(i).data(Qt.UserRole) == name:
+                self.files.setCurrentRow(i)
+                self.read_selected()
+                return
 
     def _in_background(self, work: Callable[[], object], done: pyqtSignal, key: str) -> None:
         def body() -> None:
@@ -146,12 +182,12 @@ class DataPanel(QWidget):
 
     def read_selected(self) -> None:
         """Read the selected file's summary (off the GUI thread, in a child process)."""
-        item = self.files.currentItem()
-        if item is None:
+        name = self.current_name()
+        if name is None:
             return
-        path = self.folder / item.text()
+        path = self.folder / name
         self.status.setText(f"reading {path.name} ...")
-        self._in_background(lambda: read_summary(path), self._summary_ready, item.text())
+        self._in_background(lambda: read_summary(path), self._summary_ready, name)
 
     def _got_summary(self, name: str, result: object) -> None:
         if isinstance(result, Exception):
@@ -159,6 +195,8 @@ class DataPanel(QWidget):
             return
         self.summary = result  # type: ignore[assignment]
         self.summary_text.setPlainText(describe(self.summary))
+        self._info[name] = run_info(self.summary)
+        self.refresh()
         sweeps = self.summary.get("sweep_indices", [])
         self.sweep.setRange(1, max(1, len(sweeps)))
         channels = [c for c in self.summary.get("channels", []) if c.startswith("in:")]
@@ -169,8 +207,8 @@ class DataPanel(QWidget):
 
     def show_sweep(self) -> None:
         """Plot the chosen stored sweep of the chosen channel."""
-        item = self.files.currentItem()
-        if item is None or self.summary is None or not self.channel.currentText():
+        name = self.current_name()
+        if name is None or self.summary is None or not self.channel.currentText():
             return
         sweeps = self.summary.get("sweep_indices", [])
         if not sweeps:
@@ -179,19 +217,35 @@ class DataPanel(QWidget):
         k = min(self.sweep.value(), len(sweeps)) - 1
         index, channel = sweeps[k], self.channel.currentText()
         rate = self.summary.get("sample_rates_hz", [1.0] * len(sweeps))[k]
-        path = self.folder / item.text()
+        metas = self.summary.get("sweep_meta") or []
+        meta = metas[k] if k < len(metas) else None
+        path = self.folder / name
         scratch = self._scratch / "sweep.npy"
-        self._in_background(lambda: (rate, read_sweep(path, index, channel, scratch)), self._sweep_ready,
-                            f"sweep {index + 1} {channel}")
+        self._in_background(lambda: stored_view(read_sweep(path, index, channel, scratch), channel, rate, meta),
+                            self._sweep_ready, f"sweep {index + 1} {channel.removeprefix('in:')}")
 
     def _got_sweep(self, label: str, result: object) -> None:
         if isinstance(result, Exception):
             self.status.setText(f"{label}: {result}")
             return
-        rate, data = result  # type: ignore[misc]
-        t = np.arange(data.shape[0]) * 1000.0 / rate
         self.plot.clear()
-        self.plot.plot(t, data, pen=pg.mkPen(theme.CURRENT_PEN))
-        self.plot.setLabel("bottom", "time", units="ms")
-        self.plot.setTitle(label)
-        self.status.setText(f"{label}: {data.shape[0]} samples")
+        self.plot.setTitle(label, size="9pt")
+        self.plot.setLabel("bottom", "time (ms)")
+        if isinstance(result, StoredKymograph):
+            self.plot.addItem(self.image)
+            image = result.image
+            finite = image[np.isfinite(image)]
+            high = max(1.0, float(np.percentile(finite, 99.5))) if finite.size else 1.0
+            self.image.setImage(image, autoLevels=False, levels=(0.0, high))
+            self.image.setRect(0.0, 0.0, result.duration_ms, result.line_length_um)
+            self.levels.setVisible(True)
+            self.plot.setLabel("left", "along line (um)")
+            self.plot.autoRange(padding=0.01)
+            self.status.setText(f"{label}: kymograph, {image.shape[0]} lines of {image.shape[1]} pixels "
+                                "(counts per pixel)")
+            return
+        self.levels.setVisible(False)
+        self.plot.plot(result.time_ms, result.values, pen=pg.mkPen(theme.CURRENT_PEN))  # type: ignore[union-attr]
+        self.plot.setLabel("left", f"{label.rsplit('.', 1)[-1]}" + (f" ({result.unit})" if result.unit else ""))  # type: ignore[union-attr]
+        self.plot.autoRange(padding=0.02)
+        self.status.setText(f"{label}: {result.values.shape[0]} samples ({result.unit or 'raw units'})")  # type: ignore[union-attr]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -11,7 +12,6 @@ from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -28,8 +28,9 @@ from PyQt5.QtWidgets import (
 from rig.config.profile import HardwareProfile
 from rig.datatypes.records import DataChunk, Record, SweepEnded, SweepStarted
 from rig.gui import theme
-from rig.gui.membrane_test import MembraneParameters, PulseShape, analyze_pulse, pulse_plan
+from rig.gui.membrane_test import MembraneParameters, PulseShape, analyze_pulse, pulse_levels, pulse_plan
 from rig.gui.panels.camera_controls import CameraControls, LightStimControls
+from rig.gui.panels.seal_test import SealTestView
 from rig.gui.session import repeated
 from rig.hal.interfaces import SafetyReport
 
@@ -71,7 +72,7 @@ class DevicesPanel(QWidget):
         self.holding_error = QLabel()
         self.holding_error.setProperty("role", "error")
         self.apply_button = QPushButton("Apply holding")
-        self.test_button = QPushButton("Membrane test")
+        self.test_button = QPushButton("Seal / membrane test")
         self.test_button.setCheckable(True)
         self.rs, self.rin, self.cm = QLabel("-"), QLabel("-"), QLabel("-")
         for label in (self.rs, self.rin, self.cm):
@@ -82,12 +83,14 @@ class DevicesPanel(QWidget):
         for side in ("left", "bottom"):
             self.pulse_plot.getAxis(side).enableAutoSIPrefix(False)
         self.pulse_curve = self.pulse_plot.plot(pen=pg.mkPen(theme.CURRENT_PEN))
-        self.budget = QDoubleSpinBox()
-        self.budget.setRange(0.0, 1e6)
-        self.budget.setDecimals(2)
-        self.budget.setSuffix(" P²·ms")
-        self.budget.setSpecialValueText("no budget")
-        self.budget.setToolTip("light budget per spine: sum of (power fraction)^2 x ms with the beam on the head")
+        self.pulse_plot.setMinimumHeight(140)
+        self.pulse_plot.setMaximumHeight(220)
+        budgets = profile.budgets
+        self.budget = QLabel("set in the protocol or profile (`budgets:`); bars in Estimates > budgets" if budgets
+                             is None else "; ".join(f"{k} {v:g}" for k, v in budgets.model_dump().items()
+                                                    if isinstance(v, float) and k != "depolarized_above_mV"))
+        self.budget.setWordWrap(True)
+        self.budget.setToolTip("per-spine session budgets: enforced by every run (refused before light, or stopped)")
         self.states = QTableWidget(0, 3)
         self.states.setHorizontalHeaderLabels(("device", "kind", "state"))
         self.states.verticalHeader().setVisible(False)
@@ -98,6 +101,7 @@ class DevicesPanel(QWidget):
         self.light_stim = LightStimControls(profile, led_source,
                                             next(iter(profile.devices_of_kind("stimulus_isolator")), None))
         self.parameters: MembraneParameters | None = None
+        self.seal = SealTestView()  # the test pulse's trend between protocols: bath, seal, cell
         self._pulse = PulseShape()
         self._trace: np.ndarray | None = None
         self._fresh = False
@@ -125,13 +129,15 @@ class DevicesPanel(QWidget):
         form.addRow("Rin (input)", self.rin)
         form.addRow("Cm", self.cm)
         form.addRow(self.pulse_plot)
+        form.addRow(self.seal)
         light = QGroupBox("light")
         lform = QFormLayout(light)
         for name, spec in self.profile.devices_of_kind("pockels_laser").items():
             lim = spec.limits
-            lform.addRow(name, QLabel(f"{spec.wavelength_nm:g} nm; imaging <= {lim.max_imaging_power_fraction:g}, "
-                                      f"bleach <= {lim.max_bleach_power_fraction:g} for <= "
-                                      f"{lim.max_bleach_duration_ms:g} ms"))
+            limits = QLabel(f"{spec.wavelength_nm:g} nm; imaging <= {lim.max_imaging_power_fraction:g}, "
+                            f"bleach <= {lim.max_bleach_power_fraction:g} for <= {lim.max_bleach_duration_ms:g} ms")
+            limits.setWordWrap(True)  # a long line must not widen the Devices column
+            lform.addRow(name, limits)
         lform.addRow("budget per spine", self.budget)
         content = QWidget()
         column = QVBoxLayout(content)
@@ -146,6 +152,7 @@ class DevicesPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(content)
+        self.scroll = scroll
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
@@ -210,6 +217,11 @@ class DevicesPanel(QWidget):
             except ValueError as exc:
                 log.info("membrane test: %s", exc)
                 self.parameters = None
+            try:
+                self.seal.add(time.monotonic(), pulse_levels(self._trace, self._pulse), self.parameters,
+                              self._pulse.step_mV)
+            except ValueError as exc:
+                log.info("seal test: %s", exc)
             self._fresh = True
 
     def redraw(self) -> bool:
@@ -219,6 +231,7 @@ class DevicesPanel(QWidget):
         self._fresh = False
         t = np.arange(self._trace.shape[0]) * 1000.0 / self._pulse.sample_rate_hz
         self.pulse_curve.setData(t, self._trace)
+        self.seal.redraw()
         p = self.parameters
         if p is None:
             self.rs.setText("no fit")

@@ -1,16 +1,20 @@
-"""Estimates panel: per spine, each estimate with its interval, its history over sweeps, and a population view."""
+"""Estimates panel: each step's estimates with interval and truth, their history over sweeps, the session's spines
+(every kind that measures R_neck or tau) and each spine's budgets."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import Qt
+from PyQt5.QtGui import QBrush, QColor, QFont
 from PyQt5.QtWidgets import (
     QAbstractItemView,
+    QHeaderView,
     QLabel,
     QSplitter,
     QTableWidget,
@@ -23,16 +27,33 @@ from PyQt5.QtWidgets import (
 from rig.datatypes.records import Estimate, Record, RunStarted, SweepStarted
 from rig.gui import theme
 from rig.gui.light_dose import spine_key
+from rig.gui.panels.budgets import BudgetsView
+from rig.gui.population import (
+    BOUND_SYMBOLS,
+    KIND_SYMBOLS,
+    PopulationPoint,
+    StepSpine,
+    population_points,
+    same_spine,
+    spine_label,
+    spine_order,
+)
 
-# truth beside the value and its interval, where a narrow column still shows it; where it was measured last
-# the diffusional time constant each kind measures R_neck with, and its symbol in the population plot
-POPULATION_TAUS: dict[str, tuple[str, str]] = {"tau_frap_ms": ("FRAP", "o"), "tau_na_ms": ("Na+ decay", "t")}
-_COLUMNS = ("estimate", "value", "interval", "truth", "unit", "sweeps", "step", "spine")
+_COLUMNS = ("estimate", "value [95 % interval]", "truth", "unit")
+def _log_ticks(first: int = -1, last: int = 5) -> list[list[tuple[float, str]]]:
+    """Ticks of an axis in log10 units: labelled decades (0.1 ... 100000) and unlabelled 2..9 between them."""
+    major = [(float(k), f"{10.0 ** k:g}") for k in range(first, last + 1)]
+    minor = [(k + math.log10(m), "") for k in range(first, last) for m in range(2, 10)]
+    return [major, minor]
+
+
+_DECADES = {"R_neck": (1.0, 3.0), "tau": (0.5, 2.5)}  # log10 of the axes' default spans
+STEP_PENS = ("#f0a060", "#6cb0d8", "#8cc084", "#c890d8", "#e0d070")
 
 
 @dataclass
 class SpineSeries:
-    """History of one estimate of one spine in one run."""
+    """History of one estimate of one step of one run."""
 
     run: int
     step: str
@@ -43,62 +64,103 @@ class SpineSeries:
     truth: float | None = None
 
 
-class EstimatesPanel(QWidget):
-    """Table of the latest estimates, the selected one's history, and spines across the session."""
+def interval_text(e: Estimate) -> str:
+    """'12.3 [10.1, 15.2]', '>= 40.2' for a lower bound, '<= 3.1' for an upper bound."""
+    if e.bound == "lower":
+        return f"{e.value:.4g} (>= {e.low:.3g})"
+    if e.bound == "upper":
+        return f"{e.value:.4g} (<= {e.high:.3g})"
+    return f"{e.value:.4g} [{e.low:.3g}, {e.high:.3g}]"
 
-    def __init__(self, parent: QWidget | None = None):
+
+class EstimatesPanel(QWidget):
+    """Table of each step's latest estimates (with truth), the selected one's history, spines and budgets."""
+
+    def __init__(self, folder: Path | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.series: dict[tuple[int, str, str], SpineSeries] = {}
+        self.steps: dict[tuple[int, str], StepSpine] = {}
+        self._step_index: dict[tuple[int, str], int] = {}
+        self._sweeps_of_step: dict[tuple[int, str], int] = {}
         self._run = 0
-        self._spine_of_step: dict[str, str] = {}
-        self._truth_of_step: dict[str, Mapping[str, float]] = {}
+        self._truth_of_step: dict[tuple[int, str], Mapping[str, float]] = {}
         self.table = QTableWidget(0, len(_COLUMNS))
         self.table.setHorizontalHeaderLabels(_COLUMNS)
-        self.table.horizontalHeaderItem(3).setToolTip("the simulated specimen's true value, measured the way the "
+        self.table.horizontalHeaderItem(2).setToolTip("the simulated specimen's true value, measured the way the "
                                                       "estimate measures it (simulated rig only)")
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.Stretch)  # the four columns fit the panel: truth always seen
+        for c in (1, 2, 3):
+            header.setSectionResizeMode(c, QHeaderView.ResizeToContents)
         self.table.itemSelectionChanged.connect(self._draw_history)
         self.history = pg.PlotWidget(title="history over sweeps")
-        self.history.setLabel("bottom", "sweep")
-        self.population = pg.PlotWidget(title="spines this session: R_neck vs tau (FRAP o, Na+ decay \u25bd)")
-        self.population.setLogMode(True, True)
-        self.population.setLabel("bottom", "tau (FRAP or Na+ decay)", units="ms")
-        self.population.setLabel("left", "R_neck", units="MOhm")
-        for side in ("left", "bottom"):  # decade labels only: the 2..9 labels of a log axis overlapped
-            axis = self.population.getAxis(side)
-            axis.setStyle(maxTextLevel=0)
+        self.history.setLabel("bottom", "sweep of the run")
+        self.history.getAxis("bottom").setTickSpacing(major=1, minor=1)
+        self.population_view = pg.GraphicsLayoutWidget()
+        self.population = self.population_view.addPlot(row=0, col=0)
+        self.population_tau = self.population_view.addPlot(row=0, col=1)  # side by side: the panel is wide, not tall
+        for plot, quantity, unit in ((self.population, "R_neck", "MOhm"), (self.population_tau, "tau", "ms")):
+            plot.setLabel("left", f"{quantity} ({unit})")
+            plot.showGrid(y=True, alpha=0.15)
+            axis = plot.getAxis("left")
+            axis.setTicks(_log_ticks())  # points are drawn at log10(value); labels at the decades only
             axis.enableAutoSIPrefix(False)
-        self.population.setRange(xRange=(0.5, 2.5), yRange=(1.0, 3.0), padding=0.05)  # 3-300 ms, 10-1000 MOhm
+            axis.setWidth(52)
+        self.population_view.setToolTip("every spine measured this session, one column per spine, one point per "
+                                        "step: o FRAP, \u25bd Na/Ca, \u25c7 fCaT, \u25b3 a lower bound; bars: 95 % "
+                                        "intervals; a red ring: the spine has used up a budget")
+        self.budgets = BudgetsView(folder)
         self.note = QLabel("estimates appear after the first analysed sweep")
         plots = QTabWidget()  # one plot at a time gets the panel's whole width
-        plots.addTab(self.history, "history of the selected estimate")
-        plots.addTab(self.population, "spines this session")
+        plots.addTab(self.history, "history")
+        spines = QWidget()
+        spines_column = QVBoxLayout(spines)
+        spines_column.setContentsMargins(0, 0, 0, 0)
+        spines_column.setSpacing(0)
+        legend = QLabel("one column per spine, a point per step: o FRAP  \u25bd Na/Ca  \u25c7 fCaT  \u25b3 a bound; "
+                        f'<span style="color:{theme.ERROR_TEXT}">red ring: over budget</span>')
+        legend.setStyleSheet("font-size: 8pt;")
+        spines_column.addWidget(legend)
+        spines_column.addWidget(self.population_view, 1)
+        plots.addTab(spines, "spines")
+        plots.addTab(self.budgets, "budgets")
         self.plots = plots
         splitter = QSplitter(Qt.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(plots)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.setMinimumHeight(2 * 22 + 28)  # header, a row and a scroll bar at least (768 px screens)
+        self.splitter = splitter
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.setMinimumHeight(4 * 20 + 24)  # the header and a step's rows at least (768 px screens)
         self.history.setMinimumHeight(70)
-        self.population.setMinimumHeight(70)
-        splitter.setStretchFactor(0, 3)  # the table (with truth) first; the plots share what is left
-        splitter.setStretchFactor(1, 2)
+        self.population_view.setMinimumHeight(70)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
         column = QVBoxLayout(self)
+        column.setContentsMargins(4, 4, 4, 4)
         column.addWidget(self.note)
         column.addWidget(splitter, 1)
         self._dirty = False
+        self._fitted_rows = -1
 
+    # ----- records ------------------------------------------------------------------------
     def handle(self, record: Record) -> None:
         """Take a record of the protocol run."""
         if isinstance(record, RunStarted):
             self._run += 1
-            self._spine_of_step, self._truth_of_step = {}, {}
         elif isinstance(record, SweepStarted):
-            self._spine_of_step[record.plan.step_name] = spine_key(record.plan.target_um)
+            plan = record.plan
+            key = (self._run, plan.step_name)
+            target = None if plan.target_um is None else (float(plan.target_um[0]), float(plan.target_um[1]))
+            if key not in self.steps or target is not None:
+                self.steps[key] = StepSpine(self._run, plan.step_name, plan.kind, target)
+            self._step_index.setdefault(key, plan.step_index)
+            self._sweeps_of_step[key] = self._sweeps_of_step.get(key, 0) + 1
             if record.truth is not None:  # a simulated truth may still be computing: read it once resolved
-                self._truth_of_step[record.plan.step_name] = record.truth
+                self._truth_of_step[key] = record.truth
         elif isinstance(record, Estimate):
             self.add(record)
 
@@ -107,83 +169,202 @@ class EstimatesPanel(QWidget):
         key = (self._run, e.step_name, e.name)
         s = self.series.get(key)
         if s is None:
-            s = self.series[key] = SpineSeries(self._run, e.step_name, self._spine_of_step.get(e.step_name, ""),
+            step = self.steps.get((self._run, e.step_name))
+            s = self.series[key] = SpineSeries(self._run, e.step_name, spine_key(step.target_um if step else None),
                                                e.name, e.unit)
         if any(p.sweep_index == e.sweep_index for p in s.points):
             return
         s.points.append(e)
         s.points.sort(key=lambda p: p.sweep_index)
-        truth = self._truth_of_step.get(e.step_name)
-        if truth is not None and getattr(truth, "resolved", True):  # never wait on the GUI thread
-            s.truth = truth.get(e.name)
         self._dirty = True
 
+    def _resolve_truths(self) -> None:
+        """Fill in truths that have resolved since (never waiting on the GUI thread)."""
+        for s in self.series.values():
+            truth = self._truth_of_step.get((s.run, s.step))
+            if s.truth is None and truth is not None and getattr(truth, "resolved", True):
+                value = truth.get(s.name)
+                s.truth = float(value) if value is not None else math.nan
+
+    def set_refresh_needed(self) -> None:
+        """Redraw on the next tick (the session record or a truth may have changed)."""
+        self._dirty = True
+
+    # ----- drawing ------------------------------------------------------------------------
     def redraw(self) -> bool:
         """Refresh the table and plots if estimates arrived."""
         if not self._dirty:
             return False
         self._dirty = False
+        self._resolve_truths()
         selected = self._selected_key()
-        rows = sorted(self.series.values(), key=lambda s: (-s.run, s.step, s.name))
-        self.table.setRowCount(len(rows))
-        for r, s in enumerate(rows):
-            e = s.points[-1]
-            cells = (s.name, f"{e.value:.4g}", f"[{e.low:.3g}, {e.high:.3g}]",
-                     "" if s.truth is None else f"{s.truth:.4g}", s.unit, str(len(s.points)), f"run {s.run}: {s.step}",
-                     s.spine)
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setData(Qt.UserRole, (s.run, s.step, s.name))
-                self.table.setItem(r, c, item)
-        self.table.resizeColumnsToContents()
-        self.note.setText(f"{len(rows)} estimate(s); select a row for its history")
-        if selected is None and rows:
-            self.table.selectRow(0)
-        else:
-            self._draw_history()
+        self.table.blockSignals(True)
+        self._fill_table()
+        self.table.blockSignals(False)
+        self._fit_table()
+        rows = [s for s in self.series.values()]
+        self.note.setText(f"{len(rows)} estimate(s) in {len({(s.run, s.step) for s in rows})} step(s); select a "
+                          "row for its history (every step of the run)")
+        if not self._select(selected) and rows:
+            self._select(self._first_key())
+        self._draw_history()
         self._draw_population()
         return True
 
+    def _ordered_steps(self) -> list[tuple[int, str]]:
+        keys = {(s.run, s.step) for s in self.series.values()}
+        return sorted(keys, key=lambda k: (-k[0], self._step_index.get(k, 0), k[1]))
+
+    def _fill_table(self) -> None:
+        groups = self._ordered_steps()
+        rows: list[tuple[str, object]] = []
+        for run, step in groups:
+            rows.append(("step", (run, step)))
+            for s in sorted((s for s in self.series.values() if (s.run, s.step) == (run, step)), key=lambda s: s.name):
+                rows.append(("estimate", (s.run, s.step, s.name)))
+        self.table.clearSpans()
+        self.table.setRowCount(len(rows))
+        bold = QFont()
+        bold.setBold(True)
+        for r, (what, key) in enumerate(rows):
+            if what == "step":
+                run, step = key  # type: ignore[misc]
+                info = self.steps.get((run, step))
+                n = self._sweeps_of_step.get((run, step), 0)
+                text = (f"run {run} - step {self._step_index.get((run, step), 0) + 1} '{step}'"
+                        + (f" ({info.kind})" if info and info.kind else "")
+                        + f" - spine {spine_label(info.target_um) if info else 'no target'} - {n} sweep(s)")
+                item = QTableWidgetItem(text)
+                item.setFlags(Qt.ItemIsEnabled)
+                item.setFont(bold)
+                item.setBackground(QBrush(QColor("#23272c")))
+                self.table.setItem(r, 0, item)
+                self.table.setSpan(r, 0, 1, len(_COLUMNS))
+                continue
+            s = self.series[key]  # type: ignore[index]
+            e = s.points[-1]
+            truth = "" if s.truth is None or not math.isfinite(s.truth) else f"{s.truth:.4g}"
+            for c, text in enumerate((s.name, interval_text(e), truth, s.unit)):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.UserRole, key)
+                if c == 1 and e.basis:
+                    item.setToolTip(e.basis + (f"\n{e.trend}" if e.trend else ""))
+                if c == 2 and truth and s.truth is not None:
+                    covered = (e.bound == "lower" and s.truth >= e.low) or (e.bound == "upper" and s.truth <= e.high) \
+                        or (not e.bound and e.low <= s.truth <= e.high)
+                    item.setForeground(QBrush(QColor(theme.OK_TEXT if covered else theme.ERROR_TEXT)))
+                    item.setToolTip("inside the interval" if covered else "outside the interval")
+                self.table.setItem(r, c, item)
+
+    def _fit_table(self) -> None:
+        """Give the table the height its rows need (at most 60 % of the panel) when the row count changes."""
+        rows = self.table.rowCount()
+        if rows == self._fitted_rows:
+            return
+        self._fitted_rows = rows
+        total = sum(self.splitter.sizes())
+        if total <= 0:
+            return
+        needed = self.table.horizontalHeader().height() + rows * self.table.verticalHeader().defaultSectionSize() + 6
+        table = max(self.table.minimumHeight(), min(needed, int(total * 0.6)))
+        self.splitter.setSizes([table, total - table])
+
+    def _first_key(self) -> tuple[int, str, str] | None:
+        for r in range(self.table.rowCount()):
+            item = self.table.item(r, 0)
+            if item is not None and item.data(Qt.UserRole) is not None:
+                return tuple(item.data(Qt.UserRole))  # type: ignore[return-value]
+        return None
+
+    def _select(self, key: tuple[int, str, str] | None) -> bool:
+        if key is None:
+            return False
+        for r in range(self.table.rowCount()):
+            item = self.table.item(r, 0)
+            if item is not None and item.data(Qt.UserRole) is not None and tuple(item.data(Qt.UserRole)) == key:
+                self.table.blockSignals(True)
+                self.table.selectRow(r)
+                self.table.blockSignals(False)
+                return True
+        return False
+
     def _selected_key(self) -> tuple[int, str, str] | None:
-        items = self.table.selectedItems()
-        return items[0].data(Qt.UserRole) if items else None
+        items = [i for i in self.table.selectedItems() if i.data(Qt.UserRole) is not None]
+        return tuple(items[0].data(Qt.UserRole)) if items else None  # type: ignore[return-value]
 
     def _draw_history(self) -> None:
+        """The selected estimate in every step of its run that has it (before / after conditioning), with truth."""
         key = self._selected_key()
         self.history.clear()
-        s = self.series.get(tuple(key)) if key is not None else None
-        if s is None:
+        chosen = self.series.get(key) if key is not None else None
+        if chosen is None:
             return
-        x = np.array([p.sweep_index + 1 for p in s.points], dtype=float)
-        y = np.array([p.value for p in s.points])
-        low = np.array([p.low for p in s.points])
-        high = np.array([p.high for p in s.points])
-        self.history.addItem(pg.ErrorBarItem(x=x, y=y, top=high - y, bottom=y - low, beam=0.2,
-                                             pen=pg.mkPen(theme.AVERAGE_PEN)))
-        self.history.plot(x, y, pen=pg.mkPen(theme.CURRENT_PEN), symbol="o", symbolSize=7,
-                          symbolBrush=theme.CURRENT_PEN)
-        if s.truth is not None and math.isfinite(s.truth):
-            self.history.addItem(pg.InfiniteLine(s.truth, angle=0, pen=pg.mkPen(theme.OK_TEXT, style=Qt.DashLine),
-                                                 label="truth (sim)", labelOpts={"color": theme.OK_TEXT}))
-        self.history.setTitle(f"{s.name} ({s.unit}) - {s.spine}")
+        same = [s for s in self.series.values() if s.run == chosen.run and s.name == chosen.name]
+        same.sort(key=lambda s: self._step_index.get((s.run, s.step), 0))
+        for k, s in enumerate(same):
+            pen = STEP_PENS[k % len(STEP_PENS)]
+            x = np.array([p.sweep_index + 1 for p in s.points], dtype=float)
+            y = np.array([p.value for p in s.points])
+            low = np.array([p.low if math.isfinite(p.low) else p.value for p in s.points])
+            high = np.array([p.high if math.isfinite(p.high) else p.value for p in s.points])
+            self.history.addItem(pg.ErrorBarItem(x=x, y=y, top=high - y, bottom=y - low, beam=0.2,
+                                                 pen=pg.mkPen(pen, width=1)))
+            self.history.plot(x, y, pen=pg.mkPen(pen), symbol="o", symbolSize=6 if s is not chosen else 8,
+                              symbolBrush=pen)
+            if s.truth is not None and math.isfinite(s.truth) and x.size:
+                self.history.plot([x[0] - 0.4, x[-1] + 0.4], [s.truth, s.truth],
+                                  pen=pg.mkPen(theme.OK_TEXT, width=2, style=Qt.DashLine))
+        steps = " -> ".join(f'<span style="color:{STEP_PENS[k % len(STEP_PENS)]}">{s.step}</span>'
+                            for k, s in enumerate(same))
+        self.history.setTitle(f"{chosen.name} ({chosen.unit}), run {chosen.run}: {steps}; "
+                              f'<span style="color:{theme.OK_TEXT}">- - truth (sim)</span>', size="8pt")
 
-    def population_points(self) -> list[tuple[str, float, float]]:
-        """(kind, tau ms, R_neck MOhm) of every step this session that estimated both, whatever its kind."""
-        points = []
-        for (run, step, name), s in self.series.items():
-            other = self.series.get((run, step, "neck_resistance_MOhm"))
-            if name in POPULATION_TAUS and other is not None:
-                points.append((POPULATION_TAUS[name][0], s.points[-1].value, other.points[-1].value))
-        return points
+    def population_points(self) -> list[PopulationPoint]:
+        """Every step's latest R_neck or tau this session, whatever its kind."""
+        latest = {k: s.points[-1] for k, s in self.series.items() if s.points}
+        return population_points(latest, self.steps)
 
     def _draw_population(self) -> None:
         self.population.clear()
-        points = [(k, tau, r) for k, tau, r in self.population_points() if tau > 0 and r > 0]  # log axes
-        for kind, symbol in {k: sym for k, sym in POPULATION_TAUS.values()}.items():
-            mine = [(tau, r) for k, tau, r in points if k == kind]
-            if mine:
-                tau, r = np.array(mine).T
-                self.population.plot(tau, r, pen=None, symbol=symbol, symbolBrush=theme.ACCENT, symbolSize=9)
+        self.population_tau.clear()
+        points = [p for p in self.population_points() if p.drawable]
+        tolerance = self.budgets.tolerance_um
+        spines = spine_order(points, tolerance)
+        used_up = self.budgets.used_up_targets()
+        over = [any(same_spine(t, u, tolerance) for u in used_up) for t in spines]
+        ticks = [(k, spine_label(t) + (" over budget" if over[k] else "")) for k, t in enumerate(spines)]
+        for plot, quantity in ((self.population, "R_neck"), (self.population_tau, "tau")):
+            plot.getAxis("bottom").setTicks([ticks])
+            mine = [p for p in points if p.quantity == quantity]
+            for k, target in enumerate(spines):
+                here = [p for p in mine if same_spine(p.spine.target_um, target, tolerance)]
+                for j, p in enumerate(here):
+                    self._draw_point(plot, k + 0.12 * (j - (len(here) - 1) / 2), p, over[k])
+            plot.setXRange(-0.6, max(len(spines), 1) - 0.4, padding=0)
+            # at least the decades spines span (R_neck 10-1000 MOhm, tau 3-300 ms), widened to every interval
+            low, high = _DECADES[quantity]
+            for p in mine:
+                for v in (p.estimate.value, p.estimate.low, p.estimate.high):
+                    if math.isfinite(v) and v > 0:
+                        low, high = min(low, math.log10(v) - 0.1), max(high, math.log10(v) + 0.1)
+            plot.setYRange(low, high, padding=0)
+
+    @staticmethod
+    def _draw_point(plot: pg.PlotItem, x: float, p: PopulationPoint, over: bool) -> None:
+        e = p.estimate
+        y = math.log10(e.value)
+        low = math.log10(e.low) if math.isfinite(e.low) and e.low > 0 else y
+        high = math.log10(e.high) if math.isfinite(e.high) and e.high > 0 else y
+        color = theme.ACCENT
+        plot.addItem(pg.ErrorBarItem(x=np.array([x]), y=np.array([y]), top=np.array([high - y]),
+                                     bottom=np.array([y - low]), beam=0.06, pen=pg.mkPen(color)))
+        symbol = BOUND_SYMBOLS.get(e.bound) or KIND_SYMBOLS.get(p.spine.kind, "s")
+        item = pg.ScatterPlotItem([x], [y], symbol=symbol, size=10, brush=color, pen=pg.mkPen(color))
+        item.setToolTip(f"run {p.spine.run} {p.spine.step} ({p.spine.kind}): {e.name} {interval_text(e)} {e.unit}")
+        plot.addItem(item)
+        if over:
+            plot.addItem(pg.ScatterPlotItem([x], [y], symbol="o", size=20, brush=None,
+                                            pen=pg.mkPen(theme.ERROR_TEXT, width=2)))
 
     def latest(self, name: str) -> Estimate | None:
         """The latest estimate of that name in the most recent run, if any."""

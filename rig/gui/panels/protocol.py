@@ -6,9 +6,11 @@ import logging
 import time
 from pathlib import Path
 
+import yaml
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -22,11 +24,14 @@ from PyQt5.QtWidgets import (
 
 from rig.api import PreparedRun
 from rig.config.problems import InvalidInput, Problem
-from rig.config.profile import LoadedProfile
-from rig.datatypes.records import Record, RunEnded, RunStarted, SweepEnded, SweepStarted
+from rig.config.profile import BudgetSpec, LoadedProfile
+from rig.config.yaml_loading import read_yaml
+from rig.datatypes.records import Feature, Record, RunEnded, RunStarted, SweepEnded, SweepStarted
+from rig.datatypes.sweep_plan import SweepPlan
+from rig.gui.prediction import FEATURE, TargetPrediction, predict
 from rig.gui.progress import RunProgress, format_duration
 from rig.gui.schema_form import SchemaForm
-from rig.protocols.protocol_file import compile_protocol, load_protocol
+from rig.protocols.protocol_file import apply_overrides, compile_protocol, load_protocol, protocol_from_data
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +50,7 @@ class ProtocolPanel(QWidget):
     abort_requested = pyqtSignal()
     pause_toggled = pyqtSignal(bool)
     state_changed = pyqtSignal(str)      # the progress line's text, when it changes while running
+    validated = pyqtSignal()             # the fields were checked again (`prepared` is the result)
 
     def __init__(self, profile: LoadedProfile, library_dir: Path, parent: QWidget | None = None):
         super().__init__(parent)
@@ -76,6 +82,15 @@ class ProtocolPanel(QWidget):
         self.bar = QProgressBar()
         self.bar.setFormat("%v / %m sweeps")
         self.remaining = QLabel("idle")
+        self.target_note = QLabel("")
+        self.target_note.setWordWrap(True)
+        self.target_note.setToolTip("the step's `until:` rule: sweeps predicted to reach its target (interval "
+                                    "widths shrink about as 1/sqrt(sweeps)) and the light and depolarization "
+                                    "they will cost the spine")
+        self.target_note.setVisible(False)
+        self.prediction: TargetPrediction | None = None
+        self._last_plan: SweepPlan | None = None
+        self._sweeps_of_step: dict[str, list[int]] = {}  # sweep indices started, per step
         self.placement_note = QLabel("")
         self.placement_note.setWordWrap(True)
         self.placement_note.setToolTip("what you placed on the Image panel is written into this protocol's fields "
@@ -100,6 +115,10 @@ class ProtocolPanel(QWidget):
         reload_button = QPushButton("Reload")
         reload_button.clicked.connect(self.refresh_library)
         top.addWidget(reload_button)
+        self.save_button = QPushButton("Save as...")
+        self.save_button.setToolTip("write the protocol with your edits to a new YAML file (checked first)")
+        self.save_button.clicked.connect(self._save_clicked)
+        top.addWidget(self.save_button)
         buttons = QGridLayout()  # two by two: fits a narrow column
         for i, b in enumerate((self.run_button, self.pause_button, self.stop_button, self.abort_button)):
             buttons.addWidget(b, i // 2, i % 2)
@@ -114,6 +133,7 @@ class ProtocolPanel(QWidget):
         column.addLayout(buttons)
         column.addWidget(self.bar)
         column.addWidget(self.remaining)
+        column.addWidget(self.target_note)
 
     # ----- library and forms ------------------------------------------------------------
     def refresh_library(self) -> None:
@@ -159,6 +179,16 @@ class ProtocolPanel(QWidget):
             scroll.setMinimumHeight(70)  # a few fields at least; the column must fit a 768 px screen
             self.tabs.addTab(scroll, f"{step.name or step.kind} ({step.kind})")
             self.forms.append(form)
+        budgets = protocol.budgets if protocol.budgets is not None else BudgetSpec()
+        form = SchemaForm(BudgetSpec, budgets.model_dump(mode="json"), "budgets")
+        form.setToolTip("this protocol's per-spine session budgets (replace the profile's once any is set)")
+        form.edited.connect(self._validate_timer.start)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setWidget(form)
+        self.tabs.addTab(scroll, "budgets")
+        self.forms.append(form)
         self.validate()
 
     def overrides(self) -> list[str]:
@@ -201,6 +231,7 @@ class ProtocolPanel(QWidget):
         except InvalidInput as exc:
             self._show_problems(exc.problems)
         self._update_buttons()
+        self.validated.emit()
         return self.prepared
 
     def _show_problems(self, problems: list[Problem]) -> None:
@@ -222,6 +253,39 @@ class ProtocolPanel(QWidget):
     def problem_texts(self) -> dict[str, str]:
         """Visible inline messages by field path (for tests and screenshots)."""
         return {path: e.error.text() for f in self.forms for path, e in f.editors.items() if e.error.text()}
+
+    # ----- save as ------------------------------------------------------------------------
+    def edited_yaml(self) -> str:
+        """The selected protocol with the edits applied, as YAML (checked; InvalidInput if a value is not allowed)."""
+        assert self.path is not None
+        overrides = self.overrides()
+        text, data = read_yaml(self.path)
+        edited = apply_overrides(data, overrides)
+        protocol_from_data(self.path, text, edited, [])  # every value checked before anything is written
+        header = f"# saved by spinerig from {self.path.name}" + (f" with {', '.join(overrides)}" if overrides else "")
+        return header + "\n" + yaml.safe_dump(edited, sort_keys=False, allow_unicode=True)
+
+    def save_as(self, path: Path) -> str:
+        """Write the edited protocol to `path` and select it if it is in the library; returns what was done."""
+        try:
+            text = self.edited_yaml()
+        except InvalidInput as exc:
+            self._show_problems(exc.problems)
+            return "not saved: " + "; ".join(p.message for p in exc.problems)
+        path = Path(path).with_suffix(".yaml")
+        path.write_text(text, encoding="utf-8")
+        if path.parent.resolve() == self.library_dir.resolve():
+            self.refresh_library()
+            self.select(path.stem)
+        return f"saved {path}"
+
+    def _save_clicked(self) -> None:
+        if self.path is None:
+            return
+        name, _ = QFileDialog.getSaveFileName(self, "Save protocol as", str(self.library_dir / f"{self.path.stem}_edited.yaml"),
+                                              "protocol files (*.yaml)")
+        if name:
+            self.remaining.setText(self.save_as(Path(name)))
 
     # ----- run control ------------------------------------------------------------------
     def _run(self) -> None:
@@ -277,9 +341,13 @@ class ProtocolPanel(QWidget):
             self.bar.setRange(0, self.progress.total)
             self.bar.setValue(0)
             self._sweep_running = False
+            self.prediction, self._last_plan, self._sweeps_of_step = None, None, {}
+            self.target_note.setVisible(False)
         elif isinstance(record, SweepStarted):
             self._sweep_running = True
             self._set_planned(record.n_planned_sweeps)
+            self._last_plan = record.plan
+            self._sweeps_of_step.setdefault(record.plan.step_name, []).append(record.sweep_index)
         elif isinstance(record, SweepEnded):
             self._sweep_running = False
             if record.completed:
@@ -288,11 +356,35 @@ class ProtocolPanel(QWidget):
                 self.bar.setValue(self.progress.done)
         elif isinstance(record, RunEnded):
             self._set_planned(record.n_planned_sweeps)
+        elif isinstance(record, Feature) and record.name == FEATURE and self._last_plan is not None:
+            self._show_prediction(record)
 
     def _set_planned(self, planned: int) -> None:
         if planned >= 0:
             self.progress.planned = planned
             self.bar.setMaximum(self.progress.total)
+
+    def budget_spec(self) -> tuple[BudgetSpec | None, str]:
+        """The per-spine budget that applies to the selected protocol (its own, else the profile's) and its file."""
+        protocol = self.prepared.compiled.loaded if self.prepared is not None else None
+        if protocol is not None and protocol.protocol.budgets is not None:
+            return protocol.protocol.budgets, str(protocol.path)
+        if self.profile.profile.budgets is not None:
+            return self.profile.profile.budgets, str(self.profile.path)
+        return None, ""
+
+    def _show_prediction(self, feature: Feature) -> None:
+        plan = self._last_plan
+        assert plan is not None
+        budget = sum(1 for p in self.progress.plans if p.step_name == feature.step_name)
+        done = sum(1 for k in self._sweeps_of_step.get(feature.step_name, []) if k <= feature.sweep_index)
+        self.prediction = predict(feature.step_name, feature.value, plan, done, budget, self.profile.profile,
+                                  self.budget_spec()[0])
+        self.target_note.setText(self.prediction.text())
+        self.target_note.setProperty("role", "error" if self.prediction.beyond_budget else "")
+        self.target_note.style().unpolish(self.target_note)
+        self.target_note.style().polish(self.target_note)
+        self.target_note.setVisible(True)
 
     def tick(self) -> None:
         """Refresh the run's state and time remaining (called by the window's redraw timer)."""

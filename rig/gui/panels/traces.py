@@ -3,21 +3,45 @@ running average, and the line-scan kymograph."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QRectF
-from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from rig.datatypes.kind_meta import VsdMeta
 from rig.datatypes.records import DataChunk, Record, RunStarted, SweepEnded, SweepStarted
 from rig.gui import theme
 from rig.gui.camera_sweep import CameraSweep
-from rig.gui.line_scan_view import head_trace, kymograph
+from rig.gui.line_scan_view import head_trace, kymograph, roi_dff
 from rig.gui.sweep_buffers import SweepBuffers
 
 _MAX_PREVIOUS = 5
 LED_PENS = ("#f0a060", "#6cb0d8", "#8cc084", "#c890d8")
 FLUOR_TITLES = {"frap": "head fluorescence (counts/line)", "ratio": "head G/R (green / red per line)",
-                "camera": "head dF/F per LED (camera frames)", "": "head fluorescence"}
+                "camera": "head dF/F per LED (camera frames)", "vsd": "VSD dF/F per ROI",
+                "": "head fluorescence"}
+ROI_PENS = {"head": "#f0a060", "dendrite": "#6cb0d8"}
+
+
+@dataclass(frozen=True)
+class VsdRois:
+    """What the live VSD view needs of a vsd step: its dye's PMT and the ROIs besides the head (plan.target_um)."""
+
+    green_pmt: bool
+    head_radius_um: float
+    dendrite_um: tuple[float, float]
+    dendrite_radius_um: float
+
+
+def vsd_rois(step: object) -> VsdRois | None:
+    """The VsdRois of a protocol step of kind 'vsd', else None."""
+    if getattr(step, "kind", "") != "vsd":
+        return None
+    rois, imaging = step.rois, step.imaging  # type: ignore[attr-defined]
+    return VsdRois(rois.vsd_pmt == imaging.green_pmt, float(imaging.head_roi_radius_um),
+                   (float(rois.dendrite_um[0]), float(rois.dendrite_um[1])), float(rois.dendrite_roi_radius_um))
 
 
 def _ratio_trace(green: np.ndarray, red: np.ndarray, plan, radius_um: float) -> tuple[np.ndarray, np.ndarray]:
@@ -78,6 +102,21 @@ class TracesPanel(QWidget):
         self.kymo = pg.ImageItem()
         self.kymo.setColorMap(pg.colormap.get("inferno"))
         self.kymo_plot.addItem(self.kymo)
+        # contrast of the kymograph: dragging the histogram's region hands the levels to the operator
+        self.kymo_levels_widget = pg.HistogramLUTWidget(image=self.kymo, orientation="horizontal")
+        self.kymo_levels_widget.setFixedHeight(52)
+        self.kymo_levels_widget.setToolTip("the kymograph's contrast: drag the region's edges (turns auto contrast "
+                                           "off)")
+        self.kymo_levels = self.kymo_levels_widget.item
+        self.kymo_levels.gradient.setColorMap(pg.colormap.get("inferno"))
+        self.kymo_auto = QCheckBox("auto")
+        self.kymo_auto.setChecked(True)
+        self.kymo_auto.setToolTip("kymograph levels from each redraw (0 to the 99.5th percentile); drag the "
+                                  "histogram beside it to set them yourself")
+        self._setting_levels = False
+        self.kymo_levels.sigLevelChangeFinished.connect(self._levels_dragged)
+        self._vsd: dict[str, VsdRois] = {}
+        self._vsd_curves: dict[str, pg.PlotDataItem] = {}
         for p in (self.fluor.plot, self.kymo_plot):
             p.setXLink(self.ephys.plot)
         for plot in (self.ephys.plot, self.fluor.plot, self.kymo_plot):
@@ -101,6 +140,10 @@ class TracesPanel(QWidget):
         column = QVBoxLayout(self)
         column.addLayout(top)
         column.addWidget(self.layout_widget, 1)
+        contrast = QHBoxLayout()
+        contrast.addWidget(self.kymo_levels_widget, 1)
+        contrast.addWidget(self.kymo_auto)
+        column.addLayout(contrast)
         self.channel.currentTextChanged.connect(lambda _: self._force_redraw())
         self.camera_sweep = CameraSweep()
         self._cam_drawn = -1
@@ -108,6 +151,30 @@ class TracesPanel(QWidget):
         self._led_previous: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._fluor_mode = ""
         self.camera_redraws = 0
+
+    def set_protocol(self, steps: list[object]) -> None:
+        """The steps of the run about to start (the VSD view reads its ROIs from them)."""
+        self._vsd = {}
+        for step in steps:
+            rois = vsd_rois(step)
+            if rois is not None:
+                self._vsd[getattr(step, "name", None) or "vsd"] = rois
+
+    def _levels_dragged(self) -> None:
+        if not self._setting_levels:
+            self.kymo_auto.setChecked(False)
+
+    def _show_kymograph(self, image: np.ndarray, auto: tuple[float, float]) -> None:
+        if not np.isfinite(image).any():  # no line yet: nothing to show (nor to take a histogram of)
+            return
+        self._setting_levels = True
+        try:
+            if self.kymo_auto.isChecked():
+                self.kymo.setImage(image, autoLevels=False, levels=auto)
+            else:
+                self.kymo.setImage(image, autoLevels=False)
+        finally:
+            self._setting_levels = False
 
     def _force_redraw(self) -> None:
         self._drawn_version = -1
@@ -166,7 +233,12 @@ class TracesPanel(QWidget):
         pmt = b.channels.get(m.pmt_channel) if line else None
         green = b.channels.get(m.green_channel) if line else None
         red = b.channels.get(m.red_channel) if line else None
-        mode = "camera" if cam.active else "frap" if pmt is not None else "ratio" if green and red else ""
+        vsd = self._vsd.get(plan.step_name) if line and plan.kind == "vsd" else None
+        dye = (green if vsd.green_pmt else red) if vsd is not None else None
+        mode = "camera" if cam.active else "vsd" if dye is not None else "frap" if pmt is not None else \
+            "ratio" if green and red else ""
+        if mode == "vsd":
+            pmt = green = red = None  # the dye's channel is drawn as dF/F per ROI below, not as counts or G/R
         self._set_fluor_mode(mode)
         if self._history_version != self._history_changed:
             self._history_version = self._history_changed
@@ -174,18 +246,19 @@ class TracesPanel(QWidget):
         if ephys is not None:
             n = ephys.filled
             self.ephys.current.setData(t[:n], ephys.current[:n])
-        kymo_samples = pmt if pmt is not None else green
+        kymo_samples = dye if dye is not None else pmt if pmt is not None else green
         if pmt is not None:
             self.fluor.current.setData(*_finite(*head_trace(pmt.current, plan, self.roi_radius_um)))
         elif green is not None and red is not None:
             self.fluor.current.setData(*_ratio_trace(green.current, red.current, plan, self.roi_radius_um))
         if kymo_samples is not None:
             layout = plan.line_scan
-            self.kymo.setImage(kymograph(kymo_samples.current, plan).T, autoLevels=False,
-                               levels=self._levels(kymo_samples.current))
+            self._show_kymograph(kymograph(kymo_samples.current, plan).T, self._levels(kymo_samples.current))
             self.kymo.setRect(QRectF(0, 0, plan.duration_s * 1000.0, layout.line_length_um))
         if mode == "camera":
             self._draw_camera(plan)
+        elif mode == "vsd" and vsd is not None and dye is not None:
+            self._draw_vsd(plan, vsd, dye.current)
         self.redraws += 1
         return True
 
@@ -194,12 +267,17 @@ class TracesPanel(QWidget):
             return
         self._fluor_mode = mode
         self.fluor.plot.setTitle(FLUOR_TITLES[mode])
-        self.fluor.plot.setLabel("left", "dF/F" if mode == "camera" else "G/R" if mode == "ratio" else "counts")
         self.kymo_plot.setLabel("left", "along profile (um)" if mode == "camera" else "along line (um)")
         if mode != "camera":
             for curve in self._led_curves.values():
                 self.fluor.plot.removeItem(curve)
             self._led_curves, self._led_previous = {}, {}
+        if mode != "vsd":
+            for curve in self._vsd_curves.values():
+                self.fluor.plot.removeItem(curve)
+            self._vsd_curves = {}
+        self.fluor.plot.setLabel("left", "dF/F" if mode in ("camera", "vsd") else "G/R" if mode == "ratio"
+                                 else "counts")
         self.kymo_plot.setTitle("kymograph")
         self.kymo.clear()
 
@@ -230,11 +308,28 @@ class TracesPanel(QWidget):
             image, led, t_first, t_last = kymo
             finite = image[np.isfinite(image)]
             high = max(1.0, float(np.percentile(finite, 99.5))) if finite.size else 1.0
-            self.kymo.setImage(image, autoLevels=False, levels=(0.0, high))
+            self._show_kymograph(image, (0.0, high))
             frame_ms = (t_last - t_first) / max(image.shape[1] - 1, 1)  # one column per frame of that LED
             self.kymo.setRect(QRectF(t_first - frame_ms / 2, 0, frame_ms * image.shape[1],
                                      self.camera_sweep.profile_length_um))
-            self.kymo_plot.setTitle(f"kymograph ({led} frames along rois.profile_*)")
+            self.kymo_plot.setTitle(f"kymograph ({led} frames)")  # short: a title widens the plots
+
+    def _draw_vsd(self, plan, rois: VsdRois, samples: np.ndarray) -> None:
+        """dF/F of the head (the step's spine point) and the dendrite ROI of the sweep so far."""
+        vsd_meta = plan.meta.kind_meta
+        event = vsd_meta.event_ms if isinstance(vsd_meta, VsdMeta) else 0.0
+        spots = {"head": (plan.target_um, rois.head_radius_um), "dendrite": (rois.dendrite_um, rois.dendrite_radius_um)}
+        for roi, (point, radius) in spots.items():
+            if point is None:
+                continue
+            curve = self._vsd_curves.get(roi)
+            if curve is None:
+                curve = self._vsd_curves[roi] = self.fluor.plot.plot(pen=pg.mkPen(ROI_PENS[roi], width=1.5))
+            curve.setData(*roi_dff(samples, plan, point, radius, event))
+        role = plan.meta.role
+        keys = ", ".join(f'<span style="color:{ROI_PENS[r]}">{r}</span>' for r in self._vsd_curves)
+        self.fluor.plot.setTitle(f"VSD dF/F: {keys}")  # short: a plot title's width is the plots' minimum width
+        self.info.setText(f"sweep {plan.sweep_in_step + 1} of step {plan.step_name}: {role}")
 
     def _draw_history(self, plan, t: np.ndarray, ephys, pmt_hist, green=None, red=None) -> None:
         if ephys is not None:

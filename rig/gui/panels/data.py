@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import subprocess
 import tempfile
@@ -11,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtCore import Qt, QTimer, pyqtSignal
+from PyQt5.QtCore import QObject, Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -47,11 +48,27 @@ def describe(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+class _ReaderResults(QObject):
+    """Carries reader-thread results to the GUI thread; one for the application, never deleted, so a reader that
+    finishes after its panel was closed emits into a live object (Qt dropped the closed panel's connection)."""
+
+    ready = pyqtSignal(int, str, str, object)  # (panel id, "summary" | "sweep", key, result)
+
+
+_RESULTS: _ReaderResults | None = None
+_PANEL_SERIAL = itertools.count()
+
+
+def _reader_results() -> _ReaderResults:
+    """The application's reader-results relay (made on the GUI thread at the first panel)."""
+    global _RESULTS
+    if _RESULTS is None:
+        _RESULTS = _ReaderResults()
+    return _RESULTS
+
+
 class DataPanel(QWidget):
     """Run files of the output folder; summary and any stored sweep, read in a child process."""
-
-    _summary_ready = pyqtSignal(str, object)
-    _sweep_ready = pyqtSignal(str, object)
 
     def __init__(self, folder: Path, parent: QWidget | None = None):
         super().__init__(parent)
@@ -86,8 +103,8 @@ class DataPanel(QWidget):
         self._build()
         self.files.currentTextChanged.connect(lambda _: self.read_selected())
         self.show_button.clicked.connect(self.show_sweep)
-        self._summary_ready.connect(self._got_summary)
-        self._sweep_ready.connect(self._got_sweep)
+        self._results, self._serial = _reader_results(), next(_PANEL_SERIAL)
+        self._results.ready.connect(self._got_result)
         self._timer = QTimer(self, interval=3000)
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
@@ -168,16 +185,20 @@ class DataPanel(QWidget):
                 self.read_selected()
                 return
 
-    def _in_background(self, work: Callable[[], object], done: pyqtSignal, key: str) -> None:
+    def _got_result(self, panel_id: int, what: str, key: str, result: object) -> None:
+        if panel_id != self._serial:
+            return
+        (self._got_summary if what == "summary" else self._got_sweep)(key, result)
+
+    def _in_background(self, work: Callable[[], object], what: str, key: str) -> None:
+        results, panel_id = self._results, self._serial
+
         def body() -> None:
             try:
                 result: object = work()
             except (OSError, ValueError, KeyError, subprocess.TimeoutExpired) as exc:  # shown in the panel
                 result = exc
-            try:
-                done.emit(key, result)
-            except (RuntimeError, AttributeError):  # the panel was closed while the child process read
-                log.debug("data panel gone before %s was read", key)
+            results.ready.emit(panel_id, what, key, result)
         threading.Thread(target=body, daemon=True, name="run-reader").start()
 
     def read_selected(self) -> None:
@@ -187,7 +208,7 @@ class DataPanel(QWidget):
             return
         path = self.folder / name
         self.status.setText(f"reading {path.name} ...")
-        self._in_background(lambda: read_summary(path), self._summary_ready, name)
+        self._in_background(lambda: read_summary(path), "summary", name)
 
     def _got_summary(self, name: str, result: object) -> None:
         if isinstance(result, Exception):
@@ -222,7 +243,7 @@ class DataPanel(QWidget):
         path = self.folder / name
         scratch = self._scratch / "sweep.npy"
         self._in_background(lambda: stored_view(read_sweep(path, index, channel, scratch), channel, rate, meta),
-                            self._sweep_ready, f"sweep {index + 1} {channel.removeprefix('in:')}")
+                            "sweep", f"sweep {index + 1} {channel.removeprefix('in:')}")
 
     def _got_sweep(self, label: str, result: object) -> None:
         if isinstance(result, Exception):

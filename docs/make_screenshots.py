@@ -84,8 +84,8 @@ def main() -> int:
     save(app, window, "devices", dock="Devices")
     window.devices.seal.stage.setCurrentText("cell")
     settle(app, 2.0)  # a couple of seconds of the seal test's trend
-    window.devices.scroll.verticalScrollBar().setValue(window.devices.seal.mapTo(
-        window.devices.scroll.widget(), window.devices.seal.rect().topLeft()).y() - 220)  # pulse plot and trend
+    window.devices.scroll_area.verticalScrollBar().setValue(window.devices.seal.mapTo(
+        window.devices.scroll_area.widget(), window.devices.seal.rect().topLeft()).y() - 220)  # pulse plot and trend
     settle(app, 0.3)
     save(app, window, "devices_seal_test", dock="Devices")
     window.devices.test_button.click()

@@ -30,6 +30,7 @@ from rig.config.profile import (
     PockelsLaserSpec,
     ShutterSpec,
 )
+from simulated_devices.specimen_config import SimulationSpec
 
 if TYPE_CHECKING:
     from simulated_devices.daq import SimulatedDaq
@@ -164,7 +165,7 @@ def _ratio(given: float | None, rng: np.random.Generator | None, spec: HiddenCal
 def hidden_calibration(profile: HardwareProfile) -> HiddenCalibration:
     """The true calibration of a simulated profile's devices (identity unless `hidden_calibration` asks)."""
     sim = profile.simulation
-    spec = sim.hidden_calibration if sim is not None else HiddenCalibrationSpec()
+    spec = sim.hidden_calibration if isinstance(sim, SimulationSpec) else HiddenCalibrationSpec()
     given = [spec.galvo_x_ratio, spec.galvo_y_ratio, spec.pockels_v_pi_ratio, spec.led_power_ratio,
              spec.telegraph_ratio]
     rng = np.random.default_rng(spec.seed) if spec.seed is not None else None
@@ -298,7 +299,7 @@ class Miswiring:
         from rig.config.channels import logical_channels
 
         sim = profile.simulation
-        pairs = sim.hidden_calibration.swapped_channels if sim is not None else []
+        pairs = sim.hidden_calibration.swapped_channels if isinstance(sim, SimulationSpec) else []
         by_address = {info.address: name for name, info in logical_channels(profile).items()}
         self.pairs: list[tuple[str, str]] = []
         for a, b in pairs:

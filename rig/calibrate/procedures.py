@@ -74,7 +74,7 @@ def run_procedure(rig: Rig, request: CalibrationRequest, ask: Callable[[str], st
         from rig.calibrate.galvo import calibrate_galvo, galvo_edits
 
         g = calibrate_galvo(rig, request.pitch_um)
-        rows = (("volts_per_um (x)", f"{g.nominal_volts_per_um[0]:.6g}", f"{g.volts_per_um[0]:.6g}"),
+        rows: tuple[tuple[str, str, str], ...] = (("volts_per_um (x)", f"{g.nominal_volts_per_um[0]:.6g}", f"{g.volts_per_um[0]:.6g}"),
                 ("volts_per_um_y", f"{g.nominal_volts_per_um[1]:.6g}", f"{g.volts_per_um[1]:.6g}"))
         return CalibrationOutcome("galvo", tuple(galvo_edits(g)), rows)
     if request.what == "pockels":
@@ -108,7 +108,7 @@ def run_procedure(rig: Rig, request: CalibrationRequest, ask: Callable[[str], st
     t = calibrate_telegraph(rig, stepper, amplifier)
     spec = profile.amplifier(amplifier).telegraph
     assert spec is not None
-    old_modes: dict[str, float] = dict(spec.mode_levels_V)
+    old_modes: dict[str, float] = {str(k): v for k, v in spec.mode_levels_V.items()}
     old_gains = dict(spec.gain_levels_V)
     rows_list = [(f"mode {m} (V)", _mW(old_modes.get(m)), f"{v:.4g}") for m, v in t.mode_levels_V.items()]
     rows_list += [(f"gain {g:g} (V)", _mW(old_gains.get(float(g))), f"{v:.4g}") for g, v in t.gain_levels_V]

@@ -46,8 +46,8 @@ class SimulatedStepper:
         self.device, self.amplifier = device, amplifier
 
     def set_mode(self, mode: Mode) -> None:
-        """Switch the simulated amplifier's mode."""
-        self.device.set_mode(mode)
+        """Switch the simulated amplifier's mode (I=0 too: the telegraph reports it, no channel is scaled for it)."""
+        self.device.set_mode(mode)  # type: ignore[arg-type]  # I0 only reaches the simulated amplifier
 
     def set_gain(self, gain: float) -> None:
         """Turn the simulated amplifier's gain."""

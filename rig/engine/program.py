@@ -43,7 +43,9 @@ class StepProgram(Protocol):
 
     step_index: int
     adaptive: bool  # True: next_plan needs the online analysis of every earlier sweep first
-    planned_sweeps: int  # sweeps expected (adaptive programs: the expected count; they may run more or fewer)
+    @property
+    def planned_sweeps(self) -> int:
+        """Sweeps expected (adaptive programs: the expected count; they may run more or fewer)."""
 
     def envelope(self) -> list[SweepPlan]:
         """Plans bounding every plan this program may produce (checked before the run)."""

@@ -71,15 +71,22 @@ class CalibrationDialog(QDialog):
         self.procedure.addItems(PROCEDURES)
         self.method = QComboBox()
         self.method.addItems(["default", "meter", "typed", "pmt"])
-        self.pitch = QDoubleSpinBox(minimum=1.0, maximum=200.0, value=10.0, suffix=" um", decimals=2)
-        self.steps = QSpinBox(minimum=3, maximum=101, value=17)
+        self.pitch = QDoubleSpinBox()
+        self.pitch.setDecimals(2)
+        self.pitch.setRange(1.0, 200.0)
+        self.pitch.setValue(10.0)
+        self.pitch.setSuffix(" um")
+        self.steps = QSpinBox()
+        self.steps.setRange(3, 101)
+        self.steps.setValue(17)
         self.out = QLineEdit()
         browse = QPushButton("...")
         browse.clicked.connect(self._browse)
         out_row = QHBoxLayout()
         out_row.addWidget(self.out)
         out_row.addWidget(browse)
-        self.hint = QLabel(wordWrap=True)
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Procedure", self.procedure)
         form.addRow("Power readings", self.method)
@@ -88,15 +95,19 @@ class CalibrationDialog(QDialog):
         form.addRow("Calibrated copy", out_row)
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["value", "profile", "measured"])
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.verticalHeader().setVisible(False)
-        self.status = QLabel(wordWrap=True)
+        header, rows = self.table.horizontalHeader(), self.table.verticalHeader()
+        if header is not None:
+            header.setStretchLastSection(True)
+        if rows is not None:
+            rows.setVisible(False)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
         self.run_button = QPushButton("Run")
         self.write_button = QPushButton("Write copy")
         self.write_button.setEnabled(False)
         close = QPushButton("Close")
-        self.run_button.clicked.connect(self.start)
-        self.write_button.clicked.connect(self.write_copy)
+        self.run_button.clicked.connect(self._run_clicked)
+        self.write_button.clicked.connect(self._write_clicked)
         close.clicked.connect(self.reject)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -137,6 +148,12 @@ class CalibrationDialog(QDialog):
                                   self.pitch.value(), self.steps.value())
 
     # ----- running -----------------------------------------------------------------------------------------
+    def _run_clicked(self) -> None:
+        self.start()
+
+    def _write_clicked(self) -> None:
+        self.write_copy()
+
     def start(self) -> bool:
         """Run the chosen procedure on a worker thread; False (and a line in the dialog) if it cannot start."""
         request = self.request()

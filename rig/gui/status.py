@@ -27,9 +27,10 @@ class DoseMeter:
         """Count a sweep's light on its target when the sweep ends (partial sweeps count what ran)."""
         if isinstance(record, SweepStarted):
             self._plan = record.plan if record.plan.target_um is not None else None
-            if self._plan is not None:
-                self.current = spine_key(self._plan.target_um)
-                self.target_um = (float(self._plan.target_um[0]), float(self._plan.target_um[1]))
+            target = self._plan.target_um if self._plan is not None else None
+            if target is not None:
+                self.current = spine_key(target)
+                self.target_um = (float(target[0]), float(target[1]))
         elif isinstance(record, SweepEnded) and self._plan is not None:
             plan, self._plan = self._plan, None
             dose = spine_dose_p2ms(plan, plan.target_um, n_samples=record.n_samples)  # type: ignore[arg-type]

@@ -190,8 +190,8 @@ def analyse(driven: list[DrivenOutput], recorded: dict[str, np.ndarray], profile
                                 "look swapped")
             else:
                 problems.append(f"the tone of {where(d.channel)} did not come back on {where(i)}: check that cable")
-    for (output, other), inputs in crossed_outputs.items():
-        problems.append(f"{', '.join(inputs)} carry the tone sent to {where(other)}, not that of {where(output)}: the "
+    for (output, other), crossed in crossed_outputs.items():
+        problems.append(f"{', '.join(crossed)} carry the tone sent to {where(other)}, not that of {where(output)}: the "
                         f"outputs {channels[output].address} and {channels[other].address} look swapped")
     return levels, tuple(dict.fromkeys(problems)), tuple(notes)
 

@@ -121,8 +121,9 @@ class BudgetsView(QWidget):
     def _draw(self) -> None:
         while self._grid.count():
             item = self._grid.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         self.bars = {}
         row = 0
         for k, spine in enumerate(self.spines):

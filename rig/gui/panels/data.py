@@ -266,7 +266,7 @@ class DataPanel(QWidget):
                                 "(counts per pixel)")
             return
         self.levels.setVisible(False)
-        self.plot.plot(result.time_ms, result.values, pen=pg.mkPen(theme.CURRENT_PEN))  # type: ignore[union-attr]
-        self.plot.setLabel("left", f"{label.rsplit('.', 1)[-1]}" + (f" ({result.unit})" if result.unit else ""))  # type: ignore[union-attr]
+        self.plot.plot(result.time_ms, result.values, pen=pg.mkPen(theme.CURRENT_PEN))
+        self.plot.setLabel("left", f"{label.rsplit('.', 1)[-1]}" + (f" ({result.unit})" if result.unit else ""))
         self.plot.autoRange(padding=0.02)
-        self.status.setText(f"{label}: {result.values.shape[0]} samples ({result.unit or 'raw units'})")  # type: ignore[union-attr]
+        self.status.setText(f"{label}: {result.values.shape[0]} samples ({result.unit or 'raw units'})")

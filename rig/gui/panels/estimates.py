@@ -273,7 +273,7 @@ class EstimatesPanel(QWidget):
         for r in range(self.table.rowCount()):
             item = self.table.item(r, 0)
             if item is not None and item.data(Qt.UserRole) is not None:
-                return tuple(item.data(Qt.UserRole))  # type: ignore[return-value]
+                return tuple(item.data(Qt.UserRole))
         return None
 
     def _select(self, key: tuple[int, str, str] | None) -> bool:
@@ -290,7 +290,7 @@ class EstimatesPanel(QWidget):
 
     def _selected_key(self) -> tuple[int, str, str] | None:
         items = [i for i in self.table.selectedItems() if i.data(Qt.UserRole) is not None]
-        return tuple(items[0].data(Qt.UserRole)) if items else None  # type: ignore[return-value]
+        return tuple(items[0].data(Qt.UserRole)) if items else None
 
     def _draw_history(self) -> None:
         """The selected estimate in every step of its run that has it (before / after conditioning), with truth."""

@@ -382,8 +382,10 @@ class ProtocolPanel(QWidget):
                                   self.budget_spec()[0])
         self.target_note.setText(self.prediction.text())
         self.target_note.setProperty("role", "error" if self.prediction.beyond_budget else "")
-        self.target_note.style().unpolish(self.target_note)
-        self.target_note.style().polish(self.target_note)
+        style = self.target_note.style()
+        if style is not None:  # re-read the stylesheet for the new role
+            style.unpolish(self.target_note)
+            style.polish(self.target_note)
         self.target_note.setVisible(True)
 
     def tick(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from rig.analysis.ap_calcium import supralinearity_index
 from rig.datatypes.records import Estimate, Feature
 from rig.datatypes.sweep_plan import SweepPlan
@@ -41,7 +43,7 @@ class EpspApPairingAnalysis:
         for paired, name in (("epsp_before_ap", "supralinearity_index"), ("epsp_after_ap",
                                                                            "supralinearity_index_after")):
             try:
-                idx = supralinearity_index(a[paired], a["epsp"], a["ap"])
+                idx = supralinearity_index(np.asarray(a[paired]), np.asarray(a["epsp"]), np.asarray(a["ap"]))
             except ValueError:
                 continue
             update.estimates.append(Estimate(sweep_index, plan.step_name, name, idx.value, idx.value - z * idx.se,

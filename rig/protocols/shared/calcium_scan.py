@@ -161,7 +161,7 @@ def calcium_sweep(profile: HardwareProfile, *, step_index: int, step_name: str, 
         if shutter is not None:
             outputs[f"{shutter}.open"] = gate(n, _TAIL)
         inputs += [f"{scanner}.{imaging.green_pmt}", f"{scanner}.{imaging.red_pmt}"]
-        target = tuple(imaging.spine_um)
+        target = (float(imaging.spine_um[0]), float(imaging.spine_um[1]))
     else:
         rate = sample_rate_hz
         n = int(round(duration_ms * rate / 1000.0)) + _TAIL

@@ -47,6 +47,8 @@ def sweep_ratio_trace(plan: SweepPlan, data: dict[str, np.ndarray], radius_um: f
                       baseline_end_ms: float) -> RatioTrace:
     """dG/R per line in the head ROI of one line-scan sweep (channels named in the plan's metadata)."""
     m = plan.meta
+    if plan.line_scan is None or plan.target_um is None:
+        raise ValueError(f"sweep {plan.sweep_in_step} of {plan.step_name} is not a line scan aimed at a spine")
     return line_ratio_trace(data[m.green_channel], data[m.red_channel], plan.line_scan, plan.target_um,
                             radius_um, plan.sample_rate_hz, baseline_end_ms)
 

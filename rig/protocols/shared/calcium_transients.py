@@ -33,7 +33,9 @@ PRIOR_ONSET_DELAY_MS = 2.0  # stimulus to CaT onset assumed before any success i
 class Shape(Protocol):
     """A unit-peak template on a time axis, with its decay time constant."""
 
-    tau_decay_ms: float
+    @property
+    def tau_decay_ms(self) -> float:
+        """Decay time constant of the template."""
 
     def shape(self, t_ms: np.ndarray) -> np.ndarray:
         """The unit-peak template on a time axis."""

@@ -23,6 +23,10 @@ class LineScanWaveforms:
     sample_rate_hz: float
 
 
+def _point(p: Point) -> Point:
+    return float(p[0]), float(p[1])
+
+
 def line_scan(start_um: Point, end_um: Point, pixels_per_line: int, fill_fraction: float, line_rate_hz: float,
               imaging_power: float, lead_samples_ms: float, n_slots: int, park_slots: tuple[int, ...] = (),
               park_um: Point | None = None, tail_samples: int = 2) -> LineScanWaveforms:
@@ -31,7 +35,7 @@ def line_scan(start_um: Point, end_um: Point, pixels_per_line: int, fill_fractio
     Parked slots hold the beam at `park_um` with the Pockels off (the caller adds any pulse).
     The last `tail_samples` are dark with the beam at the line start.
     """
-    spec = ScanLineSpec(tuple(start_um), tuple(end_um), pixels_per_line, 1, fill_fraction)
+    spec = ScanLineSpec(_point(start_um), _point(end_um), pixels_per_line, 1, fill_fraction)
     spl = spec.samples_per_line
     rate = spl * line_rate_hz
     lead = int(round(lead_samples_ms * rate / 1000.0))
@@ -48,7 +52,7 @@ def line_scan(start_um: Point, end_um: Point, pixels_per_line: int, fill_fractio
         else:
             x[a:a + spl], y[a:a + spl] = line_x, line_y
             power[a:a + pixels_per_line] = imaging_power
-    layout = LineScanLayout(lead, spl, pixels_per_line, n_slots, tuple(park_slots), tuple(start_um), tuple(end_um),
+    layout = LineScanLayout(lead, spl, pixels_per_line, n_slots, tuple(park_slots), _point(start_um), _point(end_um),
                             line_rate_hz)
     return LineScanWaveforms(x, y, power, layout, rate)
 

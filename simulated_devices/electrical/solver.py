@@ -109,11 +109,11 @@ class TreeSolver:
     def soma_current(self, x: np.ndarray, blk: Blockers) -> tuple[float, float]:
         """Somatic ionic current (nA, outward +) and its slope dI/dV (uS), leak excluded."""
         ch = self.spec.soma_channels
-        m, h, n, l = x[self.layout.soma_gates]
+        m, h, n, l = x[self.layout.soma_gates].tolist()  # Python floats: scalar arithmetic without numpy's overhead
         g_na, g_k = hh_conductances_uS(m, h, n, self.tree.soma_area_um2, ch, l)
         g_na = 0.0 if blk.soma_na else float(g_na)
         g_k = 0.0 if blk.soma_k else float(g_k)
-        v0 = x[0]
+        v0 = float(x[0])
         return g_na * (v0 - ch.ena_mV) + g_k * (v0 - ch.ek_mV), g_na + g_k
 
     def _synapse_constants(self, blk: Blockers) -> tuple[np.ndarray, float]:
@@ -279,13 +279,13 @@ class TreeSolver:
     def update_gates(self, x: np.ndarray, dt_ms: float) -> None:
         """Exponential-Euler gate update at the (new) voltage."""
         L = self.layout
-        m_inf, tau_m, h_inf, tau_h, n_inf, tau_n = hh_rates(x[0], self.spec.soma_channels)
-        i = L.soma_gates.start
-        x[i] = m_inf + (x[i] - m_inf) * math.exp(-dt_ms / tau_m)
-        x[i + 1] = h_inf + (x[i + 1] - h_inf) * math.exp(-dt_ms / tau_h)
-        x[i + 2] = n_inf + (x[i + 2] - n_inf) * math.exp(-dt_ms / tau_n)
-        l_inf, tau_l = k_inactivation(x[0], self.spec.soma_channels)
-        x[i + 3] = l_inf + (x[i + 3] - l_inf) * math.exp(-dt_ms / tau_l)
+        v0 = float(x[0])
+        m_inf, tau_m, h_inf, tau_h, n_inf, tau_n = hh_rates(v0, self.spec.soma_channels)
+        l_inf, tau_l = k_inactivation(v0, self.spec.soma_channels)
+        sg = L.soma_gates
+        m, h, n, l = x[sg].tolist()
+        x[sg] = (m_inf + (m - m_inf) * math.exp(-dt_ms / tau_m), h_inf + (h - h_inf) * math.exp(-dt_ms / tau_h),
+                 n_inf + (n - n_inf) * math.exp(-dt_ms / tau_n), l_inf + (l - l_inf) * math.exp(-dt_ms / tau_l))
         if self.tree.n_spines:
             inf = 1.0 / (1.0 + np.exp((x[L.v_head] - self._car_half) / self._car_slope))  # car_steady_state
             gates = x[L.head_m.start : L.head_h.stop].reshape(2, -1)

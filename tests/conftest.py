@@ -114,8 +114,10 @@ def pytest_collection_modifyitems(config, items) -> None:
     cost: dict[str, float] = {}
     for name, file_items in by_file.items():
         parts = _shared_fixture_groups(file_items) if name in FILE_COST_S else {}
+        number = {root: k for k, root in enumerate(dict.fromkeys(parts.values()))}  # short names: xdist shows them
         for item in file_items:
-            group = name if item.nodeid not in parts else f"{name}::{parts[item.nodeid].rsplit('::', 1)[-1]}"
+            stem = name.removeprefix("test_").removesuffix(".py")
+            group = stem if item.nodeid not in parts else f"{stem}.{number[parts[item.nodeid]]}"
             item.add_marker(pytest.mark.xdist_group(group))
             cost[item.nodeid] = FILE_COST_S.get(name, 0.0)
     items.sort(key=lambda item: -cost[item.nodeid])  # stable: a file's tests keep their order

@@ -293,8 +293,8 @@ def epsp_truth_of(specimen: "Specimen", state: SpineState) -> dict[str, float]:
 
 def describe(specimen: "Specimen") -> dict[str, object]:
     """All true parameters of the specimen (JSON-able), every spine with its present parameters and unitary
-    EPSPs. The fCaT probes (reversal, fcat, tau_decay: ~1 s a spine) are not run here: each sweep's truth
-    carries them for the spine it targets, when its step measures them."""
+    EPSPs. The fCaT probes (reversal, fcat, tau_decay: ~0.25 s CPU a spine, benchmarks/bench_fcat_truth.py) are
+    not run here: each sweep's truth carries them for the spine it targets, when its step measures them."""
     sim = specimen.sim
     spines = []
     for i, g in enumerate(specimen.spines):

@@ -228,21 +228,6 @@ def calcium_truth_of(specimen: "Specimen", state: SpineState) -> dict[str, float
     return out
 
 
-def calcium_truths(specimen: "Specimen", indices: Sequence[int]) -> list[dict[str, float]]:
-    """`calcium_truth` of many spines of the specimen as it is now: their evoked responses simulated side by side
-    (one batched run of the private cell instead of one per response)."""
-    states = [snapshot(specimen, i) for i in indices]
-    by_cell: dict[tuple[object, ...], tuple[CellState, list[EvokedRequest]]] = {}
-    for state in states:  # the spines of one specimen share one cell state: one batch
-        reversal = specimen.fcat_probe.reversal_mV(state.reversal_weights, state.cell)
-        if reversal is not None:
-            requests = by_cell.setdefault(state.cell.key(), (state.cell, []))[1]
-            requests += [EvokedRequest(state.index, w, m, c) for w, m, c in _calcium_probes(specimen, state, reversal)]
-    for cell, requests in by_cell.values():
-        specimen.fcat_probe.evoked_many(requests, cell)
-    return [calcium_truth_of(specimen, state) for state in states]
-
-
 # What the fCaT analysis fits tau_decay_quantum_ms with (rig/protocols/fcat/schema.py FcatAnalysisSpec defaults, and
 # the window of protocols/fcat.yaml: stimulus at 30 ms of a 300 ms sweep, 500 Hz lines). The calcium truth group is
 # computed without the plan (truth_source.GROUPS), so the window is this constant, not the plan's.

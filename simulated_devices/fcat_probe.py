@@ -13,11 +13,12 @@ weighted by its release probability) evokes zero net clamp charge in the respons
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 from scipy import optimize
 
-from simulated_devices.electrical import CellModel, ElectricalTrace
+from simulated_devices.electrical import CellModel
 from simulated_devices.epsp_probe import CellState, EpspProbe
 
 FCAT_PROBE_MS = 400.0  # > 5 NMDA decay time constants
@@ -28,6 +29,19 @@ REVERSAL_WINDOW_MS = 25.0  # response window of the reversal search (rig/protoco
 REVERSAL_DT_MS = 0.1
 REVERSAL_BRACKET_MV = (-30.0, 30.0)
 WARM_BRACKET_MV = 1.5  # half-width of the bracket around the last reversal found in the same bath
+
+
+EVOKED_BATCH = 48  # copies of the cell simulated side by side (memory: steps x copies x recorded rows)
+
+
+@dataclass(frozen=True)
+class EvokedRequest:
+    """One quantum of `weight` at `spine` from the steady state of a constant drive (CC: pA, VC: mV)."""
+
+    spine: int
+    weight: float
+    mode: str
+    command: float
 
 
 @dataclass(frozen=True)
@@ -112,31 +126,48 @@ class FcatProbe:
     def evoked(self, spine: int, weight: float, mode: str, command: float,
                state: CellState | None = None) -> EvokedInflux:
         """One quantum of `weight` at `spine` from the steady state of the drive (CC: pA, VC: mV)."""
+        return self.evoked_many([EvokedRequest(spine, weight, mode, command)], state)[0]
+
+    def evoked_many(self, requests: Sequence["EvokedRequest"], state: CellState | None = None) -> list[EvokedInflux]:
+        """`evoked` for many quanta in one cell state: those not cached run side by side as independent copies of
+        the private cell (one batched simulation, the same steps as one by one)."""
         with self._cells.lock:
-            return self._evoked(spine, weight, mode, command, state)
+            state = self._state(state)
+            keys = [self._key(state, "evoked", r.spine, round(r.weight, 4), r.mode, round(r.command, 3))
+                    for r in requests]
+            todo = {k: r for k, r in zip(keys, requests) if k not in self._cache}
+            if todo:
+                model = self._model(state)
+                items = list(todo.items())
+                for start in range(0, len(items), EVOKED_BATCH):
+                    chunk = items[start : start + EVOKED_BATCH]
+                    for key, influx in zip((k for k, _ in chunk), self._simulate(model, [r for _, r in chunk])):
+                        self._cache[key] = influx
+            return [self._cache[k] for k in keys]  # type: ignore[misc]
 
-    def _evoked(self, spine: int, weight: float, mode: str, command: float,
-                state: CellState | None) -> EvokedInflux:
-        state = self._state(state)
-        key = self._key(state, "evoked", spine, round(weight, 4), mode, round(command, 3))
-        if key not in self._cache:
-            model = self._model(state)
-            model.settle(mode, command)  # type: ignore[arg-type]
-            n1 = int(round(FCAT_EARLY_MS / FCAT_DT_MS))
-            n2 = int(round((FCAT_PROBE_MS - FCAT_EARLY_MS) / FCAT_TAIL_DT_MS))
-            events = [(0, spine, weight)] if weight > 0 else []
-            early: ElectricalTrace = model.advance(FCAT_DT_MS, n1, mode, np.full(n1, command), events)  # type: ignore[arg-type]
-            tail: ElectricalTrace = model.advance(FCAT_TAIL_DT_MS, n2, mode, np.full(n2, command))  # type: ignore[arg-type]
-            # Resample the tail onto the fine grid (piecewise constant) so every sample spans FCAT_DT_MS.
-            rep = int(round(FCAT_TAIL_DT_MS / FCAT_DT_MS))
-
+    @staticmethod
+    def _simulate(model: CellModel, requests: Sequence["EvokedRequest"]) -> list[EvokedInflux]:
+        starts = []
+        for r in requests:
+            model.settle(r.mode, r.command)  # type: ignore[arg-type]
+            starts.append(model.state)
+        n1 = int(round(FCAT_EARLY_MS / FCAT_DT_MS))
+        n2 = int(round((FCAT_PROBE_MS - FCAT_EARLY_MS) / FCAT_TAIL_DT_MS))
+        modes = [r.mode for r in requests]
+        commands = [r.command for r in requests]
+        events = [[(0, r.spine, r.weight)] if r.weight > 0 else [] for r in requests]
+        x, early = model.advance_batch(np.array(starts), FCAT_DT_MS, n1, modes, commands, events)  # type: ignore[arg-type]
+        _, tail = model.advance_batch(x, FCAT_TAIL_DT_MS, n2, modes, commands, [[] for _ in requests])  # type: ignore[arg-type]
+        # Resample the tail onto the fine grid (piecewise constant) so every sample spans FCAT_DT_MS.
+        rep = int(round(FCAT_TAIL_DT_MS / FCAT_DT_MS))
+        out = []
+        for r, e, t in zip(requests, early, tail):
             def join(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-                return np.concatenate((a[:, spine], np.repeat(b[:, spine], rep)))
+                return np.concatenate((a[:, r.spine], np.repeat(b[:, r.spine], rep)))
 
-            self._cache[key] = EvokedInflux(join(early.i_ca_nmda_pA, tail.i_ca_nmda_pA),
-                                            join(early.i_ca_vgcc_pA, tail.i_ca_vgcc_pA),
-                                            join(early.v_head_mV, tail.v_head_mV), FCAT_DT_MS)
-        return self._cache[key]  # type: ignore[return-value]
+            out.append(EvokedInflux(join(e.i_ca_nmda_pA, t.i_ca_nmda_pA), join(e.i_ca_vgcc_pA, t.i_ca_vgcc_pA),
+                                    join(e.v_head_mV, t.v_head_mV), FCAT_DT_MS))
+        return out
 
     def fcat(self, spine: int, weight: float, reversal_mV: float, state: CellState | None = None) -> float:
         """CC-at-rest / VC-at-reversal ratio of one quantum's NMDA Ca influx (nan without NMDA influx)."""

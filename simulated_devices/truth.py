@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from scipy import special
@@ -14,7 +14,7 @@ from rig.analysis.transients import fit_calcium_decay_known_influx
 from rig.protocols.fcat.schema import FcatAnalysisSpec
 from simulated_devices.electrical import Blockers
 from simulated_devices.epsp_probe import CellState
-from simulated_devices.fcat_probe import FCAT_DT_MS
+from simulated_devices.fcat_probe import FCAT_DT_MS, EvokedRequest
 from simulated_devices.ions import HeadCalcium
 
 if TYPE_CHECKING:
@@ -117,25 +117,40 @@ def snapshot(specimen: "Specimen", index: int) -> SpineState:
 QUANTAL_NODES = 5  # Gauss-Laguerre nodes over the quantal-size distribution (fcat truth)
 
 
+Probe = tuple[float, str, float]  # (quantal weight, clamp mode, command): one evoked response of the private cell
+
+
 def _free_ca_response(specimen: "Specimen", state: SpineState, weight: float, mode: str, command: float
                       ) -> tuple[np.ndarray, float]:
     """Head free Ca (uM, per ion step) after one quantum from the steady state of the held drive, and that
     steady state: all Ca entry (NMDA + R-type) through the head's buffers, dye and neck."""
+    return _free_ca_responses(specimen, state, [(weight, mode, command)])[(weight, mode, command)]
+
+
+def _free_ca_responses(specimen: "Specimen", state: SpineState, probes: Sequence[Probe]
+                       ) -> dict[Probe, tuple[np.ndarray, float]]:
+    """`_free_ca_response` of each probe: the cell's responses simulated side by side, each head's Ca in a column."""
+    probes = list(dict.fromkeys(probes))
     probe, index = specimen.fcat_probe, state.index
     tau_free, tau_dye = state.ca_taus_ms
     scale = state.ca_scale
-    head = HeadCalcium(specimen.calcium.params, 1)
-    quiet = probe.evoked(index, 0.0, mode, command, state.cell)
-    steady_in = -float(quiet.i_ca_vgcc_pA[-1] + quiet.i_ca_nmda_pA[-1]) * scale
-    c_ss = float(head.steady_free_uM(np.array([steady_in]), np.array([tau_free]), np.array([tau_dye]))[0])
-    ev = probe.evoked(index, weight, mode, command, state.cell)
-    influx = -(ev.i_ca_nmda_pA + ev.i_ca_vgcc_pA) * scale
-    k = max(1, int(round(specimen.sim.ion_dt_ms / ev.dt_ms)))
-    m = influx.size // k
-    head.total_uM[:] = head.params.total_uM(np.array([c_ss]))
-    free = head.advance(influx[: m * k].reshape(m, k).mean(axis=1)[:, None], k * ev.dt_ms,
-                        np.array([tau_free]), np.array([tau_dye]))
-    return free[:, 0], c_ss
+    drives = list(dict.fromkeys((mode, command) for _, mode, command in probes))
+    evoked = probe.evoked_many([EvokedRequest(index, w, m, c) for w, m, c in probes]
+                               + [EvokedRequest(index, 0.0, m, c) for m, c in drives], state.cell)
+    quiet = dict(zip(drives, evoked[len(probes):]))
+    n = len(probes)
+    head = HeadCalcium(specimen.calcium.params, n)
+    taus_free, taus_dye = np.full(n, tau_free), np.full(n, tau_dye)
+    steady_in = np.array([-float(quiet[m, c].i_ca_vgcc_pA[-1] + quiet[m, c].i_ca_nmda_pA[-1]) * scale
+                          for _, m, c in probes])
+    c_ss = head.steady_free_uM(steady_in, taus_free, taus_dye)
+    influx = np.stack([-(ev.i_ca_nmda_pA + ev.i_ca_vgcc_pA) * scale for ev in evoked[:n]], axis=1)
+    dt = evoked[0].dt_ms
+    k = max(1, int(round(specimen.sim.ion_dt_ms / dt)))
+    m = influx.shape[0] // k
+    head.total_uM[:] = head.params.total_uM(c_ss)
+    free = head.advance(influx[: m * k].reshape(m, k, n).mean(axis=1), k * dt, taus_free, taus_dye)
+    return {pr: (free[:, j], float(c_ss[j])) for j, pr in enumerate(probes)}
 
 
 def quantal_sizes(cv: float) -> tuple[np.ndarray, np.ndarray]:
@@ -147,13 +162,20 @@ def quantal_sizes(cv: float) -> tuple[np.ndarray, np.ndarray]:
     return nodes / shape, w / w.sum()
 
 
-def _expected_peak(specimen: "Specimen", state: SpineState, weight: float, mode: str, command: float) -> float:
+def _quantal_probes(specimen: "Specimen", weight: float, mode: str, command: float) -> list[Probe]:
+    """The probes `_expected_peak` averages over: one per quantal-size node."""
+    sizes, _ = quantal_sizes(specimen.sim.synapse.quantal_cv)
+    return [(weight * float(size), mode, command) for size in sizes]
+
+
+def _expected_peak(specimen: "Specimen", responses: dict[Probe, tuple[np.ndarray, float]], weight: float,
+                   mode: str, command: float) -> float:
     """Peak free-Ca change averaged over the quantal sizes of the release model (gamma, mean 1, CV
     synapse.quantal_cv): what an average over trials estimates, even where a plateau makes it nonlinear."""
-    sizes, weights = quantal_sizes(specimen.sim.synapse.quantal_cv)
+    _, weights = quantal_sizes(specimen.sim.synapse.quantal_cv)
     peaks = []
-    for size in sizes:
-        free, rest = _free_ca_response(specimen, state, weight * float(size), mode, command)
+    for pr in _quantal_probes(specimen, weight, mode, command):
+        free, rest = responses[pr]
         peaks.append(float(free.max()) - rest)
     return float(np.dot(weights, peaks))
 
@@ -163,6 +185,16 @@ def reversal_truth(specimen: "Specimen", state: SpineState) -> dict[str, float]:
     response window is zero (empty when the evoked current does not reverse between -30 and +30 mV)."""
     reversal = specimen.fcat_probe.reversal_mV(state.reversal_weights, state.cell)
     return {} if reversal is None else {"reversal_mV": reversal}
+
+
+def _calcium_probes(specimen: "Specimen", state: SpineState, reversal_mV: float) -> list[Probe]:
+    """Every evoked response the fCaT truth of one spine reads (calcium_truth_of)."""
+    probes: list[Probe] = [(0.0, "VC", reversal_mV)]
+    weight = state.weight if specimen.spines[state.index].nmda_scale > 0 else 0.0
+    if weight > 0:
+        probes += [(weight, "VC", reversal_mV), (weight, "CC", 0.0), (0.0, "CC", 0.0)]
+        probes += _quantal_probes(specimen, weight, "CC", 0.0) + _quantal_probes(specimen, weight, "VC", reversal_mV)
+    return probes
 
 
 def calcium_truth_of(specimen: "Specimen", state: SpineState) -> dict[str, float]:
@@ -175,19 +207,21 @@ def calcium_truth_of(specimen: "Specimen", state: SpineState) -> dict[str, float
     weight = state.weight if g.nmda_scale > 0 else 0.0
     tau_free, tau_dye = state.ca_taus_ms
     head = HeadCalcium(specimen.calcium.params, 1)
-    _, c_ss = _free_ca_response(specimen, state, 0.0, "VC", reversal)
+    responses = _free_ca_responses(specimen, state, _calcium_probes(specimen, state, reversal))
+    _, c_ss = responses[0.0, "VC", reversal]
     tau_decay = float(head.decay_tau_ms(np.array([tau_free]), np.array([tau_dye]), np.array([c_ss]))[0])
     out = {"reversal_mV": reversal, "tau_decay_ms": tau_decay}
     if weight > 0:
-        free_vc, rest_vc = _free_ca_response(specimen, state, weight, "VC", reversal)
-        free_cc, rest_cc = _free_ca_response(specimen, state, weight, "CC", 0.0)
+        free_vc, rest_vc = responses[weight, "VC", reversal]
+        free_cc, rest_cc = responses[weight, "CC", 0.0]
         out["fcat_mean_quantum"] = float((free_cc.max() - rest_cc) / (free_vc.max() - rest_vc))
-        out["fcat"] = _expected_peak(specimen, state, weight, "CC", 0.0) / _expected_peak(
-            specimen, state, weight, "VC", reversal)
+        out["fcat"] = _expected_peak(specimen, responses, weight, "CC", 0.0) / _expected_peak(
+            specimen, responses, weight, "VC", reversal)
         out["fcat_upper_bound"] = out["fcat"]  # what a bound names is the true quantity it bounds
         out["fcat_charge"] = probe.fcat_total(index, weight, reversal, state.cell)
         out["fcat_nmda"] = probe.fcat(index, weight, reversal, state.cell)
-        out["tau_decay_quantum_ms"] = quantum_decay_tau_ms(specimen, state, weight, reversal)
+        out["tau_decay_quantum_ms"] = quantum_decay_tau_ms(specimen, state, weight, reversal,
+                                                           responses[weight, "VC", reversal])
         peak = float(free_vc.max())
         kd = head.params.kd_uM
         out["peak_ca_at_reversal_uM"] = peak
@@ -203,13 +237,14 @@ QUANTUM_FIT_AFTER_MS = 270.0
 QUANTUM_FIT_LINE_MS = 2.0
 
 
-def quantum_decay_tau_ms(specimen: "Specimen", state: SpineState, weight: float, reversal_mV: float) -> float:
+def quantum_decay_tau_ms(specimen: "Specimen", state: SpineState, weight: float, reversal_mV: float,
+                         response: tuple[np.ndarray, float] | None = None) -> float:
     """tau_decay_quantum_ms as the analysis measures it, on the true noiseless signal: one mean quantum's head
     free-Ca change at the reversal, sampled like the line scan (QUANTUM_FIT_*), fitted by the analysis's own
     fit (`fit_calcium_decay_known_influx`: the NMDA conductance's time course, FcatAnalysisSpec's
     nmda_tau_rise_ms/nmda_tau_decay_ms, convolved with one Ca decay). NaN when that fit fails."""
     spec = FcatAnalysisSpec()
-    free, rest = _free_ca_response(specimen, state, weight, "VC", reversal_mV)
+    free, rest = response if response is not None else _free_ca_response(specimen, state, weight, "VC", reversal_mV)
     dt = max(1, int(round(specimen.sim.ion_dt_ms / FCAT_DT_MS))) * FCAT_DT_MS  # _free_ca_response's step
     after = np.arange(free.size) * dt
     t = np.arange(0.0, QUANTUM_FIT_BASELINE_MS + QUANTUM_FIT_AFTER_MS, QUANTUM_FIT_LINE_MS) + QUANTUM_FIT_LINE_MS / 2
@@ -244,8 +279,8 @@ def epsp_truth_of(specimen: "Specimen", state: SpineState) -> dict[str, float]:
 
 def describe(specimen: "Specimen") -> dict[str, object]:
     """All true parameters of the specimen (JSON-able), every spine with its present parameters and unitary
-    EPSPs. The fCaT probes (reversal, fcat, tau_decay: ~1 s a spine) are not run here: each sweep's truth
-    carries them for the spine it targets, when its step measures them."""
+    EPSPs. The fCaT probes (reversal, fcat, tau_decay: ~0.25 s CPU a spine, benchmarks/bench_fcat_truth.py) are
+    not run here: each sweep's truth carries them for the spine it targets, when its step measures them."""
     sim = specimen.sim
     spines = []
     for i, g in enumerate(specimen.spines):

@@ -60,8 +60,64 @@ SLOW_FILES = frozenset({
 })
 
 
+# Scheduling on the xdist workers (`--dist loadgroup --no-loadscope-reorder` in pyproject.toml): every test gets an
+# xdist_group, by default its file (module fixtures are built once, as with loadfile). The files below, the heaviest
+# (seconds of one worker, `python -m pytest --durations=0` on a lightly loaded machine, summed per file), are split
+# into independent parts: tests that share a module- or session-scoped fixture stay together (so every such fixture is still built once),
+# the others are scheduled one by one. Work is handed out heaviest first, so both workers finish together.
+FILE_COST_S = {
+    "test_specimen_plasticity.py": 60, "test_fcat_population.py": 55, "test_vsd_protocol.py": 50,
+    "test_fcat_truth.py": 45, "test_fuzz_inputs.py": 45, "test_truth_complete.py": 40, "test_run_subprocess.py": 40,
+    "test_specimen_fcat_physics.py": 35, "test_gui_placement.py": 35, "test_watchdog.py": 30, "test_signals.py": 30,
+    "test_na_ca_truth.py": 27, "test_recover.py": 25, "test_calcium_protocols_runs.py": 25, "test_run_files.py": 20,
+    "test_quantal_truth.py": 20, "test_calibration_subset.py": 17, "test_fcat_protocol.py": 15, "test_gui_window.py": 15,
+    "test_gui_camera.py": 12, "test_export.py": 12, "test_quantal_mixture.py": 10, "test_paired_transient_kinetics.py": 10,
+    "test_sim_regression.py": 8, "test_cli.py": 8,
+}
+
+
+def _shared_fixture_groups(items: list[pytest.Item]) -> dict[str, str]:
+    """nodeid -> part of its file: tests joined when they share a module- or session-scoped fixture."""
+    parent: dict[str, str] = {}
+
+    def find(a: str) -> str:
+        while parent.setdefault(a, a) != a:
+            a = parent[a]
+        return a
+
+    shared: dict[str, list[str]] = {}
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        shared[item.nodeid] = [] if info is None else [
+            name for name, defs in info.name2fixturedefs.items()
+            if defs and defs[-1].scope in ("module", "package", "session")
+            and defs[-1].baseid != ""]  # plugins' session fixtures (e.g. qapp) are cheap and built per worker anyway
+    names = {name for used in shared.values() for name in used}
+    for item in items:
+        # a parameter naming a shared fixture: the test takes it with request.getfixturevalue
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        dynamic = [v for v in params.values() if isinstance(v, str) and v in names]
+        for name in shared[item.nodeid] + dynamic:
+            parent[find(item.nodeid)] = find(f"fixture:{name}")
+    return {item.nodeid: find(item.nodeid) for item in items}
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items) -> None:
-    """Mark every test of a slow file `slow` (files, not tests: their module fixtures are the cost)."""
+    """Mark every test of a slow file `slow` (files, not tests: their module fixtures are the cost); give every
+    test its xdist group and put the heaviest work first (see FILE_COST_S)."""
+    by_file: dict[str, list[pytest.Item]] = {}
     for item in items:
         if item.path.name in SLOW_FILES:
             item.add_marker(pytest.mark.slow)
+        by_file.setdefault(item.path.name, []).append(item)
+    cost: dict[str, float] = {}
+    for name, file_items in by_file.items():
+        parts = _shared_fixture_groups(file_items) if name in FILE_COST_S else {}
+        number = {root: k for k, root in enumerate(dict.fromkeys(parts.values()))}  # short names: xdist shows them
+        for item in file_items:
+            stem = name.removeprefix("test_").removesuffix(".py")
+            group = stem if item.nodeid not in parts else f"{stem}.{number[parts[item.nodeid]]}"
+            item.add_marker(pytest.mark.xdist_group(group))
+            cost[item.nodeid] = FILE_COST_S.get(name, 0.0)
+    items.sort(key=lambda item: -cost[item.nodeid])  # stable: a file's tests keep their order

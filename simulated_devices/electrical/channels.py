@@ -68,17 +68,34 @@ def _vtrap(x: float, y: float) -> float:
     return x / -math.expm1(-x / y)
 
 
+def _vtrap_array(x: np.ndarray, y: float) -> np.ndarray:
+    """_vtrap element by element."""
+    near_zero = np.abs(x / y) < 1e-6
+    safe = np.where(near_zero, y, x)  # no 0 / 0 where the series is used
+    return np.where(near_zero, y * (1.0 + x / (2.0 * y)), safe / -np.expm1(-safe / y))
+
+
 def hh_rates(v_mV: float, spec: SomaChannelSpec) -> tuple[float, float, float, float, float, float]:
     """(m_inf, tau_m, h_inf, tau_h, n_inf, tau_n) of the somatic HH channels (scalar V)."""
-    u = float(v_mV) - spec.v_shift_mV
+    return _hh_steady(float(v_mV), spec, math.exp, _vtrap)
+
+
+def hh_rates_array(v_mV: np.ndarray, spec: SomaChannelSpec) -> tuple[np.ndarray, ...]:
+    """hh_rates for an array of voltages (element by element)."""
+    return _hh_steady(np.asarray(v_mV, dtype=float), spec, np.exp, _vtrap_array)
+
+
+def _hh_steady(v, spec, exp, vtrap):  # type: ignore[no-untyped-def]
+    # The one source of the HH rate formulas, for scalars (math) and arrays (numpy).
+    u = v - spec.v_shift_mV
     k = spec.rate_factor
-    am = 0.1 * _vtrap(u + 40.0, 10.0)
-    bm = 4.0 * math.exp(-(u + 65.0) / 18.0)
-    ah = 0.07 * math.exp(-(u + 65.0) / 20.0)
-    bh = 1.0 / (1.0 + math.exp(-(u + 35.0) / 10.0))
+    am = 0.1 * vtrap(u + 40.0, 10.0)
+    bm = 4.0 * exp(-(u + 65.0) / 18.0)
+    ah = 0.07 * exp(-(u + 65.0) / 20.0)
+    bh = 1.0 / (1.0 + exp(-(u + 35.0) / 10.0))
     un = u - spec.k_shift_mV
-    an = 0.01 * _vtrap(un + 55.0, 10.0)
-    bn = 0.125 * math.exp(-(un + 65.0) / 80.0)
+    an = 0.01 * vtrap(un + 55.0, 10.0)
+    bn = 0.125 * exp(-(un + 65.0) / 80.0)
     sm, sh, sn = am + bm, ah + bh, an + bn
     return am / sm, 1.0 / (k * sm), ah / sh, 1.0 / (k * sh), an / sn, 1.0 / (k * sn)
 
@@ -90,6 +107,16 @@ def k_inactivation(v_mV: float, spec: SomaChannelSpec) -> tuple[float, float]:
     x = (float(v_mV) - spec.k_inactivation_half_mV) / spec.k_inactivation_slope_mV
     floor = spec.k_inactivation_floor
     return floor + (1.0 - floor) / (1.0 + math.exp(min(x, 700.0))), spec.k_inactivation_tau_ms
+
+
+def k_inactivation_array(v_mV: np.ndarray, spec: SomaChannelSpec) -> tuple[np.ndarray, float]:
+    """k_inactivation for an array of voltages (l_inf element by element, one tau_l)."""
+    v = np.asarray(v_mV, dtype=float)
+    if spec.k_inactivation_tau_ms <= 0:
+        return np.ones_like(v), math.inf
+    x = (v - spec.k_inactivation_half_mV) / spec.k_inactivation_slope_mV
+    floor = spec.k_inactivation_floor
+    return floor + (1.0 - floor) / (1.0 + np.exp(np.minimum(x, 700.0))), spec.k_inactivation_tau_ms
 
 
 NA_SLOW_HALF = 0.05  # gate value at which half the Na channels are slow-inactivated (see na_slow_availability)

@@ -290,6 +290,43 @@ class CellModel:
             self._last_drive = (clamp_mode, float(cmd[-1]), self.blockers.key(), float(dt_ms))
         return trace
 
+    def advance_batch(
+        self,
+        starts: np.ndarray,
+        dt_ms: float,
+        n_steps: int,
+        clamp_modes: Sequence[ClampMode],
+        commands: Sequence[float],
+        synaptic_events: Sequence[Sequence[SynapticEvent]],
+    ) -> tuple[np.ndarray, list[ElectricalTrace]]:
+        """Integrate independent copies of the cell from the states `starts` (B, size) by implicit steps (no fast
+        path), copy b under its own constant drive and events; the model's own state is left alone.
+        Returns the end states (B, size) and one trace per copy (truth probes: many single quanta at once)."""
+        x = np.array(starts, dtype=float)
+        if x.ndim != 2 or x.shape[1] != self.solver.layout.size:
+            raise ValueError(f"starts must be (copies, {self.solver.layout.size}), got {x.shape}")
+        for mode in clamp_modes:
+            if mode not in ("VC", "CC"):
+                raise ValueError(f"clamp_mode must be 'VC' or 'CC', got {mode!r}")
+        vc = np.array([m == "VC" for m in clamp_modes], dtype=bool)
+        cmd = np.array(commands, dtype=float)
+        events: dict[int, list[tuple[int, int, float]]] = {}
+        for copy, evs in enumerate(synaptic_events):
+            for k, spine, w in evs:
+                if not (0 <= k < n_steps and 0 <= spine < self.n_spines):
+                    raise IndexError(f"synaptic event ({k}, {spine}) outside chunk/spines")
+                events.setdefault(int(k), []).append((copy, int(spine), float(w)))
+        rec = np.empty((n_steps, x.shape[0], self._rows.size))
+        for k in range(n_steps):
+            for copy, spine, w in events.get(k, ()):
+                self.solver.add_event(x[copy], spine, w)
+            self.solver.step_batch(x, dt_ms, vc, cmd, self.blockers)
+            rec[k] = x[:, self._rows]
+        self.n_solved_steps += n_steps * x.shape[0]
+        traces = [self._trace_from_rows(rec[:, b], mode, np.full(n_steps, cmd[b]), dt_ms)
+                  for b, mode in enumerate(clamp_modes)]
+        return x, traces
+
     def _break_mask(
         self, mode: ClampMode, cmd: np.ndarray, events: dict[int, list[tuple[int, float]]], dt_ms: float
     ) -> np.ndarray:

@@ -19,7 +19,14 @@ from scipy.linalg import lapack
 
 from rig.model.biophysics import MG_BLOCK_MM, MG_BLOCK_PER_MV
 
-from .channels import car_steady_state, hh_conductances_uS, hh_rates, k_inactivation
+from .channels import (
+    car_steady_state,
+    hh_conductances_uS,
+    hh_rates,
+    hh_rates_array,
+    k_inactivation,
+    k_inactivation_array,
+)
 from .morphology import CellSpec, CompartmentTree
 from .synapses import exp2_peak_factor
 
@@ -89,6 +96,7 @@ class TreeSolver:
         self._car_half = np.array([[hc.m_half_mV], [hc.h_half_mV]])
         self._car_slope = np.array([[-hc.m_slope_mV], [hc.h_slope_mV]])
         self._blk_cache: dict[tuple[object, ...], tuple[np.ndarray, float]] = {}
+        self._block_offdiags: dict[int, np.ndarray] = {}  # step_batch: n copies' off-diagonal, 0 between blocks
 
     # ----- membrane currents -------------------------------------------------------
     def synaptic_conductances_uS(self, x: np.ndarray, blk: Blockers) -> tuple[np.ndarray, np.ndarray]:
@@ -103,11 +111,11 @@ class TreeSolver:
     def soma_current(self, x: np.ndarray, blk: Blockers) -> tuple[float, float]:
         """Somatic ionic current (nA, outward +) and its slope dI/dV (uS), leak excluded."""
         ch = self.spec.soma_channels
-        m, h, n, l = x[self.layout.soma_gates]
+        m, h, n, l = x[self.layout.soma_gates].tolist()  # Python floats: scalar arithmetic without numpy's overhead
         g_na, g_k = hh_conductances_uS(m, h, n, self.tree.soma_area_um2, ch, l)
         g_na = 0.0 if blk.soma_na else float(g_na)
         g_k = 0.0 if blk.soma_k else float(g_k)
-        v0 = x[0]
+        v0 = float(x[0])
         return g_na * (v0 - ch.ena_mV) + g_k * (v0 - ch.ek_mV), g_na + g_k
 
     def _synapse_constants(self, blk: Blockers) -> tuple[np.ndarray, float]:
@@ -124,17 +132,19 @@ class TreeSolver:
         return self._blk_cache[key]
 
     def head_current(self, x: np.ndarray, blk: Blockers) -> tuple[np.ndarray, np.ndarray]:
-        """Head ionic current (nA, outward +) and non-negative slope (uS), leak excluded."""
+        """Head ionic current (nA, outward +) and non-negative slope (uS), leak excluded (x: one state or rows)."""
         L, syn, hc = self.layout, self.spec.synapse, self.spec.head_channels
-        v = x[L.v_head]
+        v = x[..., L.v_head]
         if blk.r_type_ca:
             g_car = np.zeros_like(v)
         else:
-            m = x[L.head_m]
-            g_car = self._g_car_max_uS * (m * m * x[L.head_h])
+            m = x[..., L.head_m]
+            g_car = self._g_car_max_uS * (m * m * x[..., L.head_h])
         g_max, mg_over_357 = self._synapse_constants(blk)
-        states = x[L.ampa_r.start : L.nmda_d.stop].reshape(4, -1)  # ampa rise, decay, nmda rise, decay
-        g_ampa, g_nmda = g_max * (states[1::2] - states[0::2])
+        # ampa rise, decay, nmda rise, decay (x may hold a batch of states, one per row)
+        states = x[..., L.ampa_r.start : L.nmda_d.stop].reshape(x.shape[:-1] + (4, -1))
+        g = g_max * (states[..., 1::2, :] - states[..., 0::2, :])
+        g_ampa, g_nmda = g[..., 0, :], g[..., 1, :]
         b = 1.0 / (1.0 + mg_over_357 * np.exp(-MG_BLOCK_PER_MV * v))  # Jahr & Stevens (rig.model.biophysics)
         drive = v - syn.e_syn_mV
         g_nmda_b = g_nmda * b
@@ -200,16 +210,84 @@ class TreeSolver:
         self.update_gates(x, dt_ms)
         self.decay_synapses(x, dt_ms)
 
+    def step_batch(self, x: np.ndarray, dt_ms: float, vc: np.ndarray, command: np.ndarray, blk: Blockers) -> None:
+        """`step` for independent copies of the cell, one state per row of x (B, size), each under its own clamp
+        (vc: True for VC) and command. The same arithmetic as `step`; the B tree systems are solved as one
+        block-diagonal tridiagonal system (zero couplings between blocks: each block solves exactly as alone)."""
+        L, t = self.layout, self.tree
+        c_dt, diag0, rhs0, hc_dt, a0, h_rhs0 = self._static(dt_ms)[:6]
+        n_b, n_tree = x.shape[0], 1 + t.n_dend
+        v = x[:, L.v_tree]
+        vh = x[:, L.v_head]
+        i_s, s_s = self.soma_current_batch(x, blk)
+        d = np.repeat(diag0[None, :], n_b, axis=0)
+        b = c_dt * v + rhs0
+        d[:, 0] += s_s
+        b[:, 0] += s_s * v[:, 0] - i_s
+        d[:, 0] += np.where(vc, self.g_series_uS, 0.0)
+        b[:, 0] += np.where(vc, self.g_series_uS * command, command * 1e-3)
+        if t.n_spines:
+            i_h, s_h = self.head_current(x, blk)
+            a = a0 + s_h
+            r_h = hc_dt * vh + h_rhs0 + s_h * vh - i_h
+            gn = t.g_neck_uS
+            denom = a + gn
+            if self._unique_parents:
+                d[:, t.spine_parent] += gn * a / denom
+                b[:, t.spine_parent] += gn * r_h / denom
+            else:
+                rows = (t.spine_parent[None, :] + n_tree * np.arange(n_b)[:, None]).ravel()
+                d += np.bincount(rows, weights=(gn * a / denom).ravel(), minlength=d.size).reshape(d.shape)
+                b += np.bincount(rows, weights=(gn * r_h / denom).ravel(), minlength=b.size).reshape(b.shape)
+        if n_b not in self._block_offdiags:
+            self._block_offdiags[n_b] = np.tile(np.append(self._offdiag, 0.0), n_b)[:-1]
+        off = self._block_offdiags[n_b]
+        _, _, _, v_new, info = lapack.dgtsv(off, d.ravel(), off, b.ravel())
+        if info != 0:
+            raise FloatingPointError(f"tridiagonal solve failed (info={info})")
+        v_new = v_new.reshape(n_b, n_tree)
+        x[:, L.v_tree] = v_new
+        if t.n_spines:
+            x[:, L.v_head] = (r_h + gn * v_new[:, t.spine_parent]) / denom
+        self.update_gates_batch(x, dt_ms)
+        x[:, L.ampa_r.start : L.nmda_d.stop] *= self._static(dt_ms)[8]  # decay_synapses
+
+    def soma_current_batch(self, x: np.ndarray, blk: Blockers) -> tuple[np.ndarray, np.ndarray]:
+        """`soma_current` of every row of x (B, size)."""
+        ch = self.spec.soma_channels
+        gates = x[:, self.layout.soma_gates]
+        g_na, g_k = hh_conductances_uS(gates[:, 0], gates[:, 1], gates[:, 2], self.tree.soma_area_um2, ch,
+                                       gates[:, 3])
+        g_na = np.zeros(x.shape[0]) if blk.soma_na else g_na
+        g_k = np.zeros(x.shape[0]) if blk.soma_k else g_k
+        v0 = x[:, 0]
+        return g_na * (v0 - ch.ena_mV) + g_k * (v0 - ch.ek_mV), g_na + g_k
+
+    def update_gates_batch(self, x: np.ndarray, dt_ms: float) -> None:
+        """`update_gates` of every row of x (B, size)."""
+        L = self.layout
+        v0 = x[:, 0]
+        m_inf, tau_m, h_inf, tau_h, n_inf, tau_n = hh_rates_array(v0, self.spec.soma_channels)
+        i = L.soma_gates.start
+        inf = np.stack((m_inf, h_inf, n_inf), axis=1)
+        x[:, i : i + 3] = inf + (x[:, i : i + 3] - inf) * np.exp(-dt_ms / np.stack((tau_m, tau_h, tau_n), axis=1))
+        l_inf, tau_l = k_inactivation_array(v0, self.spec.soma_channels)
+        x[:, i + 3] = l_inf + (x[:, i + 3] - l_inf) * math.exp(-dt_ms / tau_l)
+        if self.tree.n_spines:
+            inf = 1.0 / (1.0 + np.exp((x[:, None, L.v_head] - self._car_half) / self._car_slope))
+            gates = x[:, L.head_m.start : L.head_h.stop].reshape(x.shape[0], 2, -1)
+            gates[:] = inf + (gates - inf) * self._static(dt_ms)[6]
+
     def update_gates(self, x: np.ndarray, dt_ms: float) -> None:
         """Exponential-Euler gate update at the (new) voltage."""
         L = self.layout
-        m_inf, tau_m, h_inf, tau_h, n_inf, tau_n = hh_rates(x[0], self.spec.soma_channels)
-        i = L.soma_gates.start
-        x[i] = m_inf + (x[i] - m_inf) * math.exp(-dt_ms / tau_m)
-        x[i + 1] = h_inf + (x[i + 1] - h_inf) * math.exp(-dt_ms / tau_h)
-        x[i + 2] = n_inf + (x[i + 2] - n_inf) * math.exp(-dt_ms / tau_n)
-        l_inf, tau_l = k_inactivation(x[0], self.spec.soma_channels)
-        x[i + 3] = l_inf + (x[i + 3] - l_inf) * math.exp(-dt_ms / tau_l)
+        v0 = float(x[0])
+        m_inf, tau_m, h_inf, tau_h, n_inf, tau_n = hh_rates(v0, self.spec.soma_channels)
+        l_inf, tau_l = k_inactivation(v0, self.spec.soma_channels)
+        sg = L.soma_gates
+        m, h, n, l = x[sg].tolist()
+        x[sg] = (m_inf + (m - m_inf) * math.exp(-dt_ms / tau_m), h_inf + (h - h_inf) * math.exp(-dt_ms / tau_h),
+                 n_inf + (n - n_inf) * math.exp(-dt_ms / tau_n), l_inf + (l - l_inf) * math.exp(-dt_ms / tau_l))
         if self.tree.n_spines:
             inf = 1.0 / (1.0 + np.exp((x[L.v_head] - self._car_half) / self._car_slope))  # car_steady_state
             gates = x[L.head_m.start : L.head_h.stop].reshape(2, -1)

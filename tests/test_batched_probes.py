@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rig.config.simulation import SimulationSpec
 from simulated_devices.electrical import CellModel
 from simulated_devices.fcat_probe import EvokedRequest
 from simulated_devices.specimen import Specimen
+from simulated_devices.specimen_config import SimulationSpec
 
 FIELDS = ("v_soma_mV", "clamp_current_pA", "v_head_mV", "v_dend_at_spine_mV", "i_ca_nmda_pA", "i_ca_vgcc_pA",
           "i_na_pA")

@@ -24,8 +24,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
-from simulated_devices.specimen_config import SimulationSpec  # noqa: E402
 from simulated_devices.specimen import Specimen  # noqa: E402
+from simulated_devices.specimen_config import SimulationSpec  # noqa: E402
 
 FCAT_PROFILE = Path(__file__).resolve().parents[1] / "hardware_profiles" / "simulated_fcat.yaml"
 RHO_OHM_UM = 150.0 * 1e4  # cytoplasm 150 Ohm cm (as the tests build the population)

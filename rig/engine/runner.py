@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from rig.datatypes.records import DataChunk, Notice, RunEnded, RunStarted, SweepEnded, SweepStarted
 from rig.datatypes.sweep_plan import SweepPlan
@@ -17,7 +17,7 @@ from rig.engine.program import RunContext, StepFailed, StepProgram, planned_swee
 from rig.engine.rig import Rig
 from rig.engine.stop_flags import StopFlags
 from rig.engine.stream import Stream
-from rig.hal.interfaces import SafetyReport
+from rig.hal.interfaces import Camera, FrameBatch, SafetyReport
 from rig.hal.watchdog import WatchdogExpired
 
 log = logging.getLogger(__name__)
@@ -210,6 +210,8 @@ class Runner:
             device.configure(plan)
         clock.load(plan)
         camera = self.rig.devices[plan.camera.camera] if plan.camera is not None else None
+        if camera is not None and not isinstance(camera, Camera):
+            raise TypeError(f"device '{camera.name}' records the plan's frames but is not a camera")
         frames = _FrameCollector(index, plan, self.stream) if camera is not None else None
         done = 0
         completed = False
@@ -229,9 +231,9 @@ class Runner:
                     self.stream.publish(DataChunk(index, f"in:{channel}", done, samples))
                     n = len(samples)
                 done += n
-                if frames is not None:
+                if frames is not None and camera is not None:
                     frames.take(camera.read_frames())
-            if frames is not None:
+            if frames is not None and camera is not None:
                 frames.finish(camera, lambda: self.flags.now)
             completed = True
         finally:
@@ -252,7 +254,7 @@ class _FrameCollector:
         self.received = 0
         self.numbers: collections.Counter[int] = collections.Counter()
 
-    def take(self, batch) -> None:
+    def take(self, batch: FrameBatch | None) -> None:
         """Publish a batch of frames with their counter and timestamps."""
         if batch is None or len(batch.frames) == 0:
             return
@@ -264,7 +266,7 @@ class _FrameCollector:
         self.received += len(batch.frames)
         self.numbers.update(int(k) for k in batch.frame_numbers)
 
-    def finish(self, camera, aborted) -> None:
+    def finish(self, camera: Camera, aborted: Callable[[], bool]) -> None:
         """Wait (bounded) for the last frames, then report any dropped or duplicated frame."""
         deadline = time.monotonic() + max(1.0, 20 * self.spec.exposure_ms / 1000.0)
         while self.received < self.spec.n_frames and time.monotonic() < deadline and not aborted():

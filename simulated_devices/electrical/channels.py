@@ -85,7 +85,7 @@ def hh_rates_array(v_mV: np.ndarray, spec: SomaChannelSpec) -> tuple[np.ndarray,
     return _hh_steady(np.asarray(v_mV, dtype=float), spec, np.exp, _vtrap_array)
 
 
-def _hh_steady(v, spec, exp, vtrap):  # type: ignore[no-untyped-def]
+def _hh_steady(v, spec, exp, vtrap):
     # The one source of the HH rate formulas, for scalars (math) and arrays (numpy).
     u = v - spec.v_shift_mV
     k = spec.rate_factor

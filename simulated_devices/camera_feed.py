@@ -15,6 +15,7 @@ from rig.config.profile import CameraSpec, HardwareProfile
 from rig.datatypes.sweep_plan import SweepPlan
 from simulated_devices.ccd import CcdSpec, frame_weights, frames_from_templates, scene_from_specimen, sweep_templates
 from simulated_devices.specimen import ChunkSamples, Specimen
+from simulated_devices.specimen_config import simulation_of
 
 
 class CameraFeed:
@@ -28,7 +29,7 @@ class CameraFeed:
         self.specimen = specimen
         self.push_frame = push_frame
         self.rng = rng
-        wf = profile.simulation.widefield  # type: ignore[union-attr]
+        wf = simulation_of(profile).widefield
         self.band = wf.emission
         width, height = spec.sensor_px
         self.base = CcdSpec(sensor_px=(height, width), pixel_size_um=spec.pixel_size_um, psf_sigma_um=wf.psf_sigma_um,

@@ -25,6 +25,7 @@ from simulated_devices.electrical import (
     SomaSpec,
     SpineSpec,
     SynapseSpec,
+    as_clamp_mode,
 )
 from simulated_devices.population import SpineGeometry
 from simulated_devices.specimen_config import PharmacologySpec, SimulationSpec
@@ -169,12 +170,12 @@ class CellDriver:
         sample_t = t0 + sample_dt_ms * np.arange(n)
         v0, i0, h0 = self._last
         steady = (n_steps and not model_events and bool(np.all(cmd == cmd[0]))
-                  and self.model.is_steady(mode, float(cmd[0])))  # type: ignore[arg-type]
+                  and self.model.is_steady(as_clamp_mode(mode), float(cmd[0])))
         if steady:
             # Nothing moves: skip the integration, report the steady state at every step.
             key = (mode, float(cmd[0]), self.model.blockers.key())
             if self._snapshot is None or self._snapshot[0] != key:
-                self._snapshot = (key, self.model.snapshot(mode, float(cmd[0])))  # type: ignore[arg-type]
+                self._snapshot = (key, self.model.snapshot(as_clamp_mode(mode), float(cmd[0])))
             snap = self._snapshot[1]
             self.model.skip_time(n_steps * dt)
             trace = _repeat_trace(snap, n_steps, start, dt)
@@ -182,7 +183,7 @@ class CellDriver:
             dends = np.tile(snap.v_dend_at_spine_mV[0, : self.n_imaged], (n, 1))
             self.t_model_ms = start + n_steps * dt
         elif n_steps:
-            trace = self.model.advance(dt, n_steps, mode, cmd, model_events if n_steps else [])  # type: ignore[arg-type]
+            trace = self.model.advance(dt, n_steps, as_clamp_mode(mode), cmd, model_events if n_steps else [])
             times = np.concatenate(([start], start + dt * np.arange(1, n_steps + 1)))
             v = np.interp(sample_t, times, np.concatenate(([v0], trace.v_soma_mV)))
             pos = np.clip(np.floor((sample_t - start) / dt + 1e-9).astype(int) - 1, -1, n_steps - 1)
@@ -208,7 +209,7 @@ class CellDriver:
 
     def settle(self, mode: str, command: float, duration_ms: float) -> None:
         """A long quiet interval: jump to the steady state of the held drive."""
-        self.model.settle(mode, command)  # type: ignore[arg-type]
+        self.model.settle(as_clamp_mode(mode), command)
         self._snapshot = None
         self.model.skip_time(duration_ms)
         L = self.model.solver.layout

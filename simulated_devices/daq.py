@@ -198,7 +198,8 @@ class SimulatedDaq:
         try:
             self._feed()
         except WatchdogExpired:  # the program is in control again: clear the expiry so the write takes effect
-            self.watchdog.disarm()  # type: ignore[union-attr]
+            if self.watchdog is not None:  # always: only a watchdog raises WatchdogExpired (see _feed)
+                self.watchdog.disarm()
         if ch is None:  # not a DAQ address: the command is the physics
             self.physical[channel] = float(value)
         else:
@@ -308,7 +309,7 @@ class SimulatedDaq:
         """Sweep boundary: apply the plan's bath (pharmacology as data), push plasticity and blockers into the cell."""
         bath = self._plan.meta.bath if self._plan is not None else None
         if bath is not None or self._bath_applied:
-            baseline = self.profile.simulation.pharmacology.model_dump()  # type: ignore[union-attr]
+            baseline = simulation_of(self.profile).pharmacology.model_dump()
             for field, value in (baseline | (bath.changes() if bath is not None else {})).items():
                 setattr(self.specimen.pharmacology, field, value)
             self._bath_applied = bath is not None
@@ -347,7 +348,7 @@ class SimulatedDaq:
             mode = self.amplifier_modes.get(aname, aspec.safe_mode)
             command = outputs[f"{aname}.command"].astype(float)
         onsets = np.empty(0, dtype=int)
-        threshold = self.profile.simulation.stimulation.threshold_V  # type: ignore[union-attr]
+        threshold = simulation_of(self.profile).stimulation.threshold_V
         for name, spec in devices.items():
             if spec.kind == "stimulus_isolator":
                 onsets = np.union1d(onsets, pulse_onsets(outputs[f"{name}.trigger"], self.physical[f"{name}.trigger"],
@@ -363,7 +364,7 @@ class SimulatedDaq:
                 w = emitter_weights(self.specimen, samples, pmt_spec.emission, wavelength)
                 rate = self.optics.photon_rate(dendrite, power, overlap, w.dendrite, w.heads)
                 data[f"{sname}.{pmt}"] = pmt_counts(self.rng, rate, dark, dt_ms)
-        soma = self.profile.simulation.soma  # type: ignore[union-attr]
+        soma = simulation_of(self.profile).soma
         for name, spec in amps.items():
             amp_mode = self.amplifier_modes.get(name, spec.safe_mode)
             i_meas = (samples.clamp_current_pA + self.rng.normal(0, soma.current_noise_pA, n)).astype(np.float32)

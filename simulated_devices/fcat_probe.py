@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 from scipy import optimize
 
-from simulated_devices.electrical import CellModel
+from simulated_devices.electrical import CellModel, as_clamp_mode
 from simulated_devices.epsp_probe import CellState, EpspProbe
 
 FCAT_PROBE_MS = 400.0  # > 5 NMDA decay time constants
@@ -68,7 +68,8 @@ class FcatProbe:
     def __init__(self, epsp_probe: EpspProbe, live: CellModel):
         self._cells = epsp_probe
         self._live = live
-        self._cache: dict[tuple[object, ...], object] = {}
+        self._reversals: dict[tuple[object, ...], float | None] = {}
+        self._evoked: dict[tuple[object, ...], EvokedInflux] = {}
         self._last_reversal: dict[tuple[object, ...], float] = {}
 
     def _state(self, state: CellState | None) -> CellState:
@@ -92,12 +93,12 @@ class FcatProbe:
         w = np.asarray(weights, dtype=float)
         state = self._state(state)
         key = self._key(state, "reversal", tuple(np.round(w, 2)))
-        if key not in self._cache:
+        if key not in self._reversals:
             model = self._model(state)
             n = int(round(REVERSAL_WINDOW_MS / REVERSAL_DT_MS))
             events = [(1, j, float(wj)) for j, wj in enumerate(w) if wj > 0]
             if not events:
-                self._cache[key] = None
+                self._reversals[key] = None
                 return None
 
             charges: dict[float, float] = {}
@@ -113,15 +114,15 @@ class FcatProbe:
             # Start from the last reversal in this bath (necks and damage move it little): a narrow bracket
             # needs fewer steady-state solves; the full bracket when it does not hold the sign change.
             last = self._last_reversal.get(state.blockers.key())
-            self._cache[key] = None
+            self._reversals[key] = None
             for lo, hi in ([(last - WARM_BRACKET_MV, last + WARM_BRACKET_MV)] if last is not None else []) \
                     + [REVERSAL_BRACKET_MV]:
                 if charge(lo) < 0.0 < charge(hi):
-                    self._cache[key] = float(optimize.brentq(charge, lo, hi, xtol=0.02))
-                    self._last_reversal[state.blockers.key()] = self._cache[key]  # type: ignore[assignment]
+                    reversal = float(optimize.brentq(charge, lo, hi, xtol=0.02))
+                    self._reversals[key] = reversal
+                    self._last_reversal[state.blockers.key()] = reversal
                     break
-        value = self._cache[key]
-        return None if value is None else float(value)  # type: ignore[arg-type]
+        return self._reversals[key]
 
     def evoked(self, spine: int, weight: float, mode: str, command: float,
                state: CellState | None = None) -> EvokedInflux:
@@ -135,29 +136,29 @@ class FcatProbe:
             state = self._state(state)
             keys = [self._key(state, "evoked", r.spine, round(r.weight, 4), r.mode, round(r.command, 3))
                     for r in requests]
-            todo = {k: r for k, r in zip(keys, requests) if k not in self._cache}
+            todo = {k: r for k, r in zip(keys, requests) if k not in self._evoked}
             if todo:
                 model = self._model(state)
                 items = list(todo.items())
                 for start in range(0, len(items), EVOKED_BATCH):
                     chunk = items[start : start + EVOKED_BATCH]
                     for key, influx in zip((k for k, _ in chunk), self._simulate(model, [r for _, r in chunk])):
-                        self._cache[key] = influx
-            return [self._cache[k] for k in keys]  # type: ignore[misc]
+                        self._evoked[key] = influx
+            return [self._evoked[k] for k in keys]
 
     @staticmethod
     def _simulate(model: CellModel, requests: Sequence["EvokedRequest"]) -> list[EvokedInflux]:
         starts = []
         for r in requests:
-            model.settle(r.mode, r.command)  # type: ignore[arg-type]
+            model.settle(as_clamp_mode(r.mode), r.command)
             starts.append(model.state)
         n1 = int(round(FCAT_EARLY_MS / FCAT_DT_MS))
         n2 = int(round((FCAT_PROBE_MS - FCAT_EARLY_MS) / FCAT_TAIL_DT_MS))
-        modes = [r.mode for r in requests]
+        modes = [as_clamp_mode(r.mode) for r in requests]
         commands = [r.command for r in requests]
         events = [[(0, r.spine, r.weight)] if r.weight > 0 else [] for r in requests]
-        x, early = model.advance_batch(np.array(starts), FCAT_DT_MS, n1, modes, commands, events)  # type: ignore[arg-type]
-        _, tail = model.advance_batch(x, FCAT_TAIL_DT_MS, n2, modes, commands, [[] for _ in requests])  # type: ignore[arg-type]
+        x, early = model.advance_batch(np.array(starts), FCAT_DT_MS, n1, modes, commands, events)
+        _, tail = model.advance_batch(x, FCAT_TAIL_DT_MS, n2, modes, commands, [[] for _ in requests])
         # Resample the tail onto the fine grid (piecewise constant) so every sample spans FCAT_DT_MS.
         rep = int(round(FCAT_TAIL_DT_MS / FCAT_DT_MS))
         out = []

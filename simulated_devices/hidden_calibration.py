@@ -183,7 +183,7 @@ def hidden_calibration(profile: HardwareProfile) -> HiddenCalibration:
             vx = device.volts_per_um
             vy = device.volts_per_um_y if device.volts_per_um_y is not None else vx
             true_um_per_V = spec.galvo_um_per_V if spec.galvo_um_per_V is not None else (gx / vx, gy / vy)
-            out.galvos[name] = GalvoTruth((vx, vy), tuple(device.offset_V), true_um_per_V)  # type: ignore[arg-type]
+            out.galvos[name] = GalvoTruth((vx, vy), device.offset_V, true_um_per_V)
         elif isinstance(device, PockelsLaserSpec):
             volts, fraction = nominal_pockels_table(device)
             v_pi = spec.pockels_v_pi_V if spec.pockels_v_pi_V is not None else pockels * (volts[-1] - volts[0])
@@ -228,8 +228,8 @@ class SimulatedPowerMeter:
                 commanded = np.asarray([held[f"{name}.power"]])
                 fraction = float(self.truth.beam_power(commanded, name)[0])
                 total += self.truth.lasers[name].max_power_mW * fraction
-        for name, device in profile.devices_of_kind("led_source").items():
-            for led in device.leds:  # type: ignore[union-attr]
+        for name, device in profile.devices_of_type(LedSourceSpec).items():
+            for led in device.leds:
                 if held[f"{name}.{led}"] >= 0.5:
                     total += self.truth.led_power_mW(name, led)
         noise = self.truth.spec.power_meter_noise_fraction
@@ -249,11 +249,11 @@ class SimulatedTelegraphs:
         self.rng = np.random.default_rng(seed)
         self.gains: dict[str, float] = {}
         self.addresses: dict[str, tuple[str, Literal["mode", "gain"]]] = {}
-        for name, device in daq.profile.devices_of_kind("patch_amplifier").items():
-            telegraph = device.telegraph  # type: ignore[union-attr]
+        for name, device in daq.profile.devices_of_type(PatchAmplifierSpec).items():
+            telegraph = device.telegraph
             if telegraph is None:
                 continue
-            self.gains[name] = device.scaling.primary_gain  # type: ignore[union-attr]
+            self.gains[name] = device.scaling.primary_gain
             if telegraph.mode:
                 self.addresses[telegraph.mode] = (name, "mode")
             if telegraph.gain:

@@ -26,6 +26,7 @@ from rig.datatypes.kind_meta import ApLevelsMeta, ApScanMeta, ApTrainMeta, Curre
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.shared.calcium_steps import window_mean
 from rig.protocols.shared.sweep_building import pulse_train
+from simulated_devices.electrical import as_clamp_mode
 from simulated_devices.ions import HeadCalcium, HeadSodium, uM_per_ms_per_pA
 from simulated_devices.line_scan_truth import expected_ratio_trace
 from simulated_devices.release import ca_release_scale
@@ -76,8 +77,9 @@ def replay(specimen: "Specimen", state: SpineState, mode: str, command: np.ndarr
     ev = [(min(n - 1, int(round(t / dt))), j, w) for t, j, w in events if w > 0]
     with specimen.epsp_probe.lock:
         model = specimen.epsp_probe.model_for(state.cell.blockers, state.cell.necks_MOhm)
-        model.settle(mode, float(cmd[0]))  # type: ignore[arg-type]
-        tr = model.advance(dt, n, mode, cmd, ev)  # type: ignore[arg-type]
+        clamp = as_clamp_mode(mode)
+        model.settle(clamp, float(cmd[0]))
+        tr = model.advance(dt, n, clamp, cmd, ev)
     i = state.index
     return Replay(tr.time_ms - tr.t_start_ms, tr.v_soma_mV, tr.v_head_mV[:, i], tr.v_dend_at_spine_mV[:, i],
                   tr.i_ca_nmda_pA[:, i] + tr.i_ca_vgcc_pA[:, i], tr.i_na_pA[:, i], dt)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulated_devices.cell import CellDriver, blockers_from, cell_spec, fit_soma
-from simulated_devices.electrical import CellModel, ElectricalTrace
+from simulated_devices.electrical import CellModel, ElectricalTrace, as_clamp_mode
 from simulated_devices.epsp_probe import EpspProbe
 from simulated_devices.fcat_probe import FcatProbe
 from simulated_devices.indicators import Indicator, indicator
@@ -182,7 +182,7 @@ class Specimen:
         if duration_ms <= 0:
             return
         self.cell.settle(mode, command, duration_ms)
-        trace = self.model.snapshot(mode, command)  # type: ignore[arg-type]
+        trace = self.model.snapshot(as_clamp_mode(mode), command)
         s = len(self.spines)
         scale = self._ca_scale()
         vgcc_in = -trace.i_ca_vgcc_pA[0][:s] * scale
@@ -214,7 +214,7 @@ class Specimen:
         the plasticity sensor's input). Leaves the cell at that steady state."""
         self.sync_cell()
         self.cell.settle(mode, command, 0.0)
-        trace = self.model.snapshot(mode, command)  # type: ignore[arg-type]
+        trace = self.model.snapshot(as_clamp_mode(mode), command)
         s = len(self.spines)
         return self._density(trace.i_ca_vgcc_pA[0][:s])
 

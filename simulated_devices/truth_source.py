@@ -228,20 +228,20 @@ class SpecimenTruth:
         s = self.specimen
         target = plan.target_um
         if target is not None:
-            self._last_target[step] = self._last_target[None] = tuple(target)
+            self._last_target[step] = self._last_target[None] = (target[0], target[1])
         elif kind in STEP_ESTIMATES and any(not GROUPS[g].cell_level for g in groups_for(kind)):
             # A step's sweep with no light (e.g. fCaT's settle sweep) measures the step's spine: the step's last
             # target, else the run's, else the first stimulated spine (a settle sweep that opens a run).
             target = self._last_target.get(step, self._last_target.get(None))
             if target is None:
                 first = next((g for g in s.spines if g.stimulated), s.spines[0])
-                target = tuple(first.head_center_um)
+                target = (first.head_center_um[0], first.head_center_um[1])
         if target is None:
             if kind not in STEP_ESTIMATES:
                 return {}
             state, eager = snapshot(s, 0), {}  # cell-level truths: the expected release of every recruited synapse
         else:
-            index = s.nearest_spine(target)  # type: ignore[arg-type]
+            index = s.nearest_spine(target)
             state = snapshot(s, index)
             eager = {"spine_index": float(index)} | state.spine
         pending = []

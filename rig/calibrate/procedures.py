@@ -16,6 +16,7 @@ from rig.engine.rig import Rig
 Procedure = Literal["galvo", "pockels", "leds", "telegraph"]
 PROCEDURES: tuple[Procedure, ...] = ("galvo", "pockels", "leds", "telegraph")
 Method = Literal["meter", "typed", "pmt"]
+METHODS: tuple[Method, ...] = ("meter", "typed", "pmt")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Callable, Literal
 from rig.calibrate.instruments import TelegraphStepper, rig_telegraphs
 from rig.calibrate.profile_copy import ProfileEdit, dated
 from rig.config.problems import InvalidInput, Problem
+from rig.config.profile import PatchAmplifierSpec
 from rig.engine.rig import Rig
 from rig.hal.interfaces import PatchAmplifier
 
@@ -84,8 +85,8 @@ class OperatorStepper:
 
 def telegraph_amplifier(rig: Rig) -> str:
     """The amplifier whose telegraphs are wired (InvalidInput when none is)."""
-    for name, spec in rig.profile.profile.devices_of_kind("patch_amplifier").items():
-        if spec.telegraph is not None and (spec.telegraph.mode or spec.telegraph.gain):  # type: ignore[union-attr]
+    for name, spec in rig.profile.profile.devices_of_type(PatchAmplifierSpec).items():
+        if spec.telegraph is not None and (spec.telegraph.mode or spec.telegraph.gain):
             return name
     raise InvalidInput([Problem(str(rig.profile.path), "devices", "no patch_amplifier has telegraph inputs wired "
                                 "(telegraph.mode / telegraph.gain); nothing to calibrate")])

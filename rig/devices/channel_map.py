@@ -119,7 +119,7 @@ class ChannelMap:
         if spec.kind == "galvo_scanner":
             if info.direction == "out":
                 return -spec.max_command_V, spec.max_command_V
-            return tuple(spec.pmts[info.role].range_V)  # type: ignore[return-value]
+            return spec.pmts[info.role].range_V
         if spec.kind == "pockels_laser" and (calibration := self.pockels(info.device)) is not None:
             low, high = calibration.range_V
             return min(low, 0.0), max(high, 0.0)

@@ -32,7 +32,14 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from rig.calibrate.procedures import PROCEDURES, CalibrationOutcome, CalibrationRequest, request_problems, run_procedure
+from rig.calibrate.procedures import (
+    METHODS,
+    PROCEDURES,
+    CalibrationOutcome,
+    CalibrationRequest,
+    request_problems,
+    run_procedure,
+)
 from rig.calibrate.profile_copy import out_path_problems, write_calibrated_copy
 from rig.config.problems import InvalidInput
 from rig.engine.rig import Rig
@@ -70,7 +77,7 @@ class CalibrationDialog(QDialog):
         self.procedure = QComboBox()
         self.procedure.addItems(PROCEDURES)
         self.method = QComboBox()
-        self.method.addItems(["default", "meter", "typed", "pmt"])
+        self.method.addItems(["default", *METHODS])
         self.pitch = QDoubleSpinBox()
         self.pitch.setDecimals(2)
         self.pitch.setRange(1.0, 200.0)
@@ -142,10 +149,9 @@ class CalibrationDialog(QDialog):
 
     def request(self) -> CalibrationRequest:
         """The procedure and options as chosen."""
-        what = self.procedure.currentText()
-        method = self.method.currentText() if self.method.isEnabled() else "default"
-        return CalibrationRequest(what, None if method == "default" else method,  # type: ignore[arg-type]
-                                  self.pitch.value(), self.steps.value())
+        what = PROCEDURES[self.procedure.currentIndex()]  # the items are PROCEDURES, in order
+        k = self.method.currentIndex() if self.method.isEnabled() else 0  # the items are "default", then METHODS
+        return CalibrationRequest(what, METHODS[k - 1] if k > 0 else None, self.pitch.value(), self.steps.value())
 
     # ----- running -----------------------------------------------------------------------------------------
     def _run_clicked(self) -> None:

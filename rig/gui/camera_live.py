@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rig.config.profile import HardwareProfile
+from rig.config.profile import HardwareProfile, LedSourceSpec
 from rig.datatypes.kind_meta import LiveCameraMeta
 from rig.datatypes.layouts import CameraAcquisition
 from rig.datatypes.records import DataChunk, Record, SweepStarted
@@ -35,9 +35,9 @@ class CameraSettings:
 
 def check_camera(settings: CameraSettings, profile: HardwareProfile, camera: str, led_source: str | None) -> list[str]:
     """Problems of the settings against the profile's camera (sensor_px, max_frame_rate_hz) and LED limits."""
-    spec = profile.devices[camera]
+    spec = profile.camera(camera)
     problems: list[str] = []
-    sensor_w, sensor_h = spec.sensor_px  # type: ignore[union-attr]
+    sensor_w, sensor_h = spec.sensor_px
     x, y, w, h = settings.roi_px
     if x < 0 or y < 0 or w <= 0 or h <= 0 or x + w > sensor_w or y + h > sensor_h:
         problems.append(f"ROI {list(settings.roi_px)} does not fit the {sensor_w}x{sensor_h} sensor "
@@ -45,7 +45,7 @@ def check_camera(settings: CameraSettings, profile: HardwareProfile, camera: str
     b = settings.binning
     if b not in BINNINGS or w % b or h % b or x % b or y % b:
         problems.append(f"binning {b} must be one of {list(BINNINGS)} and divide the ROI origin and size")
-    max_rate = spec.max_frame_rate_hz  # type: ignore[union-attr]
+    max_rate = spec.max_frame_rate_hz
     if settings.rate_hz > max_rate:
         problems.append(f"{settings.rate_hz:g} Hz exceeds devices.{camera}.max_frame_rate_hz = {max_rate:g}")
     interval_ms = 1000.0 / settings.rate_hz
@@ -53,12 +53,12 @@ def check_camera(settings: CameraSettings, profile: HardwareProfile, camera: str
         problems.append(f"exposure must be in [{1000.0 / _SAMPLE_RATE_HZ:g}, {interval_ms:g}) ms "
                         f"(frame interval at {settings.rate_hz:g} Hz)")
     if settings.led:
-        leds = profile.devices.get(led_source or "")
-        if leds is None or settings.led not in leds.leds:  # type: ignore[union-attr]
+        leds = profile.devices_of_type(LedSourceSpec).get(led_source or "")
+        if leds is None or settings.led not in leds.leds:
             problems.append(f"no LED '{settings.led}' in this profile")
         else:
             duty = settings.exposure_ms / interval_ms
-            allowed = leds.leds[settings.led].max_duty_fraction  # type: ignore[union-attr]
+            allowed = leds.leds[settings.led].max_duty_fraction
             if duty > allowed:
                 problems.append(f"LED duty {duty:.2f} exceeds devices.{led_source}.leds.{settings.led}."
                                 f"max_duty_fraction = {allowed:g}")
@@ -68,7 +68,7 @@ def check_camera(settings: CameraSettings, profile: HardwareProfile, camera: str
 def camera_plan(settings: CameraSettings, profile: HardwareProfile, camera: str, led_source: str | None,
                 n_frames: int = LIVE_FRAMES_PER_SWEEP, sweep_in_step: int = 0) -> SweepPlan:
     """Triggers at `rate_hz` on `<camera>.trigger`, the chosen LED lit during each exposure (and only then)."""
-    spec = profile.devices[camera]
+    spec = profile.camera(camera)
     rate = _SAMPLE_RATE_HZ
     lead = int(round(_LEAD_MS * rate / 1000.0))
     period = int(round(rate / settings.rate_hz))
@@ -83,9 +83,9 @@ def camera_plan(settings: CameraSettings, profile: HardwareProfile, camera: str,
     outputs = {f"{camera}.trigger": trigger}
     if settings.led and led_source:
         outputs[f"{led_source}.{settings.led}"] = light
+    (x, y, w, h), (sensor_w, sensor_h), (cx, cy) = settings.roi_px, spec.sensor_px, settings.field_center_um
     acquisition = CameraAcquisition(camera, f"{camera}.trigger", n_frames, settings.exposure_ms, settings.binning,
-                                    tuple(settings.roi_px), spec.pixel_size_um,  # type: ignore[union-attr]
-                                    tuple(spec.sensor_px), tuple(settings.field_center_um))  # type: ignore[union-attr]
+                                    (x, y, w, h), spec.pixel_size_um, (sensor_w, sensor_h), (cx, cy))
     return SweepPlan(step_index=0, step_name="camera_live", kind="camera_live", sweep_in_step=sweep_in_step,
                      sample_rate_hz=rate, n_samples=n, outputs=outputs, inputs=(), camera=acquisition,
                      meta=SweepMeta(kind_meta=LiveCameraMeta(settings.led, settings.rate_hz)))

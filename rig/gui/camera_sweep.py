@@ -9,6 +9,8 @@ registers, bleach-corrects and normalises; its estimates are the numbers that co
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from rig.analysis.imaging import line_profile
@@ -18,8 +20,8 @@ from rig.protocols.na_ca.analysis import disc_mask, frame_leds
 _PROFILE_POINTS = 48
 
 
-def _point(value: object) -> tuple[float, float]:
-    x, y = value  # type: ignore[misc]
+def _point(value: Sequence[float]) -> tuple[float, float]:
+    x, y = value
     return float(x), float(y)
 
 

@@ -54,8 +54,8 @@ def frame_layout(settings: FrameSettings) -> FrameLayout:
 def check_frame(settings: FrameSettings, profile: HardwareProfile, scanner: str, laser: str) -> list[str]:
     """Problems of the settings against the profile's scanner, laser and DAQ limits."""
     problems: list[str] = []
-    s_lim = profile.devices[scanner].limits  # type: ignore[union-attr]
-    l_lim = profile.devices[laser].limits  # type: ignore[union-attr]
+    s_lim = profile.scanner(scanner).limits
+    l_lim = profile.laser(laser).limits
     if settings.line_rate_hz > s_lim.max_line_rate_hz:
         problems.append(f"line rate {settings.line_rate_hz:g} Hz exceeds {s_lim.max_line_rate_hz:g} Hz")
     if settings.pixels > s_lim.max_pixels_per_line or settings.pixels < 8:

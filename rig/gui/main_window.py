@@ -6,6 +6,7 @@ import logging
 import math
 import time
 from pathlib import Path
+from typing import Sequence
 
 import yaml
 from PyQt5.QtCore import QByteArray, QSettings, Qt, QTimer
@@ -15,6 +16,7 @@ from PyQt5.QtWidgets import QAction, QApplication, QDockWidget, QMainWindow, QMe
 from rig.api import PreparedRun, RunResult
 from rig.calibrate.procedures import PROCEDURES
 from rig.datatypes.records import Feature, Notice, Record, SweepEnded, SweepStarted
+from rig.datatypes.sweep_plan import SweepPlan
 from rig.gui.calibration_dialog import CalibrationDialog
 from rig.gui.panels.budgets import budget_uses
 from rig.gui.panels.data import DataPanel
@@ -27,6 +29,7 @@ from rig.gui.placement import LINE_END_FIELDS, LINE_START_FIELDS, SPINE_FIELDS, 
 from rig.gui.population import same_spine
 from rig.gui.session import PROTOCOL_JOB, RigSession, repeated
 from rig.gui.status import DoseMeter, RigStatusBar
+from rig.hal.interfaces import LedSource, PatchAmplifier, amplifier_mode
 from rig.session.dose import Dose
 
 log = logging.getLogger(__name__)
@@ -236,17 +239,17 @@ class MainWindow(QMainWindow):
             return False
         return True
 
-    def _start_plans(self, label: str, plans: object) -> None:
+    def _start_plans(self, label: str, plans: Sequence[SweepPlan]) -> None:
         self._static_leds_off()
-        if not self.session.start_plans(label, plans):  # type: ignore[arg-type]
+        if not self.session.start_plans(label, plans):
             self.status.showMessage(f"the rig is busy ({self.session.busy})", 5000)
 
     def _apply_holding(self, mode: str, value: float) -> None:
         amp = self.session.rig.devices.get(self.devices.amplifier or "")
-        if self.session.busy or amp is None:
+        if self.session.busy or not isinstance(amp, PatchAmplifier):
             return
-        amp.set_mode(mode)  # type: ignore[attr-defined]
-        amp.set_holding(value)  # type: ignore[attr-defined]
+        amp.set_mode(amplifier_mode(mode))
+        amp.set_holding(value)
         self.status.showMessage(f"{amp.name}: {mode} holding {value:g} (runs set their own clamp; safe holding "
                                 f"after every run)", 8000)
         self._refresh_status()
@@ -271,7 +274,10 @@ class MainWindow(QMainWindow):
             controls.led_switched(led, False, f"refused: the rig is busy ({self.session.busy})" if device else
                                   "no LED source")
             return
-        device.set_led(led, on)  # type: ignore[union-attr]
+        if not isinstance(device, LedSource):  # switching off with no LED source: nothing is lit
+            controls.led_switched(led, False, "no LED source")
+            return
+        device.set_led(led, on)
         controls.led_switched(led, on)
         self._refresh_status()
 
@@ -308,7 +314,7 @@ class MainWindow(QMainWindow):
         except (yaml.YAMLError, TypeError, ValueError):
             log.info("protocol point not shown: %s", text)
             return None
-        return point if len(point) == 2 else None  # type: ignore[return-value]
+        return (point[0], point[1]) if len(point) == 2 else None
 
     def _protocol_switched(self) -> None:
         """Show the operator's placement where they placed, the protocol's geometry elsewhere; hand it over."""

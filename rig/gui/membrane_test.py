@@ -53,8 +53,8 @@ def pulse_plan(profile: HardwareProfile, amplifier: str, pulse: PulseShape, swee
     n = pulse.onset_sample + pulse.pulse_samples + int(round(pulse.tail_ms * pulse.sample_rate_hz / 1000.0))
     command = np.full(n, pulse.holding_mV, dtype=np.float32)
     command[pulse.onset_sample:pulse.onset_sample + pulse.pulse_samples] += pulse.step_mV
-    spec = profile.devices[amplifier]
-    inputs = [f"{amplifier}.primary"] + ([f"{amplifier}.secondary"] if spec.channels.secondary else [])  # type: ignore[union-attr]
+    spec = profile.amplifier(amplifier)
+    inputs = [f"{amplifier}.primary"] + ([f"{amplifier}.secondary"] if spec.channels.secondary else [])
     return SweepPlan(step_index=0, step_name="membrane_test", kind="membrane_test", sweep_in_step=sweep_in_step,
                      sample_rate_hz=pulse.sample_rate_hz, n_samples=n,
                      outputs={f"{amplifier}.command": command}, inputs=tuple(inputs), amplifier=amplifier,

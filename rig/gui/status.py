@@ -33,7 +33,8 @@ class DoseMeter:
                 self.target_um = (float(target[0]), float(target[1]))
         elif isinstance(record, SweepEnded) and self._plan is not None:
             plan, self._plan = self._plan, None
-            dose = spine_dose_p2ms(plan, plan.target_um, n_samples=record.n_samples)  # type: ignore[arg-type]
+            target = plan.target_um  # never None: _plan only holds sweeps with a target
+            dose = spine_dose_p2ms(plan, target, n_samples=record.n_samples) if target is not None else 0.0
             self.dose_by_spine[self.current] = self.dose_by_spine.get(self.current, 0.0) + dose
 
     def current_dose(self) -> float:

@@ -20,7 +20,7 @@ DUTY_WINDOW_S = 10.0  # a static LED's max_duty_fraction applies over this slidi
 
 def pulse_problems(profile: HardwareProfile, stimulator: str, amplitude_V: float, width_ms: float) -> list[str]:
     """Problems of one stimulus pulse against devices.<stimulator>.limits."""
-    lim = profile.devices[stimulator].limits  # type: ignore[union-attr]
+    lim = profile.stimulator(stimulator).limits
     problems = []
     if not math.isfinite(amplitude_V) or abs(amplitude_V) > lim.max_amplitude_V:
         problems.append(f"amplitude {amplitude_V:g} V exceeds devices.{stimulator}.limits.max_amplitude_V = "

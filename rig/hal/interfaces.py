@@ -51,6 +51,18 @@ class Device(Protocol):
         """Report whether the device is in its safe state now."""
 
 
+AmplifierMode = Literal["VC", "CC"]
+
+
+def amplifier_mode(text: str) -> AmplifierMode:
+    """The amplifier mode `text` names; ValueError for anything but 'VC' or 'CC'."""
+    if text == "VC":
+        return "VC"
+    if text == "CC":
+        return "CC"
+    raise ValueError(f"amplifier mode must be 'VC' or 'CC', got {text!r}")
+
+
 @runtime_checkable
 class PatchAmplifier(Device, Protocol):
     """Whole-cell patch amplifier: VC/CC mode and holding; command and readouts are clocked."""

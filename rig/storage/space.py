@@ -17,9 +17,10 @@ MARGIN = 1.10  # chunk padding and metadata grow with the data
 def sweep_bytes(plan: SweepPlan) -> int:
     """Bytes one sweep of this plan stores: every recorded channel's samples and frames."""
     total = 0
-    camera = {f"in:{n}" for n in plan.camera.channels} if plan.camera is not None else set()
+    cam = plan.camera
+    camera = {f"in:{n}" for n in cam.channels} if cam is not None else set()
     for channel, spec in plan.recorded_channels().items():
-        n_items = plan.camera.n_frames if channel in camera else plan.n_samples  # type: ignore[union-attr]
+        n_items = cam.n_frames if cam is not None and channel in camera else plan.n_samples
         total += n_items * spec.item_bytes
     return total + PER_SWEEP_OVERHEAD_BYTES
 

@@ -309,6 +309,12 @@ class Hdf5RunWriter:
         self._file = None
 
     # ----- internals -------------------------------------------------------------------
+    def _open_file(self) -> h5py.File:
+        """The run file being written; RuntimeError once it is closed."""
+        if self._file is None:
+            raise RuntimeError(f"run file {self.path} is closed")
+        return self._file
+
     def _start(self, run: RunStarted) -> None:
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -372,12 +378,12 @@ class Hdf5RunWriter:
         for channel, start in first.items():
             stop = self._appenders[channel].commit()
             self._append_rows(f"{channel}/spans", [(end.sweep_index, start, stop)], flush=False)
-        self._file.flush()  # type: ignore[union-attr]  # every sample and span; raises if they did not reach the disk
+        self._open_file().flush()  # every sample and span; raises if they did not reach the disk
         plan = started.plan
         # the sweep row is the commit mark: appended only once every sample is on disk
         self._append("sweeps", (end.sweep_index, plan.step_index, plan.sweep_in_step, end.n_samples,
                                 plan.sample_rate_hz, started.started_unix, end.ended_unix, int(end.completed)))
-        self._file.flush()  # type: ignore[union-attr]
+        self._open_file().flush()
 
     def _write_truth(self, wait: bool) -> None:
         """Append the truth rows of sweeps whose truth has resolved (all of them, waiting, when `wait`)."""

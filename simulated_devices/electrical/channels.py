@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -85,7 +86,7 @@ def hh_rates_array(v_mV: np.ndarray, spec: SomaChannelSpec) -> tuple[np.ndarray,
     return _hh_steady(np.asarray(v_mV, dtype=float), spec, np.exp, _vtrap_array)
 
 
-def _hh_steady(v, spec, exp, vtrap):  # type: ignore[no-untyped-def]
+def _hh_steady(v, spec, exp, vtrap):
     # The one source of the HH rate formulas, for scalars (math) and arrays (numpy).
     u = v - spec.v_shift_mV
     k = spec.rate_factor
@@ -119,10 +120,12 @@ def k_inactivation_array(v_mV: np.ndarray, spec: SomaChannelSpec) -> tuple[np.nd
     return floor + (1.0 - floor) / (1.0 + np.exp(np.minimum(x, 700.0))), spec.k_inactivation_tau_ms
 
 
+Gate = TypeVar("Gate", float, np.ndarray)  # one compartment's gate values (float) or a batch of them (array)
+
 NA_SLOW_HALF = 0.05  # gate value at which half the Na channels are slow-inactivated (see na_slow_availability)
 
 
-def na_slow_availability(l: float) -> float:
+def na_slow_availability(l: Gate) -> Gate:
     """Fraction of Na channels not slow-inactivated, l (1 + K) / (l + K) with K = NA_SLOW_HALF: ~1 at rest (0.998 at
     l = 0.96, -70 mV) so spikes and bAPs are unchanged, ~l / K once the slow gate has closed (0.008 near -16 mV,
     4e-4 at 0 mV): Na slow inactivation needs prolonged depolarization and recovers with the gate."""
@@ -130,8 +133,8 @@ def na_slow_availability(l: float) -> float:
 
 
 def hh_conductances_uS(
-    m: float, h: float, n: float, area_um2: float, spec: SomaChannelSpec, l: float = 1.0
-) -> tuple[float, float]:
+    m: Gate, h: Gate, n: Gate, area_um2: float, spec: SomaChannelSpec, l: Gate
+) -> tuple[Gate, Gate]:
     """Na and K conductances (uS) of a compartment of the given area (l: the slow inactivation gate of K, and of
     Na when `spec.na_slow_inactivation`)."""
     scale = area_um2 * 1e-5  # mS/cm^2 * um^2 -> uS

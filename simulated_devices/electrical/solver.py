@@ -33,6 +33,15 @@ from .synapses import exp2_peak_factor
 ClampMode = Literal["VC", "CC"]
 
 
+def as_clamp_mode(mode: str) -> ClampMode:
+    """The clamp mode named by `mode`; ValueError for anything but 'VC' or 'CC'."""
+    if mode == "VC":
+        return "VC"
+    if mode == "CC":
+        return "CC"
+    raise ValueError(f"clamp_mode must be 'VC' or 'CC', got {mode!r}")
+
+
 @dataclass
 class Blockers:
     """Pharmacology: True removes that conductance (NBQX, CPP/APV, SNX-482/Ni, QX-314, TEA); the bath's Mg."""

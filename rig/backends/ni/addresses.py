@@ -33,7 +33,8 @@ def parse_address(address: str) -> PhysicalChannel:
     """Parse one physical channel address; raise ValueError naming the accepted forms."""
     text = address.strip()
     if m := _ANALOG.match(text):
-        return PhysicalChannel(text, m["device"], m["io"], int(m["index"]))  # type: ignore[arg-type]
+        io: IoType = "ai" if m["io"] == "ai" else "ao"  # the pattern matches only ai or ao
+        return PhysicalChannel(text, m["device"], io, int(m["index"]))
     if m := _LINE.match(text):
         return PhysicalChannel(text, m["device"], "do", int(m["line"]), int(m["port"]))
     if m := _COUNTER.match(text):

@@ -22,7 +22,7 @@ class ScannerCalibration:
     def from_spec(cls, spec: GalvoScannerSpec) -> "ScannerCalibration":
         """The calibration a profile's scanner entry declares."""
         y = spec.volts_per_um_y if spec.volts_per_um_y is not None else spec.volts_per_um
-        return cls(spec.volts_per_um, y, tuple(spec.offset_V), spec.max_command_V)  # type: ignore[arg-type]
+        return cls(spec.volts_per_um, y, spec.offset_V, spec.max_command_V)
 
     def axis_to_volts(self, axis: str, um: np.ndarray | float) -> np.ndarray:
         """Positions on one axis ('x' or 'y') -> volts; ValueError when beyond the command limit."""

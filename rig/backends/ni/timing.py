@@ -61,7 +61,8 @@ def plan_sweep_timing(device: str, clock: Literal["ai", "counter"], roles: Itera
                       timebase: str = "100MHzTimebase", timebase_hz: float = 100e6,
                       input_buffer_s: float = 1.0) -> SweepTiming:
     """Timing of every task of a sweep: one sample clock shared by AI, AO and DO, started by one task."""
-    present = [r for r in ("ai", "ao", "do") if r in set(roles)]
+    clocked: tuple[Role, ...] = ("ai", "ao", "do")
+    present = [r for r in clocked if r in set(roles)]
     if not present:
         raise ValueError("a sweep needs at least one clocked input or output")
     if n_samples <= 0:
@@ -75,7 +76,7 @@ def plan_sweep_timing(device: str, clock: Literal["ai", "counter"], roles: Itera
 
     if clock == "counter":
         source = counter_output_terminal(device, counter)
-        tasks: dict[Role, TaskTiming] = {r: task(r, source, None) for r in present}  # type: ignore[misc]
+        tasks: dict[Role, TaskTiming] = {r: task(r, source, None) for r in present}
         high = divisor // 2
         counter_clock = CounterClock(counter, terminal(device, timebase), high, divisor - high)
         tasks["ctr"] = TaskTiming("ctr", terminal(device, timebase), rate_hz, continuous, n_samples)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rig.backends.ni.driver import NiDriver
 from rig.config.channels import logical_channels
 from rig.config.problems import Problem
-from rig.config.profile import HardwareProfile
+from rig.config.profile import HardwareProfile, LedSourceSpec
 from rig.devices.channel_map import ChannelMap
 from rig.devices.driver import AnalogExpirationState, DaqDriver, LineExpirationState, WatchdogTimer
 from rig.hal.watchdog import WatchdogExpired, guarded_outputs, watchdog_timeout_ms
@@ -143,8 +143,8 @@ def light_warnings(plan: WatchdogPlan, profile: HardwareProfile) -> list[str]:
         if f"{name}.power" not in guarded and not shutters:
             warnings.append(f"{name}: the Pockels command is analog and no shutter on a DAQ line is guarded; if the "
                             "program dies the laser stays at its last power (put it behind a TTL shutter)")
-    for name, spec in profile.devices_of_kind("led_source").items():
-        for led in spec.leds:  # type: ignore[union-attr]
+    for name, spec in profile.devices_of_type(LedSourceSpec).items():
+        for led in spec.leds:
             if f"{name}.{led}" not in guarded:
                 warnings.append(f"{name}.{led}: not on a DAQ digital line; the watchdog cannot switch it off")
     return warnings

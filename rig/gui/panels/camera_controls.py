@@ -49,15 +49,15 @@ class CameraControls(QGroupBox):
     def __init__(self, profile: HardwareProfile, camera: str, led_source: str | None, parent: QWidget | None = None):
         super().__init__(f"camera: {camera}", parent)
         self.profile, self.camera, self.led_source = profile, camera, led_source
-        spec = profile.devices[camera]
-        sensor_w, sensor_h = spec.sensor_px  # type: ignore[union-attr]
+        spec = profile.camera(camera)
+        sensor_w, sensor_h = spec.sensor_px
         d = CameraSettings(roi_px=(0, 0, sensor_w, sensor_h))
         self.exposure = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=10_000.0, suffix=" ms", value=d.exposure_ms)
         self.roi = [QSpinBox(minimum=-1, maximum=10 * max(sensor_w, sensor_h), value=v) for v in d.roi_px]
         self.binning = QComboBox()
         self.binning.addItems([str(b) for b in BINNINGS])
         self.led = QComboBox()
-        leds = list(profile.devices[led_source].leds) if led_source else []  # type: ignore[union-attr]
+        leds = list(profile.led_source(led_source).leds) if led_source else []
         self.led.addItems(leds + [NO_LED])
         self.centre = [QDoubleSpinBox(decimals=1, minimum=-500.0, maximum=500.0, suffix=" um") for _ in range(2)]
         self.error = _error_label()
@@ -83,7 +83,8 @@ class CameraControls(QGroupBox):
     def settings(self) -> CameraSettings:
         """The settings in the controls."""
         led = self.led.currentText()
-        return CameraSettings(exposure_ms=self.exposure.value(), roi_px=tuple(b.value() for b in self.roi),
+        x, y, w, h = (b.value() for b in self.roi)
+        return CameraSettings(exposure_ms=self.exposure.value(), roi_px=(x, y, w, h),
                               binning=int(self.binning.currentText()), led="" if led == NO_LED else led,
                               field_center_um=(self.centre[0].value(), self.centre[1].value()))
 
@@ -111,7 +112,7 @@ class LightStimControls(QWidget):
                  parent: QWidget | None = None):
         super().__init__(parent)
         self.profile, self.led_source, self.stimulator = profile, led_source, stimulator
-        specs = profile.devices[led_source].leds if led_source else {}  # type: ignore[union-attr]
+        specs = profile.led_source(led_source).leds if led_source else {}
         self.guards = {name: DutyGuard(s.max_duty_fraction) for name, s in specs.items()}
         self.led = QComboBox()
         self.led.addItems(list(specs))

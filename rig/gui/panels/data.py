@@ -214,17 +214,21 @@ class DataPanel(QWidget):
         if isinstance(result, Exception):
             self.status.setText(f"{name}: {result}")
             return
-        self.summary = result  # type: ignore[assignment]
-        self.summary_text.setPlainText(describe(self.summary))
-        self._info[name] = run_info(self.summary)
+        if not isinstance(result, dict):  # read_summary returns a dict; anything else is reported, not shown
+            self.status.setText(f"{name}: not a run summary: {result!r}")
+            return
+        summary: dict[str, Any] = result
+        self.summary = summary
+        self.summary_text.setPlainText(describe(summary))
+        self._info[name] = run_info(summary)
         self.refresh()
-        sweeps = self.summary.get("sweep_indices", [])
+        sweeps = summary.get("sweep_indices", [])
         self.sweep.setRange(1, max(1, len(sweeps)))
-        channels = [c for c in self.summary.get("channels", []) if c.startswith("in:")]
+        channels = [c for c in summary.get("channels", []) if c.startswith("in:")]
         if channels != [self.channel.itemText(i) for i in range(self.channel.count())]:
             self.channel.clear()
             self.channel.addItems(channels)
-        self.status.setText(f"{name}: {self.summary.get('status')} (read while {'written' if self.summary.get('status') == 'running' else 'closed'})")
+        self.status.setText(f"{name}: {summary.get('status')} (read while {'written' if summary.get('status') == 'running' else 'closed'})")
 
     def show_sweep(self) -> None:
         """Plot the chosen stored sweep of the chosen channel."""

@@ -42,7 +42,7 @@ _PULSES = 600  # a membrane test ends by itself after a minute at 10 Hz
 
 def holding_problem(profile: HardwareProfile, amplifier: str, mode: str, text: str) -> str:
     """'' if the holding text is a number within the amplifier's limits for the mode, else why not."""
-    limits = profile.devices[amplifier].limits  # type: ignore[union-attr]
+    limits = profile.amplifier(amplifier).limits
     low, high = limits.holding_mV if mode == "VC" else limits.holding_pA
     unit = "mV" if mode == "VC" else "pA"
     try:

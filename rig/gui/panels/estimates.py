@@ -217,18 +217,19 @@ class EstimatesPanel(QWidget):
 
     def _fill_table(self) -> None:
         groups = self._ordered_steps()
-        rows: list[tuple[str, object]] = []
+        rows: list[tuple[int, str] | SpineSeries] = []  # a step's heading (run, step), then its estimates
         for run, step in groups:
-            rows.append(("step", (run, step)))
-            for s in sorted((s for s in self.series.values() if (s.run, s.step) == (run, step)), key=lambda s: s.name):
-                rows.append(("estimate", (s.run, s.step, s.name)))
+            estimates = sorted((s for s in self.series.values() if (s.run, s.step) == (run, step)),
+                               key=lambda s: s.name)
+            rows.append((run, step))
+            rows.extend(estimates)
         self.table.clearSpans()
         self.table.setRowCount(len(rows))
         bold = QFont()
         bold.setBold(True)
-        for r, (what, key) in enumerate(rows):
-            if what == "step":
-                run, step = key  # type: ignore[misc]
+        for r, row in enumerate(rows):
+            if not isinstance(row, SpineSeries):
+                run, step = row
                 info = self.steps.get((run, step))
                 n = self._sweeps_of_step.get((run, step), 0)
                 text = (f"run {run} - step {self._step_index.get((run, step), 0) + 1} '{step}'"
@@ -241,7 +242,7 @@ class EstimatesPanel(QWidget):
                 self.table.setItem(r, 0, item)
                 self.table.setSpan(r, 0, 1, len(_COLUMNS))
                 continue
-            s = self.series[key]  # type: ignore[index]
+            s, key = row, (row.run, row.step, row.name)
             e = s.points[-1]
             truth = "" if s.truth is None or not math.isfinite(s.truth) else f"{s.truth:.4g}"
             for c, text in enumerate((s.name, interval_text(e), truth, s.unit)):

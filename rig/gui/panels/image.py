@@ -225,8 +225,9 @@ class ImagePanel(QWidget):
 
     def redraw(self) -> bool:
         """Show the frame acquired so far (or the newest camera frame); True when drawn."""
-        if self._cam_version != self._cam_drawn and self.camera.frame is not None:
-            return self._draw_camera()
+        frame = self.camera.frame
+        if self._cam_version != self._cam_drawn and frame is not None:
+            return self._draw_camera(frame)
         if self._version == self._drawn or self._layout is None or self._samples is None:
             return False
         self._drawn = self._version
@@ -256,9 +257,9 @@ class ImagePanel(QWidget):
         if not self._setting_levels:
             self.auto_levels.setChecked(False)
 
-    def _draw_camera(self) -> bool:
+    def _draw_camera(self, frame: np.ndarray) -> bool:
         self._cam_drawn = self._cam_version
-        raw = self.camera.frame.astype(np.float32)  # type: ignore[union-attr]
+        raw = frame.astype(np.float32)
         # square root above the dark level: spine heads stay visible beside the bright dendrite
         img = np.sqrt(np.maximum(raw - float(np.percentile(raw, 1.0)), 0.0))
         self._show_image(img, (0.0, max(1.0, float(np.percentile(img, 99.7)))))

@@ -16,6 +16,7 @@ from rig.gui import theme
 from rig.gui.camera_sweep import CameraSweep
 from rig.gui.line_scan_view import head_trace, kymograph, roi_dff
 from rig.gui.sweep_buffers import SweepBuffers
+from rig.protocols.vsd.schema import VsdStep
 
 _MAX_PREVIOUS = 5
 LED_PENS = ("#f0a060", "#6cb0d8", "#8cc084", "#c890d8")
@@ -37,9 +38,9 @@ class VsdRois:
 
 def vsd_rois(step: object) -> VsdRois | None:
     """The VsdRois of a protocol step of kind 'vsd', else None."""
-    if getattr(step, "kind", "") != "vsd":
+    if not isinstance(step, VsdStep):
         return None
-    rois, imaging = step.rois, step.imaging  # type: ignore[attr-defined]
+    rois, imaging = step.rois, step.imaging
     return VsdRois(rois.vsd_pmt == imaging.green_pmt, float(imaging.head_roi_radius_um),
                    (float(rois.dendrite_um[0]), float(rois.dendrite_um[1])), float(rois.dendrite_roi_radius_um))
 

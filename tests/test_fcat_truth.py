@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 import yaml
-from test_specimen_fcat_physics import population
+from spine_population import population
 
 from conftest import ROOT
 from rig.api import run_protocol

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from test_mm_backend import MODULE
-from test_mm_camera_frames import camera_spec, collect, fire, frame_plan, numbered
+from mm_camera_helpers import camera_spec, collect, fire, frame_plan, numbered
+from mm_fake_devices import MODULE
 
 from rig.backends.micromanager.camera import CameraRefused, MmCamera, open_simulated_camera
 from rig.backends.micromanager.devices import build_device

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from mm_fake_devices import MODULE
 from nidaqmx_boundary import FakeDaqmx, autospec_interpreter
-from test_mm_backend import MODULE
 
 from rig.backends.micromanager.devices import MmShutter
 from rig.backends.ni.backend import build_rig

@@ -17,6 +17,7 @@ from PyQt5.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -62,12 +63,15 @@ class CameraControls(QGroupBox):
         self.centre = [QDoubleSpinBox(decimals=1, minimum=-500.0, maximum=500.0, suffix=" um") for _ in range(2)]
         self.error = _error_label()
         form = QFormLayout(self)
+        form.setRowWrapPolicy(QFormLayout.WrapLongRows)  # a label above its field rather than a sideways scroll
         form.addRow("exposure", self.exposure)
-        row = QHBoxLayout()
-        for name, box in zip(("x", "y", "w", "h"), self.roi):
-            row.addWidget(QLabel(name))
-            row.addWidget(box)
-        form.addRow(f"ROI (of {sensor_w}x{sensor_h} px)", row)
+        for pair, boxes, label in ((("x", "y"), self.roi[:2], "ROI corner (px)"),
+                                   (("w", "h"), self.roi[2:], f"ROI size (of {sensor_w}x{sensor_h})")):
+            row = QHBoxLayout()  # two per row: the Devices column stays within ~390 px at 1366x768
+            for name, box in zip(pair, boxes):
+                row.addWidget(QLabel(name))
+                row.addWidget(box)
+            form.addRow(label, row)
         form.addRow("binning", self.binning)
         form.addRow("LED in exposures", self.led)
         centre = QHBoxLayout()
@@ -139,7 +143,7 @@ class LightStimControls(QWidget):
         sform.addRow("width (ms)", self.width_ms)
         sform.addRow(self.pulse_button)
         sform.addRow(self.pulse_error)
-        layout = QHBoxLayout(self)
+        layout = QVBoxLayout(self)  # stacked: side by side they need ~540 px, more than the Devices column has
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(lbox)
         layout.addWidget(sbox)

@@ -63,7 +63,7 @@ class CameraControls(QGroupBox):
         self.centre = [QDoubleSpinBox(decimals=1, minimum=-500.0, maximum=500.0, suffix=" um") for _ in range(2)]
         self.error = _error_label()
         form = QFormLayout(self)
-        form.setRowWrapPolicy(QFormLayout.WrapLongRows)  # a label above its field rather than a sideways scroll
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # a label above its field rather than a sideways scroll
         form.addRow("exposure", self.exposure)
         for pair, boxes, label in ((("x", "y"), self.roi[:2], "ROI corner (px)"),
                                    (("w", "h"), self.roi[2:], f"ROI size (of {sensor_w}x{sensor_h})")):

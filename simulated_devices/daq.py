@@ -12,7 +12,8 @@ import numpy as np
 
 from rig.backends.ni.multiclamp import safe_command
 from rig.config.channels import logical_channels
-from rig.config.profile import HardwareProfile, PatchAmplifierSpec
+from rig.config.device_specs import PatchAmplifierSpec
+from rig.config.profile import HardwareProfile
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.devices.bus import Mode
 from rig.devices.channel_map import AmplifierState, ChannelMap

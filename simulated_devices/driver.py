@@ -17,7 +17,8 @@ import numpy as np
 from rig.backends.ni.multiclamp import command_units
 from rig.backends.ni.pockels import PockelsCalibration
 from rig.backends.ni.scanner_calibration import ScannerCalibration
-from rig.config.profile import GalvoScannerSpec, HardwareProfile, PatchAmplifierSpec
+from rig.config.device_specs import GalvoScannerSpec, PatchAmplifierSpec
+from rig.config.profile import HardwareProfile
 from rig.devices.channel_map import ChannelMap
 from rig.devices.driver import AnalogChannel, DigitalChannel
 

@@ -110,16 +110,26 @@ def combine_log_normal(values: list[float], lows: list[float], highs: list[float
 
 
 def combine_normal(values: Sequence[float], sds: Sequence[float], z: float = 1.96, *, name: str = "value",
-                   sweeps: Sequence[int] | None = None) -> Combined:
+                   sweeps: Sequence[int] | None = None, drift_expected: bool = False) -> Combined:
     """Combine estimates of any sign given their SDs, as normal on a linear scale (e.g. a peak that can be 0).
 
     The same rules as `combine_log_normal` (Birge widening; a significant straight-line trend on sweep number
     gives the present value and a sentence such as "peak fell by 1.8 mM over sweeps 2-9") on a linear scale.
+    `drift_expected` (a quantity every sweep changes a little, e.g. by photodamage): the value is the present one
+    even when no trend is significant, the weighted line over all sweeps at the last sweep (SE Birge-widened,
+    Student's t), unbiased for a steady drift too small to show in one spine's sweeps; `trend` stays empty then.
     """
+    from scipy import stats  # imported on first use: `rig validate` needs none of scipy.stats
     y = np.asarray(values, dtype=float)
     w = 1.0 / np.maximum(np.asarray(sds, dtype=float), 1e-12) ** 2
     x = np.arange(y.size, dtype=float) if sweeps is None else np.asarray(sweeps, dtype=float)
-    return _combine(x, y, w, z, name, ratio=False)
+    c = _combine(x, y, w, z, name, ratio=False)
+    if c.trend or not drift_expected or x.size < MIN_TREND_SWEEPS or np.ptp(x) == 0:
+        return c
+    line = _fit_line(x, y, w)
+    se = line.at_last_se * max(1.0, line.birge)
+    crit = z if line.birge <= 1.0 else float(stats.t.ppf(stats.norm.cdf(z), x.size - 2))
+    return Combined(line.at_last, line.at_last - crit * se, line.at_last + crit * se, int(x.size), line.birge)
 
 
 def _slope_p(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:

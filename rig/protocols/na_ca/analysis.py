@@ -259,13 +259,14 @@ class NaCaAnalysis:
         peak_basis = f"peak of the fitted model in each of {peaks.size} sweep(s); Grynkiewicz calibration"
         trend = ""
         if peaks.size >= 3 and np.all(np.isfinite(peak_sds)) and np.all(peak_sds > 0):
-            # photodamage and plasticity change the head's Na+ entry during a run: a significant trend of the
-            # per-sweep peaks is reported, with the present value (rig.model.combine), not the average
-            moving = combine_normal(peaks.tolist(), peak_sds.tolist(), z, name="na_peak_mM", sweeps=self._na_sweeps[-peaks.size:])
-            if moving.trend:
-                peak, peak_low, peak_high, trend = moving.value, moving.low, moving.high, moving.trend
-                peak_basis += (f"; the peaks changed over the sweeps ({trend}): the value is the present one, a "
-                               f"weighted line's at the last sweep over its last {moving.n} sweeps")
+            # the light of every sweep runs the head's Na+ entry down (photodamage; plasticity may move it too): the
+            # value is the present one, the weighted line of the per-sweep peaks at the last sweep, not their average
+            # (rig.model.combine); a significant trend is reported as such
+            present = combine_normal(peaks.tolist(), peak_sds.tolist(), z, name="na_peak_mM",
+                                     sweeps=self._na_sweeps[-peaks.size:], drift_expected=True)
+            peak, peak_low, peak_high, trend = present.value, present.low, present.high, present.trend
+            peak_basis += (f"; the value is the present one, a weighted line of the per-sweep peaks on sweep number at "
+                           f"the last sweep (over its last {present.n} sweeps" + (f"; {trend})" if trend else ")"))
         basis = (f"influx model (shared delay, rise, decay; amplitudes per stimulus and sweep) fitted jointly to "
                  f"{n} sweep(s) at mid-exposure times")
         out += [

@@ -199,7 +199,8 @@ def markdown_document(info: RunInfo, kinds: Sequence[KindSpec], targets: dict[st
         "- Without `--spines` or `--budget-min` each kind draws its own default number (sized from the CPU time "
         "per spine measured on 2026-12-02 to take ~20 min on 2 idle cores): "
         + ", ".join(f"{k.key} {k.default_spines}" for k in default_kinds()) + ". `--budget-min M` sizes every "
-        "kind not named in `--spines` to fit M minutes (equal sizes first, the rest to the cheap kinds; "
+        "kind not named in `--spines` to fit M minutes (n ~ 1 / sqrt(cost per spine): the sizes that minimise the summed "
+        "sampling variance of the coverages; "
         f"benchmarks/calibration_bench/budget.py); a coverage of 90-98 % can pass only from about "
         f"{JUDGEABLE_SPINES} spines."
         + (f" This run: {info.sizing}." if info.sizing else ""),

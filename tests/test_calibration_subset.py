@@ -232,3 +232,15 @@ def test_frap_and_fcat_subset_end_to_end(tmp_path) -> None:
         rows_of = [r for r in fcat_rows if (r.step, r.name) == ("fcat", name)]
         assert sum(r.n_spines for r in rows_of) == 2, rows_of
         assert all(r.stratum.startswith(("non-silent", "silent", "truth 'fcat' missing")) for r in rows_of)
+
+
+@pytest.mark.slow
+def test_no_stimulus_sweep_is_not_one_of_an_estimates_sweeps(tmp_path) -> None:
+    """Na/Ca's first sweep (no stimulus, the registration reference) gives no feature: an estimate's truth is taken
+    over the stimulated sweeps only, where the kinetics do not change (the reference sweep's truth differs)."""
+    _, results, _ = calibration.run_benchmark([KINDS["na_ca"]], 1, 11, 1, tmp_path)
+    score = results[0].score
+    assert score is not None and score.status == "completed", results[0].error
+    half = next(e for e in score.estimates if e.name == "na_half_decay_ms")
+    assert half.n_sweeps == score.n_sweeps - 1
+    assert not half.truth_changed, half.truth_rule

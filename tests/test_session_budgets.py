@@ -64,7 +64,7 @@ def test_budget_accumulates_over_runs_and_refuses_the_run_that_would_exceed_it(t
     assert _two_photon(folder) == pytest.approx(2 * per_run)
     assert main(["run", str(FRAP), "--sweeps", "3", "--set", rule, "--out", str(folder), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "budgets" in err and "spine at (1.29, 0.00) um: this run would bring two_photon_fraction2_s" in err
+    assert "budgets" in err and "spine at (1.29, 0.00) um: this run could bring two_photon_fraction2_s" in err
     assert len(list(folder.glob("*.h5"))) == 2 and _two_photon(folder) == pytest.approx(2 * per_run)
     assert_rig_safe(journal)
 

@@ -6,13 +6,18 @@ The step's compiled sweeps are its budget (`max_sweeps` may cap them). After eac
 analysis publishes its estimates as usual; `StopWatch` (wrapping that analysis) reads the named estimate, tells
 the step's program to stop once its 95 % interval's half width is at or below the target (after `min_sweeps`),
 and predicts, from the width so far, how many sweeps the target needs (width ~ 1/sqrt(sweeps)): a feature
-`sweeps_to_target` after every sweep, and one warning as soon as the prediction exceeds the budget.
+`sweeps_to_target` after every sweep, and one warning as soon as the prediction exceeds the budget. Settle
+sweeps (role "settle": no light, not analysed) are not counted as sweeps of the rule.
+
+Fixed steps are wrapped in `UntilProgram`. A kind whose program writes its own sweeps takes a rule when its
+program has `stop_with(watch)` (an `UntilCapable`: fCaT, which then alternates its conditions in blocks) and its
+kind says `stops_on_until = True`.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import Field, model_validator
 
@@ -35,6 +40,10 @@ class StoppingRule(StrictModel):
     min_sweeps: int = Field(default=3, ge=1, le=MAX_BUDGET_SWEEPS)
     max_sweeps: int | None = Field(default=None, ge=1, le=MAX_BUDGET_SWEEPS,
                                    description="cap on the step's sweeps (default: all its compiled sweeps)")
+    block_sweeps: int | None = Field(default=None, ge=1, le=MAX_BUDGET_SWEEPS,
+                                     description="kinds with two conditions (fcat): measuring sweeps of one "
+                                     "condition before switching to the other (default: a third of "
+                                     "sweeps_per_condition, at least 2)")
 
     @model_validator(mode="after")
     def _one_target(self) -> "StoppingRule":
@@ -82,6 +91,8 @@ class StopWatch:
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, Any]) -> Any:
         """The inner analysis' update, plus the stopping decision and the prediction for this sweep."""
         update = self.inner.analyze(sweep_index, plan, data)
+        if plan.meta.role == "settle":
+            return update
         self.sweeps += 1
         step = plan.step_name
         latest = next((e for e in reversed(update.estimates) if e.name == self.rule.estimate), None)
@@ -150,22 +161,44 @@ class UntilProgram:
         return plan
 
 
+class UntilCapable(Protocol):
+    """A program that writes its own sweeps and can stop on a StopWatch."""
+
+    @property
+    def measuring_sweeps(self) -> int:
+        """The most measuring sweeps (settle sweeps left out) it may run."""
+
+    def stop_with(self, watch: StopWatch) -> Any:
+        """The program to run, stopping once `watch.done` or after `watch.budget` measuring sweeps."""
+
+
 def with_stopping(step: Any, program: Any, analysis: Any) -> tuple[Any, Any]:
     """(program, analysis) of a step: wrapped in UntilProgram and StopWatch when it has an `until:` rule."""
     rule = getattr(step, "until", None)
-    if rule is None or analysis is None or not isinstance(program, FixedProgram):
+    if rule is None or analysis is None:
         return program, analysis
-    n_plans = program.planned_sweeps
-    watch = StopWatch(analysis, rule, min(n_plans, rule.max_sweeps or n_plans))
-    return UntilProgram(program, watch), watch
+    if isinstance(program, FixedProgram):
+        n_plans = program.planned_sweeps
+        watch = StopWatch(analysis, rule, min(n_plans, rule.max_sweeps or n_plans))
+        return UntilProgram(program, watch), watch
+    if hasattr(program, "stop_with"):
+        capable: UntilCapable = program
+        n_measuring = capable.measuring_sweeps
+        watch = StopWatch(analysis, rule, min(n_measuring, rule.max_sweeps or n_measuring))
+        return capable.stop_with(watch), watch
+    return program, analysis
 
 
 def until_problem(step: Any, has_own_program: bool, has_analysis: bool) -> str | None:
     """Why a step's `until:` rule cannot work (None when it can)."""
     if getattr(step, "until", None) is None:
         return None
-    if has_own_program:
+    from rig.protocols import STEP_KINDS  # here: the kinds' programs import this module
+
+    if has_own_program and not getattr(STEP_KINDS.get(step.kind), "stops_on_until", False):
         return f"not available for kind '{step.kind}': its own program chooses its sweeps"
     if not has_analysis:
         return f"kind '{step.kind}' has no online estimate to stop on"
+    if step.until.block_sweeps is not None and not has_own_program:
+        return f"block_sweeps applies to kinds that alternate two conditions (fcat), not to '{step.kind}'"
     return None

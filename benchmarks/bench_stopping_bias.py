@@ -82,13 +82,18 @@ def relative_rule(target: float, min_sweeps: int) -> Rule:
     return stop
 
 
-def log_rule(target: float, min_sweeps: int) -> Rule:
-    """Stop at the first sweep whose log half width (ln(high / low) / 2) is at or below ln(1 + target)."""
+def two_stage_rule(target: float, pilot: int, budget: int) -> Rule:
+    """Stein-style two stages: after `pilot` sweeps, fix the count from the pilot's width (width ~ 1/sqrt(n)) and
+    stop there, whatever the estimate does meanwhile (the stop no longer follows the estimate's later values)."""
     def stop(points: list[Point]) -> Point | None:
-        for p in points:
-            if p.sweeps >= min_sweeps and p.low > 0 and math.log(p.high / p.low) / 2 <= math.log1p(target):
-                return p
-        return points[-1] if points else None
+        at = [p for p in points if p.sweeps == pilot]
+        if not at:
+            return points[-1] if points else None
+        p0 = at[0]
+        width = (p0.high - p0.low) / 2 / abs(p0.value)
+        n = min(budget, max(pilot, math.ceil(pilot * (width / target) ** 2)))
+        hit = [p for p in points if p.sweeps <= n]
+        return hit[-1]
     return stop
 
 
@@ -134,7 +139,8 @@ def main() -> None:
     for target in (float(t) for t in args.targets.split(",")):
         for min_sweeps in (3, 5, 10):
             score(f"relative <= {target:g}, min {min_sweeps}", relative_rule(target, min_sweeps), runs, 20.0, 1000.0)
-            score(f"log <= ln(1+{target:g}), min {min_sweeps}", log_rule(target, min_sweeps), runs, 20.0, 1000.0)
+            score(f"two-stage {target:g}, pilot {min_sweeps}", two_stage_rule(target, min_sweeps, args.budget), runs,
+                  20.0, 1000.0)
 
 
 if __name__ == "__main__":

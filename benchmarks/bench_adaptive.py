@@ -106,7 +106,7 @@ def main() -> None:
         goal = float(np.quantile([o.half_width for o in fixed], args.quantile))
         adaptive = []
         for spine in spines:
-            rule = f"until={{estimate: tau_frap_ms, relative_half_width: {goal:.4f}, min_sweeps: 3}}"
+            rule = f"until={{estimate: tau_frap_ms, relative_half_width: {goal:.4f}}}"
             result = run_protocol(kind.protocol, profiles[spine.index],
                                   protocol_overrides(kind, spine) + [f"sweeps={3 * args.fixed_sweeps}", rule],
                                   out_dir=folder / "adaptive")

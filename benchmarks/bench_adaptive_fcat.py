@@ -8,7 +8,7 @@ fCaT step: measuring sweeps, 2P dose on the spine (power fraction^2 x s, rig.ses
 (whole run, the reversal search included), fcat's final relative half width, coverage of the truth `fcat` at
 that sweep, the median bias, the true damage factor at the end; then the ratios adaptive / fixed.
 
-    python benchmarks/bench_adaptive.py --kind fcat --spines 4 --goal 0.5 --workers 2
+    python benchmarks/bench_adaptive.py --kind fcat --spines 3 --fixed-per-condition 20 --goal 0.6 --workers 6
 """
 
 from __future__ import annotations
@@ -111,12 +111,19 @@ def compare_fcat(spines: int, seed: int, goal: float | None, quantile: float, fi
     width) None: the `quantile` of the fixed runs' widths."""
     drawn = draw_spines(spines, seed)
     with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(max_workers=workers) as pool:
-        fixed = list(pool.map(_run_one, [(s, "fixed", 0.0, fixed_per_condition, budget_factor, tmp) for s in drawn]))
-        if goal is None:
-            widths = sorted(o.half_width for o in fixed)
+        if goal is None:  # the adaptive runs wait for the fixed runs' widths
+            fixed = list(pool.map(_run_one, [(s, "fixed", 0.0, fixed_per_condition, budget_factor, tmp)
+                                             for s in drawn]))
+            widths = sorted(o.half_width for o in fixed if o.estimated)
+            if not widths:
+                raise SystemExit("no fixed run estimated fcat: give --goal")
             goal = widths[min(len(widths) - 1, int(quantile * (len(widths) - 1) + 0.5))]
-        adaptive = list(pool.map(_run_one, [(s, "adaptive", goal, fixed_per_condition, budget_factor, tmp)
-                                            for s in drawn]))
+            adaptive = list(pool.map(_run_one, [(s, "adaptive", goal, fixed_per_condition, budget_factor, tmp)
+                                                for s in drawn]))
+        else:  # all runs at once
+            both = list(pool.map(_run_one, [(s, mode, goal, fixed_per_condition, budget_factor, tmp)
+                                            for s in drawn for mode in ("fixed", "adaptive")]))
+            fixed, adaptive = both[0::2], both[1::2]
     print(f"fCaT, {spines} spines (seed {seed}); fixed: {fixed_per_condition} sweeps per condition; adaptive: until "
           f"fcat's half width <= {100 * goal:.0f} %, budget {round(budget_factor * fixed_per_condition)} per condition")
     f, a = _summary("fixed", fixed, goal), _summary("adaptive", adaptive, goal)

@@ -113,9 +113,10 @@ def score(label: str, rule: Rule, runs: list[list[Point]], low_ms: float, high_m
         return
     bias = [p.value / p.truth - 1 for p in stops]
     covered = sum(p.low <= p.truth <= p.high for p in stops) / len(stops)
-    print(f"{label:<34} n {len(stops):3d}  sweeps {statistics.mean(p.sweeps for p in stops):5.1f}  "
-          f"bias median {100 * statistics.median(bias):+5.1f} %  mean {100 * statistics.mean(bias):+5.1f} %  "
-          f"coverage {100 * covered:5.1f} %")
+    se = statistics.stdev(bias) / math.sqrt(len(bias)) if len(bias) > 1 else math.nan
+    print(f"{label:<30} n {len(stops):3d}  sweeps {statistics.mean(p.sweeps for p in stops):5.1f}  "
+          f"bias median {100 * statistics.median(bias):+5.1f} %  mean {100 * statistics.mean(bias):+5.1f} % "
+          f"(SE {100 * se:.1f} %)  coverage {100 * covered:5.1f} %")
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Acquire until the answer is known: a step's `until:` rule stops it once an estimate's interval is tight enough.
 
-    until: {estimate: neck_resistance_MOhm, relative_half_width: 0.15, min_sweeps: 3, max_sweeps: 20}
+    until: {estimate: neck_resistance_MOhm, relative_half_width: 0.15, min_sweeps: 5, max_sweeps: 20}
 
 The step's compiled sweeps are its budget (`max_sweeps` may cap them). After each sweep the step's own online
 analysis publishes its estimates as usual; `StopWatch` (wrapping that analysis) reads the named estimate, tells
@@ -27,6 +27,9 @@ from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.program import FixedProgram, RunContext
 
 MAX_BUDGET_SWEEPS = 100_000
+# 5, not 3: a width from 3 sweeps (its Birge ratio on 2 degrees of freedom) is itself so noisy that stops there
+# leaned high (FRAP, target 8 %: median tau bias +1.9 % stopping from sweep 3, -0.0 % from 5; benchmarks/README.md)
+DEFAULT_MIN_SWEEPS = 5
 
 
 class StoppingRule(StrictModel):
@@ -37,7 +40,9 @@ class StoppingRule(StrictModel):
                                               description="(high - low) / 2 / |value| at or below this")
     absolute_half_width: float | None = Field(default=None, gt=0, le=1e12,
                                               description="(high - low) / 2 at or below this, in the estimate's unit")
-    min_sweeps: int = Field(default=3, ge=1, le=MAX_BUDGET_SWEEPS)
+    min_sweeps: int | None = Field(default=None, ge=1, le=MAX_BUDGET_SWEEPS,
+                                   description="sweeps before the rule may stop the step (default 5, or max_sweeps "
+                                   "when smaller)")
     max_sweeps: int | None = Field(default=None, ge=1, le=MAX_BUDGET_SWEEPS,
                                    description="cap on the step's sweeps (default: all its compiled sweeps)")
     block_sweeps: int | None = Field(default=None, ge=1, le=MAX_BUDGET_SWEEPS,
@@ -49,9 +54,16 @@ class StoppingRule(StrictModel):
     def _one_target(self) -> "StoppingRule":
         if (self.relative_half_width is None) == (self.absolute_half_width is None):
             raise ValueError("give exactly one of relative_half_width and absolute_half_width")
-        if self.max_sweeps is not None and self.max_sweeps < self.min_sweeps:
+        if self.max_sweeps is not None and self.min_sweeps is not None and self.max_sweeps < self.min_sweeps:
             raise ValueError(f"max_sweeps {self.max_sweeps} is below min_sweeps {self.min_sweeps}")
         return self
+
+    @property
+    def least_sweeps(self) -> int:
+        """Sweeps before the rule may stop: min_sweeps, else DEFAULT_MIN_SWEEPS (at most max_sweeps)."""
+        if self.min_sweeps is not None:
+            return self.min_sweeps
+        return min(DEFAULT_MIN_SWEEPS, self.max_sweeps or DEFAULT_MIN_SWEEPS)
 
     def half_width(self, e: Estimate) -> float:
         """The estimate's half width in the rule's terms (relative or absolute); inf for a bound or no interval."""
@@ -107,16 +119,16 @@ class StopWatch:
             needed = math.ceil(self.sweeps * (width / self.rule.target) ** 2)
         else:
             needed = self.sweeps if width == 0 else MAX_BUDGET_SWEEPS
-        needed = max(needed, self.rule.min_sweeps)
+        needed = max(needed, self.rule.least_sweeps)
         remaining = max(0, needed - self.sweeps)
         update.features.append(Feature(sweep_index, step, "sweeps_to_target", float(remaining), math.nan, math.nan,
                                        "sweeps"))
-        if width <= self.rule.target and self.sweeps >= self.rule.min_sweeps:
+        if width <= self.rule.target and self.sweeps >= self.rule.least_sweeps:
             self.done = True
             update.notices.append(Notice("info", step, f"stopping rule met after {self.sweeps} of {self.budget} "
                                          f"sweeps: {self.rule.estimate} {self.rule.describe_width(width)}",
                                          sweep_index))
-        elif needed > self.budget and not self._warned and self.sweeps >= self.rule.min_sweeps:
+        elif needed > self.budget and not self._warned and self.sweeps >= self.rule.least_sweeps:
             self._warned = True
             update.notices.append(Notice("warning", step, f"stopping rule: {self.rule.estimate} is predicted to need "
                                          f"about {needed} sweeps to reach its target, more than the budget of "

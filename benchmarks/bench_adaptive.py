@@ -9,6 +9,7 @@ often the 95 % interval holds the truth (coverage), the median bias, and the spe
 the end (1 = undamaged).
 
     python benchmarks/bench_adaptive.py --spines 12 --fixed-sweeps 10
+    python benchmarks/bench_adaptive.py --kind fcat --spines 4 --workers 2   # fCaT: bench_adaptive_fcat.py
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_adaptive_fcat import compare_fcat  # noqa: E402
 
 from calibration_bench.kinds import KINDS  # noqa: E402
 from calibration_bench.population import draw_spines  # noqa: E402
@@ -77,7 +80,17 @@ def main() -> None:
     parser.add_argument("--fixed-sweeps", type=int, default=10)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--quantile", type=float, default=0.75, help="target: this quantile of the fixed widths")
+    parser.add_argument("--kind", choices=("frap", "fcat"), default="frap")
+    parser.add_argument("--goal", type=float, help="fcat: the relative half width to reach (default: --quantile "
+                        "of the fixed runs')")
+    parser.add_argument("--fixed-per-condition", type=int, default=30, help="fcat: the fixed protocol's sweeps")
+    parser.add_argument("--budget-factor", type=float, default=1.5, help="fcat: adaptive budget / fixed sweeps")
+    parser.add_argument("--workers", type=int, default=1, help="fcat: runs at once")
     args = parser.parse_args()
+    if args.kind == "fcat":
+        compare_fcat(args.spines, args.seed, args.goal, args.quantile, args.fixed_per_condition, args.budget_factor,
+                     args.workers)
+        return
     kind = KINDS["frap"]
     target = find_target(kind)
     spines = draw_spines(args.spines, args.seed)
@@ -93,7 +106,7 @@ def main() -> None:
         goal = float(np.quantile([o.half_width for o in fixed], args.quantile))
         adaptive = []
         for spine in spines:
-            rule = f"until={{estimate: tau_frap_ms, relative_half_width: {goal:.4f}, min_sweeps: 3}}"
+            rule = f"until={{estimate: tau_frap_ms, relative_half_width: {goal:.4f}}}"
             result = run_protocol(kind.protocol, profiles[spine.index],
                                   protocol_overrides(kind, spine) + [f"sweeps={3 * args.fixed_sweeps}", rule],
                                   out_dir=folder / "adaptive")

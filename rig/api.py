@@ -218,7 +218,7 @@ def _session_budget(prepared: PreparedRun, out: Path) -> RunBudget | None:
                                     "it away to start a new session")]) from None
     budget = RunBudget(record, spec, prepared.profile.profile, "")
     if spec.on_exceed == "refuse":
-        problems = budget.predicted_problems(prepared.compiled.plans)
+        problems = budget.predicted_problems(prepared.compiled.plans, prepared.compiled.step_planned_sweeps)
         if problems:
             raise InvalidInput([Problem(source, "budgets", f"{p} (session record {record.path}); refused before "
                                         "any light") for p in problems])

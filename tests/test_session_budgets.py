@@ -64,7 +64,7 @@ def test_budget_accumulates_over_runs_and_refuses_the_run_that_would_exceed_it(t
     assert _two_photon(folder) == pytest.approx(2 * per_run)
     assert main(["run", str(FRAP), "--sweeps", "3", "--set", rule, "--out", str(folder), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "budgets" in err and "spine at (1.29, 0.00) um: this run would bring two_photon_fraction2_s" in err
+    assert "budgets" in err and "spine at (1.29, 0.00) um: this run could bring two_photon_fraction2_s" in err
     assert len(list(folder.glob("*.h5"))) == 2 and _two_photon(folder) == pytest.approx(2 * per_run)
     assert_rig_safe(journal)
 
@@ -95,3 +95,32 @@ def test_profile_budget_applies_and_protocol_budget_replaces_it(tmp_path) -> Non
                  "--quiet"]) == 2
     assert main(["run", str(FRAP), "--profile", str(profile), "--sweeps", "1", "--out", str(tmp_path / "b"),
                  "--quiet", "--set", BUDGET % (3600, "refuse")]) == 0
+
+
+FCAT = FRAP.parent / "fcat.yaml"
+FCAT_PROFILE = PROFILE.parent / "simulated_fcat.yaml"
+
+
+def _depolarized(folder) -> float:
+    return sum(s["dose"]["depolarized_s"] for s in json.loads((folder / RECORD_NAME).read_text())["spines"])
+
+
+def test_the_reversal_search_is_charged_its_time_held_depolarized(tmp_path, journal, capsys) -> None:
+    """fcat.yaml's reversal search holds the cell above -20 mV: a run that could exceed 10 s is refused before any
+    light (the search's most sweeps at its highest holding); with on_exceed: stop it runs until the next sweep
+    would exceed the budget, and the session record keeps what the search held."""
+    rule = "budgets={depolarized_s: 10, on_exceed: %s}"
+    assert main(["run", str(FCAT), "--profile", str(FCAT_PROFILE), "--set", rule % "refuse", "--out",
+                 str(tmp_path / "refused"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "this run could bring depolarized_s" in err and not list((tmp_path / "refused").glob("*.h5"))
+    folder = tmp_path / "stopped"
+    assert main(["run", str(FCAT), "--profile", str(FCAT_PROFILE), "--set", rule % "stop", "--out", str(folder),
+                 "--quiet"]) == 1
+    from rig.storage.reader import RunFile
+
+    with RunFile(next(folder.glob("*.h5"))) as run:
+        steps = {p.step_index for p in run.sweep_plans()}
+        assert steps == {0} and "budget reached" in run.attrs["message"]
+    assert 0 < _depolarized(folder) <= 10
+    assert_rig_safe(journal)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import yaml
 
 from conftest import FRAP, ROOT
 from rig.api import run_protocol
@@ -58,7 +59,57 @@ def test_bad_rules_are_refused_before_anything_runs(tmp_path, capsys, rule, mess
 
 
 def test_until_on_a_step_that_chooses_its_own_sweeps_is_refused() -> None:
-    """fCaT's program decides its sweeps: an `until:` there is a clear error, not silently ignored."""
+    """The reversal search decides its sweeps: an `until:` there is a clear error, not silently ignored."""
     with pytest.raises(InvalidInput) as err:
-        run_protocol(FCAT, FCAT_PROFILE, overrides=["steps.1.until={estimate: fcat, relative_half_width: 0.2}"])
-    assert [p.field for p in err.value.problems] == ["steps.1.until"]
+        run_protocol(FCAT, FCAT_PROFILE, overrides=["steps.0.until={estimate: reversal_mV, absolute_half_width: 1}"])
+    assert [p.field for p in err.value.problems] == ["steps.0.until"]
+
+
+def test_block_sweeps_on_a_fixed_kind_is_refused() -> None:
+    """block_sweeps means something only where two conditions alternate."""
+    with pytest.raises(InvalidInput) as err:
+        run_protocol(FRAP, overrides=["until={estimate: tau_frap_ms, relative_half_width: 0.1, block_sweeps: 2}"])
+    assert [p.field for p in err.value.problems] == ["until"] or "block_sweeps" in str(err.value.problems)
+
+
+def _fcat_alone(tmp_path, until: str, per_condition: int) -> list:
+    """fcat.yaml's fCaT step alone, held at a fixed reversal (16 mV: the simulated cell's), with an `until:` rule."""
+    protocol = yaml.safe_load(FCAT.read_text())
+    step = protocol["steps"][1] | {"reversal_holding": 16.0, "sweeps_per_condition": per_condition,
+                                   "until": yaml.safe_load(until)}
+    path = tmp_path / "fcat_until.yaml"
+    path.write_text(yaml.safe_dump(protocol | {"steps": [step]}))
+    return [path]
+
+
+def test_fcat_until_alternates_blocks_and_stops_on_the_combined_interval(tmp_path) -> None:
+    """A loose absolute target: the step stops at the first sweep whose fcat interval meets it (after min_sweeps),
+    in blocks of block_sweeps alternating CC first, a settle sweep at each switch, and says why."""
+    [path] = _fcat_alone(tmp_path, "{estimate: fcat, absolute_half_width: 5, min_sweeps: 6, block_sweeps: 3}", 12)
+    result = run_protocol(path, FCAT_PROFILE, out_dir=tmp_path)
+    with RunFile(result.path) as run:
+        roles = [p.meta.role for p in run.sweep_plans()]
+        measuring = [r for r in roles if r != "settle"]
+        n = len(measuring)
+        assert 6 <= n < 24 and run.n_planned_sweeps == run.n_sweeps
+        assert measuring == (["cc"] * 3 + ["reversal"] * 3) * (n // 6) + (["cc"] * 3 + ["reversal"] * 3)[:n % 6]
+        switches = sum(1 for a, b in zip(["none"] + measuring, measuring) if a != b)
+        assert roles.count("settle") == switches and roles[0] == "settle"
+        last = [e for e in run.estimates() if e.name == "fcat"][-1]
+        assert (last.high - last.low) / 2 <= 5 and last.sweep == run.n_sweeps - 1
+        info = [m["message"] for m in run.notices() if m["level"] == "info"]
+        assert any(f"stopping rule met after {n} of 24 sweeps: fcat" in m for m in info)
+        predicted = [f["value"] for f in run.features() if f["name"] == "sweeps_to_target"]
+        assert predicted and predicted[-1] == 0
+
+
+def test_fcat_until_unreached_runs_its_budget_and_says_so(tmp_path) -> None:
+    """A target no run reaches: every sweep of both conditions (capped by max_sweeps), then the budget notice."""
+    [path] = _fcat_alone(tmp_path, "{estimate: fcat, relative_half_width: 0.001, max_sweeps: 8, block_sweeps: 2}", 6)
+    result = run_protocol(path, FCAT_PROFILE, out_dir=tmp_path)
+    with RunFile(result.path) as run:
+        measuring = [p.meta.role for p in run.sweep_plans() if p.meta.role != "settle"]
+        assert measuring == ["cc", "cc", "reversal", "reversal"] * 2
+        warnings = [m["message"] for m in run.notices() if m["level"] == "warning"]
+        assert any("stopping rule not met: budget of 8 sweeps used, fcat" in m for m in warnings) or \
+            not any(e.name == "fcat" for e in run.estimates())

@@ -14,8 +14,8 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from rig.config.budgets import BudgetSpec
@@ -28,6 +28,7 @@ RECORD_NAME = "session_budget.json"
 MAX_RECORD_BYTES = 10_000_000
 _LIMITS = (("two_photon_fraction2_s", "power fraction^2 x s of 2P light"), ("led_mJ", "mJ of LED light"),
            ("depolarized_s", "s held above the depolarization threshold"))
+_DOSE_PARTS = tuple(f.name for f in fields(Dose))
 
 
 @dataclass
@@ -115,20 +116,36 @@ class RunBudget:
             self._last_target = (float(plan.target_um[0]), float(plan.target_um[1]))
         return self._last_target
 
-    def predicted_problems(self, plans: Iterable[SweepPlan]) -> list[str]:
-        """Spines the whole run's plans would take over a budget (each with what it had before)."""
+    def predicted_problems(self, plans: Iterable[SweepPlan], step_planned_sweeps: Sequence[int] | None = None
+                           ) -> list[str]:
+        """Spines the whole run's plans would take over a budget (each with what it had before).
+
+        `plans` are the steps' envelopes; a step that may run more sweeps than its envelope holds (an adaptive
+        step: the reversal search, fCaT, `until:`), per `step_planned_sweeps`, is charged its most costly
+        envelope sweep (each dose part's maximum) for every sweep beyond: the run is refused when it could
+        exceed a budget, the reversal search's time held depolarized included."""
         added: dict[int, tuple[SpineDose, Dose]] = {}
+        by_step: dict[int, list[tuple[SpineDose, Dose]]] = {}
         for plan in plans:
             target = self.target_of(plan)
             spine = self.record.spine(target)
+            dose = sweep_dose(plan, self.profile, self.budget.depolarized_above_mV, target)
             before = added.get(id(spine), (spine, Dose()))[1]
-            added[id(spine)] = (spine, before + sweep_dose(plan, self.profile, self.budget.depolarized_above_mV,
-                                                           target))
+            added[id(spine)] = (spine, before + dose)
+            by_step.setdefault(plan.step_index, []).append((spine, dose))
         self._last_target = None
+        for step_index, charged in by_step.items():
+            planned = step_planned_sweeps[step_index] if step_planned_sweeps is not None \
+                and step_index < len(step_planned_sweeps) else len(charged)
+            extra = planned - len(charged)
+            if extra > 0:
+                spine = charged[-1][0]
+                worst = Dose(*(max(getattr(d, f) for _, d in charged) * extra for f in _DOSE_PARTS))
+                added[id(spine)] = (spine, added.get(id(spine), (spine, Dose()))[1] + worst)
         problems = []
         for spine, run_dose in added.values():
             for text in over_budget(self.budget, spine.dose + run_dose):
-                problems.append(f"{spine.label}: this run would bring {text}")
+                problems.append(f"{spine.label}: this run could bring {text}")
         return problems
 
     def charge(self, plan: SweepPlan) -> None:

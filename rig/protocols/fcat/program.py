@@ -1,6 +1,13 @@
-"""The fCaT step kind and its program: sweeps at the reversal (VC) and free-running (CC), built once it is known."""
+"""The fCaT step kind and its program: sweeps at the reversal (VC) and free-running (CC), built once it is known.
+
+With an `until:` rule (e.g. `{estimate: fcat, relative_half_width: 0.3}`) the conditions alternate in blocks of
+`block_sweeps` (the step's `order` says which comes first; `interleaved`: blocks of one) until the rule's
+StopWatch says the combined interval is tight enough, each condition at most `sweeps_per_condition` sweeps.
+"""
 
 from __future__ import annotations
+
+import math
 
 from rig.config.profile import HardwareProfile
 from rig.datatypes.kind_meta import FcatMeta
@@ -17,6 +24,7 @@ from rig.protocols.shared.calcium_scan import (
     check_stimulus,
 )
 from rig.protocols.shared.common import StepProblem, resolve_device
+from rig.protocols.stopping import StopWatch
 
 
 def condition_order(step: FcatStep) -> list[str]:
@@ -27,6 +35,33 @@ def condition_order(step: FcatStep) -> list[str]:
     if step.order == "blocks_cc_first":
         return ["cc"] * n + ["reversal"] * n
     return ["reversal", "cc"] * n
+
+
+def block_order(step: FcatStep, block: int) -> list[str]:
+    """The conditions of every measuring sweep an `until:` step may run: blocks of `block` sweeps alternating
+    (first the step's first condition), each condition capped at sweeps_per_condition."""
+    first = condition_order(step)[0]
+    pair = [first, "cc" if first == "reversal" else "reversal"]
+    left = {c: step.sweeps_per_condition for c in pair}
+    order: list[str] = []
+    k = 0
+    while any(left.values()):
+        condition = pair[k % 2]
+        n = min(block, left[condition])
+        order += [condition] * n
+        left[condition] -= n
+        k += 1
+    return order
+
+
+def until_block(step: FcatStep) -> int:
+    """Measuring sweeps per block under `until:`: the rule's block_sweeps, 1 when interleaved, else a third of
+    sweeps_per_condition (at least 2: fCaT needs two sweeps of each condition)."""
+    if step.until is not None and step.until.block_sweeps is not None:
+        return step.until.block_sweeps
+    if step.order == "interleaved":
+        return 1
+    return max(2, math.ceil(step.sweeps_per_condition / 3))
 
 
 def fcat_sweep(step: FcatStep, step_index: int, profile: HardwareProfile, sweep: int, condition: str,
@@ -52,12 +87,27 @@ class FcatProgram:
     def __init__(self, step: FcatStep, step_index: int, profile: HardwareProfile):
         self.step, self.step_index, self.profile = step, step_index, profile
         self._plans: list[SweepPlan] | None = None
+        self._order = condition_order(step)
+        self.watch: StopWatch | None = None
 
     @property
     def planned_sweeps(self) -> int:
-        """Every sweep the step will run: the measuring sweeps and a settle sweep at every clamp change."""
-        order = condition_order(self.step)
+        """Every sweep the step may run: the measuring sweeps and a settle sweep at every clamp change."""
+        order = self._order
         return len(order) + sum(1 for k, c in enumerate(order) if k == 0 or c != order[k - 1])
+
+    @property
+    def measuring_sweeps(self) -> int:
+        """Measuring sweeps (settle sweeps left out): both conditions' sweeps_per_condition."""
+        return len(self._order)
+
+    def stop_with(self, watch: StopWatch) -> "FcatProgram":
+        """This program, alternating its conditions in blocks and ending once the watch's rule is met or after
+        its budget of measuring sweeps (adaptive: each next sweep waits for the analysis of the last)."""
+        self.watch = watch
+        self.adaptive = True
+        self._order = block_order(self.step, until_block(self.step))[:watch.budget]
+        return self
 
     def envelope(self) -> list[SweepPlan]:
         """VC sweeps at both ends of the allowed holding range and one CC sweep."""
@@ -70,7 +120,7 @@ class FcatProgram:
         """Every sweep, with a settle sweep wherever the clamp mode or holding changes."""
         plans: list[SweepPlan] = []
         previous: str | None = None
-        for condition in condition_order(self.step):
+        for condition in self._order:
             if condition != previous:
                 plans.append(fcat_sweep(self.step, self.step_index, self.profile, len(plans), condition, reversal_mV,
                                         settle=True))
@@ -88,6 +138,8 @@ class FcatProgram:
                 raise StepFailed(f"fcat: reversal potential {value:.2f} mV is outside this step's holding_range_mV "
                                  f"[{low:g}, {high:g}] (checked before the run); widen it if that potential is right")
             self._plans = self.plans_for(value)
+        if self.watch is not None and self.watch.done:
+            return None
         return self._plans.pop(0) if self._plans else None
 
 
@@ -96,6 +148,7 @@ class FcatKind:
 
     schema = FcatStep
     fixed_plans = False  # the VC holding is the reversal an earlier step finds
+    stops_on_until = True  # FcatProgram.stop_with
 
     def check(self, step: FcatStep, profile: HardwareProfile) -> list[StepProblem]:
         """Devices, imaging, stimulus, holding range and CC holding within the profile's limits."""

@@ -16,7 +16,7 @@ from rig.datatypes.records import Estimate, Feature, Notice
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.model.head_depolarization import FcatModel, head_depolarization
 from rig.model.neck_resistance import Interval, neck_resistance_interval
-from rig.protocols.fcat.release_detection import detected_release_probability
+from rig.protocols.fcat.release_detection import MAX_MISSED_FRACTION, detected_release_probability
 from rig.protocols.fcat.schema import FcatStep
 from rig.protocols.fcat.trend import StepTrend, release_trend
 from rig.protocols.shared.calcium_scan import DEPOLARIZED_ABOVE_MV, depolarized_ms
@@ -103,13 +103,14 @@ class FcatAnalysis:
         if p.bound is None:
             update.estimates.append(Estimate(sweep_index, name, "release_probability", p.value, p.low, p.high, "1",
                                              f"{counted}; exact binomial interval"))
-        else:
-            update.estimates.append(Estimate(
-                sweep_index, name, "release_probability_lower_bound", p.value, p.low, math.nan, "1",
-                f"{counted}; about {p.missed_fraction:.0%} of releases stay below the threshold (the detected "
-                f"CaTs' size against the noise), so the detected fraction only bounds p from below: one-sided "
-                f"{self.spec.confidence_level:.0%} exact binomial, false positives of the threshold taken out",
-                bound="lower"))
+        # Always (so that the row is never stale when the two-sided estimate is withheld): detections only miss
+        # releases, so the detected fraction bounds p from below whatever the CaTs' size.
+        update.estimates.append(Estimate(
+            sweep_index, name, "release_probability_lower_bound", p.lower_value, p.lower_bound, math.nan, "1",
+            f"{counted}; about {p.missed_fraction:.0%} of releases expected below the threshold (the detected "
+            f"CaTs' size against the noise; release_probability is withheld above "
+            f"{MAX_MISSED_FRACTION:.0%}): one-sided {self.spec.confidence_level:.0%} exact binomial, false "
+            "positives of the threshold taken out", bound="lower"))
         tau, low, high, how = self._reversal_ca_decay(rev)
         if not finite(tau, low, high):
             if int(successes.sum()) >= 3:

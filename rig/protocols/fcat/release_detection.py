@@ -22,7 +22,8 @@ MAX_MISSED_FRACTION = 0.05  # releases expected below the threshold beyond which
 
 @dataclass(frozen=True)
 class ReleaseDetection:
-    """The release probability's estimate: two-sided (bound None) or a one-sided lower bound (bound 'lower')."""
+    """The release probability's estimate: two-sided (bound None) or a one-sided lower bound (bound 'lower'),
+    and the lower bound that holds in either case (`lower_value`, `lower_bound`)."""
 
     value: float
     low: float
@@ -31,6 +32,8 @@ class ReleaseDetection:
     detected: int
     trials: int
     missed_fraction: float  # expected fraction of releases below the threshold
+    lower_value: float  # the detected fraction with the false positives taken out
+    lower_bound: float  # its one-sided lower limit
 
 
 def missed_fraction(amplitudes: np.ndarray, noise_sd: np.ndarray, detected: np.ndarray, threshold_sd: float) -> float:
@@ -51,13 +54,14 @@ def detected_release_probability(amplitudes: np.ndarray, noise_sd: np.ndarray, d
     hit = np.asarray(detected, bool)
     k, n = int(hit.sum()), int(hit.size)
     missed = missed_fraction(amplitudes, noise_sd, hit, threshold_sd)
-    if missed <= MAX_MISSED_FRACTION:
-        p = release_probability(k, n, level)
-        return ReleaseDetection(p.value, p.low, p.high, None, k, n, missed)
     false_rate = float(stats.norm.sf(threshold_sd))
     q_low = float(stats.beta.ppf(1.0 - level, k, n - k + 1)) if k > 0 else 0.0
 
     def corrected(q: float) -> float:
         return max((q - false_rate) / (1.0 - false_rate), 0.0)
 
-    return ReleaseDetection(corrected(k / n), corrected(q_low), float("nan"), "lower", k, n, missed)
+    lower_value, lower_bound = corrected(k / n), corrected(q_low)
+    if missed <= MAX_MISSED_FRACTION:
+        p = release_probability(k, n, level)
+        return ReleaseDetection(p.value, p.low, p.high, None, k, n, missed, lower_value, lower_bound)
+    return ReleaseDetection(lower_value, lower_bound, float("nan"), "lower", k, n, missed, lower_value, lower_bound)

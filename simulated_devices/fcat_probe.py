@@ -36,12 +36,14 @@ EVOKED_BATCH = 48  # copies of the cell simulated side by side (memory: steps x 
 
 @dataclass(frozen=True)
 class EvokedRequest:
-    """One quantum of `weight` at `spine` from the steady state of a constant drive (CC: pA, VC: mV)."""
+    """One quantum of `weight` at `spine` from the steady state of a constant drive (CC: pA, VC: mV), with
+    `co_released` (model synapse, weight) quanta released by the same stimulus at other synapses."""
 
     spine: int
     weight: float
     mode: str
     command: float
+    co_released: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,8 @@ class FcatProbe:
         the private cell (one batched simulation, the same steps as one by one)."""
         with self._cells.lock:
             state = self._state(state)
-            keys = [self._key(state, "evoked", r.spine, round(r.weight, 4), r.mode, round(r.command, 3))
-                    for r in requests]
+            keys = [self._key(state, "evoked", r.spine, round(r.weight, 4), r.mode, round(r.command, 3),
+                              tuple((j, round(w, 4)) for j, w in r.co_released)) for r in requests]
             todo = {k: r for k, r in zip(keys, requests) if k not in self._evoked}
             if todo:
                 model = self._model(state)
@@ -156,7 +158,8 @@ class FcatProbe:
         n2 = int(round((FCAT_PROBE_MS - FCAT_EARLY_MS) / FCAT_TAIL_DT_MS))
         modes = [as_clamp_mode(r.mode) for r in requests]
         commands = [r.command for r in requests]
-        events = [[(0, r.spine, r.weight)] if r.weight > 0 else [] for r in requests]
+        events = [([(0, r.spine, r.weight)] if r.weight > 0 else []) + [(0, j, w) for j, w in r.co_released if w > 0]
+                  for r in requests]
         x, early = model.advance_batch(np.array(starts), FCAT_DT_MS, n1, modes, commands, events)
         _, tail = model.advance_batch(x, FCAT_TAIL_DT_MS, n2, modes, commands, [[] for _ in requests])
         # Resample the tail onto the fine grid (piecewise constant) so every sample spans FCAT_DT_MS.

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 from scipy import special
@@ -16,6 +17,7 @@ from simulated_devices.electrical import Blockers
 from simulated_devices.epsp_probe import CellState
 from simulated_devices.fcat_probe import FCAT_DT_MS, EvokedRequest
 from simulated_devices.ions import HeadCalcium
+from simulated_devices.release import ca_release_scale
 
 if TYPE_CHECKING:
     from simulated_devices.specimen import Specimen
@@ -117,32 +119,92 @@ def snapshot(specimen: "Specimen", index: int) -> SpineState:
 QUANTAL_NODES = 5  # Gauss-Laguerre nodes over the quantal-size distribution (fcat truth)
 
 
-Probe = tuple[float, str, float]  # (quantal weight, clamp mode, command): one evoked response of the private cell
+CoRelease = tuple[tuple[int, float], ...]  # (model synapse, quantal weight) released by the same stimulus
+Probe = tuple[float, str, float, CoRelease]  # (target weight, clamp mode, command, co-released): one evoked response
+MAX_ENUMERATED_NEIGHBOURS = 4  # other stimulated imaged spines whose release/failure patterns are enumerated
+HEAD_DEPOLARIZATION_FROM_MS = 10.0  # head_depolarization_mV: the peak from this long after the release on
+CO_RELEASE_WEIGHT_STEP = 0.01  # co-released weights rounded to this (the probes are cached per weight)
+
+
+@dataclass(frozen=True)
+class CoReleasePattern:
+    """One outcome of the other synapses at the target's stimulus, with its probability."""
+
+    probability: float
+    events: CoRelease
+
+
+@dataclass(frozen=True)
+class ProbeResponse:
+    """The target head's free Ca (uM per ion step) and potential (mV per probe step) after one probe's stimulus."""
+
+    free_uM: np.ndarray
+    rest_uM: float
+    v_head_mV: np.ndarray
+    dt_ms: float  # of v_head_mV
+
+    @property
+    def peak_ca_uM(self) -> float:
+        """Peak free-Ca change above the steady state."""
+        return float(self.free_uM.max()) - self.rest_uM
+
+    @property
+    def head_depolarization_mV(self) -> float:
+        """Peak head potential above its steady state from HEAD_DEPOLARIZATION_FROM_MS after the stimulus on."""
+        k = int(round(HEAD_DEPOLARIZATION_FROM_MS / self.dt_ms))
+        return float(self.v_head_mV[k:].max() - self.v_head_mV[0])
+
+
+def _rounded(weight: float) -> float:
+    return round(weight / CO_RELEASE_WEIGHT_STEP) * CO_RELEASE_WEIGHT_STEP
+
+
+def co_release_patterns(specimen: "Specimen", state: SpineState) -> list[CoReleasePattern]:
+    """What the stimulus releases at the other synapses when it stimulates the target (the measured CaT and its
+    ratio include what they do to the head: in CC they depolarize the dendrite and so the head).
+
+    The other stimulated imaged spines (the MAX_ENUMERATED_NEIGHBOURS most likely to release) release one mean
+    quantum x photodamage or fail, every pattern enumerated with its probability (their NMDA plateaus make the
+    dendrite's response to them nonlinear); the rest, the background synapses among them (small AMPA inputs),
+    at their expected release as fractional quanta (release probability at the bath's Ca x photodamage)."""
+    n_imaged = len(specimen.spines)
+    p = np.minimum(1.0, state.release_p0 * ca_release_scale(state.external_ca_mM))
+    imaged = sorted((j for j in range(n_imaged) if j != state.index and p[j] > 0), key=lambda j: -p[j])
+    enumerated = imaged[:MAX_ENUMERATED_NEIGHBOURS]
+    rest = [j for j in imaged[MAX_ENUMERATED_NEIGHBOURS:]] + [j for j in range(n_imaged, p.size) if p[j] > 0]
+    expected = tuple((j, _rounded(float(p[j] * state.health[j]))) for j in rest)
+    patterns = []
+    for bits in itertools.product((0, 1), repeat=len(enumerated)):
+        prob = float(np.prod([p[j] if b else 1.0 - p[j] for j, b in zip(enumerated, bits)]))
+        if prob > 0:
+            released = tuple((j, _rounded(float(state.health[j]))) for j, b in zip(enumerated, bits) if b)
+            patterns.append(CoReleasePattern(prob, released + expected))
+    return patterns
 
 
 def _free_ca_response(specimen: "Specimen", state: SpineState, weight: float, mode: str, command: float
-                      ) -> tuple[np.ndarray, float]:
-    """Head free Ca (uM, per ion step) after one quantum from the steady state of the held drive, and that
-    steady state: all Ca entry (NMDA + R-type) through the head's buffers, dye and neck."""
-    return _free_ca_responses(specimen, state, [(weight, mode, command)])[(weight, mode, command)]
+                      ) -> ProbeResponse:
+    """Head free Ca after one quantum (alone) from the steady state of the held drive, and that steady state:
+    all Ca entry (NMDA + R-type) through the head's buffers, dye and neck."""
+    probe: Probe = (weight, mode, command, ())
+    return _free_ca_responses(specimen, state, [probe])[probe]
 
 
-def _free_ca_responses(specimen: "Specimen", state: SpineState, probes: Sequence[Probe]
-                       ) -> dict[Probe, tuple[np.ndarray, float]]:
+def _free_ca_responses(specimen: "Specimen", state: SpineState, probes: Sequence[Probe]) -> dict[Probe, ProbeResponse]:
     """`_free_ca_response` of each probe: the cell's responses simulated side by side, each head's Ca in a column."""
     probes = list(dict.fromkeys(probes))
     probe, index = specimen.fcat_probe, state.index
     tau_free, tau_dye = state.ca_taus_ms
     scale = state.ca_scale
-    drives = list(dict.fromkeys((mode, command) for _, mode, command in probes))
-    evoked = probe.evoked_many([EvokedRequest(index, w, m, c) for w, m, c in probes]
+    drives = list(dict.fromkeys((mode, command) for _, mode, command, _ in probes))
+    evoked = probe.evoked_many([EvokedRequest(index, w, m, c, co) for w, m, c, co in probes]
                                + [EvokedRequest(index, 0.0, m, c) for m, c in drives], state.cell)
     quiet = dict(zip(drives, evoked[len(probes):]))
     n = len(probes)
     head = HeadCalcium(specimen.calcium.params, n)
     taus_free, taus_dye = np.full(n, tau_free), np.full(n, tau_dye)
     steady_in = np.array([-float(quiet[m, c].i_ca_vgcc_pA[-1] + quiet[m, c].i_ca_nmda_pA[-1]) * scale
-                          for _, m, c in probes])
+                          for _, m, c, _ in probes])
     c_ss = head.steady_free_uM(steady_in, taus_free, taus_dye)
     influx = np.stack([-(ev.i_ca_nmda_pA + ev.i_ca_vgcc_pA) * scale for ev in evoked[:n]], axis=1)
     dt = evoked[0].dt_ms
@@ -150,7 +212,7 @@ def _free_ca_responses(specimen: "Specimen", state: SpineState, probes: Sequence
     m = influx.shape[0] // k
     head.total_uM[:] = head.params.total_uM(c_ss)
     free = head.advance(influx[: m * k].reshape(m, k, n).mean(axis=1), k * dt, taus_free, taus_dye)
-    return {pr: (free[:, j], float(c_ss[j])) for j, pr in enumerate(probes)}
+    return {pr: ProbeResponse(free[:, j], float(c_ss[j]), evoked[j].v_head_mV, dt) for j, pr in enumerate(probes)}
 
 
 def quantal_sizes(cv: float) -> tuple[np.ndarray, np.ndarray]:
@@ -162,22 +224,23 @@ def quantal_sizes(cv: float) -> tuple[np.ndarray, np.ndarray]:
     return nodes / shape, w / w.sum()
 
 
-def _quantal_probes(specimen: "Specimen", weight: float, mode: str, command: float) -> list[Probe]:
-    """The probes `_expected_peak` averages over: one per quantal-size node."""
+def _quantal_probes(specimen: "Specimen", weight: float, mode: str, command: float,
+                    patterns: Sequence[CoReleasePattern] = (CoReleasePattern(1.0, ()),)) -> list[Probe]:
+    """The probes `_expected` averages over: one per quantal-size node and co-release pattern."""
     sizes, _ = quantal_sizes(specimen.sim.synapse.quantal_cv)
-    return [(weight * float(size), mode, command) for size in sizes]
+    return [(weight * float(size), mode, command, pattern.events) for pattern in patterns for size in sizes]
 
 
-def _expected_peak(specimen: "Specimen", responses: dict[Probe, tuple[np.ndarray, float]], weight: float,
-                   mode: str, command: float) -> float:
-    """Peak free-Ca change averaged over the quantal sizes of the release model (gamma, mean 1, CV
-    synapse.quantal_cv): what an average over trials estimates, even where a plateau makes it nonlinear."""
-    _, weights = quantal_sizes(specimen.sim.synapse.quantal_cv)
-    peaks = []
-    for pr in _quantal_probes(specimen, weight, mode, command):
-        free, rest = responses[pr]
-        peaks.append(float(free.max()) - rest)
-    return float(np.dot(weights, peaks))
+def _expected(specimen: "Specimen", responses: dict[Probe, ProbeResponse], weight: float, mode: str, command: float,
+              patterns: Sequence[CoReleasePattern], value: Callable[[ProbeResponse], float]) -> float:
+    """`value` of the response averaged over the quantal sizes of the release model (gamma, mean 1, CV
+    synapse.quantal_cv) and the co-release patterns: what an average over trials estimates, even where a plateau
+    makes it nonlinear."""
+    _, size_weights = quantal_sizes(specimen.sim.synapse.quantal_cv)
+    probes = iter(_quantal_probes(specimen, weight, mode, command, patterns))
+    return float(sum(pattern.probability * float(np.dot(size_weights, [value(responses[next(probes)])
+                                                                        for _ in size_weights]))
+                     for pattern in patterns))
 
 
 def reversal_truth(specimen: "Specimen", state: SpineState) -> dict[str, float]:
@@ -187,13 +250,16 @@ def reversal_truth(specimen: "Specimen", state: SpineState) -> dict[str, float]:
     return {} if reversal is None else {"reversal_mV": reversal}
 
 
-def _calcium_probes(specimen: "Specimen", state: SpineState, reversal_mV: float) -> list[Probe]:
+def _calcium_probes(specimen: "Specimen", state: SpineState, reversal_mV: float,
+                    patterns: Sequence[CoReleasePattern]) -> list[Probe]:
     """Every evoked response the fCaT truth of one spine reads (calcium_truth_of)."""
-    probes: list[Probe] = [(0.0, "VC", reversal_mV)]
+    probes: list[Probe] = [(0.0, "VC", reversal_mV, ())]
     weight = state.weight if specimen.spines[state.index].nmda_scale > 0 else 0.0
     if weight > 0:
-        probes += [(weight, "VC", reversal_mV), (weight, "CC", 0.0), (0.0, "CC", 0.0)]
-        probes += _quantal_probes(specimen, weight, "CC", 0.0) + _quantal_probes(specimen, weight, "VC", reversal_mV)
+        probes += [(weight, "VC", reversal_mV, ()), (weight, "CC", 0.0, ()), (0.0, "CC", 0.0, ())]
+        for mode, command in (("CC", 0.0), ("VC", reversal_mV)):
+            probes += _quantal_probes(specimen, weight, mode, command)
+            probes += _quantal_probes(specimen, weight, mode, command, patterns)
     return probes
 
 
@@ -207,22 +273,33 @@ def calcium_truth_of(specimen: "Specimen", state: SpineState) -> dict[str, float
     weight = state.weight if g.nmda_scale > 0 else 0.0
     tau_free, tau_dye = state.ca_taus_ms
     head = HeadCalcium(specimen.calcium.params, 1)
-    responses = _free_ca_responses(specimen, state, _calcium_probes(specimen, state, reversal))
-    _, c_ss = responses[0.0, "VC", reversal]
+    patterns = co_release_patterns(specimen, state)
+    responses = _free_ca_responses(specimen, state, _calcium_probes(specimen, state, reversal, patterns))
+    c_ss = responses[0.0, "VC", reversal, ()].rest_uM
     tau_decay = float(head.decay_tau_ms(np.array([tau_free]), np.array([tau_dye]), np.array([c_ss]))[0])
     out = {"reversal_mV": reversal, "tau_decay_ms": tau_decay}
     if weight > 0:
-        free_vc, rest_vc = responses[weight, "VC", reversal]
-        free_cc, rest_cc = responses[weight, "CC", 0.0]
-        out["fcat_mean_quantum"] = float((free_cc.max() - rest_cc) / (free_vc.max() - rest_vc))
-        out["fcat"] = _expected_peak(specimen, responses, weight, "CC", 0.0) / _expected_peak(
-            specimen, responses, weight, "VC", reversal)
+        vc, cc = responses[weight, "VC", reversal, ()], responses[weight, "CC", 0.0, ()]
+        alone = (CoReleasePattern(1.0, ()),)
+
+        def ratio(patterns: Sequence[CoReleasePattern]) -> float:
+            def peak(r: ProbeResponse) -> float:
+                return r.peak_ca_uM
+            return (_expected(specimen, responses, weight, "CC", 0.0, patterns, peak)
+                    / _expected(specimen, responses, weight, "VC", reversal, patterns, peak))
+
+        out["fcat_mean_quantum"] = cc.peak_ca_uM / vc.peak_ca_uM
+        out["fcat"] = ratio(patterns)
         out["fcat_upper_bound"] = out["fcat"]  # what a bound names is the true quantity it bounds
+        out["fcat_isolated"] = ratio(alone)
+        depolarization = _expected(specimen, responses, weight, "CC", 0.0, patterns,
+                                   lambda r: r.head_depolarization_mV)
+        out["head_depolarization_mV"] = depolarization
+        out["head_depolarization_upper_bound_mV"] = depolarization
         out["fcat_charge"] = probe.fcat_total(index, weight, reversal, state.cell)
         out["fcat_nmda"] = probe.fcat(index, weight, reversal, state.cell)
-        out["tau_decay_quantum_ms"] = quantum_decay_tau_ms(specimen, state, weight, reversal,
-                                                           responses[weight, "VC", reversal])
-        peak = float(free_vc.max())
+        out["tau_decay_quantum_ms"] = quantum_decay_tau_ms(specimen, state, weight, reversal, vc)
+        peak = float(vc.free_uM.max())
         kd = head.params.kd_uM
         out["peak_ca_at_reversal_uM"] = peak
         out["peak_indicator_bound_fraction"] = float(bound_fraction(peak, kd))
@@ -238,13 +315,14 @@ QUANTUM_FIT_LINE_MS = 2.0
 
 
 def quantum_decay_tau_ms(specimen: "Specimen", state: SpineState, weight: float, reversal_mV: float,
-                         response: tuple[np.ndarray, float] | None = None) -> float:
+                         response: ProbeResponse | None = None) -> float:
     """tau_decay_quantum_ms as the analysis measures it, on the true noiseless signal: one mean quantum's head
     free-Ca change at the reversal, sampled like the line scan (QUANTUM_FIT_*), fitted by the analysis's own
     fit (`fit_calcium_decay_known_influx`: the NMDA conductance's time course, FcatAnalysisSpec's
     nmda_tau_rise_ms/nmda_tau_decay_ms, convolved with one Ca decay). NaN when that fit fails."""
     spec = FcatAnalysisSpec()
-    free, rest = response if response is not None else _free_ca_response(specimen, state, weight, "VC", reversal_mV)
+    r = response if response is not None else _free_ca_response(specimen, state, weight, "VC", reversal_mV)
+    free, rest = r.free_uM, r.rest_uM
     dt = max(1, int(round(specimen.sim.ion_dt_ms / FCAT_DT_MS))) * FCAT_DT_MS  # _free_ca_response's step
     after = np.arange(free.size) * dt
     t = np.arange(0.0, QUANTUM_FIT_BASELINE_MS + QUANTUM_FIT_AFTER_MS, QUANTUM_FIT_LINE_MS) + QUANTUM_FIT_LINE_MS / 2
@@ -260,9 +338,13 @@ def calcium_truth(specimen: "Specimen", index: int) -> dict[str, float]:
     the reversal (free uM and indicator bound fraction).
 
     fcat is what the protocol's amplitude ratio measures: the peak free-Ca change in CC at rest over that
-    in VC at the reversal, each averaged over the quantal sizes (all Ca entry, through the head's buffers
-    and neck); fcat_mean_quantum is that of one mean quantum (they differ near the NMDA-plateau
-    threshold, where only the larger quanta plateau);
+    in VC at the reversal per release at the target, each averaged over the quantal sizes and over what the
+    same stimulus releases at the other synapses (`co_release_patterns`: in CC they depolarize the head too;
+    all Ca entry, through the head's buffers and neck); fcat_isolated is the same ratio with the target's
+    quantum alone, fcat_mean_quantum that of one mean quantum alone (they differ near the NMDA-plateau
+    threshold, where only the larger quanta plateau); head_depolarization_mV (what fCaT is inverted into) is the
+    peak head potential above rest in CC from HEAD_DEPOLARIZATION_FROM_MS after the release on (the brief AMPA
+    peak, which moves no NMDA Ca, left out), averaged like fcat;
     fcat_charge is the ratio of the Ca entry itself and fcat_nmda that of NMDA Ca alone (the quantity
     the Mg-block floor describes). All fcat values and the Ca peak are left out for a spine without NMDA
     receptors; everything when the evoked current has no reversal between -30 and +30 mV.

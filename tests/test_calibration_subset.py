@@ -228,7 +228,7 @@ def test_frap_and_fcat_subset_end_to_end(tmp_path) -> None:
     outside = [e for e in taus if not e.low / 1.02 <= e.truth <= e.high * 1.02]
     assert len(outside) <= 1, outside  # a calibrated 95 % interval misses 2 of 3 with probability 0.7 %
     assert abs(by_name[("tau_frap_ms", "all spines")].median_relative_bias) <= 0.05
-    for name in ("fcat", "peak_head_epsp_mV"):  # headline rows exist for every fCaT spine, delivered or not
+    for name in ("fcat", "head_depolarization_mV"):  # headline rows exist for every fCaT spine, delivered or not
         rows_of = [r for r in fcat_rows if (r.step, r.name) == ("fcat", name)]
         assert sum(r.n_spines for r in rows_of) == 2, rows_of
         assert all(r.stratum.startswith(("non-silent", "silent", "truth 'fcat' missing")) for r in rows_of)

@@ -82,7 +82,9 @@ def test_head_depolarization_from_true_fcat_matches_the_true_peak_head_epsp(popu
 
 def test_population_has_ca_silent_spines_and_fcat_rises_with_tau_decay(population_truth):
     _, rows = population_truth
-    fcat = np.array([r["fcat"] for r in rows])
+    # Each spine alone: every spine of this population is stimulated, and their co-release depolarizes the
+    # dendrite (the measured fCaT's truth, `fcat`, includes that; here the published range of one spine is pinned).
+    fcat = np.array([r["fcat_isolated"] for r in rows])
     tau = np.array([r["tau_decay_ms"] for r in rows])
     r_neck = np.array([r["neck_resistance_MOhm"] for r in rows])
     r2 = float(np.corrcoef(tau, fcat)[0, 1] ** 2)
@@ -130,11 +132,11 @@ def test_fcat_run_recovers_the_true_fcat_and_head_depolarization(slow_spine_run)
     assert result.outcome.status == "completed", result.outcome.message
     est = summary["estimates"]
     print("\n" + "\n".join(f"{k}: {e['value']:.4g} [{e['low']:.4g}, {e['high']:.4g}]" for k, e in est.items()))
-    print(f"truth: fcat {truth['fcat']:.3f}, peak head EPSP {truth['peak_head_epsp_mV']:.1f} mV, "
+    print(f"truth: fcat {truth['fcat']:.3f}, head depolarization {truth['head_depolarization_mV']:.1f} mV, "
           f"tau_decay {truth['tau_decay_ms']:.1f} ms, p {truth['release_probability']:.2f}")
     fcat = est["fcat"]
     assert fcat["low"] <= truth["fcat"] <= fcat["high"]
-    head = est["peak_head_epsp_mV"]
-    assert within(head["value"], truth["peak_head_epsp_mV"])
+    head = est["head_depolarization_mV"]
+    assert within(head["value"], truth["head_depolarization_mV"])
     sides = {"": ("low", "high"), "lower": ("low",), "upper": ("high",)}
     assert all(math.isfinite(e[k]) for e in est.values() for k in ("value",) + sides[e.get("bound", "")])

@@ -132,7 +132,8 @@ def test_truth_for_a_plan_names_the_fcat_truth():
     specimen = rig.extras["specimen"]
     target = specimen.spines[1].head_center_um
     truth = SpecimenTruth(specimen).truth_for(SimpleNamespace(target_um=target))  # type: ignore[arg-type]
-    for name in ("fcat", "tau_decay_ms", "reversal_mV", "peak_head_epsp_mV", "neck_resistance_MOhm"):
+    for name in ("fcat", "tau_decay_ms", "reversal_mV", "peak_head_epsp_mV", "head_depolarization_mV",
+                 "neck_resistance_MOhm"):
         assert math.isfinite(truth[name]), name
     assert 0.0 < truth["fcat"] < 1.0 and -10.0 < truth["reversal_mV"] < 25.0  # ~+16 mV at the soma
     assert truth["tau_decay_ms"] > 0.0

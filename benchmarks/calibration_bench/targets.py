@@ -21,7 +21,7 @@ BOUND_COVERAGE_TARGET = 0.90
 
 HEADLINE: dict[str, tuple[str, ...]] = {
     "frap": ("tau_frap_ms", "neck_resistance_MOhm"),
-    "fcat": ("fcat", "peak_head_epsp_mV"),
+    "fcat": ("fcat", "head_depolarization_mV"),
     "quantal": ("release_probability",),
     "na_ca": ("tau_na_ms", "na_half_decay_ms"),
     "vsd": ("head_mV",),
@@ -92,7 +92,7 @@ class BiasTarget:
 BIAS_TARGETS: tuple[BiasTarget, ...] = (
     BiasTarget("frap", "tau_frap_ms", FRAP_RANGE.label, relative=0.02),
     BiasTarget("frap", "neck_resistance_MOhm", FRAP_RANGE.label, relative=0.10),
-    BiasTarget("fcat", "peak_head_epsp_mV", "non-silent (fcat >= 0.05)", relative=0.20, absolute=3.0,
+    BiasTarget("fcat", "head_depolarization_mV", "non-silent (fcat >= 0.05)", relative=0.20, absolute=3.0,
                unit="mV"),
     BiasTarget("vsd", "head_mV", ALL.label, relative=0.20, absolute=3.0, unit="mV"),
     BiasTarget("quantal", "release_probability", ALL.label, absolute=0.05, min_sweeps=200),

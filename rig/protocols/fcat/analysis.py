@@ -1,5 +1,6 @@
 """Online fCaT analysis: dG/R (or calibrated d[Ca]) per sweep, templates from detected successes, fCaT from a
-shared-release mixture over every trial, the reversal CaT's decay, a lower bound on R_neck, p, head depolarization."""
+shared-release mixture over every trial, the reversal CaT's decay, a lower bound on R_neck, p, head depolarization
+(two-sided, or on a Ca-silent spine an upper bound)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ import numpy as np
 from rig.analysis.calcium_signal import calcium_change_uM, line_ratio_trace
 from rig.analysis.confidence import one_sided_z, two_sided_t
 from rig.analysis.release_mixture import RatioEstimate, release_ratio
-from rig.analysis.responses import release_probability
 from rig.analysis.transients import fit_calcium_decay_known_influx
 from rig.datatypes.records import Estimate, Feature, Notice
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.model.head_depolarization import FcatModel, head_depolarization
 from rig.model.neck_resistance import Interval, neck_resistance_interval
+from rig.protocols.fcat.release_detection import MAX_MISSED_FRACTION, detected_release_probability
 from rig.protocols.fcat.schema import FcatStep
 from rig.protocols.fcat.trend import StepTrend, release_trend
 from rig.protocols.shared.calcium_scan import DEPOLARIZED_ABOVE_MV, depolarized_ms
@@ -94,11 +95,22 @@ class FcatAnalysis:
     def _reversal_estimates(self, sweep_index: int, name: str, update: AnalysisUpdate) -> None:
         rev = self.conditions["reversal"]
         successes = rev.successes(self.spec.threshold_sd)
-        p = release_probability(int(successes.sum()), successes.size, self.spec.confidence_level)
-        update.estimates.append(Estimate(sweep_index, name, "release_probability", p.value, p.low, p.high, "1",
-                                         f"{p.successes}/{p.trials} reversal sweeps with a CaT above "
-                                         f"{self.spec.threshold_sd:g} x baseline-noise SD (template as matched filter); "
-                                         "exact binomial interval"))
+        amplitudes, noise = self._amplitudes(rev)
+        p = detected_release_probability(amplitudes, noise, successes, self.spec.threshold_sd,
+                                         self.spec.confidence_level)
+        counted = (f"{p.detected}/{p.trials} reversal sweeps with a CaT above {self.spec.threshold_sd:g} x "
+                   "baseline-noise SD (template as matched filter)")
+        if p.bound is None:
+            update.estimates.append(Estimate(sweep_index, name, "release_probability", p.value, p.low, p.high, "1",
+                                             f"{counted}; exact binomial interval"))
+        # Always (so that the row is never stale when the two-sided estimate is withheld): detections only miss
+        # releases, so the detected fraction bounds p from below whatever the CaTs' size.
+        update.estimates.append(Estimate(
+            sweep_index, name, "release_probability_lower_bound", p.lower_value, p.lower_bound, math.nan, "1",
+            f"{counted}; about {p.missed_fraction:.0%} of releases expected below the threshold (the detected "
+            f"CaTs' size against the noise; release_probability is withheld above "
+            f"{MAX_MISSED_FRACTION:.0%}): one-sided {self.spec.confidence_level:.0%} exact binomial, false "
+            "positives of the threshold taken out", bound="lower"))
         tau, low, high, how = self._reversal_ca_decay(rev)
         if not finite(tau, low, high):
             if int(successes.sum()) >= 3:
@@ -152,21 +164,26 @@ class FcatAnalysis:
             # uncertain by as much as a condition's CaT per release changed over the step.
             ratio = trend.widen(ratio)
             basis += (f"; the spine changed during the step ({trend.sentence}): interval widened x{trend.factor:.2f}")
-        update.estimates.append(Estimate(sweep_index, name, "fcat", ratio.value, ratio.low, ratio.high, "1", basis,
+        # fCaT is a ratio of Ca-influx-driven CaT peaks, never negative: the interval is cut at 0 (a bootstrap end
+        # below 0 is noise about a ratio near 0, not a possible value).
+        low = max(ratio.low, 0.0)
+        update.estimates.append(Estimate(sweep_index, name, "fcat", ratio.value, low, ratio.high, "1", basis,
                                          trend=trend.sentence))
         update.estimates.append(Estimate(sweep_index, name, "fcat_upper_bound", ratio.value, math.nan,
                                          ratio.upper_bound, "1", f"one-sided {a.confidence_level:.0%} upper bound "
                                          "of fcat (same bootstrap); a spine is calcium-silent when fcat < "
                                          f"{a.silent_below:g}", bound="upper", trend=trend.sentence))
         if ratio.value < a.silent_below:
-            self._silent(sweep_index, name, ratio, update)
+            self._silent(sweep_index, name, ratio, update, trend.sentence)
             return
         model = self._model(update, sweep_index)
         if model is None:
             return
-        est = head_depolarization(Interval(ratio.value, ratio.low, ratio.high, "1"), model)
+        est = head_depolarization(Interval(ratio.value, low, ratio.high, "1"), model)
         e = est.estimate
-        update.estimates.append(Estimate(sweep_index, name, "peak_head_epsp_mV", e.value, e.low, e.high, "mV",
+        update.estimates.append(Estimate(sweep_index, name, "head_depolarization_mV", e.value, e.low, e.high, "mV",
+                                         "peak head depolarization during the NMDA conductance (the brief AMPA peak "
+                                         "moves no NMDA Ca: not seen), co-released synapses' share included; "
                                          "inverted from fCaT; " + model.describe()
                                          + (f"; {est.note}" if est.note else ""), trend=trend.sentence))
 
@@ -183,17 +200,23 @@ class FcatAnalysis:
                                        group.successes(self.spec.threshold_sd), z, label))
         return StepTrend(tuple(t for t in found if t is not None))
 
-    def _silent(self, sweep_index: int, name: str, ratio: RatioEstimate, update: AnalysisUpdate) -> None:
-        """A Ca-silent spine: said so, with a one-sided upper bound on fCaT (and what it allows of the head)."""
+    def _silent(self, sweep_index: int, name: str, ratio: RatioEstimate, update: AnalysisUpdate, trend: str) -> None:
+        """A Ca-silent spine: said so, with one-sided upper bounds on fCaT (published by the caller) and on the
+        head depolarization it allows (no two-sided head depolarization: its lower end would mean nothing)."""
         a = self.spec
         model = self._model(update, sweep_index)
         bound_text = ""
         if model is not None:
             top = head_depolarization(Interval(ratio.upper_bound, ratio.upper_bound, ratio.upper_bound, "1"), model)
-            bound_text = (f"; the NMDA-driven head depolarization is at most {top.estimate.value:.1f} mV (fCaT does not "
-                          "see a brief AMPA peak, so this does not bound the peak head EPSP)")
+            at_most = top.estimate.value
+            update.estimates.append(Estimate(
+                sweep_index, name, "head_depolarization_upper_bound_mV", at_most, math.nan, at_most, "mV",
+                f"one-sided {a.confidence_level:.0%} upper bound: the head depolarization during the NMDA "
+                "conductance that fcat_upper_bound allows (inverted as head_depolarization_mV; not a bound on a "
+                "brief AMPA peak); " + model.describe(), bound="upper", trend=trend))
+            bound_text = f"; the head depolarization is at most {at_most:.1f} mV"
         self._notice_once(update, sweep_index, "silent", f"calcium-silent spine: fCaT {ratio.value:.3f} < "
-                          f"{a.silent_below:g} (at most {ratio.upper_bound:.3f}); no head depolarization estimate"
+                          f"{a.silent_below:g} (at most {ratio.upper_bound:.3f}); no two-sided head depolarization"
                           + bound_text)
 
     def _model(self, update: AnalysisUpdate, sweep_index: int) -> FcatModel | None:

@@ -139,24 +139,32 @@ def test_budget_sizes_fit_and_favour_cheap_kinds() -> None:
 
 
 def test_silent_fcat_rows_judged_on_their_bound() -> None:
-    """On silent spines the head depolarization is not defined (no delivery target) and fcat_upper_bound is the
-    headline; on non-silent spines peak_head_epsp_mV is a headline with its delivery target."""
-    def fcat_run(index: int, truth_fcat: float, peak: bool) -> SpineResult:
-        est = [ScoredEstimate("fcat", "fcat", "fcat_upper_bound", "1", 0.02, math.nan, 0.04, "upper", "", 10,
-                              truth_fcat, "mean")]
-        if peak:
-            est.append(ScoredEstimate("fcat", "fcat", "peak_head_epsp_mV", "mV", 20, 15, 25, "", "", 10, 21.0, "mean"))
+    """On drawn Ca-silent spines the two-sided fcat and head depolarization are not defined (no delivery target)
+    and the upper bounds are the headline; on non-silent spines head_depolarization_mV is a headline."""
+    def fcat_run(index: int, silent: bool) -> SpineResult:
+        est = [ScoredEstimate("fcat", "fcat", "fcat_upper_bound", "1", 0.12, math.nan, 0.2, "upper", "", 10,
+                              0.11, "mean"),
+               ScoredEstimate("fcat", "fcat", "head_depolarization_upper_bound_mV", "mV", 20, math.nan, 30, "upper",
+                              "", 10, 12.0, "mean")]
+        if not silent:
+            est.append(ScoredEstimate("fcat", "fcat", "head_depolarization_mV", "mV", 20, 15, 25, "", "", 10, 21.0,
+                                      "mean"))
         score = RunScore("completed", "", 10, {"fcat": StepTruth("fcat", "fcat", tuple(range(10)),
-                                                                  {"fcat": truth_fcat})}, est, [])
-        return SpineResult("fcat", draw_spines(2, 1)[index], score, "", 1.0)
+                                                                  {"fcat": 0.11})}, est, [])
+        spine = dataclasses.replace(draw_spines(2, 1)[index], silent=silent)
+        return SpineResult("fcat", spine, score, "", 1.0)
     rows = {(r.name, r.stratum): r for r in summarise("fcat", [("fcat", "fcat")],
-                                                       [fcat_run(0, 0.01, False), fcat_run(1, 0.5, True)])}
-    silent_peak = rows[("peak_head_epsp_mV", "silent (fcat < 0.05)")]
-    assert not silent_peak.headline and silent_peak.status == "-"
-    assert [c.what for c in silent_peak.checks] == ["not defined"]
-    bound = rows[("fcat_upper_bound", "silent (fcat < 0.05)")]
-    assert bound.headline and bound.status == PASS and "delivered" in [c.what for c in bound.checks]
-    assert rows[("peak_head_epsp_mV", "non-silent (fcat >= 0.05)")].headline
+                                                       [fcat_run(0, True), fcat_run(1, False)])}
+    silent_label, non_silent_label = "Ca-silent (drawn, nmda_scale 0.05)", "non-silent (drawn)"
+    for name in ("head_depolarization_mV", "fcat"):
+        row = rows[(name, silent_label)]
+        assert not row.headline and row.status == "-"
+        assert [c.what for c in row.checks] == ["not defined"]
+    for name in ("fcat_upper_bound", "head_depolarization_upper_bound_mV"):
+        bound = rows[(name, silent_label)]
+        assert bound.headline and bound.status == PASS and "delivered" in [c.what for c in bound.checks]
+    assert rows[("head_depolarization_mV", non_silent_label)].headline
+    assert rows[("fcat", non_silent_label)].headline
 
 
 def _scored(spine_index: int, tau: float, truth: float, potency: bool) -> SpineResult:

@@ -176,8 +176,10 @@ def markdown_document(info: RunInfo, kinds: Sequence[KindSpec], targets: dict[st
         "lies outside the target range but its exact 95 % binomial interval still reaches the range, or a median "
         "bias misses its target but the median's distribution-free 95 % interval (order statistics; none with "
         "fewer than 6 spines) still reaches it (too few spines to tell). Delivery is judged on the observed "
-        "fraction. `not defined`: the quantity does not exist on those spines (a Ca-silent spine has no head "
-        "depolarization from fCaT; it is reported as silent with `fcat_upper_bound`, the headline there).",
+        "fraction. `not defined`: the quantity does not exist on those spines (a spine drawn Ca-silent, with few "
+        "NMDA receptors, gives no NMDA CaT to take a ratio of: it is reported as silent with `fcat_upper_bound` and "
+        "`head_depolarization_upper_bound_mV`, the headlines there; fCaT strata follow the drawn silence because "
+        "with the co-released synapses in the truth no drawn spine's true fcat is below SCIENCE.md's 0.05).",
         "- Targets (issue 11): " + "; ".join(f"{t.step_kind} `{t.name}` ({t.stratum}): |median bias| {t.describe()}"
                                             for t in BIAS_TARGETS) + ".",
         "",

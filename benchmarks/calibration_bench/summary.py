@@ -216,7 +216,7 @@ def summarise(kind: str, steps: list[tuple[str, str]], results: list[SpineResult
             groups: dict[str, list[SpineResult]] = {}
             for i, r in enumerate(results):
                 step_truth = r.score.steps[step].mean if r.score and step in r.score.steps else {}
-                inside = stratum.contains(step_truth)
+                inside = stratum.contains(step_truth, r.spine.silent)
                 if inside is False or (inside is None and (stratum.truth_name, i) in missing_placed):
                     continue
                 if inside is None:

@@ -234,14 +234,20 @@ class MainWindow(QMainWindow):
         self._static_leds_off()
         self.traces.set_protocol(list(prepared.compiled.loaded.protocol.steps))
         if not self.session.start_protocol(prepared):
-            self.status.showMessage(f"the rig is busy ({self.session.busy}); stop it first", 5000)
+            self.status.showMessage(self._refusal() + "; stop it first" * bool(self.session.busy), 5000)
             return False
         return True
 
     def _start_plans(self, label: str, plans: Sequence[SweepPlan]) -> None:
         self._static_leds_off()
         if not self.session.start_plans(label, plans):
-            self.status.showMessage(f"the rig is busy ({self.session.busy})", 5000)
+            self.status.showMessage(self._refusal(), 5000)
+
+    def _refusal(self) -> str:
+        """Why the session refused a job."""
+        if not self.session.alive:
+            return "the acquisition process has ended; close and reopen the window"
+        return f"the rig is busy ({self.session.busy})"
 
     def _apply_holding(self, mode: str, value: float) -> None:
         amp = self.devices.amplifier or ""

@@ -28,9 +28,29 @@ from rig.engine.rig import Rig, build_rig
 from rig.engine.runner import Runner
 from rig.engine.stop_flags import StopFlags
 from rig.gui.acquire import acquire_plans
-from rig.gui.host_messages import (AskOperator, Calibrate, CalibrationDone, Command, Control, Event, JobControl,
-                                   JobDone, JobRecord, MakeSafe, OperatorAnswer, Quit, Ready, Reply, RunFileOpened,
-                                   SafetySnapshot, SetHolding, SetLed, StartFailed, StartPlans, StartProtocol)
+from rig.gui.host_messages import (
+    AskOperator,
+    Calibrate,
+    CalibrationDone,
+    Command,
+    Control,
+    Event,
+    JobControl,
+    JobDone,
+    JobRecord,
+    MakeSafe,
+    OperatorAnswer,
+    Quit,
+    Ready,
+    Reply,
+    RunFileOpened,
+    SafetySnapshot,
+    SetHolding,
+    SetLed,
+    StartFailed,
+    StartPlans,
+    StartProtocol,
+)
 from rig.hal.interfaces import LedSource, PatchAmplifier, SafetyReport, amplifier_mode
 
 log = logging.getLogger(__name__)

@@ -24,9 +24,28 @@ from rig.calibrate.procedures import CalibrationOutcome, CalibrationRequest
 from rig.config.profile import LoadedProfile
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.gui import rig_host
-from rig.gui.host_messages import (AskOperator, Calibrate, CalibrationDone, Command, Control, JobControl, JobDone,
-                                   JobRecord, MakeSafe, OperatorAnswer, Quit, Ready, Reply, RunFileOpened,
-                                   SafetySnapshot, SetHolding, SetLed, StartFailed, StartPlans, StartProtocol)
+from rig.gui.host_messages import (
+    AskOperator,
+    Calibrate,
+    CalibrationDone,
+    Command,
+    Control,
+    JobControl,
+    JobDone,
+    JobRecord,
+    MakeSafe,
+    OperatorAnswer,
+    Quit,
+    Ready,
+    Reply,
+    RunFileOpened,
+    SafetySnapshot,
+    SetHolding,
+    SetLed,
+    StartFailed,
+    StartPlans,
+    StartProtocol,
+)
 from rig.hal.interfaces import SafetyReport
 
 log = logging.getLogger(__name__)

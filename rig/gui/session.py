@@ -82,6 +82,7 @@ class RigSession(QObject):
         self._calls = itertools.count(1)
         self._replies: queue.Queue[Reply] = queue.Queue()
         self._calibration: queue.Queue[AskOperator | CalibrationDone] = queue.Queue()
+        self._shut_down: bool | None = None  # once shut down: whether every device was safe
         self._job_done.connect(self._on_job_done)
         context = multiprocessing.get_context("spawn")
         self._conn, child_end = context.Pipe(duplex=True)
@@ -254,7 +255,9 @@ class RigSession(QObject):
         return list(self._safety)
 
     def shutdown(self, timeout_s: float = 60.0) -> bool:
-        """Abort any job, wait for it, make every device safe and end the acquisition process; True when all safe."""
+        """Abort any job, wait for it, make every device safe and end the acquisition process; True when all were safe."""
+        if self._shut_down is not None:  # a window may be closed twice (e.g. by a test and then by its harness)
+            return self._shut_down
         self.abort()
         if not self.wait(timeout_s):
             log.error("job did not end within %.0f s", timeout_s)
@@ -266,5 +269,7 @@ class RigSession(QObject):
             log.error("the acquisition process did not end within %.0f s; terminating it", timeout_s)
             self.process.terminate()  # SIGTERM: it aborts and makes the rig safe before exiting
             self.process.join(timeout_s)
-            return False
-        return safe and self.process.exitcode == 0
+        elif self.process.exitcode != 0:
+            log.error("the acquisition process exited with status %s", self.process.exitcode)
+        self._shut_down = safe
+        return safe

@@ -85,14 +85,14 @@ def measure(sweeps: int) -> dict[str, float | str]:
     marks: dict[str, float | int] = {}
 
     def start() -> None:
-        marks.update(t0=time.monotonic(), redraws0=window.traces.redraws, paints0=paints.paints,
+        marks.update(t0=time.monotonic(), cpu0=time.process_time(), redraws0=window.traces.redraws, paints0=paints.paints,
                      ticks0=window.stats.ticks, drawing0=window.stats.drawing_s,
                      records0=window.stats.records_s)
         window.start_protocol(prepared)
 
     def poll() -> None:
         if marks and clock.ended and not window.session.busy:
-            marks.update(t1=time.monotonic())
+            marks.update(t1=time.monotonic(), cpu1=time.process_time())
             app.quit()
 
     QTimer.singleShot(300, start)
@@ -112,6 +112,8 @@ def measure(sweeps: int) -> dict[str, float | str]:
             "paints_per_s": (paints.paints - marks["paints0"]) / wall, "ticks_per_s": ticks / wall,
             "max_gap_ms": window.stats.max_gap_s * 1000, "drawing_pct": drawing / wall * 100,
             "drawing_ms_per_tick": drawing / max(ticks, 1) * 1000,
+            "window_cpu_pct": (marks["cpu1"] - marks["cpu0"]) / wall * 100,
+            "window_cpu_ms_per_tick": (marks["cpu1"] - marks["cpu0"]) / max(ticks, 1) * 1000,
             "records_pct": (window.stats.records_s - marks["records0"]) / wall * 100,
             "status": result.outcome.status if result is not None else "no result",
             "sweeps_completed": result.outcome.sweeps_completed if result is not None else 0}
@@ -128,6 +130,9 @@ def report(name: str, m: dict[str, float | str]) -> None:
     print(f"[{name}] GUI thread inside the redraw handler:       {m['drawing_pct']:.0f} % of the run; "
           f"{m['drawing_ms_per_tick']:.1f} ms per tick (wall, lock waits included)")
     print(f"[{name}] GUI thread taking records:                  {m['records_pct']:.0f} % of the run")
+    if "window_cpu_pct" in m:  # not printed by trees older than this figure
+        print(f"[{name}] window process CPU (all its threads):     {m['window_cpu_pct']:.0f} % of one core; "
+              f"{m['window_cpu_ms_per_tick']:.1f} ms per tick")
 
 
 def main() -> int:

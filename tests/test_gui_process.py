@@ -83,3 +83,56 @@ def test_killing_the_window_mid_sweep_aborts_the_run_and_leaves_the_rig_safe(tmp
         assert run.status in ("aborted", "stopped")  # 'stopped' only if the sweep had just ended
         assert run.n_sweeps < 40
         assert all(s["safe"] for s in run.summary()["safety"])
+
+
+def _profile_with(tmp_path: Path, hidden: dict) -> Path:
+    import yaml
+
+    data = yaml.safe_load(PROFILE.read_text())
+    data["simulation"]["hidden_calibration"] = hidden
+    path = tmp_path / "rig.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_calibration_runs_in_the_acquisition_process_and_asks_the_window(qtbot, qapp, tmp_path, monkeypatch):
+    """Calibrate menu on the window's session: the galvo grid scan and typed LED readings cross the pipe."""
+    from PyQt5.QtWidgets import QInputDialog
+
+    from rig.config.profile import load_profile
+    from rig.engine.rig import build_rig
+    from rig.gui.calibration_dialog import CalibrationDialog
+    from rig.gui.session import RigSession
+
+    path = _profile_with(tmp_path, {"seed": 4, "sample": "grid_slide"})
+    session = RigSession(load_profile(path), tmp_path / "runs")
+    try:
+        assert session.process.pid != os.getpid()
+        dialog = CalibrationDialog(session, procedure="galvo")
+        qtbot.addWidget(dialog)
+        assert dialog.start()
+        qtbot.waitUntil(lambda: dialog.write_button.isEnabled() or "failed" in dialog.status.text(), timeout=180_000)
+        assert dialog.outcome is not None, dialog.status.text()
+        out = dialog.write_copy()
+        assert out is not None
+        measured = load_profile(out).profile.scanner("scanner").volts_per_um
+        true = build_rig(load_profile(path)).extras["hidden_calibration"].true_volts_per_um("scanner")[0]
+        assert abs(measured / true - 1) < 0.02
+
+        prompts: list[str] = []
+
+        def answer(parent, title, prompt, *args):  # the operator types a reading for each prompt
+            prompts.append(prompt)
+            return 1.0 + len(prompts), True
+
+        monkeypatch.setattr(QInputDialog, "getDouble", staticmethod(answer))
+        leds = CalibrationDialog(session, procedure="leds")
+        qtbot.addWidget(leds)
+        leds.method.setCurrentText("typed")
+        assert leds.start()
+        qtbot.waitUntil(lambda: leds.run_button.isEnabled(), timeout=180_000)
+        assert len(prompts) == 4 and prompts[0].startswith("all light off (dark)")
+        assert all(r.safe for r in session.make_safe())
+    finally:
+        assert session.shutdown()
+    assert session.process.exitcode == 0

@@ -3,7 +3,8 @@
 The rig itself lives in a child process (rig.gui.rig_host, started with multiprocessing 'spawn' and kept
 for the whole window session), so the simulator and the acquisition never hold this process's interpreter
 lock. This object is the window's side of the pipe: commands go down it, a reader thread turns the events
-that come back into Qt signals (delivered on the GUI thread).
+that come back into Qt signals (delivered on the GUI thread). As with any 'spawn' child, a script that opens
+a window must do so under `if __name__ == "__main__":` (the child imports the script's main module).
 """
 
 from __future__ import annotations

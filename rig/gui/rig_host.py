@@ -132,6 +132,7 @@ class Jobs:
             with self._lock:
                 self._runner = None
                 self.label = ""
+            self.outbox.send(SafetySnapshot(_safety(self.rig)))  # the window sees the rig as the job left it
             self.outbox.send(done(label, result, error))
 
         self._thread = threading.Thread(target=body, name=f"job-{label}", daemon=True)

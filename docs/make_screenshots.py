@@ -30,11 +30,13 @@ VSD_PROFILE = Path(__file__).resolve().parents[1] / "hardware_profiles" / "simul
 NA_CA_ROIS = {"head": (1.49, 0.0), "neck": (0.85, 0.0), "dendrite": (0.0, 0.0), "background": (12.0, 12.0),
               "local bg 1": (1.49, -3.0), "local bg 2": (1.49, 3.0)}  # spine 'published' of that profile
 SPINE_HEAD_UM = (1.288, 0.0)  # spine 'fast' of the simulated profile
+PATIENCE = float(os.environ.get("SPINERIG_SHOTS_PATIENCE", "1"))
 log = logging.getLogger("screenshots")
 
 
 def wait_until(app: QApplication, condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    """Run the event loop until the condition holds."""
+    """Run the event loop until the condition holds (timeouts scaled by SPINERIG_SHOTS_PATIENCE on a loaded machine)."""
+    timeout_s *= PATIENCE
     end = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > end:

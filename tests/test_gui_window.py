@@ -209,12 +209,15 @@ def test_data_panel_reads_the_run_file_while_it_is_written(qtbot, window):
     window.protocol.select("frap")
     _set_short_run(qtbot, window, sweeps=3, recovery_ms=1500)
     qtbot.mouseClick(window.protocol.run_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.protocol.progress.done >= 1, timeout=60000)
+    qtbot.waitUntil(lambda: window.traces.buffers.sweep_index == 0, timeout=60000)
+    qtbot.mouseClick(window.protocol.pause_button, Qt.LeftButton)  # held after a sweep: the file stays open
+    qtbot.waitUntil(lambda: window.protocol.state_text().startswith("PAUSED"), timeout=60000)
     path = window.session.current_run_file()
     window.data.select(path.name)
     qtbot.waitUntil(lambda: window.data.summary is not None, timeout=60000)
     assert window.data.summary["status"] == "running"
     assert window.data.summary["n_sweeps"] >= 1
+    qtbot.mouseClick(window.protocol.pause_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
     qtbot.waitUntil(lambda: window.data.summary["status"] == "completed", timeout=60000)
 

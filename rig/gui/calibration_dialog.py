@@ -1,7 +1,7 @@
 """The Calibrate menu's dialog: run a calibration on the window's rig and write the result into a copy of the profile.
 
-The same procedures as `rig calibrate` (rig.calibrate.procedures), run on a worker thread while the dialog is
-modal (the window starts nothing else meanwhile); typed power readings are asked for on the GUI thread. The
+The same procedures as `rig calibrate` (rig.calibrate.procedures), run from a worker thread (in the window's
+acquisition process when given the session) while the dialog is modal (the window starts nothing else meanwhile); typed power readings are asked for on the GUI thread. The
 measured values are shown next to the profile's before the copy is written; the profile itself never is.
 """
 
@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 from pathlib import Path
+from typing import Callable, Protocol, Union
 
 from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtWidgets import (
@@ -42,7 +43,9 @@ from rig.calibrate.procedures import (
 )
 from rig.calibrate.profile_copy import out_path_problems, write_calibrated_copy
 from rig.config.problems import InvalidInput
+from rig.config.profile import LoadedProfile
 from rig.engine.rig import Rig
+from rig.hal.interfaces import SafetyReport
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +64,46 @@ def default_copy_path(profile_path: Path, what: str) -> Path:
     return profile_path.with_name(f"{profile_path.stem}_{what}_{dt.date.today().isoformat()}.yaml")
 
 
+class CalibrationTarget(Protocol):
+    """What the dialog calibrates: the window's session (procedures run in its acquisition process) or a Rig."""
+
+    profile: LoadedProfile
+
+    def calibrate(self, request: CalibrationRequest, ask: Callable[[str], str]) -> CalibrationOutcome:
+        """Run one procedure; InvalidInput, ValueError or RuntimeError with the one-line reason on failure."""
+        ...
+
+    def make_safe(self) -> list[SafetyReport]:
+        """Every device in its safe state."""
+        ...
+
+
+class RigInThisProcess:
+    """A Rig opened by this process, as a calibration target."""
+
+    def __init__(self, rig: Rig):
+        self.rig = rig
+        self.profile = rig.profile
+
+    def calibrate(self, request: CalibrationRequest, ask: Callable[[str], str]) -> CalibrationOutcome:
+        """Run the procedure here."""
+        return run_procedure(self.rig, request, ask)
+
+    def make_safe(self) -> list[SafetyReport]:
+        """Every device in its safe state."""
+        return self.rig.make_safe()
+
+
 class CalibrationDialog(QDialog):
     """Choose a procedure, run it on the rig, review the measured values, write the calibrated copy."""
 
     _finished = pyqtSignal(object, str)  # worker -> GUI thread: CalibrationOutcome or None, error line
     _ask = pyqtSignal(str)               # worker -> GUI thread: a prompt for a typed reading
 
-    def __init__(self, rig: Rig, parent: QWidget | None = None, procedure: str = "galvo"):
+    def __init__(self, rig: Union[Rig, CalibrationTarget], parent: QWidget | None = None, procedure: str = "galvo"):
         super().__init__(parent)
         self.setWindowTitle("Calibrate")
-        self.rig = rig
+        self.rig: CalibrationTarget = RigInThisProcess(rig) if isinstance(rig, Rig) else rig
         self.outcome: CalibrationOutcome | None = None
         self._answers: queue.Queue[str] = queue.Queue()
         self._worker: threading.Thread | None = None
@@ -173,7 +206,7 @@ class CalibrationDialog(QDialog):
 
         def work() -> None:
             try:
-                outcome = run_procedure(self.rig, request, self._ask_operator)
+                outcome = self.rig.calibrate(request, self._ask_operator)
             except (InvalidInput, ValueError, RuntimeError) as exc:  # the procedure has made the rig safe
                 message = "; ".join(map(str, exc.problems)) if isinstance(exc, InvalidInput) else str(exc)
                 self._finished.emit(None, message)

@@ -29,7 +29,6 @@ from rig.gui.placement import LINE_END_FIELDS, LINE_START_FIELDS, SPINE_FIELDS, 
 from rig.gui.population import same_spine
 from rig.gui.session import PROTOCOL_JOB, RigSession, repeated
 from rig.gui.status import DoseMeter, RigStatusBar
-from rig.hal.interfaces import LedSource, PatchAmplifier, amplifier_mode
 from rig.session.dose import Dose
 
 log = logging.getLogger(__name__)
@@ -112,7 +111,7 @@ class MainWindow(QMainWindow):
         calibrate_menu = self.menuBar().addMenu("&Calibrate")  # modal dialog on this rig, only while idle
         for what in PROCEDURES:
             calibrate_menu.addAction(f"{what.capitalize()}...", lambda w=what: self.session.busy or CalibrationDialog(
-                self.session.rig, self, w).exec_())
+                self.session, self, w).exec_())
         self.last_result: RunResult | None = None
         self.errors: list[str] = []
         self.stats = RedrawStats()
@@ -235,22 +234,28 @@ class MainWindow(QMainWindow):
         self._static_leds_off()
         self.traces.set_protocol(list(prepared.compiled.loaded.protocol.steps))
         if not self.session.start_protocol(prepared):
-            self.status.showMessage(f"the rig is busy ({self.session.busy}); stop it first", 5000)
+            self.status.showMessage(self._refusal() + "; stop it first" * bool(self.session.busy), 5000)
             return False
         return True
 
     def _start_plans(self, label: str, plans: Sequence[SweepPlan]) -> None:
         self._static_leds_off()
         if not self.session.start_plans(label, plans):
-            self.status.showMessage(f"the rig is busy ({self.session.busy})", 5000)
+            self.status.showMessage(self._refusal(), 5000)
+
+    def _refusal(self) -> str:
+        """Why the session refused a job."""
+        if not self.session.alive:
+            return "the acquisition process has ended; close and reopen the window"
+        return f"the rig is busy ({self.session.busy})"
 
     def _apply_holding(self, mode: str, value: float) -> None:
-        amp = self.session.rig.devices.get(self.devices.amplifier or "")
-        if self.session.busy or not isinstance(amp, PatchAmplifier):
+        amp = self.devices.amplifier or ""
+        if self.session.busy or self.session.device_kinds.get(amp) is None:
             return
-        amp.set_mode(amplifier_mode(mode))
-        amp.set_holding(value)
-        self.status.showMessage(f"{amp.name}: {mode} holding {value:g} (runs set their own clamp; safe holding "
+        refused = self.session.set_holding(amp, mode, value)
+        self.status.showMessage(f"{amp}: {refused}" if refused else
+                                f"{amp}: {mode} holding {value:g} (runs set their own clamp; safe holding "
                                 f"after every run)", 8000)
         self._refresh_status()
 
@@ -269,16 +274,18 @@ class MainWindow(QMainWindow):
     def _set_led(self, led: str, on: bool) -> None:
         """Switch an LED statically, only while no job runs (the duty guard lives in the controls)."""
         controls = self.devices.light_stim
-        device = self.session.rig.devices.get(controls.led_source or "")
-        if on and (self.session.busy or device is None):
-            controls.led_switched(led, False, f"refused: the rig is busy ({self.session.busy})" if device else
-                                  "no LED source")
-            return
-        if not isinstance(device, LedSource):  # switching off with no LED source: nothing is lit
+        source = controls.led_source or ""
+        if source not in self.session.device_kinds:  # switching off with no LED source: nothing is lit
             controls.led_switched(led, False, "no LED source")
             return
-        device.set_led(led, on)
-        controls.led_switched(led, on)
+        if on and self.session.busy:
+            controls.led_switched(led, False, f"refused: the rig is busy ({self.session.busy})")
+            return
+        refused = self.session.set_led(source, led, on)
+        if refused:
+            controls.led_switched(led, False, refused)
+        else:
+            controls.led_switched(led, on)
         self._refresh_status()
 
     def _static_leds_off(self) -> None:
@@ -431,7 +438,7 @@ class MainWindow(QMainWindow):
             job += " (paused)" if "PAUSED" in self.protocol.state_text() else " (pausing after this sweep)"
         reports = self.session.safety()
         self.status.show_devices(reports, job)
-        kinds = {n: d.kind for n, d in self.session.rig.devices.items()}
+        kinds = self.session.device_kinds
         self.devices.show_states(reports, kinds)
         path = self.session.current_run_file()
         if path is not None:

@@ -26,6 +26,7 @@ from PyQt5.QtWidgets import (
 
 from rig.datatypes.records import Estimate, Record, RunStarted, SweepStarted
 from rig.gui import theme
+from rig.gui.fitting_axis import FittingAxis
 from rig.gui.light_dose import spine_key
 from rig.gui.panels.budgets import BudgetsView
 from rig.gui.population import (
@@ -97,7 +98,7 @@ class EstimatesPanel(QWidget):
         for c in (1, 2, 3):
             header.setSectionResizeMode(c, QHeaderView.ResizeToContents)
         self.table.itemSelectionChanged.connect(self._draw_history)
-        self.history = pg.PlotWidget(title="history over sweeps")
+        self.history = pg.PlotWidget(title="history over sweeps", axisItems={"left": FittingAxis("left")})
         self.history.setLabel("bottom", "sweep of the run")
         self.history.getAxis("bottom").setTickSpacing(major=1, minor=1)
         self.population_view = pg.GraphicsLayoutWidget()

@@ -49,11 +49,10 @@ class QuantalAnalysis:
         """How the sweeps were clamped, and how long the cell was held depolarized so far (for the basis)."""
         s = self.step
         if s.clamp != "VC":
-            return f"current clamp at {s.cc_holding_pA:g} pA (Mg block at rest)"
+            return f"CC at {s.cc_holding_pA:g} pA (Mg block at rest)"
         vc = s.voltage_clamp
-        return (f"voltage clamp at {vc.rest_mV:g} mV stepped to {vc.depolarized_mV:g} mV for {vc.step_ms:g} ms "
-                f"around each stimulus (NMDA receptors unblocked); cell held above {DEPOLARIZED_ABOVE_MV:g} mV for "
-                f"{self.depolarized_ms / 1000:.1f} s in this step")
+        return (f"VC {vc.rest_mV:g} mV stepped to {vc.depolarized_mV:g} mV for {vc.step_ms:g} ms a sweep (held above "
+                f"{DEPOLARIZED_ABOVE_MV:g} mV for {self.depolarized_ms / 1000:.1f} s)")
 
     def _no_cat_at(self) -> str:
         """Where the releases were looked for (for the Ca-silent notice)."""
@@ -87,9 +86,8 @@ class QuantalAnalysis:
         pooled = float(np.sqrt(np.mean(noise**2)))  # one baseline of ~15 lines is a noisy SD; the noise is stationary
         fit = fit_release_probability(amplitudes, np.full(n, pooled), s.confidence_level)
         calls = f"{int(successes.sum())}/{n} sweeps with a CaT above {s.threshold_sd:g} x baseline-noise SD"
-        basis = (f"{calls} (template as matched filter); failure/release mixture over every sweep's amplitude "
-                 f"(mean release {fit.mean_per_release:.3g} dG/R, {fit.separation:.1f} x the noise SD), "
-                 f"profile-likelihood interval; {self._clamp_text()}")
+        basis = (f"{self._clamp_text()}; {calls} (template as matched filter); failure/release mixture over every "
+                 f"sweep's amplitude (mean release {fit.separation:.1f} x the noise SD), profile-likelihood interval")
         # The releases that stand out bound p from below at any sweep count; p itself once enough sweeps show
         # that every release stands out (no raised failures, a plausible rate).
         update.estimates.append(Estimate(sweep_index, name, "release_probability_lower_bound", fit.value, fit.low,
@@ -120,7 +118,7 @@ class QuantalAnalysis:
             return update
         self._published_p = True
         update.estimates.append(Estimate(sweep_index, name, "release_probability", fit.value, fit.low, fit.high, "1",
-                                         "every release stands out (failures at the noise level); " + basis))
+                                         basis))
         return update
 
     def _warn_once(self, update: AnalysisUpdate, sweep_index: int, message: str) -> None:

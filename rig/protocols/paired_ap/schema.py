@@ -17,8 +17,10 @@ class PairedApStep(CcScanStep):
     kind: Literal["paired_ap"]
     first_ap_ms: float = Field(default=40.0, gt=0)
     spacing_ms: float = Field(default=20.0, gt=0)
-    rise_ms: float = Field(default=4.0, ge=0, description="from an AP pulse onset to its level window: the bAP "
-                           "and the head Ca rise take ~4 ms (the window must start on the plateau)")
+    rise_ms: float = Field(default=6.0, ge=0, description="from an AP pulse onset to its level window: the AP "
+                           "fires at the end of a 2 ms pulse and the dye-bound head Ca rises over ~3 ms more, so the "
+                           "window must start ~6 ms after the onset to lie on the plateau (on the rise, F3 and F1 "
+                           "depend on sub-ms timing and a comes out low)")
     level_window_ms: float = Field(default=4.0, gt=0)
     rest_ca_nM: float = Field(default=75.0, ge=0, description="resting [Ca] (assumed)")
     kd_nM: float = Field(default=800.0, gt=0, description="indicator Kd (fluo-5F 0.8 uM)")

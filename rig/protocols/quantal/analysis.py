@@ -11,6 +11,7 @@ from rig.datatypes.records import Estimate, Feature, Notice
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.protocols.quantal.schema import QuantalStep
 from rig.protocols.shared.ap_scan import TraceCollector
+from rig.protocols.shared.calcium_scan import DEPOLARIZED_ABOVE_MV, depolarized_ms
 from rig.protocols.shared.calcium_transients import ConditionTransients
 from rig.protocols.shared.common import AnalysisUpdate
 
@@ -42,6 +43,22 @@ class QuantalAnalysis:
         self._warned = False
         self._warned_unresolved = False
         self._published_p = False
+        self.depolarized_ms = 0.0
+
+    def _clamp_text(self) -> str:
+        """How the sweeps were clamped, and how long the cell was held depolarized so far (for the basis)."""
+        s = self.step
+        if s.clamp != "VC":
+            return f"CC at {s.cc_holding_pA:g} pA (Mg block at rest)"
+        vc = s.voltage_clamp
+        return (f"VC {vc.rest_mV:g} mV stepped to {vc.depolarized_mV:g} mV for {vc.step_ms:g} ms a sweep (held above "
+                f"{DEPOLARIZED_ABOVE_MV:g} mV for {self.depolarized_ms / 1000:.1f} s)")
+
+    def _no_cat_at(self) -> str:
+        """Where the releases were looked for (for the Ca-silent notice)."""
+        if self.step.clamp == "VC":
+            return f"even at {self.step.voltage_clamp.depolarized_mV:g} mV (Mg block relieved)"
+        return "at rest"
 
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict) -> AnalysisUpdate:
         """Add the sweep, rebuild the template from the successes, re-score every sweep, publish p with its interval."""
@@ -49,6 +66,7 @@ class QuantalAnalysis:
         trace = self.collector.add(sweep_index, plan, data, update)
         if trace is None:
             return update
+        self.depolarized_ms += depolarized_ms(plan)
         t = self.transients
         t.add(sweep_index, trace)
         if not t.fitted and not self._warned:
@@ -68,9 +86,8 @@ class QuantalAnalysis:
         pooled = float(np.sqrt(np.mean(noise**2)))  # one baseline of ~15 lines is a noisy SD; the noise is stationary
         fit = fit_release_probability(amplitudes, np.full(n, pooled), s.confidence_level)
         calls = f"{int(successes.sum())}/{n} sweeps with a CaT above {s.threshold_sd:g} x baseline-noise SD"
-        basis = (f"{calls} (template as matched filter); failure/release mixture over every sweep's amplitude "
-                 f"(mean release {fit.mean_per_release:.3g} dG/R, {fit.separation:.1f} x the noise SD), "
-                 "profile-likelihood interval")
+        basis = (f"{self._clamp_text()}; {calls} (template as matched filter); failure/release mixture over every "
+                 f"sweep's amplitude (mean release {fit.separation:.1f} x the noise SD), profile-likelihood interval")
         # The releases that stand out bound p from below at any sweep count; p itself once enough sweeps show
         # that every release stands out (no raised failures, a plausible rate).
         update.estimates.append(Estimate(sweep_index, name, "release_probability_lower_bound", fit.value, fit.low,
@@ -85,10 +102,12 @@ class QuantalAnalysis:
         elif n >= REFIT_ALWAYS_UP_TO and fit.high < MIN_PLAUSIBLE_RELEASE_PROBABILITY:
             why = (f"the responses that stand out are rarer than any synapse releases (p < {fit.high:.3f}, below the "
                    f"{MIN_PLAUSIBLE_RELEASE_PROBABILITY:g} of the least reliable synapses, SCIENCE.md): most releases "
-                   "here give no CaT at rest (a Ca-silent spine?)")
+                   f"here give no CaT {self._no_cat_at()} (a Ca-silent spine?)")
         elif not fit.resolved or fit.high - fit.low > MAX_RESOLVED_WIDTH:
             why = (f"releases cannot be told from failures: the mean response per release is {fit.separation:.1f} x "
                    f"one sweep's noise SD and p could be anywhere in [{fit.low:.2f}, {fit.high:.2f}]")
+            if s.clamp == "VC" and not fit.resolved:
+                why += f"; releases give no CaT {self._no_cat_at()}: a Ca-silent spine (few NMDA receptors)?"
         if why:
             self._warn_once(update, sweep_index, f"sweep {sweep_index + 1}: {why}; no release_probability, only "
                             f"release_probability_lower_bound ({calls})")
@@ -99,7 +118,7 @@ class QuantalAnalysis:
             return update
         self._published_p = True
         update.estimates.append(Estimate(sweep_index, name, "release_probability", fit.value, fit.low, fit.high, "1",
-                                         "every release stands out (failures at the noise level); " + basis))
+                                         basis))
         return update
 
     def _warn_once(self, update: AnalysisUpdate, sweep_index: int, message: str) -> None:

@@ -190,8 +190,16 @@ DEPOLARIZED_ABOVE_MV = -20.0  # holdings above this count as 'held depolarized' 
 
 
 def depolarized_ms(plan: SweepPlan, above_mV: float = DEPOLARIZED_ABOVE_MV) -> float:
-    """Time (ms) a VC sweep and the interval after it hold the cell above `above_mV` (0 for CC or lower holdings)."""
+    """Time (ms) a VC sweep and the interval after it hold the cell above `above_mV` (0 for CC or lower holdings);
+    a sweep that steps its command counts the samples above, and the interval when the last one is."""
     holding = plan.meta.holding
-    if plan.amplifier_mode != "VC" or holding is None or float(holding) <= above_mV:
+    if plan.amplifier_mode != "VC" or holding is None:
+        return 0.0
+    command = plan.outputs.get(f"{plan.amplifier}.command")
+    if command is not None and command.size:
+        above = np.asarray(command, float) > above_mV
+        return (1000.0 * float(np.count_nonzero(above)) / plan.sample_rate_hz
+                + (1000.0 * plan.interval_after_s if above[-1] else 0.0))
+    if float(holding) <= above_mV:
         return 0.0
     return 1000.0 * (plan.duration_s + plan.interval_after_s)

@@ -63,11 +63,13 @@ SILENT = Stratum("Ca-silent (drawn, nmda_scale 0.05)", drawn_silent=True)
 STRATA: dict[str, tuple[Stratum, ...]] = {
     "frap": (ALL, FRAP_RANGE),
     "fcat": (NON_SILENT, SILENT),
+    "quantal": (NON_SILENT, SILENT),
 }
 
 # (step kind, stratum) -> the headline names there instead of HEADLINE's.
 STRATUM_HEADLINE: dict[tuple[str, str], tuple[str, ...]] = {
     ("fcat", SILENT.label): ("fcat_upper_bound", "head_depolarization_upper_bound_mV"),
+    ("quantal", SILENT.label): ("release_probability_lower_bound",),
 }
 # (step kind, name, stratum) -> why that quantity is not defined on those spines (no delivery target there).
 NOT_DEFINED: dict[tuple[str, str, str], str] = {
@@ -75,6 +77,8 @@ NOT_DEFINED: dict[tuple[str, str, str], str] = {
                                    "fcat_upper_bound)",
     ("fcat", "head_depolarization_mV", SILENT.label): "on Ca-silent spines (reported with "
                                                      "head_depolarization_upper_bound_mV)",
+    ("quantal", "release_probability", SILENT.label): "optically on Ca-silent spines (a release gives no CaT to "
+                                                      "count; reported with release_probability_lower_bound)",
 }
 
 
@@ -106,7 +110,7 @@ BIAS_TARGETS: tuple[BiasTarget, ...] = (
     BiasTarget("fcat", "head_depolarization_mV", NON_SILENT.label, relative=0.20, absolute=3.0,
                unit="mV"),
     BiasTarget("vsd", "head_mV", ALL.label, relative=0.20, absolute=3.0, unit="mV"),
-    BiasTarget("quantal", "release_probability", ALL.label, absolute=0.05, min_sweeps=200),
+    BiasTarget("quantal", "release_probability", NON_SILENT.label, absolute=0.05, min_sweeps=200),
     BiasTarget("na_ca", "na_half_decay_ms", ALL.label, relative=0.15),
 )
 

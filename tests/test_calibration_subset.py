@@ -239,7 +239,7 @@ def test_frap_and_fcat_subset_end_to_end(tmp_path) -> None:
     for name in ("fcat", "head_depolarization_mV"):  # headline rows exist for every fCaT spine, delivered or not
         rows_of = [r for r in fcat_rows if (r.step, r.name) == ("fcat", name)]
         assert sum(r.n_spines for r in rows_of) == 2, rows_of
-        assert all(r.stratum.startswith(("non-silent", "silent", "truth 'fcat' missing")) for r in rows_of)
+        assert all(r.stratum in ("non-silent (drawn)", "Ca-silent (drawn, nmda_scale 0.05)") for r in rows_of)
 
 
 @pytest.mark.slow

@@ -24,7 +24,6 @@ Damage: responses scale by 1 / (1 + D_2P/D_half,2P + D_LED/D_half,LED).
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import lfilter
 
 from simulated_devices.specimen_config import DamageSpec, PlasticitySpec
 
@@ -52,6 +51,8 @@ class NeckPlasticity:
         decay = float(np.exp(-dt_ms / self.spec.sensor_tau_ms))
         if not np.any(density_pA_per_um2) and np.all(self.sensor_pA_per_um2 == 0.0):
             return
+        from scipy.signal import lfilter  # here: scipy.signal imports scipy.stats, which runs without Ca current skip
+
         # u_k = decay u_{k-1} + (1 - decay) i_k: exact for a drive held constant over each step.
         u, _ = lfilter([1.0 - decay], [1.0, -decay], np.maximum(density_pA_per_um2, 0.0), axis=0,
                        zi=decay * self.sensor_pA_per_um2[None, :])

@@ -23,7 +23,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import yaml  # noqa: E402
 
-from simulated_devices.population import physiological_range_spines  # noqa: E402
 from simulated_devices.specimen import Specimen  # noqa: E402
 from simulated_devices.specimen_config import SimulationSpec  # noqa: E402
 
@@ -32,7 +31,9 @@ FCAT_PROFILE = Path(__file__).resolve().parents[1] / "hardware_profiles" / "simu
 
 def spines_json(n: int) -> str:
     """The population as JSON: the baseline subprocess gets the same spines whatever its code has."""
-    return json.dumps([s.model_dump() for s in physiological_range_spines(max(n, 2), 11)])
+    from simulated_devices.population import physiological_range_spines  # not in the baseline's code
+
+    return json.dumps([s.model_dump(exclude_unset=True) for s in physiological_range_spines(max(n, 2), 11)])
 
 
 def measure(n: int, spines: str) -> dict[str, object]:

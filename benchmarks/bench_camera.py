@@ -27,7 +27,7 @@ import h5py
 import numpy as np
 
 from rig.backends.micromanager.camera import MmCamera, open_simulated_camera
-from rig.config.profile import CameraSpec
+from rig.config.device_specs import CameraSpec
 from rig.datatypes.layouts import CameraAcquisition
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.storage.writer import ChunkAppender

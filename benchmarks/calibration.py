@@ -8,8 +8,11 @@ Prints, per estimate: delivery, median bias, 95 % coverage, median interval widt
 and PASS/FAIL. Definitions: docs/calibration.md (written with --markdown).
 
 Usage:
-  python benchmarks/calibration.py [--kinds frap,fcat,...] [--spines N] [--seed S] [--workers K]
-                                   [--markdown docs/calibration.md] [--runs DIR] [--json FILE] [--plain]
+  python benchmarks/calibration.py [--kinds frap,fcat,...] [--spines N] [--budget-min M] [--seed S]
+                                   [--workers K] [--markdown docs/calibration.md] [--runs DIR] [--json FILE]
+                                   [--plain]
+--budget-min sizes every kind not named in --spines from the measured cost per spine to fit M minutes of wall
+time with K workers on K idle cores (calibration_bench/budget.py); --spines N (every kind) then sets nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from calibration_bench.budget import Sizing, size_populations  # noqa: E402
 from calibration_bench.kinds import KINDS, KindSpec, default_kinds, parse_kinds  # noqa: E402
 from calibration_bench.population import DrawnSpine, PopulationRanges, draw_spines  # noqa: E402
 from calibration_bench.report import RunInfo, markdown_document, print_table  # noqa: E402
@@ -69,6 +73,26 @@ def _spines(text: str) -> dict[str, int]:
     return out
 
 
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected minutes (a number), got {text!r}") from None
+    if not 0 < value < 10_000:
+        raise argparse.ArgumentTypeError(f"minutes must be above 0 and below 10000 (got {value:g})")
+    return value
+
+
+def population_sizes(kinds: list[KindSpec], spines: dict[str, int], budget_min: float | None,
+                     workers: int) -> tuple[dict[str, int], Sizing | None]:
+    """Spines per kind: --spines items, else the budget's sizes, else --spines N, else each kind's default."""
+    if budget_min is None:
+        return spines, None
+    fixed = {k.key: spines[k.key] for k in kinds if k.key in spines}
+    sizing = size_populations(kinds, budget_min, workers, fixed)
+    return dict(sizing.spines), sizing
+
+
 def _kinds(text: str) -> list[KindSpec]:
     try:
         return parse_kinds(text)
@@ -86,6 +110,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--spines", type=_spines, default={},
                         help="spines per kind: N, kind=N items, or both ('4,step_depolarization_frap=2'); "
                              "default: each kind's own, sized for ~20 min on 2 idle cores")
+    parser.add_argument("--budget-min", type=_minutes, default=None,
+                        help="size every kind not named in --spines to fit this many minutes of wall time with "
+                             "--workers workers on as many idle cores (from the measured cost per spine)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"population seed (default {DEFAULT_SEED})")
     parser.add_argument("--workers", type=_positive, default=2, help="worker processes (default 2)")
     parser.add_argument("--markdown", type=Path, default=None, help="write the table and its notes here")
@@ -197,9 +224,12 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(problems), file=sys.stderr)
         return 2
     started = time.perf_counter()
+    counts, sizing = population_sizes(args.kinds, args.spines, args.budget_min, args.workers)
+    if sizing is not None:
+        print(f"--budget-min {args.budget_min:g}: {sizing.describe()}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="calibration_") as tmp:
         runs_dir = args.runs if args.runs is not None else Path(tmp)
-        rows, results, targets = run_benchmark(args.kinds, args.spines, args.seed, args.workers, runs_dir)
+        rows, results, targets = run_benchmark(args.kinds, counts, args.seed, args.workers, runs_dir)
     wall = time.perf_counter() - started
     print_table(rows, plain=args.plain)
     print(f"{len(results)} runs in {wall / 60:.1f} min", file=sys.stderr)
@@ -207,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
                                                      if (sys.argv[1:] if argv is None else argv) else "")
     if args.markdown is not None:
         info = RunInfo(command, time.strftime("%Y-%m-%d %H:%M %Z"), _revision(), args.seed, args.workers, wall,
-                       PopulationRanges())
+                       PopulationRanges(), sizing.describe() if sizing is not None else "")
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(markdown_document(info, args.kinds, targets, rows, results), encoding="utf-8")
         print(f"wrote {args.markdown}", file=sys.stderr)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Callable
 from rig.config.problems import InvalidInput
 
 if TYPE_CHECKING:
-    from rig.config.profile import CommanderSpec
+    from rig.config.device_specs import CommanderSpec
 
 
 @dataclass

@@ -11,7 +11,8 @@ from typing import Callable
 
 import numpy as np
 
-from rig.config.profile import CameraSpec, HardwareProfile
+from rig.config.device_specs import CameraSpec
+from rig.config.profile import HardwareProfile
 from rig.datatypes.sweep_plan import SweepPlan
 from simulated_devices.ccd import CcdSpec, frame_weights, frames_from_templates, scene_from_specimen, sweep_templates
 from simulated_devices.specimen import ChunkSamples, Specimen

@@ -11,7 +11,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from rig.config.channels import logical_channels
-from rig.config.profile import HardwareProfile, PatchAmplifierSpec
+from rig.config.device_specs import PatchAmplifierSpec
+from rig.config.profile import HardwareProfile
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.devices.bus import Mode
 from rig.devices.channel_map import AmplifierState, ChannelMap
@@ -80,6 +81,10 @@ class SimulatedDaq:
         sim = simulation_of(profile)
         self.pace = sim.pace
         self.chunk_ms = sim.chunk_ms
+        # Unpaced, a read delivers several physics segments at once (the program still gets data during the sweep).
+        self._segments_per_read = 1 if sim.pace == "realtime" else max(1, int(round(sim.fast_read_ms / sim.chunk_ms)))
+        self._threshold_V = sim.stimulation.threshold_V
+        self._soma_noise = (sim.soma.current_noise_pA, sim.soma.voltage_noise_mV)
         self._journal_path = journal_from_env()
         self._fault: tuple[int, BaseException] | None = None
         self._reads = 0
@@ -103,7 +108,8 @@ class SimulatedDaq:
         return self._plan
 
     def inject_fault(self, after_reads: int, error: BaseException) -> None:
-        """Make the read after `after_reads` more chunk reads raise `error` (fault injection for tests)."""
+        """Make the read that reaches past `after_reads` more chunk_ms segments raise `error` (fault injection for
+        tests; a paced read is one segment, an unpaced one several)."""
         self._fault = (self._reads + after_reads, error)
 
     # ----- journal ----------------------------------------------------------------
@@ -232,12 +238,13 @@ class SimulatedDaq:
         if plan is None or not self._running or self._position >= plan.n_samples:
             return None
         self._feed()
-        self._reads += 1
+        start = self._position
+        seg = self._segment(plan)
+        n = min(plan.n_samples - start, seg * self._segments_per_read)
+        self._reads += -(-n // seg)  # counted in segments
         if self._fault is not None and self._reads > self._fault[0]:
             error, self._fault = self._fault[1], None
             raise error
-        start = self._position
-        n = min(plan.n_samples - start, max(1, int(round(self.chunk_ms * plan.sample_rate_hz / 1000.0))))
         stop = start + n
         outputs = {ch: (w[start:stop] if (w := self._plan_physical.get(ch)) is not None else np.full(n, v))
                    for ch, v in self.physical.items()}
@@ -247,9 +254,8 @@ class SimulatedDaq:
             data = self._simulate(plan, physical, n, 1000.0 / plan.sample_rate_hz)
             if self.miswiring is not None:
                 data = self.miswiring.cross(data)
-            for feed in self.camera_feeds.values():  # frames for the trigger edges of this chunk, into the camera
-                feed.on_chunk(start, physical, self.physical[feed.trigger], self.last_samples,
-                              1000.0 / plan.sample_rate_hz)
+            if self.camera_feeds:
+                self._feed_cameras(plan, start, physical)
             if self.pace == "realtime":  # a real read blocks until the chunk is in
                 due = self._wall_start + stop / plan.sample_rate_hz
                 time.sleep(max(0.0, due - time.monotonic()))
@@ -265,6 +271,21 @@ class SimulatedDaq:
         for observer in self.observers:  # instrumentation for tests and fault injection
             observer(self)
         return {ch: data[ch] for ch in plan.inputs}
+
+    def _feed_cameras(self, plan: SweepPlan, start: int, physical: dict[str, np.ndarray]) -> None:
+        """Frames for the trigger edges of this read, into the cameras, one physics segment at a time."""
+        samples = self.last_samples
+        assert samples is not None
+        seg, n = self._segment(plan), next(iter(physical.values())).size
+        dt_ms = 1000.0 / plan.sample_rate_hz
+        for a in range(0, n, seg):
+            b = min(a + seg, n)
+            part = {ch: w[a:b] for ch, w in physical.items()} if (a, b) != (0, n) else physical
+            chunk = samples if (a, b) == (0, n) else ChunkSamples(
+                *(None if (v := getattr(samples, f)) is None else v[a:b] for f in ChunkSamples.__dataclass_fields__))  # type: ignore[arg-type]
+            for feed in self.camera_feeds.values():
+                previous = self.physical[feed.trigger] if a == 0 else float(physical[feed.trigger][a - 1])
+                feed.on_chunk(start + a, part, previous, chunk, dt_ms)
 
     # ----- DeviceBus (rig.devices.bus) and the volts the simulated board receives ----------
     def device_outputs(self, device: str) -> list[str]:
@@ -315,8 +336,14 @@ class SimulatedDaq:
             self._bath_applied = bath is not None
         self.specimen.sync_cell()
 
+    def _segment(self, plan: SweepPlan) -> int:
+        """Samples of one physics segment (chunk_ms): the unit the specimen is advanced in, from the sweep start."""
+        return max(1, int(round(self.chunk_ms * plan.sample_rate_hz / 1000.0)))
+
     def _simulate(self, plan: SweepPlan, outputs: dict[str, np.ndarray], n: int, dt_ms: float) -> dict[str, np.ndarray]:
-        """Advance the specimen by one chunk and produce every input channel."""
+        """Advance the specimen over one read (whole chunk_ms segments, each as if read alone) and produce every
+        input channel. Noise is drawn segment by segment in the order a one-segment read draws it, so the samples
+        do not depend on how many segments a read holds."""
         data: dict[str, np.ndarray] = {}
         devices = self.profile.devices
         light = np.ones(n)
@@ -329,18 +356,22 @@ class SimulatedDaq:
             if spec.kind == "pockels_laser":
                 power = power + outputs[f"{name}.power"] * light
                 wavelength = spec.wavelength_nm
-        led_ms = 0.0
+        seg = self._segment(plan)
+        bounds = [(a, min(a + seg, n)) for a in range(0, n, seg)]
+        led_on = np.zeros(n)
         for name, spec in devices.items():
             if spec.kind == "led_source":
-                led_ms += float(sum(np.count_nonzero(outputs[f"{name}.{led}"]) for led in spec.leds)) * dt_ms
+                for led in spec.leds:
+                    led_on += outputs[f"{name}.{led}"] != 0
         n_spines = len(self.specimen.spines)
         scanners = self.profile.devices_of_kind("galvo_scanner")
-        overlap = np.zeros((n, n_spines))
         x = y = np.zeros(n)
         if scanners:
             sname = next(iter(scanners))
             x, y = outputs[f"{sname}.x"].astype(float), outputs[f"{sname}.y"].astype(float)
             overlap = self.optics.head_overlap(x, y)
+        else:
+            overlap = np.zeros((n, n_spines))
         mode, command = "CC", np.zeros(n)
         amps = self.profile.devices_of_kind("patch_amplifier")
         if amps:
@@ -348,27 +379,39 @@ class SimulatedDaq:
             mode = self.amplifier_modes.get(aname, aspec.safe_mode)
             command = outputs[f"{aname}.command"].astype(float)
         onsets = np.empty(0, dtype=int)
-        threshold = simulation_of(self.profile).stimulation.threshold_V
         for name, spec in devices.items():
             if spec.kind == "stimulus_isolator":
                 onsets = np.union1d(onsets, pulse_onsets(outputs[f"{name}.trigger"], self.physical[f"{name}.trigger"],
-                                                         threshold))
-        drive = ChunkDrive(dt_ms, mode, command, onsets, self.optics.bleach_rate(overlap, power),
-                           (power[:, None] ** 2 * overlap).sum(axis=0) * dt_ms, led_ms)
-        samples = self.specimen.advance(drive)
+                                                         self._threshold_V))
+        bleach = self.optics.bleach_rate(overlap, power)
+        dose = power[:, None] ** 2 * overlap
+        drives = [ChunkDrive(dt_ms, mode, command[a:b], onsets[(onsets >= a) & (onsets < b)] - a, bleach[a:b],
+                             dose[a:b].sum(axis=0) * dt_ms, float(led_on[a:b].sum()) * dt_ms)
+                  for a, b in bounds]
+        samples = self.specimen.advance_segments(drives)
+        rates: dict[str, np.ndarray] = {}
+        dark = 0.0
         if scanners:
             sname, sspec = next(iter(scanners.items()))
             dendrite = self.optics.dendrite_profile(x, y)
             dark = self.optics.optics.dark_counts_per_s
             for pmt, pmt_spec in sspec.pmts.items():
                 w = emitter_weights(self.specimen, samples, pmt_spec.emission, wavelength)
-                rate = self.optics.photon_rate(dendrite, power, overlap, w.dendrite, w.heads)
-                data[f"{sname}.{pmt}"] = pmt_counts(self.rng, rate, dark, dt_ms)
-        soma = simulation_of(self.profile).soma
+                rates[f"{sname}.{pmt}"] = self.optics.photon_rate(dendrite, power, overlap, w.dendrite, w.heads)
+                data[f"{sname}.{pmt}"] = np.empty(n, dtype=np.float32)
+        current_noise_pA, voltage_noise_mV = self._soma_noise
+        amp_names = list(amps)
+        noise = {name: (np.empty(n), np.empty(n)) for name in amp_names}
+        for a, b in bounds:
+            for channel, rate in rates.items():
+                data[channel][a:b] = pmt_counts(self.rng, rate[a:b], dark, dt_ms)
+            for name in amp_names:
+                noise[name][0][a:b] = self.rng.normal(0, current_noise_pA, b - a)
+                noise[name][1][a:b] = self.rng.normal(0, voltage_noise_mV, b - a)
         for name, spec in amps.items():
             amp_mode = self.amplifier_modes.get(name, spec.safe_mode)
-            i_meas = (samples.clamp_current_pA + self.rng.normal(0, soma.current_noise_pA, n)).astype(np.float32)
-            v_meas = (samples.v_soma_mV + self.rng.normal(0, soma.voltage_noise_mV, n)).astype(np.float32)
+            i_meas = (samples.clamp_current_pA + noise[name][0]).astype(np.float32)
+            v_meas = (samples.v_soma_mV + noise[name][1]).astype(np.float32)
             data[f"{name}.primary"] = i_meas if amp_mode == "VC" else v_meas
             data[f"{name}.secondary"] = v_meas if amp_mode == "VC" else i_meas
         self.last_samples = samples

@@ -14,7 +14,8 @@ from typing import Mapping, Protocol
 
 import numpy as np
 
-from rig.config.profile import GalvoScannerSpec, HardwareProfile, PatchAmplifierSpec
+from rig.config.device_specs import GalvoScannerSpec, PatchAmplifierSpec
+from rig.config.profile import HardwareProfile
 from rig.devices.channel_map import ChannelMap
 from rig.devices.driver import AnalogChannel, DigitalChannel
 from rig.devices.signals.multiclamp import command_units

@@ -21,15 +21,9 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from rig.calibrate.nominal import nominal_pockels_table
+from rig.config.device_specs import GalvoScannerSpec, LedSourceSpec, PatchAmplifierSpec, PockelsLaserSpec, ShutterSpec
 from rig.config.hidden_calibration import HiddenCalibrationSpec
-from rig.config.profile import (
-    GalvoScannerSpec,
-    HardwareProfile,
-    LedSourceSpec,
-    PatchAmplifierSpec,
-    PockelsLaserSpec,
-    ShutterSpec,
-)
+from rig.config.profile import HardwareProfile
 from simulated_devices.specimen_config import SimulationSpec
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from rig.config.profile import CameraSpec
+from rig.config.device_specs import CameraSpec
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.hal.interfaces import SafetyReport
 

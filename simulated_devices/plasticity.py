@@ -51,11 +51,14 @@ class NeckPlasticity:
         decay = float(np.exp(-dt_ms / self.spec.sensor_tau_ms))
         if not np.any(density_pA_per_um2) and np.all(self.sensor_pA_per_um2 == 0.0):
             return
-        from scipy.signal import lfilter  # here: scipy.signal imports scipy.stats, which runs without Ca current skip
-
-        # u_k = decay u_{k-1} + (1 - decay) i_k: exact for a drive held constant over each step.
-        u, _ = lfilter([1.0 - decay], [1.0, -decay], np.maximum(density_pA_per_um2, 0.0), axis=0,
-                       zi=decay * self.sensor_pA_per_um2[None, :])
+        # u_k = decay u_{k-1} + (1 - decay) i_k: exact for a drive held constant over each step (the arithmetic
+        # of scipy.signal.lfilter's first-order section, without its ~1 s import).
+        drive = np.maximum(density_pA_per_um2, 0.0)
+        u = np.empty(drive.shape)
+        gain, carry = 1.0 - decay, decay * self.sensor_pA_per_um2
+        for k in range(drive.shape[0]):
+            u[k] = gain * drive[k] + carry
+            carry = decay * u[k]
         u[u < 1e-300] = 0.0
         self.sensor_pA_per_um2 = u[-1].copy()
         self.signal_s += self.activation(u).sum(axis=0) * dt_ms / 1000.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -239,18 +240,45 @@ class Specimen:
     # ----- one chunk --------------------------------------------------------------
     def advance(self, drive: ChunkDrive) -> ChunkSamples:
         """Advance every state variable over one DAQ chunk; return the specimen at each sample."""
-        n, dt = drive.command.size, drive.dt_ms
-        self.light_dose_ms += drive.dose_2p_ms
-        self.led_dose_ms += drive.dose_led_ms
-        self._held = (drive.clamp_mode, float(drive.command[-1]))
-        events = self._release_events(drive)
-        el = self.cell.run(dt, drive.clamp_mode, drive.command, events)
-        ca, na = self._advance_ions(el.trace, n, dt)
-        alexa, indicator_f = self._advance_bleach(drive.bleach_rate_per_ms, dt)
-        self.time_ms += n * dt
-        self._prev_ca = ca[-1].copy()
-        return ChunkSamples(el.v_soma_mV, el.clamp_current_pA, el.v_head_mV, ca, na, alexa, indicator_f,
-                            el.v_dend_at_spine_mV)
+        return self.advance_segments([drive])
+
+    def advance_segments(self, drives: Sequence[ChunkDrive]) -> ChunkSamples:
+        """Advance over consecutive segments of one chunk, each as `advance` would; the samples of all of them.
+
+        The cell, its ions and the light dose move segment by segment (the step choice is per segment, so the
+        numbers do not depend on how many segments a read delivers); the dyes' exchange and bleaching, exact per
+        sample, run once over the whole chunk."""
+        dt = drives[0].dt_ms
+        parts = []
+        taus: list[np.ndarray] = []  # each segment's Alexa and indicator exchange times, for the bleaching
+        for drive in drives:
+            n = drive.command.size
+            self.light_dose_ms += drive.dose_2p_ms
+            self.led_dose_ms += drive.dose_led_ms
+            self._held = (drive.clamp_mode, float(drive.command[-1]))
+            events = self._release_events(drive)
+            el = self.cell.run(dt, drive.clamp_mode, drive.command, events)
+            ca, na = self._advance_ions(el.trace, n, dt)
+            self.time_ms += n * dt
+            self._prev_ca = ca[-1].copy()
+            parts.append((el, ca, na))
+            taus.append(np.concatenate((self.tau_frap_ms, self._tau_ind0 * self.neck_fold)))
+        if len(drives) == 1:
+            alexa, indicator_f = self._advance_bleach(drives[0].bleach_rate_per_ms, dt, taus[0])
+        else:  # each segment's exchange times (plasticity moves the necks between segments)
+            sizes = [d.command.size for d in drives]
+            alexa, indicator_f = self._advance_bleach(np.concatenate([d.bleach_rate_per_ms for d in drives]), dt,
+                                                      np.repeat(np.array(taus), sizes, axis=0))
+        if len(parts) == 1:
+            el, ca, na = parts[0]
+            return ChunkSamples(el.v_soma_mV, el.clamp_current_pA, el.v_head_mV, ca, na, alexa, indicator_f,
+                                el.v_dend_at_spine_mV)
+        dends = [p[0].v_dend_at_spine_mV for p in parts]
+        return ChunkSamples(np.concatenate([p[0].v_soma_mV for p in parts]),
+                            np.concatenate([p[0].clamp_current_pA for p in parts]),
+                            np.concatenate([p[0].v_head_mV for p in parts]), np.concatenate([p[1] for p in parts]),
+                            np.concatenate([p[2] for p in parts]), alexa, indicator_f,
+                            None if any(d is None for d in dends) else np.concatenate(dends))  # type: ignore[arg-type]
 
     def _advance_ions(self, tr: ElectricalTrace | None, n: int, dt: float) -> tuple[np.ndarray, np.ndarray]:
         """Head Ca (on ion steps) and Na (on model steps) from the model's currents, at each DAQ sample."""
@@ -290,22 +318,25 @@ class Specimen:
         idx = np.clip(np.searchsorted(step_t, sample_t, side="right") - 1, 0, step_t.size - 1)
         return ca, na_step[idx]
 
-    def _advance_bleach(self, bleach_rate_per_ms: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
-        """Alexa and indicator exchange and bleaching, df/dt = (1 - f)/tau - k_bleach f, exact per sample."""
+    def _advance_bleach(self, bleach_rate_per_ms: np.ndarray, dt: float,
+                        taus_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Alexa and indicator exchange and bleaching, df/dt = (1 - f)/tau - k_bleach f, exact per sample.
+
+        `taus_ms`: the Alexa then indicator exchange times, (2 spines,) or per sample (n, 2 spines)."""
         n, s = bleach_rate_per_ms.shape
         f0 = np.concatenate((self.unbleached, self.indicator_unbleached))
         if not np.any(bleach_rate_per_ms) and np.all(f0 == 1.0):
             ones = np.ones((n, s))
             return ones, ones
-        taus = np.concatenate((self.tau_frap_ms, self._tau_ind0 * self.neck_fold))
         bleach = np.concatenate((bleach_rate_per_ms, bleach_rate_per_ms * self.sim.optics.indicator_bleach_factor),
                                 axis=1)
         live = np.flatnonzero((bleach.max(axis=0) > 1e-12) | (f0 != 1.0))  # the others stay at 1
         start = np.ones((n, 2 * s))
         if live.size == 0:
             return start[:, :s], start[:, s:]
-        rate = 1.0 / taus[live] + bleach[:, live]
-        start[:, live], end = relax(f0[live], rate, (1.0 / taus[live]) / rate, dt)
+        inv_tau = 1.0 / taus_ms[..., live]
+        rate = inv_tau + bleach[:, live]
+        start[:, live], end = relax(f0[live], rate, inv_tau / rate, dt)
         f0[live] = end
         self.unbleached, self.indicator_unbleached = f0[:s].copy(), f0[s:].copy()
         return start[:, :s], start[:, s:]

@@ -210,7 +210,9 @@ class SimulationSpec(SimulatedRigSection):
     The schema of a profile's `simulation:` section, supplied to rig/config through the backend registry."""
 
     seed: int = 0
-    chunk_ms: float = Field(default=20.0, gt=0, le=1000)
+    chunk_ms: float = Field(default=20.0, gt=0, le=1000, description="the physics' segment, and a paced read")
+    fast_read_ms: float = Field(default=250.0, gt=0, le=5000,
+                                description="samples per read when not paced (whole segments; the physics unchanged)")
     electrical_dt_ms: float = Field(default=0.1, gt=0, le=0.5, description="steps near command changes")
     coarse_dt_ms: float = Field(default=0.25, gt=0, le=1.0, description="steps around synaptic events")
     tail_dt_ms: float = Field(default=0.5, gt=0, le=2.0, description="steps while responses only decay")

@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from rig.backends.micromanager.camera import MmCamera
-from rig.config.profile import CameraSpec
+from rig.config.device_specs import CameraSpec
 from rig.datatypes.layouts import CameraAcquisition
 from rig.datatypes.sweep_plan import SweepPlan, rising_edges
 from rig.hal.interfaces import FrameBatch

@@ -16,12 +16,22 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import calibration  # noqa: E402  (benchmarks/calibration.py)
 
-from calibration_bench.kinds import KINDS, parse_kinds  # noqa: E402
+from calibration_bench.budget import JUDGEABLE_SPINES, MIN_SPINES, size_populations, spine_wall_s  # noqa: E402
+from calibration_bench.kinds import KINDS, default_kinds, parse_kinds  # noqa: E402
 from calibration_bench.population import PopulationRanges, draw_spines  # noqa: E402
 from calibration_bench.report import RunInfo, markdown_document  # noqa: E402
 from calibration_bench.scoring import RunScore, ScoredEstimate, StepTruth, comparison_truth  # noqa: E402
 from calibration_bench.spine_rig import DRAWN_SPINE_NAME, find_target, protocol_overrides, write_spine_profile  # noqa: E402
-from calibration_bench.summary import FAIL, NOT_SIGNIFICANT, PASS, SpineResult, judge_coverage, summarise  # noqa: E402
+from calibration_bench.summary import (  # noqa: E402
+    FAIL,
+    NOT_SIGNIFICANT,
+    PASS,
+    SpineResult,
+    judge_bias,
+    judge_coverage,
+    median_interval,
+    summarise,
+)
 from rig.config.profile import load_profile  # noqa: E402
 from simulated_devices.population import spine_geometry  # noqa: E402
 
@@ -87,6 +97,66 @@ def test_coverage_judged_with_its_sampling_error() -> None:
     assert judge_coverage(4, 4, 0.90, 0.98) == NOT_SIGNIFICANT
     assert judge_coverage(19, 20, 0.90, 0.98) == PASS
     assert judge_coverage(10, 20, 0.90, 0.98) == FAIL
+
+
+def test_bias_judged_with_the_medians_sampling_error() -> None:
+    """-7 % on 2 spines cannot fail a 2 % target (no interval of a median from < 6 spines); -7 % +- 1 % on 12
+    spines does; -1 % passes; the order-statistic interval of 0..19 is [5, 14] (binomial(20, 1/2))."""
+    assert median_interval([-0.1, -0.04])[0] == -math.inf
+    assert judge_bias([-0.1, -0.04], 0.02) == NOT_SIGNIFICANT
+    assert judge_bias(list(np.linspace(-0.08, -0.06, 12)), 0.02) == FAIL
+    assert judge_bias([-0.05, -0.01, 0.0], 0.02) == PASS
+    assert median_interval([float(v) for v in range(20)]) == (5.0, 14.0)
+
+
+def test_change_resolvable_only_beyond_the_interval() -> None:
+    """A truth that fell 30 % is a change; resolvable when its range exceeds sqrt(12) half widths of the interval."""
+    narrow = dataclasses.replace(_estimate(10, 9.5, 10.5, 7.0), truth_rule="last sweep (truth changed 7-10)",
+                                 truth_range=3.0)
+    wide = dataclasses.replace(narrow, low=5.0, high=15.0)
+    assert narrow.change_resolvable is True and wide.change_resolvable is False
+    assert _estimate(10, 9, 11, 10).change_resolvable is False
+
+
+def test_budget_sizes_fit_and_favour_cheap_kinds() -> None:
+    """15 min on 2 workers: every kind at least MIN_SPINES, the prediction within the budget, FRAP (1.5 s a spine)
+    enough spines to judge coverage, more than step-depolarization FRAP (60 s); a fixed size is kept; the flag
+    parses and an impossible value is refused."""
+    kinds = default_kinds()
+    sizing = size_populations(kinds, 15, 2)
+    assert sizing.predicted_wall_s <= 15 * 60
+    assert all(n >= MIN_SPINES for n in sizing.spines.values())
+    assert sizing.spines["frap"] >= JUDGEABLE_SPINES > sizing.spines["step_depolarization_frap"]
+    assert sizing.predicted_wall_s == pytest.approx(sum(n * spine_wall_s(KINDS[k], 2) for k, n in
+                                                        sizing.spines.items()))
+    kept = size_populations(kinds, 15, 2, {"fcat": 2})
+    assert kept.spines["fcat"] == 2 and kept.spines["frap"] >= sizing.spines["frap"]
+    args = calibration.parse_args(["--budget-min", "15", "--spines", "fcat=2"])
+    counts, _ = calibration.population_sizes(args.kinds, args.spines, args.budget_min, args.workers)
+    assert counts == kept.spines
+    with pytest.raises(SystemExit):
+        calibration.parse_args(["--budget-min", "0"])
+
+
+def test_silent_fcat_rows_judged_on_their_bound() -> None:
+    """On silent spines the head depolarization is not defined (no delivery target) and fcat_upper_bound is the
+    headline; on non-silent spines peak_head_epsp_mV is a headline with its delivery target."""
+    def fcat_run(index: int, truth_fcat: float, peak: bool) -> SpineResult:
+        est = [ScoredEstimate("fcat", "fcat", "fcat_upper_bound", "1", 0.02, math.nan, 0.04, "upper", "", 10,
+                              truth_fcat, "mean")]
+        if peak:
+            est.append(ScoredEstimate("fcat", "fcat", "peak_head_epsp_mV", "mV", 20, 15, 25, "", "", 10, 21.0, "mean"))
+        score = RunScore("completed", "", 10, {"fcat": StepTruth("fcat", "fcat", tuple(range(10)),
+                                                                  {"fcat": truth_fcat})}, est, [])
+        return SpineResult("fcat", draw_spines(2, 1)[index], score, "", 1.0)
+    rows = {(r.name, r.stratum): r for r in summarise("fcat", [("fcat", "fcat")],
+                                                       [fcat_run(0, 0.01, False), fcat_run(1, 0.5, True)])}
+    silent_peak = rows[("peak_head_epsp_mV", "silent (fcat < 0.05)")]
+    assert not silent_peak.headline and silent_peak.status == "-"
+    assert [c.what for c in silent_peak.checks] == ["not defined"]
+    bound = rows[("fcat_upper_bound", "silent (fcat < 0.05)")]
+    assert bound.headline and bound.status == PASS and "delivered" in [c.what for c in bound.checks]
+    assert rows[("peak_head_epsp_mV", "non-silent (fcat >= 0.05)")].headline
 
 
 def _scored(spine_index: int, tau: float, truth: float, potency: bool) -> SpineResult:
@@ -162,3 +232,15 @@ def test_frap_and_fcat_subset_end_to_end(tmp_path) -> None:
         rows_of = [r for r in fcat_rows if (r.step, r.name) == ("fcat", name)]
         assert sum(r.n_spines for r in rows_of) == 2, rows_of
         assert all(r.stratum.startswith(("non-silent", "silent", "truth 'fcat' missing")) for r in rows_of)
+
+
+@pytest.mark.slow
+def test_no_stimulus_sweep_is_not_one_of_an_estimates_sweeps(tmp_path) -> None:
+    """Na/Ca's first sweep (no stimulus, the registration reference) gives no feature: an estimate's truth is taken
+    over the stimulated sweeps only, where the kinetics do not change (the reference sweep's truth differs)."""
+    _, results, _ = calibration.run_benchmark([KINDS["na_ca"]], 1, 11, 1, tmp_path)
+    score = results[0].score
+    assert score is not None and score.status == "completed", results[0].error
+    half = next(e for e in score.estimates if e.name == "na_half_decay_ms")
+    assert half.n_sweeps == score.n_sweeps - 1
+    assert not half.truth_changed, half.truth_rule

@@ -13,7 +13,8 @@ from mm_fake_devices import MODULE
 
 from rig.backends.micromanager.devices import MmPropertySetter, MmShutter, build_device
 from rig.backends.micromanager.session import MicroManagerError, open_core, require_device
-from rig.config.profile import CameraSpec, MicroManagerDeviceRef, MicroManagerLoadSpec, MicroManagerSpec, ShutterSpec
+from rig.config.device_specs import CameraSpec, MicroManagerDeviceRef, ShutterSpec
+from rig.config.profile import MicroManagerLoadSpec, MicroManagerSpec
 from rig.datatypes.sweep_plan import SweepPlan
 
 

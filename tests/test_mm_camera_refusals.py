@@ -9,7 +9,8 @@ from mm_fake_devices import MODULE
 from rig.backends.micromanager.camera import CameraRefused, MmCamera, open_simulated_camera
 from rig.backends.micromanager.devices import build_device
 from rig.backends.micromanager.session import MicroManagerError, open_core
-from rig.config.profile import MicroManagerDeviceRef, MicroManagerLoadSpec, MicroManagerSpec
+from rig.config.device_specs import MicroManagerDeviceRef
+from rig.config.profile import MicroManagerLoadSpec, MicroManagerSpec
 
 CONFIG = """# a rig's Micro-Manager config: the camera is the Python CCD
 #py pyDevice,CCD,rig.backends.micromanager.python_camera,TriggeredPythonCamera

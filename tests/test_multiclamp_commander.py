@@ -203,7 +203,7 @@ def test_commander_channel_must_be_1_or_2(tmp_path) -> None:
 
 def test_doctor_reports_commander(monkeypatch) -> None:
     """`rig doctor` names the channel Commander offers and its state; without the DLL it says what to install."""
-    from rig.config.profile import CommanderSpec
+    from rig.config.device_specs import CommanderSpec
     from rig.doctor import Report, check_commander
 
     report = Report()

@@ -68,6 +68,8 @@ def test_sodium_peak_half_decay_and_neck_resistance_match_the_specimen(tmp_path,
           f"(per sweep {np.round(peaks, 2).tolist()}); half-decay {half.value:.1f} ms [{half.low:.1f}, {half.high:.1f}] "
           f"vs true {half_true:.1f}; tau_Na {tau.value:.1f} ms [{tau.low:.1f}, {tau.high:.1f}] vs {tau_true:.1f}; "
           f"R_neck {r.value:.0f} MOhm [{r.low:.0f}, {r.high:.0f}] vs {r_true:.0f}")
-    assert peak.value == pytest.approx(peaks.mean(), rel=0.20)
+    # photodamage runs the peaks down over the run: the estimate is the present value (the line at the last sweep)
+    present = float(np.polyval(np.polyfit(np.arange(peaks.size), peaks, 1), peaks.size - 1))
+    assert peak.value == pytest.approx(present, rel=0.20) and peak.low <= present <= peak.high
     assert half.value == pytest.approx(half_true, rel=0.15)
     assert r.low <= r_true <= r.high

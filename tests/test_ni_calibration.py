@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rig.config.profile import AmplifierScaling, PockelsCalibrationSpec, TelegraphSpec, load_profile
+from rig.config.device_specs import AmplifierScaling, PockelsCalibrationSpec, TelegraphSpec
+from rig.config.profile import load_profile
 from rig.devices.signals import multiclamp, telegraph
 from rig.devices.signals.pockels import (
     PockelsCalibration,

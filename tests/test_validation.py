@@ -204,7 +204,7 @@ def test_loaded_protocol_pickles_with_its_per_kind_schema():
 
 def test_watchdog_timeout_is_a_bounded_profile_field(tmp_path, capsys):
     """daq.watchdog_timeout_ms: the schema's bounds are the watchdog's own; outside them, one line at validation."""
-    from rig.config.profile import DaqSpec
+    from rig.config.device_specs import DaqSpec
     from rig.hal.watchdog import MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, watchdog_timeout_ms
 
     field = DaqSpec.model_fields["watchdog_timeout_ms"]

@@ -7,9 +7,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
+from calibration_bench.budget import JUDGEABLE_SPINES
 from calibration_bench.kinds import KindSpec, default_kinds
 from calibration_bench.population import PopulationRanges
-from calibration_bench.scoring import TREND_TOLERANCE
+from calibration_bench.scoring import RESOLVABLE_HALF_WIDTHS, TREND_TOLERANCE
 from calibration_bench.spine_rig import WATCHDOG_TIMEOUT_MS, KindTarget
 from calibration_bench.summary import FAIL, Row, SpineResult, format_fraction
 from calibration_bench.targets import BIAS_TARGETS, COVERAGE_TARGET, DELIVERY_TARGET
@@ -40,7 +41,8 @@ def row_cells(row: Row) -> list[str]:
     width = format_fraction(row.median_relative_width)
     if row.unit == "mV" and row.median_absolute_width is not None:
         width += f" ({row.median_absolute_width:.2g} mV)"
-    changing = (f"{row.n_truth_changed} changed, {row.n_trend_reported} reported"
+    changing = (f"{row.n_truth_changed} changed ({row.n_change_resolvable} resolvable, {row.n_resolvable_reported} "
+                f"of them reported), {row.n_trend_reported} reported"
                 if row.n_truth_changed or row.n_trend_reported else "-")
     target = "; ".join(f"{c.what} {c.target}" for c in row.checks) or "-"
     failed = [c.what for c in row.checks if c.status == FAIL]
@@ -95,6 +97,7 @@ class RunInfo:
     workers: int
     wall_s: float
     ranges: PopulationRanges
+    sizing: str = ""  # the --budget-min sizes and their predicted wall time
 
 
 def _common_notices(results: Sequence[SpineResult], top: int = 4) -> list[tuple[str, int]]:
@@ -151,7 +154,8 @@ def markdown_document(info: RunInfo, kinds: Sequence[KindSpec], targets: dict[st
         "- **delivered**: spines whose run ended with a finite value of this estimate (two-sided) or a finite "
         "one-sided bound, out of the spines of the group. A run that failed counts as not delivered.",
         "- **truth**: the run file's per-sweep truth of the *same name*, at the start of the sweeps the final "
-        "estimate rests on (its step's sweeps up to the sweep it was published after); their mean, or, when "
+        "estimate rests on (its step's sweeps up to the sweep it was published after that gave the step's analysis "
+        "a feature or an estimate: a no-stimulus reference sweep is not one of them); their mean, or, when "
         f"the truth changed by more than {TREND_TOLERANCE:.0%} over those sweeps (plasticity, photodamage), "
         "the last sweep's: the spine as it is when the operator reads the estimate. `no truth`: the file "
         "has no truth of that name (a defect of the truth, reported, not hidden).",
@@ -160,12 +164,20 @@ def markdown_document(info: RunInfo, kinds: Sequence[KindSpec], targets: dict[st
         f"- **coverage**: how often the 95 % interval contains the truth (target {lo:.0%}-{hi:.0%}); a one-sided "
         "bound covers when the truth is on its side (rows of bounds only: >= 90 %). An estimate without an "
         "interval counts as not covering. **width**: median (high - low) / |value|.",
-        f"- **changing**: spines whose truth changed by more than {TREND_TOLERANCE:.0%} over the estimate's sweeps, "
-        "and spines whose estimate reported a trend (issue 11 item 4: a spine that changes is reported as "
-        "changing).",
+        f"- **changing**: spines whose truth changed by more than {TREND_TOLERANCE:.0%} over the estimate's sweeps; "
+        f"of them, those whose change is *resolvable* (the truth's range exceeds {RESOLVABLE_HALF_WIDTHS:.2f} half "
+        "widths of the published 95 % interval: about the size a straight line over evenly spaced sweeps detects "
+        "at p < 0.05 half the time) and how many of those the estimate reported as a trend; last, all spines "
+        "whose estimate reported a trend (issue 11 item 4: a spine that changes is reported as changing). A change "
+        "that is not resolvable is real in the simulated spine (photodamage, plasticity) but smaller than the "
+        "sweeps' noise can show; no trend report is expected, and the estimate is still compared with the last "
+        "sweep's truth (its interval must be wide enough to hold it).",
         "- **status**: PASS when every target of the row is met; FAIL when one is not; `n.s.` when a coverage "
-        "lies outside the target range but its exact 95 % binomial interval still reaches the range (too few "
-        "spines to tell). Bias and delivery are judged on the observed median and fraction.",
+        "lies outside the target range but its exact 95 % binomial interval still reaches the range, or a median "
+        "bias misses its target but the median's distribution-free 95 % interval (order statistics; none with "
+        "fewer than 6 spines) still reaches it (too few spines to tell). Delivery is judged on the observed "
+        "fraction. `not defined`: the quantity does not exist on those spines (a Ca-silent spine has no head "
+        "depolarization from fCaT; it is reported as silent with `fcat_upper_bound`, the headline there).",
         "- Targets (issue 11): " + "; ".join(f"{t.step_kind} `{t.name}` ({t.stratum}): |median bias| {t.describe()}"
                                             for t in BIAS_TARGETS) + ".",
         "",
@@ -184,9 +196,14 @@ def markdown_document(info: RunInfo, kinds: Sequence[KindSpec], targets: dict[st
         "- Kinds that draw the same number of spines draw the same spines (spine i of a seed is one spine); each "
         "spine's rig noise has its own seed.",
         "",
-        "- Without `--spines` each kind draws its own default number (sized from the CPU time per spine measured "
-        "on 2026-12-01 to take ~20 min on 2 idle cores): "
-        + ", ".join(f"{k.key} {k.default_spines}" for k in default_kinds()) + ".",
+        "- Without `--spines` or `--budget-min` each kind draws its own default number (sized from the CPU time "
+        "per spine measured on 2026-12-02 to take ~20 min on 2 idle cores): "
+        + ", ".join(f"{k.key} {k.default_spines}" for k in default_kinds()) + ". `--budget-min M` sizes every "
+        "kind not named in `--spines` to fit M minutes (n ~ 1 / sqrt(cost per spine): the sizes that minimise the summed "
+        "sampling variance of the coverages; "
+        f"benchmarks/calibration_bench/budget.py); a coverage of 90-98 % can pass only from about "
+        f"{JUDGEABLE_SPINES} spines."
+        + (f" This run: {info.sizing}." if info.sizing else ""),
         "",
         "## Kinds",
         "",

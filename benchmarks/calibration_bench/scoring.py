@@ -2,12 +2,19 @@
 
 Which truth an estimate is compared with (the benchmark's definition):
 - the truth rows of the same name, recorded at the start of each sweep the estimate rests on: the sweeps
-  of its step up to the sweep it was published after (an estimate combines all sweeps of its step so far);
+  of its step up to the sweep it was published after that gave the step's analysis a feature or an estimate
+  (an estimate combines all measuring sweeps of its step so far; a no-stimulus reference sweep, which gives
+  none, is not one of them);
 - their mean, the quantity an average over those sweeps estimates;
 - unless the spine changed while it was measured (the truth's range over those sweeps exceeds
   TREND_TOLERANCE of its mean: plasticity, photodamage): then the last of those sweeps' truth, the spine
   as it is when the operator reads the estimate. An interval averaging a changing spine then fails to
   cover, which is the defect to see.
+A change is *resolvable* by an estimate when the truth's range over its sweeps exceeds RESOLVABLE_HALF_WIDTHS
+times the half width of its 95 % interval: the size at which a straight line fitted to evenly spaced sweeps whose
+mean has that interval detects the change (two-sided p < 0.05) about half the time (the end-to-end change of the
+line has SE sqrt(12) x the mean's SE). A smaller change is real in the simulated spine but below what the sweeps
+can show; the table counts such spines apart instead of expecting a trend report.
 An estimate whose name has no truth row in any of its sweeps is scored as "no truth".
 """
 
@@ -22,6 +29,7 @@ import numpy as np
 from rig.storage.reader import RunFile
 
 TREND_TOLERANCE = 0.10
+RESOLVABLE_HALF_WIDTHS = 12 ** 0.5
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,22 @@ class ScoredEstimate:
     n_sweeps: int
     truth: float | None
     truth_rule: str
+    truth_range: float = 0.0  # max - min of the per-sweep truth over the estimate's sweeps
+
+    @property
+    def truth_changed(self) -> bool:
+        """The truth moved by more than TREND_TOLERANCE over the estimate's sweeps (compared with the last sweep)."""
+        return self.truth_rule.startswith("last")
+
+    @property
+    def change_resolvable(self) -> bool | None:
+        """Whether a changed truth moved by more than RESOLVABLE_HALF_WIDTHS half widths of the interval (None for a
+        bound or without an interval, False if the truth did not change)."""
+        if not self.truth_changed:
+            return False
+        if self.bound or not self.has_interval:
+            return None
+        return self.truth_range > RESOLVABLE_HALF_WIDTHS * (self.high - self.low) / 2
 
     @property
     def delivered(self) -> bool:
@@ -115,6 +139,12 @@ class RunScore:
     notices: list[str]
 
 
+def truth_range(values: list[float]) -> float:
+    """max - min of the finite per-sweep truths (0 without any)."""
+    finite = [v for v in values if math.isfinite(v)]
+    return max(finite) - min(finite) if finite else 0.0
+
+
 def comparison_truth(values: list[float]) -> tuple[float | None, str]:
     """The truth an estimate over sweeps with these per-sweep truths is compared with, and the rule used."""
     finite = [v for v in values if math.isfinite(v)]
@@ -137,8 +167,12 @@ def score_run(path: Path) -> RunScore:
             truth_by_sweep.setdefault(sweep, {})[name] = value
         step_of = {i: (p.get("step_name", ""), p.get("kind", "")) for i, p in enumerate(plans)}
         final: dict[tuple[str, str], object] = {}
+        measured: dict[str, set[int]] = {}  # sweeps that gave each step's analysis a feature or an estimate
         for e in run.estimates():
             final[(e.step, e.name)] = e
+            measured.setdefault(e.step, set()).add(e.sweep)
+        for f in run.features():
+            measured.setdefault(str(f["step"]), set()).add(int(f["sweep"]))
         steps: dict[str, StepTruth] = {}
         for step, kind in dict.fromkeys(step_of.values()):
             sweeps = tuple(s for s, sk in step_of.items() if sk == (step, kind) and s in stored)
@@ -149,11 +183,12 @@ def score_run(path: Path) -> RunScore:
         scored = []
         for (step, name), e in final.items():
             sweeps = [s for s in (steps[step].sweeps if step in steps else ()) if s <= e.sweep]
+            sweeps = [s for s in sweeps if s in measured.get(step, ())] or sweeps
             per_sweep = [truth_by_sweep[s][name] for s in sweeps if name in truth_by_sweep.get(s, {})]
             truth, rule = comparison_truth(per_sweep)
             scored.append(ScoredEstimate(step, steps[step].step_kind if step in steps else "", name, e.unit, e.value,
                                          e.low, e.high, getattr(e, "bound", "") or "", getattr(e, "trend", "") or "",
-                                         len(sweeps), truth, rule))
+                                         len(sweeps), truth, rule, truth_range(per_sweep)))
         notices = [f"sweep {n['sweep']}: {n['level']}: {n['message']}" for n in run.notices()]
         end = run.run_end() or {}
         return RunScore(run.status, str(end.get("message", "")), run.n_sweeps, steps, scored, notices)

@@ -17,7 +17,8 @@ import yaml
 from calibration_bench.kinds import KindSpec
 from calibration_bench.population import DrawnSpine
 from rig.api import prepare_run
-from rig.config.profile import DaqSpec, load_profile
+from rig.config.device_specs import DaqSpec
+from rig.config.profile import load_profile
 from rig.config.yaml_loading import read_yaml
 from rig.protocols.protocol_file import load_protocol
 from simulated_devices.population import spine_geometry, spine_with_head_at

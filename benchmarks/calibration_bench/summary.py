@@ -3,7 +3,9 @@
 Coverage is judged with its sampling error: PASS when the observed coverage lies in the target range,
 FAIL when its exact (Clopper-Pearson) 95 % interval misses the range entirely, "n.s." (not significant)
 otherwise, e.g. 4 of 4 covered: 100 % is above 98 %, but 4 spines cannot tell 100 % from 95 %.
-Bias and delivery targets are judged on the observed median and fraction.
+A median-bias target likewise: PASS when the observed median meets it, FAIL when the median's distribution-free
+95 % interval (order statistics, binomial(n, 1/2)) lies wholly outside it, "n.s." otherwise (fewer than 6 spines
+never give such an interval). Delivery is judged on the observed fraction.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from calibration_bench.targets import (
     HEADLINE,
     bias_target,
     is_headline,
+    not_defined,
     strata_for,
 )
 
@@ -69,6 +72,9 @@ class Row:
     n_no_interval: int = 0
     n_trend_reported: int = 0
     n_truth_changed: int = 0
+    n_change_resolvable: int = 0  # changed by more than the estimate's interval can hide (scoring.RESOLVABLE_HALF_WIDTHS)
+    n_resolvable_reported: int = 0
+    not_defined: str = ""  # why the stratum's spines have no such quantity (then no delivery target)
     median_relative_bias: float | None = None
     median_absolute_bias: float | None = None
     median_relative_width: float | None = None
@@ -96,8 +102,8 @@ class Row:
 
     @property
     def headline(self) -> bool:
-        """A headline estimate of its step kind."""
-        return is_headline(self.step_kind, self.name)
+        """A headline estimate of its step kind on this stratum."""
+        return is_headline(self.step_kind, self.name, self.stratum)
 
 
 def _median(values: list[float]) -> float | None:
@@ -108,6 +114,27 @@ def coverage_interval(covered: int, n: int, level: float = 0.95) -> tuple[float,
     """Exact (Clopper-Pearson) interval of a coverage fraction."""
     ci = stats.binomtest(covered, n).proportion_ci(confidence_level=level, method="exact")
     return float(ci.low), float(ci.high)
+
+
+def median_interval(values: list[float], level: float = 0.95) -> tuple[float, float]:
+    """Distribution-free interval of a median: order statistics k and n + 1 - k (1-based), k the largest with
+    P(Binomial(n, 1/2) < k) <= (1 - level) / 2; (-inf, inf) when no k >= 1 qualifies (n < 6 at 95 %)."""
+    x = sorted(values)
+    n = len(x)
+    k = int(stats.binom.ppf((1 - level) / 2, n, 0.5)) if n else 0
+    while k > 0 and stats.binom.cdf(k - 1, n, 0.5) > (1 - level) / 2:
+        k -= 1
+    if k < 1:
+        return -math.inf, math.inf
+    return x[k - 1], x[n - k]
+
+
+def judge_bias(values: list[float], limit: float) -> str:
+    """PASS when |median| <= limit; FAIL when the median's 95 % interval lies wholly outside [-limit, limit]."""
+    if abs(float(np.median(values))) <= limit:
+        return PASS
+    low, high = median_interval(values)
+    return FAIL if low > limit or high < -limit else NOT_SIGNIFICANT
 
 
 def judge_coverage(covered: int, n: int, low: float, high: float) -> str:
@@ -121,6 +148,8 @@ def judge_coverage(covered: int, n: int, low: float, high: float) -> str:
 
 def _checks(row: Row, estimates: list[ScoredEstimate]) -> list[Check]:
     checks = []
+    if row.not_defined:
+        checks.append(Check("not defined", row.not_defined, NO_CHECK))
     if row.headline:
         frac = row.delivered_fraction or 0.0
         checks.append(Check("delivered", f">= {DELIVERY_TARGET:.0%}", PASS if frac >= DELIVERY_TARGET else FAIL))
@@ -137,14 +166,14 @@ def _checks(row: Row, estimates: list[ScoredEstimate]) -> list[Check]:
     target = bias_target(row.step_kind, row.name, row.stratum)
     if target is not None:
         usable = [e for e in estimates if e.n_sweeps >= target.min_sweeps]
-        rel = _median([b for e in usable if (b := e.relative_bias) is not None])
-        ab = _median([b for e in usable if (b := e.absolute_bias) is not None])
-        if rel is None and ab is None:
+        rel = [b for e in usable if (b := e.relative_bias) is not None]
+        ab = [b for e in usable if (b := e.absolute_bias) is not None]
+        judged = ([judge_bias(rel, target.relative)] if target.relative is not None and rel else []) + \
+                 ([judge_bias(ab, target.absolute)] if target.absolute is not None and ab else [])
+        if not judged:
             status = FAIL if row.n_spines else NO_CHECK
-        else:
-            ok = ((target.relative is not None and rel is not None and abs(rel) <= target.relative)
-                  or (target.absolute is not None and ab is not None and abs(ab) <= target.absolute))
-            status = PASS if ok else FAIL
+        else:  # either bound met passes (e.g. 20 % or 3 mV); FAIL only when every one is shown missed
+            status = next(s for s in (PASS, NOT_SIGNIFICANT, FAIL) if s in judged)
         checks.append(Check("|bias|", target.describe(row.unit), status))
     return checks
 
@@ -162,7 +191,10 @@ def _row(kind: str, step: str, step_kind: str, name: str, stratum: str,
     row.n_covered = sum(1 for e in with_truth if e.covers)
     row.n_no_interval = sum(1 for e in delivered if not e.has_interval)
     row.n_trend_reported = sum(1 for e in delivered if e.trend)
-    row.n_truth_changed = sum(1 for e in with_truth if e.truth_rule.startswith("last"))
+    row.n_truth_changed = sum(1 for e in with_truth if e.truth_changed)
+    row.n_change_resolvable = sum(1 for e in with_truth if e.change_resolvable)
+    row.n_resolvable_reported = sum(1 for e in with_truth if e.change_resolvable and e.trend)
+    row.not_defined = not_defined(step_kind, name, stratum)
     row.median_relative_bias = _median([b for e in with_truth if (b := e.relative_bias) is not None])
     row.median_absolute_bias = _median([b for e in with_truth if (b := e.absolute_bias) is not None])
     row.median_relative_width = _median([w for e in delivered if (w := e.relative_width) is not None])

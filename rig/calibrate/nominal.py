@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rig.config.profile import PockelsLaserSpec
+from rig.config.device_specs import PockelsLaserSpec
 
 # A laser entry without a calibration table: the cell is assumed linear from 0 V (dark) to 1 V (full power), the
 # simulated board's nominal cell (simulated_devices/driver.py NOMINAL_POCKELS on the devices branch).

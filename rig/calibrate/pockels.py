@@ -19,8 +19,8 @@ from rig.calibrate.acquisition import run_calibration_sweeps
 from rig.calibrate.instruments import PowerReadings, read_holding_light
 from rig.calibrate.nominal import nominal_pockels_table
 from rig.calibrate.profile_copy import ProfileEdit, dated
+from rig.config.device_specs import PockelsLaserSpec
 from rig.config.problems import InvalidInput, Problem
-from rig.config.profile import PockelsLaserSpec
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.rig import Rig
 from rig.hal.interfaces import PockelsLaser, Shutter

@@ -13,8 +13,8 @@ from typing import Callable, Literal
 
 from rig.calibrate.instruments import TelegraphStepper, rig_telegraphs
 from rig.calibrate.profile_copy import ProfileEdit, dated
+from rig.config.device_specs import PatchAmplifierSpec
 from rig.config.problems import InvalidInput, Problem
-from rig.config.profile import PatchAmplifierSpec
 from rig.engine.rig import Rig
 from rig.hal.interfaces import PatchAmplifier
 

@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from rig.backends.multiclamp.commander import Commander, CommanderError, CommanderReading, check_reading, load_library
-from rig.config.profile import PatchAmplifierSpec
+from rig.config.device_specs import PatchAmplifierSpec
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.devices.base import DaqDevice
 from rig.devices.bus import DeviceBus, Mode

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from rig.config.profile import GalvoScannerSpec, LedSourceSpec, PockelsLaserSpec, ShutterSpec, StimulusIsolatorSpec
+from rig.config.device_specs import GalvoScannerSpec, LedSourceSpec, PockelsLaserSpec, ShutterSpec, StimulusIsolatorSpec
 from rig.devices.base import DaqDevice
 from rig.devices.bus import DeviceBus
 

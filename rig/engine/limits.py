@@ -11,8 +11,9 @@ from pydantic import BaseModel
 
 from rig.config.bounds import MAX_COUNT, MAX_SWEEP_MS
 from rig.config.channels import ChannelInfo, logical_channels
+from rig.config.device_specs import GalvoScannerSpec
 from rig.config.problems import Problem
-from rig.config.profile import GalvoScannerSpec, HardwareProfile
+from rig.config.profile import HardwareProfile
 from rig.datatypes.sweep_plan import SweepPlan, rising_edges
 
 MAX_SWEEP_S = MAX_SWEEP_MS / 1000.0

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rig.config.profile import HardwareProfile, LedSourceSpec
+from rig.config.device_specs import LedSourceSpec
+from rig.config.profile import HardwareProfile
 from rig.datatypes.kind_meta import LiveCameraMeta
 from rig.datatypes.layouts import CameraAcquisition
 from rig.datatypes.records import DataChunk, Record, SweepStarted

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rig.config.profile import BudgetSpec, HardwareProfile
+from rig.config.budgets import BudgetSpec
+from rig.config.profile import HardwareProfile
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.session.dose import Dose, sweep_dose
 

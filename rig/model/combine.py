@@ -13,6 +13,7 @@ one — the line's prediction at the last sweep, fitted over the latest segment 
 straight line describes (residual chi-square p >= SEGMENT_ALPHA), with the prediction's SE widened by
 that segment's Birge ratio. A saturating change (rise, then plateau) is thus read from its plateau,
 a steady drift from its end; the interval is never a tight average of different spines.
+`combine_normal` applies the same rules on a linear scale, to values that can be zero or negative.
 """
 
 from __future__ import annotations
@@ -82,14 +83,9 @@ def _segment_ok(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> bool:
 def trend_test(values: Sequence[float], lows: Sequence[float], highs: Sequence[float], z: float = 1.96,
                sweeps: Sequence[int] | None = None) -> tuple[float, float]:
     """(fold change of the fitted line from first to last sweep, two-sided p of its slope)."""
-    from scipy import stats  # imported on first use: `rig validate` needs none of scipy.stats
     x, y, w = _arrays(values, lows, highs, z, sweeps)
-    if x.size < MIN_TREND_SWEEPS or np.ptp(x) == 0:
-        return 1.0, 1.0
-    line = _fit_line(x, y, w)
-    se = line.slope_se * max(1.0, line.birge)
-    p = 2.0 * float(stats.t.sf(abs(line.slope) / se, x.size - 2))
-    return math.exp(line.slope * float(x[-1] - x[0])), p
+    slope, p = _slope_p(x, y, w)
+    return (math.exp(slope * float(x[-1] - x[0])) if p < 1.0 else 1.0), p
 
 
 def _arrays(values: Sequence[float], lows: Sequence[float], highs: Sequence[float], z: float,
@@ -108,30 +104,69 @@ def combine_log_normal(values: list[float], lows: list[float], highs: list[float
     `name` words the trend sentence; `sweeps` (default 0, 1, ...) are the sweep numbers (0-based) the
     values come from, for the trend's slope and its wording (shown 1-based).
     """
-    from scipy import stats  # imported on first use: `rig validate` needs none of scipy.stats
     x, logs, w = _arrays(values, lows, highs, z, sweeps)
-    mean = float(np.sum(w * logs) / np.sum(w))
+    c = _combine(x, logs, w, z, name, ratio=True)
+    return Combined(math.exp(c.value), math.exp(c.low), math.exp(c.high), c.n, c.birge_ratio, c.trend)
+
+
+def combine_normal(values: Sequence[float], sds: Sequence[float], z: float = 1.96, *, name: str = "value",
+                   sweeps: Sequence[int] | None = None, drift_expected: bool = False) -> Combined:
+    """Combine estimates of any sign given their SDs, as normal on a linear scale (e.g. a peak that can be 0).
+
+    The same rules as `combine_log_normal` (Birge widening; a significant straight-line trend on sweep number
+    gives the present value and a sentence such as "peak fell by 1.8 mM over sweeps 2-9") on a linear scale.
+    `drift_expected` (a quantity every sweep changes a little, e.g. by photodamage): the value is the present one
+    even when no trend is significant, the weighted line over all sweeps at the last sweep (SE Birge-widened,
+    Student's t), unbiased for a steady drift too small to show in one spine's sweeps; `trend` stays empty then.
+    """
+    from scipy import stats  # imported on first use: `rig validate` needs none of scipy.stats
+    y = np.asarray(values, dtype=float)
+    w = 1.0 / np.maximum(np.asarray(sds, dtype=float), 1e-12) ** 2
+    x = np.arange(y.size, dtype=float) if sweeps is None else np.asarray(sweeps, dtype=float)
+    c = _combine(x, y, w, z, name, ratio=False)
+    if c.trend or not drift_expected or x.size < MIN_TREND_SWEEPS or np.ptp(x) == 0:
+        return c
+    line = _fit_line(x, y, w)
+    se = line.at_last_se * max(1.0, line.birge)
+    crit = z if line.birge <= 1.0 else float(stats.t.ppf(stats.norm.cdf(z), x.size - 2))
+    return Combined(line.at_last, line.at_last - crit * se, line.at_last + crit * se, int(x.size), line.birge)
+
+
+def _slope_p(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """(slope, two-sided p of the Birge-scaled t test of the slope); (0, 1) with too few sweeps."""
+    from scipy import stats  # imported on first use: `rig validate` needs none of scipy.stats
+    if x.size < MIN_TREND_SWEEPS or np.ptp(x) == 0:
+        return 0.0, 1.0
+    line = _fit_line(x, y, w)
+    se = line.slope_se * max(1.0, line.birge)
+    return line.slope, 2.0 * float(stats.t.sf(abs(line.slope) / se, x.size - 2))
+
+
+def _combine(x: np.ndarray, y: np.ndarray, w: np.ndarray, z: float, name: str, ratio: bool) -> Combined:
+    """The combination on the scale of y (log values when `ratio`: the trend is worded as a fold change)."""
+    from scipy import stats  # imported on first use: `rig validate` needs none of scipy.stats
+    mean = float(np.sum(w * y) / np.sum(w))
     sd = math.sqrt(1.0 / float(np.sum(w)))
     birge = 1.0
-    if len(values) > 1:
-        chi2 = float(np.sum(w * (logs - mean) ** 2))
-        birge = math.sqrt(chi2 / (len(values) - 1))
-    fold, p = trend_test(values, lows, highs, z, sweeps)
+    if y.size > 1:
+        chi2 = float(np.sum(w * (y - mean) ** 2))
+        birge = math.sqrt(chi2 / (y.size - 1))
+    slope, p = _slope_p(x, y, w)
     if p >= TREND_ALPHA:
         sd *= max(1.0, birge)  # sweeps scatter more than their own intervals say: widen honestly
-        return Combined(math.exp(mean), math.exp(mean - z * sd), math.exp(mean + z * sd), len(values), birge)
+        return Combined(mean, mean - z * sd, mean + z * sd, int(y.size), birge)
     start = x.size - 1
-    while start > 0 and _segment_ok(x[start - 1:], logs[start - 1:], w[start - 1:]):
+    while start > 0 and _segment_ok(x[start - 1:], y[start - 1:], w[start - 1:]):
         start -= 1
-    xs, ys, ws = x[start:], logs[start:], w[start:]
+    xs, ys, ws = x[start:], y[start:], w[start:]
     if xs.size >= 3:
         line = _fit_line(xs, ys, ws)
         centre, se, seg_birge = line.at_last, line.at_last_se * max(1.0, line.birge), line.birge
         crit = z if line.birge <= 1.0 else float(stats.t.ppf(stats.norm.cdf(z), xs.size - 2))
     else:  # two sweeps on a line, or the last sweep alone: the last sweep is the present value
         centre, se, seg_birge, crit = float(ys[-1]), 1.0 / math.sqrt(float(ws[-1])), 1.0, z
-    verb = "rose" if fold > 1.0 else "fell"
-    factor = fold if fold > 1.0 else 1.0 / fold
-    sentence = f"{name} {verb} x{factor:.1f} over sweeps {int(x[0]) + 1}-{int(x[-1]) + 1}"
-    return Combined(math.exp(centre), math.exp(centre - crit * se), math.exp(centre + crit * se), int(xs.size),
-                    seg_birge, sentence)
+    change = slope * float(x[-1] - x[0])
+    verb = "rose" if change > 0 else "fell"
+    how = f"x{math.exp(abs(change)):.1f}" if ratio else f"by {abs(change):.3g}"
+    sentence = f"{name} {verb} {how} over sweeps {int(x[0]) + 1}-{int(x[-1]) + 1}"
+    return Combined(centre, centre - crit * se, centre + crit * se, int(xs.size), seg_birge, sentence)

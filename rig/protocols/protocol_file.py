@@ -12,8 +12,9 @@ from pydantic import Field, create_model, model_validator
 
 from rig.config.base import StrictModel
 from rig.config.bounds import MAX_COUNT
+from rig.config.budgets import BudgetSpec
 from rig.config.problems import InvalidInput, Problem
-from rig.config.profile import BudgetSpec, HardwareProfile, LoadedProfile
+from rig.config.profile import HardwareProfile, LoadedProfile
 from rig.config.yaml_loading import parse_yaml_text, read_yaml, validate_data
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.limits import (

@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rig.config.profile import BudgetSpec, HardwareProfile
+from rig.config.budgets import BudgetSpec
+from rig.config.profile import HardwareProfile
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.program import RunContext, StepFailed, StepProgram
 from rig.session.dose import Dose, sweep_dose

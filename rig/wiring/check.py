@@ -20,7 +20,8 @@ import numpy as np
 
 from rig.calibrate.acquisition import run_calibration_sweeps
 from rig.config.channels import ChannelInfo, logical_channels
-from rig.config.profile import HardwareProfile, PatchAmplifierSpec
+from rig.config.device_specs import PatchAmplifierSpec
+from rig.config.profile import HardwareProfile
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.engine.rig import Rig
 from rig.wiring.tones import ToneLevel, tone_frequencies, tone_levels

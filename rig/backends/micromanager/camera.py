@@ -15,7 +15,7 @@ from rig.backends.micromanager.python_camera import (
     find_python_camera,
 )
 from rig.backends.micromanager.session import MicroManagerError, new_core, require_device
-from rig.config.profile import CameraSpec, MicroManagerDeviceRef
+from rig.config.device_specs import CameraSpec, MicroManagerDeviceRef
 from rig.datatypes.layouts import CameraAcquisition
 from rig.datatypes.sweep_plan import SweepPlan, rising_edges
 from rig.hal.interfaces import FrameBatch, SafetyReport

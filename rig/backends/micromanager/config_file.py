@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rig.config.device_specs import CameraSpec, LedSourceSpec
 from rig.config.problems import Problem
-from rig.config.profile import CameraSpec, HardwareProfile, LedSourceSpec
+from rig.config.profile import HardwareProfile
 
 # Each command and how many comma-separated fields its line has at least (Micro-Manager's MMCore.cpp writer).
 _FIELDS = {"Device": 4, "Property": 3, "Parent": 3, "Delay": 3, "Label": 4, "Group": 2, "Preset": 3,

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from rig.backends.micromanager.camera import build_camera
 from rig.backends.micromanager.session import MicroManagerError, require_device
-from rig.config.profile import MicroManagerDeviceRef
+from rig.config.device_specs import MicroManagerDeviceRef
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.hal.interfaces import SafetyReport
 

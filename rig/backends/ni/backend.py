@@ -9,8 +9,9 @@ from rig.backends.ni.clock import NiDaqClock
 from rig.backends.ni.driver import NiDriver, NiUnavailable, load_nidaqmx
 from rig.backends.ni.profile_check import check_ni_profile, device_backend
 from rig.backends.ni.watchdog import NiWatchdog, check_watchdog, light_warnings, plan_watchdog
+from rig.config.device_specs import LedSourceSpec
 from rig.config.problems import InvalidInput, Problem
-from rig.config.profile import LedSourceSpec, LoadedProfile
+from rig.config.profile import LoadedProfile
 from rig.devices.channel_map import ChannelMap
 from rig.devices.driver import DaqDriver
 from rig.devices.registry import DEVICE_CLASSES

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from rig.backends.ni.driver import NiDriver
 from rig.config.channels import logical_channels
+from rig.config.device_specs import LedSourceSpec
 from rig.config.problems import Problem
-from rig.config.profile import HardwareProfile, LedSourceSpec
+from rig.config.profile import HardwareProfile
 from rig.devices.channel_map import ChannelMap
 from rig.devices.driver import AnalogExpirationState, DaqDriver, LineExpirationState, WatchdogTimer
 from rig.hal.watchdog import WatchdogExpired, guarded_outputs, watchdog_timeout_ms

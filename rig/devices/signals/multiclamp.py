@@ -6,7 +6,7 @@ from typing import Literal
 
 import numpy as np
 
-from rig.config.profile import AmplifierScaling
+from rig.config.device_specs import AmplifierScaling
 
 Mode = Literal["VC", "CC"]
 

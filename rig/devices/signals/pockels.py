@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rig.config.profile import PockelsCalibrationSpec
+from rig.config.device_specs import PockelsCalibrationSpec
 
 
 @dataclass(frozen=True)

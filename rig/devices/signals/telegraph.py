@@ -7,7 +7,7 @@ from typing import Hashable, Mapping, TypeVar
 
 import numpy as np
 
-from rig.config.profile import TelegraphSpec
+from rig.config.device_specs import TelegraphSpec
 
 K = TypeVar("K", bound=Hashable)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PyQt5.QtWidgets import QGridLayout, QLabel, QProgressBar, QScrollArea, QVBoxLayout, QWidget
 
-from rig.config.profile import BudgetSpec
+from rig.config.budgets import BudgetSpec
 from rig.gui import theme
 from rig.session.budget import SessionRecord, SpineDose
 from rig.session.dose import Dose

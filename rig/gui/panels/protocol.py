@@ -23,8 +23,9 @@ from PyQt5.QtWidgets import (
 )
 
 from rig.api import PreparedRun
+from rig.config.budgets import BudgetSpec
 from rig.config.problems import InvalidInput, Problem
-from rig.config.profile import BudgetSpec, LoadedProfile
+from rig.config.profile import LoadedProfile
 from rig.config.yaml_loading import read_yaml
 from rig.datatypes.records import Feature, Record, RunEnded, RunStarted, SweepEnded, SweepStarted
 from rig.datatypes.sweep_plan import SweepPlan

@@ -26,6 +26,7 @@ from rig.datatypes.kind_meta import NaCaMeta
 from rig.datatypes.layouts import CameraAcquisition
 from rig.datatypes.records import Estimate, Feature, Notice
 from rig.datatypes.sweep_plan import SweepPlan, rising_edges
+from rig.model.combine import combine_normal
 from rig.model.neck_resistance import Interval, NeckAssumptions, neck_resistance_interval
 from rig.protocols.na_ca.schema import CALCIUM_INDICATORS, SODIUM_INDICATORS, NaCaStep
 from rig.protocols.shared.common import AnalysisUpdate
@@ -72,6 +73,7 @@ class NaCaAnalysis:
         self._bleaching: dict[str, np.ndarray] = {}
         self._na_traces: list[np.ndarray] = []
         self._na_times: list[np.ndarray] = []
+        self._na_sweeps: list[int] = []
         self._warned_unresolved = False
 
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
@@ -171,6 +173,7 @@ class NaCaAnalysis:
         na = np.array([concentration_change_from_dff(v, self.spec.resting_sodium_mM, props["kd_mM"],
                                                      props["dynamic_range"]) for v in dff])
         self._na_traces.append(na)
+        self._na_sweeps.append(sweep_index)
         self._na_times.append(np.asarray(t, float) + camera_of(plan).exposure_ms / 2)
         fit = fit_paired_transients(self._na_times, self._na_traces, stim_ms)
         if not fit.converged:
@@ -252,6 +255,18 @@ class NaCaAnalysis:
         else:
             half_width_peak = z * float(peak_sds[0])
         peak = float(peaks.mean())
+        peak_low, peak_high = peak - half_width_peak, peak + half_width_peak
+        peak_basis = f"peak of the fitted model in each of {peaks.size} sweep(s); Grynkiewicz calibration"
+        trend = ""
+        if peaks.size >= 3 and np.all(np.isfinite(peak_sds)) and np.all(peak_sds > 0):
+            # the light of every sweep runs the head's Na+ entry down (photodamage; plasticity may move it too): the
+            # value is the present one, the weighted line of the per-sweep peaks at the last sweep, not their average
+            # (rig.model.combine); a significant trend is reported as such
+            present = combine_normal(peaks.tolist(), peak_sds.tolist(), z, name="na_peak_mM",
+                                     sweeps=self._na_sweeps[-peaks.size:], drift_expected=True)
+            peak, peak_low, peak_high, trend = present.value, present.low, present.high, present.trend
+            peak_basis += (f"; the value is the present one, a weighted line of the per-sweep peaks on sweep number at "
+                           f"the last sweep (over its last {present.n} sweeps" + (f"; {trend})" if trend else ")"))
         basis = (f"influx model (shared delay, rise, decay; amplitudes per stimulus and sweep) fitted jointly to "
                  f"{n} sweep(s) at mid-exposure times")
         out += [
@@ -259,8 +274,7 @@ class NaCaAnalysis:
             Estimate(sweep_index, step, "na_half_decay_ms", half, half / half_spread, half * half_spread, "ms", basis),
             Estimate(sweep_index, step, "na_rise_10_90_ms", rise, rise / rise_spread, rise * rise_spread, "ms",
                      basis),
-            Estimate(sweep_index, step, "na_peak_mM", peak, peak - half_width_peak, peak + half_width_peak, "mM",
-                     f"peak of the fitted model in each of {peaks.size} sweep(s); Grynkiewicz calibration"),
+            Estimate(sweep_index, step, "na_peak_mM", peak, peak_low, peak_high, "mM", peak_basis, trend=trend),
         ]
         a = self.spec
         assumptions = NeckAssumptions(a.cytoplasm_resistivity_ohm_cm, a.resistivity_rel_sd,

@@ -17,14 +17,13 @@ import scipy
 
 import rig
 from rig.config.problems import InvalidInput, Problem
-from rig.config.profile import LoadedProfile, load_profile
 from rig.datatypes.records import Estimate, Notice, Record, RunStarted
 from rig.engine.online import OnlineModel
 from rig.engine.rig import Rig, build_rig
 from rig.engine.runner import Runner, RunOutcome, StopFlags
 from rig.engine.stream import Stream
-from rig.protocols.protocol_file import CompiledProtocol, compile_protocol, load_protocol
 from rig.protocols.step_runs import build_step_run
+from rig.run_input import PreparedRun, prepare_run
 from rig.session.budget import RECORD_NAME, BudgetedProgram, RunBudget, SessionRecord
 from rig.storage.space import estimate_run_bytes, free_bytes
 from rig.storage.writer import Hdf5RunWriter, create_run_file
@@ -46,27 +45,6 @@ def software_versions() -> dict[str, str]:
     return {"spinerig": rig.__version__, "python": platform.python_version(), "numpy": np.__version__,
             "scipy": scipy.__version__, "h5py": h5py.__version__, "hdf5": h5py.version.hdf5_version,
             "pydantic": pydantic.__version__, "platform": platform.platform()}
-
-
-@dataclass(frozen=True)
-class PreparedRun:
-    """A validated profile and protocol with every plan checked: nothing has moved yet."""
-
-    profile: LoadedProfile
-    compiled: CompiledProtocol
-
-
-def prepare_run(protocol: Path | str, profile: Path | str | None = None, overrides: Sequence[str] = (),
-                sweeps: int | None = None) -> PreparedRun:
-    """Load and check everything a run needs; raise InvalidInput (with every problem) on bad input."""
-    overrides = list(overrides)
-    if sweeps is not None:
-        if sweeps <= 0:
-            raise InvalidInput([Problem("--sweeps", "", f"must be a positive whole number (got {sweeps})")])
-        overrides.append(f"sweeps={sweeps}")
-    loaded_profile = load_profile(Path(profile) if profile is not None else default_profile_path())
-    loaded_protocol = load_protocol(Path(protocol), overrides)
-    return PreparedRun(loaded_profile, compile_protocol(loaded_protocol, loaded_profile))
 
 
 @dataclass

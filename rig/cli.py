@@ -237,12 +237,13 @@ def _interval(bound: str, low: float | None, high: float | None) -> str:
 def _cmd_run(args: argparse.Namespace, flags: StopFlags) -> int:
     if flags.any:
         return _interrupted_before_start(flags)
-    from rig.api import RunInterrupted, execute, prepare_run
+    from rig.run_input import prepare_run
+
+    prepared = prepare_run(args.protocol, args.profile, args.overrides, args.sweeps)  # bad input: exit 2, light
+    from rig.api import RunInterrupted, execute
     from rig.cli_progress import RunProgress
     from rig.cli_signals import Announcer
     from rig.config.problems import InvalidInput
-
-    prepared = prepare_run(args.protocol, args.profile, args.overrides, args.sweeps)
     if args.pace is not None:
         from dataclasses import replace
 

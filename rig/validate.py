@@ -42,6 +42,7 @@ def validate_files(files: Sequence[Path], profile_path: Path | None) -> tuple[li
 
                     if cfg_found := config_file_problems(loaded.profile, path):
                         raise InvalidInput(cfg_found)
+                _remember_profile(path, loaded)  # a protocol after it is checked against it without a second read
             elif "steps" in data:
                 from rig.protocols.protocol_file import compile_protocol, protocol_from_data  # numpy, the kinds
 
@@ -60,13 +61,27 @@ def _profile_for_protocols(profile_path: Path | None) -> "LoadedProfile":
     from rig.config.profile import default_profile_path, load_profile
 
     path = profile_path or default_profile_path()
-    try:
-        stat = path.stat()
-        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    except OSError:
+    key = _cache_key(path)
+    if key is None:
         return load_profile(path)  # raises the one-line problem (file not found, ...)
     if key not in _PROFILE_CACHE:
+        _remember_profile(path, load_profile(path))
+    return _PROFILE_CACHE[key]
+
+
+def _cache_key(path: Path) -> tuple[str, int, int] | None:
+    """(resolved path, mtime, size) of a profile file, or None when it cannot be read."""
+    try:
+        stat = path.stat()
+        return str(path.resolve()), stat.st_mtime_ns, stat.st_size
+    except OSError:
+        return None
+
+
+def _remember_profile(path: Path, loaded: "LoadedProfile") -> None:
+    """Keep a profile that passed every check, for the protocols checked against it."""
+    key = _cache_key(path)
+    if key is not None:
         if len(_PROFILE_CACHE) > 16:
             _PROFILE_CACHE.clear()
-        _PROFILE_CACHE[key] = load_profile(path)
-    return _PROFILE_CACHE[key]
+        _PROFILE_CACHE[key] = loaded

@@ -10,7 +10,6 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from rig.backends.ni.multiclamp import safe_command
 from rig.config.channels import logical_channels
 from rig.config.device_specs import PatchAmplifierSpec
 from rig.config.profile import HardwareProfile
@@ -18,6 +17,7 @@ from rig.datatypes.sweep_plan import SweepPlan
 from rig.devices.bus import Mode
 from rig.devices.channel_map import AmplifierState, ChannelMap
 from rig.devices.driver import AnalogChannel
+from rig.devices.signals.multiclamp import safe_command
 from rig.hal.watchdog import WatchdogExpired
 from simulated_devices.driver import NOMINAL_POCKELS, SimulatedDriver, TrueCalibration
 from simulated_devices.fluorescence import emitter_weights

@@ -14,13 +14,13 @@ from typing import Mapping, Protocol
 
 import numpy as np
 
-from rig.backends.ni.multiclamp import command_units
-from rig.backends.ni.pockels import PockelsCalibration
-from rig.backends.ni.scanner_calibration import ScannerCalibration
 from rig.config.device_specs import GalvoScannerSpec, PatchAmplifierSpec
 from rig.config.profile import HardwareProfile
 from rig.devices.channel_map import ChannelMap
 from rig.devices.driver import AnalogChannel, DigitalChannel
+from rig.devices.signals.multiclamp import command_units
+from rig.devices.signals.pockels import PockelsCalibration
+from rig.devices.signals.scanner_calibration import ScannerCalibration
 
 # A laser entry without a measured curve: a linear cell, 1 V is full power (the NI backend refuses such a profile).
 NOMINAL_POCKELS = PockelsCalibration((0.0, 1.0), (0.0, 1.0))

@@ -135,3 +135,24 @@ def background_positions_um(sim: SimulationSpec, seed: int) -> np.ndarray:
     pos = d.distance_from_soma_um + rng.uniform(-st.background_spread_um, st.background_spread_um,
                                                  st.background_synapses)
     return np.clip(pos, 0.0, d.cable_length_um)
+
+
+def physiological_range_spines(n: int = 24, seed: int = 5, resistivity_ohm_cm: float = 150.0) -> list[SpineSpec]:
+    """Listed spines spanning the physiological range, evenly along y -28..28 um on alternating sides.
+
+    Neck resistance log-uniform 50-1500 MOhm, neck 0.3-1.6 um long (its radius what gives that resistance),
+    head 0.03-0.3 um^3, AMPA scale 0.1-1: the population of the fCaT physics and truth tests and of
+    benchmarks/bench_fcat_truth.py, reproducible from the seed.
+    """
+    rng = np.random.default_rng(seed)
+    ys = np.linspace(-28.0, 28.0, n)
+    spines = []
+    for i in range(n):
+        r_MOhm = math.exp(rng.uniform(math.log(50.0), math.log(1500.0)))
+        length = math.exp(rng.uniform(math.log(0.3), math.log(1.6)))
+        volume = math.exp(rng.uniform(math.log(0.03), math.log(0.3)))
+        ampa = math.exp(rng.uniform(math.log(0.1), 0.0))
+        spines.append(SpineSpec(name=f"s{i:02d}", y_um=float(ys[i]), side=1 if i % 2 else -1, neck_length_um=length,
+                                neck_radius_um=neck_radius_for_resistance_um(resistivity_ohm_cm, length, r_MOhm),
+                                head_volume_um3=volume, ampa_scale=ampa))
+    return spines

@@ -7,11 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rig.backends.ni import multiclamp, telegraph
-from rig.backends.ni.pockels import PockelsCalibration, bleach_gate, gate_samples, line_scan_beam_mask, power_waveform
-from rig.backends.ni.ttl import alternate_leds, frame_triggers, pulse_train, to_ttl, ttl_volts
 from rig.config.device_specs import AmplifierScaling, PockelsCalibrationSpec, TelegraphSpec
 from rig.config.profile import load_profile
+from rig.devices.signals import multiclamp, telegraph
+from rig.devices.signals.pockels import (
+    PockelsCalibration,
+    bleach_gate,
+    gate_samples,
+    line_scan_beam_mask,
+    power_waveform,
+)
+from rig.devices.signals.ttl import alternate_leds, frame_triggers, pulse_train, to_ttl, ttl_volts
 
 ROOT = Path(__file__).resolve().parents[1]
 

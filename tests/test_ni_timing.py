@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rig.backends.ni.addresses import counter_output_terminal, parse_address, terminal
 from rig.backends.ni.profile_check import check_ni_profile
-from rig.backends.ni.timing import plan_sweep_timing, timebase_divisor
 from rig.config.profile import HardwareProfile, load_profile
 from rig.devices.channel_map import ChannelMap
+from rig.devices.signals.addresses import counter_output_terminal, parse_address, terminal
+from rig.devices.signals.timing import plan_sweep_timing, timebase_divisor
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ROOT / "hardware_profiles"

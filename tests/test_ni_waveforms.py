@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rig.backends.ni.reconstruction import fold_frames, fold_lines, phase_samples, pmt_signal
-from rig.backends.ni.scanner_calibration import ImageGeometry, ScannerCalibration, image_line_to_volts
+from rig.devices.signals.reconstruction import fold_frames, fold_lines, phase_samples, pmt_signal
+from rig.devices.signals.scanner_calibration import ImageGeometry, ScannerCalibration, image_line_to_volts
 from rig.engine.galvo_waveforms import (
     FrameScanSpec,
     ScanLineSpec,

@@ -6,13 +6,13 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from scipy import special  # ndtri and stdtrit: what stats.norm.ppf and stats.t.ppf call, without stats' import
 
 
 @lru_cache(maxsize=64)
 def two_sided_z(level: float) -> float:
     """Normal quantile z with P(|Z| <= z) = level: norm.ppf(0.5 + level / 2) (1.95996... at 0.95)."""
-    return float(stats.norm.ppf(0.5 + level / 2))
+    return float(special.ndtri(0.5 + level / 2))
 
 
 Z_95 = two_sided_z(0.95)
@@ -22,12 +22,12 @@ Z_95 = two_sided_z(0.95)
 @lru_cache(maxsize=64)
 def one_sided_z(level: float) -> float:
     """Normal quantile z with P(Z <= z) = level: the multiplier of a one-sided bound (1.645 at 0.95)."""
-    return float(stats.norm.ppf(level))
+    return float(special.ndtri(level))
 
 
 def two_sided_t(level: float, dof: float) -> float:
     """Student t quantile with P(|T| <= t) = level on dof degrees of freedom: t.ppf(0.5 + level / 2, dof)."""
-    return float(stats.t.ppf(0.5 + level / 2, dof))
+    return float(special.stdtrit(dof, 0.5 + level / 2))
 
 
 def least_squares_covariance(jacobian: npt.NDArray[np.float64], residual_variance: float) -> npt.NDArray[np.float64]:

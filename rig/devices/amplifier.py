@@ -13,13 +13,13 @@ import math
 from typing import Any
 
 from rig.backends.multiclamp.commander import Commander, CommanderError, CommanderReading, check_reading, load_library
-from rig.backends.ni import telegraph
-from rig.backends.ni.multiclamp import safe_command
 from rig.config.device_specs import PatchAmplifierSpec
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.devices.base import DaqDevice
 from rig.devices.bus import DeviceBus, Mode
 from rig.devices.channel_map import AmplifierState
+from rig.devices.signals import telegraph
+from rig.devices.signals.multiclamp import safe_command
 from rig.hal.interfaces import SafetyReport
 
 log = logging.getLogger(__name__)

@@ -11,15 +11,15 @@ from typing import Literal
 
 import numpy as np
 
-from rig.backends.ni import multiclamp
-from rig.backends.ni.addresses import PhysicalChannel, parse_address
-from rig.backends.ni.pockels import PockelsCalibration
-from rig.backends.ni.reconstruction import pmt_signal
-from rig.backends.ni.scanner_calibration import ScannerCalibration
-from rig.backends.ni.ttl import to_ttl, ttl_volts
 from rig.config.channels import ChannelInfo, logical_channels
 from rig.config.profile import HardwareProfile
 from rig.devices.driver import AnalogChannel, DigitalChannel, StaticIo
+from rig.devices.signals import multiclamp
+from rig.devices.signals.addresses import PhysicalChannel, parse_address
+from rig.devices.signals.pockels import PockelsCalibration
+from rig.devices.signals.reconstruction import pmt_signal
+from rig.devices.signals.scanner_calibration import ScannerCalibration
+from rig.devices.signals.ttl import to_ttl, ttl_volts
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 if TYPE_CHECKING:
-    from rig.backends.ni.timing import SweepTiming
+    from rig.devices.signals.timing import SweepTiming
 
 
 @dataclass(frozen=True)

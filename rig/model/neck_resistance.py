@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from rig.analysis.confidence import Z_95
 from rig.model.biophysics import neck_resistance_MOhm
 
 
@@ -38,8 +37,13 @@ class Interval:
     unit: str
 
 
-def neck_resistance_interval(tau: Interval, assumptions: NeckAssumptions, z: float = Z_95) -> Interval:
-    """R_neck with an interval propagating tau's interval and the assumptions' uncertainties (log-normal)."""
+def neck_resistance_interval(tau: Interval, assumptions: NeckAssumptions, z: float | None = None) -> Interval:
+    """R_neck with an interval propagating tau's interval and the assumptions' uncertainties (log-normal); z the
+    interval's normal quantile (default the two-sided 95 % one)."""
+    if z is None:  # imported here: the step schemas import this module, and validating needs no scipy.stats
+        from rig.analysis.confidence import Z_95
+
+        z = Z_95
     a = assumptions
     value = neck_resistance_MOhm(tau.value, a.resistivity_ohm_cm, a.diffusion_um2_per_ms, a.head_volume_um3)
     tau_log_sd = (math.log(tau.high) - math.log(tau.low)) / (2 * z)

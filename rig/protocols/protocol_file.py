@@ -25,7 +25,7 @@ from rig.engine.limits import (
     segments_problem,
 )
 from rig.protocols import STEP_KINDS
-from rig.protocols.step_runs import build_step_run
+from rig.protocols.step_runs import build_step_program
 from rig.protocols.stopping import until_problem
 
 MAX_STEPS = 1_000
@@ -220,7 +220,7 @@ def compile_protocol(loaded: LoadedProtocol, profile: LoadedProfile) -> Compiled
     compiled = CompiledProtocol(loaded)
     for i, step in enumerate(steps):
         try:
-            program = build_step_run(step, i, profile.profile).program
+            program = build_step_program(step, i, profile.profile)
             compiled.plans += program.envelope()
             compiled.step_planned_sweeps.append(program.planned_sweeps)
         except MemoryError:  # the estimate above missed it; still no traceback and nothing moved

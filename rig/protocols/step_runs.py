@@ -26,3 +26,12 @@ def build_step_run(step: Any, step_index: int, profile: HardwareProfile) -> Step
     analysis = kind.analysis(step)
     program, analysis = with_stopping(step, kind.program(step, step_index, profile, analysis), analysis)
     return StepRun(program, analysis)
+
+
+def build_step_program(step: Any, step_index: int, profile: HardwareProfile) -> StepProgram:
+    """The program build_step_run makes for a validated step, with no online analysis built where the program
+    takes none (a fixed-plan step without `until:`): checking a protocol then imports no analysis module."""
+    kind = STEP_KINDS[step.kind]
+    if kind.fixed_plans and getattr(step, "until", None) is None:
+        return kind.program(step, step_index, profile, None)
+    return build_step_run(step, step_index, profile).program

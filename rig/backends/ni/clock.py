@@ -9,14 +9,14 @@ from typing import Callable, Mapping
 import numpy as np
 
 from rig.backends.ni.driver import NiDriver
-from rig.backends.ni.timing import Role, plan_sweep_timing
-from rig.backends.ni.ttl import led_states_per_frame
 from rig.backends.ni.watchdog import NiWatchdog, WatchdogPlan, plan_watchdog
 from rig.config.profile import HardwareProfile
 from rig.datatypes.sweep_plan import SweepPlan
 from rig.devices.bus import Mode
 from rig.devices.channel_map import AmplifierState, ChannelMap
 from rig.devices.driver import AnalogChannel, ClockedLines, DaqDriver, SweepTaskGroup
+from rig.devices.signals.timing import Role, plan_sweep_timing
+from rig.devices.signals.ttl import led_states_per_frame
 from rig.hal.watchdog import Watchdog, WatchdogExpired
 
 log = logging.getLogger(__name__)

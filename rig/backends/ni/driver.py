@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from rig.backends.ni.timing import Role, SweepTiming
 from rig.devices.driver import (
     AnalogChannel,
     AnalogExpirationState,
@@ -16,6 +15,7 @@ from rig.devices.driver import (
     LineExpirationState,
     WatchdogTimer,
 )
+from rig.devices.signals.timing import Role, SweepTiming
 
 log = logging.getLogger(__name__)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from rig.backends.ni.addresses import parse_address
 from rig.config.channels import logical_channels
 from rig.config.problems import Problem
 from rig.config.profile import HardwareProfile
+from rig.devices.signals.addresses import parse_address
 
 NI_BACKENDS = ("ni",)
 OTHER_BACKENDS = ("micromanager",)

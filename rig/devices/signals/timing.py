@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
-from rig.backends.ni.addresses import counter_output_terminal, terminal
+from rig.devices.signals.addresses import counter_output_terminal, terminal
 
 Role = Literal["ai", "ao", "do", "ctr"]
 

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rig.backends.ni.pockels import gate_samples
+from rig.devices.signals.pockels import gate_samples
 
 
 def to_ttl(wave: np.ndarray, name: str = "ttl") -> np.ndarray:

@@ -374,10 +374,18 @@ class ProtocolPanel(QWidget):
             return self.profile.profile.budgets, str(self.profile.path)
         return None, ""
 
+    def _step_budget(self, step_index: int, step_name: str) -> int:
+        """Sweeps the step may run: its program's planned count (adaptive steps plan more than their boundary
+        plans), else the run's plans of that step."""
+        planned = self.prepared.compiled.step_planned_sweeps if self.prepared is not None else []
+        if 0 <= step_index < len(planned) and planned[step_index] > 0:
+            return planned[step_index]
+        return sum(1 for p in self.progress.plans if p.step_name == step_name)
+
     def _show_prediction(self, feature: Feature) -> None:
         plan = self._last_plan
         assert plan is not None
-        budget = sum(1 for p in self.progress.plans if p.step_name == feature.step_name)
+        budget = self._step_budget(plan.step_index, feature.step_name)
         done = sum(1 for k in self._sweeps_of_step.get(feature.step_name, []) if k <= feature.sweep_index)
         self.prediction = predict(feature.step_name, feature.value, plan, done, budget, self.profile.profile,
                                   self.budget_spec()[0])

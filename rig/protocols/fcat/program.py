@@ -7,7 +7,6 @@ StopWatch says the combined interval is tight enough, each condition at most `sw
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 from rig.config.profile import HardwareProfile
@@ -70,7 +69,7 @@ def fcat_sweep(step: FcatStep, step_index: int, profile: HardwareProfile, sweep:
     """One fCaT sweep (or a short settle sweep, no light or stimulus, when the clamp changes)."""
     amp = resolve_device(profile, "patch_amplifier", step.amplifier, "amplifier")[0] or ""
     vc = condition == "reversal"
-    plan = calcium_sweep(profile, step_index=step_index, step_name=step.name or "fcat", kind="fcat",
+    return calcium_sweep(profile, step_index=step_index, step_name=step.name or "fcat", kind="fcat",
                          sweep_in_step=sweep, amplifier=amp, mode="VC" if vc else "CC",
                          holding=reversal_mV if vc else step.cc_holding_pA,
                          duration_ms=20.0 if settle else step.sweep_ms, imaging=None if settle else step.imaging,
@@ -78,10 +77,6 @@ def fcat_sweep(step: FcatStep, step_index: int, profile: HardwareProfile, sweep:
                          condition=step.condition, interval_after_s=max(step.interval_s, 1.0) if settle else step.interval_s,
                          meta=SweepMeta(role="settle" if settle else condition,
                                         kind_meta=FcatMeta(step.stimulus_ms)))
-    if settle and step.imaging is not None:
-        # No line scan, but the same spine: its truth and dose belong to the step's spine, not to the run's first.
-        plan = dataclasses.replace(plan, target_um=(float(step.imaging.spine_um[0]), float(step.imaging.spine_um[1])))
-    return plan
 
 
 class FcatProgram:

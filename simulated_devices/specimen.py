@@ -370,9 +370,10 @@ class Specimen:
         weight = truth_weight(float(self.damage()[index])) if g.ampa_scale + g.nmda_scale else 0.0
         return self.epsp_probe.measure(index, weight)
 
-    def calcium_truth(self, index: int) -> dict[str, float]:
-        """fCaT truth of one spine: fcat, tau_decay_ms, reversal_mV and its Ca peak at the reversal."""
-        return calcium_truth(self, index)
+    def calcium_truth(self, index: int, co_release: bool = True) -> dict[str, float]:
+        """fCaT truth of one spine: fcat, tau_decay_ms, reversal_mV and its Ca peak at the reversal (with
+        `co_release=False` only its own synapse's truths, simulated_devices/truth.py calcium_truth_of)."""
+        return calcium_truth(self, index, co_release)
 
     def describe(self) -> dict[str, object]:
         """All true parameters of the specimen (JSON-able)."""

@@ -263,8 +263,10 @@ def _calcium_probes(specimen: "Specimen", state: SpineState, reversal_mV: float,
     return probes
 
 
-def calcium_truth_of(specimen: "Specimen", state: SpineState) -> dict[str, float]:
-    """fCaT truth of one spine in a copied state (see calcium_truth)."""
+def calcium_truth_of(specimen: "Specimen", state: SpineState, co_release: bool = True) -> dict[str, float]:
+    """fCaT truth of one spine in a copied state (see calcium_truth); `co_release=False`: only the truths of the
+    spine's own synapse (everything but fcat, fcat_upper_bound and the head depolarizations), without the
+    co-release enumeration that costs most of the probes."""
     probe, index = specimen.fcat_probe, state.index
     reversal = probe.reversal_mV(state.reversal_weights, state.cell)
     if reversal is None:  # no evoked synaptic current (e.g. NBQX + CPP): nothing to reverse, no fCaT
@@ -273,14 +275,14 @@ def calcium_truth_of(specimen: "Specimen", state: SpineState) -> dict[str, float
     weight = state.weight if g.nmda_scale > 0 else 0.0
     tau_free, tau_dye = state.ca_taus_ms
     head = HeadCalcium(specimen.calcium.params, 1)
-    patterns = co_release_patterns(specimen, state)
+    alone = (CoReleasePattern(1.0, ()),)
+    patterns = co_release_patterns(specimen, state) if co_release else list(alone)
     responses = _free_ca_responses(specimen, state, _calcium_probes(specimen, state, reversal, patterns))
     c_ss = responses[0.0, "VC", reversal, ()].rest_uM
     tau_decay = float(head.decay_tau_ms(np.array([tau_free]), np.array([tau_dye]), np.array([c_ss]))[0])
     out = {"reversal_mV": reversal, "tau_decay_ms": tau_decay}
     if weight > 0:
         vc, cc = responses[weight, "VC", reversal, ()], responses[weight, "CC", 0.0, ()]
-        alone = (CoReleasePattern(1.0, ()),)
 
         def ratio(patterns: Sequence[CoReleasePattern]) -> float:
             def peak(r: ProbeResponse) -> float:
@@ -289,13 +291,14 @@ def calcium_truth_of(specimen: "Specimen", state: SpineState) -> dict[str, float
                     / _expected(specimen, responses, weight, "VC", reversal, patterns, peak))
 
         out["fcat_mean_quantum"] = cc.peak_ca_uM / vc.peak_ca_uM
-        out["fcat"] = ratio(patterns)
-        out["fcat_upper_bound"] = out["fcat"]  # what a bound names is the true quantity it bounds
         out["fcat_isolated"] = ratio(alone)
-        depolarization = _expected(specimen, responses, weight, "CC", 0.0, patterns,
-                                   lambda r: r.head_depolarization_mV)
-        out["head_depolarization_mV"] = depolarization
-        out["head_depolarization_upper_bound_mV"] = depolarization
+        if co_release:
+            out["fcat"] = ratio(patterns)
+            out["fcat_upper_bound"] = out["fcat"]  # what a bound names is the true quantity it bounds
+            depolarization = _expected(specimen, responses, weight, "CC", 0.0, patterns,
+                                       lambda r: r.head_depolarization_mV)
+            out["head_depolarization_mV"] = depolarization
+            out["head_depolarization_upper_bound_mV"] = depolarization
         out["fcat_charge"] = probe.fcat_total(index, weight, reversal, state.cell)
         out["fcat_nmda"] = probe.fcat(index, weight, reversal, state.cell)
         out["tau_decay_quantum_ms"] = quantum_decay_tau_ms(specimen, state, weight, reversal, vc)
@@ -332,7 +335,7 @@ def quantum_decay_tau_ms(specimen: "Specimen", state: SpineState, weight: float,
     return float(fit.tau_ms) if fit.converged else math.nan
 
 
-def calcium_truth(specimen: "Specimen", index: int) -> dict[str, float]:
+def calcium_truth(specimen: "Specimen", index: int, co_release: bool = True) -> dict[str, float]:
     """fCaT truth of one spine (present neck, bath, damage): fcat, the true synaptic reversal at the soma,
     the Ca decay time constant at the reversal with the loaded dye, one mean quantum's peak head Ca at
     the reversal (free uM and indicator bound fraction).
@@ -349,7 +352,7 @@ def calcium_truth(specimen: "Specimen", index: int) -> dict[str, float]:
     the Mg-block floor describes). All fcat values and the Ca peak are left out for a spine without NMDA
     receptors; everything when the evoked current has no reversal between -30 and +30 mV.
     """
-    return calcium_truth_of(specimen, snapshot(specimen, index))
+    return calcium_truth_of(specimen, snapshot(specimen, index), co_release)
 
 
 def epsp_truth_of(specimen: "Specimen", state: SpineState) -> dict[str, float]:

@@ -51,7 +51,7 @@ def population_truth():
     specimen = Specimen(spec)
     rows = []
     for i in range(len(specimen.spines)):
-        truth = specimen.calcium_truth(i)
+        truth = specimen.calcium_truth(i, co_release=False)  # both tests read the spine's own synapse only
         epsp = specimen.epsp_probe.measure(i, float(specimen.damage()[i]))
         rows.append(truth | epsp | {"neck_resistance_MOhm": float(specimen.neck_resistance_MOhm[i])})
     return specimen, rows

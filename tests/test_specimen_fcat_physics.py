@@ -33,7 +33,7 @@ def truths(**updates: object) -> tuple[np.ndarray, list[dict[str, float]], Speci
     """Neck resistances and calcium truth of every spine of the population (profile defaults otherwise)."""
     sim = SimulationSpec(**({"seed": 3, "spines": population()} | updates))
     specimen = Specimen(sim)
-    rows = [specimen.calcium_truth(i) for i in range(len(specimen.spines))]
+    rows = [specimen.calcium_truth(i, co_release=False) for i in range(len(specimen.spines))]  # own synapse only
     return specimen.neck_resistance_MOhm.copy(), rows, specimen
 
 

@@ -73,10 +73,10 @@ SLOW_FILES = frozenset({
 # the others are scheduled one by one. Work is handed out heaviest first, so both workers finish together.
 FILE_COST_S = {
     "test_specimen_plasticity.py": 60, "test_fcat_population.py": 55, "test_vsd_protocol.py": 50,
-    "test_fcat_truth.py": 45, "test_fuzz_inputs.py": 25, "test_truth_complete.py": 40, "test_run_subprocess.py": 40,
-    "test_specimen_fcat_physics.py": 35, "test_gui_placement.py": 35, "test_watchdog.py": 30, "test_signals.py": 30,
+    "test_fcat_truth.py": 15, "test_fuzz_inputs.py": 25, "test_truth_complete.py": 40, "test_run_subprocess.py": 40,
+    "test_specimen_fcat_physics.py": 10, "test_gui_placement.py": 35, "test_watchdog.py": 30, "test_signals.py": 30,
     "test_na_ca_truth.py": 27, "test_recover.py": 25, "test_calcium_protocols_runs.py": 25, "test_run_files.py": 20,
-    "test_quantal_truth.py": 20, "test_calibration_subset.py": 17, "test_fcat_protocol.py": 15, "test_gui_window.py": 15,
+    "test_quantal_truth.py": 75, "test_calibration_subset.py": 17, "test_fcat_protocol.py": 15, "test_gui_window.py": 15,
     "test_gui_camera.py": 12, "test_export.py": 12, "test_quantal_mixture.py": 10, "test_paired_transient_kinetics.py": 10,
     "test_sim_regression.py": 8, "test_cli.py": 8,
 }

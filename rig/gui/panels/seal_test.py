@@ -94,7 +94,7 @@ class SealTestView(QWidget):
     def describe(p: SealPoint, step_mV: float) -> str:
         """The numbers of one pulse in the words of its stage."""
         r = p.levels.resistance_MOhm(step_mV)
-        holding = f"holding {p.levels.holding_pA:.0f} pA"
+        holding = f"holding {round(p.levels.holding_pA)} pA"
         if p.stage == "bath":
             return f"pipette {r:.1f} MΩ; {holding}"
         if p.stage == "seal":

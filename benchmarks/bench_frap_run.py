@@ -8,6 +8,10 @@ run-file writer against a bare h5py append of the same samples. With `--baseline
 issue 13's simulator work) the simulated rig alone and the FRAP run are also measured on that commit's code, in
 a subprocess, alternating with this tree's (benchmarks/baseline.py); ratios by wall and by CPU time of the process.
 
+Last, where one FRAP run's CPU goes (`cost_breakdown`): the cell's electrical step (`CellDriver.run`, helper
+elec's part), the specimen description's unitary-EPSP probes at run start (`describe()`), and the rest (the other
+simulation, Runner, storage, online model), with the ratio the run would reach if only the electrical step cost.
+
 Usage: python benchmarks/bench_frap_run.py [--sweeps N] [--fcat-sweeps N] [--repeats N] [--baseline C | --no-baseline]
 """
 
@@ -131,6 +135,49 @@ def bare_h5py(prepared, folder: Path) -> float:
     return time.perf_counter() - start
 
 
+class _ThreadCpu:
+    """Wraps a method of a class for one measurement: the calling thread's CPU time spent in it, summed."""
+
+    def __init__(self, cls: type, name: str):
+        self.cls, self.name, self.original = cls, name, getattr(cls, name)
+        self.cpu_s = 0.0
+
+    def __enter__(self) -> "_ThreadCpu":
+        original, meter = self.original, self
+
+        def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
+            t0 = time.thread_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                meter.cpu_s += time.thread_time() - t0
+        setattr(self.cls, self.name, timed)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        setattr(self.cls, self.name, self.original)
+
+
+def cost_breakdown(prepared) -> None:
+    """Print where one FRAP run's CPU time goes (after one warm-up run), best of 3 by run CPU."""
+    from simulated_devices.cell import CellDriver
+    rows = []
+    for k in range(4):
+        with tempfile.TemporaryDirectory() as tmp, _ThreadCpu(CellDriver, "run") as cell, \
+                _ThreadCpu(SpecimenTruth, "describe") as describe:
+            cpu0 = time.process_time()
+            simulated, _, _, _ = whole_run(prepared, "now", Path(tmp))
+            cpu = time.process_time() - cpu0
+        if k:
+            rows.append((cpu, cell.cpu_s, describe.cpu_s))
+    cpu, cell_s, describe_s = min(rows)
+    rest = cpu - cell_s - describe_s
+    print(f"FRAP run CPU {cpu:.3f} s for {simulated:.2f} s simulated ({simulated / cpu:.1f}x by CPU): cell electrical "
+          f"step {cell_s:.3f} s ({cell_s / cpu:.0%}), describe() EPSP probes {describe_s:.3f} s "
+          f"({describe_s / cpu:.0%}), the rest {rest:.3f} s ({rest / cpu:.0%}); the electrical step alone would "
+          f"allow {simulated / cell_s:.1f}x")
+
+
 def side_by_side(label: str, prepared, repeats: int) -> None:
     """Print the run's speed with the truth path now and the former one, each repeated."""
     for truth in ("now", "former"):
@@ -190,6 +237,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         wall_bare = bare_h5py(frap, Path(tmp))
     print(f"bare h5py append of the same samples: {wall_bare:.2f} s")
+    cost_breakdown(frap)
     if args.fcat_sweeps > 0:
         with tempfile.TemporaryDirectory() as tmp:
             fcat = prepare_run(fcat_step_only(Path(tmp)), ROOT / "hardware_profiles" / "simulated_fcat.yaml",

@@ -36,6 +36,9 @@ from rig.storage.reader import RunFile  # noqa: E402
 from simulated_devices.truth import calcium_truth, spine_truth  # noqa: E402
 from simulated_devices.truth_source import SpecimenTruth  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cpu_meter import ThreadCpu  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -135,36 +138,13 @@ def bare_h5py(prepared, folder: Path) -> float:
     return time.perf_counter() - start
 
 
-class _ThreadCpu:
-    """Wraps a method of a class for one measurement: the calling thread's CPU time spent in it, summed."""
-
-    def __init__(self, cls: type, name: str):
-        self.cls, self.name, self.original = cls, name, getattr(cls, name)
-        self.cpu_s = 0.0
-
-    def __enter__(self) -> "_ThreadCpu":
-        original, meter = self.original, self
-
-        def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
-            t0 = time.thread_time()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                meter.cpu_s += time.thread_time() - t0
-        setattr(self.cls, self.name, timed)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        setattr(self.cls, self.name, self.original)
-
-
 def cost_breakdown(prepared) -> None:
     """Print where one FRAP run's CPU time goes (after one warm-up run), best of 3 by run CPU."""
     from simulated_devices.cell import CellDriver
     rows = []
     for k in range(4):
-        with tempfile.TemporaryDirectory() as tmp, _ThreadCpu(CellDriver, "run") as cell, \
-                _ThreadCpu(SpecimenTruth, "describe") as describe:
+        with tempfile.TemporaryDirectory() as tmp, ThreadCpu(CellDriver, "run") as cell, \
+                ThreadCpu(SpecimenTruth, "describe") as describe:
             cpu0 = time.process_time()
             simulated, _, _, _ = whole_run(prepared, "now", Path(tmp))
             cpu = time.process_time() - cpu0

@@ -30,6 +30,7 @@ def spine_truth(specimen: "Specimen", index: int) -> dict[str, float]:
     syn = specimen.sim.synapse
     return {
         "tau_frap_ms": float(specimen.tau_frap_ms[index]),
+        "tau_frap_lower_bound_ms": float(specimen.tau_frap_ms[index]),  # FRAP's bound when the recovery is short
         "neck_resistance_MOhm": float(specimen.neck_resistance_MOhm[index]),
         # what a bound names is the true quantity it bounds (the Ca-decay R_neck of the fCaT protocol)
         "neck_resistance_lower_bound_MOhm": float(specimen.neck_resistance_MOhm[index]),

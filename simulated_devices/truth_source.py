@@ -40,7 +40,7 @@ from simulated_devices.vsd_truth import vsd_plan_key, vsd_truth
 # `{tag}` is the step amplitude of a hyperpolarizing-steps sweep ("-300pA"), `{r}` a VSD response.
 _VSD_RESPONSES = ("head", "dendrite", "spine_minus_dendrite")
 STEP_ESTIMATES: dict[str, tuple[str, ...]] = {
-    "frap": ("tau_frap_ms", "neck_resistance_MOhm"),
+    "frap": ("tau_frap_ms", "neck_resistance_MOhm", "tau_frap_lower_bound_ms", "neck_resistance_lower_bound_MOhm"),
     "hold": (),
     "reversal": ("reversal_mV",),
     "fcat": ("release_probability", "release_probability_lower_bound", "tau_decay_ms", "tau_decay_quantum_ms", "neck_resistance_MOhm",

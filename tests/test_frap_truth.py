@@ -76,3 +76,19 @@ def test_a_2_gohm_spine_sweeps_1_s_apart(tmp_path):
     assert len(short) == 1
     print(f"2 GOhm: tau {tau['value']:.1f} [{tau['low']:.1f}, {tau['high']:.1f}] ms, truth "
           f"{summary['truth']['tau_frap_ms']:.1f}; R_neck {r['value']:.0f} [{r['low']:.0f}, {r['high']:.0f}] MOhm")
+
+
+def test_a_recovery_shorter_than_tau_gives_lower_bounds_with_their_truth(tmp_path):
+    """'slow' (tau ~500 ms) in a 250 ms recovery: tau is only bounded from below, so the run publishes
+    tau_frap_lower_bound_ms and neck_resistance_lower_bound_MOhm (one-sided), never a two-sided tau, and each
+    bound has a truth of its name in every sweep, on the truth's side."""
+    summary, _, rows = _run(tmp_path, PROFILE, SLOW_LINE + ["recovery_ms=250", "interval_s=2"], 3)
+    estimates, truth = summary["estimates"], summary["truth"]
+    assert "tau_frap_ms" not in estimates and "neck_resistance_MOhm" not in estimates
+    for name in ("tau_frap_lower_bound_ms", "neck_resistance_lower_bound_MOhm"):
+        bound = estimates[name]
+        assert bound["bound"] == "lower" and math.isnan(bound["high"])
+        assert 0 < bound["low"] <= truth[name]
+        assert len([v for _, n, v in rows if n == name and math.isfinite(v)]) == 3
+    assert truth["tau_frap_lower_bound_ms"] == pytest.approx(501.4, rel=1e-3)
+    assert [m for m in summary["notice_messages"] if "not resolved" in m]

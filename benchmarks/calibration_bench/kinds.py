@@ -71,14 +71,16 @@ KINDS: dict[str, KindSpec] = {k.key: k for k in (
           default_spines=8, cost_hint_s=38,
           note="FRAP before and after theta-burst conditioning; each FRAP step scored on its own; the 'before' step is the FRAP "
                "design of 3 sweeps of 3 s (the same spine's before-sweeps are the same in both conditioning kinds). "
-               "A spine whose tau after conditioning exceeds a third of the 3 s recovery (beyond the issue's "
-               "20-1000 ms) is outside the fit's validated design (>= 3 tau; the analysis warns) and reads low"),
+               "The 'after' step records 4 s (>= 3 tau to 1.3 s); a spine whose tau after conditioning the recovery "
+               "does not resolve (the interval's upper end beyond it) gets tau_frap_lower_bound_ms and "
+               "neck_resistance_lower_bound_MOhm instead of the two-sided estimates"),
     _kind("step_depolarization_frap", "Step-depolarization FRAP", "frap_step_depolarization.yaml", "simulated.yaml",
           default_spines=6, cost_hint_s=60,
           note="FRAP before and after 4 min at 0 mV; each FRAP step scored on its own; the 'before' step is the FRAP "
                "design of 3 sweeps of 3 s (the same spine's before-sweeps are the same in both conditioning kinds). "
-               "A spine whose tau after conditioning exceeds a third of the 3 s recovery (beyond the issue's "
-               "20-1000 ms) is outside the fit's validated design (>= 3 tau; the analysis warns) and reads low"),
+               "The 'after' step records 6 s (>= 3 tau to 2 s); a spine whose tau after conditioning the recovery "
+               "does not resolve (the interval's upper end beyond it) gets tau_frap_lower_bound_ms and "
+               "neck_resistance_lower_bound_MOhm instead of the two-sided estimates"),
     _kind("frap_until", "FRAP until tau is within 5 %", "frap.yaml", "simulated.yaml",
           overrides=("recovery_ms=3000", "sweeps=30", "until={estimate: tau_frap_ms, relative_half_width: 0.05}"),
           default_spines=12, cost_hint_s=5, in_default=False,

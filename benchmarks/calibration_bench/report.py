@@ -180,6 +180,10 @@ def markdown_document(info: RunInfo, kinds: Sequence[KindSpec], targets: dict[st
         "NMDA receptors, gives no NMDA CaT to take a ratio of: it is reported as silent with `fcat_upper_bound` and "
         "`head_depolarization_upper_bound_mV`, the headlines there; fCaT strata follow the drawn silence because "
         "with the co-released synapses in the truth no drawn spine's true fcat is below SCIENCE.md's 0.05).",
+        "- FRAP bounds: a spine whose tau the step's recovery does not resolve (the recovery shorter than the upper "
+        "end of tau's interval) gets `tau_frap_lower_bound_ms` and `neck_resistance_lower_bound_MOhm` instead of "
+        "`tau_frap_ms` and `neck_resistance_MOhm`: such a spine counts as not delivered in the two-sided rows and "
+        "as delivered in the bound rows (spines beyond the issue's tau 20-1000 ms, mostly after conditioning).",
         "- Targets (issue 11): " + "; ".join(f"{t.step_kind} `{t.name}` ({t.stratum}): |median bias| {t.describe()}"
                                             for t in BIAS_TARGETS) + ".",
         "",

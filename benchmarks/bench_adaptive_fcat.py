@@ -45,6 +45,10 @@ class FcatOutcome:
     bias: float
     damage_factor: float
     estimated: bool
+    truth: float = float("nan")
+    value: float = float("nan")
+    low: float = float("nan")
+    high: float = float("nan")
 
 
 def fcat_outcome(path: Path, profile: Path) -> FcatOutcome:
@@ -72,7 +76,7 @@ def fcat_outcome(path: Path, profile: Path) -> FcatOutcome:
         truth = {name: v for s, name, v in truth_rows if s == e.sweep}["fcat"]
         return FcatOutcome(measuring, fcat_dose.two_photon_fraction2_s, run_dose.depolarized_s,
                            (e.high - e.low) / 2 / abs(e.value), e.low <= truth <= e.high, e.value / truth - 1,
-                           damage[0] if damage else float("nan"), True)
+                           damage[0] if damage else float("nan"), True, truth, e.value, e.low, e.high)
 
 
 def _run_one(job: tuple[DrawnSpine, str, float, int, float, str]) -> FcatOutcome:
@@ -126,6 +130,10 @@ def compare_fcat(spines: int, seed: int, goal: float | None, quantile: float, fi
             fixed, adaptive = both[0::2], both[1::2]
     print(f"fCaT, {spines} spines (seed {seed}); fixed: {fixed_per_condition} sweeps per condition; adaptive: until "
           f"fcat's half width <= {100 * goal:.0f} %, budget {round(budget_factor * fixed_per_condition)} per condition")
+    for spine, fo, ao in zip(drawn, fixed, adaptive):
+        print(f"  spine {spine.index:2d} {'silent' if spine.silent else 'active'} p {spine.release_probability:.2f} "
+              f"R {spine.neck_resistance_MOhm:6.0f} MOhm: truth {fo.truth:.3f}; fixed {fo.value:.3f} [{fo.low:.3f}, "
+              f"{fo.high:.3f}] ({fo.sweeps}); adaptive {ao.value:.3f} [{ao.low:.3f}, {ao.high:.3f}] ({ao.sweeps})")
     f, a = _summary("fixed", fixed, goal), _summary("adaptive", adaptive, goal)
     print(f"ratios adaptive/fixed: sweeps {a['sweeps'] / f['sweeps']:.2f}, 2P dose {a['two_photon'] / f['two_photon']:.2f}, "
           f"depolarized {a['depolarized_s'] / f['depolarized_s']:.2f}, median half width "

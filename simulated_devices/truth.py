@@ -12,7 +12,6 @@ from scipy import special
 
 from rig.analysis.calibration import bound_fraction
 from rig.analysis.transients import fit_calcium_decay_known_influx
-from rig.protocols.fcat.schema import FcatAnalysisSpec
 from simulated_devices.electrical import Blockers
 from simulated_devices.epsp_probe import CellState
 from simulated_devices.fcat_probe import FCAT_DT_MS, EvokedRequest
@@ -324,6 +323,8 @@ def quantum_decay_tau_ms(specimen: "Specimen", state: SpineState, weight: float,
     free-Ca change at the reversal, sampled like the line scan (QUANTUM_FIT_*), fitted by the analysis's own
     fit (`fit_calcium_decay_known_influx`: the NMDA conductance's time course, FcatAnalysisSpec's
     nmda_tau_rise_ms/nmda_tau_decay_ms, convolved with one Ca decay). NaN when that fit fails."""
+    from rig.protocols.fcat.schema import FcatAnalysisSpec  # here: importing the fCaT kind costs ~1 s (scipy.stats)
+
     spec = FcatAnalysisSpec()
     r = response if response is not None else _free_ca_response(specimen, state, weight, "VC", reversal_mV)
     free, rest = r.free_uM, r.rest_uM

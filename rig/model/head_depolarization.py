@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, signal
 
 from rig.model.biophysics import nmda_unblocked_fraction
 from rig.model.neck_resistance import Interval
@@ -67,6 +66,8 @@ def predicted_fcat(model: FcatModel, peak_mV: float) -> float:
                  * (model.e_ca_mV - model.reversal_mV))
     if not model.ca_decay_ms:
         return float(influx.sum() / reference.sum())
+    from scipy import signal  # here, not at module level: the simulated rig's truth imports this module (~1 s)
+
     decay = math.exp(-dt / model.ca_decay_ms)  # Ca(t) = influx * exp(-t/tau): a first-order recursive filter
     return float(signal.lfilter([1.0], [1.0, -decay], influx).max()
                  / signal.lfilter([1.0], [1.0, -decay], reference).max())
@@ -82,6 +83,8 @@ class HeadDepolarization:
 
 def head_depolarization(fcat: Interval, model: FcatModel, max_mV: float | None = None) -> HeadDepolarization:
     """Invert fCaT (value and interval ends) into the peak head depolarization; clamps at 0 and max_mV."""
+    from scipy import optimize
+
     top = max_mV if max_mV is not None else model.reversal_mV - model.rest_mV
     f_low_end, f_high_end = predicted_fcat(model, 0.0), predicted_fcat(model, top)
     notes = []

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
-from scipy import optimize, stats
 
 from rig.analysis.calibration import calcium_per_ap_from_ratio as calcium_per_ap_from_ratio  # re-exported
 from rig.analysis.calibration import driving_force_ratio, feller_ratio
@@ -90,6 +89,8 @@ def fit_decay(t_ms: np.ndarray, f: np.ndarray, start_ms: float) -> DecayFit:
 
     def residuals(p: np.ndarray) -> np.ndarray:
         return p[0] * np.exp(-tt / np.exp(p[1])) + p[2] - yy
+
+    from scipy import optimize  # lazy: scipy.optimize costs ~0.3 s to import, paid only by a fit
 
     p0 = np.array([float(yy[0] - yy[-1]), math.log(span / 3), float(yy[-1])])
     res = optimize.least_squares(residuals, p0, bounds=([-np.inf, math.log(0.1), -np.inf],
@@ -184,6 +185,8 @@ def linear_trend(values: Sequence[float]) -> LinearTrend | None:
     x, y = x[ok], y[ok]
     if y.size < 6 or np.ptp(y) == 0:
         return None
+    from scipy import stats  # lazy: scipy.stats costs ~0.5 s to import (simulated_devices.response_truth imports us)
+
     fit = stats.linregress(x, y)
     resid = y - (fit.intercept + fit.slope * x)
     s2 = float(np.sum(resid**2)) / (y.size - 2)

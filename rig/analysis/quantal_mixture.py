@@ -2,25 +2,34 @@
 likelihood, with a profile-likelihood interval, so imperfect detection neither hides releases nor invents them.
 
 Trial i's amplitude a_i (template-scaled, noise SD s_i) is a failure, N(0, s_i^2), with probability 1 - p, or a
-release, N(mu, s_i^2 + v), with probability p (mu >= 0: a release raises the signal). Fitted by EM (Dempster,
-Laird & Rubin 1977). The interval is the set of p whose profile log-likelihood (mu and v maximised at that p)
-lies within chi2_1(level)/2 of the maximum (Wilks' theorem; Venzon & Moolgavkar 1988). When releases stand far
-out of the noise this is the count of the successes with an interval close to the exact binomial one; when
-they do not, mu and p trade against each other and the interval widens up to [0, 1]: a spine whose releases
-cannot be told from its failures gets no tight wrong interval.
+release, A + N(0, s_i^2), with probability p, where the release size A is gamma distributed with mean mu and
+coefficient of variation cv (quantal sizes are right-skewed: Bekkers, Richerson & Stevens 1990; a Gaussian
+release component, symmetric, puts release density at the failures' amplitudes and counts noise as releases:
++0.02-0.06 in p at a release CV of 0.5, issue 11). The release density is the average of the noise density over
+RELEASE_NODES midpoint quantiles of the gamma. The profile log-likelihood of p (mu and cv maximised at that p,
+over a grid with a parabolic refinement in log mu) gives the estimate and the interval: the set of p within
+chi2_1(level)/2 of the maximum (Wilks' theorem; Venzon & Moolgavkar 1988). When releases stand far out of the
+noise this is the count of the successes with an interval close to the exact binomial one; when they do not,
+mu and p trade against each other and the interval widens up to [0, 1]: a spine whose releases cannot be told
+from its failures gets no tight wrong interval.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 PROFILE_POINTS = 99  # p grid of the profile likelihood (interior points of (0, 1); the bounds interpolate)
 MIN_RESOLVED_SEPARATION = 2.0  # mean release / noise SD below which single trials cannot be called
 MAX_FAILURE_OFFSET_SD = 2.0  # failures' mean amplitude beyond this many SEs above 0: releases hide among them
+RELEASE_NODES = 12  # gamma quantiles averaged for the release density
+RELEASE_CVS = (0.15, 0.3, 0.45, 0.65, 0.9)  # release-size CVs the profile maximises over
+MEAN_GRID_POINTS = 40  # log-spaced release means from MIN_MEAN_SD noise SDs to the largest amplitude
+MIN_MEAN_SD = 0.1
 
 
 @dataclass(frozen=True)
@@ -31,7 +40,7 @@ class ReleaseProbabilityFit:
     low: float
     high: float
     mean_per_release: float  # mu, in the amplitudes' unit
-    release_sd: float  # sqrt(v): spread of the release amplitudes beyond the noise
+    release_sd: float  # mu * cv: spread of the release sizes beyond the noise
     separation: float  # mu / median noise SD: how far a mean release stands out of one trial's noise
     trials: int
     failure_offset_sd: float  # mean amplitude of the trials called failures, in SEs of that mean (0 if none)
@@ -48,77 +57,83 @@ class ReleaseProbabilityFit:
         return self.failure_offset_sd > MAX_FAILURE_OFFSET_SD
 
 
+@lru_cache(maxsize=None)
+def _gamma_nodes(cv: float) -> np.ndarray:
+    """Midpoint quantiles of a unit-mean gamma of this CV (shape 1/cv^2)."""
+    shape = 1.0 / cv**2
+    u = (np.arange(RELEASE_NODES) + 0.5) / RELEASE_NODES
+    return np.asarray(special.gammaincinv(shape, u) / shape, float)
+
+
 def _log_normal(x: np.ndarray, var: np.ndarray, mean: np.ndarray | float = 0.0) -> np.ndarray:
     return -0.5 * (np.log(2 * np.pi * var) + (x - mean) ** 2 / var)
 
 
-def _em(a: np.ndarray, s2: np.ndarray, p: np.ndarray, mu: np.ndarray, v: np.ndarray, fixed_p: bool,
-        iterations: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """EM over a leading axis of fits (rows); returns (p, mu, v, log-likelihood) per row."""
-    miss = _log_normal(a, s2)
-    for _ in range(iterations):
-        var = s2 + v[:, None]
-        hit = _log_normal(a, var, mu[:, None])
-        log_h, log_m = np.log(p)[:, None] + hit, np.log1p(-p)[:, None] + miss
-        r = 1.0 / (1.0 + np.exp(np.clip(log_m - log_h, -700, 700)))
-        if not fixed_p:
-            p = np.clip(r.mean(axis=1), 1e-6, 1 - 1e-6)
-        w = r / var
-        mu_new = np.maximum(np.sum(w * a, axis=1) / np.maximum(np.sum(w, axis=1), 1e-300), 0.0)
-        resid = (a - mu_new[:, None]) ** 2 - s2
-        v_new = np.maximum(np.sum(r * resid, axis=1) / np.maximum(r.sum(axis=1), 1e-12), 0.0)
-        change = np.max(np.abs(mu_new - mu) / np.maximum(np.sqrt(s2.mean()), 1e-300))
-        mu, v = mu_new, v_new
-        if change < 1e-6:
-            break
-    var = s2 + v[:, None]
-    log_lik = np.logaddexp(np.log(p)[:, None] + _log_normal(a, var, mu[:, None]),
-                           np.log1p(-p)[:, None] + miss).sum(axis=1)
-    return p, mu, v, log_lik
+def _log_release_density(a: np.ndarray, s2: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """log density of every trial under a release, per (cv, mean): shape (cvs, means, trials)."""
+    out = np.empty((len(RELEASE_CVS), means.size, a.size))
+    for k, cv in enumerate(RELEASE_CVS):
+        sizes = means[:, None, None] * _gamma_nodes(cv)[None, :, None]
+        out[k] = special.logsumexp(_log_normal(a[None, None, :], s2[None, None, :], sizes), axis=1)
+    return out - math.log(RELEASE_NODES)
 
 
-def fit_release_probability(amplitudes: np.ndarray, noise_sd: np.ndarray | float, level: float = 0.95,
-                            iterations: int = 400) -> ReleaseProbabilityFit:
+def _parabola_peak(y_prev: np.ndarray, y_mid: np.ndarray, y_next: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vertex (offset in grid steps, clipped to +-1/2, and height) of the parabola through three equally spaced
+    points whose middle one is the largest."""
+    curv = y_prev - 2 * y_mid + y_next
+    ok = curv < 0
+    off = np.where(ok, 0.5 * (y_prev - y_next) / np.where(ok, curv, -1.0), 0.0)
+    off = np.clip(off, -0.5, 0.5)
+    return off, y_mid + np.where(ok, -0.25 * (y_prev - y_next) * off, 0.0)
+
+
+def fit_release_probability(amplitudes: np.ndarray, noise_sd: np.ndarray | float, level: float = 0.95
+                            ) -> ReleaseProbabilityFit:
     """Release probability of one synapse from every trial's amplitude and noise SD (see the module docstring)."""
     a = np.asarray(amplitudes, float)
     s = np.broadcast_to(np.asarray(noise_sd, float), a.shape)
     if a.size < 2 or not np.all(np.isfinite(a)) or not np.all(s > 0):
         raise ValueError("need at least two finite amplitudes with positive noise SDs")
     s2 = s**2
+    noise = float(np.median(s))
+    top_mean = max(float(a.max()), 2 * MIN_MEAN_SD * noise)
+    means = np.geomspace(MIN_MEAN_SD * noise, top_mean, MEAN_GRID_POINTS)
+    log_r = _log_release_density(a, s2, means).reshape(-1, a.size)  # (cv * mean, trials)
+    log_f = _log_normal(a, s2)
     grid = np.linspace(0.0, 1.0, PROFILE_POINTS + 2)[1:-1]
-    # Starts for the free fit: the 2.5 SD rule, and a few release probabilities with mu from the trial mean.
-    calls = a > 2.5 * s
-    starts_p = np.clip(np.array([calls.mean(), 0.1, 0.3, 0.6, 0.9]), 0.5 / a.size, 1 - 0.5 / a.size)
-    starts_mu = np.where(np.arange(starts_p.size) == 0, np.where(calls.any(), a[calls].mean() if calls.any() else 0.0,
-                                                                  0.0), np.maximum(a.mean(), 0.0) / starts_p)
-    starts_mu = np.maximum(starts_mu, float(np.sqrt(s2.mean())))
-    p, mu, v, ll = _em(a[None, :], s2[None, :], starts_p, starts_mu, np.zeros(starts_p.size), False, iterations)
-    best = int(np.argmax(ll))
-    # Profile over the grid: mu from the trial mean at that p (the moment start), v from the free fit.
-    mu0 = np.maximum(np.maximum(a.mean(), 0.0) / grid, float(np.sqrt(s2.mean())))
-    # Two starts of the release spread (the free fit's, and the whole spread of the trials): a trial between the
-    # failures and the releases can switch the fit between two local maxima, and the profile needs the higher.
-    rows = (np.broadcast_to(a, (grid.size, a.size)), np.broadcast_to(s2, (grid.size, a.size)))
-    _, mu_g, v_g, ll_g = _em(*rows, grid, mu0, np.full(grid.size, v[best]), True, iterations)
-    _, mu_w, v_w, ll_w = _em(*rows, grid, mu0, np.full(grid.size, float(np.var(a))), True, iterations)
-    wider = ll_w > ll_g
-    mu_g, v_g, ll_g = np.where(wider, mu_w, mu_g), np.where(wider, v_w, v_g), np.where(wider, ll_w, ll_g)
-    top = max(float(ll[best]), float(ll_g.max()))
-    if ll_g.max() > ll[best]:
-        k = int(np.argmax(ll_g))
-        value, mean, spread = float(grid[k]), float(mu_g[k]), float(v_g[k])
+    scale = np.maximum(log_r.max(axis=0), log_f)  # per trial, so the densities below do not underflow
+    r, f = np.exp(log_r - scale), np.exp(log_f - scale)
+    # floored at 1e-300 of the best: a trial no combination explains makes that combination ~690 units worse
+    ll = np.array([np.log(np.maximum(p * r + (1 - p) * f, 1e-300)).sum(axis=1) for p in grid]) + float(scale.sum())
+    ll = ll.reshape(grid.size, len(RELEASE_CVS), means.size)
+    # Profile over the mean: the grid's best, refined by a parabola in log mean through its neighbours.
+    j = np.clip(np.argmax(ll, axis=2), 1, means.size - 2)
+    take = np.take_along_axis
+    off, peak = _parabola_peak(take(ll, (j - 1)[..., None], 2)[..., 0], take(ll, j[..., None], 2)[..., 0],
+                               take(ll, (j + 1)[..., None], 2)[..., 0])
+    peak = np.maximum(peak, ll.max(axis=2))
+    best_cv = np.argmax(peak, axis=1)
+    prof = peak[np.arange(grid.size), best_cv]
+    k = int(np.argmax(prof))
+    step = 1.0 / (PROFILE_POINTS + 1)
+    if 0 < k < grid.size - 1:
+        dp, top = _parabola_peak(prof[k - 1:k], prof[k:k + 1], prof[k + 1:k + 2])
+        value, top_ll = float(grid[k] + dp[0] * step), float(top[0])
     else:
-        value, mean, spread = float(p[best]), float(mu[best]), float(v[best])
-    inside = 2 * (top - ll_g) <= float(stats.chi2.ppf(level, 1))
-    low = 0.0 if inside[0] else float(grid[np.argmax(inside)] - 0.5 / (PROFILE_POINTS + 1))
-    high = 1.0 if inside[-1] else float(grid[grid.size - 1 - np.argmax(inside[::-1])] + 0.5 / (PROFILE_POINTS + 1))
+        value, top_ll = float(grid[k]), float(prof[k])
+    c = int(best_cv[k])
+    log_step = math.log(means[1] / means[0])
+    mean = float(means[j[k, c]] * math.exp(off[k, c] * log_step))
+    cv = RELEASE_CVS[c]
+    inside = 2 * (top_ll - prof) <= float(special.chdtri(1, 1 - level))
+    low = 0.0 if inside[0] else float(grid[np.argmax(inside)] - 0.5 * step)
+    high = 1.0 if inside[-1] else float(grid[grid.size - 1 - np.argmax(inside[::-1])] + 0.5 * step)
     low, high = min(max(low, 0.0), value), max(min(high, 1.0), value)
-    separation = mean / float(np.median(s)) if mean > 0 else 0.0
-    var = s2 + spread
-    log_hit = math.log(value) + _log_normal(a, var, mean)
-    log_miss = math.log1p(-value) + _log_normal(a, s2)
-    failures = log_miss >= log_hit
+    separation = mean / noise if mean > 0 else 0.0
+    log_hit = math.log(value) + _log_release_density(a, s2, np.array([mean]))[c, 0]
+    failures = math.log1p(-value) + log_f >= log_hit
     offset = 0.0
     if failures.sum() >= 5:
         offset = float(np.sum(a[failures]) / np.sqrt(np.sum(s2[failures])))
-    return ReleaseProbabilityFit(value, low, high, mean, math.sqrt(spread), separation, int(a.size), offset)
+    return ReleaseProbabilityFit(value, low, high, mean, mean * cv, separation, int(a.size), offset)

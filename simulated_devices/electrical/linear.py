@@ -145,10 +145,14 @@ class LinearPropagator:
         while 2 ** len(pow2) <= block:
             pow2.append(pow2[-1] @ pow2[-1])
         maps = np.empty((block, rows.size, x_ss.size))
-        acc = phi[rows]
-        for k in range(block):
-            maps[k] = acc
-            acc = acc @ phi
+        maps[0] = phi[rows]
+        done = 1
+        for power in pow2:  # R Phi^(k+m) = (R Phi^k) Phi^m: the maps doubled by one product each (m = done)
+            if done >= block:
+                break
+            m = min(done, block - done)
+            maps[done : done + m] = maps[:m] @ power
+            done += m
         return cls(x_ss=x_ss, phi_pow2=pow2, row_maps=maps, rows=rows, block=block, v_slice=v_slice)
 
     def _power_apply(self, e: np.ndarray, n: int) -> np.ndarray:

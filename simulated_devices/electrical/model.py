@@ -217,9 +217,14 @@ class CellModel:
         self._v_at_last_check = v.copy()
         if moved > self.fast_path.tol_mV:
             return False
-        prop = self._propagator(clamp_mode, command, dt_ms)
-        fp = self.fast_path
-        return prop is not None and prop.is_near(self._x, self._gate_slice, fp.tol_mV, fp.tol_gate)
+        # The steady state alone decides; the propagator (expm and its block maps) is built only when used.
+        lin = self._linearisation(clamp_mode, command)
+        if lin is None:
+            return False
+        fp, x_ss, v = self.fast_path, lin[0], self.solver.layout.v
+        dv = float(np.max(np.abs(self._x[v] - x_ss[v])))
+        dg = float(np.max(np.abs(self._x[self._gate_slice] - x_ss[self._gate_slice]), initial=0.0))
+        return dv < fp.tol_mV and dg < fp.tol_gate
 
     def steady_state(self, mode: ClampMode, command: float) -> np.ndarray:
         """Equilibrium state under a constant command (mV in VC, pA in CC)."""

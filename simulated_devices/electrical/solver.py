@@ -79,6 +79,21 @@ class StateLayout:
         self.size = o
 
 
+@dataclass(frozen=True)
+class _StepConstants:
+    """What one implicit `TreeSolver.step` reads that is fixed for a tree, dt and bath."""
+
+    tree: CompartmentTree
+    static: tuple[np.ndarray, ...]
+    slices: tuple[slice, slice, slice, slice]  # tree voltages, head voltages, synaptic states, head gates
+    g_max: np.ndarray  # (2, spines) peak AMPA, NMDA conductances, 0 where blocked
+    mg_over_357: float
+    car_on: bool
+    zeros: np.ndarray
+    e_syn_mV: float
+    e_ca_mV: float
+
+
 class TreeSolver:
     """Backward-Euler stepper and RHS of the electrical model."""
 
@@ -105,7 +120,8 @@ class TreeSolver:
         self._car_half = np.array([[hc.m_half_mV], [hc.h_half_mV]])
         self._car_slope = np.array([[-hc.m_slope_mV], [hc.h_slope_mV]])
         self._blk_cache: dict[tuple[object, ...], tuple[np.ndarray, float]] = {}
-        self._block_offdiags: dict[int, np.ndarray] = {}  # step_batch: n copies' off-diagonal, 0 between blocks
+        self._block_offdiags: dict[int, np.ndarray] = {}
+        self._step_cache: dict[tuple[object, ...], _StepConstants] = {}  # step_batch: n copies' off-diagonal, 0 between blocks
 
     # ----- membrane currents -------------------------------------------------------
     def synaptic_conductances_uS(self, x: np.ndarray, blk: Blockers) -> tuple[np.ndarray, np.ndarray]:
@@ -183,23 +199,41 @@ class TreeSolver:
         return self._dt_cache[dt_ms]
 
     def step(self, x: np.ndarray, dt_ms: float, mode: ClampMode, command: float, blk: Blockers) -> None:
-        """Advance the state x in place by one time step (command in mV for VC, pA for CC)."""
-        L, t = self.layout, self.tree
-        c_dt, diag0, rhs0, hc_dt, a0, h_rhs0 = self._static(dt_ms)[:6]
-        v = x[L.v_tree]
-        vh = x[L.v_head]
+        """Advance the state x in place by one time step (command in mV for VC, pA for CC).
+
+        The same arithmetic as `head_current`, `update_gates` and `decay_synapses`, fused for one state: each
+        numpy call on these few-element arrays costs more than its arithmetic, so the step makes as few as it can."""
+        t = self.tree
+        k = self._fused_constants(dt_ms, blk)
+        (c_dt, diag0, rhs0, hc_dt, a0, h_rhs0, car_decay, _, syn_decay) = k.static
+        tree_sl, head_sl, syn_sl, gate_sl = k.slices
+        v = x[tree_sl]
         i_s, s_s = self.soma_current(x, blk)
         d = diag0.copy()
         b = c_dt * v + rhs0
         d[0] += s_s
-        b[0] += s_s * v[0] - i_s
+        b0 = s_s * float(v[0]) - i_s
         if mode == "VC":
             d[0] += self.g_series_uS
-            b[0] += self.g_series_uS * command
+            b0 += self.g_series_uS * command
         else:
-            b[0] += command * 1e-3
-        if t.n_spines:
-            i_h, s_h = self.head_current(x, blk)
+            b0 += command * 1e-3
+        b[0] += b0
+        s = t.n_spines
+        if s:
+            vh = x[head_sl]
+            syn_x = x[syn_sl].reshape(4, s)
+            g = k.g_max * (syn_x[1::2] - syn_x[0::2])  # AMPA, NMDA conductances (head_current)
+            if k.car_on:
+                gates = x[gate_sl].reshape(2, s)
+                g_car = self._g_car_max_uS * (gates[0] * gates[0] * gates[1])
+            else:
+                g_car = k.zeros
+            bl = 1.0 / (1.0 + k.mg_over_357 * np.exp(-MG_BLOCK_PER_MV * vh))
+            drive = vh - k.e_syn_mV
+            g_nmda_b = g[1] * bl
+            i_h = g_car * (vh - k.e_ca_mV) + (g[0] + g_nmda_b) * drive
+            s_h = g_car + g[0] + np.maximum(g_nmda_b * (1.0 + MG_BLOCK_PER_MV * (1.0 - bl) * drive), 0.0)
             a = a0 + s_h
             r_h = hc_dt * vh + h_rhs0 + s_h * vh - i_h
             gn = t.g_neck_uS
@@ -210,14 +244,44 @@ class TreeSolver:
             else:
                 d += np.bincount(t.spine_parent, weights=gn * a / denom, minlength=d.size)
                 b += np.bincount(t.spine_parent, weights=gn * r_h / denom, minlength=b.size)
-        _, _, _, v_new, info = lapack.dgtsv(self._offdiag, d, self._offdiag, b)
+        _, _, _, v_new, info = lapack.dgtsv(self._offdiag, d, self._offdiag, b, overwrite_d=1, overwrite_b=1)
         if info != 0:
             raise FloatingPointError(f"tridiagonal solve failed (info={info})")
-        x[L.v_tree] = v_new
-        if t.n_spines:
-            x[L.v_head] = (r_h + gn * v_new[t.spine_parent]) / denom
-        self.update_gates(x, dt_ms)
-        self.decay_synapses(x, dt_ms)
+        x[tree_sl] = v_new
+        self._update_soma_gates(x, dt_ms)
+        if s:
+            vh_new = (r_h + gn * v_new[t.spine_parent]) / denom
+            x[head_sl] = vh_new
+            inf = 1.0 / (1.0 + np.exp((vh_new - self._car_half) / self._car_slope))  # car_steady_state
+            gates = x[gate_sl].reshape(2, s)
+            gates[:] = inf + (gates - inf) * car_decay
+            x[syn_sl] *= syn_decay  # decay_synapses
+
+    def _fused_constants(self, dt_ms: float, blk: Blockers) -> "_StepConstants":
+        """The per-step constants of `step` for this tree, dt and bath (cached; rebuilt when the tree changes)."""
+        key = (dt_ms, blk.key())
+        cached = self._step_cache.get(key)
+        if cached is not None and cached.tree is self.tree:
+            return cached
+        L, syn, hc = self.layout, self.spec.synapse, self.spec.head_channels
+        g_max, mg_over_357 = self._synapse_constants(blk)
+        built = _StepConstants(
+            tree=self.tree, static=self._static(dt_ms),
+            slices=(L.v_tree, L.v_head, slice(L.ampa_r.start, L.nmda_d.stop), slice(L.head_m.start, L.head_h.stop)),
+            g_max=g_max, mg_over_357=mg_over_357, car_on=not blk.r_type_ca, zeros=np.zeros(self.tree.n_spines),
+            e_syn_mV=syn.e_syn_mV, e_ca_mV=hc.e_ca_mV)
+        self._step_cache[key] = built
+        return built
+
+    def _update_soma_gates(self, x: np.ndarray, dt_ms: float) -> None:
+        """Exponential-Euler update of the soma's four gates at the (new) somatic voltage."""
+        v0 = float(x[0])
+        m_inf, tau_m, h_inf, tau_h, n_inf, tau_n = hh_rates(v0, self.spec.soma_channels)
+        l_inf, tau_l = k_inactivation(v0, self.spec.soma_channels)
+        sg = self.layout.soma_gates
+        m, h, n, l = x[sg].tolist()
+        x[sg] = (m_inf + (m - m_inf) * math.exp(-dt_ms / tau_m), h_inf + (h - h_inf) * math.exp(-dt_ms / tau_h),
+                 n_inf + (n - n_inf) * math.exp(-dt_ms / tau_n), l_inf + (l - l_inf) * math.exp(-dt_ms / tau_l))
 
     def step_batch(self, x: np.ndarray, dt_ms: float, vc: np.ndarray, command: np.ndarray, blk: Blockers) -> None:
         """`step` for independent copies of the cell, one state per row of x (B, size), each under its own clamp
@@ -290,13 +354,7 @@ class TreeSolver:
     def update_gates(self, x: np.ndarray, dt_ms: float) -> None:
         """Exponential-Euler gate update at the (new) voltage."""
         L = self.layout
-        v0 = float(x[0])
-        m_inf, tau_m, h_inf, tau_h, n_inf, tau_n = hh_rates(v0, self.spec.soma_channels)
-        l_inf, tau_l = k_inactivation(v0, self.spec.soma_channels)
-        sg = L.soma_gates
-        m, h, n, l = x[sg].tolist()
-        x[sg] = (m_inf + (m - m_inf) * math.exp(-dt_ms / tau_m), h_inf + (h - h_inf) * math.exp(-dt_ms / tau_h),
-                 n_inf + (n - n_inf) * math.exp(-dt_ms / tau_n), l_inf + (l - l_inf) * math.exp(-dt_ms / tau_l))
+        self._update_soma_gates(x, dt_ms)
         if self.tree.n_spines:
             inf = 1.0 / (1.0 + np.exp((x[L.v_head] - self._car_half) / self._car_slope))  # car_steady_state
             gates = x[L.head_m.start : L.head_h.stop].reshape(2, -1)

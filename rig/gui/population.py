@@ -9,7 +9,7 @@ from rig.datatypes.records import Estimate
 
 # estimates that measure the neck, whatever kind of step published them (a bound is drawn as a bound)
 R_NECK_NAMES = ("neck_resistance_MOhm", "neck_resistance_lower_bound_MOhm")
-TAU_NAMES = ("tau_frap_ms", "tau_na_ms", "tau_decay_quantum_ms")
+TAU_NAMES = ("tau_frap_ms", "tau_frap_lower_bound_ms", "tau_na_ms", "tau_decay_quantum_ms")
 # symbol of each step kind in the plot (others: a square); pyqtgraph symbol names
 KIND_SYMBOLS = {"frap": "o", "na_ca": "t", "fcat": "d", "theta_burst_frap": "s", "frap_step_depolarization": "p"}
 BOUND_SYMBOLS = {"lower": "t1", "upper": "t"}  # a triangle pointing where the true value may lie

@@ -78,6 +78,16 @@ def test_frap_three_sweeps_on_the_drawn_line(qtbot, window, journal):
     assert 15 < tau.value < 60  # spine 'fast' has tau ~31 ms
     names = {window.estimates.table.item(r, 0).text() for r in range(window.estimates.table.rowCount())}
     assert {"tau_frap_ms", "neck_resistance_MOhm"} <= names
+    # The kymograph's contrast histogram is re-binned at most 4x/s, and always after a sweep ends: once the
+    # last sweep is drawn it bins that sweep's whole image.
+    traces = window.traces
+
+    def histogram_matches_image() -> bool:
+        _, counts = traces.kymo.getHistogram()
+        _, shown = traces.kymo_levels.plot.getData()
+        return counts is not None and shown is not None and np.array_equal(counts, shown)
+    qtbot.waitUntil(histogram_matches_image, timeout=60000)
+    assert 1 <= traces.histogram_refreshes <= traces.redraws
     with RunFile(result.path) as run:
         assert run.n_sweeps == 3
         assert "steps.0.line.start_um=[-1, 0]" in run.text("protocol_yaml")

@@ -3,6 +3,8 @@ running average, and the line-scan kymograph."""
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +26,9 @@ FLUOR_TITLES = {"frap": "head fluorescence (counts/line)", "ratio": "head G/R (g
                 "camera": "head dF/F per LED (camera frames)", "vsd": "VSD dF/F per ROI",
                 "": "head fluorescence"}
 ROI_PENS = {"head": "#f0a060", "dendrite": "#6cb0d8"}
+# The contrast histogram bins the whole kymograph and moves its region: at most this often (and at each sweep's
+# end), while the image itself is redrawn every time.
+HISTOGRAM_EVERY_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,9 @@ class TracesPanel(QWidget):
         self.kymo_levels_widget.setToolTip("the kymograph's contrast: drag the region's edges (turns auto contrast "
                                            "off)")
         self.kymo_levels = self.kymo_levels_widget.item
+        self.kymo.sigImageChanged.disconnect(self.kymo_levels.imageChanged)  # refreshed by _refresh_histogram
+        self._histogram_at = -math.inf
+        self.histogram_refreshes = 0
         self.kymo_levels.gradient.setColorMap(pg.colormap.get("inferno"))
         self.kymo_auto = QCheckBox("auto")
         self.kymo_auto.setChecked(True)
@@ -174,8 +182,18 @@ class TracesPanel(QWidget):
                 self.kymo.setImage(image, autoLevels=False, levels=auto)
             else:
                 self.kymo.setImage(image, autoLevels=False)
+            self._refresh_histogram()
         finally:
             self._setting_levels = False
+
+    def _refresh_histogram(self, force: bool = False) -> None:
+        """Re-bin the contrast histogram from the kymograph, at most every HISTOGRAM_EVERY_S unless forced."""
+        now = time.monotonic()
+        if self.kymo.image is None or (not force and now - self._histogram_at < HISTOGRAM_EVERY_S):
+            return
+        self._histogram_at = now
+        self.histogram_refreshes += 1
+        self.kymo_levels.imageChanged()
 
     def _force_redraw(self) -> None:
         self._drawn_version = -1
@@ -212,6 +230,7 @@ class TracesPanel(QWidget):
                 self.buffers.add_chunk(record.sweep_index, record.channel[3:], record.first_sample, record.samples)
         elif isinstance(record, SweepEnded):
             self.buffers.end_sweep(record.sweep_index, record.completed)
+            self._histogram_at = -math.inf  # the next kymograph draw re-bins the histogram: the sweep's whole image
             if self.camera_sweep.active and record.completed:
                 self._led_previous = self.camera_sweep.traces()
             self._history_changed += 1

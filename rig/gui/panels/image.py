@@ -84,6 +84,10 @@ class ImagePanel(QWidget):
         self.view.setAspectLocked(True)
         self.view.setLabel("bottom", "x", units="um")
         self.view.setLabel("left", "y", units="um")
+        # Fixed axis sizes: with the aspect locked, an axis that fits its tick labels changes the view's width,
+        # which changes the range and so the labels: the view re-laid itself out 40-80 times a second.
+        self.view.getAxis("left").setWidth(52)
+        self.view.getAxis("bottom").setHeight(40)
         self.image = pg.ImageItem()
         self.image.setColorMap(pg.colormap.get("inferno"))
         self.view.addItem(self.image)

@@ -44,6 +44,8 @@ class SealTestView(QWidget):
         self.summary = QLabel("-")
         self.summary.setStyleSheet(f"color: {theme.CURRENT_PEN};")
         self.summary.setWordWrap(True)
+        # two lines always: a summary that wraps to one or two lines as its numbers change resized the plots below
+        self.summary.setFixedHeight(2 * self.summary.fontMetrics().lineSpacing() + 4)
         self.trend = pg.GraphicsLayoutWidget()
         self.trend.setMinimumHeight(220)
         self.trend.setMaximumHeight(300)

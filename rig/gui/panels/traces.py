@@ -75,6 +75,38 @@ class _Overlay:
         self.previous = [plot.plot(pen=pg.mkPen(theme.PREVIOUS_PEN)) for _ in range(_MAX_PREVIOUS)]
         self.average = plot.plot(pen=pg.mkPen(theme.AVERAGE_PEN, width=2), name="average")
         self.current = plot.plot(pen=pg.mkPen(theme.CURRENT_PEN, width=1), name="current")
+        self._y_range: tuple[float, float] | None = None  # what fit_y last set (None: fit afresh)
+
+    def refit(self) -> None:
+        """Let the next fit_y choose the y range afresh (a new sweep: it may shrink)."""
+        self._y_range = None
+
+    def fit_y(self) -> None:
+        """Grow the y range to hold every curve, with headroom; it never shrinks within a sweep.
+
+        pyqtgraph's auto range moves with every redraw of a growing trace, and a moved range re-renders both
+        axes (tick layout, label HTML): most of a redraw's cost. The operator's own zoom is left alone until the
+        plot's auto-range button gives the range back."""
+        vb = self.plot.getViewBox()
+        if vb.state["autoRange"][1]:  # the auto button (or a new plot): the range is ours again
+            self._y_range = None
+        elif self._y_range is not None and tuple(vb.viewRange()[1]) != self._y_range:
+            return  # the operator zoomed or panned
+        lows, highs = [], []
+        for curve in self.plot.listDataItems():  # the overlay's curves and any other (LED, VSD ROI) curves
+            bounds = curve.dataBounds(1)
+            if bounds is not None and bounds[0] is not None and np.isfinite(bounds).all():
+                lows.append(float(bounds[0]))
+                highs.append(float(bounds[1]))
+        if not lows:
+            return
+        low, high = min(lows), max(highs)
+        if self._y_range is not None and self._y_range[0] <= low and high <= self._y_range[1]:
+            return
+        headroom = 0.1 * (high - low) if high > low else max(abs(high), 1.0) * 0.1
+        vb.enableAutoRange(y=False)
+        vb.setYRange(low - headroom, high + headroom, padding=0.0)
+        self._y_range = tuple(vb.viewRange()[1])
 
     def clear(self) -> None:
         for curve in (*self.previous, self.average, self.current):
@@ -216,6 +248,8 @@ class TracesPanel(QWidget):
             self.channel.blockSignals(False)
         elif isinstance(record, SweepStarted):
             self.buffers.start_sweep(record.sweep_index, record.plan)
+            for overlay in (self.ephys, self.fluor):
+                overlay.refit()
             self.camera_sweep.start(record.plan)
             self.info.setText(f"sweep {record.sweep_index + 1}: {record.plan.step_name} ({record.plan.kind})")
             radius = record.plan.meta.head_roi_radius_um
@@ -279,6 +313,8 @@ class TracesPanel(QWidget):
             self._draw_camera(plan)
         elif mode == "vsd" and vsd is not None and dye is not None:
             self._draw_vsd(plan, vsd, dye.current)
+        for overlay in (self.ephys, self.fluor):
+            overlay.fit_y()
         self.redraws += 1
         return True
 

@@ -63,6 +63,8 @@ SLOW_FILES = frozenset({
     "test_fuzz_inputs.py", "test_neuron_passive_comparison.py", "test_electrical_model.py", "test_export.py",
     "test_stopping_rules.py", "test_session_budgets.py", "test_gui_camera.py",
     "test_sim_regression.py",
+    # whole operator windows (menus, budgets): 23 s of the fast tier's 87 s of tests on 2026-12-03, which ran 65-70 s
+    "test_gui_menus.py", "test_gui_budgets.py",
 })
 
 

@@ -218,10 +218,10 @@ class TracesPanel(QWidget):
         finally:
             self._setting_levels = False
 
-    def _refresh_histogram(self, force: bool = False) -> None:
-        """Re-bin the contrast histogram from the kymograph, at most every HISTOGRAM_EVERY_S unless forced."""
+    def _refresh_histogram(self) -> None:
+        """Re-bin the contrast histogram from the kymograph, at most every HISTOGRAM_EVERY_S (a sweep's end resets)."""
         now = time.monotonic()
-        if self.kymo.image is None or (not force and now - self._histogram_at < HISTOGRAM_EVERY_S):
+        if self.kymo.image is None or now - self._histogram_at < HISTOGRAM_EVERY_S:
             return
         self._histogram_at = now
         self.histogram_refreshes += 1

@@ -92,7 +92,8 @@ def population_run(tmp_path_factory):
                      release_probability=POPULATION_P)
     (tmp / "profile.yaml").write_text(yaml.safe_dump(profile))
     protocol = yaml.safe_load(FCAT.read_text())
-    template = next(s for s in protocol["steps"] if s["kind"] == "fcat")
+    # the population's fixed design: POPULATION_SWEEPS per condition, no extension rounds
+    template = next(s for s in protocol["steps"] if s["kind"] == "fcat") | {"min_reversal_releases": 0}
     steps = []
     for name, (_, y, side) in POPULATION.items():
         x = side * HEAD_X_UM
@@ -139,12 +140,11 @@ def test_fcat_protocol_on_a_population_delivers_with_intervals_holding_the_truth
     assert f["low"] <= truth["fcat"] <= f["high"]
     assert truth["fcat"] <= bound["high"] and bound["bound"] == "upper"
     assert f["low"] >= 0.0  # a ratio of CaT peaks: no negative lower end
-    if f["value"] < 0.05:  # said to be silent: bounds only, never a two-sided head depolarization
+    if f["value"] < 0.05:  # said to be (possibly) silent
         assert any("calcium-silent" in n["message"] for n in population_run[1]["notices"])
-        top = est["head_depolarization_upper_bound_mV"]
-        assert top["bound"] == "upper" and truth["head_depolarization_upper_bound_mV"] <= top["high"]
-        assert "head_depolarization_mV" not in est
-        return
+    # on every spine: the one-sided bound above the truth, and a two-sided interval holding it
+    top = est["head_depolarization_upper_bound_mV"]
+    assert top["bound"] == "upper" and truth["head_depolarization_upper_bound_mV"] <= top["high"]
     head = est["head_depolarization_mV"]
     assert head["low"] <= truth["head_depolarization_mV"] <= head["high"]
 

@@ -34,9 +34,45 @@ def steady_profile(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def fcat_run(tmp_path_factory, steady_profile):
     out = tmp_path_factory.mktemp("runs")
-    result = run_protocol(FCAT, steady_profile, ["steps.1.sweeps_per_condition=6"], out_dir=out)
+    # one reversal CaT wanted: on this p 0.9 spine the first 6 sweeps have it, so no extension round runs
+    result = run_protocol(FCAT, steady_profile, ["steps.1.sweeps_per_condition=6", "steps.1.min_reversal_releases=1"],
+                          out_dir=out)
     with RunFile(result.path) as f:
         return result, f.summary(), f.sweep_plans(), f.features()
+
+
+@pytest.fixture(scope="module")
+def extended_run(tmp_path_factory, steady_profile):
+    """More reversal CaTs wanted than any sweep count gives: every extension round up to the maximum runs."""
+    out = tmp_path_factory.mktemp("extended")
+    result = run_protocol(FCAT, steady_profile, ["steps.1.sweeps_per_condition=4", "steps.1.min_reversal_releases=1000",
+                                                 "steps.1.max_sweeps_per_condition=7"], out_dir=out)
+    with RunFile(result.path) as f:
+        return result, f.summary(), f.sweep_plans(), f.n_sweeps, f.n_planned_sweeps
+
+
+def test_fcat_extends_in_rounds_while_too_few_reversal_cats_are_detected(extended_run):
+    """4 sweeps of each condition, then rounds of 2 + 2 and a last of 1 + 1 (max 7), each said in a notice; the
+    progress total is what ran."""
+    result, summary, plans, n_sweeps, planned = extended_run
+    assert result.outcome.status == "completed", result.outcome.message
+    fcat_plans = [p for p in plans if p.kind == "fcat"]
+    roles = [p.meta.role for p in fcat_plans]
+    assert roles.count("cc") == roles.count("reversal") == 7
+    # blocks_cc_first in every round, a settle sweep at every clamp change
+    measuring = [r for r in roles if r != "settle"]
+    assert measuring == ["cc"] * 4 + ["reversal"] * 4 + ["cc"] * 2 + ["reversal"] * 2 + ["cc", "reversal"]
+    changes = sum(1 for a, b in zip(measuring, measuring[1:]) if a != b)
+    assert roles.count("settle") == changes + 1
+    extensions = [n["message"] for n in summary["notices"] if "min_reversal_releases" in n["message"]]
+    assert len(extensions) == 2 and "extension 2, 1 more sweeps" in extensions[1] and "the last" in extensions[1]
+    assert "extension 1, 2 more sweeps" in extensions[0]
+    assert planned == n_sweeps == len(plans)
+
+
+def test_fcat_ends_without_an_extension_once_enough_reversal_cats_are_detected(fcat_run):
+    _, summary, _, _ = fcat_run
+    assert not any("min_reversal_releases" in n["message"] for n in summary["notices"])
 
 
 def test_fcat_sweeps_run_at_the_reversal_found_by_the_search(fcat_run):
@@ -102,3 +138,14 @@ def test_fcat_settings_outside_the_profile_are_refused(override, field):
 
         prepare_run(FCAT, PROFILE, [override])
     assert any(p.field == f"steps.1.{field}" for p in exc.value.problems), exc.value.problems
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["steps.1.min_reversal_releases=6", "steps.1.max_sweeps_per_condition=null"], "needs max_sweeps_per_condition"),
+    (["steps.1.max_sweeps_per_condition=10"], "at least sweeps_per_condition"),
+    (["steps.1.until={estimate: fcat, relative_half_width: 0.5}"], "two stopping rules"),
+])
+def test_fcat_extension_settings_that_contradict_are_refused(overrides, message):
+    with pytest.raises(InvalidInput) as exc:
+        run_protocol(FCAT, FCAT_PROFILE, overrides, out_dir=Path("/nonexistent-never-written"))
+    assert any(message in str(p) for p in exc.value.problems), exc.value.problems

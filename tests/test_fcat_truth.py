@@ -112,7 +112,7 @@ def slow_spine_run(tmp_path_factory):
     profile_path = tmp / "fcat_steady.yaml"
     profile_path.write_text(yaml.safe_dump(profile))
     protocol = yaml.safe_load(FCAT.read_text())
-    step = protocol["steps"][1] | {"reversal_holding": 3.25, "sweeps_per_condition": 12}
+    step = protocol["steps"][1] | {"reversal_holding": 3.25, "sweeps_per_condition": 12, "min_reversal_releases": 0}
     protocol["steps"] = [step]
     protocol_path = tmp / "fcat_only.yaml"
     protocol_path.write_text(yaml.safe_dump(protocol))

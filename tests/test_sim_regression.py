@@ -48,7 +48,8 @@ def _fcat_protocol(folder: Path) -> Path:
     """protocols/fcat.yaml's fCaT step alone, held at 0 mV, 2 sweeps per condition."""
     import yaml
     data = yaml.safe_load((ROOT / "protocols" / "fcat.yaml").read_text())
-    step = next(s for s in data["steps"] if s["kind"] == "fcat") | {"reversal_holding": 0.0, "sweeps_per_condition": 2}
+    step = next(s for s in data["steps"] if s["kind"] == "fcat") | {"reversal_holding": 0.0, "sweeps_per_condition": 2,
+                                                                    "min_reversal_releases": 0}
     path = folder / "fcat_step.yaml"
     path.write_text(yaml.safe_dump(data | {"steps": [step]}))
     return path

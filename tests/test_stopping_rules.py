@@ -76,7 +76,7 @@ def _fcat_alone(tmp_path, until: str, per_condition: int) -> list:
     """fcat.yaml's fCaT step alone, held at a fixed reversal (16 mV: the simulated cell's), with an `until:` rule."""
     protocol = yaml.safe_load(FCAT.read_text())
     step = protocol["steps"][1] | {"reversal_holding": 16.0, "sweeps_per_condition": per_condition,
-                                   "until": yaml.safe_load(until)}
+                                   "min_reversal_releases": 0, "until": yaml.safe_load(until)}
     path = tmp_path / "fcat_until.yaml"
     path.write_text(yaml.safe_dump(protocol | {"steps": [step]}))
     return [path]

@@ -42,7 +42,12 @@ class StepProgram(Protocol):
     """The sweeps of one step."""
 
     step_index: int
-    adaptive: bool  # True: next_plan needs the online analysis of every earlier sweep first
+
+    @property
+    def adaptive(self) -> bool:
+        """True: the next next_plan call needs the online analysis of every earlier sweep first (asked before
+        every call: a program may wait only at some sweeps)."""
+
     @property
     def planned_sweeps(self) -> int:
         """Sweeps expected (adaptive programs: the expected count; they may run more or fewer)."""

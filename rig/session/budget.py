@@ -170,7 +170,11 @@ class BudgetedProgram:
         self.inner = inner
         self.budget = budget
         self.step_index = inner.step_index
-        self.adaptive = inner.adaptive
+
+    @property
+    def adaptive(self) -> bool:
+        """The inner program's, asked at every plan (a program may wait for its analysis only at some sweeps)."""
+        return self.inner.adaptive
 
     @property
     def planned_sweeps(self) -> int:

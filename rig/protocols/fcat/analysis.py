@@ -1,6 +1,7 @@
 """Online fCaT analysis: dG/R (or calibrated d[Ca]) per sweep, templates from detected successes, fCaT from a
 shared-release mixture over every trial, the reversal CaT's decay, a lower bound on R_neck, p, head depolarization
-(two-sided, or on a Ca-silent spine an upper bound)."""
+(two-sided, and its one-sided upper bound on every spine; a spine reading below silent_below is said to be
+possibly or surely Ca-silent)."""
 
 from __future__ import annotations
 
@@ -40,11 +41,29 @@ class FcatAnalysis:
         self._cc_rest_mV: list[float] = []
         self.cc_ap_sweeps: list[int] = []  # CC sweeps left out: a somatic AP fired
         self.depolarized_ms = 0.0
+        self._pending: list[str] = []  # info notices for the next update
         # set of success sweeps -> (tau, low, high) of their average's decay (None: the fit failed)
         self._decay_fits: dict[tuple[int, ...], tuple[float, float, float] | None] = {}
 
+    def reversal_releases_detected(self) -> int:
+        """CaTs detected at the reversal so far (with the prior shape until the reversal has one of its own)."""
+        rev = self.conditions["reversal"]
+        if not rev.traces:
+            return 0
+        return int(rev.successes(self.spec.threshold_sd).sum())
+
+    def note(self, message: str) -> None:
+        """An info notice (e.g. the program's decision to extend the step), published with the next sweep."""
+        self._pending.append(message)
+
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
         """Add this sweep to its condition and update every estimate that the data now support."""
+        update = self._analyze(sweep_index, plan, data)
+        while self._pending:
+            update.notices.insert(0, Notice("info", "fcat", self._pending.pop(), sweep_index))
+        return update
+
+    def _analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
         self.depolarized_ms += depolarized_ms(plan)
         role = plan.meta.role
         if role not in self.conditions:
@@ -84,6 +103,9 @@ class FcatAnalysis:
                             Feature(sweep_index, name, f"success_{role}", float(success), math.nan, math.nan, "1")]
         if not rev.fitted:
             if rev.traces:
+                # The detected fraction (prior or borrowed shape) bounds p from below even before the reversal
+                # has a shape of its own: on a spine that rarely releases this is all the step can say of p.
+                self._release_estimates(sweep_index, name, update, two_sided=False)
                 self._notice_once(update, sweep_index, "no reversal response", f"sweep {sweep_index + 1}: no CaT "
                                   f"detected at the reversal yet ({len(rev.traces)} sweeps; release fails often): "
                                   "no fCaT until one is")
@@ -92,7 +114,8 @@ class FcatAnalysis:
         self._fcat_estimates(sweep_index, name, update)
         return update
 
-    def _reversal_estimates(self, sweep_index: int, name: str, update: AnalysisUpdate) -> None:
+    def _release_estimates(self, sweep_index: int, name: str, update: AnalysisUpdate, two_sided: bool = True) -> None:
+        """release_probability (when few releases go undetected and `two_sided`) and its lower bound (always)."""
         rev = self.conditions["reversal"]
         successes = rev.successes(self.spec.threshold_sd)
         amplitudes, noise = self._amplitudes(rev)
@@ -100,7 +123,7 @@ class FcatAnalysis:
                                          self.spec.confidence_level)
         counted = (f"{p.detected}/{p.trials} reversal sweeps with a CaT above {self.spec.threshold_sd:g} x "
                    "baseline-noise SD (template as matched filter)")
-        if p.bound is None:
+        if p.bound is None and two_sided:
             update.estimates.append(Estimate(sweep_index, name, "release_probability", p.value, p.low, p.high, "1",
                                              f"{counted}; exact binomial interval"))
         # Always (so that the row is never stale when the two-sided estimate is withheld): detections only miss
@@ -111,6 +134,11 @@ class FcatAnalysis:
             f"CaTs' size against the noise; release_probability is withheld above "
             f"{MAX_MISSED_FRACTION:.0%}): one-sided {self.spec.confidence_level:.0%} exact binomial, false "
             "positives of the threshold taken out", bound="lower"))
+
+    def _reversal_estimates(self, sweep_index: int, name: str, update: AnalysisUpdate) -> None:
+        rev = self.conditions["reversal"]
+        successes = rev.successes(self.spec.threshold_sd)
+        self._release_estimates(sweep_index, name, update)
         tau, low, high, how = self._reversal_ca_decay(rev)
         if not finite(tau, low, high):
             if int(successes.sum()) >= 3:
@@ -166,26 +194,35 @@ class FcatAnalysis:
             basis += (f"; the spine changed during the step ({trend.sentence}): interval widened x{trend.factor:.2f}")
         # fCaT is a ratio of Ca-influx-driven CaT peaks, never negative: the interval is cut at 0 (a bootstrap end
         # below 0 is noise about a ratio near 0, not a possible value).
-        low = max(ratio.low, 0.0)
-        update.estimates.append(Estimate(sweep_index, name, "fcat", ratio.value, low, ratio.high, "1", basis,
+        # The same for the point: a negative mean CC amplitude per release is noise about a ratio near 0.
+        low, value = max(ratio.low, 0.0), max(ratio.value, 0.0)
+        update.estimates.append(Estimate(sweep_index, name, "fcat", value, low, ratio.high, "1", basis,
                                          trend=trend.sentence))
-        update.estimates.append(Estimate(sweep_index, name, "fcat_upper_bound", ratio.value, math.nan,
+        update.estimates.append(Estimate(sweep_index, name, "fcat_upper_bound", value, math.nan,
                                          ratio.upper_bound, "1", f"one-sided {a.confidence_level:.0%} upper bound "
                                          "of fcat (same bootstrap); a spine is calcium-silent when fcat < "
                                          f"{a.silent_below:g}", bound="upper", trend=trend.sentence))
-        if ratio.value < a.silent_below:
-            self._silent(sweep_index, name, ratio, update, trend.sentence)
-            return
         model = self._model(update, sweep_index)
+        if ratio.value < a.silent_below:
+            self._silent_notice(sweep_index, ratio, update)
         if model is None:
             return
-        est = head_depolarization(Interval(ratio.value, low, ratio.high, "1"), model)
+        # Both on every spine: the two-sided interval (its low end may be a head at rest) and the one-sided bound
+        # that fcat_upper_bound allows, so that neither row goes stale nor is missing on a spine that reads silent.
+        est = head_depolarization(Interval(value, low, ratio.high, "1"), model)
         e = est.estimate
         update.estimates.append(Estimate(sweep_index, name, "head_depolarization_mV", e.value, e.low, e.high, "mV",
                                          "peak head depolarization during the NMDA conductance (the brief AMPA peak "
                                          "moves no NMDA Ca: not seen), co-released synapses' share included; "
                                          "inverted from fCaT; " + model.describe()
                                          + (f"; {est.note}" if est.note else ""), trend=trend.sentence))
+        top = head_depolarization(Interval(ratio.upper_bound, ratio.upper_bound, ratio.upper_bound, "1"), model)
+        at_most = top.estimate.value
+        update.estimates.append(Estimate(
+            sweep_index, name, "head_depolarization_upper_bound_mV", at_most, math.nan, at_most, "mV",
+            f"one-sided {a.confidence_level:.0%} upper bound: the head depolarization during the NMDA "
+            "conductance that fcat_upper_bound allows (inverted as head_depolarization_mV; not a bound on a "
+            "brief AMPA peak); " + model.describe(), bound="upper", trend=trend.sentence))
 
     def _trend(self) -> "StepTrend":
         """Trends of the CaT per release: at the reversal always, in CC once it has releases of its own."""
@@ -200,24 +237,13 @@ class FcatAnalysis:
                                        group.successes(self.spec.threshold_sd), z, label))
         return StepTrend(tuple(t for t in found if t is not None))
 
-    def _silent(self, sweep_index: int, name: str, ratio: RatioEstimate, update: AnalysisUpdate, trend: str) -> None:
-        """A Ca-silent spine: said so, with one-sided upper bounds on fCaT (published by the caller) and on the
-        head depolarization it allows (no two-sided head depolarization: its lower end would mean nothing)."""
+    def _silent_notice(self, sweep_index: int, ratio: RatioEstimate, update: AnalysisUpdate) -> None:
+        """Say once that the spine reads Ca-silent: surely (its upper bound below the threshold too) or possibly."""
         a = self.spec
-        model = self._model(update, sweep_index)
-        bound_text = ""
-        if model is not None:
-            top = head_depolarization(Interval(ratio.upper_bound, ratio.upper_bound, ratio.upper_bound, "1"), model)
-            at_most = top.estimate.value
-            update.estimates.append(Estimate(
-                sweep_index, name, "head_depolarization_upper_bound_mV", at_most, math.nan, at_most, "mV",
-                f"one-sided {a.confidence_level:.0%} upper bound: the head depolarization during the NMDA "
-                "conductance that fcat_upper_bound allows (inverted as head_depolarization_mV; not a bound on a "
-                "brief AMPA peak); " + model.describe(), bound="upper", trend=trend))
-            bound_text = f"; the head depolarization is at most {at_most:.1f} mV"
-        self._notice_once(update, sweep_index, "silent", f"calcium-silent spine: fCaT {ratio.value:.3f} < "
-                          f"{a.silent_below:g} (at most {ratio.upper_bound:.3f}); no two-sided head depolarization"
-                          + bound_text)
+        sure = ratio.upper_bound < a.silent_below
+        self._notice_once(update, sweep_index, "silent", f"{'calcium-silent spine' if sure else 'possibly a calcium-silent spine'}: "
+                          f"fCaT {max(ratio.value, 0.0):.3f} < {a.silent_below:g} (at most {ratio.upper_bound:.3f}"
+                          + ("" if sure else f", so not below {a.silent_below:g} with confidence") + ")")
 
     def _model(self, update: AnalysisUpdate, sweep_index: int) -> FcatModel | None:
         a = self.spec

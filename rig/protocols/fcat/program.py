@@ -3,6 +3,11 @@
 With an `until:` rule (e.g. `{estimate: fcat, relative_half_width: 0.3}`) the conditions alternate in blocks of
 `block_sweeps` (the step's `order` says which comes first; `interleaved`: blocks of one) until the rule's
 StopWatch says the combined interval is tight enough, each condition at most `sweeps_per_condition` sweeps.
+
+With `min_reversal_releases` the step first runs `sweeps_per_condition` of each condition; then, while fewer CaTs
+than that were detected at the reversal, it adds extension rounds (a block of each condition, in the step's
+order) up to `max_sweeps_per_condition`. The decision reads only the count of detected reversal CaTs, not the
+amplitudes the fCaT is the ratio of.
 """
 
 from __future__ import annotations
@@ -64,6 +69,24 @@ def until_block(step: FcatStep) -> int:
     return max(2, math.ceil(step.sweeps_per_condition / 3))
 
 
+def extension_block(step: FcatStep) -> int:
+    """Sweeps of each condition per extension round: a third of sweeps_per_condition (at least 2)."""
+    return max(2, math.ceil(step.sweeps_per_condition / 3))
+
+
+def round_orders(step: FcatStep) -> list[list[str]]:
+    """The conditions of the base sweeps, then of every extension round min_reversal_releases may add."""
+    rounds = [condition_order(step)]
+    if step.min_reversal_releases <= 0 or step.max_sweeps_per_condition is None:
+        return rounds
+    left = step.max_sweeps_per_condition - step.sweeps_per_condition
+    while left > 0:
+        n = min(extension_block(step), left)
+        rounds.append(condition_order(step.model_copy(update={"sweeps_per_condition": n})))
+        left -= n
+    return rounds
+
+
 def fcat_sweep(step: FcatStep, step_index: int, profile: HardwareProfile, sweep: int, condition: str,
                reversal_mV: float, settle: bool = False) -> SweepPlan:
     """One fCaT sweep (or a short settle sweep, no light or stimulus, when the clamp changes)."""
@@ -82,31 +105,40 @@ def fcat_sweep(step: FcatStep, step_index: int, profile: HardwareProfile, sweep:
 class FcatProgram:
     """Plans made at run time from the reversal potential in the RunContext (or the step's fixed holding)."""
 
-    adaptive = False
-
-    def __init__(self, step: FcatStep, step_index: int, profile: HardwareProfile):
+    def __init__(self, step: FcatStep, step_index: int, profile: HardwareProfile,
+                 analysis: FcatAnalysis | None = None):
         self.step, self.step_index, self.profile = step, step_index, profile
+        self.analysis = analysis
         self._plans: list[SweepPlan] | None = None
-        self._order = condition_order(step)
+        self._rounds = round_orders(step)
+        self._round_starts: list[int] = []  # plans left when each extension round starts (counted from the end)
         self.watch: StopWatch | None = None
+        self.adaptive = False  # True just before an extension round: the decision needs every sweep analysed
+        self.extensions_run = 0
+
+    @property
+    def _order(self) -> list[str]:
+        return [c for r in self._rounds for c in r]
 
     @property
     def planned_sweeps(self) -> int:
-        """Every sweep the step may run: the measuring sweeps and a settle sweep at every clamp change."""
-        order = self._order
+        """The sweeps the step expects to run: the measuring sweeps of its base (extension rounds run only when
+        too few reversal CaTs are detected; the Runner's count grows when they do) and a settle sweep at every
+        clamp change."""
+        order = self._rounds[0]
         return len(order) + sum(1 for k, c in enumerate(order) if k == 0 or c != order[k - 1])
 
     @property
     def measuring_sweeps(self) -> int:
-        """Measuring sweeps (settle sweeps left out): both conditions' sweeps_per_condition."""
-        return len(self._order)
+        """Measuring sweeps of the base (settle sweeps left out): both conditions' sweeps_per_condition."""
+        return len(self._rounds[0])
 
     def stop_with(self, watch: StopWatch) -> "FcatProgram":
         """This program, alternating its conditions in blocks and ending once the watch's rule is met or after
         its budget of measuring sweeps (adaptive: each next sweep waits for the analysis of the last)."""
         self.watch = watch
         self.adaptive = True
-        self._order = block_order(self.step, until_block(self.step))[:watch.budget]
+        self._rounds = [block_order(self.step, until_block(self.step))[:watch.budget]]
         return self
 
     def envelope(self) -> list[SweepPlan]:
@@ -120,16 +152,23 @@ class FcatProgram:
         """Every sweep, with a settle sweep wherever the clamp mode or holding changes."""
         plans: list[SweepPlan] = []
         previous: str | None = None
-        for condition in self._order:
-            if condition != previous:
-                plans.append(fcat_sweep(self.step, self.step_index, self.profile, len(plans), condition, reversal_mV,
-                                        settle=True))
-            plans.append(fcat_sweep(self.step, self.step_index, self.profile, len(plans), condition, reversal_mV))
-            previous = condition
+        starts: list[int] = []
+        for k, conditions in enumerate(self._rounds):
+            if k > 0:
+                starts.append(len(plans))
+            for condition in conditions:
+                if condition != previous:
+                    plans.append(fcat_sweep(self.step, self.step_index, self.profile, len(plans), condition,
+                                            reversal_mV, settle=True))
+                plans.append(fcat_sweep(self.step, self.step_index, self.profile, len(plans), condition,
+                                        reversal_mV))
+                previous = condition
+        self._round_starts = [len(plans) - s for s in starts]
         return plans
 
     def next_plan(self, context: RunContext) -> SweepPlan | None:
-        """Plans in order; the first call reads the reversal potential."""
+        """Plans in order; the first call reads the reversal potential; before each extension round, the count
+        of detected reversal CaTs decides whether it runs."""
         if self._plans is None:
             holding = self.step.reversal_holding
             value = context.get("reversal_mV") if holding == "reversal" else float(holding)
@@ -140,7 +179,32 @@ class FcatProgram:
             self._plans = self.plans_for(value)
         if self.watch is not None and self.watch.done:
             return None
-        return self._plans.pop(0) if self._plans else None
+        if self._round_starts and len(self._plans) == self._round_starts[0]:
+            self._round_starts.pop(0)
+            if not self._extend():
+                self._plans = []
+        plan = self._plans.pop(0) if self._plans else None
+        if self.watch is None:
+            # wait for the analysis only where the next call decides on an extension round
+            self.adaptive = bool(self._round_starts) and len(self._plans) == self._round_starts[0]
+        return plan
+
+    def _extend(self) -> bool:
+        """True when too few CaTs were detected at the reversal so far: the next extension round runs."""
+        if self.analysis is None:
+            return False
+        wanted = self.step.min_reversal_releases
+        detected = self.analysis.reversal_releases_detected()
+        if detected >= wanted:
+            return False
+        self.extensions_run += 1
+        block = len(self._rounds[self.extensions_run]) // 2
+        last = not self._round_starts
+        self.analysis.note(
+            f"{detected} of the {wanted} CaTs wanted detected at the reversal (min_reversal_releases): extension "
+            f"{self.extensions_run}, {block} more sweeps of each condition"
+            + (f" (the last: max_sweeps_per_condition {self.step.max_sweeps_per_condition})" if last else ""))
+        return True
 
 
 class FcatKind:
@@ -167,5 +231,5 @@ class FcatKind:
         return FcatAnalysis(step)
 
     def program(self, step: FcatStep, step_index: int, profile: HardwareProfile, analysis: object) -> FcatProgram:
-        """Plans built when the step starts."""
-        return FcatProgram(step, step_index, profile)
+        """Plans built when the step starts; extension rounds (min_reversal_releases) read the analysis."""
+        return FcatProgram(step, step_index, profile, analysis if isinstance(analysis, FcatAnalysis) else None)

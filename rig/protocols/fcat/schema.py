@@ -49,6 +49,14 @@ class FcatStep(StepBase):
     imaging: ImagingSpec
     stimulus: StimulusSpec = StimulusSpec()
     sweeps_per_condition: int = Field(default=10, ge=2, le=1000)
+    min_reversal_releases: int = Field(
+        default=0, ge=0, le=1000, description="CaTs to detect at the reversal: after sweeps_per_condition of each "
+        "condition, the step adds blocks of both conditions (a third of sweeps_per_condition each) while fewer "
+        "are detected, up to max_sweeps_per_condition (a synapse that rarely releases needs more sweeps for an "
+        "fCaT); 0: no extension")
+    max_sweeps_per_condition: int | None = Field(
+        default=None, ge=2, le=1000, description="sweeps of each condition at most, extensions included "
+        "(required with min_reversal_releases)")
     order: Literal["blocks", "blocks_cc_first", "interleaved"] = Field(
         default="blocks", description="blocks: reversal then CC; blocks_cc_first: CC on the rested cell, then the "
         "reversal; interleaved: alternating (a settle sweep at every switch)")
@@ -73,4 +81,11 @@ class FcatStep(StepBase):
             raise ValueError("holding_range_mV must be [low, high] with low < high")
         if isinstance(self.reversal_holding, float) and not low <= self.reversal_holding <= high:
             raise ValueError("reversal_holding must lie inside holding_range_mV")
+        if self.min_reversal_releases > 0:
+            if self.max_sweeps_per_condition is None:
+                raise ValueError("min_reversal_releases needs max_sweeps_per_condition (the most sweeps to extend to)")
+            if self.until is not None:
+                raise ValueError("min_reversal_releases and until: are two stopping rules; use one")
+        if self.max_sweeps_per_condition is not None and self.max_sweeps_per_condition < self.sweeps_per_condition:
+            raise ValueError("max_sweeps_per_condition must be at least sweeps_per_condition")
         return self

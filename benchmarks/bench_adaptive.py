@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_adaptive_fcat import compare_fcat  # noqa: E402
+from bench_adaptive_fcat import ReleasesRule, compare_fcat  # noqa: E402
 
 from calibration_bench.kinds import KINDS  # noqa: E402
 from calibration_bench.population import draw_spines  # noqa: E402
@@ -86,10 +86,17 @@ def main() -> None:
     parser.add_argument("--fixed-per-condition", type=int, default=30, help="fcat: the fixed protocol's sweeps")
     parser.add_argument("--budget-factor", type=float, default=1.5, help="fcat: adaptive budget / fixed sweeps")
     parser.add_argument("--workers", type=int, default=1, help="fcat: runs at once")
+    parser.add_argument("--rule", choices=("width", "releases"), default="width",
+                        help="fcat: adaptive by until: on fcat's width, or by the count of reversal CaTs")
+    parser.add_argument("--base-per-condition", type=int, default=20, help="fcat --rule releases: base sweeps")
+    parser.add_argument("--min-releases", type=int, default=6, help="fcat --rule releases: reversal CaTs wanted")
+    parser.add_argument("--max-per-condition", type=int, default=45, help="fcat --rule releases: most sweeps")
     args = parser.parse_args()
     if args.kind == "fcat":
+        releases = (ReleasesRule(args.base_per_condition, args.min_releases, args.max_per_condition)
+                    if args.rule == "releases" else None)
         compare_fcat(args.spines, args.seed, args.goal, args.quantile, args.fixed_per_condition, args.budget_factor,
-                     args.workers)
+                     args.workers, releases)
         return
     kind = KINDS["frap"]
     target = find_target(kind)

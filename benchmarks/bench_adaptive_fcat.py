@@ -9,6 +9,10 @@ fCaT step: measuring sweeps, 2P dose on the spine (power fraction^2 x s, rig.ses
 that sweep, the median bias, the true damage factor at the end; then the ratios adaptive / fixed.
 
     python benchmarks/bench_adaptive.py --kind fcat --spines 3 --fixed-per-condition 20 --goal 0.6 --workers 6
+
+`--rule releases` compares instead the count rule protocols/fcat.yaml uses (`min_reversal_releases`): a base of
+`--base-per-condition` sweeps, then rounds while fewer than `--min-releases` CaTs were detected at the reversal, up
+to `--max-per-condition`; it reads no amplitude, so it cannot select the ratio the way a width rule does.
 """
 
 from __future__ import annotations
@@ -79,12 +83,27 @@ def fcat_outcome(path: Path, profile: Path) -> FcatOutcome:
                            damage[0] if damage else float("nan"), True, truth, e.value, e.low, e.high)
 
 
-def _run_one(job: tuple[DrawnSpine, str, float, int, float, str]) -> FcatOutcome:
-    spine, mode, goal, fixed_per_condition, budget_factor, folder = job
+@dataclass(frozen=True)
+class ReleasesRule:
+    """The count rule of protocols/fcat.yaml: base sweeps per condition, then rounds while fewer reversal CaTs."""
+
+    base_per_condition: int
+    min_releases: int
+    max_per_condition: int
+
+
+def _run_one(job: tuple[DrawnSpine, str, float, int, float, str, ReleasesRule | None]) -> FcatOutcome:
+    spine, mode, goal, fixed_per_condition, budget_factor, folder, releases = job
     kind = KINDS["fcat"]
     profile = write_spine_profile(kind, find_target(kind), spine, Path(folder) / f"profiles_{mode}")
-    overrides = protocol_overrides(kind, spine) + [f"steps.1.sweeps_per_condition={fixed_per_condition}"]
-    if mode == "adaptive":
+    # "fixed" is fixed: the protocol file's extension rounds (min_reversal_releases) switched off
+    overrides = protocol_overrides(kind, spine) + ["steps.1.min_reversal_releases=0",
+                                                   f"steps.1.sweeps_per_condition={fixed_per_condition}"]
+    if mode == "adaptive" and releases is not None:
+        overrides[-2:] = [f"steps.1.sweeps_per_condition={releases.base_per_condition}",
+                          f"steps.1.min_reversal_releases={releases.min_releases}",
+                          f"steps.1.max_sweeps_per_condition={releases.max_per_condition}"]
+    elif mode == "adaptive":
         overrides[-1] = f"steps.1.sweeps_per_condition={round(budget_factor * fixed_per_condition)}"
         overrides.append(f"steps.1.until={{estimate: fcat, relative_half_width: {goal:.4f}, min_sweeps: 4, "
                          f"block_sweeps: {max(2, fixed_per_condition // 3)}}}")
@@ -110,26 +129,37 @@ def _summary(label: str, outs: list[FcatOutcome], goal: float) -> dict[str, floa
 
 
 def compare_fcat(spines: int, seed: int, goal: float | None, quantile: float, fixed_per_condition: int,
-                 budget_factor: float, workers: int) -> None:
+                 budget_factor: float, workers: int, releases: ReleasesRule | None = None) -> None:
     """Run both protocols on every spine and print the comparison; goal (the adaptive runs' relative half
-    width) None: the `quantile` of the fixed runs' widths."""
+    width) None: the `quantile` of the fixed runs' widths. With `releases` the adaptive runs use the count rule
+    instead of `until:` (goal then only marks the 'at target' column: the fixed runs' quantile)."""
     drawn = draw_spines(spines, seed)
     with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(max_workers=workers) as pool:
-        if goal is None:  # the adaptive runs wait for the fixed runs' widths
-            fixed = list(pool.map(_run_one, [(s, "fixed", 0.0, fixed_per_condition, budget_factor, tmp)
+        if releases is not None:
+            both = list(pool.map(_run_one, [(s, mode, 0.0, fixed_per_condition, budget_factor, tmp, releases)
+                                            for s in drawn for mode in ("fixed", "adaptive")]))
+            fixed, adaptive = both[0::2], both[1::2]
+            widths = sorted(o.half_width for o in fixed if o.estimated)
+            goal = widths[min(len(widths) - 1, int(quantile * (len(widths) - 1) + 0.5))] if widths else float("inf")
+        elif goal is None:  # the adaptive runs wait for the fixed runs' widths
+            fixed = list(pool.map(_run_one, [(s, "fixed", 0.0, fixed_per_condition, budget_factor, tmp, None)
                                              for s in drawn]))
             widths = sorted(o.half_width for o in fixed if o.estimated)
             if not widths:
                 raise SystemExit("no fixed run estimated fcat: give --goal")
             goal = widths[min(len(widths) - 1, int(quantile * (len(widths) - 1) + 0.5))]
-            adaptive = list(pool.map(_run_one, [(s, "adaptive", goal, fixed_per_condition, budget_factor, tmp)
+            adaptive = list(pool.map(_run_one, [(s, "adaptive", goal, fixed_per_condition, budget_factor, tmp, None)
                                                 for s in drawn]))
         else:  # all runs at once
-            both = list(pool.map(_run_one, [(s, mode, goal, fixed_per_condition, budget_factor, tmp)
+            both = list(pool.map(_run_one, [(s, mode, goal, fixed_per_condition, budget_factor, tmp, None)
                                             for s in drawn for mode in ("fixed", "adaptive")]))
             fixed, adaptive = both[0::2], both[1::2]
-    print(f"fCaT, {spines} spines (seed {seed}); fixed: {fixed_per_condition} sweeps per condition; adaptive: until "
-          f"fcat's half width <= {100 * goal:.0f} %, budget {round(budget_factor * fixed_per_condition)} per condition")
+    rule = (f"{releases.base_per_condition} per condition, then rounds while fewer than {releases.min_releases} "
+            f"reversal CaTs, up to {releases.max_per_condition} (at target: the fixed runs' {quantile:.0%} quantile "
+            f"{100 * goal:.0f} %)" if releases is not None else
+            f"until fcat's half width <= {100 * goal:.0f} %, budget {round(budget_factor * fixed_per_condition)} per "
+            "condition")
+    print(f"fCaT, {spines} spines (seed {seed}); fixed: {fixed_per_condition} sweeps per condition; adaptive: {rule}")
     for spine, fo, ao in zip(drawn, fixed, adaptive):
         print(f"  spine {spine.index:2d} {'silent' if spine.silent else 'active'} p {spine.release_probability:.2f} "
               f"R {spine.neck_resistance_MOhm:6.0f} MOhm: truth {fo.truth:.3f}; fixed {fo.value:.3f} [{fo.low:.3f}, "

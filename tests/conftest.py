@@ -69,18 +69,21 @@ SLOW_FILES = frozenset({
 
 
 # Scheduling on the xdist workers (`--dist loadgroup --no-loadscope-reorder` in pyproject.toml): every test gets an
-# xdist_group, by default its file (module fixtures are built once, as with loadfile). The files below, the heaviest
-# (seconds of one worker, `python -m pytest --durations=0` on a lightly loaded machine, summed per file), are split
-# into independent parts: tests that share a module- or session-scoped fixture stay together (so every such fixture is still built once),
-# the others are scheduled one by one. Work is handed out heaviest first, so both workers finish together.
+# xdist_group, by default its file (module fixtures are built once, as with loadfile). The files below, the heaviest,
+# are split into independent parts: tests that share a module- or session-scoped fixture stay together (so every such
+# fixture is still built once), the others are scheduled one by one. Work is handed out heaviest first, so both
+# workers finish together. Costs: CPU seconds per file (the worker's and its waited children's, summed over the
+# file's tests) measured on 2026-12-04 on a loaded machine, divided by 1.5 (the load's inflation of the heaviest
+# tests against their idle times); the subprocess files that mostly wait (watchdog, run_files, recover) by their wall.
 FILE_COST_S = {
-    "test_specimen_plasticity.py": 60, "test_fcat_population.py": 55, "test_vsd_protocol.py": 50,
-    "test_fcat_truth.py": 15, "test_fuzz_inputs.py": 25, "test_truth_complete.py": 40, "test_run_subprocess.py": 40,
-    "test_specimen_fcat_physics.py": 10, "test_gui_placement.py": 35, "test_watchdog.py": 30, "test_signals.py": 30,
-    "test_na_ca_truth.py": 27, "test_recover.py": 25, "test_calcium_protocols_runs.py": 25, "test_run_files.py": 20,
-    "test_quantal_truth.py": 75, "test_calibration_subset.py": 17, "test_fcat_protocol.py": 15, "test_gui_window.py": 15,
-    "test_gui_camera.py": 12, "test_export.py": 12, "test_quantal_mixture.py": 10, "test_paired_transient_kinetics.py": 10,
-    "test_sim_regression.py": 8, "test_cli.py": 8,
+    "test_quantal_truth.py": 57, "test_fcat_population.py": 46, "test_gui_window.py": 45,
+    "test_specimen_plasticity.py": 32, "test_truth_complete.py": 28, "test_gui_placement.py": 27,
+    "test_calibration_subset.py": 23, "test_specimen_fcat_physics.py": 20, "test_fuzz_inputs.py": 19,
+    "test_na_ca_truth.py": 19, "test_fcat_truth.py": 19, "test_calcium_protocols_runs.py": 18,
+    "test_gui_camera.py": 18, "test_signals.py": 17, "test_vsd_protocol.py": 17, "test_export.py": 12,
+    "test_run_subprocess.py": 12, "test_run_files.py": 12, "test_watchdog.py": 12, "test_paired_transient_kinetics.py": 11,
+    "test_fcat_protocol.py": 10, "test_recover.py": 9, "test_cli.py": 3, "test_sim_regression.py": 2,
+    "test_quantal_mixture.py": 1,
 }
 
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from rig.analysis.calibration import concentration_change_from_dff
-from rig.analysis.confidence import two_sided_t, two_sided_z
+from rig.analysis.confidence import one_sided_z, two_sided_t, two_sided_z
 from rig.analysis.imaging import (
     darkest_corner,
     footprint_copies,
@@ -28,11 +28,21 @@ from rig.datatypes.records import Estimate, Feature, Notice
 from rig.datatypes.sweep_plan import SweepPlan, rising_edges
 from rig.model.combine import combine_normal
 from rig.model.neck_resistance import Interval, NeckAssumptions, neck_resistance_interval
+from rig.protocols.na_ca.decay_bound import DecayBounds, decay_upper_bounds
 from rig.protocols.na_ca.schema import CALCIUM_INDICATORS, SODIUM_INDICATORS, NaCaStep
 from rig.protocols.shared.common import AnalysisUpdate
 
 # The decay counts as resolved while its 95 % interval lies within this factor of the fitted value.
 MAX_KINETICS_SPREAD = 10.0
+# The rise and half-decay (read from the fitted model) are published two-sided while both ends of their interval are
+# finite and within this factor of the value: three decades either side span every time a spine's Na+ transient
+# can take (0.01 ms to 10 s), so such an interval states nothing; it only comes from the delta method on a fit
+# whose constants are not resolved (a log-SD above 3.5), and a bound, or nothing, says what the data do.
+MAX_DERIVED_SPREAD = 1e3
+# Rows that rest on the decay (unit, bound kind): each sweep's estimate renews or withdraws every one of them.
+KINETICS_ROWS = {"tau_na_ms": ("ms", ""), "na_half_decay_ms": ("ms", ""), "na_rise_10_90_ms": ("ms", ""),
+                 "na_peak_mM": ("mM", ""), "neck_resistance_MOhm": ("MOhm", ""), "tau_na_upper_bound_ms": ("ms", "upper"),
+                 "na_half_decay_upper_bound_ms": ("ms", "upper"), "neck_resistance_upper_bound_MOhm": ("MOhm", "upper")}
 
 
 def frame_leds(plan: SweepPlan, frame_numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,7 +84,8 @@ class NaCaAnalysis:
         self._na_traces: list[np.ndarray] = []
         self._na_times: list[np.ndarray] = []
         self._na_sweeps: list[int] = []
-        self._warned_unresolved = False
+        self._warned: set[str] = set()
+        self._standing: set[str] = set()  # kinetics rows published and not withdrawn
 
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
         """Process one sweep's frames."""
@@ -177,8 +188,16 @@ class NaCaAnalysis:
         self._na_times.append(np.asarray(t, float) + camera_of(plan).exposure_ms / 2)
         fit = fit_paired_transients(self._na_times, self._na_traces, stim_ms)
         if not fit.converged:
-            update.notices.append(Notice("warning", "na_ca", f"sweep {sweep_index + 1}: no sodium transient in "
-                                         f"{len(self._na_traces)} sweep(s) ({fit.message})", sweep_index))
+            rows = self._bound_estimates(sweep_index, step, self._decay_bounds(stim_ms), ("tau", "half", "neck"))
+            if not rows:
+                update.notices.append(Notice("warning", "na_ca", f"sweep {sweep_index + 1}: no sodium transient in "
+                                             f"{len(self._na_traces)} sweep(s) ({fit.message})", sweep_index))
+                return
+            why = (f"the joint fit finds no positive response in {len(self._na_traces)} sweep(s) ({fit.message}), "
+                   "but the profile of its decay bounds it")
+            update.notices.append(Notice("warning", "na_ca", f"sweep {sweep_index + 1}: {why}: published as upper "
+                                         "bounds only", sweep_index))
+            update.estimates += self._standing_now(sweep_index, step, rows, why)
             return
         peaks = [self._peak_and_sd(fit, k) for k in range(len(self._na_traces))]
         amplitude, amplitude_sd = peaks[-1]
@@ -214,9 +233,14 @@ class NaCaAnalysis:
         values, dist_px = line_profile(delta, p0, p1, 200)
         return half_width(dist_px, values) * cam.pixel_size_um * cam.binning
 
+    @property
+    def sodium_frame_ms(self) -> float:
+        """Time between two sodium frames (ms): one frame of each LED per cycle."""
+        return len(self.step.leds) * 1000.0 / self.step.frame_rate_hz
+
     def _kinetics_resolved(self, fit: PairedTransientFit, spread: float) -> str:
         """Empty when the fit resolves the Na+ decay; else why not (for the notice)."""
-        frame_ms = len(self.step.leds) * 1000.0 / self.step.frame_rate_hz  # one frame of each LED per cycle
+        frame_ms = self.sodium_frame_ms
         if not math.isfinite(spread) or spread > MAX_KINETICS_SPREAD:
             return (f"its 95 % interval is wider than a factor {MAX_KINETICS_SPREAD:g} (fitted tau_Na "
                     f"{fit.tau_decay_ms:.3g} ms, one sodium frame every {frame_ms:g} ms)")
@@ -225,27 +249,69 @@ class NaCaAnalysis:
                     "frames")
         return ""
 
+    def _notice_once(self, update: AnalysisUpdate, sweep_index: int, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            update.notices.append(Notice("warning", "na_ca", f"sweep {sweep_index + 1}: {message}", sweep_index))
+
+    def _decay_bounds(self, stim_ms: list[float]) -> DecayBounds:
+        """Profile-likelihood upper bounds on tau_Na and the half-decay from every sweep so far (decay_bound.py)."""
+        longest = max(float(np.max(t)) for t in self._na_times) - min(stim_ms)
+        return decay_upper_bounds(self._na_times, self._na_traces, stim_ms, self.spec.confidence_level,
+                                  self.sodium_frame_ms, longest)
+
+    def _bound_estimates(self, sweep_index: int, step: str, bounds: DecayBounds, rows: tuple[str, ...]
+                         ) -> list[Estimate]:
+        """The upper-bound rows named in `rows` ("tau", "half", "neck") from the profile bounds (finite ones only)."""
+        level = self.spec.confidence_level
+        head = (f"one-sided {level:.0%} bound: profile likelihood of the influx model's slower time constant, "
+                f"{len(self._na_traces)} sweep(s) (best {bounds.best_tau_ms:.3g} ms); >= one sodium frame "
+                f"({bounds.frame_ms:g} ms)")  # the run file keeps 256 characters of a basis
+        out = []
+        if "tau" in rows and math.isfinite(bounds.tau_ms):
+            out.append(Estimate(sweep_index, step, "tau_na_upper_bound_ms", bounds.tau_ms, math.nan, bounds.tau_ms,
+                                "ms", f"tau_Na <= the slower constant: {head}", bound="upper"))
+        if "half" in rows and math.isfinite(bounds.half_decay_ms):
+            out.append(Estimate(sweep_index, step, "na_half_decay_upper_bound_ms", bounds.half_decay_ms, math.nan,
+                                bounds.half_decay_ms, "ms", "half-decay with both time constants at the tau bound "
+                                f"(the slowest it allows); {head}", bound="upper"))
+        if "neck" in rows and math.isfinite(bounds.tau_ms):
+            one_sided = one_sided_z(level)
+            best = bounds.best_tau_ms
+            low = best * best / bounds.tau_ms  # mirrored: ln(bound / best) is z one-sided log-SDs of tau
+            assumptions = self._neck_assumptions()
+            r = neck_resistance_interval(Interval(best, low, bounds.tau_ms, "ms"), assumptions, one_sided)
+            out.append(Estimate(sweep_index, step, "neck_resistance_upper_bound_MOhm", r.high, math.nan, r.high,
+                                "MOhm", "R <= rho_i tau D / V, tau <= tau_na_upper_bound_ms, the assumptions' "
+                                f"uncertainty folded in one-sided ({level:.0%}); " + assumptions.describe(),
+                                bound="upper"))
+        return out
+
+    def _neck_assumptions(self) -> NeckAssumptions:
+        a = self.spec
+        return NeckAssumptions(a.cytoplasm_resistivity_ohm_cm, a.resistivity_rel_sd, a.sodium_diffusion_um2_per_ms,
+                               0.0, a.head_volume_um3, a.head_volume_rel_sd, a.head_volume_source)
+
     def _estimates(self, sweep_index: int, step: str, fit: PairedTransientFit, peaks: np.ndarray,
                    peak_sds: np.ndarray, plan: SweepPlan, update: AnalysisUpdate) -> list[Estimate]:
         """Spine estimates from the joint fit: decay, half-decay, rise, mean peak, R_neck, success probability.
 
-        The kinetics (and the peak and R_neck, which rest on them) are published only while the fit resolves the
-        decay; a decay faster than the sodium frames is reported once as too fast to resolve at this frame rate."""
+        The kinetics (and the peak and R_neck, which rest on them) are published two-sided only while the fit
+        resolves the decay; a decay the sodium frames do not resolve is published as one-sided upper bounds
+        (tau_na_upper_bound_ms, na_half_decay_upper_bound_ms, neck_resistance_upper_bound_MOhm), and so is a
+        half-decay whose interval is unbounded; a rise whose interval is unbounded is not published."""
         level = self.spec.confidence_level
         z = two_sided_z(level)
         n = len(self._na_traces)
         tau = fit.tau_decay_ms
         spread = _spread(z, fit.tau_decay_log_sd)
+        stim_ms = list(fit.onsets_ms)
         out = [self._success_estimate(sweep_index, step, peaks, peak_sds, level)]
         why = self._kinetics_resolved(fit, spread)
         if why:
-            if not self._warned_unresolved:
-                self._warned_unresolved = True
-                update.notices.append(Notice(
-                    "warning", "na_ca", f"sweep {sweep_index + 1}: sodium decay too fast to resolve at this frame rate "
-                    f"({self.step.frame_rate_hz:g} Hz, {len(self.step.leds)} LEDs): {why}; no tau_na_ms, "
-                    "na_half_decay_ms, na_rise_10_90_ms, na_peak_mM or neck_resistance_MOhm until it is resolved "
-                    "(image faster, or a single LED)", sweep_index))
+            out += self._unresolved(sweep_index, step, stim_ms, update,
+                                    f"sodium decay too fast to resolve at this frame rate ({self.step.frame_rate_hz:g} "
+                                    f"Hz, {len(self.step.leds)} LEDs): {why}")
             return out
         rise, half = fit.kinetics(fit.amplitudes.mean(axis=0))
         rise_spread, half_spread = (_spread(z, sd) for sd in (fit.rise_log_sd, fit.half_decay_log_sd))
@@ -269,21 +335,60 @@ class NaCaAnalysis:
                            f"the last sweep (over its last {present.n} sweeps" + (f"; {trend})" if trend else ")"))
         basis = (f"influx model (shared delay, rise, decay; amplitudes per stimulus and sweep) fitted jointly to "
                  f"{n} sweep(s) at mid-exposure times")
-        out += [
-            Estimate(sweep_index, step, "tau_na_ms", tau, tau / spread, tau * spread, "ms", basis),
-            Estimate(sweep_index, step, "na_half_decay_ms", half, half / half_spread, half * half_spread, "ms", basis),
-            Estimate(sweep_index, step, "na_rise_10_90_ms", rise, rise / rise_spread, rise * rise_spread, "ms",
-                     basis),
-            Estimate(sweep_index, step, "na_peak_mM", peak, peak_low, peak_high, "mM", peak_basis, trend=trend),
-        ]
-        a = self.spec
-        assumptions = NeckAssumptions(a.cytoplasm_resistivity_ohm_cm, a.resistivity_rel_sd,
-                                      a.sodium_diffusion_um2_per_ms, 0.0, a.head_volume_um3, a.head_volume_rel_sd,
-                                      a.head_volume_source)
+        kinetics = [Estimate(sweep_index, step, "tau_na_ms", tau, tau / spread, tau * spread, "ms", basis)]
+        if _bounded(half, half_spread):
+            kinetics.append(Estimate(sweep_index, step, "na_half_decay_ms", half, half / half_spread,
+                                     half * half_spread, "ms", basis))
+        else:
+            bounds = self._decay_bounds(stim_ms)
+            kinetics += self._bound_estimates(sweep_index, step, bounds, ("half",))
+            self._notice_once(update, sweep_index, "half", f"the half-decay's 95 % interval is unbounded (fitted "
+                              f"{half:.3g} ms, factor {half_spread:.3g}): published as na_half_decay_upper_bound_ms"
+                              + ("" if math.isfinite(bounds.half_decay_ms) else ", which the sweeps do not bound "
+                                 "either: none yet"))
+        if _bounded(rise, rise_spread):
+            kinetics.append(Estimate(sweep_index, step, "na_rise_10_90_ms", rise, rise / rise_spread,
+                                     rise * rise_spread, "ms", basis))
+        else:
+            self._notice_once(update, sweep_index, "rise", f"no na_rise_10_90_ms: its 95 % interval is unbounded "
+                              f"(fitted {rise:.3g} ms, factor {rise_spread:.3g}), and an upper bound would say "
+                              "nothing either: the 10-90 % rise runs to whichever stimulus gives the peak, and the "
+                              "frames do not tell")
+        kinetics.append(Estimate(sweep_index, step, "na_peak_mM", peak, peak_low, peak_high, "mM", peak_basis,
+                                 trend=trend))
+        assumptions = self._neck_assumptions()
         r = neck_resistance_interval(Interval(tau, tau / spread, tau * spread, "ms"), assumptions, z)
-        out.append(Estimate(sweep_index, step, "neck_resistance_MOhm", r.value, r.low, r.high, "MOhm",
-                            "R = rho_i tau_Na D_Na / V; " + assumptions.describe()))
-        return out
+        kinetics.append(Estimate(sweep_index, step, "neck_resistance_MOhm", r.value, r.low, r.high, "MOhm",
+                                 "R = rho_i tau_Na D_Na / V; " + assumptions.describe()))
+        return out + self._standing_now(sweep_index, step, kinetics, "the decay is resolved now; a row whose "
+                                        "interval is unbounded is not published")
+
+    def _unresolved(self, sweep_index: int, step: str, stim_ms: list[float], update: AnalysisUpdate,
+                    why: str) -> list[Estimate]:
+        """What the sweeps bound when the joint fit does not resolve the decay: the upper-bound rows (notice once)."""
+        bounds = self._decay_bounds(stim_ms)
+        rows = self._bound_estimates(sweep_index, step, bounds, ("tau", "half", "neck"))
+        self._notice_once(update, sweep_index, "unresolved", f"{why}; published as one-sided "
+                          f"{self.spec.confidence_level:.0%} upper bounds (tau_na_upper_bound_ms, "
+                          "na_half_decay_upper_bound_ms, neck_resistance_upper_bound_MOhm) instead of tau_na_ms, "
+                          "na_half_decay_ms and neck_resistance_MOhm, once the sweeps bound it; no na_rise_10_90_ms or "
+                          "na_peak_mM (a transient faster than the frames has its rise and peak between them) until "
+                          "it is resolved (image faster, or a single LED)")
+        if not rows:
+            self._notice_once(update, sweep_index, "unbounded", f"no Na+ decay bound yet: the {len(self._na_traces)} "
+                              f"sweep(s) do not bound it within the {bounds.points} time constants profiled up to "
+                              "the sweep's end")
+        return self._standing_now(sweep_index, step, rows, "the sweeps no longer resolve the decay: " + why)
+
+    def _standing_now(self, sweep_index: int, step: str, rows: list[Estimate], why: str) -> list[Estimate]:
+        """`rows`, and a withdrawal (NaN) of every kinetics row an earlier sweep published that they do not renew:
+        the estimates that stand are what the sweeps show now, never a two-sided value beside its bound."""
+        names = {e.name for e in rows}
+        withdrawn = [Estimate(sweep_index, step, name, math.nan, math.nan, math.nan, unit, f"withdrawn: {why}",
+                              bound=bound) for name, (unit, bound) in KINETICS_ROWS.items()
+                     if name in self._standing and name not in names]
+        self._standing = names
+        return rows + withdrawn
 
     def _success_estimate(self, sweep_index: int, step: str, peaks: np.ndarray, peak_sds: np.ndarray,
                           level: float) -> Estimate:
@@ -302,6 +407,11 @@ class NaCaAnalysis:
                         "probability from a failure/release mixture over every sweep's peak (mean release "
                         f"{fit.mean_per_release:.3g} mM, {fit.separation:.1f} x its noise SD), profile-likelihood "
                         "interval")
+
+
+def _bounded(value: float, spread: float) -> bool:
+    """A two-sided interval [value / spread, value * spread] with both ends finite and meaningful."""
+    return math.isfinite(value) and value > 0 and math.isfinite(spread) and spread <= MAX_DERIVED_SPREAD
 
 
 def _spread(z: float, log_sd: float) -> float:

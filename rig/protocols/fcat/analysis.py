@@ -59,8 +59,8 @@ class FcatAnalysis:
     def analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
         """Add this sweep to its condition and update every estimate that the data now support."""
         update = self._analyze(sweep_index, plan, data)
-        while self._pending:
-            update.notices.insert(0, Notice("info", "fcat", self._pending.pop(), sweep_index))
+        update.notices[:0] = [Notice("info", "fcat", message, sweep_index) for message in self._pending]
+        self._pending.clear()
         return update
 
     def _analyze(self, sweep_index: int, plan: SweepPlan, data: dict[str, np.ndarray]) -> AnalysisUpdate:
@@ -114,8 +114,10 @@ class FcatAnalysis:
         self._fcat_estimates(sweep_index, name, update)
         return update
 
-    def _release_estimates(self, sweep_index: int, name: str, update: AnalysisUpdate, two_sided: bool = True) -> None:
-        """release_probability (when few releases go undetected and `two_sided`) and its lower bound (always)."""
+    def _release_estimates(self, sweep_index: int, name: str, update: AnalysisUpdate,
+                           two_sided: bool = True) -> np.ndarray:
+        """release_probability (when few releases go undetected and `two_sided`) and its lower bound (always);
+        returns the reversal sweeps' detections."""
         rev = self.conditions["reversal"]
         successes = rev.successes(self.spec.threshold_sd)
         amplitudes, noise = self._amplitudes(rev)
@@ -134,11 +136,11 @@ class FcatAnalysis:
             f"CaTs' size against the noise; release_probability is withheld above "
             f"{MAX_MISSED_FRACTION:.0%}): one-sided {self.spec.confidence_level:.0%} exact binomial, false "
             "positives of the threshold taken out", bound="lower"))
+        return successes
 
     def _reversal_estimates(self, sweep_index: int, name: str, update: AnalysisUpdate) -> None:
         rev = self.conditions["reversal"]
-        successes = rev.successes(self.spec.threshold_sd)
-        self._release_estimates(sweep_index, name, update)
+        successes = self._release_estimates(sweep_index, name, update)
         tau, low, high, how = self._reversal_ca_decay(rev)
         if not finite(tau, low, high):
             if int(successes.sum()) >= 3:

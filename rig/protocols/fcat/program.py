@@ -66,11 +66,12 @@ def until_block(step: FcatStep) -> int:
         return step.until.block_sweeps
     if step.order == "interleaved":
         return 1
-    return max(2, math.ceil(step.sweeps_per_condition / 3))
+    return extension_block(step)
 
 
 def extension_block(step: FcatStep) -> int:
-    """Sweeps of each condition per extension round: a third of sweeps_per_condition (at least 2)."""
+    """Sweeps of each condition per extension round (and per `until:` block by default): a third of
+    sweeps_per_condition, at least 2 (fCaT needs two sweeps of each condition)."""
     return max(2, math.ceil(step.sweeps_per_condition / 3))
 
 
@@ -115,10 +116,6 @@ class FcatProgram:
         self.watch: StopWatch | None = None
         self.adaptive = False  # True just before an extension round: the decision needs every sweep analysed
         self.extensions_run = 0
-
-    @property
-    def _order(self) -> list[str]:
-        return [c for r in self._rounds for c in r]
 
     @property
     def planned_sweeps(self) -> int:

@@ -218,7 +218,8 @@ def test_frap_and_fcat_subset_end_to_end(tmp_path) -> None:
     the fCaT spines (whatever their runs' outcome) give rows for fcat and head depolarization in a stratum chosen
     by the truth ('... missing' when the fCaT step never ran)."""
     frap = KINDS["frap"]
-    fcat = dataclasses.replace(KINDS["fcat"], overrides=("sweeps_per_condition=3",))
+    # 3 sweeps per condition and no extension rounds (protocols/fcat.yaml's would run up to 60 per condition)
+    fcat = dataclasses.replace(KINDS["fcat"], overrides=("sweeps_per_condition=3", "min_reversal_releases=0"))
     rows, results, _ = calibration.run_benchmark([frap], 3, 11, 1, tmp_path / "frap",
                                                  PopulationRanges(neck_resistance_MOhm=(80, 600),
                                                                   head_volume_um3=(0.05, 0.2)))

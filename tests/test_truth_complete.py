@@ -28,7 +28,8 @@ PROFILES = ROOT / "hardware_profiles"
 CASES: dict[str, tuple[str, str, dict[str, object]]] = {
     "frap": ("frap", "simulated", {"sweeps": 2, "recovery_ms": 300, "interval_s": 0}),
     "reversal": ("fcat", "simulated_fcat", {"sweeps_per_level": 1, "tolerance_mV": 20, "max_levels": 4}),
-    "fcat": ("fcat", "simulated_fcat", {"reversal_holding": 0.0, "sweeps_per_condition": 4, "interval_s": 0}),
+    "fcat": ("fcat", "simulated_fcat", {"reversal_holding": 0.0, "sweeps_per_condition": 4, "min_reversal_releases": 0,
+                                        "interval_s": 0}),
     "na_ca": ("na_ca_imaging", "simulated_na_ca", {"sweeps": 2, "interval_s": 0}),
     "quantal": ("quantal", "simulated", {"sweeps": 4, "interval_s": 0}),
     "paired_ap": ("paired_ap", "simulated", {"sweeps": 2, "interval_s": 0, "sweep_ms": 150}),

@@ -167,6 +167,37 @@ def test_silent_fcat_rows_judged_on_their_bound() -> None:
     assert rows[("fcat", non_silent_label)].headline
 
 
+def test_na_decay_under_two_frames_is_delivered_by_its_bound() -> None:
+    """Na/Ca spines are split on the true tau_Na at two sodium frames (8 ms): above, only the two-sided
+    tau_na_ms delivers it; below, its upper bound does too (counted apart), and a spine with neither is not
+    delivered; the bound's own row is judged as a bound."""
+    def na_run(index: int, truth_tau: float, two_sided: bool, bound: bool) -> SpineResult:
+        est = []
+        if two_sided:
+            est.append(ScoredEstimate("na_ca", "na_ca", "tau_na_ms", "ms", truth_tau, truth_tau / 2, truth_tau * 2,
+                                      "", "", 8, truth_tau, "mean"))
+        if bound:
+            est.append(ScoredEstimate("na_ca", "na_ca", "tau_na_upper_bound_ms", "ms", math.nan, math.nan, 20.0,
+                                      "upper", "", 8, truth_tau, "mean"))
+        score = RunScore("completed", "", 9, {"na_ca": StepTruth("na_ca", "na_ca", tuple(range(1, 9)),
+                                                                  {"tau_na_ms": truth_tau})}, est, [])
+        return SpineResult("na_ca", draw_spines(5, 1)[index], score, "", 1.0)
+    results = [na_run(0, 30.0, True, False), na_run(1, 12.0, False, True),  # resolved: the bound does not count
+               na_run(2, 3.0, False, True), na_run(3, 5.0, True, False), na_run(4, 4.0, False, False)]
+    rows = {(r.name, r.stratum): r for r in summarise("na_ca", [("na_ca", "na_ca")], results)}
+    resolved, unresolved = "tau_Na >= 2 sodium frames (8 ms)", "tau_Na < 2 sodium frames (8 ms)"
+    tau = rows[("tau_na_ms", resolved)]
+    assert (tau.n_spines, tau.n_delivered, tau.n_delivered_as_bound) == (2, 1, 0) and tau.status == FAIL
+    tau = rows[("tau_na_ms", unresolved)]
+    assert (tau.n_spines, tau.n_delivered, tau.n_delivered_as_bound, tau.n_with_truth) == (3, 2, 1, 1)
+    assert [c.what for c in tau.checks if c.status == FAIL] == ["delivered"]  # the spine with neither
+    bound = rows[("tau_na_upper_bound_ms", unresolved)]
+    assert bound.n_delivered == 1 and [c.what for c in bound.checks] == ["coverage"]
+    text = markdown_document(RunInfo("cmd", "2026-12-03", "abc", 1, 1, 1.0, PopulationRanges()), [KINDS["na_ca"]],
+                             {}, list(rows.values()), results)
+    assert f"| {unresolved} | 2/3 (67%), 1 as tau_na_upper_bound_ms |" in text
+
+
 def _scored(spine_index: int, tau: float, truth: float, potency: bool) -> SpineResult:
     """A FRAP run's score as scoring.score_run returns it (tau with a +-10 % interval, maybe a truthless row)."""
     estimates = [ScoredEstimate("frap", "frap", "tau_frap_ms", "ms", tau, tau * 0.9, tau * 1.1, "", "", 5, truth,

@@ -24,6 +24,7 @@ from calibration_bench.targets import (
     DELIVERY_TARGET,
     HEADLINE,
     bias_target,
+    delivered_as,
     is_headline,
     not_defined,
     strata_for,
@@ -67,6 +68,8 @@ class Row:
     n_spines: int = 0
     n_delivered: int = 0
     n_bounds: int = 0
+    n_delivered_as_bound: int = 0  # spines delivered only by the row's DELIVERED_AS bound (counted in n_delivered)
+    delivered_as: str = ""
     n_with_truth: int = 0
     n_covered: int = 0
     n_no_interval: int = 0
@@ -85,6 +88,11 @@ class Row:
     def delivered_fraction(self) -> float | None:
         """Delivered / spines in the stratum."""
         return self.n_delivered / self.n_spines if self.n_spines else None
+
+    @property
+    def n_own_delivered(self) -> int:
+        """Spines that delivered this row's own estimate (not its DELIVERED_AS bound)."""
+        return self.n_delivered - self.n_delivered_as_bound
 
     @property
     def coverage(self) -> float | None:
@@ -153,10 +161,10 @@ def _checks(row: Row, estimates: list[ScoredEstimate]) -> list[Check]:
     if row.headline:
         frac = row.delivered_fraction or 0.0
         checks.append(Check("delivered", f">= {DELIVERY_TARGET:.0%}", PASS if frac >= DELIVERY_TARGET else FAIL))
-    if row.n_delivered and not row.n_with_truth:
+    if row.n_own_delivered and not row.n_with_truth:
         checks.append(Check("truth", "of the same name", FAIL))
     if row.n_with_truth:
-        if row.n_bounds == row.n_delivered:
+        if row.n_bounds == row.n_own_delivered:
             status = judge_coverage(row.n_covered, row.n_with_truth, BOUND_COVERAGE_TARGET, 1.0)
             checks.append(Check("coverage", f">= {BOUND_COVERAGE_TARGET:.0%} (bounds)", status))
         else:
@@ -184,7 +192,12 @@ def _row(kind: str, step: str, step_kind: str, name: str, stratum: str,
     found = [e for _, e in members if e is not None]
     row.unit = found[0].unit if found else ""
     delivered = [e for e in found if e.delivered]
-    row.n_delivered = len(delivered)
+    row.delivered_as = delivered_as(step_kind, name, stratum)
+    if row.delivered_as:
+        by_bound = [r for r, e in members if (e is None or not e.delivered)
+                    and (b := _final_of(r, step, row.delivered_as)) is not None and b.delivered]
+        row.n_delivered_as_bound = len(by_bound)
+    row.n_delivered = len(delivered) + row.n_delivered_as_bound
     row.n_bounds = sum(1 for e in delivered if e.bound)
     with_truth = [e for e in delivered if e.truth is not None]
     row.n_with_truth = len(with_truth)

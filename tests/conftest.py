@@ -87,6 +87,15 @@ FILE_COST_S = {
 }
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """In the fast tier (`-m "not slow"`) the slow files are not even imported: every xdist worker collects every
+    file, and importing the slow ones (NEURON, nwbinspector, hypothesis, their fixtures' modules) cost each worker
+    ~2 CPU-s of the tier's ~100 for tests it then deselects."""
+    if collection_path.name in SLOW_FILES and (config.option.markexpr or "").split() == ["not", "slow"]:
+        return True
+    return None
+
+
 def _shared_fixture_groups(items: list[pytest.Item]) -> dict[str, str]:
     """nodeid -> part of its file: tests joined when they share a module- or session-scoped fixture."""
     parent: dict[str, str] = {}

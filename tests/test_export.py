@@ -12,8 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from nwbinspector import Importance, inspect_nwbfile
-from pynwb import NWBHDF5IO
 
 from conftest import FRAP, PROFILE, ROOT
 from rig.analysis.line_scan import fold_lines
@@ -44,6 +42,8 @@ def _export(run: Path, out: Path, *extra: str) -> int:
 @pytest.mark.parametrize("kind", ["frap", "na_ca"])
 def test_nwb_passes_the_inspector_and_holds_the_run(runs, tmp_path, kind) -> None:
     """No CRITICAL or BEST_PRACTICE_VIOLATION; every sweep's samples, lines, frames and estimates as in the run."""
+    from nwbinspector import Importance, inspect_nwbfile  # here: ~2 s of imports every xdist worker would pay
+    from pynwb import NWBHDF5IO
     run_path, nwb_path = runs[kind], tmp_path / f"{kind}.nwb"
     assert _export(run_path, nwb_path, "--experimenter", "Doe, Jane", "--lab", "Spine lab") == 0
     severe = [m for m in inspect_nwbfile(nwbfile_path=str(nwb_path))

@@ -28,6 +28,7 @@ from .channels import (
     k_inactivation_array,
 )
 from .morphology import CellSpec, CompartmentTree
+from .scalar_heads import MAX_SCALAR_HEADS, HeadConstants, head_constants, head_terms, head_update
 from .synapses import exp2_peak_factor
 
 ClampMode = Literal["VC", "CC"]
@@ -92,6 +93,8 @@ class _StepConstants:
     zeros: np.ndarray
     e_syn_mV: float
     e_ca_mV: float
+    heads: HeadConstants | None  # the heads' arithmetic on Python floats (few heads), else None: numpy arrays
+    diag0_soma: float  # the soma's entry of the static diagonal
 
 
 class TreeSolver:
@@ -122,6 +125,8 @@ class TreeSolver:
         self._blk_cache: dict[tuple[object, ...], tuple[np.ndarray, float]] = {}
         self._block_offdiags: dict[int, np.ndarray] = {}
         self._step_cache: dict[tuple[object, ...], _StepConstants] = {}  # step_batch: n copies' off-diagonal, 0 between blocks
+        #: `step` does the heads' arithmetic on Python floats when there are few (bit-identical; False: numpy arrays)
+        self.scalar_heads = True
 
     # ----- membrane currents -------------------------------------------------------
     def synaptic_conductances_uS(self, x: np.ndarray, blk: Blockers) -> tuple[np.ndarray, np.ndarray]:
@@ -135,12 +140,15 @@ class TreeSolver:
 
     def soma_current(self, x: np.ndarray, blk: Blockers) -> tuple[float, float]:
         """Somatic ionic current (nA, outward +) and its slope dI/dV (uS), leak excluded."""
-        ch = self.spec.soma_channels
         m, h, n, l = x[self.layout.soma_gates].tolist()  # Python floats: scalar arithmetic without numpy's overhead
+        return self._soma_terms(float(x[0]), m, h, n, l, blk)
+
+    def _soma_terms(self, v0: float, m: float, h: float, n: float, l: float, blk: Blockers) -> tuple[float, float]:
+        """`soma_current` from the soma's voltage and gates as floats."""
+        ch = self.spec.soma_channels
         g_na, g_k = hh_conductances_uS(m, h, n, self.tree.soma_area_um2, ch, l)
         g_na = 0.0 if blk.soma_na else float(g_na)
         g_k = 0.0 if blk.soma_k else float(g_k)
-        v0 = float(x[0])
         return g_na * (v0 - ch.ena_mV) + g_k * (v0 - ch.ek_mV), g_na + g_k
 
     def _synapse_constants(self, blk: Blockers) -> tuple[np.ndarray, float]:
@@ -205,6 +213,9 @@ class TreeSolver:
         numpy call on these few-element arrays costs more than its arithmetic, so the step makes as few as it can."""
         t = self.tree
         k = self._fused_constants(dt_ms, blk)
+        if k.heads is not None:
+            self._step_few_heads(x, k, k.heads, dt_ms, mode, command, blk)
+            return
         (c_dt, diag0, rhs0, hc_dt, a0, h_rhs0, car_decay, _, syn_decay) = k.static
         tree_sl, head_sl, syn_sl, gate_sl = k.slices
         v = x[tree_sl]
@@ -257,6 +268,36 @@ class TreeSolver:
             gates[:] = inf + (gates - inf) * car_decay
             x[syn_sl] *= syn_decay  # decay_synapses
 
+    def _step_few_heads(self, x: np.ndarray, k: "_StepConstants", hk: HeadConstants, dt_ms: float, mode: ClampMode,
+                        command: float, blk: Blockers) -> None:
+        """`step` with the heads' arithmetic on Python floats (scalar_heads): the same operations in the same order,
+        the soma's too, and the state written back in two slices."""
+        c_dt, diag0, rhs0 = k.static[:3]
+        tree_sl, head_sl, syn_sl, gate_sl = k.slices
+        s = hk.n
+        state = x[head_sl.start : syn_sl.stop].tolist()  # heads' voltages, soma gates, head gates, synapses
+        m, h, n, l = state[s : s + 4]
+        v0 = float(x[0])
+        i_s, s_s = self._soma_terms(v0, m, h, n, l, blk)
+        d = diag0.copy()
+        b = c_dt * x[tree_sl] + rhs0
+        b0 = s_s * v0 - i_s
+        if mode == "VC":
+            d[0] = k.diag0_soma + s_s + self.g_series_uS
+            b0 += self.g_series_uS * command
+        else:
+            d[0] = k.diag0_soma + s_s
+            b0 += command * 1e-3
+        b[0] += b0
+        r_h, denom = head_terms(hk, x[head_sl], state, d, b)
+        _, _, _, v_new, info = lapack.dgtsv(self._offdiag, d, self._offdiag, b, overwrite_d=1, overwrite_b=1)
+        if info != 0:
+            raise FloatingPointError(f"tridiagonal solve failed (info={info})")
+        x[tree_sl] = v_new
+        vh, gates = head_update(hk, v_new, r_h, denom, state[s + 4 : 2 * s + 4], state[2 * s + 4 : 3 * s + 4])
+        x[head_sl.start : gate_sl.stop] = vh + self._soma_gates_after(float(v_new[0]), m, h, n, l, dt_ms) + gates
+        x[syn_sl] *= k.static[8]  # decay_synapses
+
     def _fused_constants(self, dt_ms: float, blk: Blockers) -> "_StepConstants":
         """The per-step constants of `step` for this tree, dt and bath (cached; rebuilt when the tree changes)."""
         key = (dt_ms, blk.key())
@@ -265,23 +306,32 @@ class TreeSolver:
             return cached
         L, syn, hc = self.layout, self.spec.synapse, self.spec.head_channels
         g_max, mg_over_357 = self._synapse_constants(blk)
+        static, t = self._static(dt_ms), self.tree
+        heads = None
+        if 0 < t.n_spines <= MAX_SCALAR_HEADS and self.scalar_heads:
+            heads = head_constants(t.spine_parent, g_max, None if blk.r_type_ca else self._g_car_max_uS, static[4],
+                                   static[3], static[5], t.g_neck_uS, mg_over_357, syn.e_syn_mV, hc.e_ca_mV,
+                                   self._car_half, self._car_slope, static[6])
         built = _StepConstants(
-            tree=self.tree, static=self._static(dt_ms),
+            tree=t, static=static,
             slices=(L.v_tree, L.v_head, slice(L.ampa_r.start, L.nmda_d.stop), slice(L.head_m.start, L.head_h.stop)),
-            g_max=g_max, mg_over_357=mg_over_357, car_on=not blk.r_type_ca, zeros=np.zeros(self.tree.n_spines),
-            e_syn_mV=syn.e_syn_mV, e_ca_mV=hc.e_ca_mV)
+            g_max=g_max, mg_over_357=mg_over_357, car_on=not blk.r_type_ca, zeros=np.zeros(t.n_spines),
+            e_syn_mV=syn.e_syn_mV, e_ca_mV=hc.e_ca_mV, heads=heads, diag0_soma=float(static[1][0]))
         self._step_cache[key] = built
         return built
 
     def _update_soma_gates(self, x: np.ndarray, dt_ms: float) -> None:
         """Exponential-Euler update of the soma's four gates at the (new) somatic voltage."""
-        v0 = float(x[0])
-        m_inf, tau_m, h_inf, tau_h, n_inf, tau_n = hh_rates(v0, self.spec.soma_channels)
-        l_inf, tau_l = k_inactivation(v0, self.spec.soma_channels)
         sg = self.layout.soma_gates
         m, h, n, l = x[sg].tolist()
-        x[sg] = (m_inf + (m - m_inf) * math.exp(-dt_ms / tau_m), h_inf + (h - h_inf) * math.exp(-dt_ms / tau_h),
-                 n_inf + (n - n_inf) * math.exp(-dt_ms / tau_n), l_inf + (l - l_inf) * math.exp(-dt_ms / tau_l))
+        x[sg] = self._soma_gates_after(float(x[0]), m, h, n, l, dt_ms)
+
+    def _soma_gates_after(self, v0: float, m: float, h: float, n: float, l: float, dt_ms: float) -> list[float]:
+        """The soma's gates (m, h, n, l) after one exponential-Euler step at the voltage v0."""
+        m_inf, tau_m, h_inf, tau_h, n_inf, tau_n = hh_rates(v0, self.spec.soma_channels)
+        l_inf, tau_l = k_inactivation(v0, self.spec.soma_channels)
+        return [m_inf + (m - m_inf) * math.exp(-dt_ms / tau_m), h_inf + (h - h_inf) * math.exp(-dt_ms / tau_h),
+                n_inf + (n - n_inf) * math.exp(-dt_ms / tau_n), l_inf + (l - l_inf) * math.exp(-dt_ms / tau_l)]
 
     def step_batch(self, x: np.ndarray, dt_ms: float, vc: np.ndarray, command: np.ndarray, blk: Blockers) -> None:
         """`step` for independent copies of the cell, one state per row of x (B, size), each under its own clamp

@@ -78,8 +78,10 @@ def fcat_outcome(path: Path, profile: Path) -> FcatOutcome:
                                False, float("nan"), damage[0] if damage else float("nan"), False)
         e = estimates[-1]
         truth = {name: v for s, name, v in truth_rows if s == e.sweep}["fcat"]
+        # fcat is cut at 0: there its relative width is unbounded (the spine reads silent, not precise)
+        half_width = (e.high - e.low) / 2 / abs(e.value) if e.value != 0 else float("inf")
         return FcatOutcome(measuring, fcat_dose.two_photon_fraction2_s, run_dose.depolarized_s,
-                           (e.high - e.low) / 2 / abs(e.value), e.low <= truth <= e.high, e.value / truth - 1,
+                           half_width, e.low <= truth <= e.high, e.value / truth - 1,
                            damage[0] if damage else float("nan"), True, truth, e.value, e.low, e.high)
 
 

@@ -107,3 +107,25 @@ def test_release_trend_reports_a_run_down_and_not_quantal_scatter():
     trend = release_trend(sweeps, falling, sd, released, 1.96, "at the reversal")
     assert trend is not None and trend.fold < 0.7
     assert trend.sentence.startswith("CaT per release at the reversal fell x") and "over sweeps 1-20" in trend.sentence
+
+
+def test_published_fcat_is_cut_at_zero_where_noise_takes_the_ratio_below_it():
+    """A Ca-silent spine (no CC CaT per release): the mixture ratio of noisy trials falls below 0 on some draws;
+    what is published never does, and a ratio above 0 is published unchanged."""
+    from rig.analysis.release_mixture import release_ratio
+    from rig.protocols.fcat.analysis import published_fcat
+
+    rng = np.random.default_rng(3)
+    raw_negative = 0
+    for k in range(12):
+        released_a = rng.random(30) < 0.4
+        a = released_a * 20.0 * rng.gamma(16.0, 1 / 16.0, 30) + rng.normal(0, 1, 30)
+        b = rng.normal(0, 1, 30)  # silent: CC trials are noise only
+        ratio = release_ratio(a, np.ones(30), b, np.ones(30), resamples=100, seed=k)
+        shown = published_fcat(ratio)
+        raw_negative += ratio.value < 0
+        assert shown.value >= 0 and shown.low >= 0 and shown.low <= shown.value <= shown.high
+        assert shown.high == ratio.high
+        if ratio.value >= 0:
+            assert shown.value == ratio.value
+    assert raw_negative >= 3  # the cut is exercised

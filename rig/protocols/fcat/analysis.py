@@ -26,6 +26,14 @@ from rig.protocols.shared.calcium_transients import ConditionTransients, finite,
 from rig.protocols.shared.common import AnalysisUpdate
 
 
+def published_fcat(ratio: RatioEstimate) -> Interval:
+    """fcat as published: the mixture ratio with its point and interval cut at 0.
+
+    fCaT is a ratio of Ca-influx-driven CaT peaks, never negative: a bootstrap end, or a mean CC amplitude per
+    release, below 0 is noise about a ratio near 0, not a possible value."""
+    return Interval(max(ratio.value, 0.0), max(ratio.low, 0.0), ratio.high, "1")
+
+
 class FcatAnalysis:
     """Keeps both conditions' transients and publishes the spine estimates after every sweep."""
 
@@ -194,10 +202,8 @@ class FcatAnalysis:
             # uncertain by as much as a condition's CaT per release changed over the step.
             ratio = trend.widen(ratio)
             basis += (f"; the spine changed during the step ({trend.sentence}): interval widened x{trend.factor:.2f}")
-        # fCaT is a ratio of Ca-influx-driven CaT peaks, never negative: the interval is cut at 0 (a bootstrap end
-        # below 0 is noise about a ratio near 0, not a possible value).
-        # The same for the point: a negative mean CC amplitude per release is noise about a ratio near 0.
-        low, value = max(ratio.low, 0.0), max(ratio.value, 0.0)
+        shown = published_fcat(ratio)
+        low, value = shown.low, shown.value
         update.estimates.append(Estimate(sweep_index, name, "fcat", value, low, ratio.high, "1", basis,
                                          trend=trend.sentence))
         update.estimates.append(Estimate(sweep_index, name, "fcat_upper_bound", value, math.nan,

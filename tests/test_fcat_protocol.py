@@ -38,7 +38,7 @@ def fcat_run(tmp_path_factory, steady_profile):
     result = run_protocol(FCAT, steady_profile, ["steps.1.sweeps_per_condition=6", "steps.1.min_reversal_releases=1"],
                           out_dir=out)
     with RunFile(result.path) as f:
-        return result, f.summary(), f.sweep_plans(), f.features()
+        return result, f.summary(), f.sweep_plans(), f.features(), f.estimates()
 
 
 @pytest.fixture(scope="module")
@@ -71,12 +71,12 @@ def test_fcat_extends_in_rounds_while_too_few_reversal_cats_are_detected(extende
 
 
 def test_fcat_ends_without_an_extension_once_enough_reversal_cats_are_detected(fcat_run):
-    _, summary, _, _ = fcat_run
+    _, summary, _, _, _ = fcat_run
     assert not any("min_reversal_releases" in n["message"] for n in summary["notices"])
 
 
 def test_fcat_sweeps_run_at_the_reversal_found_by_the_search(fcat_run):
-    result, summary, plans, _ = fcat_run
+    result, summary, plans, _, _ = fcat_run
     assert result.outcome.status == "completed", result.outcome.message
     reversal = summary["estimates"]["reversal_mV"]["value"]
     fcat_plans = [p for p in plans if p.kind == "fcat" and p.meta.role != "settle"]
@@ -91,7 +91,7 @@ def test_fcat_sweeps_run_at_the_reversal_found_by_the_search(fcat_run):
 
 
 def test_fcat_estimates_are_finite_or_replaced_by_a_notice(fcat_run):
-    _, summary, _, features = fcat_run
+    _, summary, _, features, _ = fcat_run
     for name, e in summary["estimates"].items():
         sides = {"": ("low", "high"), "lower": ("low",), "upper": ("high",)}[e.get("bound", "")]
         assert all(math.isfinite(e[k]) for k in ("value",) + sides), name
@@ -149,3 +149,21 @@ def test_fcat_extension_settings_that_contradict_are_refused(overrides, message)
     with pytest.raises(InvalidInput) as exc:
         run_protocol(FCAT, FCAT_PROFILE, overrides, out_dir=Path("/nonexistent-never-written"))
     assert any(message in str(p) for p in exc.value.problems), exc.value.problems
+
+
+def test_release_probability_is_bounded_from_below_from_the_first_reversal_sweep(fcat_run):
+    """Before the reversal's CaTs have a shape of their own (so before any fCaT), each reversal sweep publishes
+    release_probability_lower_bound (detections only miss releases) and no two-sided release_probability; once
+    the shape is there both are published, the bound never above the point."""
+    _, _, plans, _, estimates = fcat_run
+    reversal = [k for k, plan in enumerate(plans) if plan.kind == "fcat" and plan.meta.role == "reversal"]
+    by_sweep: dict[int, dict[str, object]] = {}
+    for e in estimates:
+        by_sweep.setdefault(e.sweep, {})[e.name] = e
+    first = by_sweep[reversal[0]]
+    assert "release_probability_lower_bound" in first and "release_probability" not in first and "fcat" not in first
+    bound = first["release_probability_lower_bound"]
+    assert bound.bound == "lower" and 0.0 <= bound.low <= 1.0 and math.isnan(bound.high)
+    last = by_sweep[reversal[-1]]
+    assert {"release_probability", "release_probability_lower_bound", "fcat"} <= set(last)
+    assert last["release_probability_lower_bound"].low <= last["release_probability"].value

@@ -12,6 +12,7 @@ weighted by its release probability) evokes zero net clamp charge in the respons
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -31,7 +32,9 @@ REVERSAL_BRACKET_MV = (-30.0, 30.0)
 WARM_BRACKET_MV = 1.5  # half-width of the bracket around the last reversal found in the same bath
 
 
-EVOKED_BATCH = 48  # copies of the cell simulated side by side (memory: steps x copies x recorded rows)
+#: Most copies of the cell simulated side by side (memory: steps x copies x recorded rows, ~13 MB at 64). A batched
+#: step's fixed cost is that of several copies, so the requests are split into as few, equal batches as this allows.
+EVOKED_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -142,8 +145,9 @@ class FcatProbe:
             if todo:
                 model = self._model(state)
                 items = list(todo.items())
-                for start in range(0, len(items), EVOKED_BATCH):
-                    chunk = items[start : start + EVOKED_BATCH]
+                size = math.ceil(len(items) / math.ceil(len(items) / EVOKED_BATCH))
+                for start in range(0, len(items), size):
+                    chunk = items[start : start + size]
                     for key, influx in zip((k for k, _ in chunk), self._simulate(model, [r for _, r in chunk])):
                         self._evoked[key] = influx
             return [self._evoked[k] for k in keys]

@@ -86,6 +86,30 @@ def hh_rates_array(v_mV: np.ndarray, spec: SomaChannelSpec) -> tuple[np.ndarray,
     return _hh_steady(np.asarray(v_mV, dtype=float), spec, np.exp, _vtrap_array)
 
 
+#: Offsets and divisors of the four exponentials of the HH rates (bm, ah, bh of u; bn of u - k_shift), as rows.
+_HH_EXP_OFFSET_MV = np.array([[65.0], [65.0], [35.0], [65.0]])
+_HH_EXP_DIV_MV = np.array([[18.0], [20.0], [10.0], [80.0]])
+_HH_ALPHA_SCALE = np.array([[0.1], [0.07], [0.01]])  # am, ah, an
+
+
+def hh_rates_rows(v_mV: np.ndarray, spec: SomaChannelSpec) -> tuple[np.ndarray, np.ndarray]:
+    """`hh_rates_array` as two (3, B) arrays, steady states and time constants of m, h, n, with each formula's
+    operations on the stacked rows (the same arithmetic element by element, in fewer numpy calls)."""
+    u = v_mV - spec.v_shift_mV
+    un = u - spec.k_shift_mV
+    lin = np.stack((u + 40.0, un + 55.0))
+    q = lin / 10.0
+    if np.any(np.abs(q) < 1e-6):
+        vt = _vtrap_array(lin, 10.0)
+    else:  # _vtrap_array where no value sits at the removable singularity: x / -expm1(-x / y), -x / y == -(x / y)
+        vt = lin / -np.expm1(-q)
+    e = np.exp(-(np.stack((u, u, u, un)) + _HH_EXP_OFFSET_MV) / _HH_EXP_DIV_MV)  # bm, ah, bh, bn before scaling
+    alpha = _HH_ALPHA_SCALE * np.stack((vt[0], e[1], vt[1]))
+    beta = np.stack((4.0 * e[0], 1.0 / (1.0 + e[2]), 0.125 * e[3]))
+    s = alpha + beta
+    return alpha / s, 1.0 / (spec.rate_factor * s)
+
+
 def _hh_steady(v, spec, exp, vtrap):
     # The one source of the HH rate formulas, for scalars (math) and arrays (numpy).
     u = v - spec.v_shift_mV

@@ -23,7 +23,7 @@ from .channels import (
     car_steady_state,
     hh_conductances_uS,
     hh_rates,
-    hh_rates_array,
+    hh_rates_rows,
     k_inactivation,
     k_inactivation_array,
 )
@@ -127,6 +127,7 @@ class TreeSolver:
         self._step_cache: dict[tuple[object, ...], _StepConstants] = {}  # step_batch: n copies' off-diagonal, 0 between blocks
         #: `step` does the heads' arithmetic on Python floats when there are few (bit-identical; False: numpy arrays)
         self.scalar_heads = True
+        self._groups: tuple[CompartmentTree, tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]] | None = None
 
     # ----- membrane currents -------------------------------------------------------
     def synaptic_conductances_uS(self, x: np.ndarray, blk: Blockers) -> tuple[np.ndarray, np.ndarray]:
@@ -358,10 +359,13 @@ class TreeSolver:
             if self._unique_parents:
                 d[:, t.spine_parent] += gn * a / denom
                 b[:, t.spine_parent] += gn * r_h / denom
-            else:
-                rows = (t.spine_parent[None, :] + n_tree * np.arange(n_b)[:, None]).ravel()
-                d += np.bincount(rows, weights=(gn * a / denom).ravel(), minlength=d.size).reshape(d.shape)
-                b += np.bincount(rows, weights=(gn * r_h / denom).ravel(), minlength=b.size).reshape(b.shape)
+            else:  # np.bincount's sums per copy (from 0, in head order), added to the shared parents only
+                nodes, first, later = self._parent_groups()
+                for arr, w in ((d, gn * a / denom), (b, gn * r_h / denom)):
+                    sums = w[:, first]
+                    for slots, heads in later:
+                        sums[:, slots] += w[:, heads]
+                    arr[:, nodes] += sums
         if n_b not in self._block_offdiags:
             self._block_offdiags[n_b] = np.tile(np.append(self._offdiag, 0.0), n_b)[:-1]
         off = self._block_offdiags[n_b]
@@ -374,6 +378,24 @@ class TreeSolver:
             x[:, L.v_head] = (r_h + gn * v_new[:, t.spine_parent]) / denom
         self.update_gates_batch(x, dt_ms)
         x[:, L.ampa_r.start : L.nmda_d.stop] *= self._static(dt_ms)[8]  # decay_synapses
+
+    def _parent_groups(self) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """Shared spine parents: the distinct parent nodes, the first head on each, and for the second, third ...
+        head on a node (slot in the distinct nodes, head index) pairs, rank by rank (cached per tree)."""
+        t = self.tree
+        cached = self._groups
+        if cached is not None and cached[0] is t:
+            return cached[1]
+        parents = t.spine_parent.tolist()
+        nodes = list(dict.fromkeys(parents))
+        heads_of: list[list[int]] = [[i for i, p in enumerate(parents) if p == n] for n in nodes]
+        later = []
+        for rank in range(1, max(len(h) for h in heads_of)):
+            pairs = [(slot, h[rank]) for slot, h in enumerate(heads_of) if len(h) > rank]
+            later.append((np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])))
+        groups = (np.array(nodes), np.array([h[0] for h in heads_of]), later)
+        self._groups = (t, groups)
+        return groups
 
     def soma_current_batch(self, x: np.ndarray, blk: Blockers) -> tuple[np.ndarray, np.ndarray]:
         """`soma_current` of every row of x (B, size)."""
@@ -390,10 +412,9 @@ class TreeSolver:
         """`update_gates` of every row of x (B, size)."""
         L = self.layout
         v0 = x[:, 0]
-        m_inf, tau_m, h_inf, tau_h, n_inf, tau_n = hh_rates_array(v0, self.spec.soma_channels)
+        inf, tau = hh_rates_rows(v0, self.spec.soma_channels)  # (3, B): m, h, n
         i = L.soma_gates.start
-        inf = np.stack((m_inf, h_inf, n_inf), axis=1)
-        x[:, i : i + 3] = inf + (x[:, i : i + 3] - inf) * np.exp(-dt_ms / np.stack((tau_m, tau_h, tau_n), axis=1))
+        x[:, i : i + 3] = inf.T + (x[:, i : i + 3] - inf.T) * np.exp(-dt_ms / tau).T
         l_inf, tau_l = k_inactivation_array(v0, self.spec.soma_channels)
         x[:, i + 3] = l_inf + (x[:, i + 3] - l_inf) * math.exp(-dt_ms / tau_l)
         if self.tree.n_spines:

@@ -236,15 +236,22 @@ def _line_trace(specimen: "Specimen", state: SpineState, plan: SweepPlan, r: Rep
 
 
 def paired_ap_truth(specimen: "Specimen", state: SpineState, plan: SweepPlan) -> dict[str, float]:
-    """Paired-AP truths of the imaged head. ca_per_ap_nM: the rise of head free Ca from before the first AP to
-    its peak before the second (nM); feller_ratio: a = (F3 - F2)/(F1 - F0) of the noise-free head dG/R, the levels
+    """Paired-AP truths of the imaged head. ca_per_ap_nM: the first AP's step of head free Ca (nM), read in the
+    level windows the analysis reads the dye in (mean over [AP1 + rise_ms, + level_window_ms) minus the mean over
+    the window before AP1; rig.analysis.ap_calcium.increments_per_event), not the free Ca's brief peak, which the
+    dye-buffered head has already left at the window (up to 8 % higher on a 33 MOhm spine); without level windows
+    the rise to the peak before the second AP; feller_ratio: a = (F3 - F2)/(F1 - F0) of the noise-free head dG/R, the levels
     taken in the step's windows (rig.analysis.ap_calcium.feller_levels, as the analysis takes them)."""
     kind = plan.meta.kind_as(ApScanMeta)
     onsets = list(kind.ap_ms)
     r = replay(specimen, state, "CC", _command(plan, "CC"), plan.sample_rate_hz, [])
     times, free, c0 = head_calcium_uM(specimen, state, r)
-    first = (times > onsets[0]) & (times < (onsets[1] if len(onsets) > 1 else times[-1] + 1.0))
-    out = {"ca_per_ap_nM": float(np.max(free[first]) - c0) * 1e3}
+    if isinstance(kind, ApLevelsMeta):
+        step = increments_per_event(times, free, onsets[:1], kind.rise_ms, kind.level_window_ms)[0]
+    else:
+        first = (times > onsets[0]) & (times < (onsets[1] if len(onsets) > 1 else times[-1] + 1.0))
+        step = float(np.max(free[first]) - c0)
+    out = {"ca_per_ap_nM": float(step) * 1e3}
     if len(onsets) == 2 and isinstance(kind, ApLevelsMeta):
         trace = expected_ratio_trace(specimen, plan, state.index, times, free, c0)
         levels = feller_levels(trace.times_ms, trace.dg_over_r, onsets[0], onsets[1], kind.rise_ms,

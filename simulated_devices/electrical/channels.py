@@ -90,24 +90,42 @@ def hh_rates_array(v_mV: np.ndarray, spec: SomaChannelSpec) -> tuple[np.ndarray,
 _HH_EXP_OFFSET_MV = np.array([[65.0], [65.0], [35.0], [65.0]])
 _HH_EXP_DIV_MV = np.array([[18.0], [20.0], [10.0], [80.0]])
 _HH_ALPHA_SCALE = np.array([[0.1], [0.07], [0.01]])  # am, ah, an
+_HH_VTRAP_OFFSET_MV = np.array([[40.0], [55.0]])
 
 
 def hh_rates_rows(v_mV: np.ndarray, spec: SomaChannelSpec) -> tuple[np.ndarray, np.ndarray]:
     """`hh_rates_array` as two (3, B) arrays, steady states and time constants of m, h, n, with each formula's
-    operations on the stacked rows (the same arithmetic element by element, in fewer numpy calls)."""
-    u = v_mV - spec.v_shift_mV
-    un = u - spec.k_shift_mV
-    lin = np.stack((u + 40.0, un + 55.0))
+    operations on stacked rows written in place (the same arithmetic element by element, in fewer numpy calls)."""
+    e = np.empty((4, v_mV.shape[0]))  # rows u, u, u, un: the arguments of bm, ah, bh, bn
+    np.subtract(v_mV, spec.v_shift_mV, out=e[0])
+    e[1] = e[0]
+    e[2] = e[0]
+    np.subtract(e[0], spec.k_shift_mV, out=e[3])
+    lin = e[2:] + _HH_VTRAP_OFFSET_MV  # u + 40 (am), un + 55 (an)
     q = lin / 10.0
     if np.any(np.abs(q) < 1e-6):
         vt = _vtrap_array(lin, 10.0)
     else:  # _vtrap_array where no value sits at the removable singularity: x / -expm1(-x / y), -x / y == -(x / y)
-        vt = lin / -np.expm1(-q)
-    e = np.exp(-(np.stack((u, u, u, un)) + _HH_EXP_OFFSET_MV) / _HH_EXP_DIV_MV)  # bm, ah, bh, bn before scaling
-    alpha = _HH_ALPHA_SCALE * np.stack((vt[0], e[1], vt[1]))
-    beta = np.stack((4.0 * e[0], 1.0 / (1.0 + e[2]), 0.125 * e[3]))
-    s = alpha + beta
-    return alpha / s, 1.0 / (spec.rate_factor * s)
+        np.negative(q, out=q)
+        np.expm1(q, out=q)
+        np.negative(q, out=q)
+        vt = np.divide(lin, q, out=q)
+    e += _HH_EXP_OFFSET_MV
+    np.negative(e, out=e)
+    e /= _HH_EXP_DIV_MV
+    np.exp(e, out=e)
+    ab = np.empty((2, 3, v_mV.shape[0]))  # alpha (am, ah, an), beta (bm, bh, bn)
+    ab[0, 0] = vt[0]
+    ab[0, 1] = e[1]
+    ab[0, 2] = vt[1]
+    ab[0] *= _HH_ALPHA_SCALE
+    np.multiply(4.0, e[0], out=ab[1, 0])
+    np.add(1.0, e[2], out=ab[1, 1])
+    np.divide(1.0, ab[1, 1], out=ab[1, 1])
+    np.multiply(0.125, e[3], out=ab[1, 2])
+    total = ab[0] + ab[1]
+    tau = np.multiply(spec.rate_factor, total)
+    return np.divide(ab[0], total, out=ab[0]), np.divide(1.0, tau, out=tau)
 
 
 def _hh_steady(v, spec, exp, vtrap):

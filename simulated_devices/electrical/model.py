@@ -8,6 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .batch_step import step_columns
 from .channels import car_conductance_uS
 from .linear import IllConditioned, LinearPropagator, ModalPropagator, linearise, numerical_jacobian, steady_state
 from .morphology import CellSpec, build_tree
@@ -321,16 +322,17 @@ class CellModel:
                 if not (0 <= k < n_steps and 0 <= spine < self.n_spines):
                     raise IndexError(f"synaptic event ({k}, {spine}) outside chunk/spines")
                 events.setdefault(int(k), []).append((copy, int(spine), float(w)))
-        rec = np.empty((n_steps, x.shape[0], self._rows.size))
+        xt = np.ascontiguousarray(x.T)  # one column per copy: contiguous rows for step_columns
+        rec = np.empty((n_steps, self._rows.size, x.shape[0]))
         for k in range(n_steps):
             for copy, spine, w in events.get(k, ()):
-                self.solver.add_event(x[copy], spine, w)
-            self.solver.step_batch(x, dt_ms, vc, cmd, self.blockers)
-            rec[k] = x[:, self._rows]
+                self.solver.add_event(xt[:, copy], spine, w)
+            step_columns(self.solver, xt, dt_ms, vc, cmd, self.blockers)
+            rec[k] = xt[self._rows]
         self.n_solved_steps += n_steps * x.shape[0]
-        traces = [self._trace_from_rows(rec[:, b], mode, np.full(n_steps, cmd[b]), dt_ms)
+        traces = [self._trace_from_rows(rec[:, :, b], mode, np.full(n_steps, cmd[b]), dt_ms)
                   for b, mode in enumerate(clamp_modes)]
-        return x, traces
+        return np.ascontiguousarray(xt.T), traces
 
     def _break_mask(
         self, mode: ClampMode, cmd: np.ndarray, events: dict[int, list[tuple[int, float]]], dt_ms: float

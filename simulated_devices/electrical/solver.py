@@ -19,13 +19,12 @@ from scipy.linalg import lapack
 
 from rig.model.biophysics import MG_BLOCK_MM, MG_BLOCK_PER_MV
 
+from .batch_step import step_columns
 from .channels import (
     car_steady_state,
     hh_conductances_uS,
     hh_rates,
-    hh_rates_rows,
     k_inactivation,
-    k_inactivation_array,
 )
 from .morphology import CellSpec, CompartmentTree
 from .scalar_heads import MAX_SCALAR_HEADS, HeadConstants, head_constants, head_terms, head_update
@@ -336,48 +335,16 @@ class TreeSolver:
 
     def step_batch(self, x: np.ndarray, dt_ms: float, vc: np.ndarray, command: np.ndarray, blk: Blockers) -> None:
         """`step` for independent copies of the cell, one state per row of x (B, size), each under its own clamp
-        (vc: True for VC) and command. The same arithmetic as `step`; the B tree systems are solved as one
-        block-diagonal tridiagonal system (zero couplings between blocks: each block solves exactly as alone)."""
-        L, t = self.layout, self.tree
-        c_dt, diag0, rhs0, hc_dt, a0, h_rhs0 = self._static(dt_ms)[:6]
-        n_b, n_tree = x.shape[0], 1 + t.n_dend
-        v = x[:, L.v_tree]
-        vh = x[:, L.v_head]
-        i_s, s_s = self.soma_current_batch(x, blk)
-        d = np.repeat(diag0[None, :], n_b, axis=0)
-        b = c_dt * v + rhs0
-        d[:, 0] += s_s
-        b[:, 0] += s_s * v[:, 0] - i_s
-        d[:, 0] += np.where(vc, self.g_series_uS, 0.0)
-        b[:, 0] += np.where(vc, self.g_series_uS * command, command * 1e-3)
-        if t.n_spines:
-            i_h, s_h = self.head_current(x, blk)
-            a = a0 + s_h
-            r_h = hc_dt * vh + h_rhs0 + s_h * vh - i_h
-            gn = t.g_neck_uS
-            denom = a + gn
-            if self._unique_parents:
-                d[:, t.spine_parent] += gn * a / denom
-                b[:, t.spine_parent] += gn * r_h / denom
-            else:  # np.bincount's sums per copy (from 0, in head order), added to the shared parents only
-                nodes, first, later = self._parent_groups()
-                for arr, w in ((d, gn * a / denom), (b, gn * r_h / denom)):
-                    sums = w[:, first]
-                    for slots, heads in later:
-                        sums[:, slots] += w[:, heads]
-                    arr[:, nodes] += sums
+        (vc: True for VC) and command: `batch_step.step_columns` on the transposed state."""
+        xt = np.ascontiguousarray(x.T)
+        step_columns(self, xt, dt_ms, vc, command, blk)
+        x[:] = xt.T
+
+    def _block_offdiag(self, n_b: int) -> np.ndarray:
+        """Off-diagonal of n_b copies' tree systems in one block-diagonal system (0 between blocks; cached)."""
         if n_b not in self._block_offdiags:
             self._block_offdiags[n_b] = np.tile(np.append(self._offdiag, 0.0), n_b)[:-1]
-        off = self._block_offdiags[n_b]
-        _, _, _, v_new, info = lapack.dgtsv(off, d.ravel(), off, b.ravel())
-        if info != 0:
-            raise FloatingPointError(f"tridiagonal solve failed (info={info})")
-        v_new = v_new.reshape(n_b, n_tree)
-        x[:, L.v_tree] = v_new
-        if t.n_spines:
-            x[:, L.v_head] = (r_h + gn * v_new[:, t.spine_parent]) / denom
-        self.update_gates_batch(x, dt_ms)
-        x[:, L.ampa_r.start : L.nmda_d.stop] *= self._static(dt_ms)[8]  # decay_synapses
+        return self._block_offdiags[n_b]
 
     def _parent_groups(self) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
         """Shared spine parents: the distinct parent nodes, the first head on each, and for the second, third ...
@@ -396,31 +363,6 @@ class TreeSolver:
         groups = (np.array(nodes), np.array([h[0] for h in heads_of]), later)
         self._groups = (t, groups)
         return groups
-
-    def soma_current_batch(self, x: np.ndarray, blk: Blockers) -> tuple[np.ndarray, np.ndarray]:
-        """`soma_current` of every row of x (B, size)."""
-        ch = self.spec.soma_channels
-        gates = x[:, self.layout.soma_gates]
-        g_na, g_k = hh_conductances_uS(gates[:, 0], gates[:, 1], gates[:, 2], self.tree.soma_area_um2, ch,
-                                       gates[:, 3])
-        g_na = np.zeros(x.shape[0]) if blk.soma_na else g_na
-        g_k = np.zeros(x.shape[0]) if blk.soma_k else g_k
-        v0 = x[:, 0]
-        return g_na * (v0 - ch.ena_mV) + g_k * (v0 - ch.ek_mV), g_na + g_k
-
-    def update_gates_batch(self, x: np.ndarray, dt_ms: float) -> None:
-        """`update_gates` of every row of x (B, size)."""
-        L = self.layout
-        v0 = x[:, 0]
-        inf, tau = hh_rates_rows(v0, self.spec.soma_channels)  # (3, B): m, h, n
-        i = L.soma_gates.start
-        x[:, i : i + 3] = inf.T + (x[:, i : i + 3] - inf.T) * np.exp(-dt_ms / tau).T
-        l_inf, tau_l = k_inactivation_array(v0, self.spec.soma_channels)
-        x[:, i + 3] = l_inf + (x[:, i + 3] - l_inf) * math.exp(-dt_ms / tau_l)
-        if self.tree.n_spines:
-            inf = 1.0 / (1.0 + np.exp((x[:, None, L.v_head] - self._car_half) / self._car_slope))
-            gates = x[:, L.head_m.start : L.head_h.stop].reshape(x.shape[0], 2, -1)
-            gates[:] = inf + (gates - inf) * self._static(dt_ms)[6]
 
     def update_gates(self, x: np.ndarray, dt_ms: float) -> None:
         """Exponential-Euler gate update at the (new) voltage."""

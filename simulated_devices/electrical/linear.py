@@ -14,7 +14,7 @@ is the fallback and the reference the tests compare it with.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import linalg, optimize
@@ -232,6 +232,8 @@ class ModalPropagator:
     dt_ms: float
     block: int
     v_slice: slice
+    #: per-block factors by (steps, live modes), see `_block_factors` (not copied by `dataclasses.replace`)
+    _cache: dict[object, tuple[np.ndarray, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -275,15 +277,35 @@ class ModalPropagator:
             if np.max(np.abs(e[self.v_slice])) > limit_mV:
                 break
             m = min(self.block, n_steps - done)
-            k = np.arange(1, m + 1) * self.dt_ms
-            live = np.flatnonzero(np.abs(coef) * self.mode_scale
-                                  * np.exp(self.rates_per_ms.real * self.dt_ms) >= MODE_FLOOR)
-            growth = np.exp(np.outer(k, self.rates_per_ms[live]))  # (m, live)
-            out[done : done + m] += ((growth * coef[live]) @ self.row_modes[:, live].T).real
-            coef = coef * np.exp(self.rates_per_ms * (m * self.dt_ms))
+            live = np.flatnonzero(np.abs(coef) * self.mode_scale * self._step_decay() >= MODE_FLOOR)
+            growth, row_modes_t, step_m = self._block_factors(m, live)
+            out[done : done + m] += ((growth * coef[live]) @ row_modes_t).real
+            coef = coef * step_m
             e = (self.modes[:, live] @ coef[live]).real
             done += m
         return out[:done], self.x_ss + e, done
+
+    def _step_decay(self) -> np.ndarray:
+        """|exp(lambda dt)| of every mode (cached)."""
+        if "decay" not in self._cache:
+            self._cache["decay"] = (np.exp(self.rates_per_ms.real * self.dt_ms),)
+        return self._cache["decay"][0]
+
+    def _block_factors(self, m: int, live: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For a block of m steps with these modes alive: exp(lambda k dt) (m, live) for k = 1..m, the recorded
+        rows' modes (live, rows), exp(lambda m dt) of every mode; computed once per (m, live modes) and reused
+        (the same numbers as computing them each block)."""
+        cache = self._cache
+        key = (m, live.tobytes())
+        hit = cache.get(key)
+        if hit is None:
+            if len(cache) > 16:
+                cache.clear()
+            k = np.arange(1, m + 1) * self.dt_ms
+            hit = (np.exp(np.outer(k, self.rates_per_ms[live])), self.row_modes[:, live].T,
+                   np.exp(self.rates_per_ms * (m * self.dt_ms)))
+            cache[key] = hit
+        return hit[0], hit[1], hit[2]
 
     def is_near(self, x: np.ndarray, gate_slice: slice, tol_mV: float, tol_gate: float) -> bool:
         """True when voltages and channel gates are close enough to x_ss for linearity."""

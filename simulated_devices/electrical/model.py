@@ -262,10 +262,11 @@ class CellModel:
         breaks = self._break_mask(clamp_mode, cmd, events, dt_ms)
         next_break = _next_true_index(breaks)
         rec = np.empty((n_steps, self._rows.size))
-        x, fp = self._x, self.fast_path
+        x, fp, rows = self._x, self.fast_path, self._rows
+        brk, commands = breaks.tolist(), cmd.tolist()  # Python bools and floats: no numpy scalars per step
         k = 0
         while k < n_steps:
-            if breaks[k]:
+            if brk[k]:
                 self._linear = False
             if self._linear:
                 j = next_break[k + 1]
@@ -279,14 +280,14 @@ class CellModel:
                 if k < j:
                     self._linear = False  # drifted away from the equilibrium: step again
                 continue
-            if fp.enabled and self._global_step % fp.check_interval_steps == 0 and not breaks[k]:
+            if fp.enabled and self._global_step % fp.check_interval_steps == 0 and not brk[k]:
                 if self._settled(clamp_mode, cmd[k], dt_ms):
                     self._linear = True
                     continue
             for spine, w in events.get(k, ()):
                 self.solver.add_event(x, spine, w)
-            self.solver.step(x, dt_ms, clamp_mode, cmd[k], self.blockers)
-            rec[k] = x[self._rows]
+            self.solver.step(x, dt_ms, clamp_mode, commands[k], self.blockers)
+            rec[k] = x[rows]
             self._global_step += 1
             self.n_solved_steps += 1
             k += 1

@@ -6,12 +6,13 @@ carries over from run to run, and every device panel's static change (LEDs, hold
 this process is the only one that ever opens the devices. Fail-safes: when the window's end of the pipe
 closes (the window closed, crashed or was killed) any job is aborted and every device made safe; stop
 signals are handled as `rig run` handles them (first SIGINT: stop after the sweep; any other: now).
-Entry point: `serve`, the target of a multiprocessing 'spawn' process (see rig.gui.session).
+Entry point: `main`, the target of a multiprocessing 'forkserver' or 'spawn' process (see rig.gui.session).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -288,6 +289,10 @@ def serve(conn: Connection, profile: LoadedProfile, out_dir: Path) -> int:
     return code if code is not None else 0
 
 
-def main(conn: Connection, profile: LoadedProfile, out_dir: Path) -> None:
-    """multiprocessing target: serve, then exit with its status."""
+def main(conn: Connection, profile: LoadedProfile, out_dir: Path, environment: dict[str, str] | None = None) -> None:
+    """multiprocessing target: serve, then exit with its status. `environment`: the window's, at its opening (a
+    forkserver child otherwise has the server's, from the first window's opening)."""
+    if environment is not None:
+        os.environ.clear()
+        os.environ.update(environment)
     raise SystemExit(serve(conn, profile, out_dir))

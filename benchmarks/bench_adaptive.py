@@ -91,12 +91,14 @@ def main() -> None:
     parser.add_argument("--base-per-condition", type=int, default=20, help="fcat --rule releases: base sweeps")
     parser.add_argument("--min-releases", type=int, default=6, help="fcat --rule releases: reversal CaTs wanted")
     parser.add_argument("--max-per-condition", type=int, default=45, help="fcat --rule releases: most sweeps")
+    parser.add_argument("--absolute", action="store_true", help="fcat --rule width: on fcat's absolute half width "
+                        "(--goal in fcat's units) instead of the relative one")
     args = parser.parse_args()
     if args.kind == "fcat":
         releases = (ReleasesRule(args.base_per_condition, args.min_releases, args.max_per_condition)
                     if args.rule == "releases" else None)
         compare_fcat(args.spines, args.seed, args.goal, args.quantile, args.fixed_per_condition, args.budget_factor,
-                     args.workers, releases)
+                     args.workers, releases, args.absolute)
         return
     kind = KINDS["frap"]
     target = find_target(kind)

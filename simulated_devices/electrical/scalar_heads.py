@@ -61,13 +61,14 @@ def head_constants(parents: np.ndarray, g_max: np.ndarray, g_car_max: np.ndarray
         h_slope_mV=float(car_slope[1, 0]), m_decay=float(car_decay[0, 0]), h_decay=float(car_decay[1, 0]))
 
 
-def head_terms(k: HeadConstants, heads: np.ndarray, state: list[float],
-               d: np.ndarray, b: np.ndarray) -> tuple[list[float], list[float]]:
+def head_terms(k: HeadConstants, heads: np.ndarray, state: list[float], d: np.ndarray, b: np.ndarray,
+               mg_exp: tuple[list[float], list[float]] | None) -> tuple[list[float], list[float]]:
     """Add the eliminated heads' terms to the tree's diagonal d and right-hand side b (in place).
 
     heads: the head voltages (array view); state: x from the first head voltage to the last synaptic state as
-    floats (head voltages, 4 soma gates, R-type m, h, AMPA rise, decay, NMDA rise, decay). Returns each head's
-    right-hand side and denominator for `head_update`."""
+    floats (head voltages, 4 soma gates, R-type m, h, AMPA rise, decay, NMDA rise, decay); mg_exp: head voltages
+    and their Mg-block exponentials from the last `head_update` (used when the voltages are these). Returns each
+    head's right-hand side and denominator for `head_update`."""
     s = k.n
     vh = state[:s]
     m = state[s + 4 : 2 * s + 4]
@@ -76,7 +77,7 @@ def head_terms(k: HeadConstants, heads: np.ndarray, state: list[float],
     ad = state[4 * s + 4 : 5 * s + 4]
     nr = state[5 * s + 4 : 6 * s + 4]
     nd = state[6 * s + 4 : 7 * s + 4]
-    ex = np.exp(-MG_BLOCK_PER_MV * heads).tolist()
+    ex = mg_exp[1] if mg_exp is not None and mg_exp[0] == vh else np.exp(-MG_BLOCK_PER_MV * heads).tolist()
     mg, e_syn, e_ca = k.mg_over_357, k.e_syn_mV, k.e_ca_mV
     d_add, b_add, r_out, den_out = [], [], [], []
     for v, e, m_, h_, ar_, ad_, nr_, nd_, (g_a, g_n, g_c, a0, hc_dt, h_rhs0, gn) in zip(
@@ -112,13 +113,15 @@ def head_terms(k: HeadConstants, heads: np.ndarray, state: list[float],
 
 
 def head_update(k: HeadConstants, v_tree: np.ndarray, r_h: list[float], denom: list[float],
-                m: list[float], h: list[float]) -> tuple[list[float], list[float]]:
+                m: list[float], h: list[float]) -> tuple[list[float], list[float], list[float]]:
     """Back-substituted head voltages and the R-type gates' exponential-Euler update at them
-    (m, h: the gates before the step). Returns (head voltages, m then h)."""
+    (m, h: the gates before the step). Returns (head voltages, m then h, the next step's Mg-block exponentials
+    exp(-0.062 V), in the same numpy call as the gates' exponentials)."""
     vp = v_tree[k.parents].tolist()
     vh = [(r + p[6] * v) / dn for r, p, v, dn in zip(r_h, k.per_head, vp, denom)]
     mh, ms, hh, hs = k.m_half_mV, k.m_neg_slope_mV, k.h_half_mV, k.h_slope_mV
-    ex = np.exp([(v - mh) / ms for v in vh] + [(v - hh) / hs for v in vh]).tolist()
+    neg = -MG_BLOCK_PER_MV
+    ex = np.exp([(v - mh) / ms for v in vh] + [(v - hh) / hs for v in vh] + [neg * v for v in vh]).tolist()
     s = k.n
     md, hd = k.m_decay, k.h_decay
     gates = []
@@ -128,4 +131,4 @@ def head_update(k: HeadConstants, v_tree: np.ndarray, r_h: list[float], denom: l
     for g, e in zip(h, ex[s:]):
         inf = 1.0 / (1.0 + e)
         gates.append(inf + (g - inf) * hd)
-    return vh, gates
+    return vh, gates, ex[2 * s :]

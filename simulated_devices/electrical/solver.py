@@ -126,6 +126,7 @@ class TreeSolver:
         self._step_cache: dict[tuple[object, ...], _StepConstants] = {}  # step_batch: n copies' off-diagonal, 0 between blocks
         #: `step` does the heads' arithmetic on Python floats when there are few (bit-identical; False: numpy arrays)
         self.scalar_heads = True
+        self._mg_exp: tuple[list[float], list[float]] | None = None  # see scalar_heads.head_terms
         self._groups: tuple[CompartmentTree, tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]] | None = None
 
     # ----- membrane currents -------------------------------------------------------
@@ -289,12 +290,13 @@ class TreeSolver:
             d[0] = k.diag0_soma + s_s
             b0 += command * 1e-3
         b[0] += b0
-        r_h, denom = head_terms(hk, x[head_sl], state, d, b)
+        r_h, denom = head_terms(hk, x[head_sl], state, d, b, self._mg_exp)
         _, _, _, v_new, info = lapack.dgtsv(self._offdiag, d, self._offdiag, b, overwrite_d=1, overwrite_b=1)
         if info != 0:
             raise FloatingPointError(f"tridiagonal solve failed (info={info})")
         x[tree_sl] = v_new
-        vh, gates = head_update(hk, v_new, r_h, denom, state[s + 4 : 2 * s + 4], state[2 * s + 4 : 3 * s + 4])
+        vh, gates, mg_exp = head_update(hk, v_new, r_h, denom, state[s + 4 : 2 * s + 4], state[2 * s + 4 : 3 * s + 4])
+        self._mg_exp = (vh, mg_exp)  # the next step's Mg block, if it starts from these head voltages
         x[head_sl.start : gate_sl.stop] = vh + self._soma_gates_after(float(v_new[0]), m, h, n, l, dt_ms) + gates
         x[syn_sl] *= k.static[8]  # decay_synapses
 

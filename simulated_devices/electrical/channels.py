@@ -86,11 +86,19 @@ def hh_rates_array(v_mV: np.ndarray, spec: SomaChannelSpec) -> tuple[np.ndarray,
     return _hh_steady(np.asarray(v_mV, dtype=float), spec, np.exp, _vtrap_array)
 
 
-#: Offsets and divisors of the four exponentials of the HH rates (bm, ah, bh of u; bn of u - k_shift), as rows.
-_HH_EXP_OFFSET_MV = np.array([[65.0], [65.0], [35.0], [65.0]])
-_HH_EXP_DIV_MV = np.array([[18.0], [20.0], [10.0], [80.0]])
-_HH_ALPHA_SCALE = np.array([[0.1], [0.07], [0.01]])  # am, ah, an
-_HH_VTRAP_OFFSET_MV = np.array([[40.0], [55.0]])
+#: The HH rate constants, the one source for `_hh_steady` (scalars, arrays) and `hh_rates_rows` (stacked rows):
+#: offsets and divisors (mV) of the exponentials of bm, ah, bh (of u) and bn (of u - k_shift); the scales of
+#: am, ah, an and of bm, bn; the offsets of the linear (vtrap) rates am, an.
+_BM_OFF, _AH_OFF, _BH_OFF, _BN_OFF = 65.0, 65.0, 35.0, 65.0
+_BM_DIV, _AH_DIV, _BH_DIV, _BN_DIV = 18.0, 20.0, 10.0, 80.0
+_AM_SCALE, _AH_SCALE, _AN_SCALE = 0.1, 0.07, 0.01
+_BM_SCALE, _BN_SCALE = 4.0, 0.125
+_AM_OFF, _AN_OFF = 40.0, 55.0
+_VTRAP_MV = 10.0
+_HH_EXP_OFFSET_MV = np.array([[_BM_OFF], [_AH_OFF], [_BH_OFF], [_BN_OFF]])
+_HH_EXP_DIV_MV = np.array([[_BM_DIV], [_AH_DIV], [_BH_DIV], [_BN_DIV]])
+_HH_ALPHA_SCALE = np.array([[_AM_SCALE], [_AH_SCALE], [_AN_SCALE]])
+_HH_VTRAP_OFFSET_MV = np.array([[_AM_OFF], [_AN_OFF]])
 
 
 def hh_rates_rows(v_mV: np.ndarray, spec: SomaChannelSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -102,9 +110,9 @@ def hh_rates_rows(v_mV: np.ndarray, spec: SomaChannelSpec) -> tuple[np.ndarray, 
     e[2] = e[0]
     np.subtract(e[0], spec.k_shift_mV, out=e[3])
     lin = e[2:] + _HH_VTRAP_OFFSET_MV  # u + 40 (am), un + 55 (an)
-    q = lin / 10.0
+    q = lin / _VTRAP_MV
     if np.any(np.abs(q) < 1e-6):
-        vt = _vtrap_array(lin, 10.0)
+        vt = _vtrap_array(lin, _VTRAP_MV)
     else:  # _vtrap_array where no value sits at the removable singularity: x / -expm1(-x / y), -x / y == -(x / y)
         np.negative(q, out=q)
         np.expm1(q, out=q)
@@ -119,10 +127,10 @@ def hh_rates_rows(v_mV: np.ndarray, spec: SomaChannelSpec) -> tuple[np.ndarray, 
     ab[0, 1] = e[1]
     ab[0, 2] = vt[1]
     ab[0] *= _HH_ALPHA_SCALE
-    np.multiply(4.0, e[0], out=ab[1, 0])
+    np.multiply(_BM_SCALE, e[0], out=ab[1, 0])
     np.add(1.0, e[2], out=ab[1, 1])
     np.divide(1.0, ab[1, 1], out=ab[1, 1])
-    np.multiply(0.125, e[3], out=ab[1, 2])
+    np.multiply(_BN_SCALE, e[3], out=ab[1, 2])
     total = ab[0] + ab[1]
     tau = np.multiply(spec.rate_factor, total)
     return np.divide(ab[0], total, out=ab[0]), np.divide(1.0, tau, out=tau)
@@ -132,13 +140,13 @@ def _hh_steady(v, spec, exp, vtrap):
     # The one source of the HH rate formulas, for scalars (math) and arrays (numpy).
     u = v - spec.v_shift_mV
     k = spec.rate_factor
-    am = 0.1 * vtrap(u + 40.0, 10.0)
-    bm = 4.0 * exp(-(u + 65.0) / 18.0)
-    ah = 0.07 * exp(-(u + 65.0) / 20.0)
-    bh = 1.0 / (1.0 + exp(-(u + 35.0) / 10.0))
+    am = _AM_SCALE * vtrap(u + _AM_OFF, _VTRAP_MV)
+    bm = _BM_SCALE * exp(-(u + _BM_OFF) / _BM_DIV)
+    ah = _AH_SCALE * exp(-(u + _AH_OFF) / _AH_DIV)
+    bh = 1.0 / (1.0 + exp(-(u + _BH_OFF) / _BH_DIV))
     un = u - spec.k_shift_mV
-    an = 0.01 * vtrap(un + 55.0, 10.0)
-    bn = 0.125 * exp(-(un + 65.0) / 80.0)
+    an = _AN_SCALE * vtrap(un + _AN_OFF, _VTRAP_MV)
+    bn = _BN_SCALE * exp(-(un + _BN_OFF) / _BN_DIV)
     sm, sh, sn = am + bm, ah + bh, an + bn
     return am / sm, 1.0 / (k * sm), ah / sh, 1.0 / (k * sh), an / sn, 1.0 / (k * sn)
 

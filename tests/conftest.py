@@ -73,7 +73,8 @@ SLOW_FILES = frozenset({
 # are split into independent parts: tests that share a module- or session-scoped fixture stay together (so every such
 # fixture is still built once), the others are scheduled one by one. Work is handed out heaviest first, so both
 # workers finish together. Costs: CPU seconds per file (the worker's and its waited children's, summed over the
-# file's tests) measured on 2026-12-04 on a loaded machine, divided by 1.5 (the load's inflation of the heaviest
+# file's tests) measured on 2026-12-03 on a loaded machine (before the GUI's
+# forkserver child: the GUI files now cost less), divided by 1.5 (the load's inflation of the heaviest
 # tests against their idle times); the subprocess files that mostly wait (watchdog, run_files, recover) by their wall.
 FILE_COST_S = {
     "test_quantal_truth.py": 57, "test_fcat_population.py": 46, "test_gui_window.py": 45,

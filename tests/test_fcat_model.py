@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from rig.analysis.calcium_signal import dg_over_r, matched_amplitude_sd
+from rig.analysis.release_mixture import release_ratio
 from rig.model.head_depolarization import FcatModel, head_depolarization, predicted_fcat
 from rig.model.neck_resistance import Interval
+from rig.protocols.fcat.analysis import published_fcat
 from rig.protocols.shared.conditions import bath_of
 
 
@@ -112,9 +114,6 @@ def test_release_trend_reports_a_run_down_and_not_quantal_scatter():
 def test_published_fcat_is_cut_at_zero_where_noise_takes_the_ratio_below_it():
     """A Ca-silent spine (no CC CaT per release): the mixture ratio of noisy trials falls below 0 on some draws;
     what is published never does, and a ratio above 0 is published unchanged."""
-    from rig.analysis.release_mixture import release_ratio
-    from rig.protocols.fcat.analysis import published_fcat
-
     rng = np.random.default_rng(3)
     raw_negative = 0
     for k in range(12):

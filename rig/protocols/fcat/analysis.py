@@ -204,7 +204,7 @@ class FcatAnalysis:
             basis += (f"; the spine changed during the step ({trend.sentence}): interval widened x{trend.factor:.2f}")
         shown = published_fcat(ratio)
         low, value = shown.low, shown.value
-        update.estimates.append(Estimate(sweep_index, name, "fcat", value, low, ratio.high, "1", basis,
+        update.estimates.append(Estimate(sweep_index, name, "fcat", value, low, shown.high, "1", basis,
                                          trend=trend.sentence))
         update.estimates.append(Estimate(sweep_index, name, "fcat_upper_bound", value, math.nan,
                                          ratio.upper_bound, "1", f"one-sided {a.confidence_level:.0%} upper bound "

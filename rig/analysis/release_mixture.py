@@ -37,9 +37,11 @@ def _log_normal(x: np.ndarray, mean: np.ndarray | float, var: np.ndarray) -> np.
     return -0.5 * (np.log(2 * np.pi * var) + (x - mean) ** 2 / var)
 
 
-def _responsibility(a: np.ndarray, s2: np.ndarray, p: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
+def _responsibility(a: np.ndarray, s2: np.ndarray, p: np.ndarray, mean: np.ndarray, var: np.ndarray,
+                    failure_density: np.ndarray) -> np.ndarray:
+    """P(release | a_i); `failure_density` is _log_normal(a, 0, s2), fixed over the EM steps (computed once)."""
     log_hit = np.log(p)[..., None] + _log_normal(a, mean[..., None], s2 + var[..., None])
-    log_miss = np.log1p(-p)[..., None] + _log_normal(a, 0.0, s2)
+    log_miss = np.log1p(-p)[..., None] + failure_density
     return 1.0 / (1.0 + np.exp(np.clip(log_miss - log_hit, -700, 700)))
 
 
@@ -76,9 +78,10 @@ def fit_release_mixture(a: np.ndarray, sd_a: np.ndarray, b: np.ndarray, sd_b: np
         mean_b = b.mean(axis=-1) / p
         var_b = (0.5 * mean_b) ** 2 + s2b.mean(axis=-1)
     scale = np.maximum(np.abs(mean_a), 1e-12)
+    failure_a, failure_b = _log_normal(a, 0.0, s2a), _log_normal(b, 0.0, s2b)
     for _ in range(iterations):
-        ra = _responsibility(a, s2a, p, mean_a, var_a)
-        rb = _responsibility(b, s2b, p, mean_b, var_b)
+        ra = _responsibility(a, s2a, p, mean_a, var_a, failure_a)
+        rb = _responsibility(b, s2b, p, mean_b, var_b, failure_b)
         previous = (p, mean_a, mean_b)
         p = np.clip((ra.sum(axis=-1) + rb.sum(axis=-1)) / (n_a + n_b), 1e-6, 1 - 1e-6)
         mean_a, var_a = _means(a, s2a, ra, var_a)

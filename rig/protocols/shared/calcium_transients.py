@@ -58,6 +58,9 @@ class ConditionTransients:
     fallback: Shape | None = None  # shape to use while this condition has no success of its own
     successes_used: int = 0  # detected successes the template was fitted to (0: a starting shape)
     own_shape_alpha: float | None = None  # fit an own shape only when detections beat false positives at this level
+    # The fit to the average of a set of sweeps (by index) is a pure function of that set: a sweep that adds no
+    # detection (most sweeps of a failing synapse) reuses it instead of refitting the same average.
+    _fits: dict[tuple[int, ...], Shape | None] = field(default_factory=dict, repr=False)
 
     def detections_significant(self, detected: int) -> bool:
         """True when `detected` of this condition's sweeps are more than noise excursions past the threshold
@@ -120,7 +123,10 @@ class ConditionTransients:
             hits = self._amplitudes(template) > self.threshold_sd * self._noise(template)
             if not self.detections_significant(int(hits.sum())):
                 break
-            fitted = self._fit(np.mean(self._matrix()[:, hits], axis=1))
+            chosen = tuple(int(k) for k in np.flatnonzero(hits))
+            if chosen not in self._fits:
+                self._fits[chosen] = self._fit(np.mean(self._matrix()[:, hits], axis=1))
+            fitted = self._fits[chosen]
             if fitted is None:
                 break
             found, template = True, fitted

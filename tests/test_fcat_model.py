@@ -128,3 +128,28 @@ def test_published_fcat_is_cut_at_zero_where_noise_takes_the_ratio_below_it():
         if ratio.value >= 0:
             assert shown.value == ratio.value
     assert raw_negative >= 3  # the cut is exercised
+
+
+def test_a_sweep_that_adds_no_detection_reuses_the_fit_and_a_new_detection_refits():
+    """The template fit to a set of detected sweeps is memoised by that set: failures added after it leave the very
+    same template (no refit of the same average); a new release changes the set and refits."""
+    from rig.analysis.transients import InfluxTemplate
+    from rig.protocols.shared.calcium_transients import ConditionTransients
+
+    times = np.arange(150) * 2.0 + 1.0
+    shape = InfluxTemplate(32.0, 13.0, 70.0, 100.0, "fitted").shape(times)
+    rng = np.random.default_rng(4)
+    group = ConditionTransients(30.0, own_shape_alpha=0.01)
+    for k, trace in enumerate(_noise_traces(rng, 4, shape, np.full(4, 12.0))):
+        group.add(k, trace)
+    assert group.fitted
+    fitted, used = group.template, group.successes_used
+    for k, trace in enumerate(_noise_traces(rng, 5, shape, np.zeros(5)), start=4):
+        group.add(k, trace)
+        assert group.template is fitted and group.successes_used == used
+    group.add(9, _noise_traces(rng, 1, shape, np.array([12.0]))[0])
+    assert group.template is not fitted and group.successes_used == used + 1
+    fresh = ConditionTransients(30.0, own_shape_alpha=0.01)
+    for k, trace in enumerate(group.traces):
+        fresh.add(k, trace)
+    assert fresh.template == group.template  # the memo gives what fitting afresh gives

@@ -41,7 +41,12 @@ class BaselineTree:
 
     def measure(self, script: Path, args: list[str]) -> dict[str, object]:
         """Run `script --only-now args` on this tree's code; the JSON line it prints."""
-        env = os.environ | {"PYTHONPATH": str(self.path), "OPENBLAS_NUM_THREADS": "1"}
-        out = subprocess.run([sys.executable, str(script), "--only-now", *args], check=True, capture_output=True,
-                             text=True, env=env, cwd=self.path)
-        return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+        return measure_in(self.path, script, args)
+
+
+def measure_in(code_root: Path, script: Path, args: list[str]) -> dict[str, object]:
+    """Run `script --only-now args` in a fresh process on the code under `code_root`; the JSON line it prints."""
+    env = os.environ | {"PYTHONPATH": str(code_root), "OPENBLAS_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, str(script), "--only-now", *args], check=True, capture_output=True,
+                         text=True, env=env, cwd=code_root)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]

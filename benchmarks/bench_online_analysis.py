@@ -69,7 +69,9 @@ def main() -> None:
                 before.append(old.measure(Path(__file__).resolve(), [str(path)]))
             cpu_now = [float(m["cpu_s"]) for m in now]  # type: ignore[arg-type]
             cpu_old = [float(m["cpu_s"]) for m in before]  # type: ignore[arg-type]
-            same = sum(a == b for a, b in zip(now[0]["estimates"], before[0]["estimates"]))  # type: ignore[arg-type]
+            # as JSON text: NaN (a bound's open side) then compares equal to NaN, and floats bit for bit
+            same = sum(json.dumps(a) == json.dumps(b)
+                       for a, b in zip(now[0]["estimates"], before[0]["estimates"]))  # type: ignore[call-overload]
             total = max(len(now[0]["estimates"]), len(before[0]["estimates"]))  # type: ignore[arg-type]
             print(f"{kind:8s} now {min(cpu_now):6.2f}-{max(cpu_now):6.2f} s  {args.baseline} "
                   f"{min(cpu_old):6.2f}-{max(cpu_old):6.2f} s  ratio (now / before, medians) "

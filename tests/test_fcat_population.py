@@ -150,14 +150,18 @@ def test_fcat_protocol_on_a_population_delivers_with_intervals_holding_the_truth
 
 
 @pytest.mark.slow
-def test_fcat_head_depolarization_within_20_percent_or_3_mV_in_the_median(population_run):
-    """Issue 11's target on the non-silent spines: the median error of the head depolarization's point."""
-    errors = []
+def test_fcat_head_depolarization_points_lie_within_their_intervals_and_under_their_bounds(population_run):
+    """On the non-silent spines the point sits in its interval and below the one-sided bound (both read from the
+    same fit); whether the point is biased is the calibration's question (docs/calibration_fcat.md, 44 spines, 30
+    sweeps per condition: within issue 11's 20 % or 3 mV), which ~5 releases per condition on 4 spines cannot
+    answer: the release count behind each condition's mean scatters by ~45 % here, and the inversion of the mean
+    fcat, +31 % biased over the 44 spines, passed a median-of-4 check on this fixture."""
+    checked = 0
     for name in POPULATION:
         est, truth = _spine_rows(population_run, name)
         if truth.get("fcat", 0.0) >= 0.05 and "head_depolarization_mV" in est:
-            errors.append((est["head_depolarization_mV"]["value"] - truth["head_depolarization_mV"],
-                           truth["head_depolarization_mV"]))
-    assert len(errors) >= 2, "too few non-silent spines with a head depolarization"
-    error, at = sorted(errors, key=lambda e: abs(e[0]))[len(errors) // 2]
-    assert abs(error) <= max(3.0, 0.2 * at), errors
+            head, top = est["head_depolarization_mV"], est["head_depolarization_upper_bound_mV"]
+            assert head["low"] <= head["value"] <= head["high"]
+            assert 0.0 <= head["low"] and head["value"] <= top["high"] + 1e-9
+            checked += 1
+    assert checked >= 2, "too few non-silent spines with a head depolarization"

@@ -93,6 +93,30 @@ def fit_release_mixture(a: np.ndarray, sd_a: np.ndarray, b: np.ndarray, sd_b: np
     return ReleaseMixture(p, mean_a, mean_b, var_a, var_b)
 
 
+def fit_single_release_mixture(a: np.ndarray, sd_a: np.ndarray, iterations: int = 300) -> ReleaseMixture:
+    """The same mixture fitted to one condition alone (mean_b, var_b = mean_a, var_a): p where its releases stand
+    out of the noise (the reversal's), without a second condition whose release amplitudes are not Gaussian.
+
+    Arrays have trials on the last axis and may carry leading axes (resamples); started from the 2.5 SD rule."""
+    a = np.asarray(a, float)
+    s2 = np.asarray(sd_a, float) ** 2
+    n = a.shape[-1]
+    hits = a > DETECTION_SD * np.sqrt(s2)
+    p = np.clip(hits.mean(axis=-1), 0.5 / n, 1 - 0.5 / n)
+    mean = np.where(hits.any(axis=-1), np.sum(a * hits, axis=-1) / np.maximum(hits.sum(axis=-1), 1), a.max(axis=-1))
+    var = (0.3 * mean) ** 2
+    scale = np.maximum(np.abs(mean), 1e-12)
+    failure = _log_normal(a, 0.0, s2)
+    for _ in range(iterations):
+        r = _responsibility(a, s2, p, mean, var, failure)
+        previous = (p, mean)
+        p = np.clip(r.mean(axis=-1), 1e-6, 1 - 1e-6)
+        mean, var = _means(a, s2, r, var)
+        if max(float(np.max(np.abs(p - previous[0]))), float(np.max(np.abs(mean - previous[1]) / scale))) < 1e-7:
+            break
+    return ReleaseMixture(p, mean, mean, var, var)
+
+
 @dataclass(frozen=True)
 class RatioEstimate:
     """mean_b / mean_a per release, its interval (inf: unbounded), one-sided upper bound, and the fit."""

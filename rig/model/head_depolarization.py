@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,22 +56,46 @@ def _dexp(t: np.ndarray, rise: float, decay: float) -> np.ndarray:
     return shape / shape.max()
 
 
-def predicted_fcat(model: FcatModel, peak_mV: float) -> float:
-    """fCaT the model predicts for a peak head depolarization of peak_mV above rest."""
+def predicted_fcats(model: FcatModel, peaks_mV: np.ndarray) -> np.ndarray:
+    """fCaT the model predicts for each peak head depolarization (mV above rest) of `peaks_mV` (1-d)."""
     dt = 0.05
     t = np.arange(0.0, 8 * max(model.nmda_tau_decay_ms, model.depolarization_tau_decay_ms), dt)
     g = _dexp(t, model.nmda_tau_rise_ms, model.nmda_tau_decay_ms)
-    v = model.rest_mV + peak_mV * _dexp(t, model.depolarization_tau_rise_ms, model.depolarization_tau_decay_ms)
+    shape = _dexp(t, model.depolarization_tau_rise_ms, model.depolarization_tau_decay_ms)
+    v = model.rest_mV + np.asarray(peaks_mV, float)[:, None] * shape[None, :]
     influx = g * nmda_unblocked_fraction(v, model.mg_mM) * (model.e_ca_mV - v)
     reference = (g * float(nmda_unblocked_fraction(model.reversal_mV, model.mg_mM))
                  * (model.e_ca_mV - model.reversal_mV))
     if not model.ca_decay_ms:
-        return float(influx.sum() / reference.sum())
+        return np.asarray(influx.sum(axis=1) / reference.sum(), float)
     from scipy import signal  # here, not at module level: the simulated rig's truth imports this module (~1 s)
 
     decay = math.exp(-dt / model.ca_decay_ms)  # Ca(t) = influx * exp(-t/tau): a first-order recursive filter
-    return float(signal.lfilter([1.0], [1.0, -decay], influx).max()
-                 / signal.lfilter([1.0], [1.0, -decay], reference).max())
+    return np.asarray(signal.lfilter([1.0], [1.0, -decay], influx, axis=1).max(axis=1)
+                      / signal.lfilter([1.0], [1.0, -decay], reference).max(), float)
+
+
+def predicted_fcat(model: FcatModel, peak_mV: float) -> float:
+    """fCaT the model predicts for a peak head depolarization of peak_mV above rest."""
+    return float(predicted_fcats(model, np.array([peak_mV]))[0])
+
+
+INVERSION_STEP_MV = 1.0  # the table `depolarization_of_fcat` interpolates in
+
+
+def depolarization_of_fcat(model: FcatModel, max_mV: float | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """The inverse of `predicted_fcats` as a vectorized function: fCaT values (inf allowed) to peak head
+    depolarizations, clamped at 0 (at or below the resting head's fCaT) and max_mV (default V_rev - V_rest);
+    linear in a table of INVERSION_STEP_MV (fCaT(dV) is smooth: within 0.01 mV of brentq, tests/test_fcat_model.py)."""
+    top = max_mV if max_mV is not None else model.reversal_mV - model.rest_mV
+    peaks = np.linspace(0.0, top, max(2, int(math.ceil(top / INVERSION_STEP_MV)) + 1))
+    fcats = np.maximum.accumulate(predicted_fcats(model, peaks))  # monotone for np.interp
+
+    def invert(fcat: np.ndarray) -> np.ndarray:
+        f = np.asarray(fcat, float)
+        return np.interp(np.where(np.isnan(f), -np.inf, f), fcats, peaks)
+
+    return invert
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ sweeps (`--sweeps-per-condition`, `--max-levels`) and no intervals, measured as 
 time and / CPU time of this process, side by side in one run (alternating repeats):
   now       this tree, truth as the run writes it;
   no truth  this tree, the rig's truth source removed (what the truth costs);
-  before    the code of `--baseline` (default fa34f82, before issue 13's simulator work), truth as then, and
+  before    the code of `--baseline` (default 1cea8df, the tree before 2026-12-04), truth as then, and
             the same with no truth source;
   with `--simulator-only`, "before" is the baseline's simulated_devices under this tree's rig, protocols and
   hardware profiles: the simulator's change alone (an older rig cannot read today's protocols/fcat.yaml, and a
@@ -36,7 +36,7 @@ import yaml  # noqa: E402
 
 HERE = Path(__file__).resolve()
 ROOT = HERE.parents[1]
-DEFAULT_BASELINE = "fa34f82"
+DEFAULT_BASELINE = "1cea8df"  # its rig reads today's protocols/fcat.yaml (fa34f82's and ba46ded's do not)
 
 
 def fcat_protocol(folder: Path, sweeps_per_condition: int, max_levels: int) -> Path:

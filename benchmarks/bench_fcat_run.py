@@ -5,15 +5,11 @@ sweeps (`--sweeps-per-condition`, `--max-levels`) and no intervals, measured as 
 time and / CPU time of this process, side by side in one run (alternating repeats):
   now       this tree, truth as the run writes it;
   no truth  this tree, the rig's truth source removed (what the truth costs);
-  before    the code of `--baseline` (default 1cea8df, the tree before 2026-12-04), truth as then, and
-            the same with no truth source;
-  with `--simulator-only`, "before" is the baseline's simulated_devices under this tree's rig, protocols and
-  hardware profiles: the simulator's change alone (an older rig cannot read today's protocols/fcat.yaml, and a
-  rig edited in the working tree would otherwise count as the simulator's).
+  before    the code of `--baseline` (default fa34f82, before issue 13's simulator work), truth as then.
 Also: how many truth groups were computed and their total compute time (this tree).
 
 Usage: python benchmarks/bench_fcat_run.py [--sweeps-per-condition N] [--max-levels N] [--repeats N]
-                                           [--baseline COMMIT [--simulator-only] | --no-baseline]
+                                           [--baseline COMMIT | --no-baseline]
 """
 
 from __future__ import annotations
@@ -21,13 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
-from io import BytesIO
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -78,33 +70,6 @@ def measure(truth: bool, sweeps_per_condition: int, max_levels: int) -> dict[str
             "truth_compute_s": float(getattr(source, "compute_s", float("nan"))) if truth else 0.0}
 
 
-class SimulatorBaseline:
-    """`commit`'s simulated_devices with this tree's rig, protocols and hardware profiles, for as long as the context
-    is open."""
-
-    def __init__(self, commit: str):
-        self.commit = commit
-        self._tmp = tempfile.TemporaryDirectory(prefix="spinerig-sim-baseline-")
-        self.path = Path(self._tmp.name)
-
-    def __enter__(self) -> "SimulatorBaseline":
-        data = subprocess.run(["git", "-C", str(ROOT), "archive", self.commit, "simulated_devices"], check=True,
-                              capture_output=True).stdout
-        with tarfile.open(fileobj=BytesIO(data)) as tar:
-            tar.extractall(self.path, filter="data")
-        for tree in ("rig", "protocols", "hardware_profiles"):
-            shutil.copytree(ROOT / tree, self.path / tree, ignore=shutil.ignore_patterns("__pycache__"))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._tmp.cleanup()
-
-    def measure(self, script: Path, args: list[str]) -> dict[str, object]:
-        """Run `script --only-now args` on this code; the JSON line it prints."""
-        from baseline import measure_in
-        return measure_in(self.path, script, args)
-
-
 def line(label: str, runs: list[dict[str, float | int | str]]) -> str:
     """One printed row: ranges over the repeats."""
     rw = [float(r["simulated_s"]) / float(r["wall_s"]) for r in runs]
@@ -127,8 +92,6 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--baseline", default=DEFAULT_BASELINE, help="commit to compare with")
     ap.add_argument("--no-baseline", action="store_true")
-    ap.add_argument("--simulator-only", action="store_true",
-                    help="baseline: the commit's simulated_devices under this tree's rig, protocols and profiles")
     ap.add_argument("--only-now", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--no-truth", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -138,8 +101,7 @@ def main() -> None:
         return
     print(f"fCaT protocol (reversal search up to {args.max_levels} levels, {args.sweeps_per_condition} sweeps per "
           f"condition, no intervals) on simulated_fcat.yaml, {args.repeats} repeats")
-    rows: dict[str, list[dict[str, float | int | str]]] = {"now": [], "no truth": [], "before": [],
-                                                           "before, no truth": []}
+    rows: dict[str, list[dict[str, float | int | str]]] = {"now": [], "no truth": [], "before": []}
     sub_args = [f"--sweeps-per-condition={args.sweeps_per_condition}", f"--max-levels={args.max_levels}"]
     if args.no_baseline:
         for _ in range(args.repeats):
@@ -148,17 +110,14 @@ def main() -> None:
     else:
         sys.path.insert(0, str(HERE.parent))
         from baseline import BaselineTree
-        tree = SimulatorBaseline(args.baseline) if args.simulator_only else BaselineTree(args.baseline)
-        with tree as old:
+        with BaselineTree(args.baseline) as old:
             for _ in range(args.repeats):
                 rows["now"].append(measure(True, *sizes))
                 rows["no truth"].append(measure(False, *sizes))
                 rows["before"].append(old.measure(HERE, sub_args))  # type: ignore[arg-type]
-                rows["before, no truth"].append(old.measure(HERE, [*sub_args, "--no-truth"]))  # type: ignore[arg-type]
-    name = f"{args.baseline} simulator" if args.simulator_only else args.baseline
     for label, runs in rows.items():
         if runs:
-            print(line(label.replace("before", name), runs))
+            print(line(label if label != "before" else f"{args.baseline}", runs))
 
 
 if __name__ == "__main__":

@@ -3,21 +3,13 @@
 The CellModel steps at its own dt (fine near command changes, coarse otherwise); DAQ
 samples read the model at their sample times by linear interpolation; commands and
 stimulus events are taken at the step that contains them.
-
-Step choice (`CellDriver.pieces`): a chunk the old rule stepped coarse (no command change, a current-clamped soma
-below -55 mV or any voltage-clamped one) is one piece at the coarse step (events) or the tail step. A chunk it
-stepped fine (a command change, or a current-clamped soma above -55 mV, where it may fire) is cut into pieces of at
-most PIECE_MS, each stepped from the state at its start: fine for CHANGE_FINE_MS after each command change and
-wherever a current-clamped soma above -55 mV may fire (`CellDriver._may_fire`); elsewhere the coarsest step whose
-backward-Euler error on the present voltage rates stays below RATE_TOL_MV. tests/test_sim_step_accuracy.py holds
-the choice to a fine-step reference.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -41,16 +33,6 @@ from simulated_devices.specimen_config import PharmacologySpec, SimulationSpec
 BACKGROUND_NECK_MOHM = 100.0
 BACKGROUND_HEAD_UM3 = 0.1
 MIN_DT_MS = 0.01
-MAY_FIRE_ABOVE_MV = -55.0  # a current-clamped soma above this may fire (the old rule's only test)
-PIECE_MS = 20.0  # a chunk stepped finer than its tail step is re-decided at least this often
-CHANGE_FINE_MS = 2.0  # fine steps for this long after each command change
-#: Backward Euler on a relaxation at rate r (mV/ms) errs by at most about RATE_ERROR_GAIN * dt * r over its course
-#: (e^-1 / 2 for one exponential; measured 0.15-0.2 on the fCaT cell's repolarisation); a step is taken only while
-#: that stays below RATE_TOL_MV.
-RATE_ERROR_GAIN = 0.2
-RATE_TOL_MV = 0.05
-#: A soma moving slower than this (mV/ms) counts as at rest; faster and downward, as repolarising.
-RESTING_RATE_MV_PER_MS = 0.01
 
 
 def cell_spec(sim: SimulationSpec, spines: Sequence[SpineGeometry], background_um: np.ndarray) -> CellSpec:
@@ -159,98 +141,22 @@ class CellDriver:
         self._last_dend = np.full(n_imaged, float(rest[0]))  # the dendrite sits at the soma's potential at rest
         self._last_command: float | None = None
         self._snapshot: tuple[tuple[object, ...], ElectricalTrace] | None = None
-        # The soma's fastest |dV/dt| over the last piece run: a piece is not stepped coarsely just after a fast one
-        # (a spike train's slow phases, a relaxation's start) on the strength of one instantaneous rate.
-        self._recent_rate_mV_per_ms = 0.0
 
-    def _fine_dt(self, sample_dt_ms: float) -> float:
-        """The fine step: the profile's, down to the sample interval."""
-        return max(min(self.fine_dt_ms, sample_dt_ms), MIN_DT_MS)
-
-    def _old_rule_fine(self, command: np.ndarray, mode: str) -> bool:
-        """The old absolute rule: a command change in (or into) the chunk, or a current-clamped soma above -55 mV."""
+    def _choose_dt(self, command: np.ndarray, sample_dt_ms: float, has_events: bool, mode: str = "CC") -> float:
+        """Fine steps (down to the sample interval) around command changes and spikes, coarse around
+        synaptic events, and the tail step while responses only decay."""
         changes = command.size > 1 and bool(np.any(command[1:] != command[:-1]))
         changes = changes or (self._last_command is not None and command[0] != self._last_command)
-        return changes or (mode == "CC" and self._last[0] > MAY_FIRE_ABOVE_MV)
-
-    def _change_windows(self, command: np.ndarray, sample_dt_ms: float) -> list[tuple[int, int]]:
-        """Sample ranges [start, stop) stepped fine after each command change, merged."""
-        starts = (np.flatnonzero(command[1:] != command[:-1]) + 1).tolist()
-        if self._last_command is not None and command.size and command[0] != self._last_command:
-            starts.insert(0, 0)
-        width = max(1, int(math.ceil(CHANGE_FINE_MS / sample_dt_ms - 1e-9)))
-        windows: list[tuple[int, int]] = []
-        for a in starts:
-            b = min(a + width, command.size)
-            if windows and a <= windows[-1][1]:
-                windows[-1] = (windows[-1][0], b)
-            else:
-                windows.append((a, b))
-        return windows
-
-    def _may_fire(self, command: float, soma_rate_mV_per_ms: float, has_events: bool) -> bool:
-        """Whether a current-clamped soma may fire in the next piece: above -55 mV, unless the drive has a stable
-        steady state and, with no input coming, the soma sits at it or repolarises towards it below -55 mV."""
-        v = float(self.model.state[0])
-        if v <= MAY_FIRE_ABOVE_MV:
-            return False
-        if has_events or soma_rate_mV_per_ms >= RESTING_RATE_MV_PER_MS:
-            return True  # an input that may carry it over threshold, or a soma on its way up
-        point = self.model.resting_point("CC", command)  # solved once per drive (and cell), then cached
-        if point is None or not point[1]:
-            return True  # no stable rest to return to
-        v_ss = point[0]
-        if abs(soma_rate_mV_per_ms) < RESTING_RATE_MV_PER_MS and self.model.near_steady_state("CC", command):
-            return False
-        return not (v_ss < MAY_FIRE_ABOVE_MV and soma_rate_mV_per_ms < -RESTING_RATE_MV_PER_MS)
-
-    def _state_dt(self, sample_dt_ms: float, mode: str, command: float, has_events: bool) -> float:
-        """Step of a piece under a constant command, chosen from the state at its start."""
-        fine = self._fine_dt(sample_dt_ms)
-        rates = self.model.voltage_rates_mV_per_ms(as_clamp_mode(mode), command)
-        if mode == "CC" and self._may_fire(command, float(rates[0]), has_events):
-            return fine
-        worst = max(float(np.max(np.abs(rates))), self._recent_rate_mV_per_ms)
-        candidates = (self.coarse_dt_ms,) if has_events else (self.tail_dt_ms, self.coarse_dt_ms)
-        for dt in candidates:
-            if RATE_ERROR_GAIN * dt * worst <= RATE_TOL_MV and dt >= fine:
-                return dt
-        return fine
-
-    def pieces(self, sample_dt_ms: float, mode: str, command: np.ndarray,
-               event_samples: np.ndarray) -> Iterator[tuple[int, int, float]]:
-        """The chunk's pieces (first sample, end sample, model step in ms), each chosen from the state the previous
-        one left: the caller runs each piece (`run` with that step) before taking the next."""
-        n = command.size
-        if not self._old_rule_fine(command, mode):
-            yield 0, n, (self.coarse_dt_ms if event_samples.size else self.tail_dt_ms)
-            return
-        fine = self._fine_dt(sample_dt_ms)
-        windows = self._change_windows(command, sample_dt_ms)
-        piece = max(1, int(round(PIECE_MS / sample_dt_ms)))
-        a = 0
-        while a < n:
-            inside = next((w for w in windows if w[0] <= a < w[1]), None)
-            if inside is not None:
-                yield a, inside[1], fine
-                a = inside[1]
-                continue
-            stop = next((w[0] for w in windows if w[0] > a), n)
-            b = min(stop, a + piece)
-            has_events = bool(np.any((event_samples >= a) & (event_samples < b)))
-            dt = self._state_dt(sample_dt_ms, mode, float(command[a]), has_events)
-            if dt == self.tail_dt_ms and not np.any((event_samples >= a) & (event_samples < stop)):
-                b = stop  # quiet at the tail step: no need to look again before the next change
-            yield a, b, dt
-            a = b
+        if changes or (mode == "CC" and self._last[0] > -55.0):  # near threshold a free soma may spike
+            return max(min(self.fine_dt_ms, sample_dt_ms), MIN_DT_MS)
+        return self.coarse_dt_ms if has_events else self.tail_dt_ms
 
     def run(self, sample_dt_ms: float, mode: str, command: np.ndarray,
-            events: Sequence[tuple[int, int, float]], dt_ms: float) -> ElectricalChunk:
-        """Advance over n DAQ samples at model step dt_ms (one of `pieces`); events are (sample index, model spine
-        index, weight)."""
+            events: Sequence[tuple[int, int, float]]) -> ElectricalChunk:
+        """Advance over n DAQ samples; events are (sample index, model spine index, weight)."""
         n = command.size
         t0, t1 = self.t_daq_ms, self.t_daq_ms + n * sample_dt_ms
-        dt = dt_ms
+        dt = self._choose_dt(command, sample_dt_ms, bool(events), mode)
         n_steps = max(0, int(math.floor((t1 - self.t_model_ms) / dt + 1e-9)))
         start = self.t_model_ms
         step_times = start + dt * np.arange(n_steps)
@@ -272,7 +178,6 @@ class CellDriver:
                 self._snapshot = (key, self.model.snapshot(as_clamp_mode(mode), float(cmd[0])))
             snap = self._snapshot[1]
             self.model.skip_time(n_steps * dt)
-            self._recent_rate_mV_per_ms = 0.0
             trace = _repeat_trace(snap, n_steps, start, dt)
             v, heads = np.full(n, v0), np.tile(h0, (n, 1))
             dends = np.tile(snap.v_dend_at_spine_mV[0, : self.n_imaged], (n, 1))
@@ -286,7 +191,6 @@ class CellDriver:
             heads = heads_all[pos + 1]
             dends = np.vstack((self._last_dend[None, :], trace.v_dend_at_spine_mV[:, : self.n_imaged]))[pos + 1]
             self.t_model_ms = start + n_steps * dt
-            self._recent_rate_mV_per_ms = float(np.max(np.abs(np.diff(trace.v_soma_mV, prepend=v0)))) / dt
             self._last_dend = trace.v_dend_at_spine_mV[-1, : self.n_imaged].copy()
             self._last = (float(trace.v_soma_mV[-1]), float(trace.clamp_current_pA[-1]),
                           trace.v_head_mV[-1, : self.n_imaged].copy())
@@ -314,6 +218,5 @@ class CellDriver:
         self._last = (float(x[0]), current, x[L.v_head][: self.n_imaged].copy())
         self._last_dend = np.full(self.n_imaged, float(x[0]))
         self._last_command = command
-        self._recent_rate_mV_per_ms = 0.0
         self.t_model_ms += duration_ms
         self.t_daq_ms += duration_ms

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from simulated_devices.cell import CellDriver, ElectricalChunk, blockers_from, cell_spec, fit_soma
+from simulated_devices.cell import CellDriver, blockers_from, cell_spec, fit_soma
 from simulated_devices.electrical import CellModel, ElectricalTrace, as_clamp_mode
 from simulated_devices.epsp_probe import EpspProbe
 from simulated_devices.fcat_probe import FcatProbe
@@ -31,7 +31,6 @@ from simulated_devices.truth import calcium_truth, describe, spine_truth, truth_
 log = logging.getLogger(__name__)
 
 SHORT_REST_MS = 600.0  # the first this-many ms of an interval are integrated, the rest jumped over
-_NO_ONSETS = np.empty(0, dtype=int)
 
 
 @dataclass
@@ -72,17 +71,6 @@ class ChunkSamples:
     alexa_unbleached: np.ndarray  # (n, spines)
     indicator_unbleached: np.ndarray  # (n, spines)
     v_dend_at_spine_mV: np.ndarray | None = None  # (n, spines): the dendrite at each imaged spine's base
-
-
-def _joined(pieces: Sequence[tuple[ElectricalChunk, np.ndarray, np.ndarray]]
-            ) -> tuple[ElectricalChunk, np.ndarray, np.ndarray]:
-    """One chunk's electrical readouts, Ca and Na from its consecutive pieces (the per-step trace is not kept)."""
-    dends = [p[0].v_dend_at_spine_mV for p in pieces]
-    el = ElectricalChunk(np.concatenate([p[0].v_soma_mV for p in pieces]),
-                         np.concatenate([p[0].clamp_current_pA for p in pieces]),
-                         np.concatenate([p[0].v_head_mV for p in pieces]), None,
-                         None if any(d is None for d in dends) else np.concatenate(dends))  # type: ignore[arg-type]
-    return el, np.concatenate([p[1] for p in pieces]), np.concatenate([p[2] for p in pieces])
 
 
 class Specimen:
@@ -264,20 +252,16 @@ class Specimen:
         parts = []
         taus: list[np.ndarray] = []  # each segment's Alexa and indicator exchange times, for the bleaching
         for drive in drives:
+            n = drive.command.size
             self.light_dose_ms += drive.dose_2p_ms
             self.led_dose_ms += drive.dose_led_ms
             self._held = (drive.clamp_mode, float(drive.command[-1]))
             events = self._release_events(drive)
-            onsets = np.array([k for k, _, _ in events], dtype=int) if events else _NO_ONSETS
-            pieces = []
-            for a, b, step_ms in self.cell.pieces(dt, drive.clamp_mode, drive.command, onsets):
-                piece_events = [(k - a, j, w) for k, j, w in events if a <= k < b]
-                el = self.cell.run(dt, drive.clamp_mode, drive.command[a:b], piece_events, step_ms)
-                ca, na = self._advance_ions(el.trace, b - a, dt)
-                self.time_ms += (b - a) * dt
-                self._prev_ca = ca[-1].copy()
-                pieces.append((el, ca, na))
-            parts.append(pieces[0] if len(pieces) == 1 else _joined(pieces))
+            el = self.cell.run(dt, drive.clamp_mode, drive.command, events)
+            ca, na = self._advance_ions(el.trace, n, dt)
+            self.time_ms += n * dt
+            self._prev_ca = ca[-1].copy()
+            parts.append((el, ca, na))
             taus.append(np.concatenate((self.tau_frap_ms, self._tau_ind0 * self.neck_fold)))
         if len(drives) == 1:
             alexa, indicator_f = self._advance_bleach(drives[0].bleach_rate_per_ms, dt, taus[0])

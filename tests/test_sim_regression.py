@@ -9,11 +9,6 @@ Tolerances: voltages within 1e-6 mV, Ca within 1e-6 relative, fluorescence fract
 within 1e-6 relative (steady states are solved to 1e-11 mV; the implicit steps and exact propagation agree
 to round-off, so anything larger is a changed physics, not arithmetic). Measured after the speed work: <= 1e-10 mV,
 <= 6e-9 pA, <= 1e-13 relative in Ca, 0 in fluorescence, <= 1.2e-12 relative in the truth.
-The state-dependent step choice of 2026-12-04 (`CellDriver.pieces`) left every stored number where it was (measured
-<= 4.3e-12 mV soma, 1.2e-11 mV heads, 1.7e-10 pA, 1.8e-14 relative Ca, 1.7e-13 fluorescence), so none was rewritten:
-these sweeps contain no current-clamped wait above -55 mV and their command steps keep fine steps while the
-voltages move fast. The chunks whose step it does change are held to a fine-step reference in
-tests/test_sim_step_accuracy.py.
 Cost: ~8 s of CPU, once per module (two FRAP sweeps, three fCaT sweeps and one fCaT truth are what it guards).
 """
 

@@ -74,7 +74,6 @@ class CellModel:
         self._linearisations: dict[tuple[object, ...], tuple[np.ndarray, np.ndarray, ModalPropagator | None] | None] = {}
         self._rest_cache: dict[tuple[bool, ...], np.ndarray] = {}
         self._settle_cache: dict[tuple[object, ...], np.ndarray] = {}
-        self._stability: dict[tuple[object, ...], tuple[float, bool] | None] = {}
         self.n_solved_steps = 0  # steps taken by the implicit solver (diagnostics)
         self.n_fast_steps = 0  # steps produced by the linear fast path
         self.reset_to_rest()
@@ -130,7 +129,6 @@ class CellModel:
         self._linearisations.clear()
         self._rest_cache.clear()
         self._settle_cache.clear()
-        self._stability.clear()
         self._linear = False
 
     def set_passive(self, rm_ohm_cm2: float, e_leak_mV: float) -> None:
@@ -145,7 +143,6 @@ class CellModel:
         self._linearisations.clear()
         self._rest_cache.clear()
         self._settle_cache.clear()
-        self._stability.clear()
         self.reset_to_rest()
 
     def settle(self, clamp_mode: ClampMode, command: float) -> None:
@@ -176,35 +173,6 @@ class CellModel:
             return False
         prop = self._propagators.get((clamp_mode, float(command), self.blockers.key(), last[3]))
         return prop is not None and float(np.max(np.abs(self._x - prop.x_ss))) < tol
-
-    def voltage_rates_mV_per_ms(self, clamp_mode: ClampMode, command: float) -> np.ndarray:
-        """dV/dt of every voltage node (soma first, then dendrite, then heads) in the present state under a drive."""
-        dx = self.solver.rhs(self._x, clamp_mode, float(command), self.blockers)
-        return np.asarray(dx[self.solver.layout.v], dtype=float)
-
-    def resting_point(self, clamp_mode: ClampMode, command: float) -> tuple[float, bool] | None:
-        """Somatic potential at the steady state of a constant drive and whether that state is linearly stable
-        (every eigenvalue of the Jacobian with a negative real part); None when the drive has no steady state."""
-        key = (clamp_mode, float(command), self.blockers.key())
-        if key not in self._stability:
-            lin = self._linearisation(clamp_mode, command)
-            if lin is None:
-                self._stability[key] = None
-            else:
-                x_ss, jac, modal = lin
-                rates = modal.rates_per_ms if modal is not None else np.linalg.eigvals(jac)
-                self._stability[key] = (float(x_ss[0]), bool(np.max(rates.real) < 0.0))
-        return self._stability[key]
-
-    def near_steady_state(self, clamp_mode: ClampMode, command: float) -> bool:
-        """True when every voltage and gate is within the fast path's tolerances of the drive's steady state."""
-        lin = self._linearisation(clamp_mode, command)
-        if lin is None:
-            return False
-        fp, x_ss, v = self.fast_path, lin[0], self.solver.layout.v
-        dv = float(np.max(np.abs(self._x[v] - x_ss[v])))
-        dg = float(np.max(np.abs(self._x[self._gate_slice] - x_ss[self._gate_slice]), initial=0.0))
-        return dv < fp.tol_mV and dg < fp.tol_gate
 
     def skip_time(self, duration_ms: float) -> None:
         """Advance the model clock without integrating (after `settle`)."""
@@ -251,7 +219,13 @@ class CellModel:
         if moved > self.fast_path.tol_mV:
             return False
         # The steady state alone decides; the propagator (expm and its block maps) is built only when used.
-        return self.near_steady_state(clamp_mode, command)
+        lin = self._linearisation(clamp_mode, command)
+        if lin is None:
+            return False
+        fp, x_ss, v = self.fast_path, lin[0], self.solver.layout.v
+        dv = float(np.max(np.abs(self._x[v] - x_ss[v])))
+        dg = float(np.max(np.abs(self._x[self._gate_slice] - x_ss[self._gate_slice]), initial=0.0))
+        return dv < fp.tol_mV and dg < fp.tol_gate
 
     def steady_state(self, mode: ClampMode, command: float) -> np.ndarray:
         """Equilibrium state under a constant command (mV in VC, pA in CC)."""

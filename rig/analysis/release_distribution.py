@@ -6,11 +6,13 @@ what the same stimulus releases elsewhere, an NMDA plateau on some trials and no
 mean(f). Inverting fCaT into head depolarization is such a case: the inverse of the convex fCaT(dV) is concave, and
 inverting the trial-mean fCaT read +31 % against the trial-mean depolarization over 45 simulated spines
 (docs/calibration_fcat.md); the mean of the per-release inversions reads within a few % on the same spines'
-noiseless responses (docs/architecture.md, "Decisions of 2026-12-04").
+noiseless responses, and -13 % in the median over 44 spines' noisy runs, from the release probability's sampling
+(docs/architecture.md, "Decisions of 2026-12-04").
 
 Model (of `rig.analysis.release_mixture`; its one-condition fit to the reference condition a, whose releases
 stand out of the noise, gives p and a's mean per release: the two-condition fit, which takes condition b's
-releases as Gaussian, read p 0.21 for a true 0.30 on bimodal synthetic releases): each trial of condition b is a failure, N(0, s_i^2), with probability 1 - p, or a release of a true
+releases as Gaussian, read p 0.21 for a true 0.30 on bimodal synthetic releases): each trial of condition b is a
+failure, N(0, s_i^2), with probability 1 - p, or a release of a true
 amplitude x drawn from a distribution G, observed as N(x, s_i^2). G is the nonparametric maximum-likelihood
 estimate on a fixed grid of amplitudes (Kiefer & Wolfowitz 1956; fitted by EM, Laird 1978) with the failure mass
 held at 1 - p: with p fixed the log-likelihood is concave in G's weights, so EM from any start reaches the same

@@ -28,8 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rig.analysis.confidence import two_sided_t, two_sided_z
-from rig.analysis.release_mixture import BOOTSTRAP_ITERATIONS, fit_single_release_mixture
+from rig.analysis.release_mixture import BOOTSTRAP_ITERATIONS, expanded, expansion_factor, fit_single_release_mixture
 
 GRID_POINTS = 40  # support points of G, from 0 to the largest trial + 3 SD
 FIT_ITERATIONS = 400  # EM steps on G for the data (from uniform weights: with p fixed the optimum is unique)
@@ -121,8 +120,7 @@ def release_function_mean(a: np.ndarray, sd_a: np.ndarray, b: np.ndarray, sd_b: 
     scaled = grid[None, :] / np.where(usable, boot_mean_a, 1.0)[:, None]
     values = np.where(usable, np.sum(boot_weights * function(scaled), axis=1),
                       float(function(np.array([math.inf]))[0]))
-    factor = two_sided_t(level, k_expected - 1) / two_sided_z(level) * math.sqrt(k_expected / (k_expected - 1))
     tail = (1 - level) / 2
     q = np.quantile(values, [tail, 1 - tail], method="inverted_cdf")
-    low, high = value + factor * (q - value)
+    low, high = expanded(value, q, expansion_factor(level, k_expected))
     return ReleaseFunctionMean(value, float(min(low, value)), float(max(high, value)), p, k_expected, resamples)

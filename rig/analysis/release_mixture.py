@@ -52,6 +52,15 @@ def _means(a: np.ndarray, s2: np.ndarray, r: np.ndarray, var: np.ndarray) -> tup
     return mean, np.maximum(spread, 0.0)
 
 
+def _detection_start(a: np.ndarray, s2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """EM's start from the 2.5 SD rule in one condition: p from its detections, their mean, a 30 % spread."""
+    n = a.shape[-1]
+    hits = a > DETECTION_SD * np.sqrt(s2)
+    p = np.clip(hits.mean(axis=-1), 0.5 / n, 1 - 0.5 / n)
+    mean = np.where(hits.any(axis=-1), np.sum(a * hits, axis=-1) / np.maximum(hits.sum(axis=-1), 1), a.max(axis=-1))
+    return p, mean, (0.3 * mean) ** 2
+
+
 def fit_release_mixture(a: np.ndarray, sd_a: np.ndarray, b: np.ndarray, sd_b: np.ndarray,
                         iterations: int = 300, start: ReleaseMixture | None = None) -> ReleaseMixture:
     """EM fit of the shared-p mixture to trials of condition a (where releases are detected) and b.
@@ -70,11 +79,7 @@ def fit_release_mixture(a: np.ndarray, sd_a: np.ndarray, b: np.ndarray, sd_b: np
         var_b = np.maximum(var_b, 1e-6 * s2b.mean(axis=-1))  # a zero spread would be a fixed point of EM
         var_a = np.maximum(var_a, 1e-6 * s2a.mean(axis=-1))
     else:
-        hits = a > DETECTION_SD * np.sqrt(s2a)
-        p = np.clip(hits.mean(axis=-1), 0.5 / n_a, 1 - 0.5 / n_a)
-        mean_a = np.where(hits.any(axis=-1), np.sum(a * hits, axis=-1) / np.maximum(hits.sum(axis=-1), 1),
-                          a.max(axis=-1))
-        var_a = (0.3 * mean_a) ** 2
+        p, mean_a, var_a = _detection_start(a, s2a)
         mean_b = b.mean(axis=-1) / p
         var_b = (0.5 * mean_b) ** 2 + s2b.mean(axis=-1)
     scale = np.maximum(np.abs(mean_a), 1e-12)
@@ -100,11 +105,7 @@ def fit_single_release_mixture(a: np.ndarray, sd_a: np.ndarray, iterations: int 
     Arrays have trials on the last axis and may carry leading axes (resamples); started from the 2.5 SD rule."""
     a = np.asarray(a, float)
     s2 = np.asarray(sd_a, float) ** 2
-    n = a.shape[-1]
-    hits = a > DETECTION_SD * np.sqrt(s2)
-    p = np.clip(hits.mean(axis=-1), 0.5 / n, 1 - 0.5 / n)
-    mean = np.where(hits.any(axis=-1), np.sum(a * hits, axis=-1) / np.maximum(hits.sum(axis=-1), 1), a.max(axis=-1))
-    var = (0.3 * mean) ** 2
+    p, mean, var = _detection_start(a, s2)
     scale = np.maximum(np.abs(mean), 1e-12)
     failure = _log_normal(a, 0.0, s2)
     for _ in range(iterations):
@@ -130,8 +131,16 @@ class RatioEstimate:
     resamples: int
 
 
-def _expanded(estimate: float, quantiles: np.ndarray, factor: float) -> np.ndarray:
+def expanded(estimate: float, quantiles: np.ndarray, factor: float) -> np.ndarray:
+    """Bootstrap quantiles moved away from the estimate by `factor` (the expanded percentile interval)."""
     return estimate + factor * (quantiles - estimate)
+
+
+def expansion_factor(level: float, releases: float) -> float:
+    """t_{k-1}/z sqrt(k/(k-1)) for k expected releases (Hesterberg 2015); inf at k <= 2: no honest interval."""
+    if not releases > 2:  # NaN included
+        return math.inf
+    return two_sided_t(level, releases - 1) / two_sided_z(level) * math.sqrt(releases / (releases - 1))
 
 
 def release_ratio(a: np.ndarray, sd_a: np.ndarray, b: np.ndarray, sd_b: np.ndarray, level: float = 0.95,
@@ -155,15 +164,11 @@ def release_ratio(a: np.ndarray, sd_a: np.ndarray, b: np.ndarray, sd_b: np.ndarr
     boot = fit_release_mixture(a[ia], sd_a[ia], b[ib], sd_b[ib], iterations=BOOTSTRAP_ITERATIONS)
     ratio = np.where(boot.mean_a > 0, boot.mean_b / np.where(boot.mean_a > 0, boot.mean_a, 1.0), np.inf)
     k = p * min(a.size, b.size)
-    factor = 1.0
-    if k > 2:
-        factor = two_sided_t(level, k - 1) / two_sided_z(level) * math.sqrt(k / (k - 1))
-    elif k <= 2:
-        factor = math.inf  # at most two releases expected: no honest interval yet
+    factor = expansion_factor(level, k)  # inf with at most two releases expected: no honest interval yet
     tail = (1 - level) / 2
     if not math.isfinite(value) or not math.isfinite(factor):
         return RatioEstimate(value, -math.inf, math.inf, math.inf, p, k, resamples)
     q = np.quantile(ratio, [tail, 1 - tail, level], method="inverted_cdf")  # inf resamples push the upper quantiles to inf
-    low, high, upper = _expanded(value, q, factor)
+    low, high, upper = expanded(value, q, factor)
     return RatioEstimate(value, float(min(low, value)), float(max(high, value)), float(max(upper, value)), p, k,
                          resamples)

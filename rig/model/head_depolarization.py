@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,10 +84,12 @@ def predicted_fcat(model: FcatModel, peak_mV: float) -> float:
 INVERSION_STEP_MV = 1.0  # the table `depolarization_of_fcat` interpolates in
 
 
+@functools.lru_cache(maxsize=8)  # the fCaT step asks every sweep; its model changes only with the fitted decay
 def depolarization_of_fcat(model: FcatModel, max_mV: float | None = None) -> Callable[[np.ndarray], np.ndarray]:
     """The inverse of `predicted_fcats` as a vectorized function: fCaT values (inf allowed) to peak head
     depolarizations, clamped at 0 (at or below the resting head's fCaT) and max_mV (default V_rev - V_rest);
-    linear in a table of INVERSION_STEP_MV (fCaT(dV) is smooth: within 0.01 mV of brentq, tests/test_fcat_model.py)."""
+    linear in a table of INVERSION_STEP_MV (fCaT(dV) is smooth: within 0.01 mV of brentq,
+    tests/test_release_distribution.py)."""
     top = max_mV if max_mV is not None else model.reversal_mV - model.rest_mV
     peaks = np.linspace(0.0, top, max(2, int(math.ceil(top / INVERSION_STEP_MV)) + 1))
     fcats = np.maximum.accumulate(predicted_fcats(model, peaks))  # monotone for np.interp

@@ -55,3 +55,32 @@ def test_rise_and_half_decay_intervals_cover_the_truth() -> None:
     assert hits["rise"] / finite >= 0.85, hits
     assert hits["half"] / finite >= 0.85, hits
     assert float(np.median(widths)) < 0.05  # and not covering by being uselessly wide (+-10 % at this noise)
+
+
+def test_a_rise_faster_than_the_frames_leaves_the_half_decay_interval_bounded() -> None:
+    """A rise the 4 ms frames do not resolve (tau_rise 0.25 ms, its log-SD in the tens) must not blow the half-decay's
+    interval up: the Na/Ca calibration lost 6 of 47 resolvable spines' na_half_decay_ms to log-SDs of 20-120 on
+    fits whose tau_Na was within 15 %. The interval stays bounded and covers the truth."""
+    onsets, tau_rise, tau_decay, delay = (55.0, 66.0), 0.25, 26.0, 1.5
+    amps = sizes = np.array([2.4, 4.5])
+    true = PairedTransientFit(onsets, delay, tau_rise, tau_decay, math.nan, amps[None, :], amps[None, :] * 0,
+                              np.zeros(1), 0.0, True, "")
+    _, half_true = true.kinetics(amps)  # the mean amplitudes' (the draws' mean is the sizes)
+    rng = np.random.default_rng(20261204)
+    draws, bounded, hits = 40, 0, 0
+    for _ in range(draws):
+        times, traces = [], []
+        for _ in range(7):
+            t = np.arange(6.0, 206.0, 4.0) + rng.uniform(0, 4.0)  # 50 frames, as the Na/Ca step's sodium frames
+            a = rng.uniform(0.6, 1.4, size=2) * sizes
+            y = sum(ak * influx_response(t, on + delay, tau_rise, tau_decay) for ak, on in zip(a, onsets))
+            times.append(t)
+            traces.append(1.0 + y + rng.normal(0.0, 1.6, t.size))  # SNR of a recorded calibration spine
+        fit = fit_paired_transients(times, traces, onsets)
+        _, half = fit.kinetics(fit.amplitudes.mean(axis=0))
+        sd = fit.half_decay_log_sd
+        if math.isfinite(sd) and sd < 1.0:
+            bounded += 1
+            hits += abs(math.log(half / half_true)) <= Z95 * sd
+    assert bounded >= 0.95 * draws, bounded
+    assert hits >= 0.85 * bounded, (hits, bounded)

@@ -19,6 +19,7 @@ from typing import Sequence
 import numpy as np
 from scipy import optimize
 
+from rig.protocols.shared.calcium_steps import count_spikes
 from simulated_devices.electrical import CellModel, as_clamp_mode
 from simulated_devices.epsp_probe import CellState, EpspProbe
 
@@ -57,6 +58,7 @@ class EvokedInflux:
     i_ca_vgcc_pA: np.ndarray  # (steps,) R-type Ca current (steady part included)
     v_head_mV: np.ndarray  # (steps,)
     dt_ms: float
+    somatic_aps: int = 0  # somatic APs during the probe (upward crossings as the fCaT analysis counts them)
 
     @property
     def nmda_charge_fC(self) -> float:
@@ -173,8 +175,9 @@ class FcatProbe:
             def join(a: np.ndarray, b: np.ndarray) -> np.ndarray:
                 return np.concatenate((a[:, r.spine], np.repeat(b[:, r.spine], rep)))
 
+            aps = count_spikes(np.concatenate((e.v_soma_mV, t.v_soma_mV)))
             out.append(EvokedInflux(join(e.i_ca_nmda_pA, t.i_ca_nmda_pA), join(e.i_ca_vgcc_pA, t.i_ca_vgcc_pA),
-                                    join(e.v_head_mV, t.v_head_mV), FCAT_DT_MS))
+                                    join(e.v_head_mV, t.v_head_mV), FCAT_DT_MS, aps))
         return out
 
     def fcat(self, spine: int, weight: float, reversal_mV: float, state: CellState | None = None) -> float:

@@ -142,6 +142,7 @@ class ProbeResponse:
     rest_uM: float
     v_head_mV: np.ndarray
     dt_ms: float  # of v_head_mV
+    somatic_aps: int = 0  # somatic APs the probe fired (a CC sweep with one is left out of fCaT)
 
     @property
     def peak_ca_uM(self) -> float:
@@ -212,7 +213,8 @@ def _free_ca_responses(specimen: "Specimen", state: SpineState, probes: Sequence
     m = influx.shape[0] // k
     head.total_uM[:] = head.params.total_uM(c_ss)
     free = head.advance(influx[: m * k].reshape(m, k, n).mean(axis=1), k * dt, taus_free, taus_dye)
-    return {pr: ProbeResponse(free[:, j], float(c_ss[j]), evoked[j].v_head_mV, dt) for j, pr in enumerate(probes)}
+    return {pr: ProbeResponse(free[:, j], float(c_ss[j]), evoked[j].v_head_mV, dt, evoked[j].somatic_aps)
+            for j, pr in enumerate(probes)}
 
 
 def quantal_sizes(cv: float) -> tuple[np.ndarray, np.ndarray]:
@@ -232,15 +234,25 @@ def _quantal_probes(specimen: "Specimen", weight: float, mode: str, command: flo
 
 
 def _expected(specimen: "Specimen", responses: dict[Probe, ProbeResponse], weight: float, mode: str, command: float,
-              patterns: Sequence[CoReleasePattern], value: Callable[[ProbeResponse], float]) -> float:
+              patterns: Sequence[CoReleasePattern], value: Callable[[ProbeResponse], float],
+              without_aps: bool = False) -> float:
     """`value` of the response averaged over the quantal sizes of the release model (gamma, mean 1, CV
     synapse.quantal_cv) and the co-release patterns: what an average over trials estimates, even where a plateau
-    makes it nonlinear."""
+    makes it nonlinear. `without_aps`: over the outcomes that fire no somatic AP only (their probabilities
+    renormalized; nan if every outcome fires), as the fCaT analysis leaves a CC sweep with an AP out."""
     _, size_weights = quantal_sizes(specimen.sim.synapse.quantal_cv)
     probes = iter(_quantal_probes(specimen, weight, mode, command, patterns))
-    return float(sum(pattern.probability * float(np.dot(size_weights, [value(responses[next(probes)])
-                                                                        for _ in size_weights]))
-                     for pattern in patterns))
+    total, mass = 0.0, 0.0
+    for pattern in patterns:
+        for size_weight in size_weights:
+            r = responses[next(probes)]
+            if without_aps and r.somatic_aps > 0:
+                continue
+            total += pattern.probability * float(size_weight) * value(r)
+            mass += pattern.probability * float(size_weight)
+    if not without_aps:
+        return total
+    return total / mass if mass > 0 else math.nan
 
 
 def reversal_truth(specimen: "Specimen", state: SpineState) -> dict[str, float]:
@@ -287,7 +299,8 @@ def calcium_truth_of(specimen: "Specimen", state: SpineState, co_release: bool =
         def ratio(patterns: Sequence[CoReleasePattern]) -> float:
             def peak(r: ProbeResponse) -> float:
                 return r.peak_ca_uM
-            return (_expected(specimen, responses, weight, "CC", 0.0, patterns, peak)
+            # CC: the sweeps the analysis keeps, those without a somatic AP (an AP's Ca is not the synapse's)
+            return (_expected(specimen, responses, weight, "CC", 0.0, patterns, peak, without_aps=True)
                     / _expected(specimen, responses, weight, "VC", reversal, patterns, peak))
 
         out["fcat_mean_quantum"] = cc.peak_ca_uM / vc.peak_ca_uM
@@ -296,7 +309,7 @@ def calcium_truth_of(specimen: "Specimen", state: SpineState, co_release: bool =
             out["fcat"] = ratio(patterns)
             out["fcat_upper_bound"] = out["fcat"]  # what a bound names is the true quantity it bounds
             depolarization = _expected(specimen, responses, weight, "CC", 0.0, patterns,
-                                       lambda r: r.head_depolarization_mV)
+                                       lambda r: r.head_depolarization_mV, without_aps=True)
             out["head_depolarization_mV"] = depolarization
             out["head_depolarization_upper_bound_mV"] = depolarization
         out["fcat_charge"] = probe.fcat_total(index, weight, reversal, state.cell)

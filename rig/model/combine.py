@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+from scipy import special  # chdtrc, stdtr, stdtrit, ndtr: what scipy.stats calls, without its ~0.5 s import
 
 TREND_ALPHA = 0.05  # nominal; the Birge-scaled t test is conservative (0.7 % false alarms, tests/test_combine.py)
 SEGMENT_ALPHA = 0.05  # a segment is "one straight line" unless its residuals reject that at this level
@@ -72,12 +73,11 @@ def _fit_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> _Line:
 
 def _segment_ok(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> bool:
     """True when a straight line describes these sweeps (residual chi-square not rejected)."""
-    from scipy import stats  # imported on first use: `rig validate` needs none of scipy.stats
     if x.size <= 2:
         return True
     line = _fit_line(x, y, w)
     chi2 = line.birge**2 * (x.size - 2)
-    return float(stats.chi2.sf(chi2, x.size - 2)) >= SEGMENT_ALPHA
+    return float(special.chdtrc(x.size - 2, chi2)) >= SEGMENT_ALPHA
 
 
 def trend_test(values: Sequence[float], lows: Sequence[float], highs: Sequence[float], z: float = 1.96,
@@ -119,7 +119,6 @@ def combine_normal(values: Sequence[float], sds: Sequence[float], z: float = 1.9
     even when no trend is significant, the weighted line over all sweeps at the last sweep (SE Birge-widened,
     Student's t), unbiased for a steady drift too small to show in one spine's sweeps; `trend` stays empty then.
     """
-    from scipy import stats  # imported on first use: `rig validate` needs none of scipy.stats
     y = np.asarray(values, dtype=float)
     w = 1.0 / np.maximum(np.asarray(sds, dtype=float), 1e-12) ** 2
     x = np.arange(y.size, dtype=float) if sweeps is None else np.asarray(sweeps, dtype=float)
@@ -128,23 +127,21 @@ def combine_normal(values: Sequence[float], sds: Sequence[float], z: float = 1.9
         return c
     line = _fit_line(x, y, w)
     se = line.at_last_se * max(1.0, line.birge)
-    crit = z if line.birge <= 1.0 else float(stats.t.ppf(stats.norm.cdf(z), x.size - 2))
+    crit = z if line.birge <= 1.0 else float(special.stdtrit(x.size - 2, special.ndtr(z)))
     return Combined(line.at_last, line.at_last - crit * se, line.at_last + crit * se, int(x.size), line.birge)
 
 
 def _slope_p(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     """(slope, two-sided p of the Birge-scaled t test of the slope); (0, 1) with too few sweeps."""
-    from scipy import stats  # imported on first use: `rig validate` needs none of scipy.stats
     if x.size < MIN_TREND_SWEEPS or np.ptp(x) == 0:
         return 0.0, 1.0
     line = _fit_line(x, y, w)
     se = line.slope_se * max(1.0, line.birge)
-    return line.slope, 2.0 * float(stats.t.sf(abs(line.slope) / se, x.size - 2))
+    return line.slope, 2.0 * float(special.stdtr(x.size - 2, -abs(line.slope) / se))
 
 
 def _combine(x: np.ndarray, y: np.ndarray, w: np.ndarray, z: float, name: str, ratio: bool) -> Combined:
     """The combination on the scale of y (log values when `ratio`: the trend is worded as a fold change)."""
-    from scipy import stats  # imported on first use: `rig validate` needs none of scipy.stats
     mean = float(np.sum(w * y) / np.sum(w))
     sd = math.sqrt(1.0 / float(np.sum(w)))
     birge = 1.0
@@ -162,7 +159,7 @@ def _combine(x: np.ndarray, y: np.ndarray, w: np.ndarray, z: float, name: str, r
     if xs.size >= 3:
         line = _fit_line(xs, ys, ws)
         centre, se, seg_birge = line.at_last, line.at_last_se * max(1.0, line.birge), line.birge
-        crit = z if line.birge <= 1.0 else float(stats.t.ppf(stats.norm.cdf(z), xs.size - 2))
+        crit = z if line.birge <= 1.0 else float(special.stdtrit(xs.size - 2, special.ndtr(z)))
     else:  # two sweeps on a line, or the last sweep alone: the last sweep is the present value
         centre, se, seg_birge, crit = float(ys[-1]), 1.0 / math.sqrt(float(ws[-1])), 1.0, z
     change = slope * float(x[-1] - x[0])

@@ -6,8 +6,8 @@ what the same stimulus releases elsewhere, an NMDA plateau on some trials and no
 mean(f). Inverting fCaT into head depolarization is such a case: the inverse of the convex fCaT(dV) is concave, and
 inverting the trial-mean fCaT read +31 % against the trial-mean depolarization over 45 simulated spines
 (docs/calibration_fcat.md); the mean of the per-release inversions reads within a few % on the same spines'
-noiseless responses, and -13 % in the median over 44 spines' noisy runs, from the release probability's sampling
-(docs/architecture.md, "Decisions of 2026-12-04").
+noiseless responses, and -1.0 % in the median over 30 spines' noisy runs against the truth of the sweeps the
+analysis keeps (docs/calibration.md; docs/architecture.md, "Decisions of 2026-12-04, evening").
 
 Model (of `rig.analysis.release_mixture`; its one-condition fit to the reference condition a, whose releases
 stand out of the noise, gives p and a's mean per release: the two-condition fit, which takes condition b's
